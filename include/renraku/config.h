@@ -1,0 +1,132 @@
+/*
+ * renraku.conf: INI configuration read with inih.  Every key, its meaning
+ * and its default is documented in docs/configuration.md; an unknown
+ * section or key, or a bad value, is an error naming file and line.
+ *
+ * Relative paths in the file are taken relative to the directory of the
+ * config file.  All strings are owned by the struct (rk_config_release
+ * frees them); they are never NULL after rk_config_defaults, except where
+ * noted ("NULL = unset").
+ */
+#ifndef RENRAKU_CONFIG_H
+#define RENRAKU_CONFIG_H
+
+#include "renraku/core.h"
+
+enum rk_sign_mode {
+	RK_SIGN_PGP_MIME = 0,
+	RK_SIGN_INLINE = 1,
+	RK_SIGN_NONE = 2
+};
+
+enum rk_starttls {
+	RK_STARTTLS_REQUIRED = 0,
+	RK_STARTTLS_OPPORTUNISTIC = 1,
+	RK_STARTTLS_DISABLED = 2
+};
+
+struct rk_escalation_policy {
+	long long remind_after; /* seconds */
+	long long escalate_after; /* seconds */
+	int levels;             /* how many chain levels to climb */
+};
+
+/* classification.type -> severity override from [severity] */
+struct rk_severity_override {
+	char *type;
+	enum rk_severity severity;
+};
+
+struct rk_config {
+	char *path;      /* the file read, NULL when only defaults */
+	char *base_dir;  /* directory relative paths are resolved against */
+
+	struct {
+		char *name;          /* "renraku" : name signing the notices */
+		char *from;          /* "renraku@localhost" */
+		char *reply_to;      /* NULL = same as from */
+		char *ticket_prefix; /* "RENRAKU" */
+		char *public_url;    /* NULL = no acknowledgement links */
+		char *templates;     /* built-in templates directory */
+		char *contacts;      /* contacts directory, NULL = unset */
+		enum rk_tlp default_tlp; /* GREEN: for events without tlp */
+		long long retention; /* reserved: seconds events are kept */
+	} relay;
+	struct {
+		char *path;           /* "renraku.db" */
+		long long busy_timeout; /* milliseconds, 5000 */
+	} store;
+	struct {
+		char *home;           /* GnuPG home, "gnupg" */
+		char *signer;         /* fingerprint/uid, NULL = only key */
+		enum rk_sign_mode mode;
+		bool encrypt;         /* reserved until encryption lands */
+	} gpg;
+	struct {
+		char *url;            /* "maildir:outbox" */
+		enum rk_starttls starttls;
+		char *user;           /* NULL */
+		char *password_file;  /* NULL */
+		double rate;          /* messages/s per recipient domain, 0 = unlimited */
+	} transport;
+	struct {
+		char *order;          /* "local,rdap,whois,abusix" */
+		char *bootstrap;      /* NULL = bundled snapshot */
+		char *whois;          /* NULL = registry default */
+		char *dns;            /* NULL = system resolver */
+		char *ca_file;        /* NULL = system CAs */
+		long long ttl;        /* seconds, 7d */
+		long long negative_ttl; /* seconds, 1d */
+		long long timeout;    /* seconds, 10 */
+		long long concurrency; /* 8 */
+	} resolve;
+	struct {
+		long long window;     /* seconds, 10m */
+		long long max_events; /* events per notice, 10000 */
+	} aggregate;
+	struct rk_escalation_policy escalation[RK_SEV_COUNT];
+	struct {
+		char *imap_url;       /* NULL */
+		char *user;
+		char *password_file;
+		char *mailbox;        /* "INBOX" */
+	} inbound;
+	struct {
+		char *listen;         /* "127.0.0.1:8025" */
+		long long max_body;   /* bytes, 16 MiB */
+	} http;
+
+	struct rk_severity_override *severity;
+	size_t nseverity;
+};
+
+/* Fill cfg with defaults.  On error cfg is released. */
+enum rk_err rk_config_defaults(struct rk_config *cfg);
+/* Read path on top of the current values.  Errors are logged as
+ * "FILE:LINE: message" and returned as RK_ERR_CONFIG (or RK_ERR_IO /
+ * RK_ERR_NOTFOUND when the file cannot be read). */
+enum rk_err rk_config_load(struct rk_config *cfg, const char *path,
+			   const struct rk_log *log);
+void rk_config_release(struct rk_config *cfg);
+
+/* Resolve a path from the config against cfg->base_dir (absolute paths
+ * are returned as they are).  Caller frees *out. */
+enum rk_err rk_config_path(const struct rk_config *cfg, const char *value,
+			   char **out);
+
+/* The severity a classification.type gets: the [severity] override if
+ * any, else the built-in table, else medium. */
+enum rk_severity rk_config_severity(const struct rk_config *cfg,
+				    const char *type);
+/* The built-in default severity for a type (without overrides). */
+enum rk_severity rk_severity_default(const char *type);
+
+/* Domain part of relay.from ("example.org"), for Message-IDs.  Borrowed
+ * from cfg. */
+const char *rk_config_mail_domain(const struct rk_config *cfg);
+
+/* Write a commented config file with every key at its default. */
+enum rk_err rk_config_write_template(const char *path, const char *name,
+				     const char *from);
+
+#endif /* RENRAKU_CONFIG_H */

@@ -1,0 +1,77 @@
+/*
+ * Ingest: read reports, normalize each record to an IntelMQ-named event,
+ * validate it, give it a TLP, a severity and a dedup key, and store it.
+ *
+ * A bad record is rejected with file, line and reason; the good records of
+ * the same file are kept.  A file that cannot be read as its format at all
+ * fails the file with RK_ERR_PARSE (exit 65 at the command line).
+ */
+#ifndef RENRAKU_INGEST_H
+#define RENRAKU_INGEST_H
+
+#include "renraku/config.h"
+#include "renraku/store.h"
+
+enum ingest_format {
+	INGEST_FORMAT_AUTO = 0,   /* from the file name / content */
+	INGEST_FORMAT_INTELMQ = 1 /* IntelMQ events: JSON lines or array */
+};
+
+/* One rejected record. */
+struct ingest_error {
+	char *file;   /* as given on the command line, "-" for stdin */
+	long long line; /* 1-based line where the record starts, 0 = file */
+	char *reason;
+};
+
+/* Totals over one ingest call (all files). */
+struct ingest_result {
+	long long reports;    /* files read as a report */
+	long long events;     /* events stored */
+	long long duplicates; /* exact repeats dropped */
+	long long rejected;   /* records rejected */
+	struct ingest_error *errors; /* first RK_MAX_ERRORS_LISTED, owned */
+	size_t nerrors;
+	bool errors_truncated;
+};
+
+void ingest_result_release(struct ingest_result *res);
+
+struct ingest_options {
+	enum ingest_format format;
+	const char *reporter;  /* NULL = none */
+	bool progress;         /* progress on stderr (a terminal) */
+};
+
+/* Ingest one file (path "-" = stdin) into the store, adding to *res.
+ * Returns RK_OK when the file was processed (even with rejected records),
+ * RK_ERR_PARSE when it cannot be read as the format at all (the reason is
+ * also added to res->errors with line 0), RK_ERR_IO / RK_ERR_NOTFOUND when
+ * it cannot be opened, RK_ERR_LIMIT when larger than RK_MAX_REPORT. */
+enum rk_err ingest_file(struct rk_store *store, const struct rk_config *cfg,
+			const struct rk_log *log,
+			const struct ingest_options *opts, const char *path,
+			struct ingest_result *res);
+
+/* Ingest a buffer already in memory (the HTTP API and fuzzers use this);
+ * name is used in errors.  Same results as ingest_file. */
+enum rk_err ingest_buffer(struct rk_store *store, const struct rk_config *cfg,
+			  const struct rk_log *log,
+			  const struct ingest_options *opts, const char *name,
+			  const char *data, size_t len,
+			  struct ingest_result *res);
+
+/* Parse and normalize one IntelMQ event object given as JSON text,
+ * without touching a store: fills *ev (caller releases with
+ * store_event_release).  On a bad record returns RK_ERR_INVAL with the
+ * reason in reason[reason_len].  Used by ingest_* and by the fuzzer. */
+enum rk_err ingest_intelmq_event(const struct rk_config *cfg,
+				 const char *json, size_t len,
+				 struct store_event *ev, char *reason,
+				 size_t reason_len);
+
+/* Write res as the JSON document `renraku ingest --json` prints. */
+enum rk_err ingest_result_json(const struct ingest_result *res,
+			       struct rk_buf *out);
+
+#endif /* RENRAKU_INGEST_H */

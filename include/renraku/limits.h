@@ -1,0 +1,44 @@
+/*
+ * Every size limit on outside input, named in one place.
+ * A parser that meets a larger input rejects it with RK_ERR_LIMIT and says
+ * which limit (by name) in its message.
+ */
+#ifndef RENRAKU_LIMITS_H
+#define RENRAKU_LIMITS_H
+
+/* Input reports */
+#define RK_MAX_REPORT (256u << 20)      /* one report file, bytes */
+#define RK_MAX_JSON_LINE (1u << 20)     /* one IntelMQ JSON line/object */
+#define RK_MAX_JSON_DEPTH 32            /* nesting inside one event */
+#define RK_MAX_EVENT_FIELDS 512         /* keys in one event */
+#define RK_MAX_FIELD (64u << 10)        /* one field value, bytes */
+#define RK_MAX_ERRORS_LISTED 1000       /* rejected records listed per run */
+
+/* Contacts */
+#define RK_MAX_CONTACTS_FILE (64u << 20) /* one contacts CSV file */
+#define RK_MAX_CSV_LINE (64u << 10)      /* one CSV record */
+#define RK_MAX_CSV_FIELDS 64             /* fields in one CSV record */
+#define RK_MAX_EMAIL 254                 /* RFC 5321 path limit */
+#define RK_MAX_DOMAIN 253
+
+/* Configuration */
+#define RK_MAX_CONFIG (1u << 20)         /* config file, bytes */
+#define RK_MAX_CONFIG_VALUE 4096         /* one config value */
+
+/* Templates and rendering */
+#define RK_MAX_TEMPLATE (1u << 20)       /* one template or partial */
+#define RK_MAX_TEMPLATE_DATA (16u << 20) /* JSON data for preview */
+#define RK_MAX_RENDERED (8u << 20)       /* rendered text */
+#define RK_MAX_MUSTACHE_DEPTH 64         /* nested sections/partials */
+#define RK_MAX_SUBJECT 900               /* rendered subject, bytes */
+#define RK_MAX_NOTICE_ROWS 20            /* evidence rows in a body */
+
+/* Mail */
+#define RK_MAX_MESSAGE (64u << 20)       /* one built message */
+#define RK_MAX_ATTACHMENT (32u << 20)    /* one CSV attachment */
+#define RK_MAX_HEADER_VALUE 998          /* one header value, bytes */
+
+/* Tickets */
+#define RK_MAX_TICKET_EVENTS 100000      /* events carried by one notice */
+
+#endif /* RENRAKU_LIMITS_H */

@@ -1,0 +1,182 @@
+/*
+ * Notify: turn a ticket into a signed mail.
+ *
+ *   mustache.c  the Mustache engine (the full required spec)
+ *   template.c  finding templates/<template>/<lang>.mustache, rendering a
+ *               template file (first line "Subject: ...", a blank line,
+ *               the body), the preview command's work
+ *   context.c   the data a notice template sees (docs/templates.md)
+ *   csv.c       events as CSV, formula-injection safe
+ *   mime.c      the MIME tree (GMime), RFC 2047 headers, quoted-printable
+ *   sign.c      OpenPGP/MIME signing (RFC 3156) with GPGME; key creation
+ *   notice.c    one ticket -> one queued message in the store
+ *
+ * notify_init() must be called once per process before mime/sign use
+ * (it initialises GMime and GPGME), notify_shutdown() at the end.
+ */
+#ifndef RENRAKU_NOTIFY_H
+#define RENRAKU_NOTIFY_H
+
+#include <jansson.h>
+
+#include "renraku/config.h"
+#include "renraku/store.h"
+
+void notify_init(void);
+void notify_shutdown(void);
+
+/* ------------------------------------------------------------ mustache */
+
+enum mustache_escape {
+	MUSTACHE_ESCAPE_NONE = 0, /* text output: {{x}} is not escaped */
+	MUSTACHE_ESCAPE_HTML = 1  /* the spec's HTML escaping of {{x}} */
+};
+
+/* Load the partial `name`, appending its text to out.  Return
+ * RK_ERR_NOTFOUND for a missing partial (it renders as empty text, as the
+ * spec says); other errors stop rendering. */
+typedef enum rk_err (*mustache_partial_fn)(void *ud, const char *name,
+					   struct rk_buf *out);
+
+struct mustache_opts {
+	enum mustache_escape escape;
+	mustache_partial_fn partial; /* NULL = no partials */
+	void *partial_ud;
+};
+
+/* Render tmpl[0..len) with data (borrowed) into out (appended, bounded by
+ * out->max).  On a template error returns RK_ERR_TEMPLATE with
+ * "line N: reason" in err[errlen]; RK_ERR_LIMIT when the output or the
+ * nesting (RK_MAX_MUSTACHE_DEPTH) grows too large. */
+enum rk_err mustache_render(const char *tmpl, size_t len, const json_t *data,
+			    const struct mustache_opts *opts,
+			    struct rk_buf *out, char *err, size_t errlen);
+
+/* A partial loader reading DIR/NAME.mustache (ud is the directory as a
+ * const char *).  Names failing rk_name_safe are RK_ERR_NOTFOUND: no
+ * path traversal through partial names. */
+enum rk_err mustache_partial_from_dir(void *ud, const char *name,
+				      struct rk_buf *out);
+
+/* ------------------------------------------------------------ templates */
+
+/* The template a classification.type uses: the type itself when
+ * templates_dir/<type>/ exists, else "default".  Caller frees. */
+enum rk_err notify_template_for_type(const char *templates_dir,
+				     const char *type, char **out);
+
+/* Path of templates_dir/<template>/<lang>.mustache, falling back to lang
+ * "en" when that language is missing.  *lang_used is a copy of the language
+ * chosen.  Caller frees both.  Names are checked with rk_name_safe. */
+enum rk_err notify_template_path(const char *templates_dir,
+				 const char *template_name, const char *lang,
+				 char **path_out, char **lang_used);
+
+struct notify_rendered {
+	char *subject; /* one line: control characters replaced by spaces,
+			  trimmed, at most RK_MAX_SUBJECT bytes */
+	char *body;    /* UTF-8, LF line ends, ends with one newline */
+};
+void notify_rendered_release(struct notify_rendered *r);
+
+/* Render a notice template (first line "Subject: ...", blank line, body)
+ * with data.  Partials come from partials_dir (NULL = none). */
+enum rk_err notify_render_template(const char *text, size_t len,
+				   const char *partials_dir,
+				   const json_t *data,
+				   struct notify_rendered *out,
+				   const struct rk_log *log);
+
+/* ------------------------------------------------------------ context */
+
+/* The data a notice template sees for a ticket and its events (see
+ * docs/templates.md).  Caller owns *out (json_decref). */
+enum rk_err notify_ticket_context(const struct rk_config *cfg,
+				  const struct store_ticket *t,
+				  const struct store_event *events, size_t n,
+				  const char *signer_fpr, json_t **out);
+
+/* ------------------------------------------------------------ CSV */
+
+/* Events as CSV with a header row.  Cells starting with = + - @ (or TAB /
+ * CR) are prefixed with ' so spreadsheets do not run them as formulas. */
+enum rk_err notify_events_csv(const struct store_event *events, size_t n,
+			      struct rk_buf *out);
+
+/* ------------------------------------------------------------ MIME, sign */
+
+/* One outgoing mail.  Every string is borrowed.  Header values must not
+ * contain CR or LF (names and subjects are sanitised; addresses with
+ * control characters are refused with RK_ERR_INVAL). */
+struct notify_mail {
+	const char *from_name;   /* display name, NULL = none */
+	const char *from_addr;
+	const char *to_name;     /* NULL = none */
+	const char *to_addr;
+	const char *cc;          /* comma-separated, NULL = none */
+	const char *reply_to;    /* NULL = none */
+	const char *subject;     /* UTF-8 */
+	const char *message_id;  /* "<...@...>" */
+	const char *in_reply_to; /* NULL = none */
+	const char *references;  /* NULL = none */
+	const char *ticket_id;   /* X-Renraku-Ticket, NULL = none */
+	const char *ack_url;     /* NULL = none */
+	int64_t date;            /* Unix seconds */
+	const char *body;        /* UTF-8 text, LF or CRLF */
+	const char *attach_name; /* NULL = no attachment */
+	const char *attach_type; /* "text/csv" */
+	const char *attach;
+	size_t attach_len;
+};
+
+struct notify_signer;
+
+/* Open GnuPG home `home` for signing with `signer` (fingerprint, key id
+ * or user id; NULL = the only secret key there, an error if there are
+ * none or several).  log borrowed for the signer's lifetime. */
+enum rk_err notify_signer_open(struct notify_signer **out, const char *home,
+			       const char *signer, const struct rk_log *log);
+void notify_signer_close(struct notify_signer *s);
+/* Fingerprint of the signing key (borrowed). */
+const char *notify_signer_fpr(const struct notify_signer *s);
+
+/* Build the whole message (headers and body, CRLF line ends) into out.
+ * signer NULL: a plain unsigned message (mode none).  Otherwise
+ * multipart/signed (RFC 3156): the content part is 7-bit
+ * (quoted-printable), canonical CRLF, signed detached and armored; the
+ * sign result must hold exactly one signature; micalg comes from its hash
+ * algorithm. */
+enum rk_err notify_build(struct notify_signer *signer,
+			 const struct notify_mail *mail, struct rk_buf *out);
+
+/* Create an OpenPGP key (signing primary and encryption subkey, no
+ * passphrase) for "name <email>" in GnuPG home `home` (created 0700 when
+ * missing).  fpr_out receives the primary key's fingerprint. */
+enum rk_err notify_gen_key(const char *home, const char *name,
+			   const char *email, char fpr_out[41],
+			   const struct rk_log *log);
+
+/* Armored public key for fpr (NULL = the only secret key) appended to
+ * out. */
+enum rk_err notify_export_key(const char *home, const char *fpr,
+			      struct rk_buf *out, const struct rk_log *log);
+
+/* ------------------------------------------------------------ notices */
+
+struct notify_stats {
+	long long built;  /* notices queued */
+	long long held;   /* tickets held for review */
+	long long failed; /* tickets that could not be rendered/signed */
+};
+
+/* For every ticket due at `now`: render its notice, sign it, and queue
+ * it in the store (message row + ticket notified, one transaction).  A
+ * ticket with TLP:AMBER or AMBER+STRICT is held (no encryption yet).
+ * signer NULL = [gpg] mode none. */
+enum rk_err notify_due_tickets(struct rk_store *store,
+			       const struct rk_config *cfg,
+			       const struct rk_log *log,
+			       struct notify_signer *signer, int64_t now,
+			       struct notify_stats *stats);
+
+#endif /* RENRAKU_NOTIFY_H */

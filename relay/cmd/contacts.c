@@ -1,0 +1,10 @@
+/* renraku contacts (placeholder until the stage lands) */
+#include "cmd.h"
+
+int cmd_contacts(struct app *app, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	rk_log_error(&app->log, "'contacts' is not implemented yet");
+	return RK_EXIT_FAILURE;
+}

@@ -1,0 +1,10 @@
+/* renraku demo (placeholder until the stage lands) */
+#include "cmd.h"
+
+int cmd_demo(struct app *app, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	rk_log_error(&app->log, "'demo' is not implemented yet");
+	return RK_EXIT_FAILURE;
+}

@@ -1,0 +1,10 @@
+/* renraku ingest (placeholder until the stage lands) */
+#include "cmd.h"
+
+int cmd_ingest(struct app *app, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	rk_log_error(&app->log, "'ingest' is not implemented yet");
+	return RK_EXIT_FAILURE;
+}

@@ -1,0 +1,10 @@
+/* renraku resolve (placeholder until the stage lands) */
+#include "cmd.h"
+
+int cmd_resolve(struct app *app, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	rk_log_error(&app->log, "'resolve' is not implemented yet");
+	return RK_EXIT_FAILURE;
+}

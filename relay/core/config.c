@@ -1,0 +1,517 @@
+/* renraku.conf: defaults, parsing with inih, validation. */
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "renraku/config.h"
+
+#ifndef RK_TEMPLATES_DIR
+#define RK_TEMPLATES_DIR "templates"
+#endif
+
+static const struct {
+	const char *type;
+	enum rk_severity sev;
+} default_severity[] = {
+	{"system-compromise", RK_SEV_CRITICAL},
+	{"privileged-account-compromise", RK_SEV_CRITICAL},
+	{"application-compromise", RK_SEV_HIGH},
+	{"unprivileged-account-compromise", RK_SEV_HIGH},
+	{"infected-system", RK_SEV_HIGH},
+	{"c2-server", RK_SEV_HIGH},
+	{"malware-distribution", RK_SEV_HIGH},
+	{"malware-configuration", RK_SEV_HIGH},
+	{"phishing", RK_SEV_HIGH},
+	{"data-leak", RK_SEV_HIGH},
+	{"data-loss", RK_SEV_HIGH},
+	{"unauthorised-information-access", RK_SEV_HIGH},
+	{"unauthorised-information-modification", RK_SEV_HIGH},
+	{"ddos", RK_SEV_HIGH},
+	{"dos", RK_SEV_HIGH},
+	{"sabotage", RK_SEV_HIGH},
+	{"brute-force", RK_SEV_MEDIUM},
+	{"exploit", RK_SEV_MEDIUM},
+	{"ids-alert", RK_SEV_MEDIUM},
+	{"vulnerable-system", RK_SEV_MEDIUM},
+	{"ddos-amplifier", RK_SEV_MEDIUM},
+	{"information-disclosure", RK_SEV_MEDIUM},
+	{"potentially-unwanted-accessible", RK_SEV_MEDIUM},
+	{"weak-crypto", RK_SEV_MEDIUM},
+	{"masquerade", RK_SEV_MEDIUM},
+	{"unauthorized-use-of-resources", RK_SEV_MEDIUM},
+	{"spam", RK_SEV_MEDIUM},
+	{"outage", RK_SEV_MEDIUM},
+	{"scanner", RK_SEV_LOW},
+	{"sniffing", RK_SEV_LOW},
+	{"social-engineering", RK_SEV_LOW},
+	{"copyright", RK_SEV_LOW},
+	{"harmful-speech", RK_SEV_LOW},
+	{"violence", RK_SEV_LOW},
+	{"blacklist", RK_SEV_LOW},
+	{"burglary", RK_SEV_LOW},
+	{"other", RK_SEV_LOW},
+	{"undetermined", RK_SEV_LOW},
+	{"unknown", RK_SEV_LOW},
+	{"test", RK_SEV_INFO},
+};
+
+enum rk_severity rk_severity_default(const char *type)
+{
+	for (size_t i = 0; type && i < RK_ARRAY_LEN(default_severity); i++)
+		if (strcmp(type, default_severity[i].type) == 0)
+			return default_severity[i].sev;
+	return RK_SEV_MEDIUM;
+}
+
+enum rk_severity rk_config_severity(const struct rk_config *cfg,
+				    const char *type)
+{
+	for (size_t i = 0; type && i < cfg->nseverity; i++)
+		if (strcmp(cfg->severity[i].type, type) == 0)
+			return cfg->severity[i].severity;
+	return rk_severity_default(type);
+}
+
+void rk_config_release(struct rk_config *cfg)
+{
+	char **strings[] = {
+		&cfg->path, &cfg->base_dir, &cfg->relay.name, &cfg->relay.from,
+		&cfg->relay.reply_to, &cfg->relay.ticket_prefix,
+		&cfg->relay.public_url, &cfg->relay.templates,
+		&cfg->relay.contacts, &cfg->store.path, &cfg->gpg.home,
+		&cfg->gpg.signer, &cfg->transport.url, &cfg->transport.user,
+		&cfg->transport.password_file, &cfg->resolve.order,
+		&cfg->resolve.bootstrap, &cfg->resolve.whois, &cfg->resolve.dns,
+		&cfg->resolve.ca_file, &cfg->inbound.imap_url,
+		&cfg->inbound.user, &cfg->inbound.password_file,
+		&cfg->inbound.mailbox, &cfg->http.listen,
+	};
+
+	for (size_t i = 0; i < RK_ARRAY_LEN(strings); i++) {
+		free(*strings[i]);
+		*strings[i] = NULL;
+	}
+	for (size_t i = 0; i < cfg->nseverity; i++)
+		free(cfg->severity[i].type);
+	free(cfg->severity);
+	cfg->severity = NULL;
+	cfg->nseverity = 0;
+}
+
+enum rk_err rk_config_defaults(struct rk_config *cfg)
+{
+	static const struct rk_escalation_policy esc[RK_SEV_COUNT] = {
+		[RK_SEV_INFO] = {0, 0, 0},
+		[RK_SEV_LOW] = {7 * 86400, 14 * 86400, 1},
+		[RK_SEV_MEDIUM] = {3 * 86400, 7 * 86400, 2},
+		[RK_SEV_HIGH] = {2 * 86400, 5 * 86400, 2},
+		[RK_SEV_CRITICAL] = {86400, 3 * 86400, 2},
+	};
+	bool ok;
+
+	memset(cfg, 0, sizeof(*cfg));
+	ok = (cfg->base_dir = rk_strdup(".")) &&
+	     (cfg->relay.name = rk_strdup("renraku")) &&
+	     (cfg->relay.from = rk_strdup("renraku@localhost")) &&
+	     (cfg->relay.ticket_prefix = rk_strdup("RENRAKU")) &&
+	     (cfg->relay.templates = rk_strdup(RK_TEMPLATES_DIR)) &&
+	     (cfg->store.path = rk_strdup("renraku.db")) &&
+	     (cfg->gpg.home = rk_strdup("gnupg")) &&
+	     (cfg->transport.url = rk_strdup("maildir:outbox")) &&
+	     (cfg->resolve.order = rk_strdup("local,rdap,whois,abusix")) &&
+	     (cfg->inbound.mailbox = rk_strdup("INBOX")) &&
+	     (cfg->http.listen = rk_strdup("127.0.0.1:8025"));
+	cfg->relay.default_tlp = RK_TLP_GREEN;
+	cfg->relay.retention = 0;
+	cfg->store.busy_timeout = 5000;
+	cfg->gpg.mode = RK_SIGN_PGP_MIME;
+	cfg->transport.starttls = RK_STARTTLS_REQUIRED;
+	cfg->resolve.ttl = 7 * 86400;
+	cfg->resolve.negative_ttl = 86400;
+	cfg->resolve.timeout = 10;
+	cfg->resolve.concurrency = 8;
+	cfg->aggregate.window = 600;
+	cfg->aggregate.max_events = 10000;
+	memcpy(cfg->escalation, esc, sizeof(esc));
+	cfg->http.max_body = 16 << 20;
+	if (!ok) {
+		rk_config_release(cfg);
+		return RK_ERR_NOMEM;
+	}
+	return RK_OK;
+}
+
+/* ------------------------------------------------------------ parsing */
+
+enum key_kind { K_STR, K_STR_OPT, K_DURATION, K_INT, K_BOOL, K_TLP,
+		K_SIGN_MODE, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX };
+
+struct key_def {
+	const char *section;
+	const char *name;
+	enum key_kind kind;
+	size_t offset;
+	long long min, max; /* for K_INT / K_DURATION */
+};
+
+#define OFF(field) offsetof(struct rk_config, field)
+static const struct key_def keys[] = {
+	{"relay", "name", K_STR, OFF(relay.name), 0, 0},
+	{"relay", "from", K_EMAIL, OFF(relay.from), 0, 0},
+	{"relay", "reply_to", K_EMAIL, OFF(relay.reply_to), 0, 0},
+	{"relay", "ticket_prefix", K_PREFIX, OFF(relay.ticket_prefix), 0, 0},
+	{"relay", "public_url", K_STR_OPT, OFF(relay.public_url), 0, 0},
+	{"relay", "templates", K_STR, OFF(relay.templates), 0, 0},
+	{"relay", "contacts", K_STR_OPT, OFF(relay.contacts), 0, 0},
+	{"relay", "default_tlp", K_TLP, OFF(relay.default_tlp), 0, 0},
+	{"relay", "retention", K_DURATION, OFF(relay.retention), 0, LLONG_MAX},
+	{"store", "path", K_STR, OFF(store.path), 0, 0},
+	{"store", "busy_timeout", K_INT, OFF(store.busy_timeout), 0, 600000},
+	{"gpg", "home", K_STR, OFF(gpg.home), 0, 0},
+	{"gpg", "signer", K_STR_OPT, OFF(gpg.signer), 0, 0},
+	{"gpg", "mode", K_SIGN_MODE, OFF(gpg.mode), 0, 0},
+	{"gpg", "encrypt", K_BOOL, OFF(gpg.encrypt), 0, 0},
+	{"transport", "url", K_STR, OFF(transport.url), 0, 0},
+	{"transport", "starttls", K_STARTTLS, OFF(transport.starttls), 0, 0},
+	{"transport", "user", K_STR_OPT, OFF(transport.user), 0, 0},
+	{"transport", "password_file", K_STR_OPT, OFF(transport.password_file), 0, 0},
+	{"transport", "rate", K_RATE, OFF(transport.rate), 0, 0},
+	{"resolve", "order", K_STR, OFF(resolve.order), 0, 0},
+	{"resolve", "bootstrap", K_STR_OPT, OFF(resolve.bootstrap), 0, 0},
+	{"resolve", "whois", K_STR_OPT, OFF(resolve.whois), 0, 0},
+	{"resolve", "dns", K_STR_OPT, OFF(resolve.dns), 0, 0},
+	{"resolve", "ca_file", K_STR_OPT, OFF(resolve.ca_file), 0, 0},
+	{"resolve", "ttl", K_DURATION, OFF(resolve.ttl), 0, LLONG_MAX},
+	{"resolve", "negative_ttl", K_DURATION, OFF(resolve.negative_ttl), 0, LLONG_MAX},
+	{"resolve", "timeout", K_DURATION, OFF(resolve.timeout), 1, 3600},
+	{"resolve", "concurrency", K_INT, OFF(resolve.concurrency), 1, 256},
+	{"aggregate", "window", K_DURATION, OFF(aggregate.window), 0, 30 * 86400},
+	{"aggregate", "max_events", K_INT, OFF(aggregate.max_events), 1, RK_MAX_TICKET_EVENTS},
+	{"inbound", "imap_url", K_STR_OPT, OFF(inbound.imap_url), 0, 0},
+	{"inbound", "user", K_STR_OPT, OFF(inbound.user), 0, 0},
+	{"inbound", "password_file", K_STR_OPT, OFF(inbound.password_file), 0, 0},
+	{"inbound", "mailbox", K_STR, OFF(inbound.mailbox), 0, 0},
+	{"http", "listen", K_STR, OFF(http.listen), 0, 0},
+	{"http", "max_body", K_INT, OFF(http.max_body), 1024, 1LL << 32},
+};
+#undef OFF
+
+struct parse_state {
+	struct rk_config *cfg;
+	char error[512];
+	bool failed;
+};
+
+static int set_error(struct parse_state *st, const char *fmt, ...)
+	RK_PRINTF(2, 3);
+static int set_error(struct parse_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!st->failed) {
+		va_start(ap, fmt);
+		vsnprintf(st->error, sizeof(st->error), fmt, ap);
+		va_end(ap);
+		st->failed = true;
+	}
+	return 0; /* inih: 0 means error on this line */
+}
+
+static int set_key(struct parse_state *st, const struct key_def *k,
+		   const char *value)
+{
+	char *base = (char *)st->cfg + k->offset;
+	long long v;
+	bool b;
+	enum rk_tlp tlp;
+
+	switch (k->kind) {
+	case K_STR_OPT:
+		if (!*value) {
+			free(*(char **)base);
+			*(char **)base = NULL;
+			return 1;
+		}
+		/* fall through */
+	case K_STR:
+		if (!*value)
+			return set_error(st, "[%s] %s: empty value", k->section,
+					 k->name);
+		if (rk_str_has_ctl(value, false))
+			return set_error(st, "[%s] %s: control character in value",
+					 k->section, k->name);
+		return rk_str_set((char **)base, value) ? set_error(st, "out of memory") : 1;
+	case K_EMAIL:
+		if (!rk_email_valid(value))
+			return set_error(st, "[%s] %s: '%s' is not an e-mail address",
+					 k->section, k->name, value);
+		return rk_str_set((char **)base, value) ? set_error(st, "out of memory") : 1;
+	case K_PREFIX:
+		if (!*value || strlen(value) > 32)
+			return set_error(st, "[%s] %s: must be 1 to 32 characters",
+					 k->section, k->name);
+		for (const char *p = value; *p; p++)
+			if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+			      *p == '.' || *p == '/'))
+				return set_error(st, "[%s] %s: only letters, digits and -_./ allowed",
+						 k->section, k->name);
+		return rk_str_set((char **)base, value) ? set_error(st, "out of memory") : 1;
+	case K_DURATION:
+		if (rk_parse_duration(value, &v) || v < k->min || v > k->max)
+			return set_error(st, "[%s] %s: '%s' is not a duration (like 90s, 10m, 2h, 7d)",
+					 k->section, k->name, value);
+		*(long long *)base = v;
+		return 1;
+	case K_INT:
+		if (rk_parse_long(value, k->min, k->max, &v))
+			return set_error(st, "[%s] %s: '%s' is not a whole number from %lld to %lld",
+					 k->section, k->name, value, k->min, k->max);
+		*(long long *)base = v;
+		return 1;
+	case K_BOOL:
+		if (rk_parse_bool(value, &b))
+			return set_error(st, "[%s] %s: '%s' is not yes or no",
+					 k->section, k->name, value);
+		*(bool *)base = b;
+		return 1;
+	case K_TLP:
+		if (rk_tlp_parse(value, &tlp))
+			return set_error(st, "[%s] %s: '%s' is not a TLP label",
+					 k->section, k->name, value);
+		*(enum rk_tlp *)base = tlp;
+		return 1;
+	case K_SIGN_MODE:
+		if (strcmp(value, "pgp-mime") == 0)
+			*(enum rk_sign_mode *)base = RK_SIGN_PGP_MIME;
+		else if (strcmp(value, "inline") == 0)
+			*(enum rk_sign_mode *)base = RK_SIGN_INLINE;
+		else if (strcmp(value, "none") == 0)
+			*(enum rk_sign_mode *)base = RK_SIGN_NONE;
+		else
+			return set_error(st, "[%s] %s: '%s' is not pgp-mime, inline or none",
+					 k->section, k->name, value);
+		return 1;
+	case K_STARTTLS:
+		if (strcmp(value, "required") == 0)
+			*(enum rk_starttls *)base = RK_STARTTLS_REQUIRED;
+		else if (strcmp(value, "opportunistic") == 0)
+			*(enum rk_starttls *)base = RK_STARTTLS_OPPORTUNISTIC;
+		else if (strcmp(value, "disabled") == 0)
+			*(enum rk_starttls *)base = RK_STARTTLS_DISABLED;
+		else
+			return set_error(st, "[%s] %s: '%s' is not required, opportunistic or disabled",
+					 k->section, k->name, value);
+		return 1;
+	case K_RATE: {
+		char *end;
+		double d;
+
+		errno = 0;
+		d = strtod(value, &end);
+		if (errno || *end || end == value || d < 0 || d > 1e6)
+			return set_error(st, "[%s] %s: '%s' is not a rate (messages per second)",
+					 k->section, k->name, value);
+		*(double *)base = d;
+		return 1;
+	}
+	}
+	return set_error(st, "internal: unknown key kind");
+}
+
+static int set_escalation(struct parse_state *st, const char *section,
+			  const char *name, const char *value)
+{
+	enum rk_severity sev;
+	struct rk_escalation_policy *pol;
+	long long v;
+
+	if (rk_severity_parse(section + strlen("escalation."), &sev))
+		return set_error(st, "unknown section [%s] (severities: info, low, medium, high, critical)",
+				 section);
+	pol = &st->cfg->escalation[sev];
+	if (strcmp(name, "remind_after") == 0 || strcmp(name, "escalate_after") == 0) {
+		if (rk_parse_duration(value, &v))
+			return set_error(st, "[%s] %s: '%s' is not a duration",
+					 section, name, value);
+		if (name[0] == 'r')
+			pol->remind_after = v;
+		else
+			pol->escalate_after = v;
+		return 1;
+	}
+	if (strcmp(name, "levels") == 0) {
+		if (rk_parse_long(value, 0, 2, &v))
+			return set_error(st, "[%s] levels: '%s' is not 0, 1 or 2",
+					 section, value);
+		pol->levels = (int)v;
+		return 1;
+	}
+	return set_error(st, "unknown key '%s' in [%s]", name, section);
+}
+
+static int set_severity(struct parse_state *st, const char *name,
+			const char *value)
+{
+	struct rk_config *cfg = st->cfg;
+	struct rk_severity_override *grown;
+	enum rk_severity sev;
+
+	if (rk_severity_parse(value, &sev))
+		return set_error(st, "[severity] %s: '%s' is not info, low, medium, high or critical",
+				 name, value);
+	if (!rk_name_safe(name))
+		return set_error(st, "[severity] '%s' is not a classification type", name);
+	for (size_t i = 0; i < cfg->nseverity; i++) {
+		if (strcmp(cfg->severity[i].type, name) == 0) {
+			cfg->severity[i].severity = sev;
+			return 1;
+		}
+	}
+	grown = realloc(cfg->severity, (cfg->nseverity + 1) * sizeof(*grown));
+	if (!grown)
+		return set_error(st, "out of memory");
+	cfg->severity = grown;
+	grown[cfg->nseverity].type = rk_strdup(name);
+	grown[cfg->nseverity].severity = sev;
+	if (!grown[cfg->nseverity].type)
+		return set_error(st, "out of memory");
+	cfg->nseverity++;
+	return 1;
+}
+
+static int on_key(void *user, const char *section, const char *name,
+		  const char *value)
+{
+	struct parse_state *st = user;
+
+	if (st->failed)
+		return 1; /* report only the first error */
+	if (!name) /* a section header alone (INI_CALL_HANDLER_ON_NEW_SECTION) */
+		return 1;
+	if (strlen(value) > RK_MAX_CONFIG_VALUE)
+		return set_error(st, "[%s] %s: value longer than RK_MAX_CONFIG_VALUE",
+				 section, name);
+	if (strncmp(section, "escalation.", 11) == 0)
+		return set_escalation(st, section, name, value);
+	if (strcmp(section, "severity") == 0)
+		return set_severity(st, name, value);
+	for (size_t i = 0; i < RK_ARRAY_LEN(keys); i++)
+		if (strcmp(keys[i].section, section) == 0 &&
+		    strcmp(keys[i].name, name) == 0)
+			return set_key(st, &keys[i], value);
+	for (size_t i = 0; i < RK_ARRAY_LEN(keys); i++)
+		if (strcmp(keys[i].section, section) == 0)
+			return set_error(st, "unknown key '%s' in [%s]", name,
+					 section);
+	if (!*section)
+		return set_error(st, "key '%s' outside any section", name);
+	return set_error(st, "unknown section [%s]", section);
+}
+
+enum rk_err rk_config_load(struct rk_config *cfg, const char *path,
+			   const struct rk_log *log)
+{
+	struct parse_state st = {.cfg = cfg};
+	struct rk_buf text;
+	const char *slash;
+	enum rk_err err;
+	int line;
+
+	rk_buf_init(&text, RK_MAX_CONFIG);
+	err = rk_buf_read_file(&text, path);
+	if (err == RK_ERR_LIMIT)
+		err = rk_fail(log, RK_ERR_CONFIG, "%s: larger than RK_MAX_CONFIG (%u bytes)",
+			      path, RK_MAX_CONFIG);
+	else if (err)
+		err = rk_fail(log, err, "cannot read config '%s': %s", path,
+			      strerror(errno));
+	if (err)
+		goto cleanup;
+	if (memchr(text.data, '\0', text.len)) {
+		err = rk_fail(log, RK_ERR_CONFIG, "%s: not a text file", path);
+		goto cleanup;
+	}
+	if ((err = rk_str_set(&cfg->path, path)))
+		goto cleanup;
+	slash = strrchr(path, '/');
+	free(cfg->base_dir);
+	cfg->base_dir = slash ? rk_strndup(path, slash == path ? 1 : (size_t)(slash - path))
+			      : rk_strdup(".");
+	if (!cfg->base_dir) {
+		err = RK_ERR_NOMEM;
+		goto cleanup;
+	}
+	line = ini_parse_string(text.data, on_key, &st);
+	if (line < 0) {
+		err = rk_fail(log, RK_ERR_IO, "cannot read config '%s'", path);
+	} else if (line > 0 || st.failed) {
+		err = rk_fail(log, RK_ERR_CONFIG, "%s:%d: %s", path, line,
+			      st.failed ? st.error : "syntax error (expected [section] or key = value)");
+	}
+cleanup:
+	rk_buf_release(&text);
+	return err;
+}
+
+enum rk_err rk_config_path(const struct rk_config *cfg, const char *value,
+			   char **out)
+{
+	if (!value) {
+		*out = NULL;
+		return RK_ERR_INVAL;
+	}
+	if (value[0] == '/' || !cfg->base_dir || strcmp(cfg->base_dir, ".") == 0) {
+		*out = rk_strdup(value);
+		return *out ? RK_OK : RK_ERR_NOMEM;
+	}
+	return rk_path_join(cfg->base_dir, value, out);
+}
+
+const char *rk_config_mail_domain(const struct rk_config *cfg)
+{
+	const char *at = cfg->relay.from ? strrchr(cfg->relay.from, '@') : NULL;
+
+	return at ? at + 1 : "localhost";
+}
+
+enum rk_err rk_config_write_template(const char *path, const char *name,
+				     const char *from)
+{
+	struct rk_buf b;
+	enum rk_err err;
+
+	if (rk_str_has_ctl(name, false) || !rk_email_valid(from))
+		return RK_ERR_INVAL;
+	rk_buf_init(&b, 65536);
+	err = rk_buf_addf(&b,
+		"# renraku configuration.  Every key is described in docs/configuration.md.\n"
+		"# Relative paths are relative to this file's directory.\n\n"
+		"[relay]\n"
+		"name = %s\n"
+		"from = %s\n"
+		"# reply_to = %s\n"
+		"ticket_prefix = RENRAKU\n"
+		"# public_url = https://renraku.example.org\n"
+		"# contacts = contacts\n"
+		"default_tlp = GREEN\n\n"
+		"[store]\n"
+		"path = renraku.db\n"
+		"busy_timeout = 5000\n\n"
+		"[gpg]\n"
+		"home = gnupg\n"
+		"# signer = FINGERPRINT\n"
+		"mode = pgp-mime\n\n"
+		"[transport]\n"
+		"url = maildir:outbox\n\n"
+		"[aggregate]\n"
+		"window = 10m\n"
+		"max_events = 10000\n",
+		name, from, from);
+	if (!err)
+		err = rk_write_file_atomic(path, b.data, b.len, 0640);
+	rk_buf_release(&b);
+	return err;
+}

@@ -1,0 +1,150 @@
+/* File system helpers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "renraku/core.h"
+
+enum rk_err rk_mkdir_p(const char *path, unsigned mode)
+{
+	char *copy = rk_strdup(path);
+	enum rk_err err = RK_OK;
+
+	if (!copy)
+		return RK_ERR_NOMEM;
+	for (char *p = copy + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+
+			*p = '\0';
+			if (mkdir(copy, (mode_t)mode) != 0 && errno != EEXIST) {
+				err = RK_ERR_IO;
+				break;
+			}
+			*p = saved;
+			if (!saved)
+				break;
+		}
+	}
+	free(copy);
+	return err;
+}
+
+static enum rk_err fsync_dir_of(const char *path)
+{
+	char *copy = rk_strdup(path), *slash;
+	int fd;
+
+	if (!copy)
+		return RK_ERR_NOMEM;
+	slash = strrchr(copy, '/');
+	if (slash == copy)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else {
+		free(copy);
+		copy = rk_strdup(".");
+		if (!copy)
+			return RK_ERR_NOMEM;
+	}
+	fd = open(copy, O_RDONLY | O_DIRECTORY);
+	free(copy);
+	if (fd < 0)
+		return RK_ERR_IO;
+	fsync(fd);
+	close(fd);
+	return RK_OK;
+}
+
+enum rk_err rk_write_file_atomic(const char *path, const void *data,
+				 size_t len, unsigned mode)
+{
+	struct rk_buf tmp;
+	const char *p = data;
+	char rnd[17];
+	enum rk_err err;
+	int fd;
+
+	rk_buf_init(&tmp, 8192);
+	if ((err = rk_random_hex(rnd, 8)) ||
+	    (err = rk_buf_addf(&tmp, "%s.tmp.%s", path, rnd)))
+		goto cleanup;
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		  (mode_t)mode);
+	if (fd < 0) {
+		err = RK_ERR_IO;
+		goto cleanup;
+	}
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (len || fsync(fd) != 0) {
+		close(fd);
+		unlink(tmp.data);
+		err = RK_ERR_IO;
+		goto cleanup;
+	}
+	close(fd);
+	if (rename(tmp.data, path) != 0) {
+		unlink(tmp.data);
+		err = RK_ERR_IO;
+		goto cleanup;
+	}
+	err = fsync_dir_of(path);
+cleanup:
+	rk_buf_release(&tmp);
+	return err;
+}
+
+bool rk_name_safe(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return false;
+	n = strlen(name);
+	if (n == 0 || n > 128 || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+enum rk_err rk_path_join(const char *dir, const char *name, char **out)
+{
+	struct rk_buf b;
+	enum rk_err err;
+	size_t dl = strlen(dir);
+
+	rk_buf_init(&b, 8192);
+	err = rk_buf_adds(&b, dir);
+	if (!err && dl && dir[dl - 1] != '/')
+		err = rk_buf_addc(&b, '/');
+	if (!err)
+		err = rk_buf_adds(&b, name);
+	if (err) {
+		rk_buf_release(&b);
+		*out = NULL;
+		return err;
+	}
+	*out = rk_buf_detach(&b, NULL);
+	return *out ? RK_OK : RK_ERR_NOMEM;
+}

@@ -1,0 +1,364 @@
+/* Opening the database, migrations, transactions, the statement cache. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+
+/* Each entry moves the schema from version i to i+1.  Append only: a
+ * shipped migration is never edited. */
+static const char *const migrations[] = {
+	/* 1: the first schema */
+	"CREATE TABLE reports ("
+	"  id INTEGER PRIMARY KEY,"
+	"  received_at INTEGER NOT NULL,"
+	"  format TEXT NOT NULL,"
+	"  source_name TEXT NOT NULL,"
+	"  reporter TEXT,"
+	"  events INTEGER NOT NULL DEFAULT 0,"
+	"  duplicates INTEGER NOT NULL DEFAULT 0,"
+	"  rejected INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  report_id INTEGER NOT NULL REFERENCES reports(id),"
+	"  dedup_key TEXT NOT NULL UNIQUE,"
+	"  time_source INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  taxonomy TEXT NOT NULL,"
+	"  identifier TEXT,"
+	"  feed_name TEXT,"
+	"  source_ip TEXT,"
+	"  source_fqdn TEXT,"
+	"  source_url TEXT,"
+	"  source_cc TEXT,"
+	"  source_asn INTEGER,"
+	"  tlp INTEGER NOT NULL,"
+	"  severity INTEGER NOT NULL,"
+	"  data TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'new',"
+	"  state_reason TEXT,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX events_by_state ON events(state, id);"
+	"CREATE TABLE contacts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind INTEGER NOT NULL,"
+	"  org TEXT NOT NULL,"
+	"  match TEXT NOT NULL,"
+	"  email TEXT NOT NULL,"
+	"  cc TEXT, pgp TEXT, lang TEXT, format TEXT, notes TEXT,"
+	"  source TEXT"
+	");"
+	"CREATE TABLE suppressions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  match TEXT NOT NULL,"
+	"  type TEXT,"
+	"  until INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT,"
+	"  source TEXT"
+	");"
+	"CREATE TABLE resolutions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  net_start BLOB, net_end BLOB, domain TEXT, asn INTEGER,"
+	"  level INTEGER NOT NULL,"
+	"  email TEXT, org TEXT, country TEXT, source TEXT NOT NULL,"
+	"  negative INTEGER NOT NULL DEFAULT 0,"
+	"  fetched_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX resolutions_by_range ON resolutions(net_start, net_end);"
+	"CREATE TABLE ticket_seq ("
+	"  day TEXT PRIMARY KEY,"
+	"  last INTEGER NOT NULL"
+	");"
+	"CREATE TABLE tickets ("
+	"  id TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"
+	"  level INTEGER NOT NULL DEFAULT 0,"
+	"  contact TEXT NOT NULL,"
+	"  template TEXT NOT NULL,"
+	"  lang TEXT NOT NULL,"
+	"  format TEXT,"
+	"  tlp INTEGER NOT NULL,"
+	"  severity INTEGER NOT NULL,"
+	"  hold_reason TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  send_after INTEGER NOT NULL,"
+	"  notified_at INTEGER NOT NULL DEFAULT 0,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX tickets_by_contact ON tickets(contact, template, state);"
+	"CREATE INDEX tickets_by_state ON tickets(state, send_after);"
+	"CREATE TABLE ticket_contacts ("
+	"  ticket_id TEXT NOT NULL REFERENCES tickets(id),"
+	"  level INTEGER NOT NULL,"
+	"  email TEXT NOT NULL, cc TEXT, org TEXT, lang TEXT, format TEXT,"
+	"  pgp TEXT, source TEXT,"
+	"  PRIMARY KEY (ticket_id, level)"
+	");"
+	"CREATE TABLE ticket_events ("
+	"  ticket_id TEXT NOT NULL REFERENCES tickets(id),"
+	"  event_id INTEGER NOT NULL REFERENCES events(id),"
+	"  added_at INTEGER NOT NULL,"
+	"  message_row INTEGER REFERENCES messages(id),"
+	"  PRIMARY KEY (ticket_id, event_id)"
+	");"
+	"CREATE INDEX ticket_events_by_event ON ticket_events(event_id);"
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ticket_id TEXT REFERENCES tickets(id),"
+	"  direction TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  message_id TEXT NOT NULL UNIQUE,"
+	"  mail_from TEXT,"
+	"  rcpt TEXT,"
+	"  subject TEXT,"
+	"  state TEXT NOT NULL,"
+	"  location TEXT,"
+	"  reply TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  sent_at INTEGER NOT NULL DEFAULT 0,"
+	"  raw BLOB"
+	");"
+	"CREATE INDEX messages_by_state ON messages(state, id);"
+	"CREATE INDEX messages_by_ticket ON messages(ticket_id);"
+	"CREATE TABLE deliveries ("
+	"  id INTEGER PRIMARY KEY,"
+	"  message_row INTEGER NOT NULL REFERENCES messages(id),"
+	"  rcpt TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt INTEGER NOT NULL DEFAULT 0,"
+	"  reply TEXT"
+	");"
+	"CREATE TABLE api_tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  reporter TEXT NOT NULL,"
+	"  token_hash TEXT NOT NULL UNIQUE,"
+	"  created_at INTEGER NOT NULL,"
+	"  revoked_at INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE audit_log ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  object TEXT,"
+	"  detail TEXT"
+	");"
+	"CREATE INDEX audit_by_object ON audit_log(object);",
+};
+
+int store_schema_version(void)
+{
+	return (int)RK_ARRAY_LEN(migrations);
+}
+
+enum rk_err store_fail(struct rk_store *store, const char *what)
+{
+	int code = sqlite3_extended_errcode(store->db);
+
+	rk_log_error(store->log, "database: %s: %s", what,
+		     sqlite3_errmsg(store->db));
+	if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+		return RK_ERR_BUSY;
+	return RK_ERR_DB;
+}
+
+sqlite3_stmt *store_stmt(struct rk_store *store, const char *sql)
+{
+	struct store_stmt_slot *slot;
+
+	for (size_t i = 0; i < store->nstmts; i++)
+		if (store->stmts[i].sql == sql)
+			return store->stmts[i].stmt;
+	if (store->nstmts == STORE_MAX_STMTS)
+		RK_BUG("statement cache full (STORE_MAX_STMTS)");
+	slot = &store->stmts[store->nstmts];
+	if (sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &slot->stmt, NULL) != SQLITE_OK) {
+		store_fail(store, "prepare");
+		return NULL;
+	}
+	slot->sql = sql;
+	store->nstmts++;
+	return slot->stmt;
+}
+
+void store_done(sqlite3_stmt *stmt)
+{
+	if (stmt) {
+		sqlite3_reset(stmt);
+		sqlite3_clear_bindings(stmt);
+	}
+}
+
+int store_bind_text(sqlite3_stmt *stmt, int idx, const char *text)
+{
+	if (!text)
+		return sqlite3_bind_null(stmt, idx);
+	return sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT);
+}
+
+char *store_col_text(sqlite3_stmt *stmt, int col, bool *ok)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, col);
+	char *copy;
+
+	if (!t)
+		return NULL;
+	copy = rk_strndup((const char *)t,
+			  (size_t)sqlite3_column_bytes(stmt, col));
+	if (!copy)
+		*ok = false;
+	return copy;
+}
+
+static enum rk_err exec(struct rk_store *store, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int code = sqlite3_extended_errcode(store->db) & 0xff;
+
+		rk_log_error(store->log, "database: %s", msg ? msg : "error");
+		sqlite3_free(msg);
+		return code == SQLITE_BUSY || code == SQLITE_LOCKED ? RK_ERR_BUSY
+								     : RK_ERR_DB;
+	}
+	return RK_OK;
+}
+
+static enum rk_err user_version(struct rk_store *store, int *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(store->db, "PRAGMA user_version", -1, &stmt,
+			       NULL) != SQLITE_OK)
+		return store_fail(store, "read schema version");
+	rc = sqlite3_step(stmt);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? RK_OK : store_fail(store, "read schema version");
+}
+
+static enum rk_err migrate(struct rk_store *store, const char *path)
+{
+	int have, want = store_schema_version();
+	char pragma[64];
+	enum rk_err err;
+
+	if ((err = exec(store, "BEGIN IMMEDIATE")))
+		return err;
+	if ((err = user_version(store, &have)))
+		goto fail;
+	if (have > want) {
+		rk_log_error(store->log,
+			     "database '%s' has schema version %d, newer than "
+			     "this program's %d: upgrade renraku",
+			     path, have, want);
+		err = RK_ERR_DB_NEWER;
+		goto fail;
+	}
+	for (int v = have; v < want; v++) {
+		rk_log_debug(store->log, "migrating '%s' to schema version %d",
+			     path, v + 1);
+		if ((err = exec(store, migrations[v])))
+			goto fail;
+	}
+	if (have != want) {
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", want);
+		if ((err = exec(store, pragma)))
+			goto fail;
+	}
+	return exec(store, "COMMIT");
+fail:
+	exec(store, "ROLLBACK");
+	return err;
+}
+
+enum rk_err store_open(struct rk_store **out, const char *path,
+		       long long busy_timeout_ms, const struct rk_log *log)
+{
+	struct rk_store *store;
+	enum rk_err err;
+	int rc;
+
+	*out = NULL;
+	store = calloc(1, sizeof(*store));
+	if (!store)
+		return RK_ERR_NOMEM;
+	store->log = log;
+	rc = sqlite3_open_v2(path, &store->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		rk_log_error(log, "cannot open database '%s': %s", path,
+			     store->db ? sqlite3_errmsg(store->db)
+				       : sqlite3_errstr(rc));
+		err = RK_ERR_DB;
+		goto fail;
+	}
+	sqlite3_extended_result_codes(store->db, 1);
+	sqlite3_busy_timeout(store->db, (int)busy_timeout_ms);
+	sqlite3_db_config(store->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(store->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(store->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0,
+			  NULL);
+	if ((err = exec(store, "PRAGMA journal_mode = WAL")) ||
+	    (err = exec(store, "PRAGMA synchronous = NORMAL")) ||
+	    (err = exec(store, "PRAGMA foreign_keys = ON")))
+		goto fail;
+	if ((err = migrate(store, path)))
+		goto fail;
+	*out = store;
+	return RK_OK;
+fail:
+	store_close(store);
+	return err;
+}
+
+void store_close(struct rk_store *store)
+{
+	if (!store)
+		return;
+	for (size_t i = 0; i < store->nstmts; i++)
+		sqlite3_finalize(store->stmts[i].stmt);
+	if (store->db)
+		sqlite3_close(store->db);
+	free(store);
+}
+
+enum rk_err store_begin(struct rk_store *store)
+{
+	enum rk_err err;
+
+	if (store->in_tx)
+		RK_BUG("nested transaction");
+	err = exec(store, "BEGIN IMMEDIATE");
+	if (!err)
+		store->in_tx = true;
+	return err;
+}
+
+enum rk_err store_commit(struct rk_store *store)
+{
+	enum rk_err err = exec(store, "COMMIT");
+
+	if (!err)
+		store->in_tx = false;
+	else
+		store_rollback(store);
+	return err;
+}
+
+void store_rollback(struct rk_store *store)
+{
+	if (!store->in_tx)
+		return;
+	if (sqlite3_get_autocommit(store->db) == 0)
+		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+	store->in_tx = false;
+}

@@ -1,0 +1,55 @@
+/* Inside the store: the struct and the statement cache.  Only files under
+ * relay/store/ include this. */
+#ifndef RENRAKU_STORE_PRIVATE_H
+#define RENRAKU_STORE_PRIVATE_H
+
+#include <sqlite3.h>
+
+#include "renraku/store.h"
+
+#define STORE_MAX_STMTS 160
+
+struct store_stmt_slot {
+	const char *sql; /* the literal's address is the key */
+	sqlite3_stmt *stmt;
+};
+
+struct rk_store {
+	sqlite3 *db;
+	const struct rk_log *log; /* borrowed */
+	bool in_tx;
+	struct store_stmt_slot stmts[STORE_MAX_STMTS];
+	size_t nstmts;
+};
+
+/* The prepared statement for sql (a string literal: its address is the
+ * cache key), reset and with bindings cleared; prepared on first use with
+ * SQLITE_PREPARE_PERSISTENT.  NULL on error (logged).  Do not finalize. */
+sqlite3_stmt *store_stmt(struct rk_store *store, const char *sql);
+
+/* Reset a statement after use (also clears bindings). */
+void store_done(sqlite3_stmt *stmt);
+
+/* Log the database error for what and return RK_ERR_DB (RK_ERR_BUSY for
+ * SQLITE_BUSY / SQLITE_LOCKED). */
+enum rk_err store_fail(struct rk_store *store, const char *what);
+
+/* Bind helpers: NULL text binds SQL NULL.  Return SQLite codes. */
+int store_bind_text(sqlite3_stmt *stmt, int idx, const char *text);
+/* Copy column text (NULL stays NULL); *ok cleared when out of memory. */
+char *store_col_text(sqlite3_stmt *stmt, int col, bool *ok);
+
+
+
+/* Columns read into a struct store_event, in this order, from a query
+ * over `events e` (implemented in events.c). */
+#define STORE_EVENT_COLS                                                     \
+	"e.id, e.report_id, e.dedup_key, e.time_source, e.type, e.taxonomy, " \
+	"e.identifier, e.feed_name, e.source_ip, e.source_fqdn, "            \
+	"e.source_url, e.source_cc, e.source_asn, e.tlp, e.severity, "       \
+	"e.data, e.state"
+/* Fill ev (zeroed first; caller releases) from the current row of a
+ * statement that selected STORE_EVENT_COLS first. */
+enum rk_err store_event_read(sqlite3_stmt *stmt, struct store_event *ev);
+
+#endif

@@ -1,0 +1,67 @@
+/* Helpers shared by the unit tests. */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+char *rk_test_tmpdir(void)
+{
+	char tmpl[] = "/tmp/rkt.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+
+	assert_non_null(dir);
+	return rk_strdup(dir);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void rk_test_rmtree(const char *path)
+{
+	if (path)
+		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *rk_test_source_path(const char *rel)
+{
+	const char *src = getenv("RK_SOURCE_DIR");
+	char *out = NULL;
+
+	assert_non_null(src);
+	assert_int_equal(rk_path_join(src, rel, &out), RK_OK);
+	return out;
+}
+
+struct rk_store *rk_test_store(const char *dir, const struct rk_log *log)
+{
+	struct rk_store *store = NULL;
+	char *path = NULL;
+
+	assert_int_equal(rk_path_join(dir, "test.db", &path), RK_OK);
+	assert_int_equal(store_open(&store, path, 5000, log), RK_OK);
+	free(path);
+	return store;
+}
+
+void rk_test_config(struct rk_config *cfg)
+{
+	assert_int_equal(rk_config_defaults(cfg), RK_OK);
+}
+
+char *rk_test_read(const char *path, size_t *len)
+{
+	struct rk_buf b;
+
+	rk_buf_init(&b, 1u << 30);
+	assert_int_equal(rk_buf_read_file(&b, path), RK_OK);
+	return rk_buf_detach(&b, len);
+}

@@ -1,0 +1,29 @@
+/* Helpers shared by the unit tests. */
+#ifndef RK_TESTUTIL_H
+#define RK_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "renraku/config.h"
+#include "renraku/core.h"
+#include "renraku/store.h"
+
+/* A fresh temporary directory under /tmp (short path, for GnuPG
+ * sockets); caller frees and removes it with rk_test_rmtree. */
+char *rk_test_tmpdir(void);
+void rk_test_rmtree(const char *path);
+/* A path under the source tree (RK_SOURCE_DIR); caller frees. */
+char *rk_test_source_path(const char *rel);
+/* A store in a fresh file under dir. */
+struct rk_store *rk_test_store(const char *dir, const struct rk_log *log);
+/* Defaults with a quiet log (errors only, to stderr). */
+void rk_test_config(struct rk_config *cfg);
+/* Read a whole file (caller frees); fails the test when it cannot. */
+char *rk_test_read(const char *path, size_t *len);
+
+#endif
