@@ -12,6 +12,7 @@
 #define RK_MAX_JSON_DEPTH 32            /* nesting inside one event */
 #define RK_MAX_EVENT_FIELDS 512         /* keys in one event */
 #define RK_MAX_FIELD (64u << 10)        /* one field value, bytes */
+#define RK_MAX_URL 8192                 /* one URL in an event, bytes */
 #define RK_MAX_ERRORS_LISTED 1000       /* rejected records listed per run */
 
 /* Contacts */
@@ -30,6 +31,7 @@
 #define RK_MAX_TEMPLATE_DATA (16u << 20) /* JSON data for preview */
 #define RK_MAX_RENDERED (8u << 20)       /* rendered text */
 #define RK_MAX_MUSTACHE_DEPTH 64         /* nested sections/partials */
+#define RK_MAX_MUSTACHE_STEPS (1u << 22) /* tags+iterations in one render */
 #define RK_MAX_SUBJECT 900               /* rendered subject, bytes */
 #define RK_MAX_NOTICE_ROWS 20            /* evidence rows in a body */
 

@@ -161,6 +161,12 @@ enum rk_err notify_gen_key(const char *home, const char *name,
 enum rk_err notify_export_key(const char *home, const char *fpr,
 			      struct rk_buf *out, const struct rk_log *log);
 
+/* How many secret keys GnuPG home `home` holds (*n = 0 when the directory
+ * does not exist; nothing is created), and the first one's fingerprint
+ * in fpr_out ("" when none). */
+enum rk_err notify_secret_keys(const char *home, char fpr_out[41], size_t *n,
+			       const struct rk_log *log);
+
 /* ------------------------------------------------------------ notices */
 
 struct notify_stats {
@@ -171,12 +177,14 @@ struct notify_stats {
 
 /* For every ticket due at `now`: render its notice, sign it, and queue
  * it in the store (message row + ticket notified, one transaction).  A
- * ticket with TLP:AMBER or AMBER+STRICT is held (no encryption yet).
- * signer NULL = [gpg] mode none. */
+ * ticket with TLP:AMBER or AMBER+STRICT is held (no encryption yet); a
+ * ticket whose template cannot be rendered is held with the reason.
+ * *signer: when NULL and [gpg] mode is not none, the signer is opened on
+ * first need from [gpg] home / signer and handed back (caller closes). */
 enum rk_err notify_due_tickets(struct rk_store *store,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log,
-			       struct notify_signer *signer, int64_t now,
+			       struct notify_signer **signer, int64_t now,
 			       struct notify_stats *stats);
 
 #endif /* RENRAKU_NOTIFY_H */

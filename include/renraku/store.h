@@ -31,6 +31,13 @@ enum rk_err store_open(struct rk_store **out, const char *path,
 		       long long busy_timeout_ms, const struct rk_log *log);
 void store_close(struct rk_store *store);
 
+/* Take the runner lock: one process at a time advances the pipeline
+ * (run, serve); ingest and queries need no lock.  It is an flock on
+ * "<database>-run.lock", held until store_close and released by the kernel
+ * if the process dies.  RK_ERR_BUSY when another process holds it and
+ * wait is false.  Taking it twice in one store is a no-op. */
+enum rk_err store_runner_lock(struct rk_store *store, bool wait);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Not nestable. */
 enum rk_err store_begin(struct rk_store *store);
 enum rk_err store_commit(struct rk_store *store);
@@ -255,7 +262,9 @@ enum rk_err store_ticket_set_state(struct rk_store *store, const char *id,
 				   const char *hold_reason);
 
 /* In a transaction.  Mark the ticket notified at `now` and record that
- * message message_row carried every event not yet carried. */
+ * message message_row carried every event not yet carried.  The ticket
+ * must still be open: RK_ERR_EXISTS otherwise (someone else notified it;
+ * roll back). */
 enum rk_err store_ticket_mark_notified(struct rk_store *store,
 				       const char *id, int64_t message_row,
 				       int64_t now);

@@ -1,10 +1,140 @@
-/* renraku ingest (placeholder until the stage lands) */
+/* renraku ingest [--format F] [--reporter NAME] [--json] FILE...|- */
+#include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cmd.h"
+#include "renraku/ingest.h"
+
+#define INGEST_USAGE \
+	"ingest [--format F] [--reporter NAME] [--json] FILE...|-"
+
+static const struct {
+	const char *name;
+	enum ingest_format format;
+} ingest_formats[] = {
+	{"auto", INGEST_FORMAT_AUTO},
+	{"intelmq", INGEST_FORMAT_INTELMQ},
+};
+
+static bool parse_format(const char *s, enum ingest_format *out)
+{
+	for (size_t i = 0; i < RK_ARRAY_LEN(ingest_formats); i++) {
+		if (strcmp(s, ingest_formats[i].name) == 0) {
+			*out = ingest_formats[i].format;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const char *plural(long long n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+static int print_summary(const struct ingest_result *res)
+{
+	struct rk_buf line;
+	int rc;
+
+	rk_buf_init(&line, 512);
+	if (rk_buf_addf(&line,
+			"ingested %lld %s from %lld %s (%lld %s, %lld rejected)",
+			res->events, plural(res->events, "event", "events"),
+			res->reports, plural(res->reports, "report", "reports"),
+			res->duplicates,
+			plural(res->duplicates, "duplicate", "duplicates"),
+			res->rejected)) {
+		rk_buf_release(&line);
+		return RK_EXIT_FAILURE;
+	}
+	rc = app_print(&line);
+	rk_buf_release(&line);
+	return rc;
+}
 
 int cmd_ingest(struct app *app, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	rk_log_error(&app->log, "'ingest' is not implemented yet");
-	return RK_EXIT_FAILURE;
+	static const struct option long_opts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"reporter", required_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct ingest_options opts = {INGEST_FORMAT_AUTO, NULL, false};
+	struct ingest_result res;
+	struct rk_store *store = NULL;
+	struct rk_buf doc;
+	bool json = false;
+	enum rk_err err, failure = RK_OK;
+	bool bad_data = false;
+	int c, rc = RK_EXIT_OK;
+
+	memset(&res, 0, sizeof(res));
+	rk_buf_init(&doc, 64u << 20);
+	while ((c = getopt_long(argc, argv, "f:r:jh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (!parse_format(optarg, &opts.format))
+				return app_usage("ingest: unknown format '%s' "
+						 "(known: auto, intelmq)",
+						 optarg);
+			break;
+		case 'r':
+			if (!*optarg || rk_str_has_ctl(optarg, false) ||
+			    strlen(optarg) > 256)
+				return app_usage("ingest: --reporter wants a "
+						 "name of 1 to 256 printable "
+						 "characters");
+			opts.reporter = optarg;
+			break;
+		case 'j': json = true; break;
+		case 'h':
+			fputs("usage: renraku " INGEST_USAGE "\n", stdout);
+			return RK_EXIT_OK;
+		default: return app_usage("%s", INGEST_USAGE);
+		}
+	}
+	if (optind >= argc)
+		return app_usage("ingest: no input (give FILE... or - for "
+				 "standard input)\n       %s",
+				 INGEST_USAGE);
+	opts.progress = isatty(STDERR_FILENO) == 1;
+	if ((err = app_store(app, &store))) {
+		rc = rk_exit_code(err) == RK_EXIT_TEMPFAIL ? RK_EXIT_TEMPFAIL
+							   : RK_EXIT_FAILURE;
+		goto cleanup;
+	}
+
+	for (int i = optind; i < argc; i++) {
+		err = ingest_file(store, &app->cfg, &app->log, &opts, argv[i],
+				  &res);
+		if (err == RK_ERR_PARSE || err == RK_ERR_LIMIT)
+			bad_data = true;
+		else if (err && !failure)
+			failure = err;
+	}
+
+	if (json) {
+		if (ingest_result_json(&res, &doc)) {
+			rc = RK_EXIT_FAILURE;
+			goto cleanup;
+		}
+		rc = app_print(&doc);
+	} else {
+		rc = print_summary(&res);
+	}
+	if (rc != RK_EXIT_OK)
+		goto cleanup;
+	if (failure)
+		rc = rk_exit_code(failure) == RK_EXIT_TEMPFAIL ? RK_EXIT_TEMPFAIL
+							       : RK_EXIT_FAILURE;
+	else if (bad_data)
+		rc = RK_EXIT_DATAERR;
+cleanup:
+	rk_buf_release(&doc);
+	ingest_result_release(&res);
+	return rc;
 }

@@ -1,10 +1,187 @@
-/* renraku resolve (placeholder until the stage lands) */
+/*
+ * renraku resolve [--json] [--explain] [--offline] TARGET...
+ *
+ * The contact chain for each target (an IP address, an AS number or a
+ * domain name).  --json prints one JSON object for one target, an array
+ * of them for several; without it a table.  --explain adds how each level
+ * was found.  A target without any contact gets an empty chain (exit 0,
+ * with a note on stderr); a target that is not an address, AS number or
+ * domain name makes the exit code 65.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cmd.h"
+#include "renraku/resolve.h"
+
+#define RESOLVE_MAX_OUTPUT (64u << 20) /* the whole document printed */
+
+static const char resolve_usage[] =
+	"resolve [--json] [--explain] [--offline] IP|ASN|DOMAIN...";
+
+static void pad(struct rk_buf *b, const char *s, size_t width)
+{
+	size_t w = rk_utf8_width(s);
+
+	rk_buf_adds(b, s);
+	while (w++ < width)
+		rk_buf_addc(b, ' ');
+}
+
+/* How a level was found, from what matched. */
+static const char *how_found(const struct resolve_contact *c,
+			     const char *target)
+{
+	const char *m = c->match ? c->match : "";
+
+	if (c->level == 2)
+		return "national CSIRT of the country";
+	if (c->level == 1)
+		return m[0] == 'A' || m[0] == 'a'
+			       ? "upstream: the entry of the origin AS"
+			       : "upstream: the network hosting the domain's address";
+	if ((m[0] == 'A' || m[0] == 'a') && (m[1] == 'S' || m[1] == 's') &&
+	    m[2] >= '0' && m[2] <= '9')
+		return "the AS entry (no closer match)";
+	if (strchr(m, ':') || strspn(m, "0123456789./") == strlen(m))
+		return "longest prefix containing the address";
+	if (m[0] == '*' && m[1] == '.')
+		return "subdomain wildcard";
+	if (rk_str_ieq(m, target))
+		return "exact domain";
+	return "parent domain";
+}
+
+static void table(struct rk_buf *b, const char *target,
+		  const struct resolve_chain *chain, bool explain)
+{
+	size_t we = 0, wo = 0, ws = 0;
+
+	for (size_t i = 0; i < chain->count; i++) {
+		const struct resolve_contact *c = &chain->entry[i];
+		size_t w;
+
+		if ((w = rk_utf8_width(c->email)) > we)
+			we = w;
+		if ((w = rk_utf8_width(c->org ? c->org : "")) > wo)
+			wo = w;
+		if ((w = rk_utf8_width(c->source ? c->source : "")) > ws)
+			ws = w;
+	}
+	rk_buf_addf(b, "%s%s\n", b->len ? "\n" : "", target);
+	if (chain->count == 0)
+		rk_buf_adds(b, "  no contact found\n");
+	for (size_t i = 0; i < chain->count; i++) {
+		const struct resolve_contact *c = &chain->entry[i];
+
+		rk_buf_addf(b, "  level %d  ", c->level);
+		pad(b, c->email, we + 2);
+		pad(b, c->org ? c->org : "", wo + 2);
+		pad(b, c->source ? c->source : "", ws + 2);
+		rk_buf_adds(b, c->match ? c->match : "");
+		while (b->len && b->data[b->len - 1] == ' ')
+			rk_buf_truncate(b, b->len - 1);
+		rk_buf_addc(b, '\n');
+		if (!explain)
+			continue;
+		rk_buf_addf(b, "           found by: %s (source %s, matched %s; "
+			       "cache: none, read from the imported table)\n",
+			    how_found(c, target), c->source ? c->source : "?",
+			    c->match ? c->match : "?");
+		if (c->cc || c->lang || c->format || c->pgp)
+			rk_buf_addf(b, "           cc %s, lang %s, format %s, pgp %s\n",
+				    c->cc ? c->cc : "-", c->lang ? c->lang : "-",
+				    c->format ? c->format : "csv-attach (default)",
+				    c->pgp ? c->pgp : "-");
+	}
+}
 
 int cmd_resolve(struct app *app, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	rk_log_error(&app->log, "'resolve' is not implemented yet");
-	return RK_EXIT_FAILURE;
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"explain", no_argument, NULL, 'e'},
+		{"offline", no_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct resolver *r = NULL;
+	struct rk_store *store;
+	struct rk_buf doc;
+	bool json = false, explain = false, offline = false, bad = false;
+	size_t printed = 0;
+	enum rk_err err = RK_OK;
+	int c, rc = RK_EXIT_OK, ntargets;
+
+	while ((c = getopt_long(argc, argv, "jeoh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'e': explain = true; break;
+		case 'o': offline = true; break;
+		case 'h':
+			printf("usage: renraku %s\n", resolve_usage);
+			return RK_EXIT_OK;
+		default:
+			return app_usage("%s", resolve_usage);
+		}
+	}
+	ntargets = argc - optind;
+	if (ntargets < 1)
+		return app_usage("%s", resolve_usage);
+	rk_buf_init(&doc, RESOLVE_MAX_OUTPUT);
+	if ((err = app_store(app, &store)) ||
+	    (err = resolve_new(&r, store, &app->cfg, &app->log, offline))) {
+		rc = rk_exit_code(err);
+		goto cleanup;
+	}
+	if (json && ntargets > 1)
+		err = rk_buf_addc(&doc, '[');
+	for (int i = optind; i < argc && !err; i++) {
+		struct resolve_chain chain;
+
+		err = resolve_target(r, argv[i], &chain);
+		if (err == RK_ERR_INVAL) {
+			bad = true; /* logged by resolve_target */
+			err = RK_OK;
+			continue;
+		}
+		if (err)
+			break;
+		if (chain.count == 0)
+			rk_log_info(&app->log, "no contact found for '%s'", argv[i]);
+		if (json) {
+			if (printed)
+				err = rk_buf_addc(&doc, ',');
+			if (!err)
+				err = resolve_chain_json(argv[i], &chain, &doc);
+		} else {
+			table(&doc, argv[i], &chain, explain);
+		}
+		printed++;
+		resolve_chain_release(&chain);
+	}
+	if (!err && json && ntargets > 1)
+		err = rk_buf_addc(&doc, ']');
+	if (!err && !json && explain && printed)
+		err = rk_buf_adds(&doc, "\nnote: level 1 (the origin AS's contact) and "
+					"level 2 (the national CSIRT) come from an "
+					"event's AS number and country; a target on "
+					"the command line gives neither (for an AS "
+					"number, level 1 would repeat level 0)\n");
+	if (err) {
+		rk_log_error(&app->log, "resolve: %s", rk_strerror(err));
+		rc = rk_exit_code(err);
+		goto cleanup;
+	}
+	if (doc.len && doc.data[doc.len - 1] == '\n')
+		rk_buf_truncate(&doc, doc.len - 1);
+	if ((json && (printed || ntargets > 1)) || (!json && printed))
+		rc = app_print(&doc);
+	if (rc == RK_EXIT_OK && bad)
+		rc = RK_EXIT_DATAERR;
+cleanup:
+	resolve_free(r);
+	rk_buf_release(&doc);
+	return rc;
 }

@@ -1,10 +1,215 @@
-/* renraku tickets (placeholder until the stage lands) */
+/* renraku tickets list [--state S] [--json] | show ID [--json] */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cmd.h"
+
+static json_t *ticket_json(struct rk_store *store,
+			   const struct store_ticket *t, bool full)
+{
+	struct store_message *msgs = NULL;
+	size_t nmsgs = 0;
+	json_t *o, *ids = json_array(), *list = json_array();
+	char created[RK_TIME_TEXT], due[RK_TIME_TEXT], notified[RK_TIME_TEXT];
+
+	if (store_ticket_messages(store, t->id, &msgs, &nmsgs) != RK_OK) {
+		json_decref(ids);
+		json_decref(list);
+		return NULL;
+	}
+	rk_time_format_iso(t->created_at, created);
+	rk_time_format_iso(t->send_after, due);
+	rk_time_format_iso(t->notified_at, notified);
+	for (size_t i = 0; i < nmsgs; i++) {
+		json_array_append_new(ids, json_string(msgs[i].message_id));
+		json_array_append_new(
+			list, json_pack("{s:s, s:s, s:s, s:s?, s:s?}",
+					"message_id", msgs[i].message_id,
+					"kind", msgs[i].kind, "state",
+					msgs[i].state, "rcpt", msgs[i].rcpt,
+					"location", msgs[i].location));
+	}
+	store_messages_free(msgs, nmsgs);
+	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:o}",
+		      "id", t->id, "state", t->state, "level", t->level,
+		      "contact", t->contact, "template", t->template_name,
+		      "lang", t->lang, "tlp", rk_tlp_name(t->tlp), "severity",
+		      rk_severity_name(t->severity), "event_count",
+		      (json_int_t)t->event_count, "message_ids", ids);
+	if (!o) {
+		json_decref(list);
+		return NULL;
+	}
+	json_object_set_new(o, "created_at", json_string(created));
+	if (t->notified_at)
+		json_object_set_new(o, "notified_at", json_string(notified));
+	if (t->hold_reason)
+		json_object_set_new(o, "hold_reason",
+				    json_string(t->hold_reason));
+	if (full) {
+		json_t *chain = json_array();
+
+		json_object_set_new(o, "send_after", json_string(due));
+		json_object_set_new(o, "format",
+				    json_string(t->format ? t->format : "csv-attach"));
+		for (size_t i = 0; i < t->nchain; i++) {
+			const struct store_chain_entry *e = &t->chain[i];
+
+			json_array_append_new(
+				chain, json_pack("{s:i, s:s, s:s?, s:s?, s:s?}",
+						 "level", e->level, "email",
+						 e->email, "org", e->org,
+						 "lang", e->lang, "source",
+						 e->source));
+		}
+		json_object_set_new(o, "chain", chain);
+		json_object_set_new(o, "messages", list);
+	} else {
+		json_decref(list);
+	}
+	return o;
+}
+
+static int print_json(json_t *doc)
+{
+	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+	int rc = RK_EXIT_FAILURE;
+
+	if (text) {
+		puts(text);
+		rc = RK_EXIT_OK;
+	}
+	free(text);
+	json_decref(doc);
+	return rc;
+}
+
+static int tickets_list(struct app *app, struct rk_store *store,
+			const char *state, bool json)
+{
+	struct store_ticket *rows = NULL;
+	size_t n = 0;
+	enum rk_err err = store_tickets_list(store, state, &rows, &n);
+	json_t *arr;
+
+	if (err)
+		return rk_exit_code(err);
+	if (json) {
+		arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, ticket_json(store, &rows[i],
+							       false));
+		store_tickets_free(rows, n);
+		return print_json(arr);
+	}
+	if (n == 0)
+		rk_log_info(&app->log, "no tickets%s%s", state ? " in state " : "",
+			    state ? state : "");
+	else
+		printf("%-16s  %-9s  %-5s  %-4s  %6s  %-18s  %s\n", "TICKET",
+		       "STATE", "LEVEL", "LANG", "EVENTS", "TEMPLATE", "CONTACT");
+	for (size_t i = 0; i < n; i++)
+		printf("%-16s  %-9s  %-5d  %-4s  %6lld  %-18s  %s\n", rows[i].id,
+		       rows[i].state, rows[i].level, rows[i].lang,
+		       rows[i].event_count, rows[i].template_name,
+		       rows[i].contact);
+	store_tickets_free(rows, n);
+	return RK_EXIT_OK;
+}
+
+static int tickets_show(struct app *app, struct rk_store *store,
+			const char *id, bool json)
+{
+	struct store_ticket t;
+	json_t *doc;
+	enum rk_err err = store_ticket_get(store, id, &t);
+
+	if (err == RK_ERR_NOTFOUND) {
+		rk_log_error(&app->log, "no ticket '%s'", id);
+		return RK_EXIT_DATAERR;
+	}
+	if (err)
+		return rk_exit_code(err);
+	doc = ticket_json(store, &t, true);
+	store_ticket_release(&t);
+	if (json)
+		return print_json(doc);
+	if (!doc)
+		return RK_EXIT_FAILURE;
+	printf("ticket    %s\n", json_string_value(json_object_get(doc, "id")));
+	printf("state     %s", json_string_value(json_object_get(doc, "state")));
+	if (json_object_get(doc, "hold_reason"))
+		printf(" (%s)", json_string_value(json_object_get(doc, "hold_reason")));
+	printf("\ncontact   %s (level %lld)\n",
+	       json_string_value(json_object_get(doc, "contact")),
+	       (long long)json_integer_value(json_object_get(doc, "level")));
+	printf("template  %s, %s\n",
+	       json_string_value(json_object_get(doc, "template")),
+	       json_string_value(json_object_get(doc, "lang")));
+	printf("events    %lld, TLP:%s, severity %s\n",
+	       (long long)json_integer_value(json_object_get(doc, "event_count")),
+	       json_string_value(json_object_get(doc, "tlp")),
+	       json_string_value(json_object_get(doc, "severity")));
+	{
+		json_t *chain = json_object_get(doc, "chain"), *e;
+		size_t i;
+
+		json_array_foreach(chain, i, e)
+			printf("chain     level %lld: %s (%s)\n",
+			       (long long)json_integer_value(json_object_get(e, "level")),
+			       json_string_value(json_object_get(e, "email")),
+			       json_string_value(json_object_get(e, "org")));
+		chain = json_object_get(doc, "messages");
+		json_array_foreach(chain, i, e)
+			printf("message   %s %s %s\n",
+			       json_string_value(json_object_get(e, "message_id")),
+			       json_string_value(json_object_get(e, "state")),
+			       json_string_value(json_object_get(e, "location"))
+				       ? json_string_value(json_object_get(e, "location"))
+				       : "");
+	}
+	json_decref(doc);
+	return RK_EXIT_OK;
+}
 
 int cmd_tickets(struct app *app, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	rk_log_error(&app->log, "'tickets' is not implemented yet");
-	return RK_EXIT_FAILURE;
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"state", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	static const char usage[] =
+		"tickets list [--state S] [--json] | show ID [--json]";
+	struct rk_store *store;
+	const char *state = NULL, *sub;
+	bool json = false;
+	enum rk_err err;
+	int c;
+
+	if (argc < 2)
+		return app_usage("%s", usage);
+	sub = argv[1];
+	argv++;
+	argc--;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 's': state = optarg; break;
+		default: return app_usage("%s", usage);
+		}
+	}
+	if ((err = app_store(app, &store)))
+		return rk_exit_code(err);
+	if (strcmp(sub, "list") == 0 && optind == argc)
+		return tickets_list(app, store, state, json);
+	if (strcmp(sub, "show") == 0 && optind + 1 == argc && !state)
+		return tickets_show(app, store, argv[optind], json);
+	if (strcmp(sub, "approve") == 0 || strcmp(sub, "hold") == 0) {
+		rk_log_error(&app->log, "'tickets %s' is not available in this version", sub);
+		return RK_EXIT_FAILURE;
+	}
+	return app_usage("%s", usage);
 }

@@ -1,6 +1,10 @@
 /* Opening the database, migrations, transactions, the statement cache. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "private.h"
 
@@ -290,6 +294,7 @@ enum rk_err store_open(struct rk_store **out, const char *path,
 	if (!store)
 		return RK_ERR_NOMEM;
 	store->log = log;
+	store->lock_fd = -1;
 	rc = sqlite3_open_v2(path, &store->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				     SQLITE_OPEN_NOMUTEX,
@@ -326,9 +331,48 @@ void store_close(struct rk_store *store)
 		return;
 	for (size_t i = 0; i < store->nstmts; i++)
 		sqlite3_finalize(store->stmts[i].stmt);
+	if (store->lock_fd >= 0)
+		close(store->lock_fd); /* releases the flock */
 	if (store->db)
 		sqlite3_close(store->db);
 	free(store);
+}
+
+enum rk_err store_runner_lock(struct rk_store *store, bool wait)
+{
+	const char *db = sqlite3_db_filename(store->db, "main");
+	struct rk_buf path;
+	enum rk_err err = RK_OK;
+	int fd;
+
+	if (store->lock_fd >= 0)
+		return RK_OK;
+	rk_buf_init(&path, 8192);
+	if ((err = rk_buf_addf(&path, "%s-run.lock", db && *db ? db : "renraku.db")))
+		goto cleanup;
+	fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = rk_fail(store->log, RK_ERR_IO, "cannot open lock '%s': %s",
+			      path.data, strerror(errno));
+		goto cleanup;
+	}
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			err = rk_fail(store->log, RK_ERR_BUSY,
+				      "another renraku process is running the pipeline on '%s'",
+				      db);
+		else
+			err = rk_fail(store->log, RK_ERR_IO, "cannot lock '%s': %s",
+				      path.data, strerror(errno));
+		close(fd);
+		goto cleanup;
+	}
+	store->lock_fd = fd;
+cleanup:
+	rk_buf_release(&path);
+	return err;
 }
 
 enum rk_err store_begin(struct rk_store *store)

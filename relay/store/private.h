@@ -18,6 +18,7 @@ struct rk_store {
 	sqlite3 *db;
 	const struct rk_log *log; /* borrowed */
 	bool in_tx;
+	int lock_fd; /* runner lock, -1 = not held */
 	struct store_stmt_slot stmts[STORE_MAX_STMTS];
 	size_t nstmts;
 };

@@ -1,0 +1,865 @@
+/*
+ * A notice as a MIME message (GMime), and its wire form.
+ *
+ *   headers   From, To, Cc, Reply-To, Subject (RFC 2047 by GMime when not
+ *             ASCII), Date, Message-ID, In-Reply-To, References,
+ *             Auto-Submitted: auto-generated, X-Renraku-Ticket,
+ *             X-Renraku-Ack: <url>, MIME-Version
+ *   content   text/plain; charset=utf-8, quoted-printable, or
+ *             multipart/mixed of that text and the attachment (base64)
+ *   signed    multipart/signed; protocol="application/pgp-signature";
+ *             micalg=pgp-<hash> of the content and the armored detached
+ *             signature (RFC 3156)
+ *
+ * Header injection: every address, Message-ID, ticket id and URL is
+ * checked and refused (RK_ERR_INVAL) when it holds a control character;
+ * display names and the subject have control characters replaced with
+ * spaces.  What GMime writes is checked again at the end: CRLF line ends,
+ * 7-bit, no line over 998 bytes, and, when signed, the first part of the
+ * multipart/signed is byte for byte what was signed.
+ *
+ * The content is written once in Unix form with "From " armored (=46rom)
+ * and trailing white space stripped, re-parsed with GMimeParser into the
+ * part that goes into the message (this is how GMime's own
+ * g_mime_multipart_signed_sign works), and signed in its CRLF form: the
+ * whole message is written in Unix form and converted to CRLF at the end,
+ * so the signed part on the wire is exactly the signed bytes.
+ */
+#include <gmime/gmime.h>
+#include <idn2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mail.h"
+
+#define MIME_MAX_LINE 998 /* RFC 5322 2.1.1, without the CRLF */
+#define MIME_MAX_CC 100   /* addresses in one Cc */
+#define MIME_SIG_PROLOGUE \
+	"This is an OpenPGP/MIME signed message (RFC 4880 and 3156)"
+
+/* Log a refusal when there is a log (signed builds); unsigned builds are
+ * silent: their callers (and the fuzzer) see the code only. */
+static enum rk_err refuse(const struct rk_log *log, enum rk_err err,
+			  const char *field, const char *why)
+{
+	if (log)
+		rk_log_warn(log, "notice %s %s", field, why);
+	return err;
+}
+
+/* ------------------------------------------------------------ checks */
+
+static bool is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/* "<left@right>" with dot-atom-text on both sides (RFC 5322 3.6.4). */
+static bool msgid_valid(const char *s, size_t n)
+{
+	size_t at = 0;
+
+	if (n < 5 || n > RK_MAX_HEADER_VALUE || s[0] != '<' || s[n - 1] != '>')
+		return false;
+	for (size_t i = 1; i + 1 < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '@') {
+			if (at)
+				return false;
+			at = i;
+		} else if (!is_atext(c) && c != '.') {
+			return false;
+		}
+	}
+	return at > 1 && at < n - 2;
+}
+
+/* A domain as it may go on the wire: LDH labels, and A-labels ("xn--")
+ * that decode and encode back to themselves.  GMime writes a label it
+ * cannot decode as raw 8-bit text. */
+static bool domain_wire_ok(const char *domain)
+{
+	const char *p = domain;
+
+	if (!*domain)
+		return false;
+	while (*p) {
+		size_t n = strcspn(p, ".");
+
+		if (n == 0 || n > 63 || p[0] == '-' || p[n - 1] == '-')
+			return false;
+		for (size_t i = 0; i < n; i++) {
+			char c = p[i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			      c == '-'))
+				return false;
+		}
+		if (n >= 4 && memcmp(p, "xn--", 4) == 0) {
+			char label[64], *uni = NULL, *back = NULL;
+			bool same;
+
+			memcpy(label, p, n);
+			label[n] = '\0';
+			same = idn2_to_unicode_8z8z(label, &uni, 0) == IDN2_OK &&
+			       idn2_to_ascii_8z(uni, &back, IDN2_NONTRANSITIONAL) ==
+				       IDN2_OK &&
+			       strcmp(back, label) == 0;
+			idn2_free(uni);
+			idn2_free(back);
+			if (!same)
+				return false;
+		}
+		p += n;
+		if (*p == '.' && *++p == '\0')
+			return false;
+	}
+	return true;
+}
+
+/* The ASCII form of an address: local part as renraku accepts it for
+ * contacts (printable ASCII, no specials), domain normalised to A-labels.
+ * Anything else, control characters first of all, is RK_ERR_INVAL. */
+static enum rk_err addr_ascii(const char *in, struct rk_buf *out)
+{
+	const char *at;
+	char *domain = NULL;
+	enum rk_err err;
+
+	rk_buf_reset(out);
+	if (!in || strlen(in) > RK_MAX_EMAIL || rk_str_has_ctl(in, false))
+		return RK_ERR_INVAL;
+	at = strrchr(in, '@');
+	if (!at || at == in || at - in > 64 || in[0] == '.' || at[-1] == '.')
+		return RK_ERR_INVAL;
+	for (const char *p = in; p < at; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= 0x20 || c >= 0x7f || strchr("\"(),:;<>@[\\]", c) ||
+		    (c == '.' && p[1] == '.'))
+			return RK_ERR_INVAL;
+	}
+	if (rk_domain_normalize(at + 1, &domain) != RK_OK ||
+	    !domain_wire_ok(domain)) {
+		free(domain);
+		return RK_ERR_INVAL;
+	}
+	err = rk_buf_add(out, in, (size_t)(at - in + 1));
+	if (!err)
+		err = rk_buf_adds(out, domain);
+	free(domain);
+	if (!err && out->len > RK_MAX_EMAIL)
+		err = RK_ERR_INVAL;
+	return err;
+}
+
+/* One line of display text: valid UTF-8, C0/C1 controls and Unicode line
+ * and paragraph separators become spaces, trimmed.  "=?" becomes "= ?":
+ * GMime writes ASCII text as it is, and a decoder would take
+ * "=?utf-8?q?=0D=0ABcc:...?=" typed into a subject or name for an encoded
+ * word and hand CR LF to whatever shows or copies the decoded text. */
+static enum rk_err clean_text(const char *in, struct rk_buf *out)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t n = strlen(in);
+	enum rk_err err = RK_OK;
+
+	rk_buf_reset(out);
+	if (n > RK_MAX_HEADER_VALUE)
+		return RK_ERR_LIMIT;
+	if (!rk_utf8_valid(in, n))
+		return RK_ERR_INVAL;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			err = rk_buf_addc(out, ' ');
+		} else if (p[i] == '=' && i + 1 < n && p[i + 1] == '?') {
+			err = rk_buf_add(out, "= ", 2);
+		} else if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
+			   p[i + 1] <= 0x9f) {
+			err = rk_buf_addc(out, ' ');
+			i++;
+		} else if (p[i] == 0xe2 && i + 2 < n && p[i + 1] == 0x80 &&
+			   (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
+			err = rk_buf_addc(out, ' ');
+			i += 2;
+		} else {
+			err = rk_buf_addc(out, (char)p[i]);
+		}
+	}
+	if (!err && out->len) {
+		rk_str_trim(out->data);
+		out->len = strlen(out->data);
+		if (out->len > RK_MAX_HEADER_VALUE)
+			err = RK_ERR_LIMIT;
+	}
+	return err;
+}
+
+/* A token for our own headers: printable ASCII, no space, none of the
+ * characters in `bad`. */
+static bool token_valid(const char *s, size_t max, const char *bad)
+{
+	size_t n;
+
+	if (!s)
+		return false;
+	n = strlen(s);
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c >= 0x7f || strchr(bad, c))
+			return false;
+	}
+	return true;
+}
+
+/* "type/subtype" made of RFC 2045 token characters. */
+static bool mime_type_valid(const char *s)
+{
+	const char *slash = s ? strchr(s, '/') : NULL;
+
+	return slash && slash != s && slash[1] &&
+	       token_valid(s, 127, "()<>@,;:\\\"[]?=") &&
+	       strchr(slash + 1, '/') == NULL;
+}
+
+/* ------------------------------------------------------------ headers */
+
+/* Append a header whose value we checked to be one short ASCII token
+ * list: written raw, so GMime neither folds nor encodes it. */
+static void header_raw(GMimeObject *obj, const char *name, const char *value,
+		       const char *raw)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	GMimeHeader *h;
+
+	g_mime_header_list_append(list, name, value, NULL);
+	h = g_mime_header_list_get_header_at(
+		list, g_mime_header_list_get_count(list) - 1);
+	g_mime_header_set_raw_value(h, raw);
+}
+
+static enum rk_err add_mailbox(GMimeMessage *msg, GMimeAddressType type,
+			       const char *name, const char *addr,
+			       const char *field, const struct rk_log *log)
+{
+	struct rk_buf ascii, clean;
+	enum rk_err err;
+
+	rk_buf_init(&ascii, RK_MAX_EMAIL + 256);
+	rk_buf_init(&clean, RK_MAX_HEADER_VALUE * 2);
+	if ((err = addr_ascii(addr, &ascii))) {
+		err = refuse(log, err, field, "address is not valid");
+		goto cleanup;
+	}
+	if (name && (err = clean_text(name, &clean))) {
+		err = refuse(log, err, field,
+			     "display name is not valid UTF-8 or too long");
+		goto cleanup;
+	}
+	g_mime_message_add_mailbox(msg, type, clean.len ? clean.data : NULL,
+				   ascii.data);
+cleanup:
+	rk_buf_release(&ascii);
+	rk_buf_release(&clean);
+	return err;
+}
+
+static enum rk_err add_cc(GMimeMessage *msg, const char *cc,
+			  const struct rk_log *log)
+{
+	struct rk_buf one;
+	size_t count = 0;
+	enum rk_err err = RK_OK;
+
+	rk_buf_init(&one, RK_MAX_EMAIL * 2);
+	if (strlen(cc) > (size_t)MIME_MAX_CC * (RK_MAX_EMAIL + 2))
+		return refuse(log, RK_ERR_LIMIT, "Cc", "is too long");
+	for (const char *p = cc; *p && !err;) {
+		size_t n = strcspn(p, ",");
+
+		rk_buf_reset(&one);
+		if (n > RK_MAX_EMAIL + 64) {
+			err = refuse(log, RK_ERR_INVAL, "Cc", "address is too long");
+			break;
+		}
+		if ((err = rk_buf_add(&one, p, n)))
+			break;
+		if (one.len)
+			rk_str_trim(one.data);
+		if (*one.data) {
+			if (++count > MIME_MAX_CC)
+				err = refuse(log, RK_ERR_LIMIT, "Cc",
+					     "has too many addresses");
+			else
+				err = add_mailbox(msg, GMIME_ADDRESS_TYPE_CC,
+						  NULL, one.data, "Cc", log);
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	rk_buf_release(&one);
+	return err;
+}
+
+/* In-Reply-To / References: Message-IDs separated by spaces, written one
+ * per line (folded), so no line grows past the limit. */
+static enum rk_err add_msgid_list(GMimeMessage *msg, const char *name,
+				  const char *value, const struct rk_log *log)
+{
+	struct rk_buf raw;
+	size_t ids = 0;
+	enum rk_err err = RK_OK;
+
+	rk_buf_init(&raw, RK_MAX_HEADER_VALUE * 2);
+	if (strlen(value) > RK_MAX_HEADER_VALUE) {
+		err = refuse(log, RK_ERR_LIMIT, name, "is too long");
+		goto cleanup;
+	}
+	for (const char *p = value; *p && !err;) {
+		size_t n;
+
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		n = strcspn(p, " ");
+		if (!msgid_valid(p, n)) {
+			err = refuse(log, RK_ERR_INVAL, name,
+				     "holds something that is not a Message-ID");
+			break;
+		}
+		err = rk_buf_addf(&raw, "%s%.*s", ids ? "\n " : " ", (int)n, p);
+		ids++;
+		p += n;
+	}
+	if (!err && ids == 0)
+		err = refuse(log, RK_ERR_INVAL, name, "is empty");
+	if (!err && (err = rk_buf_addc(&raw, '\n')) == RK_OK)
+		header_raw(GMIME_OBJECT(msg), name, value, raw.data);
+cleanup:
+	rk_buf_release(&raw);
+	return err;
+}
+
+static enum rk_err set_headers(GMimeMessage *msg, const struct notify_mail *m,
+			       const struct rk_log *log)
+{
+	GMimeObject *obj = GMIME_OBJECT(msg);
+	GDateTime *date = NULL;
+	struct rk_buf text, raw;
+	size_t idlen;
+	enum rk_err err;
+
+	rk_buf_init(&text, RK_MAX_HEADER_VALUE * 2);
+	rk_buf_init(&raw, RK_MAX_HEADER_VALUE + 16);
+	date = g_date_time_new_from_unix_utc(m->date);
+	if (!date || m->date < 0) {
+		err = refuse(log, RK_ERR_INVAL, "Date", "is out of range");
+		goto cleanup;
+	}
+	g_mime_message_set_date(msg, date);
+	if ((err = add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, m->from_name,
+			       m->from_addr, "From", log)) ||
+	    (err = add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, m->to_name,
+			       m->to_addr, "To", log)) ||
+	    (m->cc && (err = add_cc(msg, m->cc, log))) ||
+	    (m->reply_to && (err = add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO,
+					       NULL, m->reply_to, "Reply-To",
+					       log))))
+		goto cleanup;
+	if (!m->subject || (err = clean_text(m->subject, &text))) {
+		err = refuse(log, m->subject ? err : RK_ERR_INVAL, "Subject",
+			     "is missing, not valid UTF-8 or too long");
+		goto cleanup;
+	}
+	g_mime_message_set_subject(msg, text.data, "utf-8");
+	idlen = m->message_id ? strlen(m->message_id) : 0;
+	if (!m->message_id || !msgid_valid(m->message_id, idlen)) {
+		err = refuse(log, RK_ERR_INVAL, "Message-ID",
+			     "is not <left@right>");
+		goto cleanup;
+	}
+	if ((err = rk_buf_add(&raw, m->message_id + 1, idlen - 2)))
+		goto cleanup;
+	g_mime_message_set_message_id(msg, raw.data);
+	if ((m->in_reply_to &&
+	     (err = add_msgid_list(msg, "In-Reply-To", m->in_reply_to, log))) ||
+	    (m->references &&
+	     (err = add_msgid_list(msg, "References", m->references, log))))
+		goto cleanup;
+	header_raw(obj, "Auto-Submitted", "auto-generated", " auto-generated\n");
+	if (m->ticket_id) {
+		if (!token_valid(m->ticket_id, 64, "()<>@,;:\\\"[]?=/")) {
+			err = refuse(log, RK_ERR_INVAL, "ticket id",
+				     "is not a plain token");
+			goto cleanup;
+		}
+		rk_buf_reset(&raw);
+		if ((err = rk_buf_addf(&raw, " %s\n", m->ticket_id)))
+			goto cleanup;
+		header_raw(obj, "X-Renraku-Ticket", m->ticket_id, raw.data);
+	}
+	if (m->ack_url) {
+		if (!token_valid(m->ack_url, RK_MAX_HEADER_VALUE, "<>\"\\{}|^`") ||
+		    (strncmp(m->ack_url, "https://", 8) != 0 &&
+		     strncmp(m->ack_url, "http://", 7) != 0)) {
+			err = refuse(log, RK_ERR_INVAL, "acknowledgement URL",
+				     "is not an http(s) URL without spaces "
+				     "or control characters");
+			goto cleanup;
+		}
+		rk_buf_reset(&raw);
+		rk_buf_reset(&text);
+		if ((err = rk_buf_addf(&raw, " <%s>\n", m->ack_url)) ||
+		    (err = rk_buf_addf(&text, "<%s>", m->ack_url))) {
+			err = refuse(log, RK_ERR_LIMIT, "acknowledgement URL",
+				     "is too long");
+			goto cleanup;
+		}
+		header_raw(obj, "X-Renraku-Ack", text.data, raw.data);
+	}
+cleanup:
+	if (date)
+		g_date_time_unref(date);
+	rk_buf_release(&text);
+	rk_buf_release(&raw);
+	return err;
+}
+
+/* ------------------------------------------------------------ content */
+
+/* The body with LF line ends (CRLF and lone CR become LF), ending with a
+ * newline. */
+static enum rk_err body_text(const char *body, struct rk_buf *out)
+{
+	size_t n = strlen(body);
+	enum rk_err err = RK_OK;
+
+	if (n > RK_MAX_MESSAGE)
+		return RK_ERR_LIMIT;
+	if (!rk_utf8_valid(body, n))
+		return RK_ERR_INVAL;
+	if ((err = rk_buf_grow(out, n + 1)))
+		return err;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (body[i] == '\r') {
+			if (i + 1 < n && body[i + 1] == '\n')
+				i++;
+			err = rk_buf_addc(out, '\n');
+		} else {
+			err = rk_buf_addc(out, body[i]);
+		}
+	}
+	if (!err && (out->len == 0 || out->data[out->len - 1] != '\n'))
+		err = rk_buf_addc(out, '\n');
+	return err;
+}
+
+static enum rk_err build_attachment(const struct notify_mail *m,
+				    GMimePart **out, const struct rk_log *log)
+{
+	const char *type = m->attach_type ? m->attach_type : "text/csv";
+	char major[128], *minor;
+	GMimePart *part = NULL;
+	GMimeStream *stream = NULL;
+	GMimeDataWrapper *wrapper = NULL;
+	enum rk_err err = RK_OK;
+
+	*out = NULL;
+	if (!m->attach && m->attach_len) {
+		err = refuse(log, RK_ERR_INVAL, "attachment", "has no data");
+		goto cleanup;
+	}
+	if (m->attach_len > RK_MAX_ATTACHMENT) {
+		err = refuse(log, RK_ERR_LIMIT, "attachment",
+			     "exceeds RK_MAX_ATTACHMENT");
+		goto cleanup;
+	}
+	if (!mime_type_valid(type)) {
+		err = refuse(log, RK_ERR_INVAL, "attachment type",
+			     "is not type/subtype");
+		goto cleanup;
+	}
+	if (strlen(m->attach_name) > 255 || !*m->attach_name ||
+	    rk_str_has_ctl(m->attach_name, false) ||
+	    !rk_utf8_valid(m->attach_name, strlen(m->attach_name)) ||
+	    strpbrk(m->attach_name, "/\\\"") || strstr(m->attach_name, "=?")) {
+		err = refuse(log, RK_ERR_INVAL, "attachment name",
+			     "is not a plain UTF-8 file name");
+		goto cleanup;
+	}
+	snprintf(major, sizeof(major), "%s", type);
+	minor = strchr(major, '/');
+	*minor++ = '\0';
+	part = g_mime_part_new_with_type(major, minor);
+	if (rk_str_ieq(major, "text"))
+		g_mime_object_set_content_type_parameter(GMIME_OBJECT(part),
+							 "charset", "utf-8");
+	g_mime_part_set_filename(part, m->attach_name);
+	stream = g_mime_stream_mem_new_with_buffer(m->attach ? m->attach : "",
+						   m->attach_len);
+	wrapper = g_mime_data_wrapper_new_with_stream(
+		stream, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(part, wrapper);
+	g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+	*out = part;
+	part = NULL;
+cleanup:
+	if (wrapper)
+		g_object_unref(wrapper);
+	if (stream)
+		g_object_unref(stream);
+	if (part)
+		g_object_unref(part);
+	return err;
+}
+
+/* The content part: the text, or multipart/mixed of text and attachment. */
+static enum rk_err build_content(const struct notify_mail *m,
+				 GMimeObject **out, const struct rk_log *log)
+{
+	GMimeTextPart *text = NULL;
+	GMimePart *attachment = NULL;
+	GMimeMultipart *mixed = NULL;
+	GMimeStream *stream = NULL;
+	GMimeDataWrapper *wrapper = NULL;
+	struct rk_buf body;
+	enum rk_err err;
+
+	*out = NULL;
+	rk_buf_init(&body, RK_MAX_MESSAGE);
+	if (!m->body || (err = body_text(m->body, &body))) {
+		err = refuse(log, m->body ? err : RK_ERR_INVAL, "body",
+			     "is missing, not valid UTF-8 or too long");
+		goto cleanup;
+	}
+	/* The UTF-8 bytes as they are: g_mime_text_part_set_text would pick
+	 * the "best" charset and turn text that fits in Latin-1 ("café")
+	 * into ISO-8859-1 bytes. */
+	text = g_mime_text_part_new_with_subtype("plain");
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(text), "charset",
+						 "utf-8");
+	stream = g_mime_stream_mem_new_with_buffer(body.data, body.len);
+	wrapper = g_mime_data_wrapper_new_with_stream(
+		stream, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(GMIME_PART(text), wrapper);
+	g_mime_part_set_content_encoding(GMIME_PART(text),
+					 GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	if (!m->attach_name) {
+		*out = GMIME_OBJECT(text);
+		text = NULL;
+		goto cleanup;
+	}
+	if ((err = build_attachment(m, &attachment, log)))
+		goto cleanup;
+	mixed = g_mime_multipart_new_with_subtype("mixed");
+	g_mime_multipart_add(mixed, GMIME_OBJECT(text));
+	g_mime_multipart_add(mixed, GMIME_OBJECT(attachment));
+	*out = GMIME_OBJECT(mixed);
+	mixed = NULL;
+cleanup:
+	if (text)
+		g_object_unref(text);
+	if (attachment)
+		g_object_unref(attachment);
+	if (mixed)
+		g_object_unref(mixed);
+	if (wrapper)
+		g_object_unref(wrapper);
+	if (stream)
+		g_object_unref(stream);
+	rk_buf_release(&body);
+	return err;
+}
+
+/* ------------------------------------------------------------ wire form */
+
+/* Append p[0..n) to out with every LF not preceded by CR made CRLF. */
+static enum rk_err add_crlf(struct rk_buf *out, const char *p, size_t n)
+{
+	size_t extra = 0;
+	char *w;
+	enum rk_err err;
+
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			extra++;
+	if (n > SIZE_MAX - extra)
+		return RK_ERR_LIMIT;
+	if ((err = rk_buf_grow(out, n + extra)))
+		return err;
+	w = out->data + out->len;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			*w++ = '\r';
+		*w++ = p[i];
+	}
+	out->len += n + extra;
+	out->data[out->len] = '\0';
+	return RK_OK;
+}
+
+/* What goes over SMTP: lines end with CRLF (also the last), no bare CR
+ * or LF, 7-bit printable text and TAB only, no line over 998 bytes. */
+static enum rk_err check_wire(const char *p, size_t n)
+{
+	size_t line = 0;
+
+	if (n < 2 || p[n - 2] != '\r' || p[n - 1] != '\n')
+		return RK_ERR_MIME;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '\r') {
+			if (i + 1 >= n || p[i + 1] != '\n')
+				return RK_ERR_MIME;
+			i++;
+			line = 0;
+			continue;
+		}
+		if (c == '\n' || c >= 0x7f || (c < 0x20 && c != '\t'))
+			return RK_ERR_MIME;
+		if (++line > MIME_MAX_LINE)
+			return RK_ERR_LIMIT;
+	}
+	return RK_OK;
+}
+
+/* Write obj in Unix form into a new memory stream (caller unrefs). */
+static enum rk_err write_unix(GMimeObject *obj, GMimeStream **out)
+{
+	GMimeFormatOptions *fmt = g_mime_format_options_new();
+	GMimeStream *mem = g_mime_stream_mem_new();
+	enum rk_err err = RK_OK;
+
+	*out = NULL;
+	g_mime_format_options_set_newline_format(fmt, GMIME_NEWLINE_FORMAT_UNIX);
+	if (g_mime_object_write_to_stream(obj, fmt, mem) < 0 ||
+	    g_mime_stream_flush(mem) != 0)
+		err = RK_ERR_MIME;
+	g_mime_format_options_free(fmt);
+	if (err) {
+		g_object_unref(mem);
+		return err;
+	}
+	*out = mem;
+	return RK_OK;
+}
+
+/* The content as it is signed (RFC 3156 section 3 and 5.4): "From " at
+ * the start of a line becomes "=46rom " (only quoted-printable text can
+ * start a line with it here: part headers never do, base64 has no
+ * spaces) and trailing white space is stripped (quoted-printable encodes
+ * its own, so this only guards against what an MTA would strip).
+ * GMime's From filter is not used: it drops a last line that starts with
+ * "F" when no newline follows. */
+static enum rk_err armor(struct rk_buf *out, const char *p, size_t n)
+{
+	enum rk_err err = RK_OK;
+	size_t i = 0;
+
+	while (i < n && !err) {
+		const char *nl = memchr(p + i, '\n', n - i);
+		size_t end = nl ? (size_t)(nl - p) : n, keep = end;
+
+		while (keep > i && (p[keep - 1] == ' ' || p[keep - 1] == '\t'))
+			keep--;
+		if (keep - i >= 5 && memcmp(p + i, "From ", 5) == 0) {
+			err = rk_buf_add(out, "=46", 3);
+			i++;
+		}
+		if (!err)
+			err = rk_buf_add(out, p + i, keep - i);
+		if (!err && nl)
+			err = rk_buf_addc(out, '\n');
+		i = end + 1;
+	}
+	return err;
+}
+
+/* RFC 3156 section 5 from the receiving side: the bytes between the first
+ * delimiter line's CRLF and the CRLF before the next delimiter must be
+ * the signed bytes. */
+static bool signed_part_matches(const char *wire, size_t n,
+				const char *boundary, const struct rk_buf *signed_bytes)
+{
+	struct rk_buf delim;
+	const char *start, *end, *limit = wire + n;
+	bool ok = false;
+
+	rk_buf_init(&delim, 256);
+	if (rk_buf_addf(&delim, "\r\n--%s\r\n", boundary))
+		goto cleanup;
+	start = memmem(wire, n, delim.data, delim.len);
+	if (!start)
+		goto cleanup;
+	start += delim.len;
+	delim.len -= 2; /* "\r\n--boundary" ends the part */
+	end = memmem(start, (size_t)(limit - start), delim.data, delim.len);
+	ok = end && (size_t)(end - start) == signed_bytes->len &&
+	     memcmp(start, signed_bytes->data, signed_bytes->len) == 0;
+cleanup:
+	rk_buf_release(&delim);
+	return ok;
+}
+
+static enum rk_err sign_content(struct notify_signer *signer,
+				GMimeObject *part, const struct rk_buf *dos,
+				GMimeObject **out, const char **boundary)
+{
+	const struct rk_log *log = notify_signer_log(signer);
+	GMimeMultipartSigned *mps = NULL;
+	GMimePart *sigpart = NULL;
+	GMimeStream *stream = NULL;
+	GMimeDataWrapper *wrapper = NULL;
+	struct rk_buf sig;
+	char micalg[NOTIFY_MICALG_MAX];
+	enum rk_err err;
+
+	*out = NULL;
+	rk_buf_init(&sig, 1u << 20);
+	if ((err = notify_sign_detached(signer, dos->data, dos->len, &sig,
+					micalg)))
+		goto cleanup;
+	sigpart = g_mime_part_new_with_type("application", "pgp-signature");
+	g_mime_part_set_filename(sigpart, "signature.asc");
+	g_mime_part_set_content_description(sigpart,
+					    "OpenPGP digital signature");
+	stream = g_mime_stream_mem_new_with_buffer(sig.data, sig.len);
+	wrapper = g_mime_data_wrapper_new_with_stream(
+		stream, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(sigpart, wrapper);
+	g_mime_part_set_content_encoding(sigpart, GMIME_CONTENT_ENCODING_7BIT);
+
+	mps = g_mime_multipart_signed_new();
+	g_mime_multipart_add(GMIME_MULTIPART(mps), part);
+	g_mime_multipart_add(GMIME_MULTIPART(mps), GMIME_OBJECT(sigpart));
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(mps), "protocol",
+						 "application/pgp-signature");
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(mps), "micalg",
+						 micalg);
+	g_mime_multipart_set_boundary(GMIME_MULTIPART(mps), NULL);
+	g_mime_multipart_set_prologue(GMIME_MULTIPART(mps), MIME_SIG_PROLOGUE);
+	*boundary = g_mime_multipart_get_boundary(GMIME_MULTIPART(mps));
+	if (!*boundary) {
+		err = rk_fail(log, RK_ERR_MIME, "multipart/signed without a "
+			      "boundary");
+		goto cleanup;
+	}
+	*out = GMIME_OBJECT(mps);
+	mps = NULL;
+cleanup:
+	if (mps)
+		g_object_unref(mps);
+	if (wrapper)
+		g_object_unref(wrapper);
+	if (stream)
+		g_object_unref(stream);
+	if (sigpart)
+		g_object_unref(sigpart);
+	rk_buf_release(&sig);
+	return err;
+}
+
+enum rk_err notify_build(struct notify_signer *signer,
+			 const struct notify_mail *mail, struct rk_buf *out)
+{
+	const struct rk_log *log = signer ? notify_signer_log(signer) : NULL;
+	GMimeMessage *msg = NULL;
+	GMimeObject *content = NULL, *part = NULL, *top = NULL;
+	GMimeStream *content_stream = NULL, *wire = NULL;
+	GMimeParser *parser = NULL;
+	GByteArray *bytes;
+	struct rk_buf armored, dos;
+	const char *boundary = NULL;
+	size_t start = out->len;
+	enum rk_err err;
+
+	rk_buf_init(&armored, RK_MAX_MESSAGE);
+	rk_buf_init(&dos, RK_MAX_MESSAGE);
+	msg = g_mime_message_new(FALSE);
+	if ((err = set_headers(msg, mail, log)) ||
+	    (err = build_content(mail, &content, log)))
+		goto cleanup;
+
+	/* The content once, armored; what is signed is its CRLF form, what
+	 * goes into the message is it parsed back. */
+	if ((err = write_unix(content, &content_stream)))
+		goto cleanup;
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(content_stream));
+	err = armor(&armored, (const char *)bytes->data, bytes->len);
+	g_object_unref(content_stream);
+	content_stream = NULL;
+	if (err || (err = add_crlf(&dos, armored.data, armored.len)))
+		goto cleanup;
+	content_stream = g_mime_stream_mem_new_with_buffer(armored.data,
+							   armored.len);
+	parser = g_mime_parser_new_with_stream(content_stream);
+	part = g_mime_parser_construct_part(parser, NULL);
+	if (!part) {
+		err = RK_ERR_MIME;
+		goto cleanup;
+	}
+	if (signer) {
+		if ((err = sign_content(signer, part, &dos, &top, &boundary)))
+			goto cleanup;
+	} else {
+		top = part;
+		g_object_ref(top);
+	}
+	g_mime_message_set_mime_part(msg, top);
+
+	if ((err = write_unix(GMIME_OBJECT(msg), &wire)))
+		goto cleanup;
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(wire));
+	if (bytes->len > RK_MAX_MESSAGE) {
+		err = refuse(log, RK_ERR_LIMIT, "message",
+			     "exceeds RK_MAX_MESSAGE");
+		goto cleanup;
+	}
+	if ((err = add_crlf(out, (const char *)bytes->data, bytes->len)))
+		goto cleanup;
+	err = check_wire(out->data + start, out->len - start);
+	if (err == RK_ERR_LIMIT) {
+		err = refuse(log, err, "header or line",
+			     "is longer than 998 bytes on the wire");
+		goto cleanup;
+	}
+	if (err) {
+		err = rk_fail(log, RK_ERR_MIME, "the built message is not 7-bit "
+			      "CRLF text");
+		goto cleanup;
+	}
+	if (signer && !signed_part_matches(out->data + start, out->len - start,
+					   boundary, &dos)) {
+		err = rk_fail(log, RK_ERR_MIME, "the signed part on the wire "
+			      "differs from the bytes that were signed");
+		goto cleanup;
+	}
+cleanup:
+	if (err)
+		rk_buf_truncate(out, start);
+	if (wire)
+		g_object_unref(wire);
+	if (top)
+		g_object_unref(top);
+	if (part)
+		g_object_unref(part);
+	if (parser)
+		g_object_unref(parser);
+	if (content_stream)
+		g_object_unref(content_stream);
+	if (content)
+		g_object_unref(content);
+	if (msg)
+		g_object_unref(msg);
+	rk_buf_release(&armored);
+	rk_buf_release(&dos);
+	return err;
+}

@@ -1,0 +1,279 @@
+/* One due ticket -> one rendered, signed, queued notice. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "renraku/notify.h"
+
+struct notice_env {
+	struct rk_store *store;
+	const struct rk_config *cfg;
+	const struct rk_log *log;
+	struct notify_signer **signer;
+	char *templates_dir;
+	char *partials_dir;
+	int64_t now;
+};
+
+static enum rk_err open_signer(struct notice_env *env)
+{
+	char *home = NULL;
+	enum rk_err err;
+
+	if (*env->signer || env->cfg->gpg.mode == RK_SIGN_NONE)
+		return RK_OK;
+	if (env->cfg->gpg.mode == RK_SIGN_INLINE)
+		rk_log_warn(env->log, "[gpg] mode = inline is not supported yet: signing as pgp-mime");
+	if ((err = rk_config_path(env->cfg, env->cfg->gpg.home, &home)))
+		return err;
+	err = notify_signer_open(env->signer, home, env->cfg->gpg.signer,
+				 env->log);
+	free(home);
+	return err;
+}
+
+static enum rk_err hold(struct notice_env *env, const char *id,
+			const char *reason)
+{
+	enum rk_err err = store_begin(env->store);
+
+	if (err)
+		return err;
+	err = store_ticket_set_state(env->store, id, STORE_TICKET_HELD, reason);
+	if (err) {
+		store_rollback(env->store);
+		return err;
+	}
+	rk_log_warn(env->log, "ticket %s held: %s", id, reason);
+	return store_commit(env->store);
+}
+
+/* "addr" or "addr,cc1,cc2": the envelope recipients of a notice. */
+static enum rk_err recipients(const struct store_chain_entry *who,
+			      const char *to, struct rk_buf *out)
+{
+	enum rk_err err = rk_buf_adds(out, to);
+
+	if (!err && who && who->cc && *who->cc)
+		err = rk_buf_addf(out, ",%s", who->cc);
+	return err;
+}
+
+static const struct store_chain_entry *
+level_entry(const struct store_ticket *t)
+{
+	for (size_t i = 0; i < t->nchain; i++)
+		if (t->chain[i].level == t->level)
+			return &t->chain[i];
+	return NULL;
+}
+
+enum notice_outcome { NOTICE_SKIPPED, NOTICE_BUILT, NOTICE_HELD };
+
+static enum rk_err build_notice(struct notice_env *env,
+				const struct store_ticket *t,
+				enum notice_outcome *outcome)
+{
+	const struct rk_config *cfg = env->cfg;
+	const struct store_chain_entry *who = level_entry(t);
+	struct store_event *events = NULL;
+	size_t nevents = 0;
+	json_t *ctx = NULL;
+	char *path = NULL, *lang = NULL;
+	char rnd[17], attach_name[64];
+	struct notify_rendered r = {NULL, NULL};
+	struct rk_buf tmpl, csv, raw, msgid, rcpt, subject;
+	struct notify_mail mail;
+	struct store_message m;
+	int64_t row = 0;
+	enum rk_err err;
+
+	rk_buf_init(&tmpl, RK_MAX_TEMPLATE);
+	rk_buf_init(&csv, RK_MAX_ATTACHMENT);
+	rk_buf_init(&raw, RK_MAX_MESSAGE);
+	rk_buf_init(&msgid, 512);
+	rk_buf_init(&rcpt, 8192);
+	rk_buf_init(&subject, RK_MAX_SUBJECT + 256);
+	memset(&mail, 0, sizeof(mail));
+	memset(&m, 0, sizeof(m));
+	*outcome = NOTICE_SKIPPED;
+
+	if ((err = store_ticket_events(env->store, t->id, true, &events,
+				       &nevents)))
+		goto cleanup;
+	if (nevents == 0) {
+		rk_log_debug(env->log, "ticket %s: no events to notify", t->id);
+		goto cleanup;
+	}
+	if ((err = open_signer(env)))
+		goto cleanup;
+	if ((err = notify_ticket_context(cfg, t, events, nevents,
+					 *env->signer ? notify_signer_fpr(*env->signer)
+						      : NULL,
+					 &ctx)))
+		goto cleanup;
+	err = notify_template_path(env->templates_dir, t->template_name,
+				   t->lang, &path, &lang);
+	if (!err)
+		err = rk_buf_read_file(&tmpl, path);
+	if (!err)
+		err = notify_render_template(tmpl.data, tmpl.len,
+					     env->partials_dir, ctx, &r,
+					     env->log);
+	if (err) {
+		char reason[256];
+
+		snprintf(reason, sizeof(reason),
+			 "template %s/%s cannot be rendered: %s",
+			 t->template_name, t->lang, rk_strerror(err));
+		err = hold(env, t->id, reason);
+		if (!err)
+			*outcome = NOTICE_HELD;
+		goto cleanup;
+	}
+	/* The tag is how replies find the ticket: it must be in the subject
+	 * whatever the template says. */
+	if ((err = rk_buf_addf(&subject, "[%s #%s]", cfg->relay.ticket_prefix,
+			       t->id)))
+		goto cleanup;
+	if (strstr(r.subject, subject.data)) {
+		rk_buf_reset(&subject);
+		err = rk_buf_adds(&subject, r.subject);
+	} else {
+		err = rk_buf_addf(&subject, " %s", r.subject);
+	}
+	if (err)
+		goto cleanup;
+	if (!(t->format && strcmp(t->format, "csv-inline") == 0)) {
+		if ((err = notify_events_csv(events, nevents, &csv)))
+			goto cleanup;
+		snprintf(attach_name, sizeof(attach_name), "events-%s.csv",
+			 t->id);
+		mail.attach_name = attach_name;
+		mail.attach_type = "text/csv";
+		mail.attach = csv.data;
+		mail.attach_len = csv.len;
+	}
+	if ((err = rk_random_hex(rnd, 8)) ||
+	    (err = rk_buf_addf(&msgid, "<%s.%s@%s>", t->id, rnd,
+			       rk_config_mail_domain(cfg))) ||
+	    (err = recipients(who, t->contact, &rcpt)))
+		goto cleanup;
+	mail.from_name = cfg->relay.name;
+	mail.from_addr = cfg->relay.from;
+	mail.to_name = who && who->org ? who->org : NULL;
+	mail.to_addr = who && who->email ? who->email : t->contact;
+	mail.cc = who ? who->cc : NULL;
+	mail.reply_to = cfg->relay.reply_to;
+	mail.subject = subject.data;
+	mail.message_id = msgid.data;
+	mail.ticket_id = t->id;
+	mail.ack_url = json_string_value(
+		json_object_get(json_object_get(ctx, "ticket"), "ack_url"));
+	mail.date = env->now;
+	mail.body = r.body;
+	if ((err = notify_build(*env->signer, &mail, &raw))) {
+		rk_log_error(env->log, "ticket %s: cannot build the notice: %s",
+			     t->id, rk_strerror(err));
+		goto cleanup;
+	}
+
+	m.ticket_id = (char *)t->id;
+	m.direction = "out";
+	m.kind = t->level == 0 ? "notice" : "escalation";
+	m.message_id = msgid.data;
+	m.mail_from = cfg->relay.from;
+	m.rcpt = rcpt.data;
+	m.subject = subject.data;
+	m.state = STORE_MSG_QUEUED;
+	m.created_at = env->now;
+	m.raw = (unsigned char *)raw.data;
+	m.raw_len = raw.len;
+	if ((err = store_begin(env->store)))
+		goto cleanup;
+	if ((err = store_message_add(env->store, &m, &row)) ||
+	    (err = store_ticket_mark_notified(env->store, t->id, row,
+					      env->now)) ||
+	    (err = store_audit(env->store, "run", "notice.queued", t->id,
+			       msgid.data))) {
+		store_rollback(env->store);
+		if (err == RK_ERR_EXISTS) { /* notified meanwhile: nothing to do */
+			rk_log_debug(env->log, "ticket %s: already notified", t->id);
+			err = RK_OK;
+		}
+		goto cleanup;
+	}
+	err = store_commit(env->store);
+	if (!err)
+		*outcome = NOTICE_BUILT;
+	if (!err)
+		rk_log_info(env->log, "ticket %s: notice %s for %s (%s, %zu events)",
+			    t->id, msgid.data, t->contact, lang, nevents);
+cleanup:
+	json_decref(ctx);
+	store_events_free(events, nevents);
+	notify_rendered_release(&r);
+	free(path);
+	free(lang);
+	rk_buf_release(&tmpl);
+	rk_buf_release(&csv);
+	rk_buf_release(&raw);
+	rk_buf_release(&msgid);
+	rk_buf_release(&rcpt);
+	rk_buf_release(&subject);
+	return err;
+}
+
+enum rk_err notify_due_tickets(struct rk_store *store,
+			       const struct rk_config *cfg,
+			       const struct rk_log *log,
+			       struct notify_signer **signer, int64_t now,
+			       struct notify_stats *stats)
+{
+	struct notice_env env = {store, cfg, log, signer, NULL, NULL, now};
+	struct store_ticket *due = NULL;
+	size_t ndue = 0;
+	enum rk_err err;
+
+	if ((err = rk_config_path(cfg, cfg->relay.templates,
+				  &env.templates_dir)) ||
+	    (err = rk_path_join(env.templates_dir, "_partials",
+				&env.partials_dir)) ||
+	    (err = store_tickets_due(store, now, &due, &ndue)))
+		goto cleanup;
+	for (size_t i = 0; i < ndue; i++) {
+		const struct store_ticket *t = &due[i];
+
+		if (t->tlp >= RK_TLP_AMBER) {
+			char reason[128];
+
+			snprintf(reason, sizeof(reason),
+				 "TLP:%s goes out only encrypted to a key of "
+				 "the recipient, and none is known",
+				 rk_tlp_name(t->tlp));
+			if ((err = hold(&env, t->id, reason)))
+				goto cleanup;
+			stats->held++;
+			continue;
+		}
+		enum notice_outcome outcome;
+
+		err = build_notice(&env, t, &outcome);
+		if (err == RK_ERR_GPG || err == RK_ERR_NOMEM ||
+		    err == RK_ERR_DB || err == RK_ERR_BUSY)
+			goto cleanup; /* the next tickets would fail alike */
+		if (err) {
+			stats->failed++;
+			err = RK_OK;
+			continue;
+		}
+		if (outcome == NOTICE_BUILT)
+			stats->built++;
+		else if (outcome == NOTICE_HELD)
+			stats->held++;
+	}
+cleanup:
+	store_tickets_free(due, ndue);
+	free(env.templates_dir);
+	free(env.partials_dir);
+	return err;
+}

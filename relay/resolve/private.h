@@ -1,0 +1,151 @@
+/* Inside the resolve stage: parsed match expressions, the in-memory match
+ * index shared by the local source (contacts) and the resolver
+ * (suppressions), and the local source's constructor.  Only files under
+ * relay/resolve/ include this. */
+#ifndef RENRAKU_RESOLVE_PRIVATE_H
+#define RENRAKU_RESOLVE_PRIVATE_H
+
+#include "renraku/resolve.h"
+
+/* ------------------------------------------------------------ matches */
+
+/* What a `match` column may hold. */
+enum match_kind {
+	MATCH_PREFIX = 0,     /* IPv4/IPv6 CIDR, or a bare address (host) */
+	MATCH_ASN = 1,        /* AS64500 */
+	MATCH_DOMAIN = 2,     /* example.test: the domain and its subdomains */
+	MATCH_SUBDOMAINS = 3, /* *.example.test: subdomains only */
+	MATCH_ANY = 4         /* "*" (suppressions only) */
+};
+
+struct match_spec {
+	enum match_kind kind;
+	struct rk_addr net; /* MATCH_PREFIX */
+	int prefix;
+	uint32_t asn;       /* MATCH_ASN */
+	char *domain;       /* MATCH_DOMAIN / MATCH_SUBDOMAINS: normalized,
+			       without "*."; owned */
+	char *text;         /* canonical text ("192.0.2.0/24", "AS64500",
+			       "*.example.test"); owned */
+};
+
+/* Parse a match expression.  allow_any: accept "*".  On RK_ERR_INVAL the
+ * reason (without the value's line) is written to why[why_len]; on
+ * RK_ERR_NOMEM nothing is.  out is zeroed first; release with
+ * match_release in every case. */
+enum rk_err match_parse(const char *s, bool allow_any, struct match_spec *out,
+			char *why, size_t why_len);
+void match_release(struct match_spec *m);
+
+/* Copy s into out for quoting in a message: control bytes become \xNN
+ * and long text is cut (at a UTF-8 boundary) with "...".  out holds
+ * RESOLVE_QUOTE bytes. */
+#define RESOLVE_QUOTE 96
+void resolve_quote(const char *s, char out[RESOLVE_QUOTE]);
+
+/* True when s (normalized) is a domain name renraku accepts as a subject:
+ * at least two labels and a top-level label that is not all digits (so a
+ * mistyped address is not taken for a name). */
+bool match_domain_plausible(const char *s);
+
+/* ------------------------------------------------------------ index */
+
+struct idx_v4 {
+	uint32_t net;
+	uint32_t id;
+	uint8_t len;
+};
+
+struct idx_v6 {
+	uint64_t hi, lo;
+	uint32_t id;
+	uint8_t len;
+};
+
+struct idx_asn {
+	uint32_t asn;
+	uint32_t id;
+};
+
+struct idx_dom {
+	char *name;    /* owned */
+	uint32_t id;
+	bool subdomains_only;
+};
+
+/* Match expressions mapped to ids (row numbers of the caller), built once
+ * and then only read.  Prefixes: one sorted run per prefix length,
+ * searched longest first.  Domains: entries sorted by name with an
+ * open-addressing hash from name to the first entry of its run. */
+struct match_index {
+	struct idx_v4 *v4;
+	size_t nv4, cap_v4;
+	struct idx_v6 *v6;
+	size_t nv6, cap_v6;
+	struct idx_asn *asn;
+	size_t nasn, cap_asn;
+	struct idx_dom *dom;
+	size_t ndom, cap_dom;
+	uint32_t *any;
+	size_t nany, cap_any;
+
+	/* built by match_index_build */
+	uint32_t v4_start[34]; /* run of prefix length L: [start[L], start[L+1]) */
+	uint32_t v6_start[130];
+	uint8_t v4_lens[33];   /* lengths present, longest first */
+	size_t nv4_lens;
+	uint8_t v6_lens[129];
+	size_t nv6_lens;
+	uint32_t *dom_hash;    /* slot -> 1 + first entry index, 0 = empty */
+	size_t dom_hash_mask;
+};
+
+void match_index_init(struct match_index *ix);
+void match_index_release(struct match_index *ix);
+/* Add before match_index_build. */
+enum rk_err match_index_add(struct match_index *ix,
+			    const struct match_spec *m, uint32_t id);
+enum rk_err match_index_build(struct match_index *ix);
+
+/* How a level-0 match was found, most specific first. */
+enum match_how {
+	HOW_EXACT_DOMAIN = 0,
+	HOW_PARENT_DOMAIN = 1,
+	HOW_PREFIX = 2,
+	HOW_ASN = 3
+};
+
+/* The most specific entry for a domain: the domain itself, else the
+ * nearest parent (a *.parent entry before a parent entry at the same
+ * level).  Lowest id among equal entries. */
+bool match_index_domain(const struct match_index *ix, const char *domain,
+			uint32_t *id, enum match_how *how);
+/* Longest prefix containing addr. */
+bool match_index_addr(const struct match_index *ix, const struct rk_addr *a,
+		      uint32_t *id);
+bool match_index_asn(const struct match_index *ix, uint32_t asn,
+		     uint32_t *id);
+
+/* Every entry covering any subject of q (address, domain, ASN) plus the
+ * "*" entries.  visit returns true to stop.  Returns true if stopped. */
+typedef bool (*match_visit_fn)(void *arg, uint32_t id);
+bool match_index_each(const struct match_index *ix,
+		      const struct resolve_query *q, match_visit_fn visit,
+		      void *arg);
+
+/* ------------------------------------------------------------ sources */
+
+/* The `local` source: the imported constituency and national CSIRT
+ * tables, loaded from the store once (store may be NULL: empty tables).
+ * *out is filled; its free releases everything. */
+enum rk_err local_source_new(struct rk_store *store, const struct rk_log *log,
+			     struct resolve_source *out);
+
+/* Fill *out (zeroed first) from a contacts row; strings are copied.
+ * source is the source's name. */
+enum rk_err resolve_contact_set(struct resolve_contact *out, int level,
+				const struct store_contact *row,
+				const char *source);
+void resolve_contact_release(struct resolve_contact *c);
+
+#endif

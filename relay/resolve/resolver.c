@@ -1,0 +1,410 @@
+/*
+ * The resolver: the configured contact sources in order, the chain rules
+ * (levels, repeats skipped) and the suppression rules.
+ *
+ * Sources come from [resolve] order.  `local` is implemented here; the
+ * network sources (rdap, whois, abusix, security.txt) are recognised and
+ * skipped until they land, and always skipped when offline.  Suppressions
+ * do not depend on the sources: they are loaded from the store once and
+ * indexed like the constituency.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+
+#define RESOLVE_MAX_SOURCES 8
+
+struct supp_rule {
+	char *type;   /* NULL = any */
+	int64_t until; /* 0 = forever */
+	char *reason; /* the rule's reason, or "suppressed by FILE:LINE" */
+};
+
+struct resolver {
+	const struct rk_log *log;
+	bool offline;
+	struct resolve_source sources[RESOLVE_MAX_SOURCES];
+	size_t nsources;
+	struct supp_rule *rules;
+	size_t nrules;
+	struct match_index supp_ix;
+};
+
+/* Sources renraku knows by name, and whether each is implemented. */
+static const struct {
+	const char *name;
+	bool network;
+	bool implemented;
+} known_sources[] = {
+	{"local", false, true},
+	{"rdap", true, false},
+	{"whois", true, false},
+	{"abusix", true, false},
+	{"security.txt", true, false},
+};
+
+void resolve_chain_release(struct resolve_chain *chain)
+{
+	if (!chain)
+		return;
+	for (size_t i = 0; i < chain->count && i < RESOLVE_MAX_LEVELS; i++)
+		resolve_contact_release(&chain->entry[i]);
+	free(chain->country);
+	memset(chain, 0, sizeof(*chain));
+}
+
+void resolve_free(struct resolver *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nsources; i++)
+		if (r->sources[i].free)
+			r->sources[i].free(r->sources[i].self);
+	for (size_t i = 0; i < r->nrules; i++) {
+		free(r->rules[i].type);
+		free(r->rules[i].reason);
+	}
+	free(r->rules);
+	match_index_release(&r->supp_ix);
+	free(r);
+}
+
+static enum rk_err add_source(struct resolver *r, struct rk_store *store,
+			      const char *name)
+{
+	enum rk_err err;
+	size_t k;
+
+	for (k = 0; k < RK_ARRAY_LEN(known_sources); k++)
+		if (strcmp(name, known_sources[k].name) == 0)
+			break;
+	if (k == RK_ARRAY_LEN(known_sources))
+		return rk_fail(r->log, RK_ERR_CONFIG,
+			       "[resolve] order: unknown contact source '%s' "
+			       "(known: local, rdap, whois, abusix, security.txt)",
+			       name);
+	for (size_t i = 0; i < r->nsources; i++) {
+		if (strcmp(r->sources[i].name, name) == 0) {
+			rk_log_debug(r->log, "[resolve] order names '%s' twice; "
+					     "the second is ignored", name);
+			return RK_OK;
+		}
+	}
+	if (known_sources[k].network && r->offline) {
+		rk_log_debug(r->log, "contact source '%s' skipped: offline", name);
+		return RK_OK;
+	}
+	if (!known_sources[k].implemented) {
+		rk_log_debug(r->log, "contact source '%s' is not available in this "
+				     "version; skipped", name);
+		return RK_OK;
+	}
+	if (r->nsources == RESOLVE_MAX_SOURCES)
+		return rk_fail(r->log, RK_ERR_CONFIG,
+			       "[resolve] order: more than %d sources",
+			       RESOLVE_MAX_SOURCES);
+	/* Only `local` is implemented so far. */
+	if ((err = local_source_new(store, r->log, &r->sources[r->nsources])))
+		return err;
+	r->nsources++;
+	return RK_OK;
+}
+
+/* Split the comma-separated order and add each source. */
+static enum rk_err add_sources(struct resolver *r, struct rk_store *store,
+			       const char *order)
+{
+	char name[64];
+	const char *p = order ? order : "";
+	enum rk_err err = RK_OK;
+
+	while (*p && !err) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+
+		while (n && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n >= sizeof(name))
+			return rk_fail(r->log, RK_ERR_CONFIG,
+				       "[resolve] order: source name too long");
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (n)
+			err = add_source(r, store, name);
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return err;
+}
+
+/* A rule from a row: type (NULL = any) and the reason shown. */
+static enum rk_err rule_init(struct supp_rule *rule,
+			     const struct store_suppression *row)
+{
+	struct rk_buf reason;
+	enum rk_err err;
+
+	memset(rule, 0, sizeof(*rule));
+	rk_buf_init(&reason, 4096);
+	if (row->reason && *row->reason)
+		err = rk_buf_adds(&reason, row->reason);
+	else
+		err = rk_buf_addf(&reason, "suppressed by %s",
+				  row->source ? row->source : "suppress.csv");
+	if (err)
+		goto cleanup;
+	rule->reason = rk_buf_detach(&reason, NULL);
+	rule->until = row->until;
+	if (row->type && *row->type && strcmp(row->type, "*") != 0)
+		rule->type = rk_strdup(row->type);
+	if (!rule->reason || (row->type && *row->type &&
+			      strcmp(row->type, "*") != 0 && !rule->type)) {
+		free(rule->reason);
+		free(rule->type);
+		err = RK_ERR_NOMEM;
+	}
+cleanup:
+	rk_buf_release(&reason);
+	return err;
+}
+
+static enum rk_err load_suppressions(struct resolver *r,
+				     struct rk_store *store)
+{
+	struct store_suppression *rows = NULL;
+	size_t n = 0, skipped = 0;
+	enum rk_err err;
+
+	if (store && (err = store_suppressions_load(store, &rows, &n)))
+		return err;
+	r->rules = calloc(n ? n : 1, sizeof(*r->rules));
+	if (!r->rules) {
+		err = RK_ERR_NOMEM;
+		goto cleanup;
+	}
+	err = RK_OK;
+	for (size_t i = 0; i < n && !err; i++) {
+		struct match_spec m;
+		char why[256];
+
+		err = match_parse(rows[i].match, true, &m, why, sizeof(why));
+		if (err == RK_ERR_INVAL) {
+			rk_log_debug(r->log, "suppression %s: %s",
+				     rows[i].source ? rows[i].source : "?", why);
+			skipped++;
+			err = RK_OK;
+		} else if (!err && !(err = rule_init(&r->rules[r->nrules], &rows[i]))) {
+			err = match_index_add(&r->supp_ix, &m, (uint32_t)r->nrules);
+			r->nrules++;
+		}
+		match_release(&m);
+	}
+	if (skipped)
+		rk_log_warn(r->log, "%zu suppression rules cannot be used (re-import the contacts directory)",
+			    skipped);
+	if (!err)
+		err = match_index_build(&r->supp_ix);
+cleanup:
+	store_suppressions_free(rows, n);
+	return err;
+}
+
+enum rk_err resolve_new(struct resolver **out, struct rk_store *store,
+			const struct rk_config *cfg, const struct rk_log *log,
+			bool offline)
+{
+	struct resolver *r = calloc(1, sizeof(*r));
+	enum rk_err err;
+
+	*out = NULL;
+	if (!r)
+		return RK_ERR_NOMEM;
+	r->log = log;
+	r->offline = offline;
+	match_index_init(&r->supp_ix);
+	err = add_sources(r, store, cfg ? cfg->resolve.order : "local");
+	if (!err)
+		err = load_suppressions(r, store);
+	if (err) {
+		resolve_free(r);
+		return err;
+	}
+	*out = r;
+	return RK_OK;
+}
+
+static bool email_repeats(const struct resolve_chain *chain,
+			  const char *email)
+{
+	for (size_t i = 0; i < chain->count; i++)
+		if (rk_str_ieq(chain->entry[i].email, email))
+			return true;
+	return false;
+}
+
+/* The chain for a query: each level from the first source that has it,
+ * levels repeating a lower level's address skipped. */
+static enum rk_err build_chain(struct resolver *r,
+			       const struct resolve_query *q,
+			       struct resolve_chain *out)
+{
+	enum rk_err err = RK_OK;
+
+	memset(out, 0, sizeof(*out));
+	for (int level = 0; level < RESOLVE_MAX_LEVELS; level++) {
+		struct resolve_contact c;
+		bool found = false;
+
+		if ((level == 1 && !q->asn && !(q->domain && q->has_addr)) ||
+		    (level == 2 && !q->country))
+			continue;
+		for (size_t i = 0; i < r->nsources && !found; i++) {
+			err = r->sources[i].lookup(r->sources[i].self, q, level, &c);
+			if (err == RK_ERR_NOTFOUND)
+				err = RK_OK;
+			else if (err)
+				goto cleanup;
+			else
+				found = true;
+		}
+		if (!found)
+			continue;
+		c.level = level;
+		if (!c.email || email_repeats(out, c.email)) {
+			resolve_contact_release(&c);
+			continue;
+		}
+		out->entry[out->count++] = c;
+	}
+	if (q->country) {
+		out->country = rk_strdup(q->country);
+		if (!out->country) {
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
+		for (char *p = out->country; *p; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 32);
+	}
+cleanup:
+	if (err)
+		resolve_chain_release(out);
+	return err;
+}
+
+static bool is_asn_text(const char *s)
+{
+	if (!((s[0] == 'A' || s[0] == 'a') && (s[1] == 'S' || s[1] == 's')) ||
+	    !s[2])
+		return false;
+	return strspn(s + 2, "0123456789") == strlen(s + 2);
+}
+
+enum rk_err resolve_target(struct resolver *r, const char *target,
+			   struct resolve_chain *out)
+{
+	struct resolve_query q;
+	char *domain = NULL;
+	enum rk_err err;
+
+	memset(out, 0, sizeof(*out));
+	memset(&q, 0, sizeof(q));
+	if (!target || !*target)
+		return rk_fail(r->log, RK_ERR_INVAL, "empty target");
+	if (rk_addr_parse(target, &q.addr) == RK_OK) {
+		q.has_addr = true;
+	} else if (is_asn_text(target)) {
+		if (rk_asn_parse(target, &q.asn))
+			return rk_fail(r->log, RK_ERR_INVAL,
+				       "'%s' is not a valid AS number (AS1 to AS4294967295)",
+				       target);
+	} else {
+		err = strlen(target) > RK_MAX_DOMAIN + 1
+			      ? RK_ERR_INVAL
+			      : rk_domain_normalize(target, &domain);
+		if (err == RK_ERR_NOMEM)
+			return err;
+		if (err || !match_domain_plausible(domain)) {
+			free(domain);
+			return rk_fail(r->log, RK_ERR_INVAL,
+				       "'%s' is not an IP address, AS number (like "
+				       "AS64500) or domain name", target);
+		}
+		q.domain = domain;
+	}
+	err = build_chain(r, &q, out);
+	free(domain);
+	return err;
+}
+
+/* The query for an event: its address, domain, AS and country. */
+static void event_query(const struct resolver *r, const struct store_event *ev,
+			struct resolve_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	if (ev->source_ip && *ev->source_ip) {
+		if (rk_addr_parse(ev->source_ip, &q->addr) == RK_OK)
+			q->has_addr = true;
+		else
+			rk_log_debug(r->log, "event %lld: source.ip '%s' is not an address",
+				     (long long)ev->id, ev->source_ip);
+	}
+	if (ev->source_fqdn && *ev->source_fqdn)
+		q->domain = ev->source_fqdn;
+	q->asn = ev->source_asn;
+	if (ev->source_cc && *ev->source_cc)
+		q->country = ev->source_cc;
+}
+
+enum rk_err resolve_event(struct resolver *r, const struct store_event *ev,
+			  struct resolve_chain *out)
+{
+	struct resolve_query q;
+
+	event_query(r, ev, &q);
+	return build_chain(r, &q, out);
+}
+
+struct supp_search {
+	const struct resolver *r;
+	const char *type;
+	int64_t now;
+	const char *reason;
+};
+
+static bool supp_visit(void *arg, uint32_t id)
+{
+	struct supp_search *s = arg;
+	const struct supp_rule *rule = &s->r->rules[id];
+
+	if (rule->type && (!s->type || strcmp(rule->type, s->type) != 0))
+		return false;
+	if (rule->until && rule->until < s->now)
+		return false;
+	s->reason = rule->reason;
+	return true;
+}
+
+bool resolve_suppressed(struct resolver *r, const struct store_event *ev,
+			int64_t now, const char **reason)
+{
+	struct resolve_query q;
+	struct supp_search s = {r, ev->type, now, NULL};
+
+	if (reason)
+		*reason = NULL;
+	if (!r->nrules)
+		return false;
+	event_query(r, ev, &q);
+	if (!match_index_each(&r->supp_ix, &q, supp_visit, &s))
+		return false;
+	if (reason)
+		*reason = s.reason;
+	return true;
+}

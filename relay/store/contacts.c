@@ -1,0 +1,280 @@
+/* The imported contact set: constituency and national CSIRT rows
+ * (table contacts) and suppression rules (table suppressions). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+
+void store_contact_release(struct store_contact *c)
+{
+	if (!c)
+		return;
+	free(c->org);
+	free(c->match);
+	free(c->email);
+	free(c->cc);
+	free(c->pgp);
+	free(c->lang);
+	free(c->format);
+	free(c->notes);
+	free(c->source);
+	memset(c, 0, sizeof(*c));
+}
+
+void store_suppression_release(struct store_suppression *s)
+{
+	if (!s)
+		return;
+	free(s->match);
+	free(s->type);
+	free(s->reason);
+	free(s->source);
+	memset(s, 0, sizeof(*s));
+}
+
+void store_contacts_free(struct store_contact *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		store_contact_release(&rows[i]);
+	free(rows);
+}
+
+void store_suppressions_free(struct store_suppression *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		store_suppression_release(&rows[i]);
+	free(rows);
+}
+
+static enum rk_err delete_all(struct rk_store *store)
+{
+	static const char del_contacts[] = "DELETE FROM contacts";
+	static const char del_supps[] = "DELETE FROM suppressions";
+	const char *const sqls[] = {del_contacts, del_supps};
+
+	for (size_t i = 0; i < RK_ARRAY_LEN(sqls); i++) {
+		sqlite3_stmt *stmt = store_stmt(store, sqls[i]);
+		int rc;
+
+		if (!stmt)
+			return RK_ERR_DB;
+		rc = sqlite3_step(stmt);
+		store_done(stmt);
+		if (rc != SQLITE_DONE)
+			return store_fail(store, "delete the old contact set");
+	}
+	return RK_OK;
+}
+
+static enum rk_err insert_contact(struct rk_store *store,
+				  const struct store_contact *c)
+{
+	static const char sql[] =
+		"INSERT INTO contacts (kind, org, match, email, cc, pgp, lang, "
+		"format, notes, source) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	if (!c->org || !c->match || !c->email) {
+		rk_log_error(store->log, "contact without org, match or email");
+		return RK_ERR_INVAL;
+	}
+	sqlite3_bind_int(stmt, 1, (int)c->kind);
+	store_bind_text(stmt, 2, c->org);
+	store_bind_text(stmt, 3, c->match);
+	store_bind_text(stmt, 4, c->email);
+	store_bind_text(stmt, 5, c->cc);
+	store_bind_text(stmt, 6, c->pgp);
+	store_bind_text(stmt, 7, c->lang);
+	store_bind_text(stmt, 8, c->format);
+	store_bind_text(stmt, 9, c->notes);
+	store_bind_text(stmt, 10, c->source);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	return rc == SQLITE_DONE ? RK_OK : store_fail(store, "insert a contact");
+}
+
+static enum rk_err insert_suppression(struct rk_store *store,
+				      const struct store_suppression *s)
+{
+	static const char sql[] =
+		"INSERT INTO suppressions (match, type, until, reason, source) "
+		"VALUES (?1, ?2, ?3, ?4, ?5)";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	if (!s->match) {
+		rk_log_error(store->log, "suppression without match");
+		return RK_ERR_INVAL;
+	}
+	store_bind_text(stmt, 1, s->match);
+	store_bind_text(stmt, 2, s->type);
+	sqlite3_bind_int64(stmt, 3, s->until);
+	store_bind_text(stmt, 4, s->reason);
+	store_bind_text(stmt, 5, s->source);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	return rc == SQLITE_DONE ? RK_OK
+				 : store_fail(store, "insert a suppression");
+}
+
+enum rk_err store_contacts_replace(struct rk_store *store,
+				   const struct store_contact *contacts,
+				   size_t ncontacts,
+				   const struct store_suppression *supps,
+				   size_t nsupps)
+{
+	enum rk_err err;
+
+	if ((err = store_begin(store)))
+		return err;
+	if ((err = delete_all(store)))
+		goto cleanup;
+	for (size_t i = 0; i < ncontacts; i++)
+		if ((err = insert_contact(store, &contacts[i])))
+			goto cleanup;
+	for (size_t i = 0; i < nsupps; i++)
+		if ((err = insert_suppression(store, &supps[i])))
+			goto cleanup;
+	err = store_commit(store);
+cleanup:
+	if (err)
+		store_rollback(store);
+	return err;
+}
+
+/* Append one zeroed row to a growable array (capacity doubles). */
+static void *grow_rows(void *rows, size_t n, size_t *cap, size_t size)
+{
+	size_t want;
+	void *p;
+
+	if (n < *cap)
+		return rows;
+	want = *cap ? *cap * 2 : 64;
+	if (want > SIZE_MAX / size)
+		return NULL;
+	p = realloc(rows, want * size);
+	if (p)
+		*cap = want;
+	return p;
+}
+
+enum rk_err store_contacts_load(struct rk_store *store,
+				struct store_contact **rows, size_t *n)
+{
+	static const char sql[] =
+		"SELECT id, kind, org, match, email, cc, pgp, lang, format, "
+		"notes, source FROM contacts ORDER BY id";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	struct store_contact *out = NULL, *grown;
+	size_t count = 0, cap = 0;
+	enum rk_err err = RK_OK;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	if (!stmt)
+		return RK_ERR_DB;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct store_contact *c;
+		bool ok = true;
+
+		grown = grow_rows(out, count, &cap, sizeof(*out));
+		if (!grown) {
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
+		out = grown;
+		c = &out[count];
+		memset(c, 0, sizeof(*c));
+		c->id = sqlite3_column_int64(stmt, 0);
+		c->kind = sqlite3_column_int(stmt, 1) == STORE_CONTACT_NATIONAL
+				  ? STORE_CONTACT_NATIONAL
+				  : STORE_CONTACT_CONSTITUENCY;
+		c->org = store_col_text(stmt, 2, &ok);
+		c->match = store_col_text(stmt, 3, &ok);
+		c->email = store_col_text(stmt, 4, &ok);
+		c->cc = store_col_text(stmt, 5, &ok);
+		c->pgp = store_col_text(stmt, 6, &ok);
+		c->lang = store_col_text(stmt, 7, &ok);
+		c->format = store_col_text(stmt, 8, &ok);
+		c->notes = store_col_text(stmt, 9, &ok);
+		c->source = store_col_text(stmt, 10, &ok);
+		count++;
+		if (!ok) {
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		err = store_fail(store, "load contacts");
+cleanup:
+	store_done(stmt);
+	if (err) {
+		store_contacts_free(out, count);
+		return err;
+	}
+	*rows = out;
+	*n = count;
+	return RK_OK;
+}
+
+enum rk_err store_suppressions_load(struct rk_store *store,
+				    struct store_suppression **rows,
+				    size_t *n)
+{
+	static const char sql[] =
+		"SELECT id, match, type, until, reason, source FROM suppressions "
+		"ORDER BY id";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	struct store_suppression *out = NULL, *grown;
+	size_t count = 0, cap = 0;
+	enum rk_err err = RK_OK;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	if (!stmt)
+		return RK_ERR_DB;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct store_suppression *s;
+		bool ok = true;
+
+		grown = grow_rows(out, count, &cap, sizeof(*out));
+		if (!grown) {
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
+		out = grown;
+		s = &out[count];
+		memset(s, 0, sizeof(*s));
+		s->id = sqlite3_column_int64(stmt, 0);
+		s->match = store_col_text(stmt, 1, &ok);
+		s->type = store_col_text(stmt, 2, &ok);
+		s->until = sqlite3_column_int64(stmt, 3);
+		s->reason = store_col_text(stmt, 4, &ok);
+		s->source = store_col_text(stmt, 5, &ok);
+		count++;
+		if (!ok) {
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		err = store_fail(store, "load suppressions");
+cleanup:
+	store_done(stmt);
+	if (err) {
+		store_suppressions_free(out, count);
+		return err;
+	}
+	*rows = out;
+	*n = count;
+	return RK_OK;
+}

@@ -1,0 +1,339 @@
+/* Reports and events: the ingest hot path (store_event_add) and the reads
+ * the later stages make. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+
+/* Text bound without a copy: the caller's strings outlive the step. */
+static int bind_static(sqlite3_stmt *stmt, int idx, const char *text)
+{
+	if (!text)
+		return sqlite3_bind_null(stmt, idx);
+	return sqlite3_bind_text(stmt, idx, text, -1, SQLITE_STATIC);
+}
+
+/* ------------------------------------------------------------ reports */
+
+enum rk_err store_report_add(struct rk_store *store,
+			     const struct store_report *report,
+			     int64_t *id_out)
+{
+	static const char sql[] =
+		"INSERT INTO reports (received_at, format, source_name, reporter)"
+		" VALUES (?1, ?2, ?3, ?4)";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, rk_now());
+	bind_static(stmt, 2, report->format);
+	bind_static(stmt, 3, report->source_name ? report->source_name : "-");
+	bind_static(stmt, 4, report->reporter);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "add report");
+	if (id_out)
+		*id_out = sqlite3_last_insert_rowid(store->db);
+	return RK_OK;
+}
+
+enum rk_err store_report_finish(struct rk_store *store, int64_t report_id,
+				long long events, long long duplicates,
+				long long rejected)
+{
+	static const char sql[] =
+		"UPDATE reports SET events = ?2, duplicates = ?3, rejected = ?4"
+		" WHERE id = ?1";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, report_id);
+	sqlite3_bind_int64(stmt, 2, events);
+	sqlite3_bind_int64(stmt, 3, duplicates);
+	sqlite3_bind_int64(stmt, 4, rejected);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "finish report");
+	if (sqlite3_changes(store->db) == 0)
+		return rk_fail(store->log, RK_ERR_NOTFOUND,
+			       "database: no report %lld", (long long)report_id);
+	return RK_OK;
+}
+
+/* ------------------------------------------------------------ events */
+
+void store_event_release(struct store_event *ev)
+{
+	if (!ev)
+		return;
+	free(ev->dedup_key);
+	free(ev->type);
+	free(ev->taxonomy);
+	free(ev->identifier);
+	free(ev->feed_name);
+	free(ev->source_ip);
+	free(ev->source_fqdn);
+	free(ev->source_url);
+	free(ev->source_cc);
+	free(ev->data);
+	free(ev->state);
+	memset(ev, 0, sizeof(*ev));
+}
+
+void store_events_free(struct store_event *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		store_event_release(&rows[i]);
+	free(rows);
+}
+
+enum rk_err store_event_add(struct rk_store *store,
+			    const struct store_event *ev, int64_t *id_out,
+			    bool *duplicate)
+{
+	static const char sql[] =
+		"INSERT INTO events (report_id, dedup_key, time_source, type,"
+		" taxonomy, identifier, feed_name, source_ip, source_fqdn,"
+		" source_url, source_cc, source_asn, tlp, severity, data, state,"
+		" created_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+		" ?14, ?15, 'new', ?16)"
+		" ON CONFLICT(dedup_key) DO NOTHING";
+	sqlite3_stmt *stmt;
+	bool dup;
+	int rc;
+
+	if (!ev->dedup_key || !ev->type || !ev->taxonomy || !ev->data)
+		return rk_fail(store->log, RK_ERR_INVAL,
+			       "database: event without dedup key, type, "
+			       "taxonomy or data");
+	stmt = store_stmt(store, sql);
+	if (!stmt)
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, ev->report_id);
+	bind_static(stmt, 2, ev->dedup_key);
+	sqlite3_bind_int64(stmt, 3, ev->time_source);
+	bind_static(stmt, 4, ev->type);
+	bind_static(stmt, 5, ev->taxonomy);
+	bind_static(stmt, 6, ev->identifier);
+	bind_static(stmt, 7, ev->feed_name);
+	bind_static(stmt, 8, ev->source_ip);
+	bind_static(stmt, 9, ev->source_fqdn);
+	bind_static(stmt, 10, ev->source_url);
+	bind_static(stmt, 11, ev->source_cc);
+	if (ev->source_asn)
+		sqlite3_bind_int64(stmt, 12, (sqlite3_int64)ev->source_asn);
+	else
+		sqlite3_bind_null(stmt, 12);
+	sqlite3_bind_int(stmt, 13, (int)ev->tlp);
+	sqlite3_bind_int(stmt, 14, (int)ev->severity);
+	bind_static(stmt, 15, ev->data);
+	sqlite3_bind_int64(stmt, 16, rk_now());
+	rc = sqlite3_step(stmt);
+	/* Read the outcome before the reset. */
+	dup = rc == SQLITE_DONE && sqlite3_changes(store->db) == 0;
+	if (rc == SQLITE_DONE && id_out)
+		*id_out = dup ? 0 : sqlite3_last_insert_rowid(store->db);
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "add event");
+	if (duplicate)
+		*duplicate = dup;
+	return RK_OK;
+}
+
+enum rk_err store_event_read(sqlite3_stmt *stmt, struct store_event *ev)
+{
+	bool ok = true;
+	int tlp, sev;
+	sqlite3_int64 asn;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->id = sqlite3_column_int64(stmt, 0);
+	ev->report_id = sqlite3_column_int64(stmt, 1);
+	ev->dedup_key = store_col_text(stmt, 2, &ok);
+	ev->time_source = sqlite3_column_int64(stmt, 3);
+	ev->type = store_col_text(stmt, 4, &ok);
+	ev->taxonomy = store_col_text(stmt, 5, &ok);
+	ev->identifier = store_col_text(stmt, 6, &ok);
+	ev->feed_name = store_col_text(stmt, 7, &ok);
+	ev->source_ip = store_col_text(stmt, 8, &ok);
+	ev->source_fqdn = store_col_text(stmt, 9, &ok);
+	ev->source_url = store_col_text(stmt, 10, &ok);
+	ev->source_cc = store_col_text(stmt, 11, &ok);
+	asn = sqlite3_column_int64(stmt, 12);
+	ev->source_asn = asn > 0 && asn <= 4294967295LL ? (uint32_t)asn : 0;
+	/* Out-of-range values cannot come from store_event_add; should one
+	 * appear anyway, the most restrictive TLP is the safe reading. */
+	tlp = sqlite3_column_int(stmt, 13);
+	ev->tlp = tlp >= RK_TLP_CLEAR && tlp <= RK_TLP_RED ? (enum rk_tlp)tlp
+							 : RK_TLP_RED;
+	sev = sqlite3_column_int(stmt, 14);
+	ev->severity = sev >= RK_SEV_INFO && sev < RK_SEV_COUNT
+			       ? (enum rk_severity)sev
+			       : RK_SEV_MEDIUM;
+	ev->data = store_col_text(stmt, 15, &ok);
+	ev->state = store_col_text(stmt, 16, &ok);
+	if (!ok) {
+		store_event_release(ev);
+		return RK_ERR_NOMEM;
+	}
+	return RK_OK;
+}
+
+/* Step stmt (already bound) to its end, reading every row into a growing
+ * array.  Resets stmt. */
+static enum rk_err read_events(struct rk_store *store, sqlite3_stmt *stmt,
+			       const char *what, struct store_event **rows,
+			       size_t *n)
+{
+	struct store_event *out = NULL, *grown;
+	size_t count = 0, alloc = 0;
+	enum rk_err err = RK_OK;
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (count == alloc) {
+			alloc = alloc ? alloc * 2 : 16;
+			grown = realloc(out, alloc * sizeof(*out));
+			if (!grown) {
+				err = RK_ERR_NOMEM;
+				goto cleanup;
+			}
+			out = grown;
+		}
+		if ((err = store_event_read(stmt, &out[count])))
+			goto cleanup;
+		count++;
+	}
+	if (rc != SQLITE_DONE)
+		err = store_fail(store, what);
+cleanup:
+	store_done(stmt);
+	if (err) {
+		store_events_free(out, count);
+		out = NULL;
+		count = 0;
+	}
+	*rows = out;
+	*n = count;
+	return err;
+}
+
+enum rk_err store_events_new(struct rk_store *store, int64_t after_id,
+			     size_t limit, struct store_event **rows,
+			     size_t *n)
+{
+	static const char sql[] =
+		"SELECT " STORE_EVENT_COLS " FROM events e"
+		" WHERE e.state = ?1 AND e.id > ?2 ORDER BY e.id LIMIT ?3";
+	sqlite3_stmt *stmt;
+
+	*rows = NULL;
+	*n = 0;
+	stmt = store_stmt(store, sql);
+	if (!stmt)
+		return RK_ERR_DB;
+	bind_static(stmt, 1, STORE_EVENT_NEW);
+	sqlite3_bind_int64(stmt, 2, after_id);
+	sqlite3_bind_int64(stmt, 3,
+			   limit > (size_t)INT64_MAX ? INT64_MAX
+						     : (sqlite3_int64)limit);
+	return read_events(store, stmt, "list new events", rows, n);
+}
+
+enum rk_err store_event_set_state(struct rk_store *store, int64_t event_id,
+				  const char *state, const char *reason)
+{
+	static const char sql[] =
+		"UPDATE events SET state = ?2, state_reason = ?3 WHERE id = ?1";
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!state || !*state)
+		return rk_fail(store->log, RK_ERR_INVAL,
+			       "database: empty event state");
+	stmt = store_stmt(store, sql);
+	if (!stmt)
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, event_id);
+	bind_static(stmt, 2, state);
+	bind_static(stmt, 3, reason);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "set event state");
+	if (sqlite3_changes(store->db) == 0)
+		return rk_fail(store->log, RK_ERR_NOTFOUND,
+			       "database: no event %lld", (long long)event_id);
+	return RK_OK;
+}
+
+enum rk_err store_ticket_events(struct rk_store *store,
+				const char *ticket_id, bool only_unnotified,
+				struct store_event **rows, size_t *n)
+{
+	static const char sql_all[] =
+		"SELECT " STORE_EVENT_COLS " FROM ticket_events te"
+		" JOIN events e ON te.event_id = e.id"
+		" WHERE te.ticket_id = ?1 ORDER BY e.time_source, e.id";
+	static const char sql_unnotified[] =
+		"SELECT " STORE_EVENT_COLS " FROM ticket_events te"
+		" JOIN events e ON te.event_id = e.id"
+		" WHERE te.ticket_id = ?1 AND te.message_row IS NULL"
+		" ORDER BY e.time_source, e.id";
+	sqlite3_stmt *stmt;
+
+	*rows = NULL;
+	*n = 0;
+	stmt = store_stmt(store, only_unnotified ? sql_unnotified : sql_all);
+	if (!stmt)
+		return RK_ERR_DB;
+	bind_static(stmt, 1, ticket_id);
+	return read_events(store, stmt, "list ticket events", rows, n);
+}
+
+enum rk_err store_event_counts(struct rk_store *store,
+			       struct store_event_counts *out)
+{
+	static const char sql[] =
+		"SELECT state, count(*) FROM events GROUP BY state";
+	static const char *const states[] = {
+		STORE_EVENT_NEW, STORE_EVENT_TICKETED, STORE_EVENT_SUPPRESSED,
+		STORE_EVENT_WITHHELD, STORE_EVENT_UNRESOLVED,
+	};
+	long long *const slots[RK_ARRAY_LEN(states)] = {
+		&out->pending, &out->ticketed, &out->suppressed,
+		&out->withheld, &out->unresolved,
+	};
+	sqlite3_stmt *stmt;
+	enum rk_err err = RK_OK;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	stmt = store_stmt(store, sql);
+	if (!stmt)
+		return RK_ERR_DB;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(stmt, 0);
+		long long count = sqlite3_column_int64(stmt, 1);
+
+		out->total += count;
+		for (size_t i = 0; state && i < RK_ARRAY_LEN(states); i++) {
+			if (strcmp(state, states[i]) == 0) {
+				*slots[i] += count;
+				break;
+			}
+		}
+	}
+	if (rc != SQLITE_DONE)
+		err = store_fail(store, "count events");
+	store_done(stmt);
+	return err;
+}

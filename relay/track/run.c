@@ -1,0 +1,43 @@
+/* `renraku run --once`: every stage once, in order.  Each stage picks up
+ * whatever an earlier run left, so a crash at any point loses nothing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "renraku/deliver.h"
+#include "renraku/track.h"
+
+enum rk_err track_run_once(struct rk_store *store,
+			   const struct rk_config *cfg,
+			   const struct rk_log *log,
+			   const struct run_options *opts,
+			   struct run_stats *stats)
+{
+	struct resolver *resolver = NULL;
+	struct notify_signer *signer = NULL;
+	struct deliver_transport *transport = NULL;
+	struct deliver_stats dstats = {0, 0, 0};
+	int64_t now = rk_now();
+	enum rk_err err;
+
+	if ((err = store_runner_lock(store, false)))
+		goto cleanup;
+	if ((err = resolve_new(&resolver, store, cfg, log, opts->offline)))
+		goto cleanup;
+	if ((err = track_aggregate(store, cfg, log, resolver, now,
+				   &stats->track)))
+		goto cleanup;
+	if ((err = notify_due_tickets(store, cfg, log, &signer, now,
+				      &stats->notify)))
+		goto cleanup;
+	if ((err = deliver_open(&transport, cfg->transport.url, cfg, log)))
+		goto cleanup;
+	err = deliver_pending(store, transport, log, now, &dstats);
+	stats->sent += dstats.sent;
+	stats->deferred += dstats.deferred;
+	stats->failed += dstats.failed;
+cleanup:
+	deliver_close(transport);
+	notify_signer_close(signer);
+	resolve_free(resolver);
+	return err;
+}

@@ -1,0 +1,38 @@
+# Shared by the integration tests (sourced).  Every test gets a fresh
+# work directory under /tmp, removed on exit whatever happens.
+set -euo pipefail
+
+: "${RENRAKU:?RENRAKU must point at the renraku binary (ctest sets it)}"
+: "${RK_SOURCE_DIR:?RK_SOURCE_DIR must be set (ctest sets it)}"
+PY=/usr/bin/python3
+[ -x "$PY" ] || { echo "FAIL: $PY is missing (install python3)" >&2; exit 1; }
+command -v gpg >/dev/null || { echo "FAIL: gpg is missing" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/rki.XXXXXX)
+cleanup_work() {
+	local rc=$?
+	for h in "$WORK"/gnupg*; do
+		[ -d "$h" ] && gpgconf --homedir "$h" --kill all >/dev/null 2>&1 || true
+	done
+	rm -rf "$WORK"
+	exit $rc
+}
+trap cleanup_work EXIT
+
+PASSED=0
+FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*" >&2; }
+check() { # check "description" command...
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+finish() {
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
+# json_get FILE PYTHON-EXPR: evaluate EXPR with d = the parsed JSON file
+json_get() {
+	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The command line, step by step, on hostile input: init, contacts import,
+# ingest (broken lines, duplicates, IPv6, TLP:RED, CR/LF in values), run,
+# tickets; exit codes; no value ever adds a header line.
+. "$(dirname "$0")/lib.sh"
+
+conf="$WORK/renraku.conf"
+cat >"$conf" <<CONF
+[relay]
+name = Test CSIRT
+from = csirt@test.example
+ticket_prefix = TEST
+[gpg]
+home = gnupg
+[transport]
+url = maildir:outbox
+[aggregate]
+window = 0
+CONF
+R() { "$RENRAKU" --config "$conf" "$@"; }
+
+check "init --gen-key" R init --gen-key
+check "contacts import" R contacts import "$RK_SOURCE_DIR/contacts"
+
+fixture="$RK_FIXTURES/pipeline/hostile.jsonl"
+rc=0; R ingest --json "$fixture" >"$WORK/ingest1.json" 2>/dev/null || rc=$?
+check "ingest with rejected lines exits 0" test "$rc" -eq 0
+check "3 events stored" test "$(json_get "$WORK/ingest1.json" 'd["events"]')" -eq 3
+check "1 duplicate" test "$(json_get "$WORK/ingest1.json" 'd["duplicates"]')" -eq 1
+check "3 rejected" test "$(json_get "$WORK/ingest1.json" 'd["rejected"]')" -eq 3
+check "rejections name file and line" test "$(json_get "$WORK/ingest1.json" 'sorted(e["line"] for e in d["errors"])')" = "[3, 6, 7]"
+
+rc=0; R ingest --json "$fixture" >"$WORK/ingest2.json" 2>/dev/null || rc=$?
+check "re-ingest: everything is a duplicate" test "$(json_get "$WORK/ingest2.json" 'd["duplicates"]')" -eq 4
+
+printf '\x00\x01garbage' >"$WORK/garbage.bin"
+rc=0; R ingest --json "$WORK/garbage.bin" >/dev/null 2>&1 || rc=$?
+check "unreadable format exits 65" test "$rc" -eq 65
+rc=0; R ingest --format nosuch "$fixture" >/dev/null 2>&1 || rc=$?
+check "bad --format exits 2" test "$rc" -eq 2
+rc=0; "$RENRAKU" frobnicate >/dev/null 2>&1 || rc=$?
+check "unknown command exits 2" test "$rc" -eq 2
+
+check "run --once" bash -c "'$RENRAKU' --config '$conf' run --once --json >'$WORK/run1.json'"
+check "two notices sent" test "$(json_get "$WORK/run1.json" 'd["sent"]')" -eq 2
+check "RED withheld" test "$(json_get "$WORK/run1.json" 'd["withheld"]')" -eq 1
+check "two files in the maildir" test "$(find "$WORK/outbox/new" -type f | wc -l)" -eq 2
+if "$PY" "$(dirname "$0")/verify_mail.py" --key "$WORK/signing-key.asc" \
+	"$WORK"/outbox/new/* >"$WORK/mails.jsonl" 2>"$WORK/verify.err"; then
+	ok "messages verify; no injected header (Bcc, X-Injected, X-Feed)"
+else
+	cat "$WORK/verify.err" >&2
+	not_ok "messages verify; no injected header (Bcc, X-Injected, X-Feed)"
+fi
+check "no raw CR/LF-injected header text at line start" bash -c "! grep -qaE '^(Bcc|X-Injected|X-Feed|Subject: hacked)' '$WORK'/outbox/new/*"
+
+check "second run sends nothing" bash -c "'$RENRAKU' --config '$conf' run --once --json >'$WORK/run2.json'"
+check "second run: 0 sent" test "$(json_get "$WORK/run2.json" 'd["sent"]')" -eq 0
+
+R tickets list --json >"$WORK/tickets.json"
+id=$(json_get "$WORK/tickets.json" '[t["id"] for t in d if t["contact"] == "noc@isp-a.example"][0]')
+check "ticket id format" bash -c "[[ '$id' =~ ^[0-9]{8}-[0-9]{6}$ ]]"
+R tickets show "$id" --json >"$WORK/show.json"
+check "tickets show fields" test "$(json_get "$WORK/show.json" '",".join(str(d[k]) for k in ("state","level","contact","template","lang","event_count"))')" = "notified,0,noc@isp-a.example,infected-system,ja,1"
+check "tickets show message ids" test "$(json_get "$WORK/show.json" 'len(d["message_ids"])')" -eq 1
+rc=0; R tickets show 19990101-000001 >/dev/null 2>&1 || rc=$?
+check "unknown ticket exits 65" test "$rc" -eq 65
+
+printf '[relay]\nname = x\nbogus_key = 1\n' >"$WORK/bad.conf"
+rc=0; "$RENRAKU" --config "$WORK/bad.conf" tickets list >/dev/null 2>"$WORK/bad.err" || rc=$?
+check "unknown config key fails" test "$rc" -eq 1
+check "error names file and line" grep -q "bad.conf:3: unknown key 'bogus_key' in \[relay\]" "$WORK/bad.err"
+finish

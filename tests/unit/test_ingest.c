@@ -1,0 +1,745 @@
+/* Unit tests for relay/ingest: IntelMQ JSON in, events and errors out. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "renraku/ingest.h"
+#include "testutil.h"
+
+#define T0 "2026-11-20T10:15:00+00:00"
+#define T0_EPOCH 1795169700
+
+struct fixture {
+	char *dir;
+	struct rk_log log;
+	struct rk_config cfg;
+	struct rk_store *store;
+	struct ingest_options opts;
+	struct ingest_result res;
+	struct store_event *rows;
+	size_t nrows;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->dir = rk_test_tmpdir();
+	/* Rejected records log at warn level; keep the test output short. */
+	rk_log_init(&f->log, RK_LOG_ERROR);
+	f->log.stream = fopen("/dev/null", "w");
+	rk_test_config(&f->cfg);
+	f->store = rk_test_store(f->dir, &f->log);
+	f->opts.format = INGEST_FORMAT_INTELMQ;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_events_free(f->rows, f->nrows);
+	ingest_result_release(&f->res);
+	store_close(f->store);
+	rk_config_release(&f->cfg);
+	if (f->log.stream)
+		fclose(f->log.stream);
+	rk_test_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* The path of a fixture under tests/fixtures/intelmq (caller frees). */
+static char *fixture(const char *name)
+{
+	const char *dir = getenv("RK_FIXTURES");
+	char *sub = NULL, *path = NULL;
+
+	if (dir) {
+		assert_int_equal(rk_path_join(dir, "intelmq", &sub), RK_OK);
+	} else {
+		sub = rk_test_source_path("tests/fixtures/intelmq");
+	}
+	assert_int_equal(rk_path_join(sub, name, &path), RK_OK);
+	free(sub);
+	return path;
+}
+
+static enum rk_err ingest_fixture(struct fixture *f, const char *name,
+				  char **path_out)
+{
+	char *path = fixture(name);
+	enum rk_err err = ingest_file(f->store, &f->cfg, &f->log, &f->opts,
+				      path, &f->res);
+
+	if (path_out)
+		*path_out = path;
+	else
+		free(path);
+	return err;
+}
+
+static enum rk_err ingest_text(struct fixture *f, const char *text)
+{
+	return ingest_buffer(f->store, &f->cfg, &f->log, &f->opts, "mem",
+			     text, strlen(text), &f->res);
+}
+
+/* Every event in state new, oldest first, into f->rows. */
+static void load_rows(struct fixture *f)
+{
+	store_events_free(f->rows, f->nrows);
+	f->rows = NULL;
+	f->nrows = 0;
+	assert_int_equal(store_events_new(f->store, 0, 100000, &f->rows,
+					  &f->nrows),
+			 RK_OK);
+}
+
+static const struct store_event *row_by_ip(struct fixture *f, const char *ip)
+{
+	for (size_t i = 0; i < f->nrows; i++)
+		if (f->rows[i].source_ip && strcmp(f->rows[i].source_ip, ip) == 0)
+			return &f->rows[i];
+	fail_msg("no stored event for %s", ip);
+	return NULL;
+}
+
+static void assert_error(const struct ingest_result *res, size_t i,
+			 long long line, const char *reason)
+{
+	assert_true(i < res->nerrors);
+	assert_int_equal(res->errors[i].line, line);
+	assert_string_equal(res->errors[i].reason, reason);
+}
+
+static void assert_error_prefix(const struct ingest_result *res, size_t i,
+				long long line, const char *prefix)
+{
+	assert_true(i < res->nerrors);
+	assert_int_equal(res->errors[i].line, line);
+	if (strncmp(res->errors[i].reason, prefix, strlen(prefix)) != 0)
+		fail_msg("reason '%s' does not start with '%s'",
+			 res->errors[i].reason, prefix);
+}
+
+/* ------------------------------------------------------------ files */
+
+static void test_sample(void **state)
+{
+	struct fixture *f = *state;
+	const struct store_event *ev;
+	struct store_event_counts counts;
+	json_t *data;
+
+	assert_int_equal(ingest_fixture(f, "sample.jsonl", NULL), RK_OK);
+	assert_int_equal(f->res.reports, 1);
+	assert_int_equal(f->res.events, 6);
+	assert_int_equal(f->res.duplicates, 0);
+	assert_int_equal(f->res.rejected, 0);
+	assert_int_equal(f->res.nerrors, 0);
+	assert_int_equal(store_event_counts(f->store, &counts), RK_OK);
+	assert_int_equal(counts.total, 6);
+	assert_int_equal(counts.pending, 6);
+
+	load_rows(f);
+	assert_int_equal(f->nrows, 6);
+	ev = row_by_ip(f, "192.0.2.10");
+	assert_string_equal(ev->state, STORE_EVENT_NEW);
+	assert_string_equal(ev->type, "infected-system");
+	assert_string_equal(ev->taxonomy, "malicious-code");
+	assert_string_equal(ev->identifier, "mirai");
+	assert_string_equal(ev->feed_name, "Sinkhole-Events");
+	assert_string_equal(ev->source_cc, "JP");
+	assert_int_equal(ev->source_asn, 64500);
+	assert_int_equal(ev->time_source, T0_EPOCH);
+	assert_int_equal(ev->tlp, RK_TLP_GREEN);
+	assert_int_equal(ev->severity, RK_SEV_HIGH);
+	assert_string_equal(ev->dedup_key,
+			    "infected-system\x1f" "192.0.2.10\x1f" "1795169700");
+	data = json_loads(ev->data, 0, NULL);
+	assert_non_null(data);
+	assert_int_equal(json_integer_value(json_object_get(data, "source.port")),
+			 51234);
+	assert_string_equal(json_string_value(json_object_get(data, "time.source")),
+			    T0);
+	assert_string_equal(json_string_value(json_object_get(data, "tlp")),
+			    "GREEN");
+	json_decref(data);
+
+	ev = row_by_ip(f, "203.0.113.5");
+	assert_string_equal(ev->source_fqdn, "login.bank-example.test");
+	assert_string_equal(ev->source_url,
+			    "http://login.bank-example.test/verify/index.php");
+	assert_int_equal(ev->tlp, RK_TLP_AMBER);
+	ev = row_by_ip(f, "2001:db8:10::53");
+	assert_int_equal(ev->tlp, RK_TLP_CLEAR); /* WHITE */
+	assert_int_equal(ev->severity, RK_SEV_MEDIUM);
+	data = json_loads(ev->data, 0, NULL);
+	assert_string_equal(
+		json_string_value(json_object_get(data, "extra.min_amplification")),
+		"31.5");
+	json_decref(data);
+	ev = row_by_ip(f, "192.0.2.99");
+	assert_int_equal(ev->tlp, RK_TLP_RED);
+	assert_null(ev->source_cc);
+}
+
+static void test_broken_lines(void **state)
+{
+	struct fixture *f = *state;
+	const struct store_event *ev;
+	char *path = NULL;
+	json_t *data;
+
+	assert_int_equal(ingest_fixture(f, "broken.jsonl", &path), RK_OK);
+	assert_int_equal(f->res.reports, 1);
+	assert_int_equal(f->res.events, 5);
+	assert_int_equal(f->res.duplicates, 1);
+	assert_int_equal(f->res.rejected, 8);
+	assert_int_equal(f->res.nerrors, 8);
+	assert_false(f->res.errors_truncated);
+	assert_string_equal(f->res.errors[0].file, path);
+	assert_error_prefix(&f->res, 0, 2, "line is not valid JSON: ");
+	assert_error(&f->res, 1, 4, "missing time.source");
+	assert_error(&f->res, 2, 5, "source.ip: '999.1.1.1' is not an IP address");
+	assert_error(&f->res, 3, 6,
+		     "classification.type: 'foo' is not an IntelMQ type");
+	assert_error(&f->res, 4, 7, "line is not a JSON object");
+	assert_error(&f->res, 5, 8, "tlp: 'PURPLE' is not a TLP label");
+	assert_error(&f->res, 6, 12, "source.fqdn: contains control characters");
+	assert_error(&f->res, 7, 14,
+		     "no source.ip, source.fqdn, source.url or source.asn");
+	free(path);
+
+	load_rows(f);
+	assert_int_equal(f->nrows, 5);
+	/* IPv6, TLP:RED, time given in +09:00 */
+	ev = row_by_ip(f, "2001:db8::9");
+	assert_int_equal(ev->tlp, RK_TLP_RED);
+	assert_int_equal(ev->time_source, T0_EPOCH);
+	assert_string_equal(ev->type, "c2-server");
+	/* WHITE is CLEAR; CR/LF kept in free text; unknown keys to extra. */
+	ev = row_by_ip(f, "198.51.100.11");
+	assert_int_equal(ev->tlp, RK_TLP_CLEAR);
+	assert_int_equal(ev->severity, RK_SEV_MEDIUM);
+	data = json_loads(ev->data, 0, NULL);
+	assert_non_null(data);
+	assert_string_equal(json_string_value(json_object_get(data, "comment")),
+			    "line one\r\nline two");
+	assert_string_equal(
+		json_string_value(json_object_get(data, "extra.honeypot")),
+		"kippo");
+	assert_null(json_object_get(data, "honeypot"));
+	assert_int_equal(json_integer_value(json_object_get(data, "extra.attempts")),
+			 3);
+	assert_true(json_is_real(json_object_get(data, "extra.ratio")));
+	assert_null(json_object_get(data, "extra.extra.ratio"));
+	assert_string_equal(json_string_value(json_object_get(data, "tlp")),
+			    "CLEAR");
+	json_decref(data);
+	/* Nested objects flattened; values normalized. */
+	ev = row_by_ip(f, "2001:db8::1");
+	assert_string_equal(ev->type, "infected-system");
+	assert_int_equal(ev->source_asn, 64500);
+	assert_string_equal(ev->source_cc, "JP");
+	data = json_loads(ev->data, 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(data, "source.port")),
+			 443);
+	assert_int_equal(json_integer_value(json_object_get(data, "source.asn")),
+			 64500);
+	json_decref(data);
+	/* URL only: domain derived from the host, taxonomy from the type. */
+	for (size_t i = 0; i < f->nrows; i++) {
+		ev = &f->rows[i];
+		if (ev->source_url)
+			break;
+	}
+	assert_non_null(ev->source_url);
+	assert_null(ev->source_ip);
+	assert_string_equal(ev->source_fqdn, "login.bank-example.test");
+	assert_string_equal(ev->taxonomy, "fraud");
+	assert_string_equal(ev->dedup_key,
+			    "phishing\x1f"
+			    "https://user@Login.Bank-Example.TEST:8443/a?b=c\x1f"
+			    "1795169700");
+}
+
+static void test_duplicates_across_runs(void **state)
+{
+	struct fixture *f = *state;
+	struct store_event_counts counts;
+
+	assert_int_equal(ingest_fixture(f, "sample.jsonl", NULL), RK_OK);
+	assert_int_equal(ingest_fixture(f, "sample.jsonl", NULL), RK_OK);
+	assert_int_equal(f->res.reports, 2);
+	assert_int_equal(f->res.events, 6);
+	assert_int_equal(f->res.duplicates, 6);
+	assert_int_equal(store_event_counts(f->store, &counts), RK_OK);
+	assert_int_equal(counts.total, 6);
+}
+
+static void test_array(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(ingest_fixture(f, "array.json", NULL), RK_OK);
+	assert_int_equal(f->res.reports, 1);
+	assert_int_equal(f->res.events, 3);
+	assert_int_equal(f->res.rejected, 2);
+	assert_error(&f->res, 0, 8, "element is not a JSON object");
+	assert_error(&f->res, 1, 9,
+		     "classification.type: 'nope' is not an IntelMQ type");
+	load_rows(f);
+	assert_int_equal(f->nrows, 3);
+	row_by_ip(f, "192.0.2.50");
+	row_by_ip(f, "192.0.2.51");
+	row_by_ip(f, "192.0.2.53");
+}
+
+static void test_array_syntax_error(void **state)
+{
+	struct fixture *f = *state;
+
+	/* One error naming the line; the rest of the array is lost, the
+	 * elements before it are kept. */
+	assert_int_equal(ingest_fixture(f, "array-broken.json", NULL), RK_OK);
+	assert_int_equal(f->res.events, 1);
+	assert_int_equal(f->res.rejected, 1);
+	assert_error_prefix(&f->res, 0, 2,
+			    "element is not valid JSON (line 3): ");
+	assert_non_null(strstr(f->res.errors[0].reason,
+			       "the rest of the array is skipped"));
+	assert_int_equal(ingest_text(f, "[]"), RK_OK);
+	assert_int_equal(ingest_text(f, "[{\"a\":1}] x"), RK_OK);
+	assert_error(&f->res, 2, 1, "content after the end of the array");
+	assert_int_equal(ingest_text(f, "\n[{\"time.source\":\"" T0 "\","
+				       "\"classification.type\":\"spam\","
+				       "\"source.asn\":1}\n"),
+			 RK_OK);
+	assert_error(&f->res, 3, 3,
+		     "array is not closed: ']' expected at the end of the "
+		     "input");
+	assert_int_equal(f->res.events, 2);
+}
+
+static void test_not_the_format(void **state)
+{
+	static const char *const files[] = {"garbage.bin", "not-json.csv",
+					    "all-bad.jsonl", "latin1.jsonl"};
+	struct fixture *f = *state;
+	struct store_event_counts counts;
+
+	for (size_t i = 0; i < RK_ARRAY_LEN(files); i++) {
+		ingest_result_release(&f->res);
+		assert_int_equal(ingest_fixture(f, files[i], NULL),
+				 RK_ERR_PARSE);
+		assert_int_equal(f->res.reports, 0);
+		assert_int_equal(f->res.events, 0);
+		assert_true(f->res.nerrors >= 1);
+		assert_int_equal(f->res.errors[f->res.nerrors - 1].line, 0);
+		assert_int_equal(f->res.rejected, (long long)f->res.nerrors);
+	}
+	assert_string_equal(f->res.errors[f->res.nerrors - 1].reason,
+			    "not UTF-8 text: invalid byte sequence on line 1");
+	assert_int_equal(store_event_counts(f->store, &counts), RK_OK);
+	assert_int_equal(counts.total, 0);
+
+	ingest_result_release(&f->res);
+	assert_int_equal(ingest_fixture(f, "garbage.bin", NULL), RK_ERR_PARSE);
+	assert_error(&f->res, 0, 0, "not text: NUL byte on line 3");
+	ingest_result_release(&f->res);
+	assert_int_equal(ingest_fixture(f, "all-bad.jsonl", NULL), RK_ERR_PARSE);
+	assert_int_equal(f->res.nerrors, 3);
+	assert_error_prefix(&f->res, 0, 1, "line is not valid JSON: ");
+	assert_error_prefix(&f->res, 1, 3, "line is not valid JSON: ");
+	assert_error(&f->res, 2, 0,
+		     "not IntelMQ JSON: no record is a JSON object");
+	ingest_result_release(&f->res);
+	assert_int_equal(ingest_text(f, "[1, \"two\"]"), RK_ERR_PARSE);
+	ingest_result_release(&f->res);
+	assert_int_equal(ingest_fixture(f, "no-such-file.jsonl", NULL),
+			 RK_ERR_NOTFOUND);
+	assert_error(&f->res, 0, 0, "cannot open: no such file");
+}
+
+static void test_empty_bom_crlf(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(ingest_fixture(f, "empty.jsonl", NULL), RK_OK);
+	assert_int_equal(f->res.reports, 1);
+	assert_int_equal(f->res.events, 0);
+	assert_int_equal(ingest_text(f, " \n\n  \n"), RK_OK);
+	assert_int_equal(f->res.reports, 2);
+	assert_int_equal(ingest_fixture(f, "bom-crlf.jsonl", NULL), RK_OK);
+	assert_int_equal(f->res.reports, 3);
+	assert_int_equal(f->res.events, 2);
+	assert_int_equal(f->res.rejected, 0);
+}
+
+static void test_long_line(void **state)
+{
+	struct fixture *f = *state;
+	struct rk_buf text;
+	char *filler;
+
+	rk_buf_init(&text, 4u << 20);
+	filler = calloc(1, RK_MAX_JSON_LINE + 1);
+	assert_non_null(filler);
+	memset(filler, 'x', RK_MAX_JSON_LINE);
+	assert_int_equal(rk_buf_addf(&text,
+				     "{\"time.source\":\"" T0 "\","
+				     "\"classification.type\":\"spam\","
+				     "\"source.ip\":\"192.0.2.1\","
+				     "\"comment\":\"%s\"}\n",
+				     filler),
+			 RK_OK);
+	assert_int_equal(rk_buf_addf(&text,
+				     "{\"time.source\":\"" T0 "\","
+				     "\"classification.type\":\"spam\","
+				     "\"source.ip\":\"192.0.2.2\"}\n"),
+			 RK_OK);
+	assert_int_equal(ingest_buffer(f->store, &f->cfg, &f->log, &f->opts,
+				       "big", text.data, text.len, &f->res),
+			 RK_OK);
+	assert_int_equal(f->res.events, 1);
+	assert_error(&f->res, 0, 1,
+		     "line is longer than RK_MAX_JSON_LINE (1048576 bytes)");
+
+	/* The same as an array element. */
+	rk_buf_reset(&text);
+	assert_int_equal(rk_buf_addf(&text,
+				     "[{\"time.source\":\"" T0 "\","
+				     "\"classification.type\":\"spam\","
+				     "\"source.ip\":\"192.0.2.3\"},\n"
+				     "{\"comment\":\"%s\"}]",
+				     filler),
+			 RK_OK);
+	assert_int_equal(ingest_buffer(f->store, &f->cfg, &f->log, &f->opts,
+				       "big", text.data, text.len, &f->res),
+			 RK_OK);
+	assert_int_equal(f->res.events, 2);
+	assert_error(&f->res, 1, 2,
+		     "element is longer than RK_MAX_JSON_LINE (1048576 bytes); "
+		     "the rest of the array is skipped");
+	free(filler);
+	rk_buf_release(&text);
+}
+
+static void test_errors_truncated(void **state)
+{
+	struct fixture *f = *state;
+	struct rk_buf text, doc;
+
+	rk_buf_init(&text, 1u << 20);
+	assert_int_equal(rk_buf_adds(&text,
+				     "{\"time.source\":\"" T0 "\","
+				     "\"classification.type\":\"spam\","
+				     "\"source.ip\":\"192.0.2.1\"}\n"),
+			 RK_OK);
+	for (int i = 0; i < RK_MAX_ERRORS_LISTED + 5; i++)
+		assert_int_equal(rk_buf_adds(&text, "{\"no\":\"time\"}\n"), RK_OK);
+	assert_int_equal(ingest_buffer(f->store, &f->cfg, &f->log, &f->opts,
+				       "many", text.data, text.len, &f->res),
+			 RK_OK);
+	assert_int_equal(f->res.events, 1);
+	assert_int_equal(f->res.rejected, RK_MAX_ERRORS_LISTED + 5);
+	assert_int_equal(f->res.nerrors, RK_MAX_ERRORS_LISTED);
+	assert_true(f->res.errors_truncated);
+	assert_error(&f->res, RK_MAX_ERRORS_LISTED - 1, RK_MAX_ERRORS_LISTED + 1,
+		     "missing time.source");
+	rk_buf_init(&doc, 1u << 20);
+	assert_int_equal(ingest_result_json(&f->res, &doc), RK_OK);
+	assert_non_null(strstr(doc.data, ",\"errors_truncated\":true}"));
+	rk_buf_release(&doc);
+	rk_buf_release(&text);
+}
+
+static void test_batches(void **state)
+{
+	struct fixture *f = *state;
+	struct store_event_counts counts;
+	struct rk_buf text;
+	const int n = 25000;
+
+	rk_buf_init(&text, 16u << 20);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(rk_buf_addf(&text,
+					     "{\"time.source\":%lld,"
+					     "\"classification.type\":\"scanner\","
+					     "\"source.ip\":\"10.%d.%d.%d\"}\n",
+					     0LL, (i >> 16) & 255, (i >> 8) & 255,
+					     i & 255),
+				 RK_OK);
+	/* time.source must be a string: every line is rejected... */
+	assert_int_equal(ingest_buffer(f->store, &f->cfg, &f->log, &f->opts,
+				       "batch", text.data, text.len, &f->res),
+			 RK_OK);
+	assert_int_equal(f->res.events, 0);
+	assert_int_equal(f->res.rejected, n);
+	ingest_result_release(&f->res);
+	/* ...and with a real time each is stored, over several commits. */
+	rk_buf_reset(&text);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(rk_buf_addf(&text,
+					     "{\"time.source\":\"" T0 "\","
+					     "\"classification.type\":\"scanner\","
+					     "\"source.ip\":\"10.%d.%d.%d\"}\n",
+					     (i >> 16) & 255, (i >> 8) & 255,
+					     i & 255),
+				 RK_OK);
+	assert_int_equal(ingest_buffer(f->store, &f->cfg, &f->log, &f->opts,
+				       "batch", text.data, text.len, &f->res),
+			 RK_OK);
+	assert_int_equal(f->res.reports, 1);
+	assert_int_equal(f->res.events, n);
+	assert_int_equal(store_event_counts(f->store, &counts), RK_OK);
+	assert_int_equal(counts.total, n);
+	rk_buf_release(&text);
+}
+
+/* ------------------------------------------------------------ one event */
+
+#define INTELMQ_TEST_REASON 256
+
+static enum rk_err event(struct fixture *f, const char *json,
+			 struct store_event *ev, char *reason)
+{
+	return ingest_intelmq_event(&f->cfg, json, strlen(json), ev, reason,
+				    INTELMQ_TEST_REASON);
+}
+
+static void assert_rejected(struct fixture *f, const char *json,
+			    const char *reason)
+{
+	struct store_event ev;
+	char got[INTELMQ_TEST_REASON];
+
+	assert_int_equal(event(f, json, &ev, got), RK_ERR_INVAL);
+	assert_string_equal(got, reason);
+	assert_null(ev.data);
+}
+
+static void test_event_validation(void **state)
+{
+	struct fixture *f = *state;
+
+#define EV(rest)                                                         \
+	"{\"time.source\":\"" T0 "\",\"classification.type\":\"scanner\"," \
+	rest "}"
+	assert_rejected(f, EV("\"source.ip\":\"192.0.2.1\",\"source.port\":70000"),
+			"source.port: 70000 is not a port number");
+	assert_rejected(f, EV("\"source.ip\":\"192.0.2.1\",\"destination.port\":\"x\""),
+			"destination.port: 'x' is not a port number");
+	assert_rejected(f, EV("\"source.asn\":0"),
+			"source.asn: 0 is not an AS number");
+	assert_rejected(f, EV("\"source.asn\":\"ASX\""),
+			"source.asn: 'ASX' is not an AS number");
+	assert_rejected(f, EV("\"source.fqdn\":\"-bad-.example\""),
+			"source.fqdn: '-bad-.example' is not a domain name");
+	assert_rejected(f, EV("\"source.url\":\"www.example.org/x\""),
+			"source.url: 'www.example.org/x' has no scheme");
+	assert_rejected(f, EV("\"source.url\":\"http://a b/\""),
+			"source.url: contains spaces");
+	assert_rejected(f, EV("\"source.url\":\"http://a/\\r\\nx\""),
+			"source.url: contains control characters");
+	assert_rejected(f, EV("\"source.ip\":\"192.0.2.1\\n\""),
+			"source.ip: contains control characters");
+	assert_rejected(f, EV("\"source.ip\":\"192.0.2.1\","
+			      "\"source.geolocation.cc\":\"JPN\""),
+			"source.geolocation.cc: 'JPN' is not a two-letter "
+			"country code");
+	assert_rejected(f, EV("\"source.ip\":3232235777"),
+			"source.ip: not a string");
+	assert_rejected(f, EV("\"source.ip\":\"192.0.2.1\","
+			      "\"source\":{\"ip\":\"192.0.2.2\"}"),
+			"duplicate field 'source.ip'");
+	assert_rejected(f, EV("\"source.ip\":\"192.0.2.1\",\"x\":1,\"extra.x\":2"),
+			"duplicate field 'extra.x'");
+	assert_rejected(f, "{\"classification.type\":\"scanner\","
+			   "\"time.source\":\"20 Nov 2026\",\"source.asn\":1}",
+			"time.source: '20 Nov 2026' is not a timestamp");
+	assert_rejected(f, "{\"time.source\":\"" T0 "\",\"source.asn\":1}",
+			"missing classification.type");
+	assert_rejected(f, "[1]", "event is not a JSON object");
+	assert_rejected(f, "{\"a\":1,\"a\":2}",
+			"event is not valid JSON: duplicate object key near "
+			"'\"a\"'");
+	assert_rejected(f, "{\"a\":\"\\u0000\"}",
+			"event is not valid JSON: \\u0000 is not allowed "
+			"without JSON_ALLOW_NUL near '\"\\u0000\"'");
+#undef EV
+}
+
+static void test_event_limits(void **state)
+{
+	struct fixture *f = *state;
+	struct rk_buf json;
+	char *big;
+
+	rk_buf_init(&json, 4u << 20);
+	/* A value longer than RK_MAX_FIELD. */
+	big = calloc(1, RK_MAX_FIELD + 2);
+	assert_non_null(big);
+	memset(big, 'a', RK_MAX_FIELD + 1);
+	assert_int_equal(rk_buf_addf(&json,
+				     "{\"time.source\":\"" T0 "\","
+				     "\"classification.type\":\"spam\","
+				     "\"source.asn\":1,\"comment\":\"%s\"}",
+				     big),
+			 RK_OK);
+	assert_rejected(f, json.data,
+			"comment: value is longer than RK_MAX_FIELD (65536 "
+			"bytes)");
+	free(big);
+	/* More than RK_MAX_EVENT_FIELDS keys. */
+	rk_buf_reset(&json);
+	assert_int_equal(rk_buf_adds(&json, "{\"time.source\":\"" T0 "\","
+					    "\"classification.type\":\"spam\","
+					    "\"source.asn\":1"),
+			 RK_OK);
+	for (int i = 0; i < RK_MAX_EVENT_FIELDS; i++)
+		assert_int_equal(rk_buf_addf(&json, ",\"k%d\":%d", i, i), RK_OK);
+	assert_int_equal(rk_buf_addc(&json, '}'), RK_OK);
+	assert_rejected(f, json.data,
+			"more than RK_MAX_EVENT_FIELDS (512) fields");
+	/* Nesting deeper than RK_MAX_JSON_DEPTH, as objects and arrays. */
+	for (int arrays = 0; arrays < 2; arrays++) {
+		rk_buf_reset(&json);
+		assert_int_equal(rk_buf_adds(&json,
+					     "{\"time.source\":\"" T0 "\","
+					     "\"classification.type\":\"spam\","
+					     "\"source.asn\":1,\"deep\":"),
+				 RK_OK);
+		for (int i = 0; i < RK_MAX_JSON_DEPTH; i++)
+			assert_int_equal(rk_buf_adds(&json, arrays ? "[" : "{\"d\":"),
+					 RK_OK);
+		assert_int_equal(rk_buf_adds(&json, "1"), RK_OK);
+		for (int i = 0; i < RK_MAX_JSON_DEPTH; i++)
+			assert_int_equal(rk_buf_adds(&json, arrays ? "]" : "}"),
+					 RK_OK);
+		assert_int_equal(rk_buf_addc(&json, '}'), RK_OK);
+		assert_rejected(f, json.data,
+				"nesting deeper than RK_MAX_JSON_DEPTH (32)");
+	}
+	rk_buf_release(&json);
+}
+
+static void test_event_normalize(void **state)
+{
+	struct fixture *f = *state;
+	struct store_event ev;
+	char reason[INTELMQ_TEST_REASON];
+	json_t *data;
+
+	/* Defaults from the config: TLP and severity overrides. */
+	f->cfg.relay.default_tlp = RK_TLP_AMBER;
+	f->cfg.severity = calloc(1, sizeof(*f->cfg.severity));
+	assert_non_null(f->cfg.severity);
+	f->cfg.severity[0].type = rk_strdup("scanner");
+	f->cfg.severity[0].severity = RK_SEV_CRITICAL;
+	f->cfg.nseverity = 1;
+
+	assert_int_equal(event(f, "{\"time.source\":\"2026-11-20 19:15:00\","
+				  "\"classification.type\":\"Scanner\","
+				  "\"source.asn\":\"as64500\","
+				  "\"destination.ip\":\"::FFFF:192.0.2.1\","
+				  "\"__type\":\"Event\","
+				  "\"extra\":{\"tags\":[\"a\",\"b\"]},"
+				  "\"feed\":{\"accuracy\":0.1}}",
+			       &ev, reason),
+			 RK_OK);
+	assert_string_equal(ev.type, "scanner");
+	assert_string_equal(ev.taxonomy, "information-gathering");
+	assert_int_equal(ev.tlp, RK_TLP_AMBER);
+	assert_int_equal(ev.severity, RK_SEV_CRITICAL);
+	assert_int_equal(ev.source_asn, 64500);
+	assert_null(ev.source_ip);
+	assert_int_equal(ev.time_source, T0_EPOCH + 9 * 3600);
+	assert_string_equal(ev.dedup_key,
+			    "scanner\x1f" "AS64500\x1f" "1795202100");
+	assert_string_equal(ev.state, STORE_EVENT_NEW);
+	assert_string_equal(ev.data,
+			    "{\"classification.taxonomy\":\"information-gathering\","
+			    "\"classification.type\":\"scanner\","
+			    "\"destination.ip\":\"::ffff:192.0.2.1\","
+			    "\"extra.tags\":[\"a\",\"b\"],"
+			    "\"feed.accuracy\":0.1,"
+			    "\"source.asn\":64500,"
+			    "\"time.source\":\"2026-11-20T19:15:00+00:00\","
+			    "\"tlp\":\"AMBER\"}");
+	data = json_loads(ev.data, 0, NULL);
+	assert_non_null(data);
+	json_decref(data);
+	store_event_release(&ev);
+
+	/* A given taxonomy is kept, even when it does not match the type. */
+	assert_int_equal(event(f, "{\"time.source\":\"" T0 "\","
+				  "\"classification.type\":\"spam\","
+				  "\"classification.taxonomy\":\"other\","
+				  "\"source.fqdn\":\"WWW.Example.ORG.\","
+				  "\"tlp\":\"amber+strict\"}",
+			       &ev, reason),
+			 RK_OK);
+	assert_string_equal(ev.taxonomy, "other");
+	assert_string_equal(ev.source_fqdn, "www.example.org");
+	assert_int_equal(ev.tlp, RK_TLP_AMBER_STRICT);
+	assert_string_equal(ev.dedup_key,
+			    "spam\x1f" "www.example.org\x1f" "1795169700");
+	store_event_release(&ev);
+}
+
+static void test_result_json(void **state)
+{
+	struct ingest_error errors[1] = {
+		{"feed \"x\".jsonl", 3, "missing time.source"},
+	};
+	struct ingest_result res = {1, 5, 1, 1, errors, 1, false};
+	struct rk_buf doc;
+
+	(void)state;
+	rk_buf_init(&doc, 4096);
+	assert_int_equal(ingest_result_json(&res, &doc), RK_OK);
+	assert_string_equal(doc.data,
+			    "{\"reports\":1,\"events\":5,\"duplicates\":1,"
+			    "\"rejected\":1,\"errors\":[{\"file\":\"feed "
+			    "\\\"x\\\".jsonl\",\"line\":3,\"reason\":\"missing "
+			    "time.source\"}]}");
+	rk_buf_release(&doc);
+	res.nerrors = 0;
+	res.errors_truncated = true;
+	assert_int_equal(ingest_result_json(&res, &doc), RK_OK);
+	assert_string_equal(doc.data,
+			    "{\"reports\":1,\"events\":5,\"duplicates\":1,"
+			    "\"rejected\":1,\"errors\":[],"
+			    "\"errors_truncated\":true}");
+	rk_buf_release(&doc);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_sample),
+		T(test_broken_lines),
+		T(test_duplicates_across_runs),
+		T(test_array),
+		T(test_array_syntax_error),
+		T(test_not_the_format),
+		T(test_empty_bom_crlf),
+		T(test_long_line),
+		T(test_errors_truncated),
+		T(test_batches),
+		T(test_event_validation),
+		T(test_event_limits),
+		T(test_event_normalize),
+		cmocka_unit_test(test_result_json),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,335 @@
+/* Unit tests for relay/store/events.c: reports and events. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+struct fixture {
+	char *dir;
+	struct rk_log log;
+	struct rk_store *store;
+	int64_t report_id;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct store_report report = {"intelmq", "feed.jsonl", "unit-test"};
+
+	assert_non_null(f);
+	f->dir = rk_test_tmpdir();
+	rk_log_init(&f->log, RK_LOG_ERROR);
+	f->store = rk_test_store(f->dir, &f->log);
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_report_add(f->store, &report, &f->report_id),
+			 RK_OK);
+	assert_true(f->report_id > 0);
+	assert_int_equal(store_commit(f->store), RK_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(f->store);
+	rk_test_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* An event as ingest hands it over (strings borrowed). */
+static struct store_event make_event(int64_t report_id, const char *ip,
+				     int64_t when)
+{
+	static char key[128];
+	struct store_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	snprintf(key, sizeof(key), "scanner\x1f%s\x1f%lld", ip,
+		 (long long)when);
+	ev.report_id = report_id;
+	ev.dedup_key = key;
+	ev.time_source = when;
+	ev.type = "scanner";
+	ev.taxonomy = "information-gathering";
+	ev.identifier = "open-port";
+	ev.feed_name = "Scan";
+	ev.source_ip = (char *)ip;
+	ev.source_cc = "JP";
+	ev.source_asn = 64500;
+	ev.tlp = RK_TLP_AMBER;
+	ev.severity = RK_SEV_LOW;
+	ev.data = "{\"source.ip\":\"x\"}";
+	return ev;
+}
+
+static int64_t add(struct fixture *f, const char *ip, int64_t when,
+		   bool *duplicate)
+{
+	struct store_event ev = make_event(f->report_id, ip, when);
+	int64_t id = -1;
+
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_event_add(f->store, &ev, &id, duplicate),
+			 RK_OK);
+	assert_int_equal(store_commit(f->store), RK_OK);
+	return id;
+}
+
+static void test_add_and_read_back(void **state)
+{
+	struct fixture *f = *state;
+	struct store_event *rows = NULL;
+	size_t n = 0;
+	bool dup = true;
+	int64_t id;
+
+	id = add(f, "192.0.2.1", 1795169700, &dup);
+	assert_false(dup);
+	assert_true(id > 0);
+	assert_int_equal(store_events_new(f->store, 0, 10, &rows, &n), RK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, id);
+	assert_int_equal(rows[0].report_id, f->report_id);
+	assert_string_equal(rows[0].dedup_key,
+			    "scanner\x1f" "192.0.2.1\x1f" "1795169700");
+	assert_int_equal(rows[0].time_source, 1795169700);
+	assert_string_equal(rows[0].type, "scanner");
+	assert_string_equal(rows[0].taxonomy, "information-gathering");
+	assert_string_equal(rows[0].identifier, "open-port");
+	assert_string_equal(rows[0].feed_name, "Scan");
+	assert_string_equal(rows[0].source_ip, "192.0.2.1");
+	assert_null(rows[0].source_fqdn);
+	assert_null(rows[0].source_url);
+	assert_string_equal(rows[0].source_cc, "JP");
+	assert_int_equal(rows[0].source_asn, 64500);
+	assert_int_equal(rows[0].tlp, RK_TLP_AMBER);
+	assert_int_equal(rows[0].severity, RK_SEV_LOW);
+	assert_string_equal(rows[0].data, "{\"source.ip\":\"x\"}");
+	assert_string_equal(rows[0].state, STORE_EVENT_NEW);
+	store_events_free(rows, n);
+}
+
+static void test_duplicate(void **state)
+{
+	struct fixture *f = *state;
+	struct store_event_counts counts;
+	bool dup = true;
+	int64_t first, again;
+
+	first = add(f, "192.0.2.1", 1795169700, &dup);
+	assert_false(dup);
+	again = add(f, "192.0.2.1", 1795169700, &dup);
+	assert_true(dup);
+	assert_int_equal(again, 0);
+	/* Same subject at another time is another event. */
+	again = add(f, "192.0.2.1", 1795169701, &dup);
+	assert_false(dup);
+	assert_true(again > first);
+	assert_int_equal(store_event_counts(f->store, &counts), RK_OK);
+	assert_int_equal(counts.total, 2);
+	assert_int_equal(counts.pending, 2);
+}
+
+static void test_new_list_paging(void **state)
+{
+	struct fixture *f = *state;
+	struct store_event *rows = NULL;
+	size_t n = 0;
+	int64_t ids[40];
+	char ip[32];
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i + 1);
+		ids[i] = add(f, ip, 1795169700, NULL);
+	}
+	assert_int_equal(store_events_new(f->store, 0, 25, &rows, &n), RK_OK);
+	assert_int_equal(n, 25);
+	assert_int_equal(rows[0].id, ids[0]);
+	assert_int_equal(rows[24].id, ids[24]);
+	store_events_free(rows, n);
+	assert_int_equal(store_events_new(f->store, ids[24], 100, &rows, &n),
+			 RK_OK);
+	assert_int_equal(n, 15);
+	assert_int_equal(rows[0].id, ids[25]);
+	store_events_free(rows, n);
+	/* Events that moved on are no longer new. */
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_event_set_state(f->store, ids[0],
+					       STORE_EVENT_TICKETED, NULL),
+			 RK_OK);
+	assert_int_equal(store_commit(f->store), RK_OK);
+	assert_int_equal(store_events_new(f->store, 0, 1, &rows, &n), RK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, ids[1]);
+	store_events_free(rows, n);
+	assert_int_equal(store_events_new(f->store, ids[39], 10, &rows, &n),
+			 RK_OK);
+	assert_int_equal(n, 0);
+	store_events_free(rows, n);
+}
+
+static void test_set_state_and_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct store_event_counts counts;
+	int64_t ids[6];
+	char ip[32];
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(ip, sizeof(ip), "198.51.100.%d", i + 1);
+		ids[i] = add(f, ip, 1795169700, NULL);
+	}
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_event_set_state(f->store, ids[0],
+					       STORE_EVENT_TICKETED, NULL),
+			 RK_OK);
+	assert_int_equal(store_event_set_state(f->store, ids[1],
+					       STORE_EVENT_SUPPRESSED,
+					       "suppress.csv:3"),
+			 RK_OK);
+	assert_int_equal(store_event_set_state(f->store, ids[2],
+					       STORE_EVENT_WITHHELD, "TLP:RED"),
+			 RK_OK);
+	assert_int_equal(store_event_set_state(f->store, ids[3],
+					       STORE_EVENT_UNRESOLVED,
+					       "no contact"),
+			 RK_OK);
+	assert_int_equal(store_event_set_state(f->store, 999999,
+					       STORE_EVENT_TICKETED, NULL),
+			 RK_ERR_NOTFOUND);
+	assert_int_equal(store_commit(f->store), RK_OK);
+	assert_int_equal(store_event_counts(f->store, &counts), RK_OK);
+	assert_int_equal(counts.total, 6);
+	assert_int_equal(counts.pending, 2);
+	assert_int_equal(counts.ticketed, 1);
+	assert_int_equal(counts.suppressed, 1);
+	assert_int_equal(counts.withheld, 1);
+	assert_int_equal(counts.unresolved, 1);
+}
+
+static void test_empty_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct store_event_counts counts;
+
+	memset(&counts, 0xff, sizeof(counts));
+	assert_int_equal(store_event_counts(f->store, &counts), RK_OK);
+	assert_int_equal(counts.total, 0);
+	assert_int_equal(counts.pending, 0);
+	assert_int_equal(counts.unresolved, 0);
+}
+
+static void test_report_finish(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_report_finish(f->store, f->report_id, 5, 1, 2),
+			 RK_OK);
+	assert_int_equal(store_report_finish(f->store, f->report_id + 100, 0,
+					     0, 0),
+			 RK_ERR_NOTFOUND);
+	assert_int_equal(store_commit(f->store), RK_OK);
+}
+
+static void test_rollback_drops_events(void **state)
+{
+	struct fixture *f = *state;
+	struct store_event ev = make_event(f->report_id, "192.0.2.9", 1);
+	struct store_event_counts counts;
+
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_event_add(f->store, &ev, NULL, NULL), RK_OK);
+	store_rollback(f->store);
+	assert_int_equal(store_event_counts(f->store, &counts), RK_OK);
+	assert_int_equal(counts.total, 0);
+}
+
+static void test_ticket_events(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ticket t;
+	struct store_message m;
+	struct store_event *rows = NULL;
+	size_t n = 0;
+	int64_t ids[3], message_row = 0;
+
+	/* Added out of time order: a ticket lists its events by time. */
+	ids[0] = add(f, "192.0.2.1", 300, NULL);
+	ids[1] = add(f, "192.0.2.2", 100, NULL);
+	ids[2] = add(f, "192.0.2.3", 200, NULL);
+	memset(&t, 0, sizeof(t));
+	t.contact = "abuse@example.net";
+	t.template_name = "scanner";
+	t.lang = "en";
+	t.tlp = RK_TLP_GREEN;
+	t.created_at = 1795169700;
+	t.send_after = 1795169700;
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_ticket_create(f->store, &t), RK_OK);
+	for (int i = 0; i < 2; i++) {
+		struct store_event ev = {.id = ids[i]};
+
+		assert_int_equal(store_ticket_add_event(f->store, t.id, &ev),
+				 RK_OK);
+	}
+	memset(&m, 0, sizeof(m));
+	m.ticket_id = t.id;
+	m.message_id = "<test.1@example.org>";
+	assert_int_equal(store_message_add(f->store, &m, &message_row), RK_OK);
+	assert_int_equal(store_ticket_mark_notified(f->store, t.id,
+						    message_row, 1795169800),
+			 RK_OK);
+	{
+		struct store_event ev = {.id = ids[2]};
+
+		assert_int_equal(store_ticket_add_event(f->store, t.id, &ev),
+				 RK_OK);
+	}
+	assert_int_equal(store_commit(f->store), RK_OK);
+
+	assert_int_equal(store_ticket_events(f->store, t.id, false, &rows, &n),
+			 RK_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(rows[0].id, ids[1]); /* time 100 */
+	assert_int_equal(rows[1].id, ids[2]); /* time 200 */
+	assert_int_equal(rows[2].id, ids[0]); /* time 300 */
+	store_events_free(rows, n);
+	assert_int_equal(store_ticket_events(f->store, t.id, true, &rows, &n),
+			 RK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, ids[2]);
+	store_events_free(rows, n);
+	assert_int_equal(store_ticket_events(f->store, "19700101-000000", false,
+					     &rows, &n),
+			 RK_OK);
+	assert_int_equal(n, 0);
+	store_events_free(rows, n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_add_and_read_back, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_list_paging, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_set_state_and_counts, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_empty_counts, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_report_finish, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_drops_events,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ticket_events, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

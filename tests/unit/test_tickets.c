@@ -1,0 +1,228 @@
+/* Aggregation into tickets: ids per day, joining by contact and template,
+ * RED / suppressed / unresolved events, the window, TLP raising; and the
+ * notice context a template sees. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "renraku/ingest.h"
+#include "renraku/notify.h"
+#include "renraku/resolve.h"
+#include "renraku/track.h"
+#include "testutil.h"
+
+#define T0 1795169700LL /* 2026-11-20T10:15:00Z */
+
+struct env {
+	char *dir;
+	struct rk_store *store;
+	struct rk_config cfg;
+	struct rk_log log;
+};
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct contacts_set set;
+	char *contacts = rk_test_source_path("contacts");
+
+	rk_log_init(&e->log, RK_LOG_ERROR);
+	e->dir = rk_test_tmpdir();
+	e->store = rk_test_store(e->dir, &e->log);
+	rk_test_config(&e->cfg);
+	free(e->cfg.relay.templates);
+	e->cfg.relay.templates = rk_test_source_path("templates");
+	memset(&set, 0, sizeof(set));
+	assert_int_equal(contacts_read_dir(contacts, &e->log, &set), RK_OK);
+	assert_int_equal(set.nproblems, 0);
+	assert_int_equal(store_contacts_replace(e->store, set.contacts,
+						set.ncontacts, set.supps,
+						set.nsupps),
+			 RK_OK);
+	contacts_set_release(&set);
+	free(contacts);
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+
+	store_close(e->store);
+	rk_config_release(&e->cfg);
+	rk_test_rmtree(e->dir);
+	free(e->dir);
+	free(e);
+	return 0;
+}
+
+static void ingest_text(struct env *e, const char *text)
+{
+	struct ingest_options opts = {INGEST_FORMAT_INTELMQ, NULL, false};
+	struct ingest_result res;
+
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(ingest_buffer(e->store, &e->cfg, &e->log, &opts,
+				       "test", text, strlen(text), &res),
+			 RK_OK);
+	assert_int_equal(res.rejected, 0);
+	ingest_result_release(&res);
+}
+
+static void aggregate(struct env *e, int64_t now, struct track_stats *st)
+{
+	struct resolver *r = NULL;
+
+	memset(st, 0, sizeof(*st));
+	assert_int_equal(resolve_new(&r, e->store, &e->cfg, &e->log, true), RK_OK);
+	assert_int_equal(track_aggregate(e->store, &e->cfg, &e->log, r, now, st),
+			 RK_OK);
+	resolve_free(r);
+}
+
+static const char sample[] =
+	"{\"time.source\":\"2026-11-20T10:15:00Z\",\"source.ip\":\"192.0.2.10\",\"source.asn\":64500,\"source.geolocation.cc\":\"JP\",\"classification.type\":\"infected-system\",\"classification.identifier\":\"mirai\",\"tlp\":\"GREEN\"}\n"
+	"{\"time.source\":\"2026-11-20T10:20:00Z\",\"source.ip\":\"192.0.2.11\",\"source.asn\":64500,\"source.geolocation.cc\":\"JP\",\"classification.type\":\"infected-system\",\"classification.identifier\":\"emotet\",\"tlp\":\"GREEN\"}\n"
+	"{\"time.source\":\"2026-11-20T12:00:00Z\",\"source.ip\":\"192.0.2.99\",\"source.asn\":64500,\"classification.type\":\"c2-server\",\"tlp\":\"RED\"}\n"
+	"{\"time.source\":\"2026-11-20T03:00:00Z\",\"source.ip\":\"198.51.100.53\",\"classification.type\":\"vulnerable-system\",\"tlp\":\"GREEN\"}\n"
+	"{\"time.source\":\"2026-11-20T03:00:00Z\",\"source.ip\":\"198.18.0.1\",\"classification.type\":\"scanner\"}\n"
+	"{\"time.source\":\"2026-11-20T09:00:00Z\",\"source.ip\":\"198.51.100.77\",\"source.asn\":64501,\"source.geolocation.cc\":\"DE\",\"classification.type\":\"brute-force\",\"tlp\":\"GREEN\"}\n";
+
+static void test_aggregate(void **state)
+{
+	struct env *e = *state;
+	struct track_stats st;
+	struct store_ticket *rows = NULL, t;
+	size_t n = 0;
+	char id[32];
+	bool found;
+
+	setenv("RENRAKU_NOW", "1795169700", 1);
+	ingest_text(e, sample);
+	aggregate(e, T0, &st);
+	assert_int_equal(st.events_seen, 6);
+	assert_int_equal(st.ticketed, 3);
+	assert_int_equal(st.withheld, 1);
+	assert_int_equal(st.suppressed, 1);
+	assert_int_equal(st.unresolved, 1);
+	assert_int_equal(st.tickets_created, 2);
+
+	/* the window: nothing due before it passes */
+	assert_int_equal(store_tickets_due(e->store, T0, &rows, &n), RK_OK);
+	assert_int_equal(n, 0);
+	free(rows);
+	assert_int_equal(store_tickets_due(e->store, T0 + 600, &rows, &n), RK_OK);
+	assert_int_equal(n, 2);
+	store_tickets_free(rows, n);
+
+	assert_int_equal(store_ticket_find_open(e->store, "noc@isp-a.example",
+						"infected-system", id, &found),
+			 RK_OK);
+	assert_true(found);
+	assert_string_equal(id, "20261120-000001");
+	assert_int_equal(store_ticket_get(e->store, id, &t), RK_OK);
+	assert_int_equal(t.event_count, 2);
+	assert_string_equal(t.lang, "ja");
+	assert_string_equal(t.format, "csv-inline");
+	assert_int_equal(t.level, 0);
+	assert_int_equal(t.nchain, 3);
+	assert_string_equal(t.chain[1].email, "abuse@isp-a.example");
+	assert_string_equal(t.chain[2].email, "info@jpcert.or.jp");
+	store_ticket_release(&t);
+
+	/* no direct contact: the national CSIRT, in English (no de template) */
+	assert_int_equal(store_ticket_get(e->store, "20261120-000002", &t), RK_OK);
+	assert_string_equal(t.contact, "cert@national-csirt-de.example");
+	assert_int_equal(t.level, 2);
+	assert_string_equal(t.lang, "en");
+	assert_string_equal(t.template_name, "brute-force");
+	store_ticket_release(&t);
+	unsetenv("RENRAKU_NOW");
+}
+
+static void test_join_and_raise(void **state)
+{
+	struct env *e = *state;
+	struct track_stats st;
+	struct store_ticket t;
+
+	ingest_text(e, sample);
+	aggregate(e, T0, &st);
+	/* a later AMBER event for the same contact and template joins the
+	 * ticket and raises its TLP */
+	ingest_text(e, "{\"time.source\":\"2026-11-21T01:00:00Z\",\"source.ip\":\"192.0.2.12\",\"source.asn\":64500,\"classification.type\":\"infected-system\",\"tlp\":\"AMBER\"}\n");
+	aggregate(e, T0 + 86400, &st);
+	assert_int_equal(st.tickets_created, 0);
+	assert_int_equal(st.ticketed, 1);
+	assert_int_equal(store_ticket_get(e->store, "20261120-000001", &t), RK_OK);
+	assert_int_equal(t.event_count, 3);
+	assert_int_equal(t.tlp, RK_TLP_AMBER);
+	store_ticket_release(&t);
+	/* a new ticket the next day restarts the sequence */
+	ingest_text(e, "{\"time.source\":\"2026-11-21T01:00:00Z\",\"source.ip\":\"203.0.113.9\",\"classification.type\":\"phishing\"}\n");
+	aggregate(e, T0 + 86400, &st);
+	assert_int_equal(st.tickets_created, 1);
+	assert_int_equal(store_ticket_get(e->store, "20261121-000001", &t), RK_OK);
+	assert_string_equal(t.contact, "security@hosting-c.example");
+	store_ticket_release(&t);
+}
+
+static void test_context(void **state)
+{
+	struct env *e = *state;
+	struct store_event *evs = calloc(25, sizeof(*evs));
+	struct store_chain_entry who = {0, "noc@isp-a.example", NULL,
+					"ISP A Inc.", "ja", NULL, NULL, "local"};
+	struct store_ticket t;
+	json_t *ctx = NULL;
+	const char *table;
+	char ip[32], data[256];
+
+	memset(&t, 0, sizeof(t));
+	snprintf(t.id, sizeof(t.id), "20261120-000007");
+	t.contact = "noc@isp-a.example";
+	t.template_name = "infected-system";
+	t.lang = "ja";
+	t.chain = &who;
+	t.nchain = 1;
+	t.tlp = RK_TLP_GREEN;
+	for (int i = 0; i < 25; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i + 1);
+		snprintf(data, sizeof(data),
+			 "{\"source.ip\":\"%s\",\"source.port\":%d,"
+			 "\"classification.identifier\":\"mirai\\r\\nBcc: x\"}",
+			 ip, 1000 + i);
+		evs[i].id = i + 1;
+		evs[i].time_source = T0 + i;
+		evs[i].type = rk_strdup("infected-system");
+		evs[i].source_ip = rk_strdup(ip);
+		evs[i].data = rk_strdup(data);
+	}
+	assert_int_equal(notify_ticket_context(&e->cfg, &t, evs, 25, "ABCD", &ctx),
+			 RK_OK);
+	assert_int_equal(json_integer_value(json_object_get(ctx, "event_count")), 25);
+	assert_int_equal(json_integer_value(json_object_get(ctx, "shown_count")), 20);
+	assert_true(json_is_true(json_object_get(ctx, "has_more")));
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(ctx, "ticket"), "tag")),
+			    "[RENRAKU #20261120-000007]");
+	table = json_string_value(json_object_get(ctx, "evidence_table"));
+	assert_non_null(strstr(table, "観測日時 (JST)"));
+	assert_non_null(strstr(table, "2026-11-20 19:15:00")); /* JST */
+	assert_null(strstr(table, "\r"));
+	assert_null(strstr(table, "192.0.2.21")); /* beyond 20 rows */
+	assert_non_null(strstr(table, "mirai  Bcc: x")); /* CR/LF flattened */
+	json_decref(ctx);
+	store_events_free(evs, 25);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_aggregate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_join_and_raise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_context, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
