@@ -113,8 +113,7 @@ static int load_config(struct app *app, const struct command *cmd)
 	}
 	err = rk_config_load(&app->cfg, path, &app->log);
 	if (err)
-		return rk_exit_code(err) == RK_EXIT_OK ? RK_EXIT_FAILURE
-						       : RK_EXIT_FAILURE;
+		return RK_EXIT_FAILURE;
 	app->config_path = rk_strdup(path);
 	return app->config_path ? RK_EXIT_OK : RK_EXIT_FAILURE;
 }

@@ -8,6 +8,15 @@
 #include "renraku/ingest.h"
 #include "renraku/notify.h"
 
+static int by_time(const void *a, const void *b)
+{
+	const struct store_event *x = a, *y = b;
+
+	if (x->time_source != y->time_source)
+		return x->time_source < y->time_source ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
 /* Parse every event of an IntelMQ file (JSON lines or an array); bad
  * records are reported and skipped. */
 static enum rk_err load_events(struct app *app, const char *path,
@@ -102,6 +111,8 @@ static enum rk_err load_events(struct app *app, const char *path,
 	}
 	if (count == 0)
 		err = rk_fail(&app->log, RK_ERR_PARSE, "%s: no valid event", path);
+	else /* the order a ticket shows them in */
+		qsort(list, count, sizeof(*list), by_time);
 cleanup:
 	json_decref(arr);
 	rk_buf_release(&text);

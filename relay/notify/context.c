@@ -179,7 +179,7 @@ static enum rk_err row_from_event(const struct store_event *ev, json_t *data,
 	rk_time_format(ev->time_source, ja ? JST_OFFSET_MIN : 0, t);
 	r->addr = ev->source_ip ? clean(ev->source_ip)
 		  : ev->source_fqdn ? clean(ev->source_fqdn)
-		  : clean(ev->source_url ? "-" : "-");
+		  : clean("-");
 	r->port = field(data, "source.port");
 	if (!r->port)
 		r->port = rk_strdup("");

@@ -163,7 +163,8 @@ static enum rk_err build_notice(struct notice_env *env,
 	mail.to_name = who && who->org ? who->org : NULL;
 	mail.to_addr = who && who->email ? who->email : t->contact;
 	mail.cc = who ? who->cc : NULL;
-	mail.reply_to = cfg->relay.reply_to;
+	mail.reply_to = cfg->relay.reply_to ? cfg->relay.reply_to
+					    : cfg->relay.from;
 	mail.subject = subject.data;
 	mail.message_id = msgid.data;
 	mail.ticket_id = t->id;

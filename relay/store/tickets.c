@@ -365,6 +365,7 @@ enum rk_err store_ticket_set_state(struct rk_store *store, const char *id,
 		"UPDATE tickets SET state = ?2, hold_reason = ?3, "
 		"updated_at = ?4 WHERE id = ?1";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
+	char action[64];
 	int rc;
 
 	if (!stmt)
@@ -379,7 +380,8 @@ enum rk_err store_ticket_set_state(struct rk_store *store, const char *id,
 		return store_fail(store, "set ticket state");
 	if (sqlite3_changes(store->db) == 0)
 		return RK_ERR_NOTFOUND;
-	return store_audit(store, "run", state, id, hold_reason);
+	snprintf(action, sizeof(action), "ticket.%s", state);
+	return store_audit(store, "run", action, id, hold_reason);
 }
 
 enum rk_err store_ticket_mark_notified(struct rk_store *store,
