@@ -168,6 +168,11 @@ char *rk_str_trim(char *s);
 /* True if s holds any byte below 0x20 (other than TAB when allow_tab) or
  * 0x7f: such a value must never reach a header line. */
 bool rk_str_has_ctl(const char *s, bool allow_tab);
+/* Make s safe to show on one line of a notice, in place: C0 controls
+ * (CR, LF, TAB, ...), DEL, C1 controls (NEL, ...), the Unicode line and
+ * paragraph separators and the bidirectional overrides/isolates become
+ * spaces (one per byte, so the length is unchanged).  Returns s. */
+char *rk_str_clean_line(char *s);
 /* True if the NUL-terminated string is valid UTF-8 (no overlongs, no
  * surrogates). */
 bool rk_utf8_valid(const char *s, size_t len);

@@ -223,13 +223,16 @@ struct store_ticket {
 
 void store_ticket_release(struct store_ticket *t);
 
-/* In a transaction.  The ticket for (contact, template) that is still
- * open for new events (any state but closed ones), if any: *found set,
- * id copied into id_out. */
+/* In a transaction.  The ticket still aggregating (state open, fewer
+ * than max_events events) for (contact, template) whose TLP class matches
+ * `restricted` (true: AMBER or AMBER+STRICT; false: CLEAR or GREEN), so
+ * that one AMBER event cannot hold back shareable ones.  *found set, id
+ * copied into id_out. */
 enum rk_err store_ticket_find_open(struct rk_store *store,
 				   const char *contact,
-				   const char *template_name,
-				   char id_out[32], bool *found);
+				   const char *template_name, bool restricted,
+				   long long max_events, char id_out[32],
+				   bool *found);
 
 /* In a transaction.  Create a ticket with the next id of its UTC day
  * (YYYYMMDD-NNNNNN) in state open, with its chain.  t->id is filled in;
@@ -238,10 +241,16 @@ enum rk_err store_ticket_create(struct rk_store *store,
 				struct store_ticket *t);
 
 /* In a transaction.  Attach an event; raises the ticket's tlp and
- * severity to the event's when higher. */
+ * severity to the event's when higher.  *count_out (may be NULL) gets the
+ * ticket's event count afterwards. */
 enum rk_err store_ticket_add_event(struct rk_store *store,
 				   const char *ticket_id,
-				   const struct store_event *ev);
+				   const struct store_event *ev,
+				   long long *count_out);
+
+/* In a transaction.  Make an open ticket due now (it is full). */
+enum rk_err store_ticket_due_now(struct rk_store *store,
+				 const char *ticket_id, int64_t now);
 
 /* Tickets in state open whose send_after <= now (caller frees with
  * store_tickets_free). */
@@ -262,12 +271,13 @@ enum rk_err store_ticket_set_state(struct rk_store *store, const char *id,
 				   const char *hold_reason);
 
 /* In a transaction.  Mark the ticket notified at `now` and record that
- * message message_row carried every event not yet carried.  The ticket
- * must still be open: RK_ERR_EXISTS otherwise (someone else notified it;
- * roll back). */
+ * message message_row carried the given events.  The ticket must still
+ * be open: RK_ERR_EXISTS otherwise (someone else notified it; roll
+ * back). */
 enum rk_err store_ticket_mark_notified(struct rk_store *store,
 				       const char *id, int64_t message_row,
-				       int64_t now);
+				       int64_t now, const int64_t *event_ids,
+				       size_t nevents);
 
 /* ------------------------------------------------------------ messages */
 

@@ -44,7 +44,6 @@ struct run_stats {
 
 struct run_options {
 	bool offline;  /* no network contact sources */
-	const char *actor; /* audit actor, "run" */
 };
 
 /* One pass of every stage: aggregate, build notices for due tickets,

@@ -184,7 +184,7 @@ int cmd_demo(struct app *app, int argc, char **argv)
 		{"out", required_argument, NULL, 'o'},
 		{NULL, 0, NULL, 0},
 	};
-	struct run_options ro = {true, "demo"};
+	struct run_options ro = {true};
 	struct run_stats stats;
 	struct rk_store *store;
 	struct rk_buf key;
@@ -200,7 +200,7 @@ int cmd_demo(struct app *app, int argc, char **argv)
 			return app_usage("demo [--out DIR]");
 		out_arg = optarg;
 	}
-	if (optind < argc)
+	if (optind < argc || !*out_arg)
 		return app_usage("demo [--out DIR]");
 	rk_buf_init(&key, 1 << 20);
 	memset(&stats, 0, sizeof(stats));

@@ -191,5 +191,6 @@ cleanup:
 	free(partials);
 	free(path);
 	free(lang_used);
-	return rk_exit_code(err);
+	/* a template that does not render is bad input, as with --data */
+	return err == RK_ERR_TEMPLATE ? RK_EXIT_DATAERR : rk_exit_code(err);
 }

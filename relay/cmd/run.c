@@ -57,7 +57,7 @@ int cmd_run(struct app *app, int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
-	struct run_options ro = {false, "run"};
+	struct run_options ro = {false};
 	struct rk_store *store;
 	bool once = false, json = false;
 	long long interval = 60;
@@ -98,7 +98,8 @@ int cmd_run(struct app *app, int argc, char **argv)
 			print_stats(&stats, json);
 		if (err) {
 			rk_log_error(&app->log, "run: %s", rk_strerror(err));
-			if (once || err != RK_ERR_TEMPFAIL)
+			/* the daemon rides out passing trouble */
+			if (once || (err != RK_ERR_TEMPFAIL && err != RK_ERR_BUSY))
 				return rk_exit_code(err);
 		}
 		if (once || wait_for_stop(&stop, interval))

@@ -242,12 +242,30 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 		if (rk_str_has_ctl(value, false))
 			return set_error(st, "[%s] %s: control character in value",
 					 k->section, k->name);
+		if (!rk_utf8_valid(value, strlen(value)))
+			return set_error(st, "[%s] %s: value is not UTF-8",
+					 k->section, k->name);
 		return rk_str_set((char **)base, value) ? set_error(st, "out of memory") : 1;
-	case K_EMAIL:
-		if (!rk_email_valid(value))
+	case K_EMAIL: {
+		/* Kept with its domain as an A-label: it goes into headers
+		 * and Message-IDs, which are ASCII. */
+		const char *at = strrchr(value, '@');
+		char *domain = NULL;
+		int ok;
+
+		if (!rk_email_valid(value) || !at ||
+		    rk_domain_normalize(at + 1, &domain))
 			return set_error(st, "[%s] %s: '%s' is not an e-mail address",
 					 k->section, k->name, value);
-		return rk_str_set((char **)base, value) ? set_error(st, "out of memory") : 1;
+		free(*(char **)base);
+		*(char **)base = malloc((size_t)(at - value) + 2 + strlen(domain));
+		ok = *(char **)base != NULL;
+		if (ok)
+			snprintf(*(char **)base, (size_t)(at - value) + 2 + strlen(domain),
+				 "%.*s@%s", (int)(at - value), value, domain);
+		free(domain);
+		return ok ? 1 : set_error(st, "out of memory");
+	}
 	case K_PREFIX:
 		if (!*value || strlen(value) > 32)
 			return set_error(st, "[%s] %s: must be 1 to 32 characters",
@@ -433,6 +451,24 @@ enum rk_err rk_config_load(struct rk_config *cfg, const char *path,
 	if (memchr(text.data, '\0', text.len)) {
 		err = rk_fail(log, RK_ERR_CONFIG, "%s: not a text file", path);
 		goto cleanup;
+	}
+	/* inih reads a line into INI_MAX_LINE bytes and would silently
+	 * split a longer one, parsing its tail as another line. */
+	{
+		const char *p = text.data, *end = text.data + text.len;
+
+		for (line = 1; p < end; line++) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+			if (n + 2 >= INI_MAX_LINE) {
+				err = rk_fail(log, RK_ERR_CONFIG,
+					      "%s:%d: line longer than %d bytes",
+					      path, line, INI_MAX_LINE - 3);
+				goto cleanup;
+			}
+			p += n + 1;
+		}
 	}
 	if ((err = rk_str_set(&cfg->path, path)))
 		goto cleanup;

@@ -10,10 +10,12 @@
 
 enum rk_err rk_mkdir_p(const char *path, unsigned mode)
 {
-	char *copy = rk_strdup(path);
+	char *copy;
 	enum rk_err err = RK_OK;
 
-	if (!copy)
+	if (!path || !*path)
+		return RK_ERR_INVAL;
+	if (!(copy = rk_strdup(path)))
 		return RK_ERR_NOMEM;
 	for (char *p = copy + 1;; p++) {
 		if (*p == '/' || *p == '\0') {

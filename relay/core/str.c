@@ -95,6 +95,28 @@ bool rk_str_has_ctl(const char *s, bool allow_tab)
 	return false;
 }
 
+char *rk_str_clean_line(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	for (; p && *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			*p = ' ';
+		} else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			p[0] = p[1] = ' '; /* C1, including NEL */
+			p++;
+		} else if (p[0] == 0xe2 && p[1] && p[2] &&
+			   ((p[1] == 0x80 && p[2] >= 0xa8 && p[2] <= 0xae) ||
+			    (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9))) {
+			/* U+2028/2029 separators, U+202A-202E and
+			 * U+2066-2069 bidirectional controls */
+			p[0] = p[1] = p[2] = ' ';
+			p += 2;
+		}
+	}
+	return s;
+}
+
 /* Decode one UTF-8 sequence; returns its length, or 0 when invalid. */
 static size_t utf8_decode(const unsigned char *p, size_t avail, uint32_t *cp)
 {

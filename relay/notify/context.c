@@ -26,10 +26,7 @@ static char *clean(const char *s)
 {
 	char *copy = rk_strdup(s ? s : "");
 
-	for (char *p = copy; p && *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	return copy;
+	return copy ? rk_str_clean_line(copy) : NULL;
 }
 
 /* A field of the event's data JSON as text (numbers printed), cleaned;

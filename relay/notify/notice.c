@@ -84,7 +84,7 @@ static enum rk_err build_notice(struct notice_env *env,
 	struct rk_buf tmpl, csv, raw, msgid, rcpt, subject;
 	struct notify_mail mail;
 	struct store_message m;
-	int64_t row = 0;
+	int64_t row = 0, *event_ids = NULL;
 	enum rk_err err;
 
 	rk_buf_init(&tmpl, RK_MAX_TEMPLATE);
@@ -172,11 +172,14 @@ static enum rk_err build_notice(struct notice_env *env,
 		json_object_get(json_object_get(ctx, "ticket"), "ack_url"));
 	mail.date = env->now;
 	mail.body = r.body;
-	if ((err = notify_build(*env->signer, &mail, &raw))) {
-		rk_log_error(env->log, "ticket %s: cannot build the notice: %s",
-			     t->id, rk_strerror(err));
+	if ((err = notify_build(*env->signer, &mail, &raw)))
+		goto cleanup;
+	if (!(event_ids = calloc(nevents, sizeof(*event_ids)))) {
+		err = RK_ERR_NOMEM;
 		goto cleanup;
 	}
+	for (size_t i = 0; i < nevents; i++)
+		event_ids[i] = events[i].id;
 
 	m.ticket_id = (char *)t->id;
 	m.direction = "out";
@@ -193,7 +196,7 @@ static enum rk_err build_notice(struct notice_env *env,
 		goto cleanup;
 	if ((err = store_message_add(env->store, &m, &row)) ||
 	    (err = store_ticket_mark_notified(env->store, t->id, row,
-					      env->now)) ||
+					      env->now, event_ids, nevents)) ||
 	    (err = store_audit(env->store, "run", "notice.queued", t->id,
 			       msgid.data))) {
 		store_rollback(env->store);
@@ -210,6 +213,7 @@ static enum rk_err build_notice(struct notice_env *env,
 		rk_log_info(env->log, "ticket %s: notice %s for %s (%s, %zu events)",
 			    t->id, msgid.data, t->contact, lang, nevents);
 cleanup:
+	free(event_ids);
 	json_decref(ctx);
 	store_events_free(events, nevents);
 	notify_rendered_release(&r);
@@ -260,11 +264,21 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 
 		err = build_notice(&env, t, &outcome);
 		if (err == RK_ERR_GPG || err == RK_ERR_NOMEM ||
-		    err == RK_ERR_DB || err == RK_ERR_BUSY)
+		    err == RK_ERR_DB || err == RK_ERR_BUSY ||
+		    err == RK_ERR_IO || err == RK_ERR_TEMPFAIL)
 			goto cleanup; /* the next tickets would fail alike */
 		if (err) {
+			/* Something in this ticket's data (a limit, a value
+			 * no header may carry): retrying cannot help, so an
+			 * operator has to look. */
+			char reason[256];
+
+			snprintf(reason, sizeof(reason),
+				 "the notice cannot be built: %s",
+				 rk_strerror(err));
 			stats->failed++;
-			err = RK_OK;
+			if ((err = hold(&env, t->id, reason)))
+				goto cleanup;
 			continue;
 		}
 		if (outcome == NOTICE_BUILT)

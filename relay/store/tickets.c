@@ -159,13 +159,17 @@ static enum rk_err tickets_collect(struct rk_store *store, sqlite3_stmt *stmt,
 
 enum rk_err store_ticket_find_open(struct rk_store *store,
 				   const char *contact,
-				   const char *template_name,
-				   char id_out[32], bool *found)
+				   const char *template_name, bool restricted,
+				   long long max_events, char id_out[32],
+				   bool *found)
 {
 	static const char sql[] =
-		"SELECT id FROM tickets WHERE contact = ?1 AND template = ?2 "
-		"AND state IN ('open', 'held', 'notified') "
-		"ORDER BY created_at DESC, id DESC LIMIT 1";
+		"SELECT t.id FROM tickets t WHERE t.contact = ?1 "
+		"AND t.template = ?2 AND t.state = 'open' "
+		"AND (t.tlp >= 2) = ?3 "
+		"AND (SELECT count(*) FROM ticket_events te "
+		"     WHERE te.ticket_id = t.id) < ?4 "
+		"ORDER BY t.created_at DESC, t.id DESC LIMIT 1";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
 	int rc;
 
@@ -174,6 +178,8 @@ enum rk_err store_ticket_find_open(struct rk_store *store,
 		return RK_ERR_DB;
 	store_bind_text(stmt, 1, contact);
 	store_bind_text(stmt, 2, template_name);
+	sqlite3_bind_int(stmt, 3, restricted ? 1 : 0);
+	sqlite3_bind_int64(stmt, 4, max_events);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		snprintf(id_out, 32, "%s",
@@ -271,14 +277,17 @@ enum rk_err store_ticket_create(struct rk_store *store,
 
 enum rk_err store_ticket_add_event(struct rk_store *store,
 				   const char *ticket_id,
-				   const struct store_event *ev)
+				   const struct store_event *ev,
+				   long long *count_out)
 {
 	static const char sql[] =
 		"INSERT OR IGNORE INTO ticket_events (ticket_id, event_id, "
 		"added_at) VALUES (?1, ?2, ?3)";
 	static const char sql_raise[] =
 		"UPDATE tickets SET tlp = max(tlp, ?2), "
-		"severity = max(severity, ?3), updated_at = ?4 WHERE id = ?1";
+		"severity = max(severity, ?3), updated_at = ?4 WHERE id = ?1 "
+		"RETURNING (SELECT count(*) FROM ticket_events te "
+		"           WHERE te.ticket_id = ?1)";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
 	int64_t now = rk_now();
 	int rc;
@@ -299,8 +308,30 @@ enum rk_err store_ticket_add_event(struct rk_store *store,
 	sqlite3_bind_int(stmt, 3, (int)ev->severity);
 	sqlite3_bind_int64(stmt, 4, now);
 	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && count_out)
+		*count_out = sqlite3_column_int64(stmt, 0);
+	if (rc == SQLITE_ROW)
+		rc = sqlite3_step(stmt);
 	store_done(stmt);
 	return rc == SQLITE_DONE ? RK_OK : store_fail(store, "update ticket");
+}
+
+enum rk_err store_ticket_due_now(struct rk_store *store,
+				 const char *ticket_id, int64_t now)
+{
+	static const char sql[] =
+		"UPDATE tickets SET send_after = min(send_after, ?2), "
+		"updated_at = ?2 WHERE id = ?1 AND state = 'open'";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, ticket_id);
+	sqlite3_bind_int64(stmt, 2, now);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	return rc == SQLITE_DONE ? RK_OK : store_fail(store, "make ticket due");
 }
 
 enum rk_err store_tickets_due(struct rk_store *store, int64_t now,
@@ -386,15 +417,16 @@ enum rk_err store_ticket_set_state(struct rk_store *store, const char *id,
 
 enum rk_err store_ticket_mark_notified(struct rk_store *store,
 				       const char *id, int64_t message_row,
-				       int64_t now)
+				       int64_t now, const int64_t *event_ids,
+				       size_t nevents)
 {
 	static const char sql_ticket[] =
 		"UPDATE tickets SET state = 'notified', notified_at = ?2, "
 		"hold_reason = NULL, updated_at = ?2 "
 		"WHERE id = ?1 AND state = 'open'";
-	static const char sql_events[] =
+	static const char sql_event[] =
 		"UPDATE ticket_events SET message_row = ?2 "
-		"WHERE ticket_id = ?1 AND message_row IS NULL";
+		"WHERE ticket_id = ?1 AND event_id = ?3";
 	sqlite3_stmt *stmt = store_stmt(store, sql_ticket);
 	int rc;
 
@@ -408,13 +440,16 @@ enum rk_err store_ticket_mark_notified(struct rk_store *store,
 		return store_fail(store, "mark ticket notified");
 	if (sqlite3_changes(store->db) != 1)
 		return RK_ERR_EXISTS;
-	if (!(stmt = store_stmt(store, sql_events)))
-		return RK_ERR_DB;
-	store_bind_text(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, message_row);
-	rc = sqlite3_step(stmt);
-	store_done(stmt);
-	if (rc != SQLITE_DONE)
-		return store_fail(store, "mark events notified");
+	for (size_t i = 0; i < nevents; i++) {
+		if (!(stmt = store_stmt(store, sql_event)))
+			return RK_ERR_DB;
+		store_bind_text(stmt, 1, id);
+		sqlite3_bind_int64(stmt, 2, message_row);
+		sqlite3_bind_int64(stmt, 3, event_ids[i]);
+		rc = sqlite3_step(stmt);
+		store_done(stmt);
+		if (rc != SQLITE_DONE)
+			return store_fail(store, "mark event notified");
+	}
 	return RK_OK;
 }

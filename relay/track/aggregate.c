@@ -27,7 +27,8 @@ static const char *country_lang(const char *cc)
 }
 
 /* Language for a notice to `who`: the contact's, else the country's, else
- * English; then whatever the template has (it falls back to en). */
+ * English; then whatever the template has (it falls back to en).  When
+ * the template has neither, the caller falls back to "default". */
 static enum rk_err pick_lang(const char *templates_dir, const char *tmpl,
 			     const struct resolve_contact *who,
 			     const char *country, char **out)
@@ -72,6 +73,7 @@ static enum rk_err chain_to_ticket(const struct resolve_chain *chain,
 /* Join ev to its ticket, creating the ticket when there is none. */
 static enum rk_err ticket_for_event(struct rk_store *store,
 				    const struct rk_config *cfg,
+				    const struct rk_log *log,
 				    const char *templates_dir,
 				    const struct store_event *ev,
 				    const struct resolve_chain *chain,
@@ -80,13 +82,16 @@ static enum rk_err ticket_for_event(struct rk_store *store,
 	const struct resolve_contact *first = &chain->entry[0];
 	struct store_ticket t;
 	char *tmpl = NULL, id[32];
+	long long count = 0;
 	bool found;
 	enum rk_err err;
 
 	memset(&t, 0, sizeof(t));
 	if ((err = notify_template_for_type(templates_dir, ev->type, &tmpl)))
 		goto cleanup;
-	if ((err = store_ticket_find_open(store, first->email, tmpl, id,
+	if ((err = store_ticket_find_open(store, first->email, tmpl,
+					  ev->tlp >= RK_TLP_AMBER,
+					  cfg->aggregate.max_events, id,
 					  &found)))
 		goto cleanup;
 	if (!found) {
@@ -102,19 +107,41 @@ static enum rk_err ticket_for_event(struct rk_store *store,
 		}
 		t.template_name = tmpl;
 		tmpl = NULL;
-		if ((err = pick_lang(templates_dir, t.template_name, first,
-				     chain->country ? chain->country
-						    : ev->source_cc,
-				     &t.lang)) ||
-		    (err = chain_to_ticket(chain, &t)) ||
+		err = pick_lang(templates_dir, t.template_name, first,
+				chain->country ? chain->country : ev->source_cc,
+				&t.lang);
+		if (err == RK_ERR_TEMPLATE &&
+		    strcmp(t.template_name, "default") != 0) {
+			rk_log_warn(log, "template '%s' has no usable language file: using 'default'",
+				    t.template_name);
+			free(t.template_name);
+			if (!(t.template_name = rk_strdup("default"))) {
+				err = RK_ERR_NOMEM;
+				goto cleanup;
+			}
+			err = pick_lang(templates_dir, t.template_name, first,
+					chain->country ? chain->country
+						       : ev->source_cc,
+					&t.lang);
+		}
+		if (err) {
+			rk_log_error(log, "no usable template for '%s' in '%s' (not even default/en.mustache)",
+				     ev->type, templates_dir);
+			goto cleanup;
+		}
+		if ((err = chain_to_ticket(chain, &t)) ||
 		    (err = store_ticket_create(store, &t)))
 			goto cleanup;
 		memcpy(id, t.id, sizeof(id));
 		stats->tickets_created++;
 	}
-	if ((err = store_ticket_add_event(store, id, ev)) ||
+	if ((err = store_ticket_add_event(store, id, ev, &count)) ||
 	    (err = store_event_set_state(store, ev->id, STORE_EVENT_TICKETED,
 					 NULL)))
+		goto cleanup;
+	/* A full ticket goes out now; the next event starts a new one. */
+	if (count >= cfg->aggregate.max_events &&
+	    (err = store_ticket_due_now(store, id, now)))
 		goto cleanup;
 	stats->ticketed++;
 cleanup:
@@ -167,8 +194,8 @@ static enum rk_err aggregate_event(struct rk_store *store,
 					     "no contact found");
 	}
 	if (!err)
-		err = ticket_for_event(store, cfg, templates_dir, ev, &chain,
-				       now, stats);
+		err = ticket_for_event(store, cfg, log, templates_dir, ev,
+				       &chain, now, stats);
 	resolve_chain_release(&chain);
 	return err;
 }

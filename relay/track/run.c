@@ -17,7 +17,7 @@ enum rk_err track_run_once(struct rk_store *store,
 	struct deliver_transport *transport = NULL;
 	struct deliver_stats dstats = {0, 0, 0};
 	int64_t now = rk_now();
-	enum rk_err err;
+	enum rk_err err, notify_err;
 
 	if ((err = store_runner_lock(store, false)))
 		goto cleanup;
@@ -26,12 +26,15 @@ enum rk_err track_run_once(struct rk_store *store,
 	if ((err = track_aggregate(store, cfg, log, resolver, now,
 				   &stats->track)))
 		goto cleanup;
-	if ((err = notify_due_tickets(store, cfg, log, &signer, now,
-				      &stats->notify)))
-		goto cleanup;
+	/* A notice stage failure (GnuPG down, say) must not keep the
+	 * messages already queued from going out: deliver, then report it. */
+	notify_err = notify_due_tickets(store, cfg, log, &signer, now,
+					&stats->notify);
 	if ((err = deliver_open(&transport, cfg->transport.url, cfg, log)))
 		goto cleanup;
 	err = deliver_pending(store, transport, log, now, &dstats);
+	if (!err)
+		err = notify_err;
 	stats->sent += dstats.sent;
 	stats->deferred += dstats.deferred;
 	stats->failed += dstats.failed;

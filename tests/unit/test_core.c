@@ -128,6 +128,18 @@ static void test_utf8(void **state)
 	assert_false(rk_name_safe("../etc"));
 	assert_false(rk_name_safe("a/b"));
 	assert_false(rk_name_safe(".hidden"));
+	assert_int_equal(rk_mkdir_p("", 0700), RK_ERR_INVAL);
+}
+
+static void test_clean_line(void **state)
+{
+	char s1[] = "mirai\r\nBcc: x", s2[] = "a\xc2\x85" "b\xe2\x80\xa8" "c\xe2\x80\xae" "d";
+	char s3[] = "日本語\t";
+
+	(void)state;
+	assert_string_equal(rk_str_clean_line(s1), "mirai  Bcc: x");
+	assert_string_equal(rk_str_clean_line(s2), "a  b   c   d");
+	assert_string_equal(rk_str_clean_line(s3), "日本語 ");
 }
 
 static char *write_conf(const char *dir, const char *text)
@@ -171,6 +183,37 @@ static void test_config(void **state)
 	rk_config_release(&cfg);
 	free(path);
 
+	/* IDN sender domains are kept as A-labels (they go into headers) */
+	path = write_conf(dir, "[relay]\nfrom = csirt@例え.jp\n");
+	rk_test_config(&cfg);
+	assert_int_equal(rk_config_load(&cfg, path, &quiet), RK_OK);
+	assert_string_equal(cfg.relay.from, "csirt@xn--r8jz45g.jp");
+	rk_config_release(&cfg);
+	free(path);
+
+	/* not UTF-8 */
+	path = write_conf(dir, "[relay]\nname = \xff\xfe\n");
+	rk_test_config(&cfg);
+	assert_int_equal(rk_config_load(&cfg, path, &quiet), RK_ERR_CONFIG);
+	rk_config_release(&cfg);
+	free(path);
+
+	/* a line inih would split is refused, not misread */
+	{
+		char text[400];
+
+		memset(text, 'A', sizeof(text));
+		memcpy(text, "[relay]\nname = ", 15);
+		memcpy(text + 300, " public_url = https://evil.example/\n", 37);
+		text[337] = '\0';
+		path = write_conf(dir, text);
+	}
+	rk_test_config(&cfg);
+	assert_int_equal(rk_config_load(&cfg, path, &quiet), RK_ERR_CONFIG);
+	assert_null(cfg.relay.public_url);
+	rk_config_release(&cfg);
+	free(path);
+
 	path = write_conf(dir, "[aggregate]\nwindow = soon\n");
 	rk_test_config(&cfg);
 	assert_int_equal(rk_config_load(&cfg, path, &quiet), RK_ERR_CONFIG);
@@ -189,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_tlp),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_clean_line),
 		cmocka_unit_test(test_config),
 	};
 

@@ -124,10 +124,10 @@ static void test_ticket_ids(void **state)
 	/* notified only once: a second mark fails and must be rolled back */
 	assert_int_equal(store_begin(store), RK_OK);
 	assert_int_equal(store_ticket_mark_notified(store, "20261120-000001", 0,
-						    day1),
+						    day1, NULL, 0),
 			 RK_OK);
 	assert_int_equal(store_ticket_mark_notified(store, "20261120-000001", 0,
-						    day1),
+						    day1, NULL, 0),
 			 RK_ERR_EXISTS);
 	store_rollback(store);
 	store_close(store);

@@ -274,7 +274,8 @@ static void test_ticket_events(void **state)
 	for (int i = 0; i < 2; i++) {
 		struct store_event ev = {.id = ids[i]};
 
-		assert_int_equal(store_ticket_add_event(f->store, t.id, &ev),
+		assert_int_equal(store_ticket_add_event(f->store, t.id, &ev,
+							NULL),
 				 RK_OK);
 	}
 	memset(&m, 0, sizeof(m));
@@ -282,12 +283,14 @@ static void test_ticket_events(void **state)
 	m.message_id = "<test.1@example.org>";
 	assert_int_equal(store_message_add(f->store, &m, &message_row), RK_OK);
 	assert_int_equal(store_ticket_mark_notified(f->store, t.id,
-						    message_row, 1795169800),
+						    message_row, 1795169800,
+						    ids, 2),
 			 RK_OK);
 	{
 		struct store_event ev = {.id = ids[2]};
 
-		assert_int_equal(store_ticket_add_event(f->store, t.id, &ev),
+		assert_int_equal(store_ticket_add_event(f->store, t.id, &ev,
+							NULL),
 				 RK_OK);
 	}
 	assert_int_equal(store_commit(f->store), RK_OK);

@@ -116,7 +116,8 @@ static void test_aggregate(void **state)
 	store_tickets_free(rows, n);
 
 	assert_int_equal(store_ticket_find_open(e->store, "noc@isp-a.example",
-						"infected-system", id, &found),
+						"infected-system", false, 10000,
+						id, &found),
 			 RK_OK);
 	assert_true(found);
 	assert_string_equal(id, "20261120-000001");
@@ -140,7 +141,7 @@ static void test_aggregate(void **state)
 	unsetenv("RENRAKU_NOW");
 }
 
-static void test_join_and_raise(void **state)
+static void test_join_and_tlp_class(void **state)
 {
 	struct env *e = *state;
 	struct track_stats st;
@@ -148,23 +149,49 @@ static void test_join_and_raise(void **state)
 
 	ingest_text(e, sample);
 	aggregate(e, T0, &st);
-	/* a later AMBER event for the same contact and template joins the
-	 * ticket and raises its TLP */
-	ingest_text(e, "{\"time.source\":\"2026-11-21T01:00:00Z\",\"source.ip\":\"192.0.2.12\",\"source.asn\":64500,\"classification.type\":\"infected-system\",\"tlp\":\"AMBER\"}\n");
+	/* a later GREEN event for the same contact and template joins the
+	 * open ticket; an AMBER one does not (it would hold the shareable
+	 * events back): it starts a restricted ticket of its own */
+	ingest_text(e, "{\"time.source\":\"2026-11-21T01:00:00Z\",\"source.ip\":\"192.0.2.12\",\"source.asn\":64500,\"classification.type\":\"infected-system\",\"tlp\":\"GREEN\"}\n"
+		       "{\"time.source\":\"2026-11-21T01:00:00Z\",\"source.ip\":\"192.0.2.13\",\"source.asn\":64500,\"classification.type\":\"infected-system\",\"tlp\":\"AMBER\"}\n");
 	aggregate(e, T0 + 86400, &st);
-	assert_int_equal(st.tickets_created, 0);
-	assert_int_equal(st.ticketed, 1);
+	assert_int_equal(st.tickets_created, 1);
+	assert_int_equal(st.ticketed, 2);
 	assert_int_equal(store_ticket_get(e->store, "20261120-000001", &t), RK_OK);
 	assert_int_equal(t.event_count, 3);
+	assert_int_equal(t.tlp, RK_TLP_GREEN);
+	store_ticket_release(&t);
+	assert_int_equal(store_ticket_get(e->store, "20261121-000001", &t), RK_OK);
+	assert_int_equal(t.event_count, 1);
 	assert_int_equal(t.tlp, RK_TLP_AMBER);
 	store_ticket_release(&t);
 	/* a new ticket the next day restarts the sequence */
 	ingest_text(e, "{\"time.source\":\"2026-11-21T01:00:00Z\",\"source.ip\":\"203.0.113.9\",\"classification.type\":\"phishing\"}\n");
 	aggregate(e, T0 + 86400, &st);
 	assert_int_equal(st.tickets_created, 1);
-	assert_int_equal(store_ticket_get(e->store, "20261121-000001", &t), RK_OK);
+	assert_int_equal(store_ticket_get(e->store, "20261121-000002", &t), RK_OK);
 	assert_string_equal(t.contact, "security@hosting-c.example");
 	store_ticket_release(&t);
+}
+
+static void test_max_events(void **state)
+{
+	struct env *e = *state;
+	struct track_stats st;
+	struct store_ticket *rows = NULL;
+	size_t n = 0;
+
+	/* a full ticket is due at once, and the next event starts another */
+	e->cfg.aggregate.max_events = 2;
+	ingest_text(e, sample);
+	ingest_text(e, "{\"time.source\":\"2026-11-21T01:00:00Z\",\"source.ip\":\"192.0.2.12\",\"source.asn\":64500,\"classification.type\":\"infected-system\",\"tlp\":\"GREEN\"}\n");
+	aggregate(e, T0, &st);
+	assert_int_equal(st.tickets_created, 3);
+	assert_int_equal(store_tickets_due(e->store, T0, &rows, &n), RK_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].id, "20261120-000001");
+	assert_int_equal(rows[0].event_count, 2);
+	store_tickets_free(rows, n);
 }
 
 static void test_context(void **state)
@@ -220,7 +247,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_aggregate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_join_and_raise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_join_and_tlp_class, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_context, setup, teardown),
 	};
 
