@@ -1,8 +1,9 @@
 /*
  * A notice as a MIME message (GMime), and its wire form.
  *
- *   headers   From, To, Cc, Reply-To, Subject (RFC 2047 by GMime when not
- *             ASCII), Date, Message-ID, In-Reply-To, References,
+ *   headers   From, To, Cc, Reply-To, Subject (RFC 2047 UTF-8 B-encoded
+ *             words where not plain ASCII, encoded here, not by GMime),
+ *             Date, Message-ID, In-Reply-To, References,
  *             Auto-Submitted: auto-generated, X-Renraku-Ticket,
  *             X-Renraku-Ack: <url>, MIME-Version
  *   content   text/plain; charset=utf-8, quoted-printable, or
@@ -49,11 +50,7 @@ static enum rk_err refuse(const struct rk_log *log, enum rk_err err,
 
 /* ------------------------------------------------------------ checks */
 
-static bool is_atext(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
-}
+static bool is_atext(unsigned char c);
 
 /* "<left@right>" with dot-atom-text on both sides (RFC 5322 3.6.4). */
 static bool msgid_valid(const char *s, size_t n)
@@ -155,14 +152,14 @@ static enum rk_err addr_ascii(const char *in, struct rk_buf *out)
 	return err;
 }
 
-/* One line of display text: valid UTF-8, C0/C1 controls and Unicode line
- * and paragraph separators become spaces, trimmed.  "=?" becomes "= ?":
- * GMime writes ASCII text as it is, and a decoder would take
- * "=?utf-8?q?=0D=0ABcc:...?=" typed into a subject or name for an encoded
- * word and hand CR LF to whatever shows or copies the decoded text. */
+/* One line of display text: valid UTF-8; C0/C1 controls, the Unicode
+ * line and paragraph separators and the bidirectional controls become
+ * spaces (rk_str_clean_line); trimmed.  "=?" becomes "= ?": a decoder
+ * would take "=?utf-8?q?=0D=0ABcc:...?=" typed into a subject or name for
+ * an encoded word and hand CR LF to whatever shows or copies the decoded
+ * text. */
 static enum rk_err clean_text(const char *in, struct rk_buf *out)
 {
-	const unsigned char *p = (const unsigned char *)in;
 	size_t n = strlen(in);
 	enum rk_err err = RK_OK;
 
@@ -172,23 +169,13 @@ static enum rk_err clean_text(const char *in, struct rk_buf *out)
 	if (!rk_utf8_valid(in, n))
 		return RK_ERR_INVAL;
 	for (size_t i = 0; i < n && !err; i++) {
-		if (p[i] < 0x20 || p[i] == 0x7f) {
-			err = rk_buf_addc(out, ' ');
-		} else if (p[i] == '=' && i + 1 < n && p[i + 1] == '?') {
+		if (in[i] == '=' && in[i + 1] == '?')
 			err = rk_buf_add(out, "= ", 2);
-		} else if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
-			   p[i + 1] <= 0x9f) {
-			err = rk_buf_addc(out, ' ');
-			i++;
-		} else if (p[i] == 0xe2 && i + 2 < n && p[i + 1] == 0x80 &&
-			   (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
-			err = rk_buf_addc(out, ' ');
-			i += 2;
-		} else {
-			err = rk_buf_addc(out, (char)p[i]);
-		}
+		else
+			err = rk_buf_addc(out, in[i]);
 	}
 	if (!err && out->len) {
+		rk_str_clean_line(out->data);
 		rk_str_trim(out->data);
 		out->len = strlen(out->data);
 		if (out->len > RK_MAX_HEADER_VALUE)
@@ -229,29 +216,200 @@ static bool mime_type_valid(const char *s)
 
 /* ------------------------------------------------------------ headers */
 
-/* Append a header whose value we checked to be one short ASCII token
- * list: written raw, so GMime neither folds nor encodes it. */
-static void header_raw(GMimeObject *obj, const char *name, const char *value,
-		       const char *raw)
-{
-	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
-	GMimeHeader *h;
+/*
+ * Header text is encoded here, not by GMime: GMime's folding of long
+ * display names re-wraps Q-encoded words without escaping '=' (text
+ * "x=0ABcc" came out as "=?us-ascii?q?x=0ABcc?=", which decodes to a line
+ * break).  Words of plain ASCII stay as they are (the subject tag
+ * "[RENRAKU #...]" stays greppable); runs of other words become UTF-8
+ * B-encoded words of at most 45 bytes of text each (72 characters), on
+ * whole characters.  Lines are folded before 76 columns where there is
+ * white space.
+ */
+#define MIME_EW_TEXT 45   /* UTF-8 bytes in one encoded word */
+#define MIME_FOLD_AT 76   /* fold before a line grows past this */
+#define MIME_PLAIN_WORD 70 /* longer ASCII words are encoded (and fold) */
 
-	g_mime_header_list_append(list, name, value, NULL);
-	h = g_mime_header_list_get_header_at(
-		list, g_mime_header_list_get_count(list) - 1);
-	g_mime_header_set_raw_value(h, raw);
+/* A header value being written: raw holds " value\n" with folds. */
+struct header_text {
+	struct rk_buf raw;
+	size_t col; /* length of the current line, the name included */
+};
+
+static void header_text_init(struct header_text *h, const char *name)
+{
+	/* room for a Cc of MIME_MAX_CC addresses; single values are held to
+	 * RK_MAX_HEADER_VALUE before they get here */
+	rk_buf_init(&h->raw, (size_t)MIME_MAX_CC * (RK_MAX_EMAIL + 4) + 4096);
+	h->col = strlen(name) + 1; /* "Name:" */
 }
 
-static enum rk_err add_mailbox(GMimeMessage *msg, GMimeAddressType type,
-			       const char *name, const char *addr,
-			       const char *field, const struct rk_log *log)
+/* Append a word, after a space (folding there when the line would grow
+ * too long) unless it is the first. */
+static enum rk_err header_word(struct header_text *h, const char *w, size_t n,
+			       bool first)
 {
-	struct rk_buf ascii, clean;
+	enum rk_err err = RK_OK;
+
+	if (!first && h->col + 1 + n > MIME_FOLD_AT && h->col > 1) {
+		err = rk_buf_add(&h->raw, "\n ", 2);
+		h->col = 1;
+	} else {
+		err = rk_buf_addc(&h->raw, ' ');
+		h->col++;
+	}
+	if (!err)
+		err = rk_buf_add(&h->raw, w, n);
+	h->col += n;
+	return err;
+}
+
+/* Length of the UTF-8 sequence starting with byte c (text is valid). */
+static size_t utf8_len(unsigned char c)
+{
+	return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+}
+
+/* text[0..n) as UTF-8 B-encoded words. */
+static enum rk_err header_encoded(struct header_text *h, const char *text,
+				  size_t n, bool first)
+{
+	enum rk_err err = RK_OK;
+	size_t i = 0;
+
+	while (i < n && !err) {
+		size_t take = 0;
+		gchar *b64;
+		char word[96];
+
+		while (i + take < n) {
+			size_t c = utf8_len((unsigned char)text[i + take]);
+
+			if (take + c > MIME_EW_TEXT)
+				break;
+			take += c;
+		}
+		b64 = g_base64_encode((const guchar *)text + i, take);
+		snprintf(word, sizeof(word), "=?UTF-8?B?%s?=", b64);
+		g_free(b64);
+		err = header_word(h, word, strlen(word), first);
+		first = false;
+		i += take;
+	}
+	return err;
+}
+
+static bool is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/* A word written as it is: printable ASCII (atext only in a phrase), not
+ * too long. */
+static bool word_plain(const char *w, size_t n, bool phrase)
+{
+	if (n > MIME_PLAIN_WORD)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)w[i];
+
+		if (phrase ? !is_atext(c) : (c <= 0x20 || c >= 0x7f))
+			return false;
+	}
+	return true;
+}
+
+/* Text cleaned by clean_text (one line of UTF-8, no "=?") as header
+ * words: plain words as they are, each run of other words (with the
+ * spaces inside it, and any empty words after it, so that no space is
+ * lost between two encoded words) as encoded words. */
+static enum rk_err header_words(struct header_text *h, const char *text,
+				bool phrase, bool first)
+{
+	const char *p = text;
+	enum rk_err err = RK_OK;
+
+	while (!err) {
+		size_t n = strcspn(p, " ");
+
+		if (word_plain(p, n, phrase)) {
+			err = header_word(h, p, n, first);
+			p += n;
+		} else {
+			const char *end = p + n;
+
+			while (*end == ' ') {
+				size_t m = strcspn(end + 1, " ");
+
+				if (m && word_plain(end + 1, m, phrase))
+					break;
+				end += 1 + m;
+			}
+			err = header_encoded(h, p, (size_t)(end - p), first);
+			p = end;
+		}
+		first = false;
+		if (*p != ' ')
+			break;
+		p++;
+	}
+	return err;
+}
+
+/* Set header `name` to the value in h (raw, folded): GMime keeps raw
+ * values as they are when it writes the message. */
+static enum rk_err header_set(GMimeObject *obj, const char *name,
+			      struct header_text *h)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	struct rk_buf flat;
+	GMimeHeader *hdr;
+	enum rk_err err;
+
+	rk_buf_init(&flat, h->raw.max);
+	if ((err = rk_buf_addc(&h->raw, '\n')))
+		goto cleanup;
+	for (size_t i = 1; i + 1 < h->raw.len && !err; i++)
+		if (h->raw.data[i] != '\n')
+			err = rk_buf_addc(&flat, h->raw.data[i]);
+	if (err)
+		goto cleanup;
+	g_mime_header_list_append(list, name, flat.data, NULL);
+	hdr = g_mime_header_list_get_header_at(
+		list, g_mime_header_list_get_count(list) - 1);
+	g_mime_header_set_raw_value(hdr, h->raw.data);
+cleanup:
+	rk_buf_release(&flat);
+	return err;
+}
+
+/* A header whose value is one checked ASCII token. */
+static enum rk_err header_token(GMimeObject *obj, const char *name,
+				const char *value)
+{
+	struct header_text h;
+	enum rk_err err;
+
+	header_text_init(&h, name);
+	err = header_word(&h, value, strlen(value), true);
+	if (!err)
+		err = header_set(obj, name, &h);
+	rk_buf_release(&h.raw);
+	return err;
+}
+
+/* One mailbox into h: [display-name] <addr>, or addr alone. */
+static enum rk_err mailbox_words(struct header_text *h, const char *name,
+				 const char *addr, bool first,
+				 const char *field, const struct rk_log *log)
+{
+	struct rk_buf ascii, clean, angle;
 	enum rk_err err;
 
 	rk_buf_init(&ascii, RK_MAX_EMAIL + 256);
 	rk_buf_init(&clean, RK_MAX_HEADER_VALUE * 2);
+	rk_buf_init(&angle, RK_MAX_EMAIL + 256);
 	if ((err = addr_ascii(addr, &ascii))) {
 		err = refuse(log, err, field, "address is not valid");
 		goto cleanup;
@@ -261,24 +419,50 @@ static enum rk_err add_mailbox(GMimeMessage *msg, GMimeAddressType type,
 			     "display name is not valid UTF-8 or too long");
 		goto cleanup;
 	}
-	g_mime_message_add_mailbox(msg, type, clean.len ? clean.data : NULL,
-				   ascii.data);
+	if (clean.len == 0) {
+		err = header_word(h, ascii.data, ascii.len, first);
+		goto cleanup;
+	}
+	if ((err = header_words(h, clean.data, true, first)) ||
+	    (err = rk_buf_addf(&angle, "<%s>", ascii.data)))
+		goto cleanup;
+	err = header_word(h, angle.data, angle.len, false);
 cleanup:
 	rk_buf_release(&ascii);
 	rk_buf_release(&clean);
+	rk_buf_release(&angle);
+	return err;
+}
+
+static enum rk_err add_mailbox(GMimeMessage *msg, const char *header,
+			       const char *name, const char *addr,
+			       const struct rk_log *log)
+{
+	struct header_text h;
+	enum rk_err err;
+
+	header_text_init(&h, header);
+	err = mailbox_words(&h, name, addr, true, header, log);
+	if (!err)
+		err = header_set(GMIME_OBJECT(msg), header, &h);
+	rk_buf_release(&h.raw);
 	return err;
 }
 
 static enum rk_err add_cc(GMimeMessage *msg, const char *cc,
 			  const struct rk_log *log)
 {
+	struct header_text h;
 	struct rk_buf one;
 	size_t count = 0;
 	enum rk_err err = RK_OK;
 
+	header_text_init(&h, "Cc");
 	rk_buf_init(&one, RK_MAX_EMAIL * 2);
-	if (strlen(cc) > (size_t)MIME_MAX_CC * (RK_MAX_EMAIL + 2))
-		return refuse(log, RK_ERR_LIMIT, "Cc", "is too long");
+	if (strlen(cc) > (size_t)MIME_MAX_CC * (RK_MAX_EMAIL + 2)) {
+		err = refuse(log, RK_ERR_LIMIT, "Cc", "is too long");
+		goto cleanup;
+	}
 	for (const char *p = cc; *p && !err;) {
 		size_t n = strcspn(p, ",");
 
@@ -292,31 +476,41 @@ static enum rk_err add_cc(GMimeMessage *msg, const char *cc,
 		if (one.len)
 			rk_str_trim(one.data);
 		if (*one.data) {
-			if (++count > MIME_MAX_CC)
+			if (++count > MIME_MAX_CC) {
 				err = refuse(log, RK_ERR_LIMIT, "Cc",
 					     "has too many addresses");
-			else
-				err = add_mailbox(msg, GMIME_ADDRESS_TYPE_CC,
-						  NULL, one.data, "Cc", log);
+				break;
+			}
+			if (count > 1) {
+				if ((err = rk_buf_addc(&h.raw, ',')))
+					break;
+				h.col++;
+			}
+			err = mailbox_words(&h, NULL, one.data, count == 1, "Cc",
+					    log);
 		}
 		p += n;
 		if (*p == ',')
 			p++;
 	}
+	if (!err && count)
+		err = header_set(GMIME_OBJECT(msg), "Cc", &h);
+cleanup:
+	rk_buf_release(&h.raw);
 	rk_buf_release(&one);
 	return err;
 }
 
-/* In-Reply-To / References: Message-IDs separated by spaces, written one
- * per line (folded), so no line grows past the limit. */
+/* In-Reply-To / References: Message-IDs separated by spaces, folded
+ * between them. */
 static enum rk_err add_msgid_list(GMimeMessage *msg, const char *name,
 				  const char *value, const struct rk_log *log)
 {
-	struct rk_buf raw;
+	struct header_text h;
 	size_t ids = 0;
 	enum rk_err err = RK_OK;
 
-	rk_buf_init(&raw, RK_MAX_HEADER_VALUE * 2);
+	header_text_init(&h, name);
 	if (strlen(value) > RK_MAX_HEADER_VALUE) {
 		err = refuse(log, RK_ERR_LIMIT, name, "is too long");
 		goto cleanup;
@@ -334,16 +528,39 @@ static enum rk_err add_msgid_list(GMimeMessage *msg, const char *name,
 				     "holds something that is not a Message-ID");
 			break;
 		}
-		err = rk_buf_addf(&raw, "%s%.*s", ids ? "\n " : " ", (int)n, p);
+		err = header_word(&h, p, n, ids == 0);
 		ids++;
 		p += n;
 	}
 	if (!err && ids == 0)
 		err = refuse(log, RK_ERR_INVAL, name, "is empty");
-	if (!err && (err = rk_buf_addc(&raw, '\n')) == RK_OK)
-		header_raw(GMIME_OBJECT(msg), name, value, raw.data);
+	if (!err)
+		err = header_set(GMIME_OBJECT(msg), name, &h);
 cleanup:
-	rk_buf_release(&raw);
+	rk_buf_release(&h.raw);
+	return err;
+}
+
+static enum rk_err add_subject(GMimeMessage *msg, const char *subject,
+			       const struct rk_log *log)
+{
+	struct header_text h;
+	struct rk_buf clean;
+	enum rk_err err;
+
+	header_text_init(&h, "Subject");
+	rk_buf_init(&clean, RK_MAX_HEADER_VALUE * 2);
+	if (!subject || (err = clean_text(subject, &clean))) {
+		err = refuse(log, subject ? err : RK_ERR_INVAL, "Subject",
+			     "is missing, not valid UTF-8 or too long");
+		goto cleanup;
+	}
+	if ((err = header_words(&h, clean.data, false, true)) ||
+	    (err = header_set(GMIME_OBJECT(msg), "Subject", &h)))
+		goto cleanup;
+cleanup:
+	rk_buf_release(&h.raw);
+	rk_buf_release(&clean);
 	return err;
 }
 
@@ -352,58 +569,47 @@ static enum rk_err set_headers(GMimeMessage *msg, const struct notify_mail *m,
 {
 	GMimeObject *obj = GMIME_OBJECT(msg);
 	GDateTime *date = NULL;
-	struct rk_buf text, raw;
+	struct rk_buf text;
 	size_t idlen;
 	enum rk_err err;
 
-	rk_buf_init(&text, RK_MAX_HEADER_VALUE * 2);
-	rk_buf_init(&raw, RK_MAX_HEADER_VALUE + 16);
+	rk_buf_init(&text, RK_MAX_HEADER_VALUE + 16);
 	date = g_date_time_new_from_unix_utc(m->date);
 	if (!date || m->date < 0) {
 		err = refuse(log, RK_ERR_INVAL, "Date", "is out of range");
 		goto cleanup;
 	}
 	g_mime_message_set_date(msg, date);
-	if ((err = add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, m->from_name,
-			       m->from_addr, "From", log)) ||
-	    (err = add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, m->to_name,
-			       m->to_addr, "To", log)) ||
+	if ((err = add_mailbox(msg, "From", m->from_name, m->from_addr, log)) ||
+	    (err = add_mailbox(msg, "To", m->to_name, m->to_addr, log)) ||
 	    (m->cc && (err = add_cc(msg, m->cc, log))) ||
-	    (m->reply_to && (err = add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO,
-					       NULL, m->reply_to, "Reply-To",
-					       log))))
+	    (m->reply_to &&
+	     (err = add_mailbox(msg, "Reply-To", NULL, m->reply_to, log))) ||
+	    (err = add_subject(msg, m->subject, log)))
 		goto cleanup;
-	if (!m->subject || (err = clean_text(m->subject, &text))) {
-		err = refuse(log, m->subject ? err : RK_ERR_INVAL, "Subject",
-			     "is missing, not valid UTF-8 or too long");
-		goto cleanup;
-	}
-	g_mime_message_set_subject(msg, text.data, "utf-8");
 	idlen = m->message_id ? strlen(m->message_id) : 0;
 	if (!m->message_id || !msgid_valid(m->message_id, idlen)) {
 		err = refuse(log, RK_ERR_INVAL, "Message-ID",
 			     "is not <left@right>");
 		goto cleanup;
 	}
-	if ((err = rk_buf_add(&raw, m->message_id + 1, idlen - 2)))
+	if ((err = rk_buf_add(&text, m->message_id + 1, idlen - 2)))
 		goto cleanup;
-	g_mime_message_set_message_id(msg, raw.data);
+	g_mime_message_set_message_id(msg, text.data);
 	if ((m->in_reply_to &&
 	     (err = add_msgid_list(msg, "In-Reply-To", m->in_reply_to, log))) ||
 	    (m->references &&
-	     (err = add_msgid_list(msg, "References", m->references, log))))
+	     (err = add_msgid_list(msg, "References", m->references, log))) ||
+	    (err = header_token(obj, "Auto-Submitted", "auto-generated")))
 		goto cleanup;
-	header_raw(obj, "Auto-Submitted", "auto-generated", " auto-generated\n");
 	if (m->ticket_id) {
 		if (!token_valid(m->ticket_id, 64, "()<>@,;:\\\"[]?=/")) {
 			err = refuse(log, RK_ERR_INVAL, "ticket id",
 				     "is not a plain token");
 			goto cleanup;
 		}
-		rk_buf_reset(&raw);
-		if ((err = rk_buf_addf(&raw, " %s\n", m->ticket_id)))
+		if ((err = header_token(obj, "X-Renraku-Ticket", m->ticket_id)))
 			goto cleanup;
-		header_raw(obj, "X-Renraku-Ticket", m->ticket_id, raw.data);
 	}
 	if (m->ack_url) {
 		if (!token_valid(m->ack_url, RK_MAX_HEADER_VALUE, "<>\"\\{}|^`") ||
@@ -414,21 +620,19 @@ static enum rk_err set_headers(GMimeMessage *msg, const struct notify_mail *m,
 				     "or control characters");
 			goto cleanup;
 		}
-		rk_buf_reset(&raw);
 		rk_buf_reset(&text);
-		if ((err = rk_buf_addf(&raw, " <%s>\n", m->ack_url)) ||
-		    (err = rk_buf_addf(&text, "<%s>", m->ack_url))) {
+		if ((err = rk_buf_addf(&text, "<%s>", m->ack_url))) {
 			err = refuse(log, RK_ERR_LIMIT, "acknowledgement URL",
 				     "is too long");
 			goto cleanup;
 		}
-		header_raw(obj, "X-Renraku-Ack", text.data, raw.data);
+		if ((err = header_token(obj, "X-Renraku-Ack", text.data)))
+			goto cleanup;
 	}
 cleanup:
 	if (date)
 		g_date_time_unref(date);
 	rk_buf_release(&text);
-	rk_buf_release(&raw);
 	return err;
 }
 

@@ -89,7 +89,7 @@ static void test_headers(void **state)
 	assert_non_null(strcasestr(hdr, "Message-ID: <20261120-000001."
 					"0123456789abcdef@example.org>\r\n"));
 	assert_non_null(strstr(hdr, "In-Reply-To: <a.1@example.org>\r\n"));
-	assert_non_null(strstr(hdr, "References: <root@example.org>\r\n "
+	assert_non_null(strstr(hdr, "References: <root@example.org> "
 				    "<a.1@example.org>\r\n"));
 	assert_non_null(strstr(hdr, "Auto-Submitted: auto-generated\r\n"));
 	assert_non_null(strstr(hdr, "X-Renraku-Ticket: 20261120-000001\r\n"));
@@ -284,13 +284,82 @@ static void test_sanitised_text(void **state)
 	hdr = header_block(&msg);
 	assert_null(strstr(hdr, "\r\nBcc"));
 	parsed = parse(&msg);
-	assert_string_equal(g_mime_message_get_subject(parsed), "a b c d  e  f");
+	/* one space per byte: the two bytes of U+0085 give two */
+	assert_string_equal(g_mime_message_get_subject(parsed), "a b c d  e   f");
 	from = g_mime_message_get_from(parsed);
 	assert_string_equal(internet_address_get_name(
 				    internet_address_list_get_address(from, 0)),
 			    "CSIRT  Bcc: evil@x");
 	g_object_unref(parsed);
 	free(hdr);
+
+	/* bidirectional overrides cannot turn a name or subject around */
+	rk_buf_reset(&msg);
+	sample_mail(&m);
+	m.subject = "invoice \xe2\x80\xae" "cod.exe";
+	m.to_name = "a\xe2\x81\xa6" "b";
+	assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+	parsed = parse(&msg);
+	assert_string_equal(g_mime_message_get_subject(parsed),
+			    "invoice    cod.exe");
+	g_object_unref(parsed);
+	rk_buf_release(&msg);
+}
+
+/* Subjects and display names come back as they went in, and encoded
+ * words stay within RFC 2047's 75 characters. */
+static void test_header_encoding(void **state)
+{
+	static const char *const texts[] = {
+		"[RENRAKU #20261120-000001] 不正アクセスに関するご連絡",
+		"a  日本  b",
+		"日本  語",
+		"日本 語 ascii 日本",
+		"x=0ABcc= y=0D=0A",
+		"0123456789012345678901234567890123456789012345678901234567890123456789"
+		"0123456789=0A=",
+		"名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名"
+		"名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名名",
+		"café ü Größe",
+		"\"quoted\" <not@addr> , ; :",
+	};
+	struct notify_mail m;
+	struct rk_buf msg;
+
+	(void)state;
+	rk_buf_init(&msg, RK_MAX_MESSAGE);
+	for (size_t i = 0; i < RK_ARRAY_LEN(texts); i++) {
+		GMimeMessage *parsed;
+		InternetAddressList *to;
+		char *hdr, *p;
+
+		rk_buf_reset(&msg);
+		sample_mail(&m);
+		m.subject = texts[i];
+		m.to_name = texts[i];
+		assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+		assert_wire_lines(&msg);
+		hdr = header_block(&msg);
+		for (p = strstr(hdr, "=?"); p; p = strstr(p + 2, "=?")) {
+			const char *end;
+
+			/* "=?UTF-8?B?...?=": base64 holds no '?' */
+			assert_int_equal(strncmp(p, "=?UTF-8?B?", 10), 0);
+			end = strstr(p + 10, "?=");
+			assert_non_null(end);
+			assert_true(end + 2 - p <= 75);
+			p = (char *)end;
+		}
+		parsed = parse(&msg);
+		assert_string_equal(g_mime_message_get_subject(parsed), texts[i]);
+		to = g_mime_message_get_addresses(parsed, GMIME_ADDRESS_TYPE_TO);
+		assert_int_equal(internet_address_list_length(to), 1);
+		assert_string_equal(internet_address_mailbox_get_addr(
+			INTERNET_ADDRESS_MAILBOX(internet_address_list_get_address(to, 0))),
+			"abuse@example.net");
+		g_object_unref(parsed);
+		free(hdr);
+	}
 	rk_buf_release(&msg);
 }
 
@@ -356,6 +425,27 @@ static void test_refusals(void **state)
 	assert_wire_lines(&msg);
 	rk_buf_reset(&msg);
 
+	/* a Cc of 100 addresses folds; 101 is too many */
+	rk_buf_reset(&big);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(rk_buf_addf(&big, "%snoc-%03d@example.net",
+					     i ? ", " : "", i), RK_OK);
+	sample_mail(&m);
+	m.cc = big.data;
+	assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+	assert_wire_lines(&msg);
+	{
+		GMimeMessage *parsed = parse(&msg);
+
+		assert_int_equal(internet_address_list_length(
+			g_mime_message_get_addresses(parsed, GMIME_ADDRESS_TYPE_CC)),
+			100);
+		g_object_unref(parsed);
+	}
+	rk_buf_reset(&msg);
+	assert_int_equal(rk_buf_adds(&big, ", one-more@example.net"), RK_OK);
+	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_LIMIT);
+
 	/* missing required fields */
 	sample_mail(&m);
 	m.body = NULL;
@@ -417,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_body_last_line),
 		cmocka_unit_test(test_attachment),
 		cmocka_unit_test(test_sanitised_text),
+		cmocka_unit_test(test_header_encoding),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_idn_address),
 	};
