@@ -312,12 +312,23 @@ void store_messages_free(struct store_message *rows, size_t n);
 enum rk_err store_message_add(struct rk_store *store,
 			      const struct store_message *m,
 			      int64_t *id_out);
-/* Messages in queued or sending state (sending ones were in flight when
- * a run died), oldest first, with raw bytes. */
-enum rk_err store_messages_pending(struct rk_store *store, size_t limit,
-				   struct store_message **rows, size_t *n);
+/* Deferred deliveries are retried with a doubling delay from
+ * STORE_RETRY_FIRST up to STORE_RETRY_MAX, and fail after
+ * STORE_RETRY_ATTEMPTS attempts (about five days). */
+#define STORE_RETRY_FIRST 300
+#define STORE_RETRY_MAX 21600
+#define STORE_RETRY_ATTEMPTS 24
+
+/* Messages to deliver now: queued, sending (in flight when a run died),
+ * and deferred ones whose retry time has come; oldest first, with raw
+ * bytes. */
+enum rk_err store_messages_pending(struct rk_store *store, int64_t now,
+				   size_t limit, struct store_message **rows,
+				   size_t *n);
 /* Takes its own transaction.  Set state, location and reply (NULL keeps
- * the old value); sets sent_at when state is sent. */
+ * the old value); sets sent_at when state is sent.  Setting deferred
+ * counts an attempt and schedules the next one; past
+ * STORE_RETRY_ATTEMPTS the message becomes failed instead. */
 enum rk_err store_message_set_state(struct rk_store *store, int64_t id,
 				    const char *state, const char *location,
 				    const char *reply, int64_t now);

@@ -139,8 +139,8 @@ enum rk_err deliver_pending(struct rk_store *store, struct deliver_transport *t,
 	enum rk_err err;
 
 	for (;;) {
-		if ((err = store_messages_pending(store, DELIVER_BATCH, &rows,
-						  &n)))
+		if ((err = store_messages_pending(store, now, DELIVER_BATCH,
+						  &rows, &n)))
 			break;
 		if (n == 0)
 			break;

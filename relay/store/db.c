@@ -151,6 +151,10 @@ static const char *const migrations[] = {
 	"  detail TEXT"
 	");"
 	"CREATE INDEX audit_by_object ON audit_log(object);",
+	/* 2: retries of deferred deliveries */
+	"ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE messages ADD COLUMN next_attempt INTEGER NOT NULL "
+	"DEFAULT 0;",
 };
 
 int store_schema_version(void)

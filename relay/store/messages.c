@@ -173,12 +173,14 @@ enum rk_err store_message_add(struct rk_store *store,
 	return err;
 }
 
-enum rk_err store_messages_pending(struct rk_store *store, size_t limit,
-				   struct store_message **rows, size_t *n)
+enum rk_err store_messages_pending(struct rk_store *store, int64_t now,
+				   size_t limit, struct store_message **rows,
+				   size_t *n)
 {
 	static const char sql[] =
 		"SELECT " MESSAGE_COLS ", raw FROM messages "
-		"WHERE state IN ('queued', 'sending') AND direction = 'out' "
+		"WHERE direction = 'out' AND (state IN ('queued', 'sending') "
+		"OR (state = 'deferred' AND next_attempt <= ?2)) "
 		"ORDER BY id LIMIT ?1";
 	sqlite3_stmt *stmt;
 	enum rk_err err;
@@ -192,6 +194,7 @@ enum rk_err store_messages_pending(struct rk_store *store, size_t limit,
 	if (!(stmt = store_stmt(store, sql)))
 		return RK_ERR_DB;
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)limit);
+	sqlite3_bind_int64(stmt, 2, now);
 	err = message_rows(store, stmt, 13, limit, rows, n,
 			   "read pending messages");
 	store_done(stmt);
@@ -216,11 +219,17 @@ enum rk_err store_message_set_state(struct rk_store *store, int64_t id,
 				    const char *reply, int64_t now)
 {
 	static const char sql[] =
-		"UPDATE messages SET state = ?2, "
+		"UPDATE messages SET "
+		"state = CASE WHEN ?2 = 'deferred' AND attempts + 1 >= ?7 "
+		"        THEN 'failed' ELSE ?2 END, "
 		"location = coalesce(?3, location), "
 		"reply = coalesce(?4, reply), "
-		"sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END "
-		"WHERE id = ?1 RETURNING message_id";
+		"sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END, "
+		"next_attempt = CASE WHEN ?2 = 'deferred' THEN "
+		"        ?5 + min(?6, ?8 << min(attempts, 16)) "
+		"        ELSE next_attempt END, "
+		"attempts = attempts + (?2 = 'deferred') "
+		"WHERE id = ?1 RETURNING message_id, state";
 	sqlite3_stmt *stmt;
 	char action[64], *message_id = NULL;
 	bool ok = true;
@@ -240,9 +249,16 @@ enum rk_err store_message_set_state(struct rk_store *store, int64_t id,
 	store_bind_text(stmt, 3, location);
 	store_bind_text(stmt, 4, reply);
 	sqlite3_bind_int64(stmt, 5, now);
+	sqlite3_bind_int64(stmt, 6, STORE_RETRY_MAX);
+	sqlite3_bind_int64(stmt, 7, STORE_RETRY_ATTEMPTS);
+	sqlite3_bind_int64(stmt, 8, STORE_RETRY_FIRST);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
+		const unsigned char *final = sqlite3_column_text(stmt, 1);
+
 		message_id = store_col_text(stmt, 0, &ok);
+		snprintf(action, sizeof(action), "message.%s",
+			 final ? (const char *)final : state);
 		rc = sqlite3_step(stmt);
 	} else if (rc == SQLITE_DONE) {
 		err = RK_ERR_NOTFOUND;
@@ -254,7 +270,6 @@ enum rk_err store_message_set_state(struct rk_store *store, int64_t id,
 	store_done(stmt);
 	if (err)
 		goto cleanup;
-	snprintf(action, sizeof(action), "message.%s", state);
 	if ((err = store_audit(store, "deliver", action, message_id,
 			       reply ? reply : location)))
 		goto cleanup;

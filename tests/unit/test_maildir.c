@@ -255,7 +255,7 @@ static void test_pending(void **state)
 		store_rollback(store);
 	}
 
-	assert_int_equal(store_messages_pending(store, 10, &rows, &n), RK_OK);
+	assert_int_equal(store_messages_pending(store, 0, 10, &rows, &n), RK_OK);
 	assert_int_equal(n, 4);
 	assert_int_equal(rows[0].id, id1);
 	assert_string_equal(rows[0].state, STORE_MSG_QUEUED);
@@ -263,7 +263,7 @@ static void test_pending(void **state)
 	assert_int_equal(rows[0].raw_len, strlen(sample));
 	assert_memory_equal(rows[0].raw, sample, rows[0].raw_len);
 	store_messages_free(rows, n);
-	assert_int_equal(store_messages_pending(store, 2, &rows, &n), RK_OK);
+	assert_int_equal(store_messages_pending(store, 0, 2, &rows, &n), RK_OK);
 	assert_int_equal(n, 2);
 	store_messages_free(rows, n);
 
@@ -274,7 +274,7 @@ static void test_pending(void **state)
 	assert_int_equal(stats.failed, 1);
 	assert_int_equal(stats.deferred, 0);
 	assert_int_equal(list_dir(newd, NULL), 3);
-	assert_int_equal(store_messages_pending(store, 10, &rows, &n), RK_OK);
+	assert_int_equal(store_messages_pending(store, 0, 10, &rows, &n), RK_OK);
 	assert_int_equal(n, 0);
 	store_messages_free(rows, n);
 
