@@ -58,13 +58,22 @@ static const struct {
  * as RFC 4180 asks.  Bytes that are not UTF-8 become '?' (the data is
  * UTF-8 by construction; this only keeps a broken value from breaking the
  * file). */
-static enum rk_err add_cell(struct rk_buf *out, const char *v, size_t n)
+static enum rk_err add_cell(struct rk_buf *out, const char *raw, size_t n)
 {
 	bool quote = false, formula;
-	bool valid = rk_utf8_valid(v, n);
+	bool valid = rk_utf8_valid(raw, n);
 	enum rk_err err = RK_OK;
+	char *v = rk_strndup(raw, n);
 
-	formula = n > 0 && memchr("=+-@\t\r", v[0], 6) != NULL;
+	if (!v)
+		return RK_ERR_NOMEM;
+	/* C1 controls, line separators and bidi overrides too, as in the
+	 * body (a NUL inside the value ends it here: never part of a cell) */
+	if (valid)
+		rk_str_clean_line(v);
+	n = strlen(v);
+
+	formula = n > 0 && memchr("=+-@\t\r", raw[0], 6) != NULL;
 	/* CR and LF never reach the output (see below), so a comma or a
 	 * quote is what needs quoting */
 	for (size_t i = 0; i < n && !quote; i++)
@@ -87,6 +96,7 @@ static enum rk_err add_cell(struct rk_buf *out, const char *v, size_t n)
 	}
 	if (!err && quote)
 		err = rk_buf_addc(out, '"');
+	free(v);
 	return err;
 }
 
