@@ -188,6 +188,20 @@ enum rk_err rk_parse_duration(const char *s, long long *seconds);
 /* Parse a boolean: yes/no, true/false, on/off, 1/0. */
 enum rk_err rk_parse_bool(const char *s, bool *out);
 
+/* Iterate a comma-separated list ("a, b,c"): each call sets *item and
+ * *len to the next entry with spaces and tabs around it trimmed (it may
+ * be empty: "a,,b") and advances *p; false when the list is done.  *p
+ * starts at the list's text. */
+bool rk_list_next(const char **p, const char **item, size_t *len);
+
+/* ---------------------------------------------------------------- arrays */
+
+/* Make room for one more element in an array that only grows by appending
+ * (n elements of `size` bytes so far): capacity is implied (the next power
+ * of two, at least 16), so no capacity field is needed.  *arr is
+ * realloc'd when n reaches a power of two. */
+enum rk_err rk_array_room(void **arr, size_t n, size_t size);
+
 /* ---------------------------------------------------------------- time */
 
 /* Parse an ISO 8601 / RFC 3339 timestamp ("2026-11-20T10:15:00+00:00",
@@ -281,6 +295,8 @@ enum rk_err rk_write_file_atomic(const char *path, const void *data,
  * non-empty, at most 128 bytes, [A-Za-z0-9._-] only, not "." or "..",
  * not starting with '.'.  Guards template names, partial names, etc. */
 bool rk_name_safe(const char *name);
+/* Remove a directory tree (like rm -rf; does not follow links). */
+enum rk_err rk_rmtree(const char *path);
 /* Join dir and name into out (caller frees). */
 enum rk_err rk_path_join(const char *dir, const char *name, char **out);
 

@@ -3,7 +3,6 @@
  * GnuPG key), imports the example contacts, ingests demo/events.jsonl,
  * runs once, and prints a table of the tickets. */
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -24,20 +23,6 @@
 #define DEMO_MARKER ".renraku-demo"
 
 extern char **environ;
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rmtree(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Stop the gpg-agent a throwaway home started. */
 static void kill_agent(const char *home)
@@ -61,7 +46,7 @@ static enum rk_err prepare_out(struct app *app, const char *out)
 	if ((err = rk_path_join(out, DEMO_MARKER, &marker)))
 		return err;
 	if (access(marker, F_OK) == 0) {
-		rmtree(out);
+		rk_rmtree(out);
 	} else if (rmdir(out) != 0 && errno != ENOENT) {
 		free(marker);
 		return rk_fail(&app->log, RK_ERR_EXISTS,
@@ -261,7 +246,7 @@ int cmd_demo(struct app *app, int argc, char **argv)
 cleanup:
 	if (gpg_home) {
 		kill_agent(gpg_home);
-		rmtree(gpg_home);
+		rk_rmtree(gpg_home);
 	}
 	rk_buf_release(&key);
 	free(out);

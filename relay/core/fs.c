@@ -1,6 +1,7 @@
 /* File system helpers. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -128,6 +129,25 @@ bool rk_name_safe(const char *name)
 			return false;
 	}
 	return true;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+enum rk_err rk_rmtree(const char *path)
+{
+	if (!path || !*path)
+		return RK_ERR_INVAL;
+	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+	    errno != ENOENT)
+		return RK_ERR_IO;
+	return RK_OK;
 }
 
 enum rk_err rk_path_join(const char *dir, const char *name, char **out)

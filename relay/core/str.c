@@ -202,6 +202,45 @@ size_t rk_utf8_width(const char *s)
 	return w;
 }
 
+bool rk_list_next(const char **p, const char **item, size_t *len)
+{
+	const char *s = *p, *comma;
+	size_t n;
+
+	if (!s)
+		return false;
+	comma = strchr(s, ',');
+	n = comma ? (size_t)(comma - s) : strlen(s);
+	*p = comma ? comma + 1 : NULL;
+	while (n && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	*item = s;
+	*len = n;
+	return true;
+}
+
+enum rk_err rk_array_room(void **arr, size_t n, size_t size)
+{
+	size_t want;
+	void *grown;
+
+	/* capacity is 16, 32, 64, ...: grow exactly when n reaches it */
+	if (n != 0 && (n < 16 || (n & (n - 1)) != 0))
+		return RK_OK;
+	want = n ? n * 2 : 16;
+	if (want > SIZE_MAX / size)
+		return RK_ERR_NOMEM;
+	grown = realloc(*arr, want * size);
+	if (!grown)
+		return RK_ERR_NOMEM;
+	*arr = grown;
+	return RK_OK;
+}
+
 enum rk_err rk_parse_long(const char *s, long long min, long long max,
 			  long long *out)
 {

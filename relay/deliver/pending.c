@@ -32,9 +32,8 @@ static uint64_t fnv1a64(const char *s)
 static enum rk_err split_rcpts(const char *rcpt, char **copy,
 			       const char ***list, size_t *n)
 {
-	const char **addrs = NULL;
-	size_t count = 0;
-	char *p;
+	const char **addrs = NULL, *p, *item;
+	size_t count = 0, len;
 
 	*copy = NULL;
 	*list = NULL;
@@ -47,20 +46,15 @@ static enum rk_err split_rcpts(const char *rcpt, char **copy,
 	if (!addrs)
 		return RK_ERR_NOMEM;
 	p = *copy;
-	while (p) {
-		char *comma = strchr(p, ',');
-
-		if (comma)
-			*comma = '\0';
-		rk_str_trim(p);
-		if (*p) {
-			if (count == DELIVER_MAX_RCPTS) {
-				free(addrs);
-				return RK_ERR_LIMIT;
-			}
-			addrs[count++] = p;
+	while (rk_list_next(&p, &item, &len)) {
+		if (len == 0)
+			continue;
+		if (count == DELIVER_MAX_RCPTS) {
+			free(addrs);
+			return RK_ERR_LIMIT;
 		}
-		p = comma ? comma + 1 : NULL;
+		((char *)item)[len] = '\0'; /* item points into *copy */
+		addrs[count++] = item;
 	}
 	*list = addrs;
 	*n = count;

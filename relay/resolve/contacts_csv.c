@@ -59,26 +59,6 @@ static const char *const formats[] = {"csv-attach", "csv-inline", "xarf",
 
 /* ------------------------------------------------------------ growth */
 
-/* Grow an array that is only ever grown here: capacity is the next power
- * of two of n (at least 8), so no capacity field is needed. */
-static enum rk_err grow(void **arr, size_t n, size_t size)
-{
-	size_t want;
-	void *p;
-
-	if (n >= 8 && (n & (n - 1)) != 0)
-		return RK_OK;
-	if (n > 0 && n < 8)
-		return RK_OK;
-	want = n ? n * 2 : 8;
-	if (want > SIZE_MAX / size)
-		return RK_ERR_NOMEM;
-	p = realloc(*arr, want * size);
-	if (!p)
-		return RK_ERR_NOMEM;
-	*arr = p;
-	return RK_OK;
-}
 
 /* ------------------------------------------------------------ duplicates */
 
@@ -199,7 +179,7 @@ static enum rk_err push_problem(struct contacts_set *set, const char *file,
 {
 	struct contacts_problem *p;
 
-	if (grow((void **)&set->problems, set->nproblems, sizeof(*p)))
+	if (rk_array_room((void **)&set->problems, set->nproblems, sizeof(*p)))
 		return RK_ERR_NOMEM;
 	p = &set->problems[set->nproblems];
 	p->file = rk_strdup(file);
@@ -323,29 +303,21 @@ static bool cc_value(const char *s, char **out, char *why, size_t why_len,
 {
 	struct rk_buf b;
 	char addr[RK_MAX_EMAIL + 1], q[RESOLVE_QUOTE];
-	const char *p = s;
+	const char *p = s, *item;
+	size_t n;
 	bool ok = true;
 
 	*out = NULL;
 	if (!*s)
 		return true;
 	rk_buf_init(&b, RK_MAX_CSV_LINE);
-	while (ok) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-
-		while (n && (*p == ' ' || *p == '\t')) {
-			p++;
-			n--;
-		}
-		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
+	while (ok && rk_list_next(&p, &item, &n)) {
 		if (n == 0) {
 			snprintf(why, why_len, "cc has an empty address (a stray comma?)");
 			ok = false;
 			break;
 		}
-		memcpy(addr, p, n < sizeof(addr) ? n : sizeof(addr) - 1);
+		memcpy(addr, item, n < sizeof(addr) ? n : sizeof(addr) - 1);
 		addr[n < sizeof(addr) ? n : sizeof(addr) - 1] = '\0';
 		if (n >= sizeof(addr) || !rk_email_valid(addr)) {
 			resolve_quote(addr, q);
@@ -356,9 +328,6 @@ static bool cc_value(const char *s, char **out, char *why, size_t why_len,
 		if ((b.len && (*err = rk_buf_addc(&b, ','))) ||
 		    (*err = rk_buf_adds(&b, addr)))
 			break;
-		if (!comma)
-			break;
-		p = comma + 1;
 	}
 	if (ok && !*err) {
 		*out = rk_buf_detach(&b, NULL);
@@ -441,7 +410,7 @@ static enum rk_err push_contact(struct parse_ctx *ctx,
 	struct contacts_set *set = ctx->set;
 	struct store_contact *c;
 
-	if (grow((void **)&set->contacts, set->ncontacts, sizeof(*c)))
+	if (rk_array_room((void **)&set->contacts, set->ncontacts, sizeof(*c)))
 		return RK_ERR_NOMEM;
 	c = &set->contacts[set->ncontacts];
 	memset(c, 0, sizeof(*c));
@@ -656,7 +625,7 @@ static void row_suppress(struct parse_ctx *ctx)
 		goto cleanup;
 	if (!first_of(ctx, key.data, "rule for", key.data))
 		goto cleanup;
-	if ((ctx->err = grow((void **)&set->supps, set->nsupps, sizeof(*s))))
+	if ((ctx->err = rk_array_room((void **)&set->supps, set->nsupps, sizeof(*s))))
 		goto cleanup;
 	s = &set->supps[set->nsupps];
 	memset(s, 0, sizeof(*s));

@@ -24,24 +24,6 @@ void match_index_release(struct match_index *ix)
 	match_index_init(ix);
 }
 
-/* Make room for one more element in a growable array. */
-static enum rk_err reserve(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t want;
-	void *p;
-
-	if (n < *cap)
-		return RK_OK;
-	want = *cap ? *cap * 2 : 16;
-	if (want > SIZE_MAX / size)
-		return RK_ERR_NOMEM;
-	p = realloc(*arr, want * size);
-	if (!p)
-		return RK_ERR_NOMEM;
-	*arr = p;
-	*cap = want;
-	return RK_OK;
-}
 
 static uint64_t load_be64(const uint8_t *b)
 {
@@ -78,13 +60,13 @@ enum rk_err match_index_add(struct match_index *ix,
 	switch (m->kind) {
 	case MATCH_PREFIX:
 		if (m->net.family == 4) {
-			if ((err = reserve((void **)&ix->v4, &ix->cap_v4, ix->nv4,
+			if ((err = rk_array_room((void **)&ix->v4, ix->nv4,
 					   sizeof(*ix->v4))))
 				break;
 			ix->v4[ix->nv4++] = (struct idx_v4){
 				.net = v4_key(&m->net), .id = id, .len = (uint8_t)m->prefix};
 		} else {
-			if ((err = reserve((void **)&ix->v6, &ix->cap_v6, ix->nv6,
+			if ((err = rk_array_room((void **)&ix->v6, ix->nv6,
 					   sizeof(*ix->v6))))
 				break;
 			ix->v6[ix->nv6++] = (struct idx_v6){
@@ -94,7 +76,7 @@ enum rk_err match_index_add(struct match_index *ix,
 		}
 		break;
 	case MATCH_ASN:
-		if ((err = reserve((void **)&ix->asn, &ix->cap_asn, ix->nasn,
+		if ((err = rk_array_room((void **)&ix->asn, ix->nasn,
 				   sizeof(*ix->asn))))
 			break;
 		ix->asn[ix->nasn++] = (struct idx_asn){.asn = m->asn, .id = id};
@@ -103,7 +85,7 @@ enum rk_err match_index_add(struct match_index *ix,
 	case MATCH_SUBDOMAINS: {
 		char *name;
 
-		if ((err = reserve((void **)&ix->dom, &ix->cap_dom, ix->ndom,
+		if ((err = rk_array_room((void **)&ix->dom, ix->ndom,
 				   sizeof(*ix->dom))))
 			break;
 		name = rk_strdup(m->domain);
@@ -117,7 +99,7 @@ enum rk_err match_index_add(struct match_index *ix,
 		break;
 	}
 	case MATCH_ANY:
-		if ((err = reserve((void **)&ix->any, &ix->cap_any, ix->nany,
+		if ((err = rk_array_room((void **)&ix->any, ix->nany,
 				   sizeof(*ix->any))))
 			break;
 		ix->any[ix->nany++] = id;

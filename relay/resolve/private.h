@@ -79,15 +79,15 @@ struct idx_dom {
  * open-addressing hash from name to the first entry of its run. */
 struct match_index {
 	struct idx_v4 *v4;
-	size_t nv4, cap_v4;
+	size_t nv4;
 	struct idx_v6 *v6;
-	size_t nv6, cap_v6;
+	size_t nv6;
 	struct idx_asn *asn;
-	size_t nasn, cap_asn;
+	size_t nasn;
 	struct idx_dom *dom;
-	size_t ndom, cap_dom;
+	size_t ndom;
 	uint32_t *any;
-	size_t nany, cap_any;
+	size_t nany;
 
 	/* built by match_index_build */
 	uint32_t v4_start[34]; /* run of prefix length L: [start[L], start[L+1]) */

@@ -116,29 +116,18 @@ static enum rk_err add_sources(struct resolver *r, struct rk_store *store,
 			       const char *order)
 {
 	char name[64];
-	const char *p = order ? order : "";
+	const char *p = order ? order : "", *item;
+	size_t n;
 	enum rk_err err = RK_OK;
 
-	while (*p && !err) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-
-		while (n && (*p == ' ' || *p == '\t')) {
-			p++;
-			n--;
-		}
-		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
+	while (!err && rk_list_next(&p, &item, &n)) {
 		if (n >= sizeof(name))
 			return rk_fail(r->log, RK_ERR_CONFIG,
 				       "[resolve] order: source name too long");
-		memcpy(name, p, n);
+		memcpy(name, item, n);
 		name[n] = '\0';
 		if (n)
 			err = add_source(r, store, name);
-		if (!comma)
-			break;
-		p = comma + 1;
 	}
 	return err;
 }

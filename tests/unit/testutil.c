@@ -1,5 +1,4 @@
 /* Helpers shared by the unit tests. */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,19 +15,10 @@ char *rk_test_tmpdir(void)
 	return rk_strdup(dir);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 void rk_test_rmtree(const char *path)
 {
 	if (path)
-		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		rk_rmtree(path);
 }
 
 char *rk_test_source_path(const char *rel)
