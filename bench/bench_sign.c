@@ -1,0 +1,316 @@
+/*
+ * render + sign: whole notices per second through the real path, against
+ * the raw GPGME detached-sign rate measured in the same run.
+ *
+ * One notice = what relay/notify/notice.c does for a due ticket, minus the
+ * store: notify_ticket_context for a ticket of 25 infected-system events
+ * (generated IntelMQ lines normalized by ingest_intelmq_event), the
+ * template file read and rendered with the shipped
+ * templates/infected-system/en.mustache and its partials
+ * (notify_render_template), the subject tag, notify_events_csv, a
+ * Message-ID, and notify_build with a notify_signer (OpenPGP/MIME,
+ * RFC 3156).
+ *
+ * Reference: gpgme_op_sign, detached and armored, of a buffer the size of
+ * one built notice (its bytes), with the same key and the same context
+ * settings as relay/notify/sign.c (OpenPGP, the same GnuPG home, loopback
+ * pinentry, local key listing, offline, armor, binary mode).
+ *
+ * K notices (RK_BENCH_SIGN_COUNT, default 200) per run, best of 3,
+ * reference and real path interleaved so agent warm-up and machine noise
+ * hit both alike.  Detail: the same notices unsigned (render and MIME
+ * only), to show how much of a notice is not signing.
+ */
+#include <gpgme.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "renraku/ingest.h"
+#include "renraku/notify.h"
+
+#define RUNS 3
+#define NEVENTS 25
+
+struct env {
+	struct rk_config cfg;
+	struct rk_log log;
+	struct store_ticket ticket;
+	struct store_chain_entry who;
+	struct store_event events[NEVENTS];
+	struct notify_signer *signer;
+	char *partials;
+};
+
+static void make_events(struct env *e)
+{
+	struct bench_constituency c;
+	struct bench_events g;
+	struct rk_buf lines;
+	const char *p, *end;
+	size_t n = 0;
+	char reason[256];
+
+	bench_constituency_size(&c, 1000, 0);
+	g.c = &c;
+	g.naddr = 10000;
+	g.dup_every = 0;
+	g.seed = 11;
+	rk_buf_init(&lines, 64u << 20);
+	bench_check(bench_events_jsonl(&g, 0, 20000, &lines), "generate");
+	for (p = lines.data, end = p + lines.len; p < end && n < NEVENTS;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = (size_t)(nl - p);
+		struct store_event *ev = &e->events[n];
+
+		bench_check(ingest_intelmq_event(&e->cfg, p, len, ev, reason,
+						 sizeof(reason)),
+			    "ingest_intelmq_event");
+		/* infected IPv4 hosts, as one ISP's ticket would hold */
+		if (strcmp(ev->type, "infected-system") == 0 && ev->source_ip &&
+		    strncmp(ev->source_ip, "10.0.", 5) == 0) {
+			ev->id = (int64_t)n + 1;
+			n++;
+		} else {
+			store_event_release(ev);
+		}
+		p = nl + 1;
+	}
+	if (n < NEVENTS)
+		bench_die("generator gave only %zu matching events", n);
+	rk_buf_release(&lines);
+}
+
+static void setup(struct env *e, const char *home)
+{
+	char fpr[41];
+
+	memset(e, 0, sizeof(*e));
+	rk_log_init(&e->log, RK_LOG_ERROR);
+	bench_check(rk_config_defaults(&e->cfg), "config");
+	bench_check(rk_str_set(&e->cfg.relay.name, "Bench CSIRT"), "config");
+	bench_check(rk_str_set(&e->cfg.relay.from, "csirt@bench.example"),
+		    "config");
+	bench_check(rk_str_set(&e->cfg.relay.public_url,
+			       "https://bench.example/renraku"),
+		    "config");
+	bench_check(rk_str_set(&e->cfg.relay.templates, RK_TEMPLATES_DIR),
+		    "config");
+	e->partials = bench_join(RK_TEMPLATES_DIR, "_partials");
+	make_events(e);
+	bench_check(notify_gen_key(home, "Bench CSIRT", "csirt@bench.example",
+				   fpr, &e->log),
+		    "notify_gen_key");
+	bench_check(notify_signer_open(&e->signer, home, NULL, &e->log),
+		    "notify_signer_open");
+
+	e->who.level = 0;
+	e->who.email = "abuse@org1.example";
+	e->who.org = "Org 1 Networks";
+	e->who.lang = "en";
+	e->who.format = "csv-attach";
+	e->who.source = "local";
+	snprintf(e->ticket.id, sizeof(e->ticket.id), "20261120-000001");
+	e->ticket.state = "open";
+	e->ticket.contact = "abuse@org1.example";
+	e->ticket.template_name = "infected-system";
+	e->ticket.lang = "en";
+	e->ticket.format = "csv-attach";
+	e->ticket.tlp = RK_TLP_GREEN;
+	e->ticket.severity = RK_SEV_HIGH;
+	e->ticket.created_at = 1795132800;
+	e->ticket.send_after = 1795132800;
+	e->ticket.event_count = NEVENTS;
+	e->ticket.chain = &e->who;
+	e->ticket.nchain = 1;
+}
+
+/* One notice, as notice.c builds it; the message into raw. */
+static void build_notice(struct env *e, struct notify_signer *signer,
+			 struct rk_buf *raw)
+{
+	const struct store_ticket *t = &e->ticket;
+	json_t *ctx = NULL;
+	char *path = NULL, *lang = NULL, rnd[17], attach_name[64];
+	struct notify_rendered r = {NULL, NULL};
+	struct rk_buf tmpl, csv, msgid, subject;
+	struct notify_mail mail;
+
+	rk_buf_init(&tmpl, RK_MAX_TEMPLATE);
+	rk_buf_init(&csv, RK_MAX_ATTACHMENT);
+	rk_buf_init(&msgid, 512);
+	rk_buf_init(&subject, RK_MAX_SUBJECT + 256);
+	memset(&mail, 0, sizeof(mail));
+	bench_check(notify_ticket_context(&e->cfg, t, e->events, NEVENTS,
+					  notify_signer_fpr(e->signer), &ctx),
+		    "notify_ticket_context");
+	bench_check(notify_template_path(RK_TEMPLATES_DIR, t->template_name,
+					 t->lang, &path, &lang),
+		    "notify_template_path");
+	bench_check(rk_buf_read_file(&tmpl, path), "read template");
+	bench_check(notify_render_template(tmpl.data, tmpl.len, e->partials, ctx,
+					   &r, &e->log),
+		    "notify_render_template");
+	bench_check(rk_buf_addf(&subject, "[%s #%s]", e->cfg.relay.ticket_prefix,
+				t->id),
+		    "subject");
+	if (strstr(r.subject, subject.data)) {
+		rk_buf_reset(&subject);
+		bench_check(rk_buf_adds(&subject, r.subject), "subject");
+	} else {
+		bench_check(rk_buf_addf(&subject, " %s", r.subject), "subject");
+	}
+	bench_check(notify_events_csv(e->events, NEVENTS, &csv),
+		    "notify_events_csv");
+	snprintf(attach_name, sizeof(attach_name), "events-%s.csv", t->id);
+	bench_check(rk_random_hex(rnd, 8), "random");
+	bench_check(rk_buf_addf(&msgid, "<%s.%s@%s>", t->id, rnd,
+				rk_config_mail_domain(&e->cfg)),
+		    "msgid");
+	mail.from_name = e->cfg.relay.name;
+	mail.from_addr = e->cfg.relay.from;
+	mail.to_name = e->who.org;
+	mail.to_addr = e->who.email;
+	mail.reply_to = e->cfg.relay.from;
+	mail.subject = subject.data;
+	mail.message_id = msgid.data;
+	mail.ticket_id = t->id;
+	mail.ack_url = json_string_value(
+		json_object_get(json_object_get(ctx, "ticket"), "ack_url"));
+	mail.date = 1795132800;
+	mail.body = r.body;
+	mail.attach_name = attach_name;
+	mail.attach_type = "text/csv";
+	mail.attach = csv.data;
+	mail.attach_len = csv.len;
+	rk_buf_reset(raw);
+	bench_check(notify_build(signer, &mail, raw), "notify_build");
+	json_decref(ctx);
+	notify_rendered_release(&r);
+	free(path);
+	free(lang);
+	rk_buf_release(&tmpl);
+	rk_buf_release(&csv);
+	rk_buf_release(&msgid);
+	rk_buf_release(&subject);
+}
+
+/* The raw GPGME context: the same settings as relay/notify/sign.c. */
+static gpgme_ctx_t raw_ctx(const char *home, const char *fpr, gpgme_key_t *key)
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_error_t gerr;
+
+	if ((gerr = gpgme_new(&ctx)) ||
+	    (gerr = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP)) ||
+	    (gerr = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL,
+					      home)) ||
+	    (gerr = gpgme_set_pinentry_mode(ctx, GPGME_PINENTRY_MODE_LOOPBACK)) ||
+	    (gerr = gpgme_set_keylist_mode(ctx, GPGME_KEYLIST_MODE_LOCAL)))
+		bench_die("gpgme setup: %s", gpgme_strerror(gerr));
+	gpgme_set_offline(ctx, 1);
+	gpgme_set_armor(ctx, 1);
+	gpgme_set_textmode(ctx, 0);
+	if ((gerr = gpgme_get_key(ctx, fpr, key, 1)) ||
+	    (gerr = gpgme_signers_add(ctx, *key)))
+		bench_die("gpgme key: %s", gpgme_strerror(gerr));
+	return ctx;
+}
+
+static void raw_sign(gpgme_ctx_t ctx, const struct rk_buf *msg)
+{
+	gpgme_data_t plain = NULL, sig = NULL;
+	gpgme_sign_result_t result;
+	gpgme_error_t gerr;
+	char *bytes;
+	size_t len = 0;
+
+	if ((gerr = gpgme_data_new_from_mem(&plain, msg->data, msg->len, 0)) ||
+	    (gerr = gpgme_data_new(&sig)) ||
+	    (gerr = gpgme_op_sign(ctx, plain, sig, GPGME_SIG_MODE_DETACH)))
+		bench_die("gpgme_op_sign: %s", gpgme_strerror(gerr));
+	result = gpgme_op_sign_result(ctx);
+	if (!result || !result->signatures || result->invalid_signers)
+		bench_die("gpgme_op_sign: no signature");
+	bytes = gpgme_data_release_and_get_mem(sig, &len);
+	if (!bytes || !len)
+		bench_die("gpgme_op_sign: empty signature");
+	gpgme_free(bytes);
+	gpgme_data_release(plain);
+}
+
+int main(void)
+{
+	long long k = bench_env_ll("RK_BENCH_SIGN_COUNT", 200);
+	char *dir = bench_tmpdir(), *home = bench_join(dir, "g");
+	struct env *e = calloc(1, sizeof(*e));
+	struct rk_buf raw;
+	gpgme_ctx_t ctx;
+	gpgme_key_t key = NULL;
+	double best = 1e30, best_ref = 1e30, best_unsigned = 1e30;
+	double rate, ref, unsigned_rate;
+	size_t msg_len;
+
+	if (!e)
+		bench_die("out of memory");
+	notify_init();
+	setup(e, home);
+	rk_buf_init(&raw, RK_MAX_MESSAGE);
+	build_notice(e, e->signer, &raw); /* also warms the agent */
+	msg_len = raw.len;
+	ctx = raw_ctx(home, notify_signer_fpr(e->signer), &key);
+	fprintf(stderr, "sign: notices of %zu bytes (%d events, CSV attached), "
+			"signer %s\n",
+		msg_len, NEVENTS, notify_signer_fpr(e->signer));
+	raw_sign(ctx, &raw);
+
+	for (int run = 0; run < RUNS; run++) {
+		double t0 = bench_now(), t;
+
+		for (long long i = 0; i < k; i++)
+			raw_sign(ctx, &raw);
+		t = bench_now() - t0;
+		if (t < best_ref)
+			best_ref = t;
+		t0 = bench_now();
+		for (long long i = 0; i < k; i++)
+			build_notice(e, e->signer, &raw);
+		t = bench_now() - t0;
+		if (t < best)
+			best = t;
+		fprintf(stderr, "sign: run %d: raw %.0f/s, notices %.0f/s\n",
+			run + 1, (double)k / best_ref, (double)k / t);
+		t0 = bench_now();
+		for (long long i = 0; i < k; i++)
+			build_notice(e, NULL, &raw);
+		t = bench_now() - t0;
+		if (t < best_unsigned)
+			best_unsigned = t;
+	}
+	rate = (double)k / best;
+	ref = (double)k / best_ref;
+	unsigned_rate = (double)k / best_unsigned;
+	printf("DETAIL|render+sign: per notice %.2f ms = raw sign %.2f ms + "
+	       "%.2f ms other; unsigned notices alone: %.0f/s (%.3f ms)\n",
+	       1e3 / rate, 1e3 / ref, 1e3 / rate - 1e3 / ref, unsigned_rate,
+	       1e3 / unsigned_rate);
+	bench_result("render + sign (notices)", rate, "notices/s", ref,
+		     "gpgme_op_sign raw", rate / ref, ">= 0.80 x raw sign",
+		     rate / ref >= 0.80 ? "ok" : "MISS");
+
+	gpgme_key_unref(key);
+	gpgme_release(ctx);
+	notify_signer_close(e->signer);
+	for (size_t i = 0; i < NEVENTS; i++)
+		store_event_release(&e->events[i]);
+	rk_config_release(&e->cfg);
+	free(e->partials);
+	free(e);
+	rk_buf_release(&raw);
+	notify_shutdown();
+	bench_kill_agent(home);
+	bench_rmtree(dir);
+	free(home);
+	free(dir);
+	return 0;
+}
