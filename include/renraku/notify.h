@@ -95,6 +95,14 @@ enum rk_err notify_ticket_context(const struct rk_config *cfg,
 				  const struct store_ticket *t,
 				  const struct store_event *events, size_t n,
 				  const char *signer_fpr, json_t **out);
+/* The same with each event's data already parsed (datas[i] is events[i]'s
+ * data as a JSON object, borrowed; NULL = parse here), so that a notice
+ * parses its events once for the context and the CSV. */
+enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
+					 const struct store_ticket *t,
+					 const struct store_event *events,
+					 json_t *const *datas, size_t n,
+					 const char *signer_fpr, json_t **out);
 
 /* ------------------------------------------------------------ CSV */
 
@@ -102,6 +110,11 @@ enum rk_err notify_ticket_context(const struct rk_config *cfg,
  * CR) are prefixed with ' so spreadsheets do not run them as formulas. */
 enum rk_err notify_events_csv(const struct store_event *events, size_t n,
 			      struct rk_buf *out);
+/* The same with the events' data already parsed (see
+ * notify_ticket_context_parsed). */
+enum rk_err notify_events_csv_parsed(const struct store_event *events,
+				     json_t *const *datas, size_t n,
+				     struct rk_buf *out);
 
 /* ------------------------------------------------------------ MIME, sign */
 

@@ -222,6 +222,16 @@ enum rk_err notify_ticket_context(const struct rk_config *cfg,
 				  const struct store_event *events, size_t n,
 				  const char *signer_fpr, json_t **out)
 {
+	return notify_ticket_context_parsed(cfg, t, events, NULL, n,
+					    signer_fpr, out);
+}
+
+enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
+					 const struct store_ticket *t,
+					 const struct store_event *events,
+					 json_t *const *datas, size_t n,
+					 const char *signer_fpr, json_t **out)
+{
 	const struct store_chain_entry *who = chain_entry(t);
 	bool ja = t->lang && strcmp(t->lang, "ja") == 0;
 	size_t shown = n < RK_MAX_NOTICE_ROWS ? n : RK_MAX_NOTICE_ROWS;
@@ -241,9 +251,18 @@ enum rk_err notify_ticket_context(const struct rk_config *cfg,
 		goto cleanup;
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_t *data = json_loads(events[i].data ? events[i].data : "{}",
-					  0, NULL);
+		json_t *data;
 
+		if (i >= shown) { /* only the time range is needed */
+			if (events[i].time_source < tmin)
+				tmin = events[i].time_source;
+			if (events[i].time_source > tmax)
+				tmax = events[i].time_source;
+			continue;
+		}
+		data = datas ? json_incref(datas[i])
+			     : json_loads(events[i].data ? events[i].data : "{}",
+					  0, NULL);
 		if (!data)
 			data = json_object();
 		if (i == 0 || events[i].time_source < tmin)
@@ -325,7 +344,7 @@ enum rk_err notify_ticket_context(const struct rk_config *cfg,
 	json_object_set_new(ctx, "events", list);
 	list = NULL;
 	if (is_inline(t->format)) {
-		if ((err = notify_events_csv(events, n, &csv)))
+		if ((err = notify_events_csv_parsed(events, datas, n, &csv)))
 			goto cleanup;
 		json_object_set_new(ctx, "csv",
 				    json_pack("{s:b, s:b, s:s}", "attached", 0,

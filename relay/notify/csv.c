@@ -197,6 +197,13 @@ static enum rk_err column_value(const struct store_event *ev,
 enum rk_err notify_events_csv(const struct store_event *events, size_t n,
 			      struct rk_buf *out)
 {
+	return notify_events_csv_parsed(events, NULL, n, out);
+}
+
+enum rk_err notify_events_csv_parsed(const struct store_event *events,
+				     json_t *const *datas, size_t n,
+				     struct rk_buf *out)
+{
 	struct rk_buf csv, val;
 	json_t *data = NULL;
 	enum rk_err err = RK_OK;
@@ -214,8 +221,10 @@ enum rk_err notify_events_csv(const struct store_event *events, size_t n,
 	for (size_t i = 0; i < n && !err; i++) {
 		const struct store_event *ev = &events[i];
 
-		data = ev->data ? json_loads(ev->data, 0, NULL)
-				: NULL;
+		if (datas)
+			data = json_incref(datas[i]);
+		else
+			data = ev->data ? json_loads(ev->data, 0, NULL) : NULL;
 		if (data && !json_is_object(data)) {
 			json_decref(data);
 			data = NULL;

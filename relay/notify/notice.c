@@ -85,6 +85,7 @@ static enum rk_err build_notice(struct notice_env *env,
 	struct notify_mail mail;
 	struct store_message m;
 	int64_t row = 0, *event_ids = NULL;
+	json_t **datas = NULL;
 	enum rk_err err;
 
 	rk_buf_init(&tmpl, RK_MAX_TEMPLATE);
@@ -106,7 +107,24 @@ static enum rk_err build_notice(struct notice_env *env,
 	}
 	if ((err = open_signer(env)))
 		goto cleanup;
-	if ((err = notify_ticket_context(cfg, t, events, nevents,
+	/* parse each event once, for the context and the CSV */
+	if (!(datas = calloc(nevents, sizeof(*datas)))) {
+		err = RK_ERR_NOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < nevents; i++) {
+		datas[i] = json_loads(events[i].data ? events[i].data : "{}", 0,
+				      NULL);
+		if (!json_is_object(datas[i])) {
+			json_decref(datas[i]);
+			datas[i] = json_object();
+		}
+		if (!datas[i]) {
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
+	}
+	if ((err = notify_ticket_context_parsed(cfg, t, events, datas, nevents,
 					 *env->signer ? notify_signer_fpr(*env->signer)
 						      : NULL,
 					 &ctx)))
@@ -144,7 +162,8 @@ static enum rk_err build_notice(struct notice_env *env,
 	if (err)
 		goto cleanup;
 	if (!(t->format && strcmp(t->format, "csv-inline") == 0)) {
-		if ((err = notify_events_csv(events, nevents, &csv)))
+		if ((err = notify_events_csv_parsed(events, datas, nevents,
+						    &csv)))
 			goto cleanup;
 		snprintf(attach_name, sizeof(attach_name), "events-%s.csv",
 			 t->id);
@@ -213,6 +232,9 @@ static enum rk_err build_notice(struct notice_env *env,
 		rk_log_info(env->log, "ticket %s: notice %s for %s (%s, %zu events)",
 			    t->id, msgid.data, t->contact, lang, nevents);
 cleanup:
+	for (size_t i = 0; datas && i < nevents; i++)
+		json_decref(datas[i]);
+	free(datas);
 	free(event_ids);
 	json_decref(ctx);
 	store_events_free(events, nevents);

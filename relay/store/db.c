@@ -89,6 +89,7 @@ static const char *const migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  send_after INTEGER NOT NULL,"
 	"  notified_at INTEGER NOT NULL DEFAULT 0,"
+	"  event_count INTEGER NOT NULL DEFAULT 0,"
 	"  updated_at INTEGER NOT NULL"
 	");"
 	"CREATE INDEX tickets_by_contact ON tickets(contact, template, state);"
@@ -122,6 +123,8 @@ static const char *const migrations[] = {
 	"  reply TEXT,"
 	"  created_at INTEGER NOT NULL,"
 	"  sent_at INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt INTEGER NOT NULL DEFAULT 0,"
 	"  raw BLOB"
 	");"
 	"CREATE INDEX messages_by_state ON messages(state, id);"
@@ -151,10 +154,6 @@ static const char *const migrations[] = {
 	"  detail TEXT"
 	");"
 	"CREATE INDEX audit_by_object ON audit_log(object);",
-	/* 2: retries of deferred deliveries */
-	"ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE messages ADD COLUMN next_attempt INTEGER NOT NULL "
-	"DEFAULT 0;",
 };
 
 int store_schema_version(void)
@@ -318,6 +317,11 @@ enum rk_err store_open(struct rk_store **out, const char *path,
 			  NULL);
 	if ((err = exec(store, "PRAGMA journal_mode = WAL")) ||
 	    (err = exec(store, "PRAGMA synchronous = NORMAL")) ||
+	    /* 32 MiB of page cache: a run touches events, tickets and
+	     * their links all over the file; the 2 MiB default rereads
+	     * them from the kernel page by page */
+	    (err = exec(store, "PRAGMA cache_size = -32768")) ||
+	    (err = exec(store, "PRAGMA temp_store = MEMORY")) ||
 	    (err = exec(store, "PRAGMA foreign_keys = ON")))
 		goto fail;
 	if ((err = migrate(store, path)))

@@ -8,8 +8,7 @@
 #define TICKET_COLS                                                         \
 	"t.id, t.state, t.level, t.contact, t.template, t.lang, t.format, "  \
 	"t.tlp, t.severity, t.hold_reason, t.created_at, t.send_after, "     \
-	"t.notified_at, "                                                    \
-	"(SELECT count(*) FROM ticket_events te WHERE te.ticket_id = t.id)"
+	"t.notified_at, t.event_count"
 
 static void chain_entry_release(struct store_chain_entry *e)
 {
@@ -166,9 +165,7 @@ enum rk_err store_ticket_find_open(struct rk_store *store,
 	static const char sql[] =
 		"SELECT t.id FROM tickets t WHERE t.contact = ?1 "
 		"AND t.template = ?2 AND t.state = 'open' "
-		"AND (t.tlp >= 2) = ?3 "
-		"AND (SELECT count(*) FROM ticket_events te "
-		"     WHERE te.ticket_id = t.id) < ?4 "
+		"AND (t.tlp >= 2) = ?3 AND t.event_count < ?4 "
 		"ORDER BY t.created_at DESC, t.id DESC LIMIT 1";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
 	int rc;
@@ -285,12 +282,12 @@ enum rk_err store_ticket_add_event(struct rk_store *store,
 		"added_at) VALUES (?1, ?2, ?3)";
 	static const char sql_raise[] =
 		"UPDATE tickets SET tlp = max(tlp, ?2), "
-		"severity = max(severity, ?3), updated_at = ?4 WHERE id = ?1 "
-		"RETURNING (SELECT count(*) FROM ticket_events te "
-		"           WHERE te.ticket_id = ?1)";
+		"severity = max(severity, ?3), updated_at = ?4, "
+		"event_count = event_count + ?5 WHERE id = ?1 "
+		"RETURNING event_count";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
 	int64_t now = rk_now();
-	int rc;
+	int rc, added;
 
 	if (!stmt)
 		return RK_ERR_DB;
@@ -301,12 +298,14 @@ enum rk_err store_ticket_add_event(struct rk_store *store,
 	store_done(stmt);
 	if (rc != SQLITE_DONE)
 		return store_fail(store, "add event to ticket");
+	added = sqlite3_changes(store->db);
 	if (!(stmt = store_stmt(store, sql_raise)))
 		return RK_ERR_DB;
 	store_bind_text(stmt, 1, ticket_id);
 	sqlite3_bind_int(stmt, 2, (int)ev->tlp);
 	sqlite3_bind_int(stmt, 3, (int)ev->severity);
 	sqlite3_bind_int64(stmt, 4, now);
+	sqlite3_bind_int(stmt, 5, added);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW && count_out)
 		*count_out = sqlite3_column_int64(stmt, 0);
