@@ -134,6 +134,7 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	memset(&app, 0, sizeof(app));
+	app.argv0 = argv[0];
 	rk_log_init(&app.log, RK_LOG_INFO);
 	/* '+': stop at the command name; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+c:d:vqhV", opts, NULL)) != -1) {

@@ -15,6 +15,7 @@ struct app {
 	const char *db_arg;     /* --db as given, NULL = none */
 	char *config_path;      /* the config file in use, NULL = defaults */
 	struct rk_store *store; /* opened by app_store(), closed by main */
+	const char *argv0;      /* how the program was invoked */
 };
 
 /* Open the database (--db, else [store] path relative to the config

@@ -124,8 +124,9 @@ static enum rk_err ingest_samples(struct app *app, struct rk_store *store,
 	memset(&res, 0, sizeof(res));
 	err = ingest_file(store, &app->cfg, &app->log, &opts, path, &res);
 	if (!err)
-		printf("ingest: %lld events from %s (%lld duplicates, %lld rejected)\n",
-		       res.events, path, res.duplicates, res.rejected);
+		printf("ingest: %lld events from %s (%lld duplicate%s, %lld rejected)\n",
+		       res.events, path, res.duplicates,
+		       res.duplicates == 1 ? "" : "s", res.rejected);
 	ingest_result_release(&res);
 	return err;
 }
@@ -147,6 +148,12 @@ static void print_table(struct rk_store *store, const char *out)
 		struct store_message *msgs = NULL;
 		size_t nmsgs = 0;
 		const char *file = rows[i].hold_reason ? rows[i].hold_reason : "-";
+		char held[512];
+
+		if (rows[i].hold_reason) {
+			snprintf(held, sizeof(held), "- (%s)", rows[i].hold_reason);
+			file = held;
+		}
 
 		if (store_ticket_messages(store, rows[i].id, &msgs, &nmsgs) ==
 			    RK_OK &&
@@ -176,7 +183,7 @@ int cmd_demo(struct app *app, int argc, char **argv)
 	char gpg_tmpl[] = "/tmp/rk-demo.XXXXXX";
 	char *gpg_home = NULL, *conf = NULL, *keyfile = NULL, *out = NULL;
 	char *contacts = NULL, *events = NULL, fpr[41];
-	const char *out_arg = "demo-out";
+	const char *out_arg = "demo-out", *argv0 = app->argv0;
 	enum rk_err err;
 	int c;
 
@@ -238,11 +245,13 @@ int cmd_demo(struct app *app, int argc, char **argv)
 	       stats.track.unresolved, stats.track.tickets_created, stats.sent,
 	       stats.notify.held);
 	print_table(store, out);
-	printf("\nmessages: %s/maildir/new/  verify one with gpg against "
-	       "%s/signing-key.asc (see README.md)\n",
-	       out_arg, out_arg);
-	printf("inspect:  renraku --config %s/renraku.conf tickets list\n",
+	printf("\nmessages: %s/maildir/new/ (one file per notice, as sent: CRLF)\n",
 	       out_arg);
+	printf("verify:   /usr/bin/python3 %s/tests/integration/verify_mail.py "
+	       "--key %s/signing-key.asc %s/maildir/new/*\n",
+	       RK_DATA_DIR, out_arg, out_arg);
+	printf("inspect:  %s --config %s/renraku.conf tickets list\n",
+	       argv0 ? argv0 : "renraku", out_arg);
 cleanup:
 	if (gpg_home) {
 		kill_agent(gpg_home);
