@@ -22,6 +22,9 @@ struct deliver_msg {
 	size_t nrcpts;
 	const char *data;       /* the whole message, CRLF line ends */
 	size_t len;
+	bool retry;             /* an earlier attempt may have delivered it
+				   (the run died, or it was deferred): the
+				   transport checks before sending again */
 };
 
 struct deliver_result {

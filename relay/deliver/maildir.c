@@ -26,7 +26,6 @@ struct maildir {
 	char *tmp;
 	char *new_dir;
 	char *cur;
-	char host[128]; /* sanitised host name: [A-Za-z0-9.-] */
 	const struct rk_log *log; /* borrowed */
 };
 
@@ -43,29 +42,6 @@ static void maildir_free(void *self)
 	free(md);
 }
 
-/* The host name as a maildir name part: no '/' or ':' (nor anything else
- * outside [A-Za-z0-9.-]). */
-static void host_name(char out[128])
-{
-	char raw[256];
-	size_t n = 0;
-
-	if (gethostname(raw, sizeof(raw)) != 0)
-		raw[0] = '\0';
-	raw[sizeof(raw) - 1] = '\0';
-	for (const char *p = raw; *p && n < 127; p++) {
-		char c = *p;
-
-		out[n++] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9') || c == '.' || c == '-')
-				   ? c
-				   : '_';
-	}
-	out[n] = '\0';
-	if (n == 0 || out[0] == '.')
-		snprintf(out, 128, "localhost");
-}
-
 static void result(struct deliver_result *res, const char *location,
 		   const char *fmt, ...) RK_PRINTF(3, 4);
 static void result(struct deliver_result *res, const char *location,
@@ -80,10 +56,11 @@ static void result(struct deliver_result *res, const char *location,
 	va_end(ap);
 }
 
-/* A copy of `name` already delivered?  new/NAME, or cur/NAME with the
- * reader's ":2,FLAGS" info.  *path gets its path (caller frees). */
+/* A copy of `name` already delivered?  new/NAME, or (on a retry only:
+ * it means reading the whole directory) cur/NAME with the reader's
+ * ":2,FLAGS" info.  *path gets its path (caller frees). */
 static enum rk_err find_delivered(const struct maildir *md, const char *name,
-				  char **path)
+				  bool retry, char **path)
 {
 	struct stat st;
 	size_t nlen = strlen(name);
@@ -98,6 +75,8 @@ static enum rk_err find_delivered(const struct maildir *md, const char *name,
 		return RK_OK;
 	free(*path);
 	*path = NULL;
+	if (!retry)
+		return RK_OK;
 	dir = opendir(md->cur);
 	if (!dir)
 		return errno == ENOENT ? RK_OK : RK_ERR_IO;
@@ -164,9 +143,11 @@ static enum rk_err maildir_send(void *self, const struct deliver_msg *msg,
 		err = RK_ERR_TRANSPORT;
 		goto cleanup;
 	}
-	if ((err = rk_buf_addf(&name, "renraku-%s.%s.eml", msg->key, md->host)))
+	/* The name depends only on the message (no host name: a relay
+	 * restarted on another host must still recognise its delivery). */
+	if ((err = rk_buf_addf(&name, "renraku-%s.eml", msg->key)))
 		goto cleanup;
-	if ((err = find_delivered(md, name.data, &found))) {
+	if ((err = find_delivered(md, name.data, msg->retry, &found))) {
 		result(res, NULL, "maildir: cannot read '%s'", md->cur);
 		err = RK_ERR_TEMPFAIL;
 		goto cleanup;
@@ -261,7 +242,6 @@ enum rk_err deliver_maildir_open(struct deliver_transport **out,
 		goto cleanup;
 	}
 	md->log = log;
-	host_name(md->host);
 	if (!(md->dir = rk_strdup(dir)) ||
 	    (err = rk_path_join(dir, "tmp", &md->tmp)) ||
 	    (err = rk_path_join(dir, "new", &md->new_dir)) ||

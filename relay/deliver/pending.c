@@ -97,6 +97,8 @@ static enum rk_err deliver_one(struct rk_store *store,
 		msg.nrcpts = nrcpts;
 		msg.data = (const char *)m->raw;
 		msg.len = m->raw_len;
+		/* left "sending" by a run that died, or deferred before */
+		msg.retry = m->state && strcmp(m->state, STORE_MSG_QUEUED) != 0;
 		sent = t->send(t->self, &msg, &res);
 	}
 	if (sent == RK_OK) {

@@ -49,8 +49,9 @@ static void send_msg(struct deliver_transport *t, const char *key,
 		     enum rk_err want)
 {
 	const char *rcpts[] = {"b@example.net"};
+	/* every send after the first of a key is a retry */
 	struct deliver_msg msg = {key, "a@example.org", rcpts, 1, data,
-				  strlen(data)};
+				  strlen(data), true};
 
 	memset(res, 0, sizeof(*res));
 	assert_int_equal(t->send(t->self, &msg, res), want);
