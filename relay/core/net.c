@@ -190,7 +190,7 @@ bool rk_email_valid(const char *s)
 	if (at - s > 64 || s[0] == '.' || at[-1] == '.' || strstr(s, ".."))
 		return false;
 	ok = rk_domain_normalize(at + 1, &domain) == RK_OK &&
-	     strchr(domain, '.') != NULL;
+	     strchr(domain, '.') != NULL && strchr(domain, '_') == NULL;
 	free(domain);
 	return ok;
 }

@@ -44,6 +44,7 @@ static int days_in_month(int y, int m)
 enum rk_err rk_time_parse(const char *s, int64_t *out)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0, sign = 1;
+	int64_t t;
 	size_t len;
 	const char *p;
 
@@ -100,8 +101,12 @@ enum rk_err rk_time_parse(const char *s, int64_t *out)
 	}
 	if (sec == 60)
 		sec = 59;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-	       sign * (oh * 3600 + om * 60);
+	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	    sign * (oh * 3600 + om * 60);
+	/* the offset can carry a time out of the range we print */
+	if (t < 0 || t > 253402300799LL)
+		return RK_ERR_INVAL;
+	*out = t;
 	return RK_OK;
 }
 

@@ -186,7 +186,18 @@ static enum rk_err column_value(const struct store_event *ev,
 		return fallback_text(ev, CSV_TIME, val);
 	}
 	if (j && !json_is_null(j)) {
-		if ((err = json_text(j, val)))
+		err = json_text(j, val);
+		if (err == RK_ERR_LIMIT || val->len > RK_MAX_CSV_CELL) {
+			/* One huge value must not keep the notice from going
+			 * out: cut it (on a character boundary) and say so. */
+			size_t n = val->len > RK_MAX_CSV_CELL ? RK_MAX_CSV_CELL : 0;
+
+			while (n && ((unsigned char)val->data[n] & 0xc0) == 0x80)
+				n--;
+			rk_buf_truncate(val, n);
+			return rk_buf_adds(val, "[...truncated]");
+		}
+		if (err)
 			return err;
 		if (val->len)
 			return RK_OK;

@@ -762,6 +762,16 @@ static enum rk_err include(struct render *r, const struct tmpl *t,
 				  "partial indentation larger than RK_MAX_TEMPLATE");
 		goto cleanup;
 	}
+	/* Loading and parsing a partial costs work in proportion to its
+	 * size: count one step per 64 bytes, so that a large partial
+	 * included many times meets RK_MAX_MUSTACHE_STEPS. */
+	r->steps += text.len / 64;
+	if (r->steps > RK_MAX_MUSTACHE_STEPS) {
+		err = render_fail(r, t, k->pos, RK_ERR_LIMIT,
+				  "rendering takes more than RK_MAX_MUSTACHE_STEPS (%u) steps",
+				  RK_MAX_MUSTACHE_STEPS);
+		goto cleanup;
+	}
 	sub.src = text.data;
 	sub.len = text.len;
 	sub.indent = indent.data;

@@ -304,7 +304,7 @@ static bool cc_value(const char *s, char **out, char *why, size_t why_len,
 	struct rk_buf b;
 	char addr[RK_MAX_EMAIL + 1], q[RESOLVE_QUOTE];
 	const char *p = s, *item;
-	size_t n;
+	size_t n, count = 0;
 	bool ok = true;
 
 	*out = NULL;
@@ -312,6 +312,12 @@ static bool cc_value(const char *s, char **out, char *why, size_t why_len,
 		return true;
 	rk_buf_init(&b, RK_MAX_CSV_LINE);
 	while (ok && rk_list_next(&p, &item, &n)) {
+		if (++count > RK_MAX_CC) {
+			snprintf(why, why_len, "cc has more than RK_MAX_CC (%d) addresses",
+				 RK_MAX_CC);
+			ok = false;
+			break;
+		}
 		if (n == 0) {
 			snprintf(why, why_len, "cc has an empty address (a stray comma?)");
 			ok = false;
@@ -502,6 +508,16 @@ static bool lang_format_ok(struct parse_ctx *ctx, const char *lang,
 	return known;
 }
 
+/* A name that goes into the To header's display name must fit it. */
+static bool org_ok(struct parse_ctx *ctx, const char *column, const char *org)
+{
+	if (strlen(org) <= RK_MAX_ORG)
+		return true;
+	add_problem(ctx, ctx->rec_line, "%s is longer than RK_MAX_ORG (%d bytes)",
+		    column, RK_MAX_ORG);
+	return false;
+}
+
 static void row_constituency(struct parse_ctx *ctx)
 {
 	const char *org = field(ctx, C_ORG), *email = field(ctx, C_EMAIL);
@@ -513,7 +529,7 @@ static void row_constituency(struct parse_ctx *ctx)
 	enum rk_err err = RK_OK;
 
 	require_missing(ctx, &ok);
-	if (!ok)
+	if (!ok || !org_ok(ctx, "org", org))
 		return;
 	err = match_parse(field(ctx, C_MATCH), false, &m, why, sizeof(why));
 	if (err == RK_ERR_INVAL) {
@@ -556,7 +572,7 @@ static void row_national(struct parse_ctx *ctx)
 	bool ok = true;
 
 	require_missing(ctx, &ok);
-	if (!ok)
+	if (!ok || !org_ok(ctx, "team", field(ctx, N_TEAM)))
 		return;
 	if (strlen(country) != 2 ||
 	    !((country[0] | 32) >= 'a' && (country[0] | 32) <= 'z') ||

@@ -350,6 +350,31 @@ static void test_values(void **state)
 	contacts_set_release(&set);
 }
 
+/* What a notice needs of a contact is checked at import, not found out
+ * when every notice to it is refused. */
+static void test_mail_limits(void **state)
+{
+	struct contacts_set set;
+	struct rk_buf b;
+
+	(void)state;
+	rk_buf_init(&b, 1 << 20);
+	assert_int_equal(rk_buf_adds(&b, "org,match,email,cc\n"), RK_OK);
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(rk_buf_addc(&b, 'O'), RK_OK);
+	assert_int_equal(rk_buf_adds(&b, ",AS1,a@a.example,\nB,AS2,b@b.example,\""), RK_OK);
+	for (int i = 0; i < 101; i++)
+		assert_int_equal(rk_buf_addf(&b, "%sc%d@c.example", i ? "," : "", i), RK_OK);
+	assert_int_equal(rk_buf_adds(&b, "\"\nC,AS3,c@under_score.example,\n"), RK_OK);
+	parse("constituency", b.data, &set);
+	assert_int_equal(set.ncontacts, 0);
+	expect_problem(&set, "constituency.csv", 2, "RK_MAX_ORG");
+	expect_problem(&set, "constituency.csv", 3, "RK_MAX_CC");
+	expect_problem(&set, "constituency.csv", 4, "under_score");
+	contacts_set_release(&set);
+	rk_buf_release(&b);
+}
+
 static void test_limits(void **state)
 {
 	static const char with_nul[] = "org,match,email\nA,AS1,a\0@a.example\n";
@@ -509,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_mail_limits),
 		cmocka_unit_test(test_store),
 	};
 

@@ -57,6 +57,9 @@ static void test_time(void **state)
 	assert_int_equal(t, 1795169700);
 	assert_int_equal(rk_time_parse("2026-02-30T00:00:00Z", &t), RK_ERR_INVAL);
 	assert_int_equal(rk_time_parse("yesterday", &t), RK_ERR_INVAL);
+	/* an offset must not carry the time out of range */
+	assert_int_equal(rk_time_parse("9999-12-31T23:59:59-01:00", &t), RK_ERR_INVAL);
+	assert_int_equal(rk_time_parse("1970-01-01T00:00:00+05:00", &t), RK_ERR_INVAL);
 	rk_time_format(1795169700, 9 * 60, out);
 	assert_string_equal(out, "2026-11-20 19:15:00");
 	rk_time_format_iso(1795169700, out);
@@ -100,6 +103,7 @@ static void test_addresses(void **state)
 	assert_false(rk_email_valid("abuse@isp-a.example\r\nBcc: x@y.z"));
 	assert_false(rk_email_valid("<a@b.c>"));
 	assert_false(rk_email_valid("nobody"));
+	assert_false(rk_email_valid("a@under_score.example"));
 }
 
 static void test_tlp(void **state)

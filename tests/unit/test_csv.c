@@ -188,12 +188,13 @@ static void test_limit(void **state)
 {
 	struct store_event *evs;
 	struct rk_buf out, url, data;
-	size_t n = 600;
+	size_t n = 5000;
 
 	(void)state;
 	rk_buf_init(&url, 1 << 20);
 	rk_buf_init(&data, 1 << 20);
-	while (url.len < 60000)
+	/* a value over RK_MAX_CSV_CELL is cut, not refused */
+	while (url.len < 9000)
 		assert_int_equal(rk_buf_adds(&url, "abcdefghij"), RK_OK);
 	assert_int_equal(rk_buf_addf(&data, "{\"source.url\": \"http://x/%s\"}",
 				     url.data), RK_OK);
@@ -205,9 +206,11 @@ static void test_limit(void **state)
 	assert_int_equal(rk_buf_adds(&out, "kept"), RK_OK);
 	assert_int_equal(notify_events_csv(evs, n, &out), RK_ERR_LIMIT);
 	assert_string_equal(out.data, "kept");
-	/* fewer rows fit */
+	/* fewer rows fit; each long URL is cut to RK_MAX_CSV_CELL bytes */
 	assert_int_equal(notify_events_csv(evs, 100, &out), RK_OK);
-	assert_true(out.len > 100 * 60000);
+	assert_true(out.len > 100 * RK_MAX_CSV_CELL);
+	assert_true(out.len < 100 * (RK_MAX_CSV_CELL + 200));
+	assert_non_null(strstr(out.data, "[...truncated]"));
 	rk_buf_release(&out);
 	rk_buf_release(&url);
 	rk_buf_release(&data);

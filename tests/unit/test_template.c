@@ -155,6 +155,40 @@ static enum rk_err self_partial(void *ud, const char *name,
 	return rk_buf_adds(out, ud);
 }
 
+/* A large partial included again and again (through nested sections
+ * that print nothing) must meet the work budget quickly, not run for
+ * minutes: partial text counts towards RK_MAX_MUSTACHE_STEPS. */
+static void test_partial_budget(void **state)
+{
+	struct mustache_opts opts = {.escape = MUSTACHE_ESCAPE_NONE,
+				     .partial = self_partial};
+	struct rk_buf out, partial, data;
+	char err[256];
+
+	(void)state;
+	rk_buf_init(&out, RK_MAX_RENDERED);
+	rk_buf_init(&partial, RK_MAX_TEMPLATE);
+	rk_buf_init(&data, 1 << 16);
+	assert_int_equal(rk_buf_adds(&partial, "{{#a}}{{>p}}{{>p}}{{/a}}{{!"), RK_OK);
+	while (partial.len < 512 * 1024)
+		assert_int_equal(rk_buf_adds(&partial, "padding padding "), RK_OK);
+	assert_int_equal(rk_buf_adds(&partial, "}}"), RK_OK);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(rk_buf_adds(&data, "{\"a\":"), RK_OK);
+	assert_int_equal(rk_buf_adds(&data, "false"), RK_OK);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(rk_buf_addc(&data, '}'), RK_OK);
+	opts.partial_ud = partial.data;
+	assert_int_equal(render(partial.data, data.data, &opts, &out, err,
+				sizeof(err)),
+			 RK_ERR_LIMIT);
+	if (!strstr(err, "RK_MAX_MUSTACHE_STEPS"))
+		fail_msg("unexpected error: %s", err);
+	rk_buf_release(&out);
+	rk_buf_release(&partial);
+	rk_buf_release(&data);
+}
+
 static void test_depth_limit(void **state)
 {
 	struct mustache_opts opts = {.escape = MUSTACHE_ESCAPE_NONE,
@@ -544,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_template_errors),
 		cmocka_unit_test(test_body_normalized),
 		cmocka_unit_test(test_notice_partials),
+		cmocka_unit_test(test_partial_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
