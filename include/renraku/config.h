@@ -107,6 +107,11 @@ enum rk_err rk_config_defaults(struct rk_config *cfg);
  * RK_ERR_NOTFOUND when the file cannot be read). */
 enum rk_err rk_config_load(struct rk_config *cfg, const char *path,
 			   const struct rk_log *log);
+/* The same for a config held in memory; name is used in messages and
+ * as the file whose directory relative paths are resolved against. */
+enum rk_err rk_config_load_buffer(struct rk_config *cfg, const char *name,
+				  const char *text, size_t len,
+				  const struct rk_log *log);
 void rk_config_release(struct rk_config *cfg);
 
 /* Resolve a path from the config against cfg->base_dir (absolute paths

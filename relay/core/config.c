@@ -432,11 +432,8 @@ static int on_key(void *user, const char *section, const char *name,
 enum rk_err rk_config_load(struct rk_config *cfg, const char *path,
 			   const struct rk_log *log)
 {
-	struct parse_state st = {.cfg = cfg};
 	struct rk_buf text;
-	const char *slash;
 	enum rk_err err;
-	int line;
 
 	rk_buf_init(&text, RK_MAX_CONFIG);
 	err = rk_buf_read_file(&text, path);
@@ -446,12 +443,34 @@ enum rk_err rk_config_load(struct rk_config *cfg, const char *path,
 	else if (err)
 		err = rk_fail(log, err, "cannot read config '%s': %s", path,
 			      strerror(errno));
-	if (err)
+	if (!err)
+		err = rk_config_load_buffer(cfg, path, text.data, text.len, log);
+	rk_buf_release(&text);
+	return err;
+}
+
+enum rk_err rk_config_load_buffer(struct rk_config *cfg, const char *path,
+				  const char *data, size_t len,
+				  const struct rk_log *log)
+{
+	struct parse_state st = {.cfg = cfg};
+	struct rk_buf text;
+	const char *slash;
+	enum rk_err err = RK_OK;
+	int line;
+
+	rk_buf_init(&text, RK_MAX_CONFIG);
+	if (len > RK_MAX_CONFIG) {
+		err = rk_fail(log, RK_ERR_CONFIG, "%s: larger than RK_MAX_CONFIG (%u bytes)",
+			      path, RK_MAX_CONFIG);
 		goto cleanup;
-	if (memchr(text.data, '\0', text.len)) {
+	}
+	if (memchr(data, '\0', len)) {
 		err = rk_fail(log, RK_ERR_CONFIG, "%s: not a text file", path);
 		goto cleanup;
 	}
+	if ((err = rk_buf_add(&text, data, len)))
+		goto cleanup;
 	/* inih reads a line into INI_MAX_LINE bytes and would silently
 	 * split a longer one, parsing its tail as another line. */
 	{
