@@ -24,8 +24,8 @@ held=$(json_get "$WORK/tickets.json" 'sum(1 for t in d if t["state"] == "held")'
 files=$(find "$out/maildir/new" -type f | wc -l)
 check "one message per notified ticket ($notified tickets, $files files)" test "$notified" -eq "$files"
 check "seven tickets" test "$(json_get "$WORK/tickets.json" 'len(d)')" -eq 7
-check "the TLP:AMBER phishing ticket is held" test "$held" -eq 1
-check "held ticket is the brand owner's" test "$(json_get "$WORK/tickets.json" '[t["contact"] for t in d if t["state"] == "held"][0]')" = "csirt@bank-example.test"
+check "every demo ticket notified, none held" test "$held" -eq 0 -a "$notified" -eq 7
+check "phishing goes to the brand owner" test "$(json_get "$WORK/tickets.json" '[t["contact"] for t in d if t["template"] == "phishing"][0]')" = "csirt@bank-example.test"
 
 if "$PY" "$(dirname "$0")/verify_mail.py" --key "$out/signing-key.asc" \
 	"$out"/maildir/new/* >"$WORK/mails.jsonl" 2>"$WORK/verify.err"; then

@@ -25,13 +25,13 @@ check "contacts import" R contacts import "$RK_SOURCE_DIR/contacts"
 fixture="$RK_FIXTURES/pipeline/hostile.jsonl"
 rc=0; R ingest --json "$fixture" >"$WORK/ingest1.json" 2>/dev/null || rc=$?
 check "ingest with rejected lines exits 0" test "$rc" -eq 0
-check "3 events stored" test "$(json_get "$WORK/ingest1.json" 'd["events"]')" -eq 3
+check "4 events stored" test "$(json_get "$WORK/ingest1.json" 'd["events"]')" -eq 4
 check "1 duplicate" test "$(json_get "$WORK/ingest1.json" 'd["duplicates"]')" -eq 1
 check "3 rejected" test "$(json_get "$WORK/ingest1.json" 'd["rejected"]')" -eq 3
 check "rejections name file and line" test "$(json_get "$WORK/ingest1.json" 'sorted(e["line"] for e in d["errors"])')" = "[3, 6, 7]"
 
 rc=0; R ingest --json "$fixture" >"$WORK/ingest2.json" 2>/dev/null || rc=$?
-check "re-ingest: everything is a duplicate" test "$(json_get "$WORK/ingest2.json" 'd["duplicates"]')" -eq 4
+check "re-ingest: everything is a duplicate" test "$(json_get "$WORK/ingest2.json" 'd["duplicates"]')" -eq 5
 
 printf '\x00\x01garbage' >"$WORK/garbage.bin"
 rc=0; R ingest --json "$WORK/garbage.bin" >/dev/null 2>&1 || rc=$?
@@ -44,6 +44,7 @@ check "unknown command exits 2" test "$rc" -eq 2
 check "run --once" bash -c "'$RENRAKU' --config '$conf' run --once --json >'$WORK/run1.json'"
 check "two notices sent" test "$(json_get "$WORK/run1.json" 'd["sent"]')" -eq 2
 check "RED withheld" test "$(json_get "$WORK/run1.json" 'd["withheld"]')" -eq 1
+check "AMBER ticket held for review" test "$(json_get "$WORK/run1.json" 'd["held"]')" -eq 1
 check "two files in the maildir" test "$(find "$WORK/outbox/new" -type f | wc -l)" -eq 2
 if "$PY" "$(dirname "$0")/verify_mail.py" --key "$WORK/signing-key.asc" \
 	"$WORK"/outbox/new/* >"$WORK/mails.jsonl" 2>"$WORK/verify.err"; then
@@ -58,6 +59,8 @@ check "second run sends nothing" bash -c "'$RENRAKU' --config '$conf' run --once
 check "second run: 0 sent" test "$(json_get "$WORK/run2.json" 'd["sent"]')" -eq 0
 
 R tickets list --json >"$WORK/tickets.json"
+check "held ticket: the brand owner, with the reason" test "$(json_get "$WORK/tickets.json" '[t["contact"] + "|" + t["hold_reason"][:9] for t in d if t["state"] == "held"][0]')" = "csirt@bank-example.test|TLP:AMBER"
+check "nothing of the AMBER ticket left the relay" bash -c "! grep -lq 'bank-example' '$WORK'/outbox/new/*"
 id=$(json_get "$WORK/tickets.json" '[t["id"] for t in d if t["contact"] == "noc@isp-a.example"][0]')
 check "ticket id format" bash -c "[[ '$id' =~ ^[0-9]{8}-[0-9]{6}$ ]]"
 R tickets show "$id" --json >"$WORK/show.json"
