@@ -69,6 +69,16 @@ check "tickets show message ids" test "$(json_get "$WORK/show.json" 'len(d["mess
 rc=0; R tickets show 19990101-000001 >/dev/null 2>&1 || rc=$?
 check "unknown ticket exits 65" test "$rc" -eq 65
 
+# Without --once, run repeats until SIGTERM, then exits 0.
+"$RENRAKU" --config "$conf" -q run --interval 1s >/dev/null 2>&1 &
+pid=$!
+sleep 2
+kill -TERM "$pid"
+rc=0
+for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; rc=99; else wait "$pid" || rc=$?; fi
+check "run (daemon) stops on SIGTERM with exit 0" test "$rc" -eq 0
+
 printf '[relay]\nname = x\nbogus_key = 1\n' >"$WORK/bad.conf"
 rc=0; "$RENRAKU" --config "$WORK/bad.conf" tickets list >/dev/null 2>"$WORK/bad.err" || rc=$?
 check "unknown config key fails" test "$rc" -eq 1
