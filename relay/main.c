@@ -19,6 +19,7 @@ static const char usage_text[] =
 	"  resolve     [--json] [--offline] IP|ASN|DOMAIN...\n"
 	"  run         [--once] resolve, aggregate, render, sign, deliver\n"
 	"  tickets     list [--state S] [--json] | show ID [--json]\n"
+	"              approve ID | hold ID [--reason TEXT]\n"
 	"  preview     --template T --lang L --events FILE\n"
 	"              --template FILE --data DATA.json [--partials DIR] [--escape html|none]\n"
 	"  contacts    import DIR | check DIR\n"

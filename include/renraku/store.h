@@ -213,6 +213,7 @@ struct store_ticket {
 	enum rk_tlp tlp;      /* most restrictive of its events */
 	enum rk_severity severity; /* highest of its events */
 	char *hold_reason;    /* NULL unless held */
+	char *approved_by;    /* operator who released it from a hold, NULL */
 	int64_t created_at;
 	int64_t send_after;   /* first notice not before this */
 	int64_t notified_at;  /* 0 = never */
@@ -269,6 +270,17 @@ void store_tickets_free(struct store_ticket *rows, size_t n);
 enum rk_err store_ticket_set_state(struct rk_store *store, const char *id,
 				   const char *state,
 				   const char *hold_reason);
+
+/* In a transaction.  An operator's decision on a ticket: approve
+ * releases a held ticket (state open, due now; a TLP:AMBER ticket then
+ * goes out signed but not encrypted: the operator has reviewed it); hold
+ * stops an open one.  RK_ERR_NOTFOUND: no such ticket; RK_ERR_INVAL: the
+ * ticket is not in a state the decision applies to.  Audited under
+ * `actor`. */
+enum rk_err store_ticket_approve(struct rk_store *store, const char *id,
+				 const char *actor, int64_t now);
+enum rk_err store_ticket_hold(struct rk_store *store, const char *id,
+			      const char *actor, const char *reason);
 
 /* In a transaction.  Mark the ticket notified at `now` and record that
  * message message_row carried the given events.  The ticket must still

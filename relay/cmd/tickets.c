@@ -48,6 +48,9 @@ static json_t *ticket_json(struct rk_store *store,
 	if (t->hold_reason)
 		json_object_set_new(o, "hold_reason",
 				    json_string(t->hold_reason));
+	if (t->approved_by)
+		json_object_set_new(o, "approved_by",
+				    json_string(t->approved_by));
 	if (full) {
 		json_t *chain = json_array();
 
@@ -174,15 +177,60 @@ static int tickets_show(struct app *app, struct rk_store *store,
 	return RK_EXIT_OK;
 }
 
+/* The operator's login name for the audit log ("cli" if unknown). */
+static const char *operator_name(void)
+{
+	const char *user = getenv("SUDO_USER");
+
+	if (!user || !*user)
+		user = getenv("USER");
+	return user && *user && !rk_str_has_ctl(user, false) ? user : "cli";
+}
+
+static int tickets_decide(struct app *app, struct rk_store *store,
+			  const char *what, const char *id, const char *reason)
+{
+	bool approve = strcmp(what, "approve") == 0;
+	enum rk_err err;
+
+	if (reason && (rk_str_has_ctl(reason, false) || strlen(reason) > 500))
+		return app_usage("tickets hold: --reason is one line of at most 500 bytes");
+	if ((err = store_begin(store)))
+		return rk_exit_code(err);
+	err = approve ? store_ticket_approve(store, id, operator_name(), rk_now())
+		      : store_ticket_hold(store, id, operator_name(),
+					  reason ? reason : "held by an operator");
+	if (err) {
+		store_rollback(store);
+		if (err == RK_ERR_NOTFOUND)
+			rk_log_error(&app->log, "no ticket '%s'", id);
+		else if (err == RK_ERR_INVAL)
+			rk_log_error(&app->log, "ticket %s is not %s", id,
+				     approve ? "held" : "open (only a ticket not yet notified can be held)");
+		return err == RK_ERR_NOTFOUND || err == RK_ERR_INVAL
+			       ? RK_EXIT_DATAERR
+			       : rk_exit_code(err);
+	}
+	if ((err = store_commit(store)))
+		return rk_exit_code(err);
+	printf("ticket %s %s%s\n", id, approve ? "approved: it goes out at the next run"
+						: "held",
+	       approve ? "" : " until 'renraku tickets approve'");
+	return RK_EXIT_OK;
+}
+
 int cmd_tickets(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"state", required_argument, NULL, 's'},
+		{"reason", required_argument, NULL, 'r'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
-		"tickets list [--state S] [--json] | show ID [--json]";
+		"tickets list [--state S] [--json] | show ID [--json] | "
+		"approve ID | hold ID [--reason TEXT]";
+	const char *reason = NULL;
 	struct rk_store *store;
 	const char *state = NULL, *sub;
 	bool json = false;
@@ -198,6 +246,7 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 		switch (c) {
 		case 'j': json = true; break;
 		case 's': state = optarg; break;
+		case 'r': reason = optarg; break;
 		default: return app_usage("%s", usage);
 		}
 	}
@@ -207,9 +256,8 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 		return tickets_list(app, store, state, json);
 	if (strcmp(sub, "show") == 0 && optind + 1 == argc && !state)
 		return tickets_show(app, store, argv[optind], json);
-	if (strcmp(sub, "approve") == 0 || strcmp(sub, "hold") == 0) {
-		rk_log_error(&app->log, "'tickets %s' is not available in this version", sub);
-		return RK_EXIT_FAILURE;
-	}
+	if ((strcmp(sub, "approve") == 0 || strcmp(sub, "hold") == 0) &&
+	    optind + 1 == argc && !state && !json)
+		return tickets_decide(app, store, sub, argv[optind], reason);
 	return app_usage("%s", usage);
 }

@@ -270,7 +270,7 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 	for (size_t i = 0; i < ndue; i++) {
 		const struct store_ticket *t = &due[i];
 
-		if (t->tlp >= RK_TLP_AMBER) {
+		if (t->tlp >= RK_TLP_AMBER && !t->approved_by) {
 			char reason[128];
 
 			snprintf(reason, sizeof(reason),

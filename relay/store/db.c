@@ -90,6 +90,7 @@ static const char *const migrations[] = {
 	"  send_after INTEGER NOT NULL,"
 	"  notified_at INTEGER NOT NULL DEFAULT 0,"
 	"  event_count INTEGER NOT NULL DEFAULT 0,"
+	"  approved_by TEXT,"
 	"  updated_at INTEGER NOT NULL"
 	");"
 	"CREATE INDEX tickets_by_contact ON tickets(contact, template, state);"

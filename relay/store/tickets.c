@@ -8,7 +8,7 @@
 #define TICKET_COLS                                                         \
 	"t.id, t.state, t.level, t.contact, t.template, t.lang, t.format, "  \
 	"t.tlp, t.severity, t.hold_reason, t.created_at, t.send_after, "     \
-	"t.notified_at, t.event_count"
+	"t.notified_at, t.event_count, t.approved_by"
 
 static void chain_entry_release(struct store_chain_entry *e)
 {
@@ -32,6 +32,7 @@ void store_ticket_release(struct store_ticket *t)
 	free(t->lang);
 	free(t->format);
 	free(t->hold_reason);
+	free(t->approved_by);
 	for (size_t i = 0; i < t->nchain; i++)
 		chain_entry_release(&t->chain[i]);
 	free(t->chain);
@@ -65,6 +66,7 @@ static enum rk_err ticket_read(sqlite3_stmt *stmt, struct store_ticket *t)
 	t->send_after = sqlite3_column_int64(stmt, 11);
 	t->notified_at = sqlite3_column_int64(stmt, 12);
 	t->event_count = sqlite3_column_int64(stmt, 13);
+	t->approved_by = store_col_text(stmt, 14, &ok);
 	if (!ok) {
 		store_ticket_release(t);
 		return RK_ERR_NOMEM;
@@ -451,4 +453,82 @@ enum rk_err store_ticket_mark_notified(struct rk_store *store,
 			return store_fail(store, "mark event notified");
 	}
 	return RK_OK;
+}
+
+/* The state of ticket id into state[32]; RK_ERR_NOTFOUND if none. */
+static enum rk_err ticket_state(struct rk_store *store, const char *id,
+				char state[32])
+{
+	static const char sql[] = "SELECT state FROM tickets WHERE id = ?1";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	enum rk_err err = RK_OK;
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		snprintf(state, 32, "%s", (const char *)sqlite3_column_text(stmt, 0));
+	else if (rc == SQLITE_DONE)
+		err = RK_ERR_NOTFOUND;
+	else
+		err = store_fail(store, "read ticket state");
+	store_done(stmt);
+	return err;
+}
+
+enum rk_err store_ticket_approve(struct rk_store *store, const char *id,
+				 const char *actor, int64_t now)
+{
+	static const char sql[] =
+		"UPDATE tickets SET state = 'open', hold_reason = NULL, "
+		"approved_by = ?2, send_after = min(send_after, ?3), "
+		"updated_at = ?3 WHERE id = ?1 AND state = 'held'";
+	sqlite3_stmt *stmt;
+	char state[32];
+	enum rk_err err;
+	int rc;
+
+	if ((err = ticket_state(store, id, state)))
+		return err;
+	if (strcmp(state, STORE_TICKET_HELD) != 0)
+		return RK_ERR_INVAL;
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, id);
+	store_bind_text(stmt, 2, actor);
+	sqlite3_bind_int64(stmt, 3, now);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "approve ticket");
+	return store_audit(store, actor, "ticket.approve", id, NULL);
+}
+
+enum rk_err store_ticket_hold(struct rk_store *store, const char *id,
+			      const char *actor, const char *reason)
+{
+	static const char sql[] =
+		"UPDATE tickets SET state = 'held', hold_reason = ?2, "
+		"updated_at = ?3 WHERE id = ?1 AND state = 'open'";
+	sqlite3_stmt *stmt;
+	char state[32];
+	enum rk_err err;
+	int rc;
+
+	if ((err = ticket_state(store, id, state)))
+		return err;
+	if (strcmp(state, STORE_TICKET_OPEN) != 0)
+		return RK_ERR_INVAL;
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, id);
+	store_bind_text(stmt, 2, reason);
+	sqlite3_bind_int64(stmt, 3, rk_now());
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "hold ticket");
+	return store_audit(store, actor, "ticket.hold", id, reason);
 }

@@ -69,6 +69,19 @@ check "tickets show message ids" test "$(json_get "$WORK/show.json" 'len(d["mess
 rc=0; R tickets show 19990101-000001 >/dev/null 2>&1 || rc=$?
 check "unknown ticket exits 65" test "$rc" -eq 65
 
+# An operator reviews the held AMBER ticket and releases it.
+held_id=$(json_get "$WORK/tickets.json" '[t["id"] for t in d if t["state"] == "held"][0]')
+rc=0; R tickets hold "$held_id" >/dev/null 2>&1 || rc=$?
+check "holding a held ticket is refused (65)" test "$rc" -eq 65
+check "tickets approve" R tickets approve "$held_id"
+check "approve is audited" test "$(sqlite3 "$WORK/renraku.db" "SELECT count(*) FROM audit_log WHERE action = 'ticket.approve' AND object = '$held_id'")" -eq 1
+check "run after approval" bash -c "'$RENRAKU' --config '$conf' run --once --json >'$WORK/run3.json'"
+check "the approved ticket goes out" test "$(json_get "$WORK/run3.json" 'd["sent"]')" -eq 1
+R tickets show "$held_id" --json >"$WORK/approved.json"
+check "approved ticket notified, approver recorded" test "$(json_get "$WORK/approved.json" 'd["state"] + "|" + str(bool(d.get("approved_by")))')" = "notified|True"
+rc=0; R tickets approve "$held_id" >/dev/null 2>&1 || rc=$?
+check "approving a notified ticket is refused (65)" test "$rc" -eq 65
+
 # Without --once, run repeats until SIGTERM, then exits 0.
 "$RENRAKU" --config "$conf" -q run --interval 1s >/dev/null 2>&1 &
 pid=$!
