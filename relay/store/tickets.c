@@ -478,13 +478,12 @@ static enum rk_err ticket_state(struct rk_store *store, const char *id,
 	return err;
 }
 
-enum rk_err store_ticket_approve(struct rk_store *store, const char *id,
-				 const char *actor, int64_t now)
+/* Move ticket id from state `from` to what sql does (?1 id, ?2 text,
+ * ?3 now), and audit it. */
+static enum rk_err decide(struct rk_store *store, const char *id,
+			  const char *from, const char *sql, const char *text,
+			  const char *actor, const char *action, int64_t now)
 {
-	static const char sql[] =
-		"UPDATE tickets SET state = 'open', hold_reason = NULL, "
-		"approved_by = ?2, send_after = min(send_after, ?3), "
-		"updated_at = ?3 WHERE id = ?1 AND state = 'held'";
 	sqlite3_stmt *stmt;
 	char state[32];
 	enum rk_err err;
@@ -492,18 +491,31 @@ enum rk_err store_ticket_approve(struct rk_store *store, const char *id,
 
 	if ((err = ticket_state(store, id, state)))
 		return err;
-	if (strcmp(state, STORE_TICKET_HELD) != 0)
+	if (strcmp(state, from) != 0)
 		return RK_ERR_INVAL;
 	if (!(stmt = store_stmt(store, sql)))
 		return RK_ERR_DB;
 	store_bind_text(stmt, 1, id);
-	store_bind_text(stmt, 2, actor);
+	store_bind_text(stmt, 2, text);
 	sqlite3_bind_int64(stmt, 3, now);
 	rc = sqlite3_step(stmt);
 	store_done(stmt);
 	if (rc != SQLITE_DONE)
-		return store_fail(store, "approve ticket");
-	return store_audit(store, actor, "ticket.approve", id, NULL);
+		return store_fail(store, action);
+	return store_audit(store, actor, action, id,
+			   strcmp(text, actor) != 0 ? text : NULL);
+}
+
+enum rk_err store_ticket_approve(struct rk_store *store, const char *id,
+				 const char *actor, int64_t now)
+{
+	static const char sql[] =
+		"UPDATE tickets SET state = 'open', hold_reason = NULL, "
+		"approved_by = ?2, send_after = min(send_after, ?3), "
+		"updated_at = ?3 WHERE id = ?1 AND state = 'held'";
+
+	return decide(store, id, STORE_TICKET_HELD, sql, actor, actor,
+		      "ticket.approve", now);
 }
 
 enum rk_err store_ticket_hold(struct rk_store *store, const char *id,
@@ -512,23 +524,7 @@ enum rk_err store_ticket_hold(struct rk_store *store, const char *id,
 	static const char sql[] =
 		"UPDATE tickets SET state = 'held', hold_reason = ?2, "
 		"updated_at = ?3 WHERE id = ?1 AND state = 'open'";
-	sqlite3_stmt *stmt;
-	char state[32];
-	enum rk_err err;
-	int rc;
 
-	if ((err = ticket_state(store, id, state)))
-		return err;
-	if (strcmp(state, STORE_TICKET_OPEN) != 0)
-		return RK_ERR_INVAL;
-	if (!(stmt = store_stmt(store, sql)))
-		return RK_ERR_DB;
-	store_bind_text(stmt, 1, id);
-	store_bind_text(stmt, 2, reason);
-	sqlite3_bind_int64(stmt, 3, rk_now());
-	rc = sqlite3_step(stmt);
-	store_done(stmt);
-	if (rc != SQLITE_DONE)
-		return store_fail(store, "hold ticket");
-	return store_audit(store, actor, "ticket.hold", id, reason);
+	return decide(store, id, STORE_TICKET_OPEN, sql, reason, actor,
+		      "ticket.hold", rk_now());
 }
