@@ -148,21 +148,30 @@ cleanup:
 	return err;
 }
 
-/* Append one zeroed row to a growable array (capacity doubles). */
-static void *grow_rows(void *rows, size_t n, size_t *cap, size_t size)
+static enum rk_err contact_row(sqlite3_stmt *stmt, void *row)
 {
-	size_t want;
-	void *p;
+	struct store_contact *c = row;
+	bool ok = true;
 
-	if (n < *cap)
-		return rows;
-	want = *cap ? *cap * 2 : 64;
-	if (want > SIZE_MAX / size)
-		return NULL;
-	p = realloc(rows, want * size);
-	if (p)
-		*cap = want;
-	return p;
+	c->id = sqlite3_column_int64(stmt, 0);
+	c->kind = sqlite3_column_int(stmt, 1) == STORE_CONTACT_NATIONAL
+			  ? STORE_CONTACT_NATIONAL
+			  : STORE_CONTACT_CONSTITUENCY;
+	c->org = store_col_text(stmt, 2, &ok);
+	c->match = store_col_text(stmt, 3, &ok);
+	c->email = store_col_text(stmt, 4, &ok);
+	c->cc = store_col_text(stmt, 5, &ok);
+	c->pgp = store_col_text(stmt, 6, &ok);
+	c->lang = store_col_text(stmt, 7, &ok);
+	c->format = store_col_text(stmt, 8, &ok);
+	c->notes = store_col_text(stmt, 9, &ok);
+	c->source = store_col_text(stmt, 10, &ok);
+	return ok ? RK_OK : RK_ERR_NOMEM;
+}
+
+static void contact_release(void *row)
+{
+	store_contact_release(row);
 }
 
 enum rk_err store_contacts_load(struct rk_store *store,
@@ -172,57 +181,32 @@ enum rk_err store_contacts_load(struct rk_store *store,
 		"SELECT id, kind, org, match, email, cc, pgp, lang, format, "
 		"notes, source FROM contacts ORDER BY id";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
-	struct store_contact *out = NULL, *grown;
-	size_t count = 0, cap = 0;
-	enum rk_err err = RK_OK;
-	int rc;
 
 	*rows = NULL;
 	*n = 0;
 	if (!stmt)
 		return RK_ERR_DB;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		struct store_contact *c;
-		bool ok = true;
+	return store_collect(store, stmt, sizeof(**rows), contact_row,
+			     contact_release, "load contacts", (void **)rows, n);
+}
 
-		grown = grow_rows(out, count, &cap, sizeof(*out));
-		if (!grown) {
-			err = RK_ERR_NOMEM;
-			goto cleanup;
-		}
-		out = grown;
-		c = &out[count];
-		memset(c, 0, sizeof(*c));
-		c->id = sqlite3_column_int64(stmt, 0);
-		c->kind = sqlite3_column_int(stmt, 1) == STORE_CONTACT_NATIONAL
-				  ? STORE_CONTACT_NATIONAL
-				  : STORE_CONTACT_CONSTITUENCY;
-		c->org = store_col_text(stmt, 2, &ok);
-		c->match = store_col_text(stmt, 3, &ok);
-		c->email = store_col_text(stmt, 4, &ok);
-		c->cc = store_col_text(stmt, 5, &ok);
-		c->pgp = store_col_text(stmt, 6, &ok);
-		c->lang = store_col_text(stmt, 7, &ok);
-		c->format = store_col_text(stmt, 8, &ok);
-		c->notes = store_col_text(stmt, 9, &ok);
-		c->source = store_col_text(stmt, 10, &ok);
-		count++;
-		if (!ok) {
-			err = RK_ERR_NOMEM;
-			goto cleanup;
-		}
-	}
-	if (rc != SQLITE_DONE)
-		err = store_fail(store, "load contacts");
-cleanup:
-	store_done(stmt);
-	if (err) {
-		store_contacts_free(out, count);
-		return err;
-	}
-	*rows = out;
-	*n = count;
-	return RK_OK;
+static enum rk_err suppression_row(sqlite3_stmt *stmt, void *row)
+{
+	struct store_suppression *s = row;
+	bool ok = true;
+
+	s->id = sqlite3_column_int64(stmt, 0);
+	s->match = store_col_text(stmt, 1, &ok);
+	s->type = store_col_text(stmt, 2, &ok);
+	s->until = sqlite3_column_int64(stmt, 3);
+	s->reason = store_col_text(stmt, 4, &ok);
+	s->source = store_col_text(stmt, 5, &ok);
+	return ok ? RK_OK : RK_ERR_NOMEM;
+}
+
+static void suppression_release(void *row)
+{
+	store_suppression_release(row);
 }
 
 enum rk_err store_suppressions_load(struct rk_store *store,
@@ -233,48 +217,12 @@ enum rk_err store_suppressions_load(struct rk_store *store,
 		"SELECT id, match, type, until, reason, source FROM suppressions "
 		"ORDER BY id";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
-	struct store_suppression *out = NULL, *grown;
-	size_t count = 0, cap = 0;
-	enum rk_err err = RK_OK;
-	int rc;
 
 	*rows = NULL;
 	*n = 0;
 	if (!stmt)
 		return RK_ERR_DB;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		struct store_suppression *s;
-		bool ok = true;
-
-		grown = grow_rows(out, count, &cap, sizeof(*out));
-		if (!grown) {
-			err = RK_ERR_NOMEM;
-			goto cleanup;
-		}
-		out = grown;
-		s = &out[count];
-		memset(s, 0, sizeof(*s));
-		s->id = sqlite3_column_int64(stmt, 0);
-		s->match = store_col_text(stmt, 1, &ok);
-		s->type = store_col_text(stmt, 2, &ok);
-		s->until = sqlite3_column_int64(stmt, 3);
-		s->reason = store_col_text(stmt, 4, &ok);
-		s->source = store_col_text(stmt, 5, &ok);
-		count++;
-		if (!ok) {
-			err = RK_ERR_NOMEM;
-			goto cleanup;
-		}
-	}
-	if (rc != SQLITE_DONE)
-		err = store_fail(store, "load suppressions");
-cleanup:
-	store_done(stmt);
-	if (err) {
-		store_suppressions_free(out, count);
-		return err;
-	}
-	*rows = out;
-	*n = count;
-	return RK_OK;
+	return store_collect(store, stmt, sizeof(**rows), suppression_row,
+			     suppression_release, "load suppressions",
+			     (void **)rows, n);
 }

@@ -222,6 +222,44 @@ char *store_col_text(sqlite3_stmt *stmt, int col, bool *ok)
 	return copy;
 }
 
+enum rk_err store_collect(struct rk_store *store, sqlite3_stmt *stmt,
+			  size_t size, store_row_fn read_row,
+			  void (*release_row)(void *row), const char *what,
+			  void **rows, size_t *n)
+{
+	unsigned char *out = NULL;
+	size_t count = 0;
+	enum rk_err err = RK_OK;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		void *grown = out;
+
+		if ((err = rk_array_room(&grown, count, size)))
+			break;
+		out = grown;
+		memset(out + count * size, 0, size);
+		err = read_row(stmt, out + count * size);
+		count++; /* a failed row is half-filled: release it too */
+		if (err)
+			break;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = store_fail(store, what);
+	store_done(stmt);
+	if (err) {
+		for (size_t i = 0; i < count; i++)
+			release_row(out + i * size);
+		free(out);
+		return err;
+	}
+	*rows = out;
+	*n = count;
+	return RK_OK;
+}
+
 static enum rk_err exec(struct rk_store *store, const char *sql)
 {
 	char *msg = NULL;

@@ -42,6 +42,16 @@ char *store_col_text(sqlite3_stmt *stmt, int col, bool *ok);
 
 
 
+/* Step stmt to the end, reading each row with read_row into a growing
+ * array of `size`-byte elements (zeroed before read_row sees them).  On
+ * error every row read so far is released with release_row and the array
+ * freed.  Resets stmt.  Caller frees *rows (after releasing each). */
+typedef enum rk_err (*store_row_fn)(sqlite3_stmt *stmt, void *row);
+enum rk_err store_collect(struct rk_store *store, sqlite3_stmt *stmt,
+			  size_t size, store_row_fn read_row,
+			  void (*release_row)(void *row), const char *what,
+			  void **rows, size_t *n);
+
 /* Columns read into a struct store_event, in this order, from a query
  * over `events e` (implemented in events.c). */
 #define STORE_EVENT_COLS                                                     \

@@ -118,44 +118,32 @@ cleanup:
 	return err;
 }
 
+static enum rk_err ticket_row(sqlite3_stmt *stmt, void *row)
+{
+	return ticket_read(stmt, row);
+}
+
+static void ticket_row_release(void *row)
+{
+	store_ticket_release(row);
+}
+
 /* Run a SELECT of TICKET_COLS and collect the rows (with chains). */
 static enum rk_err tickets_collect(struct rk_store *store, sqlite3_stmt *stmt,
 				   struct store_ticket **rows, size_t *n)
 {
-	struct store_ticket *list = NULL;
-	size_t count = 0, cap = 0;
-	enum rk_err err = RK_OK;
-	int rc;
+	enum rk_err err = store_collect(store, stmt, sizeof(**rows), ticket_row,
+					ticket_row_release, "read tickets",
+					(void **)rows, n);
 
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (count == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct store_ticket *grown =
-				realloc(list, ncap * sizeof(*grown));
-
-			if (!grown) {
-				err = RK_ERR_NOMEM;
-				break;
-			}
-			list = grown;
-			cap = ncap;
-		}
-		if ((err = ticket_read(stmt, &list[count])))
-			break;
-		count++;
-	}
-	if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		err = store_fail(store, "read tickets");
-	store_done(stmt);
-	for (size_t i = 0; !err && i < count; i++)
-		err = chain_load(store, &list[i]);
+	for (size_t i = 0; !err && i < *n; i++)
+		err = chain_load(store, &(*rows)[i]);
 	if (err) {
-		store_tickets_free(list, count);
-		return err;
+		store_tickets_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
 	}
-	*rows = list;
-	*n = count;
-	return RK_OK;
+	return err;
 }
 
 enum rk_err store_ticket_find_open(struct rk_store *store,
