@@ -22,15 +22,7 @@ static void sample_mail(struct notify_mail *m)
 
 static GMimeMessage *parse(const struct rk_buf *msg)
 {
-	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(msg->data,
-								msg->len);
-	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-	GMimeMessage *m = g_mime_parser_construct_message(parser, NULL);
-
-	g_object_unref(parser);
-	g_object_unref(stream);
-	assert_non_null(m);
-	return m;
+	return rk_test_parse_mail(msg->data, msg->len);
 }
 
 /* The header block of the wire form (up to the blank line). */

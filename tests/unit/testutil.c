@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gmime/gmime.h>
+
 #include "testutil.h"
 
 char *rk_test_tmpdir(void)
@@ -54,4 +56,17 @@ char *rk_test_read(const char *path, size_t *len)
 	rk_buf_init(&b, 1u << 30);
 	assert_int_equal(rk_buf_read_file(&b, path), RK_OK);
 	return rk_buf_detach(&b, len);
+}
+
+void *rk_test_parse_mail(const char *data, size_t len)
+{
+	GMimeStream *stream =
+		g_mime_stream_mem_new_with_buffer(data, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *m = g_mime_parser_construct_message(parser, NULL);
+
+	g_object_unref(parser);
+	g_object_unref(stream);
+	assert_non_null(m);
+	return m;
 }

@@ -26,4 +26,8 @@ void rk_test_config(struct rk_config *cfg);
 /* Read a whole file (caller frees); fails the test when it cannot. */
 char *rk_test_read(const char *path, size_t *len);
 
+/* Parse a whole message with GMime (the test fails if it cannot);
+ * caller unrefs.  Declared as void * to keep GMime out of this header. */
+void *rk_test_parse_mail(const char *data, size_t len);
+
 #endif
