@@ -155,6 +155,82 @@ static const char *const migrations[] = {
 	"  detail TEXT"
 	");"
 	"CREATE INDEX audit_by_object ON audit_log(object);",
+	/* 2: stage shapes.  Events get a resolve step (chains shared by the
+	 * events of one subject, a retry time for unresolved ones); tickets
+	 * get a closed set of states checked here and a timeline; deliveries
+	 * record one outcome per envelope recipient. */
+	"CREATE TABLE chains ("
+	"  id INTEGER PRIMARY KEY,"
+	"  subject TEXT NOT NULL,"
+	"  chain TEXT NOT NULL,"
+	"  country TEXT,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX chains_by_subject ON chains(subject);"
+	"ALTER TABLE events ADD COLUMN chain_id INTEGER REFERENCES chains(id);"
+	"ALTER TABLE events ADD COLUMN retry_at INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX events_by_retry ON events(state, retry_at);"
+	"CREATE TABLE tickets_v2 ("
+	"  id TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL CHECK (state IN ('open', 'held', 'notified',"
+	"    'acknowledged', 'auto-acknowledged', 'resolved', 'disputed',"
+	"    'expired', 'failed')),"
+	"  level INTEGER NOT NULL DEFAULT 0,"
+	"  contact TEXT NOT NULL,"
+	"  template TEXT NOT NULL,"
+	"  lang TEXT NOT NULL,"
+	"  format TEXT,"
+	"  tlp INTEGER NOT NULL,"
+	"  severity INTEGER NOT NULL,"
+	"  hold_reason TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  send_after INTEGER NOT NULL,"
+	"  notified_at INTEGER NOT NULL DEFAULT 0,"
+	"  event_count INTEGER NOT NULL DEFAULT 0,"
+	"  approved_by TEXT,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"INSERT INTO tickets_v2 (id, state, level, contact, template, lang,"
+	"  format, tlp, severity, hold_reason, created_at, send_after,"
+	"  notified_at, event_count, approved_by, updated_at)"
+	" SELECT id, state, level, contact, template, lang, format, tlp,"
+	"  severity, hold_reason, created_at, send_after, notified_at,"
+	"  event_count, approved_by, updated_at FROM tickets;"
+	"DROP TABLE tickets;"
+	"ALTER TABLE tickets_v2 RENAME TO tickets;"
+	"CREATE INDEX tickets_by_contact ON tickets(contact, template, state);"
+	"CREATE INDEX tickets_by_state ON tickets(state, send_after);"
+	"CREATE TABLE ticket_timeline ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ticket_id TEXT NOT NULL REFERENCES tickets(id),"
+	"  at INTEGER NOT NULL,"
+	"  from_state TEXT,"
+	"  to_state TEXT NOT NULL,"
+	"  level INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  cause TEXT NOT NULL,"
+	"  message_row INTEGER REFERENCES messages(id),"
+	"  detail TEXT"
+	");"
+	"CREATE INDEX ticket_timeline_by_ticket ON ticket_timeline(ticket_id, id);"
+	/* the history version 1 kept, as timeline rows */
+	"INSERT INTO ticket_timeline (ticket_id, at, from_state, to_state,"
+	"  level, actor, cause, detail)"
+	" SELECT id, created_at, NULL, 'open', level, 'run', 'created', NULL"
+	" FROM tickets ORDER BY created_at, id;"
+	"INSERT INTO ticket_timeline (ticket_id, at, from_state, to_state,"
+	"  level, actor, cause, message_row, detail)"
+	" SELECT t.id, t.notified_at, 'open', 'notified', t.level, 'run',"
+	"  'notice-queued', (SELECT min(m.id) FROM messages m"
+	"  WHERE m.ticket_id = t.id), NULL"
+	" FROM tickets t WHERE t.notified_at > 0 ORDER BY t.notified_at, t.id;"
+	"INSERT INTO ticket_timeline (ticket_id, at, from_state, to_state,"
+	"  level, actor, cause, detail)"
+	" SELECT id, updated_at, 'open', 'held', level, 'run', 'held',"
+	"  hold_reason FROM tickets WHERE state = 'held' ORDER BY id;"
+	"ALTER TABLE deliveries ADD COLUMN location TEXT;"
+	"ALTER TABLE deliveries ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX deliveries_by_message ON deliveries(message_row);",
 };
 
 int store_schema_version(void)
@@ -180,8 +256,20 @@ sqlite3_stmt *store_stmt(struct rk_store *store, const char *sql)
 	for (size_t i = 0; i < store->nstmts; i++)
 		if (store->stmts[i].sql == sql)
 			return store->stmts[i].stmt;
-	if (store->nstmts == STORE_MAX_STMTS)
-		RK_BUG("statement cache full (STORE_MAX_STMTS)");
+	/* The cache grows: the program has a fixed set of statements, so it
+	 * is bounded by the SQL literals in relay/store/. */
+	if (store->nstmts == store->capstmts) {
+		size_t cap = store->capstmts ? store->capstmts * 2 : 64;
+		struct store_stmt_slot *grown =
+			realloc(store->stmts, cap * sizeof(*grown));
+
+		if (!grown) {
+			rk_log_error(store->log, "database: out of memory for statements");
+			return NULL;
+		}
+		store->stmts = grown;
+		store->capstmts = cap;
+	}
 	slot = &store->stmts[store->nstmts];
 	if (sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 			       &slot->stmt, NULL) != SQLITE_OK) {
@@ -289,13 +377,39 @@ static enum rk_err user_version(struct rk_store *store, int *out)
 	return rc == SQLITE_ROW ? RK_OK : store_fail(store, "read schema version");
 }
 
+/* After a migration: every reference must still hold. */
+static enum rk_err foreign_key_check(struct rk_store *store, const char *path)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(store->db, "PRAGMA foreign_key_check", -1, &stmt,
+			       NULL) != SQLITE_OK)
+		return store_fail(store, "check references");
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		rk_log_error(store->log,
+			     "database '%s': migration left a broken reference "
+			     "in table %s (row %lld): not migrated",
+			     path, (const char *)sqlite3_column_text(stmt, 0),
+			     (long long)sqlite3_column_int64(stmt, 1));
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW)
+		return RK_ERR_DB;
+	return rc == SQLITE_DONE ? RK_OK : store_fail(store, "check references");
+}
+
 static enum rk_err migrate(struct rk_store *store, const char *path)
 {
 	int have, want = store_schema_version();
 	char pragma[64];
 	enum rk_err err;
 
-	if ((err = exec(store, "BEGIN IMMEDIATE")))
+	/* A migration may rebuild a table others refer to: foreign keys are
+	 * off while it runs (the pragma is a no-op inside a transaction) and
+	 * checked as a whole before the commit. */
+	if ((err = exec(store, "PRAGMA foreign_keys = OFF")) ||
+	    (err = exec(store, "BEGIN IMMEDIATE")))
 		return err;
 	if ((err = user_version(store, &have)))
 		goto fail;
@@ -314,11 +428,15 @@ static enum rk_err migrate(struct rk_store *store, const char *path)
 			goto fail;
 	}
 	if (have != want) {
+		if ((err = foreign_key_check(store, path)))
+			goto fail;
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", want);
 		if ((err = exec(store, pragma)))
 			goto fail;
 	}
-	return exec(store, "COMMIT");
+	if ((err = exec(store, "COMMIT")))
+		goto fail;
+	return exec(store, "PRAGMA foreign_keys = ON");
 fail:
 	exec(store, "ROLLBACK");
 	return err;
@@ -360,8 +478,7 @@ enum rk_err store_open(struct rk_store **out, const char *path,
 	     * their links all over the file; the 2 MiB default rereads
 	     * them from the kernel page by page */
 	    (err = exec(store, "PRAGMA cache_size = -32768")) ||
-	    (err = exec(store, "PRAGMA temp_store = MEMORY")) ||
-	    (err = exec(store, "PRAGMA foreign_keys = ON")))
+	    (err = exec(store, "PRAGMA temp_store = MEMORY")))
 		goto fail;
 	if ((err = migrate(store, path)))
 		goto fail;
@@ -378,6 +495,7 @@ void store_close(struct rk_store *store)
 		return;
 	for (size_t i = 0; i < store->nstmts; i++)
 		sqlite3_finalize(store->stmts[i].stmt);
+	free(store->stmts);
 	if (store->lock_fd >= 0)
 		close(store->lock_fd); /* releases the flock */
 	if (store->db)

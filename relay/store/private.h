@@ -7,20 +7,20 @@
 
 #include "renraku/store.h"
 
-#define STORE_MAX_STMTS 160
-
 struct store_stmt_slot {
 	const char *sql; /* the literal's address is the key */
 	sqlite3_stmt *stmt;
 };
 
+/* One connection, used by one thread at a time (opened NOMUTEX): a
+ * thread that needs the database opens its own store. */
 struct rk_store {
 	sqlite3 *db;
 	const struct rk_log *log; /* borrowed */
 	bool in_tx;
 	int lock_fd; /* runner lock, -1 = not held */
-	struct store_stmt_slot stmts[STORE_MAX_STMTS];
-	size_t nstmts;
+	struct store_stmt_slot *stmts; /* grows; owned */
+	size_t nstmts, capstmts;
 };
 
 /* The prepared statement for sql (a string literal: its address is the
