@@ -270,6 +270,19 @@ enum rk_err rk_tlp_parse(const char *s, enum rk_tlp *out);
 /* "CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED" */
 const char *rk_tlp_name(enum rk_tlp tlp);
 
+/* ---------------------------------------------------------------- types */
+
+/* An IntelMQ classification type and its taxonomy (static data). */
+struct rk_type_info {
+	const char *type;
+	const char *taxonomy;
+};
+/* The entry for type (ASCII case ignored), NULL when IntelMQ has no such
+ * type. */
+const struct rk_type_info *rk_type_find(const char *type);
+/* The i-th known type in name order, NULL past the end (for listing). */
+const struct rk_type_info *rk_type_at(size_t i);
+
 /* ---------------------------------------------------------------- severity */
 
 enum rk_severity {

@@ -47,56 +47,6 @@ static const char *const intelmq_fields[] = {
 	"time.observation", "time.source", "tlp",
 };
 
-/* IntelMQ classification types with the taxonomy each belongs to (the
- * RSIT mapping IntelMQ uses), sorted by type for bsearch. */
-struct intelmq_type {
-	const char *type;
-	const char *taxonomy;
-};
-
-static const struct intelmq_type intelmq_types[] = {
-	{"application-compromise", "intrusions"},
-	{"blacklist", "other"},
-	{"brute-force", "intrusion-attempts"},
-	{"burglary", "intrusions"},
-	{"c2-server", "malicious-code"},
-	{"copyright", "fraud"},
-	{"data-leak", "information-content-security"},
-	{"data-loss", "information-content-security"},
-	{"ddos", "availability"},
-	{"ddos-amplifier", "vulnerable"},
-	{"dos", "availability"},
-	{"exploit", "intrusion-attempts"},
-	{"harmful-speech", "abusive-content"},
-	{"ids-alert", "intrusion-attempts"},
-	{"infected-system", "malicious-code"},
-	{"information-disclosure", "vulnerable"},
-	{"malware-configuration", "malicious-code"},
-	{"malware-distribution", "malicious-code"},
-	{"masquerade", "fraud"},
-	{"other", "other"},
-	{"outage", "availability"},
-	{"phishing", "fraud"},
-	{"potentially-unwanted-accessible", "vulnerable"},
-	{"privileged-account-compromise", "intrusions"},
-	{"sabotage", "availability"},
-	{"scanner", "information-gathering"},
-	{"sniffing", "information-gathering"},
-	{"social-engineering", "information-gathering"},
-	{"spam", "abusive-content"},
-	{"system-compromise", "intrusions"},
-	{"test", "test"},
-	{"unauthorised-information-access", "information-content-security"},
-	{"unauthorised-information-modification",
-	 "information-content-security"},
-	{"unauthorized-use-of-resources", "fraud"},
-	{"undetermined", "other"},
-	{"unknown", "other"},
-	{"unprivileged-account-compromise", "intrusions"},
-	{"violence", "abusive-content"},
-	{"vulnerable-system", "vulnerable"},
-	{"weak-crypto", "vulnerable"},
-};
 
 /* Fields whose value renraku validates and rewrites to a canonical form.
  * Control characters are rejected in these (they reach headers, file
@@ -154,24 +104,6 @@ static bool known_field(const char *name)
 		       sizeof(intelmq_fields[0]), cmp_field) != NULL;
 }
 
-static int cmp_type(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct intelmq_type *)elem)->type);
-}
-
-/* The type entry for s (ASCII case ignored), NULL if not an IntelMQ type. */
-static const struct intelmq_type *find_type(const char *s)
-{
-	char lower[48];
-	size_t n = strlen(s);
-
-	if (n >= sizeof(lower))
-		return NULL;
-	memcpy(lower, s, n + 1);
-	rk_str_lower(lower);
-	return bsearch(lower, intelmq_types, RK_ARRAY_LEN(intelmq_types),
-		       sizeof(intelmq_types[0]), cmp_type);
-}
 
 static enum rk_err reject(struct intelmq_norm *n, const char *fmt, ...)
 	RK_PRINTF(2, 3);
@@ -678,7 +610,7 @@ static char *field_text(struct intelmq_norm *n, const char *name)
 enum rk_err intelmq_normalize(struct intelmq_norm *n,
 			      const struct rk_config *cfg, json_t *root)
 {
-	const struct intelmq_type *type = NULL;
+	const struct rk_type_info *type = NULL;
 	struct store_event *ev = &n->ev;
 	json_t *value;
 	const char *s;
@@ -710,7 +642,7 @@ enum rk_err intelmq_normalize(struct intelmq_norm *n,
 		case KIND_TYPE:
 			if ((err = want_string(n, name, value, &s)))
 				break;
-			type = find_type(s);
+			type = rk_type_find(s);
 			if (!type) {
 				err = reject(n, "%s: '%s' is not an IntelMQ "
 						"type",
