@@ -17,12 +17,16 @@ static const char usage_text[] =
 	"  init        [--gen-key] create the config, database and signing key\n"
 	"  ingest      [--format F] [--reporter NAME] [--json] FILE...|-\n"
 	"  resolve     [--json] [--offline] IP|ASN|DOMAIN...\n"
-	"  run         [--once] resolve, aggregate, render, sign, deliver\n"
+	"  run         [--once] [--now TIME] [--offline] [--interval D] [--json]\n"
+	"              resolve, aggregate, render, sign, deliver\n"
 	"  tickets     list [--state S] [--json] | show ID [--json]\n"
-	"              approve ID | hold ID [--reason TEXT]\n"
+	"              approve ID [--as NAME] | hold ID [--reason TEXT] [--as NAME]\n"
+	"              retry ID [--as NAME]\n"
 	"  preview     --template T --lang L --events FILE\n"
 	"              --template FILE --data DATA.json [--partials DIR] [--escape html|none]\n"
 	"  contacts    import DIR | check DIR\n"
+	"  events      list [--state S] [--limit N] [--json]\n"
+	"              retry [--state unresolved|failed] [--since DATE]\n"
 	"  demo        [--out DIR] the whole pipeline on bundled samples, offline\n"
 	"\n"
 	"exit codes: 0 ok, 1 failure, 2 usage, 65 bad input data, 75 try again later\n";
@@ -42,6 +46,7 @@ static const struct command commands[] = {
 	{"preview", cmd_preview, true},
 	{"contacts", cmd_contacts, true},
 	{"demo", cmd_demo, false},
+	{"events", cmd_events, true},
 };
 
 static const char *const later_commands[] = {"ack", "inbound", "fetch-mail",
@@ -89,6 +94,7 @@ enum rk_err app_store(struct app *app, struct rk_store **out)
 		free(path);
 		if (err)
 			return err;
+		store_set_now(app->store, app->now);
 	}
 	*out = app->store;
 	return RK_OK;
@@ -136,6 +142,7 @@ int main(int argc, char **argv)
 
 	memset(&app, 0, sizeof(app));
 	app.argv0 = argv[0];
+	app.now = rk_now(); /* once: every stage below is handed this */
 	rk_log_init(&app.log, RK_LOG_INFO);
 	/* '+': stop at the command name; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+c:d:vqhV", opts, NULL)) != -1) {

@@ -57,7 +57,8 @@ enum rk_err {
 	RK_ERR_TRANSPORT = 16,  /* permanent delivery failure */
 	RK_ERR_TEMPFAIL = 17,   /* temporary failure, try again later */
 	RK_ERR_INTERNAL = 18,   /* broken invariant */
-	RK_ERR_UNSUPPORTED = 19 /* recognised but not supported (yet) */
+	RK_ERR_UNSUPPORTED = 19, /* recognised but not supported (yet) */
+	RK_ERR_TRANSITION = 20  /* a state change the state machine forbids */
 };
 
 /* Static text for an error code; never NULL. */
@@ -216,8 +217,9 @@ void rk_time_format(int64_t t, int offset_min, char out[RK_TIME_TEXT]);
 void rk_time_format_iso(int64_t t, char out[RK_TIME_TEXT]);
 /* "YYYYMMDD" of the UTC day */
 void rk_time_format_day(int64_t t, char out[RK_TIME_TEXT]);
-/* Current time; reads RENRAKU_NOW (Unix seconds) when set, so tests can
- * pin the clock. */
+/* The wall clock.  Only the command-line edge calls it (once per command
+ * or daemon pass, unless --now gives the time); every stage below takes
+ * the `now` it is handed.  No environment variable changes it. */
 int64_t rk_now(void);
 
 /* ---------------------------------------------------------------- random */

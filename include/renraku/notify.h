@@ -184,16 +184,22 @@ enum rk_err notify_secret_keys(const char *home, char fpr_out[41], size_t *n,
 
 struct notify_stats {
 	long long built;  /* notices queued */
-	long long held;   /* tickets held for review */
-	long long failed; /* tickets that could not be rendered/signed */
+	long long held;   /* tickets held for a person (TLP:AMBER, no key) */
+	long long failed; /* tickets set aside: their notice cannot be built */
 };
 
 /* For every ticket due at `now`: render its notice, sign it, and queue
  * it in the store (message row + ticket notified, one transaction).  A
- * ticket with TLP:AMBER or AMBER+STRICT is held (no encryption yet); a
- * ticket whose template cannot be rendered is held with the reason.
- * *signer: when NULL and [gpg] mode is not none, the signer is opened on
- * first need from [gpg] home / signer and handed back (caller closes). */
+ * ticket with TLP:AMBER or AMBER+STRICT is held for a person (no
+ * encryption yet) unless an operator approved it; a ticket whose own
+ * data or template cannot make a notice is set to failed with the
+ * reason, and the others go on.  Problems that are the operator's (the
+ * GnuPG home or signer, unreadable files, the database) set nothing
+ * aside: the stage stops with the error, naming the key or path, and
+ * the tickets stay due.  *signer: when NULL and [gpg] mode is not none,
+ * the signer is opened from [gpg] home / signer before the first notice
+ * and handed back (caller closes).  Ticket states change only through
+ * tickets_transition(). */
 enum rk_err notify_due_tickets(struct rk_store *store,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log,

@@ -48,16 +48,25 @@ struct resolve_chain {
 
 void resolve_chain_release(struct resolve_chain *chain);
 
-/* A contact source.  lookup fills *out with the best match for q at
- * the given level (0 = responsible party for q, 1 = upstream for q->asn,
- * 2 = national CSIRT for q->country) and returns RK_OK, or
- * RK_ERR_NOTFOUND when it has none, or another error (RK_ERR_TEMPFAIL:
- * try later; never cached as "no contact"). */
+/* A contact source.  lookup answers a batch of queries at one level
+ * (0 = responsible party for q, 1 = upstream for q->asn or the hosting
+ * network of q->domain, 2 = national CSIRT for q->country): for each
+ * i < n, errs[i] is RK_OK with outs[i] filled (caller releases),
+ * RK_ERR_NOTFOUND when the source has none, RK_ERR_TEMPFAIL when it
+ * cannot tell now (never cached as "no contact"), or another error for
+ * that query.  The return value is RK_OK, or an error that stops the
+ * whole batch (RK_ERR_NOMEM).
+ *
+ * The resolver calls lookup with no database transaction open, so a
+ * network source may take its time and should run its n lookups
+ * concurrently (libcurl multi, c-ares); outs[] and errs[] are the
+ * caller's, zeroed, n long. */
 struct resolve_source {
 	const char *name;
 	bool network; /* skipped when offline */
-	enum rk_err (*lookup)(void *self, const struct resolve_query *q,
-			      int level, struct resolve_contact *out);
+	enum rk_err (*lookup)(void *self, const struct resolve_query *qs,
+			      size_t n, int level,
+			      struct resolve_contact *outs, enum rk_err *errs);
 	void (*free)(void *self);
 	void *self;
 };
@@ -70,6 +79,61 @@ enum rk_err resolve_new(struct resolver **out, struct rk_store *store,
 			const struct rk_config *cfg, const struct rk_log *log,
 			bool offline);
 void resolve_free(struct resolver *r);
+
+/* Add a source after the configured ones (tests, plug-ins); the resolver
+ * owns it from now on (its free is called by resolve_free, also when this
+ * fails). */
+enum rk_err resolve_add_source(struct resolver *r,
+			       const struct resolve_source *src);
+
+/* The chains for a batch of queries, each level from the first source
+ * that has it, levels repeating a lower level's address skipped.  For
+ * each i: errs[i] RK_OK with chains[i] filled (count may be 0: nobody
+ * known; caller releases), or RK_ERR_TEMPFAIL (a source could not tell
+ * now: try again later), or another per-query error.  Sources are asked
+ * once per level for all the queries still open, so a network source
+ * sees the whole batch.  Returns RK_OK or a batch-wide error. */
+enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
+			  size_t n, struct resolve_chain *chains,
+			  enum rk_err *errs);
+
+/* The query for a stored event (IP, domain, AS, country); strings are
+ * borrowed from ev. */
+void resolve_event_query(const struct resolver *r,
+			 const struct store_event *ev,
+			 struct resolve_query *q);
+
+/* A chain as text for the store (JSON) and back.  decode fills *out
+ * (zeroed first; caller releases) and refuses text it did not write
+ * (RK_ERR_PARSE). */
+enum rk_err resolve_chain_encode(const struct resolve_chain *chain,
+				 struct rk_buf *out);
+enum rk_err resolve_chain_decode(const char *text,
+				 struct resolve_chain *out);
+
+/* ------------------------------------------------------------ stage */
+
+struct resolve_stats {
+	long long seen;       /* events looked at */
+	long long resolved;   /* got a chain */
+	long long unresolved; /* nobody known (retried after negative_ttl) */
+	long long later;      /* a source could not tell now: left new */
+	long long withheld;   /* TLP:RED: never looked up, never leaves */
+	long long suppressed; /* a suppression rule covers them */
+	long long subjects;   /* distinct subjects asked */
+};
+
+/* The resolve stage: every event due for a lookup (new, and unresolved
+ * ones whose retry time has come) in batches.  For each batch: TLP:RED
+ * events are withheld and suppressed ones set aside before any lookup;
+ * the distinct subjects of the rest are resolved with resolve_batch with
+ * no transaction open; then the chains and the events' new states are
+ * written in one short transaction.  An unresolved event is tried again
+ * at now + [resolve] negative_ttl. */
+enum rk_err resolve_pending(struct rk_store *store, struct resolver *r,
+			    const struct rk_config *cfg,
+			    const struct rk_log *log, int64_t now,
+			    struct resolve_stats *stats);
 
 /* The chain for a target given on the command line: an IP address, an
  * AS number ("AS64500") or a domain name. */

@@ -38,10 +38,24 @@ void store_close(struct rk_store *store);
  * wait is false.  Taking it twice in one store is a no-op. */
 enum rk_err store_runner_lock(struct rk_store *store, bool wait);
 
+/* The time every write of this store records (created_at, updated_at,
+ * timeline and audit rows).  The store never reads the clock: the command
+ * line sets it once per command or daemon pass (its --now, else the
+ * clock), and tests set what they need.  0 until set. */
+void store_set_now(struct rk_store *store, int64_t now);
+int64_t store_now(const struct rk_store *store);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Not nestable. */
 enum rk_err store_begin(struct rk_store *store);
 enum rk_err store_commit(struct rk_store *store);
 void store_rollback(struct rk_store *store);
+
+/* Inside a transaction: a savepoint around one item of a batch, so that
+ * one bad item is undone and set aside while the batch goes on.  Not
+ * nestable.  _rollback undoes the item's writes and ends the savepoint. */
+enum rk_err store_savepoint(struct rk_store *store);
+enum rk_err store_savepoint_release(struct rk_store *store);
+enum rk_err store_savepoint_rollback(struct rk_store *store);
 
 /* ------------------------------------------------------------ reports */
 
@@ -62,12 +76,19 @@ enum rk_err store_report_finish(struct rk_store *store, int64_t report_id,
 
 /* ------------------------------------------------------------ events */
 
-/* Event states.  new -> ticketed | suppressed | withheld | unresolved */
+/* Event states.
+ *   new -> withheld (TLP:RED) | suppressed | resolved | unresolved
+ *   resolved -> ticketed | failed
+ *   unresolved -> new (retried after [resolve] negative_ttl, at once
+ *                 after a contacts import, or by `events retry`)
+ *   failed -> new (`events retry --state failed`) */
 #define STORE_EVENT_NEW "new"
+#define STORE_EVENT_RESOLVED "resolved"     /* has its contact chain */
 #define STORE_EVENT_TICKETED "ticketed"
 #define STORE_EVENT_SUPPRESSED "suppressed"
 #define STORE_EVENT_WITHHELD "withheld"     /* TLP:RED: never leaves */
 #define STORE_EVENT_UNRESOLVED "unresolved" /* no contact found */
+#define STORE_EVENT_FAILED "failed"         /* set aside, with a reason */
 
 /* A normalized event.  The strings are owned by whoever filled the
  * struct: store_event_add only reads them; rows returned by the store are
@@ -91,6 +112,11 @@ struct store_event {
 	char *data;           /* the whole normalized event as a JSON object
 			         with IntelMQ field names as flat keys */
 	char *state;          /* on rows read back */
+	char *state_reason;   /* on rows read back, NULL = none */
+	int64_t created_at;   /* on rows read back */
+	int64_t chain_id;     /* on rows read back, 0 = none */
+	char *chain;          /* store_events_resolved only: the chain as
+				 resolve_chain_encode wrote it */
 };
 
 void store_event_release(struct store_event *ev);
@@ -114,6 +140,43 @@ void store_events_free(struct store_event *rows, size_t n);
 enum rk_err store_event_set_state(struct rk_store *store, int64_t event_id,
 				  const char *state, const char *reason);
 
+/* Up to limit events the resolver should look at now, id > after_id,
+ * oldest first: state new, and unresolved ones whose retry_at <= now. */
+enum rk_err store_events_to_resolve(struct rk_store *store, int64_t now,
+				    int64_t after_id, size_t limit,
+				    struct store_event **rows, size_t *n);
+
+/* In a transaction.  Store a resolved chain (subject: the query it
+ * answers, for operators and reuse; chain: resolve_chain_encode's text;
+ * country NULL = none); *id_out gets its row. */
+enum rk_err store_chain_add(struct rk_store *store, const char *subject,
+			    const char *chain, const char *country,
+			    int64_t *id_out);
+/* In a transaction.  new/unresolved -> resolved with chain chain_id. */
+enum rk_err store_event_resolved(struct rk_store *store, int64_t event_id,
+				 int64_t chain_id);
+/* In a transaction.  -> unresolved, tried again at retry_at. */
+enum rk_err store_event_unresolved(struct rk_store *store, int64_t event_id,
+				   const char *reason, int64_t retry_at);
+
+/* Up to limit resolved events with id > after_id, oldest first, each
+ * with its chain text in ev->chain. */
+enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
+				  size_t limit, struct store_event **rows,
+				  size_t *n);
+
+/* Takes its own transaction.  Put events set aside back to new: state
+ * is STORE_EVENT_UNRESOLVED or STORE_EVENT_FAILED; only events created at
+ * or after since (0 = all).  *count gets how many. */
+enum rk_err store_events_retry(struct rk_store *store, const char *state,
+			       int64_t since, long long *count);
+
+/* Events in a state (NULL = all), newest first, at most limit (data not
+ * loaded).  Caller frees with store_events_free. */
+enum rk_err store_events_list(struct rk_store *store, const char *state,
+			      size_t limit, struct store_event **rows,
+			      size_t *n);
+
 /* Events of a ticket, oldest first (caller frees with store_events_free).
  * only_unnotified: only events no notice has carried yet. */
 enum rk_err store_ticket_events(struct rk_store *store,
@@ -122,7 +185,8 @@ enum rk_err store_ticket_events(struct rk_store *store,
 
 /* Counts by state, for summaries. */
 struct store_event_counts {
-	long long total, pending, ticketed, suppressed, withheld, unresolved;
+	long long total, pending, resolved, ticketed, suppressed, withheld,
+		unresolved, failed;
 };
 enum rk_err store_event_counts(struct rk_store *store,
 			       struct store_event_counts *out);
@@ -165,7 +229,8 @@ void store_suppression_release(struct store_suppression *s);
 
 /* Replace the whole imported contact set in one transaction (takes its
  * own): every constituency row, national CSIRT row and suppression is
- * deleted and the given ones inserted. */
+ * deleted and the given ones inserted.  Unresolved events become due for
+ * another lookup at once (the constituency changed). */
 enum rk_err store_contacts_replace(struct rk_store *store,
 				   const struct store_contact *contacts,
 				   size_t ncontacts,
@@ -183,12 +248,13 @@ void store_suppressions_free(struct store_suppression *rows, size_t n);
 
 /* ------------------------------------------------------------ tickets */
 
-/* Ticket states.  open: aggregating until send_after.  held: waits for an
- * operator (e.g. TLP:AMBER and no key).  notified: first notice sent.
- * Later stages add acknowledged, escalated, resolved, expired. */
+/* Ticket states: the closed set the database checks (schema 2).  Which
+ * changes are allowed is the tickets stage's transition table
+ * (relay/tickets/states.c); every change goes through it. */
 #define STORE_TICKET_OPEN "open"
 #define STORE_TICKET_HELD "held"
 #define STORE_TICKET_NOTIFIED "notified"
+#define STORE_TICKET_FAILED "failed"
 
 /* One level of a ticket's contact chain. */
 struct store_chain_entry {
@@ -224,8 +290,10 @@ struct store_ticket {
 
 void store_ticket_release(struct store_ticket *t);
 
-/* In a transaction.  The ticket still aggregating (state open, fewer
- * than max_events events) for (contact, template) whose TLP class matches
+/* In a transaction.  The ticket still aggregating (state open, not
+ * approved by an operator: an approval covers exactly the events that
+ * were reviewed; fewer than max_events events) for (contact, template)
+ * whose TLP class matches
  * `restricted` (true: AMBER or AMBER+STRICT; false: CLEAR or GREEN), so
  * that one AMBER event cannot hold back shareable ones.  *found set, id
  * copied into id_out. */
@@ -266,30 +334,67 @@ enum rk_err store_ticket_get(struct rk_store *store, const char *id,
 			     struct store_ticket *out);
 void store_tickets_free(struct store_ticket *rows, size_t n);
 
-/* In a transaction.  Change state (and hold reason, NULL clears it). */
-enum rk_err store_ticket_set_state(struct rk_store *store, const char *id,
-				   const char *state,
-				   const char *hold_reason);
+/* The current state (into state[32]) and level (may be NULL) of a
+ * ticket; RK_ERR_NOTFOUND if none. */
+enum rk_err store_ticket_state(struct rk_store *store, const char *id,
+			       char state[32], int *level);
 
-/* In a transaction.  An operator's decision on a ticket: approve
- * releases a held ticket (state open, due now; a TLP:AMBER ticket then
- * goes out signed but not encrypted: the operator has reviewed it); hold
- * stops an open one.  RK_ERR_NOTFOUND: no such ticket; RK_ERR_INVAL: the
- * ticket is not in a state the decision applies to.  Audited under
- * `actor`. */
-enum rk_err store_ticket_approve(struct rk_store *store, const char *id,
-				 const char *actor, int64_t now);
-enum rk_err store_ticket_hold(struct rk_store *store, const char *id,
-			      const char *actor, const char *reason);
+/* One ticket state change, as the state machine decided it. */
+struct store_ticket_change {
+	const char *id;
+	const char *from;        /* the state it must be in; NULL: the
+				    ticket was just created (timeline row
+				    only) */
+	const char *to;
+	const char *cause;       /* "created", "notice-queued", ... */
+	const char *actor;       /* "run", an operator name; NULL = "run" */
+	const char *detail;      /* reason kept with held/failed, shown in
+				    the timeline; NULL = none */
+	const char *approved_by; /* recorded when not NULL */
+	int level;               /* new level, -1 = unchanged */
+	int64_t message_row;     /* the message that caused it, 0 = none */
+	bool due_now;            /* send_after = min(send_after, now) */
+	bool notified;           /* notified_at = now */
+};
 
-/* In a transaction.  Mark the ticket notified at `now` and record that
- * message message_row carried the given events.  The ticket must still
- * be open: RK_ERR_EXISTS otherwise (someone else notified it; roll
- * back). */
-enum rk_err store_ticket_mark_notified(struct rk_store *store,
-				       const char *id, int64_t message_row,
-				       int64_t now, const int64_t *event_ids,
-				       size_t nevents);
+/* In a transaction.  Only the tickets stage's state machine calls this.
+ * Compare and set: the ticket moves only if it is still in ch->from
+ * (RK_ERR_EXISTS when it moved on meanwhile, RK_ERR_NOTFOUND when there
+ * is no such ticket); the timeline row and the audit row are written in
+ * the same transaction. */
+enum rk_err store_ticket_change(struct rk_store *store,
+				const struct store_ticket_change *ch);
+
+/* In a transaction.  Record that message message_row carried the given
+ * events of ticket id. */
+enum rk_err store_ticket_events_notified(struct rk_store *store,
+					 const char *id, int64_t message_row,
+					 const int64_t *event_ids,
+					 size_t nevents);
+
+/* One row of a ticket's timeline. */
+struct store_timeline_row {
+	int64_t at;
+	char *from_state;  /* NULL for the creation */
+	char *to_state;
+	int level;
+	char *actor;
+	char *cause;
+	int64_t message_row; /* 0 = none */
+	char *message_id;    /* of message_row, NULL = none */
+	char *detail;        /* NULL = none */
+};
+
+/* A ticket's timeline, oldest first (caller frees with
+ * store_timeline_free). */
+enum rk_err store_ticket_timeline(struct rk_store *store, const char *id,
+				  struct store_timeline_row **rows, size_t *n);
+void store_timeline_free(struct store_timeline_row *rows, size_t n);
+
+/* Tickets still aggregating at now (open, send_after > now): how many,
+ * and the earliest send_after (0 when none). */
+enum rk_err store_tickets_waiting(struct rk_store *store, int64_t now,
+				  long long *count, int64_t *first_due);
 
 /* ------------------------------------------------------------ messages */
 

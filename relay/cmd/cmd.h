@@ -16,6 +16,8 @@ struct app {
 	char *config_path;      /* the config file in use, NULL = defaults */
 	struct rk_store *store; /* opened by app_store(), closed by main */
 	const char *argv0;      /* how the program was invoked */
+	int64_t now;            /* the time this command runs as: the clock
+				   read once at start, or `run --now` */
 };
 
 /* Open the database (--db, else [store] path relative to the config
@@ -38,6 +40,7 @@ int cmd_tickets(struct app *app, int argc, char **argv);
 int cmd_preview(struct app *app, int argc, char **argv);
 int cmd_contacts(struct app *app, int argc, char **argv);
 int cmd_demo(struct app *app, int argc, char **argv);
+int cmd_events(struct app *app, int argc, char **argv);
 
 /* preview --template T --lang L --events FILE: render the notice for the
  * events in FILE (IntelMQ JSON) as the run would (preview_events.c). */

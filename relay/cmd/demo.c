@@ -14,7 +14,8 @@
 #include "cmd.h"
 #include "renraku/ingest.h"
 #include "renraku/resolve.h"
-#include "renraku/track.h"
+#include "renraku/notify.h"
+#include "renraku/pipeline.h"
 
 #ifndef RK_DATA_DIR
 #define RK_DATA_DIR "."
@@ -176,8 +177,8 @@ int cmd_demo(struct app *app, int argc, char **argv)
 		{"out", required_argument, NULL, 'o'},
 		{NULL, 0, NULL, 0},
 	};
-	struct run_options ro = {true};
-	struct run_stats stats;
+	struct pipeline_options po = {.offline = true};
+	struct pipeline_stats stats;
 	struct rk_store *store;
 	struct rk_buf key;
 	char gpg_tmpl[] = "/tmp/rk-demo.XXXXXX";
@@ -235,15 +236,16 @@ int cmd_demo(struct app *app, int argc, char **argv)
 	    (err = ingest_samples(app, store, events)))
 		goto cleanup;
 
-	if ((err = track_run_once(store, &app->cfg, &app->log, &ro, &stats)))
+	po.now = app->now;
+	if ((err = pipeline_run_once(store, &app->cfg, &app->log, &po, &stats)))
 		goto cleanup;
 	printf("run: %lld events: %lld ticketed, %lld suppressed, %lld withheld "
 	       "(TLP:RED), %lld without a contact; %lld tickets; %lld notices "
 	       "signed and delivered, %lld held for review\n",
-	       stats.track.events_seen, stats.track.ticketed,
-	       stats.track.suppressed, stats.track.withheld,
-	       stats.track.unresolved, stats.track.tickets_created, stats.sent,
-	       stats.notify.held);
+	       stats.resolve.seen, stats.tickets.ticketed,
+	       stats.resolve.suppressed, stats.resolve.withheld,
+	       stats.resolve.unresolved, stats.tickets.tickets_created,
+	       stats.sent, stats.notify.held);
 	print_table(store, out);
 	printf("\nmessages: %s/maildir/new/ (one file per notice, as sent: CRLF)\n",
 	       out_arg);

@@ -1,10 +1,64 @@
 /* renraku tickets list [--state S] [--json] | show ID [--json] */
 #include <getopt.h>
 #include <jansson.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
+#include "renraku/tickets.h"
+
+/* The ticket's timeline as a JSON array (NULL when it cannot be read). */
+static json_t *timeline_json(struct rk_store *store, const char *id)
+{
+	struct store_timeline_row *rows = NULL;
+	size_t n = 0;
+	json_t *arr;
+
+	if (store_ticket_timeline(store, id, &rows, &n) != RK_OK)
+		return NULL;
+	arr = json_array();
+	for (size_t i = 0; arr && i < n; i++) {
+		char at[RK_TIME_TEXT];
+
+		rk_time_format_iso(rows[i].at, at);
+		json_array_append_new(
+			arr, json_pack("{s:s, s:s?, s:s, s:i, s:s, s:s, s:s?, s:s?}",
+				       "at", at, "from", rows[i].from_state, "to",
+				       rows[i].to_state, "level", rows[i].level,
+				       "actor", rows[i].actor, "cause",
+				       rows[i].cause, "message_id",
+				       rows[i].message_id, "detail",
+				       rows[i].detail));
+	}
+	store_timeline_free(rows, n);
+	return arr;
+}
+
+/* The ticket's events, oldest first, as a JSON array. */
+static json_t *events_json(struct rk_store *store, const char *id)
+{
+	struct store_event *ev = NULL;
+	size_t n = 0;
+	json_t *arr;
+
+	if (store_ticket_events(store, id, false, &ev, &n) != RK_OK)
+		return NULL;
+	arr = json_array();
+	for (size_t i = 0; arr && i < n; i++) {
+		char at[RK_TIME_TEXT];
+
+		rk_time_format_iso(ev[i].time_source, at);
+		json_array_append_new(
+			arr, json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s?}", "id",
+				       (json_int_t)ev[i].id, "time", at, "type",
+				       ev[i].type, "ip", ev[i].source_ip, "fqdn",
+				       ev[i].source_fqdn, "url", ev[i].source_url));
+	}
+	store_events_free(ev, n);
+	return arr;
+}
 
 static json_t *ticket_json(struct rk_store *store,
 			   const struct store_ticket *t, bool full)
@@ -69,6 +123,8 @@ static json_t *ticket_json(struct rk_store *store,
 		}
 		json_object_set_new(o, "chain", chain);
 		json_object_set_new(o, "messages", list);
+		json_object_set_new(o, "events", events_json(store, t->id));
+		json_object_set_new(o, "timeline", timeline_json(store, t->id));
 	} else {
 		json_decref(list);
 	}
@@ -114,10 +170,12 @@ static int tickets_list(struct app *app, struct rk_store *store,
 		printf("%-16s  %-9s  %-5s  %-4s  %6s  %-18s  %s\n", "TICKET",
 		       "STATE", "LEVEL", "LANG", "EVENTS", "TEMPLATE", "CONTACT");
 	for (size_t i = 0; i < n; i++)
-		printf("%-16s  %-9s  %-5d  %-4s  %6lld  %-18s  %s\n", rows[i].id,
-		       rows[i].state, rows[i].level, rows[i].lang,
+		printf("%-16s  %-9s  %-5d  %-4s  %6lld  %-18s  %s%s%s%s\n",
+		       rows[i].id, rows[i].state, rows[i].level, rows[i].lang,
 		       rows[i].event_count, rows[i].template_name,
-		       rows[i].contact);
+		       rows[i].contact, rows[i].hold_reason ? "  (" : "",
+		       rows[i].hold_reason ? rows[i].hold_reason : "",
+		       rows[i].hold_reason ? ")" : "");
 	store_tickets_free(rows, n);
 	return RK_EXIT_OK;
 }
@@ -155,9 +213,27 @@ static int tickets_show(struct app *app, struct rk_store *store,
 	       (long long)json_integer_value(json_object_get(doc, "event_count")),
 	       json_string_value(json_object_get(doc, "tlp")),
 	       json_string_value(json_object_get(doc, "severity")));
+	printf("created   %s\n", json_string_value(json_object_get(doc, "created_at")));
+	if (strcmp(json_string_value(json_object_get(doc, "state")), "open") == 0)
+		printf("due       %s (first notice not before)\n",
+		       json_string_value(json_object_get(doc, "send_after")));
+	if (json_object_get(doc, "approved_by"))
+		printf("approved  by %s\n",
+		       json_string_value(json_object_get(doc, "approved_by")));
 	{
 		json_t *chain = json_object_get(doc, "chain"), *e;
 		size_t i;
+
+		json_array_foreach(json_object_get(doc, "events"), i, e)
+			printf("event     #%lld %s %s %s\n",
+			       (long long)json_integer_value(json_object_get(e, "id")),
+			       json_string_value(json_object_get(e, "time")),
+			       json_string_value(json_object_get(e, "type")),
+			       json_string_value(json_object_get(e, "ip"))
+				       ? json_string_value(json_object_get(e, "ip"))
+			       : json_string_value(json_object_get(e, "fqdn"))
+				       ? json_string_value(json_object_get(e, "fqdn"))
+				       : "-");
 
 		json_array_foreach(chain, i, e)
 			printf("chain     level %lld: %s (%s)\n",
@@ -172,50 +248,84 @@ static int tickets_show(struct app *app, struct rk_store *store,
 			       json_string_value(json_object_get(e, "location"))
 				       ? json_string_value(json_object_get(e, "location"))
 				       : "");
+		json_array_foreach(json_object_get(doc, "timeline"), i, e) {
+			const char *from = json_string_value(json_object_get(e, "from"));
+			const char *mid = json_string_value(json_object_get(e, "message_id"));
+			const char *detail = json_string_value(json_object_get(e, "detail"));
+
+			printf("timeline  %s  %-9s -> %-9s level %lld  %s by %s%s%s%s%s\n",
+			       json_string_value(json_object_get(e, "at")),
+			       from ? from : "-",
+			       json_string_value(json_object_get(e, "to")),
+			       (long long)json_integer_value(json_object_get(e, "level")),
+			       json_string_value(json_object_get(e, "cause")),
+			       json_string_value(json_object_get(e, "actor")),
+			       mid ? "  " : "", mid ? mid : "",
+			       detail ? ": " : "", detail ? detail : "");
+		}
 	}
 	json_decref(doc);
 	return RK_EXIT_OK;
 }
 
-/* The operator's login name for the audit log ("cli" if unknown). */
-static const char *operator_name(void)
+/* Who decides: --as NAME, else the operator behind sudo, else the
+ * login name of the user running the command.  NULL when none is
+ * usable. */
+static const char *operator_name(const char *as)
 {
-	const char *user = getenv("SUDO_USER");
+	const char *user = as;
+	struct passwd *pw;
 
 	if (!user || !*user)
-		user = getenv("USER");
-	return user && *user && !rk_str_has_ctl(user, false) ? user : "cli";
+		user = getenv("SUDO_USER");
+	if (!user || !*user) {
+		pw = getpwuid(geteuid());
+		user = pw ? pw->pw_name : NULL;
+	}
+	if (!user || !*user || strlen(user) > 64 || rk_str_has_ctl(user, false) ||
+	    !rk_utf8_valid(user, strlen(user)))
+		return NULL;
+	return user;
 }
 
 static int tickets_decide(struct app *app, struct rk_store *store,
-			  const char *what, const char *id, const char *reason)
+			  const char *what, const char *id, const char *reason,
+			  const char *as)
 {
-	bool approve = strcmp(what, "approve") == 0;
+	const char *actor = operator_name(as);
 	enum rk_err err;
 
+	if (!actor)
+		return app_usage("tickets %s: --as NAME is needed (one line of at most 64 bytes): "
+				 "no login name to record", what);
 	if (reason && (rk_str_has_ctl(reason, false) || strlen(reason) > 500))
 		return app_usage("tickets hold: --reason is one line of at most 500 bytes");
-	if ((err = store_begin(store)))
-		return rk_exit_code(err);
-	err = approve ? store_ticket_approve(store, id, operator_name(), rk_now())
-		      : store_ticket_hold(store, id, operator_name(),
-					  reason ? reason : "held by an operator");
-	if (err) {
-		store_rollback(store);
-		if (err == RK_ERR_NOTFOUND)
-			rk_log_error(&app->log, "no ticket '%s'", id);
-		else if (err == RK_ERR_INVAL)
-			rk_log_error(&app->log, "ticket %s is not %s", id,
-				     approve ? "held" : "open (only a ticket not yet notified can be held)");
-		return err == RK_ERR_NOTFOUND || err == RK_ERR_INVAL
-			       ? RK_EXIT_DATAERR
-			       : rk_exit_code(err);
+	if (strcmp(what, "approve") == 0)
+		err = tickets_approve(store, &app->log, id, actor);
+	else if (strcmp(what, "hold") == 0)
+		err = tickets_hold(store, &app->log, id, actor,
+				   reason ? reason : "held by an operator");
+	else
+		err = tickets_retry(store, &app->log, id, actor);
+	if (err == RK_ERR_TRANSITION) {
+		rk_log_error(&app->log, "ticket %s is not %s", id,
+			     strcmp(what, "approve") == 0 ? "held"
+			     : strcmp(what, "hold") == 0
+				     ? "open (only a ticket not yet notified can be held)"
+				     : "failed");
+		return RK_EXIT_DATAERR;
 	}
-	if ((err = store_commit(store)))
+	if (err == RK_ERR_NOTFOUND)
+		return RK_EXIT_DATAERR;
+	if (err)
 		return rk_exit_code(err);
-	printf("ticket %s %s%s\n", id, approve ? "approved: it goes out at the next run"
-						: "held",
-	       approve ? "" : " until 'renraku tickets approve'");
+	if (strcmp(what, "approve") == 0)
+		printf("ticket %s approved by %s: it goes out at the next run\n", id, actor);
+	else if (strcmp(what, "hold") == 0)
+		printf("ticket %s held by %s until 'renraku tickets approve'\n", id, actor);
+	else
+		printf("ticket %s back to open by %s: its notice is built at the next run\n",
+		       id, actor);
 	return RK_EXIT_OK;
 }
 
@@ -225,12 +335,14 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"state", required_argument, NULL, 's'},
 		{"reason", required_argument, NULL, 'r'},
+		{"as", required_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
 		"tickets list [--state S] [--json] | show ID [--json] | "
-		"approve ID | hold ID [--reason TEXT]";
-	const char *reason = NULL;
+		"approve ID [--as NAME] | hold ID [--reason TEXT] [--as NAME] | "
+		"retry ID [--as NAME]";
+	const char *reason = NULL, *as = NULL;
 	struct rk_store *store;
 	const char *state = NULL, *sub;
 	bool json = false;
@@ -247,17 +359,24 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 		case 'j': json = true; break;
 		case 's': state = optarg; break;
 		case 'r': reason = optarg; break;
+		case 'a': as = optarg; break;
 		default: return app_usage("%s", usage);
 		}
 	}
+	if (state && !tickets_state_known(state))
+		return app_usage("tickets list: --state '%s' is not a ticket state "
+				 "(open, held, notified, failed, acknowledged, "
+				 "auto-acknowledged, resolved, disputed, expired)",
+				 state);
 	if ((err = app_store(app, &store)))
 		return rk_exit_code(err);
 	if (strcmp(sub, "list") == 0 && optind == argc)
 		return tickets_list(app, store, state, json);
 	if (strcmp(sub, "show") == 0 && optind + 1 == argc && !state)
 		return tickets_show(app, store, argv[optind], json);
-	if ((strcmp(sub, "approve") == 0 || strcmp(sub, "hold") == 0) &&
+	if ((strcmp(sub, "approve") == 0 || strcmp(sub, "hold") == 0 ||
+	     strcmp(sub, "retry") == 0) &&
 	    optind + 1 == argc && !state && !json)
-		return tickets_decide(app, store, sub, argv[optind], reason);
+		return tickets_decide(app, store, sub, argv[optind], reason, as);
 	return app_usage("%s", usage);
 }

@@ -146,7 +146,8 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 /* ------------------------------------------------------------ parsing */
 
 enum key_kind { K_STR, K_STR_OPT, K_DURATION, K_INT, K_BOOL, K_TLP,
-		K_SIGN_MODE, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX };
+		K_SIGN_MODE, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX,
+		K_PUBLIC_URL };
 
 struct key_def {
 	const char *section;
@@ -157,12 +158,43 @@ struct key_def {
 };
 
 #define OFF(field) offsetof(struct rk_config, field)
+/* [relay] public_url: scheme http or https, a host, then an optional
+ * port and path; nothing a mail reader would cut a link at. */
+static bool public_url_ok(const char *s)
+{
+	size_t scheme = strncmp(s, "https://", 8) == 0  ? 8
+			: strncmp(s, "http://", 7) == 0 ? 7
+							: 0;
+	size_t host;
+
+	if (!scheme)
+		return false;
+	host = strcspn(s + scheme, ":/?#");
+	if (host == 0)
+		return false;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}", c))
+			return false;
+	}
+	for (size_t i = 0; i < host; i++) {
+		char c = s[scheme + i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '[' ||
+		      c == ']'))
+			return false;
+	}
+	return true;
+}
+
 static const struct key_def keys[] = {
 	{"relay", "name", K_STR, OFF(relay.name), 0, 0},
 	{"relay", "from", K_EMAIL, OFF(relay.from), 0, 0},
 	{"relay", "reply_to", K_EMAIL, OFF(relay.reply_to), 0, 0},
 	{"relay", "ticket_prefix", K_PREFIX, OFF(relay.ticket_prefix), 0, 0},
-	{"relay", "public_url", K_STR_OPT, OFF(relay.public_url), 0, 0},
+	{"relay", "public_url", K_PUBLIC_URL, OFF(relay.public_url), 0, 0},
 	{"relay", "templates", K_STR, OFF(relay.templates), 0, 0},
 	{"relay", "contacts", K_STR_OPT, OFF(relay.contacts), 0, 0},
 	{"relay", "default_tlp", K_TLP, OFF(relay.default_tlp), 0, 0},
@@ -228,6 +260,14 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 	enum rk_tlp tlp;
 
 	switch (k->kind) {
+	case K_PUBLIC_URL:
+		if (*value && !public_url_ok(value))
+			return set_error(st, "[%s] %s: '%s' is not an http:// or "
+					 "https:// URL with a host name (it "
+					 "goes into every notice as the link "
+					 "to the acknowledgement page)",
+					 k->section, k->name, value);
+		/* fall through */
 	case K_STR_OPT:
 		if (!*value) {
 			free(*(char **)base);

@@ -24,6 +24,7 @@ const char *rk_strerror(enum rk_err err)
 	case RK_ERR_TEMPFAIL: return "temporary failure";
 	case RK_ERR_INTERNAL: return "internal error";
 	case RK_ERR_UNSUPPORTED: return "not supported";
+	case RK_ERR_TRANSITION: return "state change not allowed";
 	}
 	return "unknown error";
 }

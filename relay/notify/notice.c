@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "renraku/notify.h"
+#include "renraku/tickets.h"
 
 struct notice_env {
 	struct rk_store *store;
@@ -31,19 +32,29 @@ static enum rk_err open_signer(struct notice_env *env)
 	return err;
 }
 
-static enum rk_err hold(struct notice_env *env, const char *id,
-			const char *reason)
+/* Move ticket id to `to` for `cause` with the reason kept (held: a
+ * person must decide; failed: this ticket's notice cannot be built). */
+static enum rk_err set_aside(struct notice_env *env, const char *id,
+			     const char *to, const char *cause,
+			     const char *reason)
 {
+	struct store_ticket_change ch = {
+		.id = id, .to = to, .cause = cause, .detail = reason,
+		.level = -1,
+	};
 	enum rk_err err = store_begin(env->store);
 
 	if (err)
 		return err;
-	err = store_ticket_set_state(env->store, id, STORE_TICKET_HELD, reason);
-	if (err) {
+	if ((err = tickets_transition(env->store, env->log, &ch))) {
 		store_rollback(env->store);
 		return err;
 	}
-	rk_log_warn(env->log, "ticket %s held: %s", id, reason);
+	if (strcmp(to, STORE_TICKET_HELD) == 0)
+		rk_log_warn(env->log, "ticket %s held: %s", id, reason);
+	else
+		rk_log_error(env->log, "ticket %s failed: %s (renraku tickets retry %s)",
+			     id, reason, id);
 	return store_commit(env->store);
 }
 
@@ -67,7 +78,7 @@ level_entry(const struct store_ticket *t)
 	return NULL;
 }
 
-enum notice_outcome { NOTICE_SKIPPED, NOTICE_BUILT, NOTICE_HELD };
+enum notice_outcome { NOTICE_SKIPPED, NOTICE_BUILT, NOTICE_FAILED };
 
 static enum rk_err build_notice(struct notice_env *env,
 				const struct store_ticket *t,
@@ -105,8 +116,6 @@ static enum rk_err build_notice(struct notice_env *env,
 		rk_log_debug(env->log, "ticket %s: no events to notify", t->id);
 		goto cleanup;
 	}
-	if ((err = open_signer(env)))
-		goto cleanup;
 	/* parse each event once, for the context and the CSV */
 	if (!(datas = calloc(nevents, sizeof(*datas)))) {
 		err = RK_ERR_NOMEM;
@@ -137,15 +146,18 @@ static enum rk_err build_notice(struct notice_env *env,
 		err = notify_render_template(tmpl.data, tmpl.len,
 					     env->partials_dir, ctx, &r,
 					     env->log);
+	if (err == RK_ERR_NOMEM || err == RK_ERR_IO)
+		goto cleanup;
 	if (err) {
 		char reason[256];
 
 		snprintf(reason, sizeof(reason),
 			 "template %s/%s cannot be rendered: %s",
 			 t->template_name, t->lang, rk_strerror(err));
-		err = hold(env, t->id, reason);
+		err = set_aside(env, t->id, STORE_TICKET_FAILED,
+				TICKETS_CAUSE_FAILED, reason);
 		if (!err)
-			*outcome = NOTICE_HELD;
+			*outcome = NOTICE_FAILED;
 		goto cleanup;
 	}
 	/* The tag is how replies find the ticket: it must be in the subject
@@ -213,13 +225,19 @@ static enum rk_err build_notice(struct notice_env *env,
 	m.raw_len = raw.len;
 	if ((err = store_begin(env->store)))
 		goto cleanup;
+	struct store_ticket_change ch = {
+		.id = t->id, .to = STORE_TICKET_NOTIFIED,
+		.cause = TICKETS_CAUSE_NOTICE, .level = -1, .notified = true,
+		.detail = msgid.data,
+	};
 	if ((err = store_message_add(env->store, &m, &row)) ||
-	    (err = store_ticket_mark_notified(env->store, t->id, row,
-					      env->now, event_ids, nevents)) ||
-	    (err = store_audit(env->store, "run", "notice.queued", t->id,
-			       msgid.data))) {
+	    (ch.message_row = row,
+	     err = tickets_transition(env->store, env->log, &ch)) ||
+	    (err = store_ticket_events_notified(env->store, t->id, row,
+						event_ids, nevents))) {
 		store_rollback(env->store);
-		if (err == RK_ERR_EXISTS) { /* notified meanwhile: nothing to do */
+		if (err == RK_ERR_EXISTS || err == RK_ERR_TRANSITION) {
+			/* moved on meanwhile: nothing to do */
 			rk_log_debug(env->log, "ticket %s: already notified", t->id);
 			err = RK_OK;
 		}
@@ -250,6 +268,17 @@ cleanup:
 	return err;
 }
 
+/* Errors that are the operator's (GnuPG home, signer, files, memory,
+ * the database): no ticket is to blame, so none is set aside; they stay
+ * due and the stage stops with the error. */
+static bool operator_fault(enum rk_err err)
+{
+	return err == RK_ERR_GPG || err == RK_ERR_NOMEM || err == RK_ERR_DB ||
+	       err == RK_ERR_BUSY || err == RK_ERR_IO ||
+	       err == RK_ERR_TEMPFAIL || err == RK_ERR_CONFIG ||
+	       err == RK_ERR_TRANSITION || err == RK_ERR_INTERNAL;
+}
+
 enum rk_err notify_due_tickets(struct rk_store *store,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log,
@@ -259,6 +288,7 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 	struct notice_env env = {store, cfg, log, signer, NULL, NULL, now};
 	struct store_ticket *due = NULL;
 	size_t ndue = 0;
+	bool need_signer = false;
 	enum rk_err err;
 
 	if ((err = rk_config_path(cfg, cfg->relay.templates,
@@ -267,8 +297,23 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 				&env.partials_dir)) ||
 	    (err = store_tickets_due(store, now, &due, &ndue)))
 		goto cleanup;
+	for (size_t i = 0; i < ndue && !need_signer; i++)
+		need_signer = !(due[i].tlp >= RK_TLP_AMBER && !due[i].approved_by);
+	/* The signer is the operator's: when it cannot be opened, say so
+	 * and leave every ticket due for the run after the fix. */
+	if (need_signer && (err = open_signer(&env))) {
+		rk_log_error(log, "cannot sign notices with [gpg] home '%s'%s%s%s: %s; "
+				  "%zu due tickets stay due",
+			     cfg->gpg.home, cfg->gpg.signer ? " and signer '" : "",
+			     cfg->gpg.signer ? cfg->gpg.signer : "",
+			     cfg->gpg.signer ? "'" : "", rk_strerror(err), ndue);
+		if (!operator_fault(err))
+			err = RK_ERR_CONFIG;
+		goto cleanup;
+	}
 	for (size_t i = 0; i < ndue; i++) {
 		const struct store_ticket *t = &due[i];
+		enum notice_outcome outcome;
 
 		if (t->tlp >= RK_TLP_AMBER && !t->approved_by) {
 			char reason[128];
@@ -277,36 +322,37 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 				 "TLP:%s goes out only encrypted to a key of "
 				 "the recipient, and none is known",
 				 rk_tlp_name(t->tlp));
-			if ((err = hold(&env, t->id, reason)))
+			if ((err = set_aside(&env, t->id, STORE_TICKET_HELD,
+					     TICKETS_CAUSE_NEEDS_KEY, reason)))
 				goto cleanup;
 			stats->held++;
 			continue;
 		}
-		enum notice_outcome outcome;
-
 		err = build_notice(&env, t, &outcome);
-		if (err == RK_ERR_GPG || err == RK_ERR_NOMEM ||
-		    err == RK_ERR_DB || err == RK_ERR_BUSY ||
-		    err == RK_ERR_IO || err == RK_ERR_TEMPFAIL)
+		if (err && operator_fault(err)) {
+			rk_log_error(log, "ticket %s: %s; it stays due", t->id,
+				     rk_strerror(err));
 			goto cleanup; /* the next tickets would fail alike */
+		}
 		if (err) {
 			/* Something in this ticket's data (a limit, a value
-			 * no header may carry): retrying cannot help, so an
-			 * operator has to look. */
+			 * no header may carry): retrying cannot help, so the
+			 * ticket is set aside for an operator. */
 			char reason[256];
 
 			snprintf(reason, sizeof(reason),
 				 "the notice cannot be built: %s",
 				 rk_strerror(err));
-			stats->failed++;
-			if ((err = hold(&env, t->id, reason)))
+			if ((err = set_aside(&env, t->id, STORE_TICKET_FAILED,
+					     TICKETS_CAUSE_FAILED, reason)))
 				goto cleanup;
+			stats->failed++;
 			continue;
 		}
 		if (outcome == NOTICE_BUILT)
 			stats->built++;
-		else if (outcome == NOTICE_HELD)
-			stats->held++;
+		else if (outcome == NOTICE_FAILED)
+			stats->failed++;
 	}
 cleanup:
 	store_tickets_free(due, ndue);

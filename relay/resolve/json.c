@@ -71,3 +71,95 @@ cleanup:
 	json_decref(root);
 	return err;
 }
+
+/* ------------------------------------------------------------ stored */
+
+enum rk_err resolve_chain_encode(const struct resolve_chain *chain,
+				 struct rk_buf *out)
+{
+	json_t *root = json_object(), *list = json_array();
+	char *text = NULL;
+	enum rk_err err = RK_ERR_NOMEM;
+
+	if (!root || !list)
+		goto cleanup;
+	for (size_t i = 0; i < chain->count && i < RESOLVE_MAX_LEVELS; i++) {
+		json_t *c = contact_json(&chain->entry[i]);
+
+		if (!c || json_array_append_new(list, c) != 0) {
+			err = c ? RK_ERR_NOMEM : RK_ERR_INVAL;
+			goto cleanup;
+		}
+	}
+	if (json_object_set_new(root, "v", json_integer(1)) != 0 ||
+	    json_object_set(root, "chain", list) != 0 ||
+	    !set_str(root, "country", chain->country))
+		goto cleanup;
+	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!text)
+		goto cleanup;
+	err = rk_buf_adds(out, text);
+cleanup:
+	free(text);
+	json_decref(list);
+	json_decref(root);
+	return err;
+}
+
+/* Copy the string member key of obj into *dst (NULL when absent). */
+static bool get_str(json_t *obj, const char *key, char **dst)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*dst = NULL;
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_string(v))
+		return false;
+	*dst = rk_strndup(json_string_value(v), json_string_length(v));
+	return *dst != NULL;
+}
+
+enum rk_err resolve_chain_decode(const char *text, struct resolve_chain *out)
+{
+	json_t *root, *list;
+	enum rk_err err = RK_OK;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	root = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	list = json_object_get(root, "chain");
+	if (!json_is_object(root) || !json_is_array(list) ||
+	    json_array_size(list) > RESOLVE_MAX_LEVELS) {
+		json_decref(root);
+		return RK_ERR_PARSE;
+	}
+	for (i = 0; i < json_array_size(list) && !err; i++) {
+		json_t *c = json_array_get(list, i);
+		json_t *level = json_object_get(c, "level");
+		struct resolve_contact *e = &out->entry[out->count];
+
+		if (!json_is_object(c) || !json_is_integer(level) ||
+		    json_integer_value(level) < 0 ||
+		    json_integer_value(level) >= RESOLVE_MAX_LEVELS) {
+			err = RK_ERR_PARSE;
+			break;
+		}
+		out->count++;
+		e->level = (int)json_integer_value(level);
+		if (!get_str(c, "email", &e->email) || !e->email ||
+		    !get_str(c, "cc", &e->cc) || !get_str(c, "org", &e->org) ||
+		    !get_str(c, "lang", &e->lang) ||
+		    !get_str(c, "format", &e->format) ||
+		    !get_str(c, "pgp", &e->pgp) ||
+		    !get_str(c, "source", &e->source) ||
+		    !get_str(c, "match", &e->match))
+			err = RK_ERR_PARSE;
+	}
+	if (!err && !get_str(root, "country", &out->country))
+		err = RK_ERR_PARSE;
+	json_decref(root);
+	if (err)
+		resolve_chain_release(out);
+	return err;
+}

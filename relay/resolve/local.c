@@ -77,10 +77,10 @@ static int country_slot(const char *cc)
 	return a * 26 + b;
 }
 
-static enum rk_err local_lookup(void *self, const struct resolve_query *q,
-				int level, struct resolve_contact *out)
+static enum rk_err local_lookup_one(const struct local_source *ls,
+				    const struct resolve_query *q, int level,
+				    struct resolve_contact *out)
 {
-	const struct local_source *ls = self;
 	enum match_how how;
 	uint32_t id;
 	bool found = false;
@@ -115,6 +115,21 @@ static enum rk_err local_lookup(void *self, const struct resolve_query *q,
 	if (!found)
 		return RK_ERR_NOTFOUND;
 	return resolve_contact_set(out, level, &ls->rows[id], LOCAL_NAME);
+}
+
+/* In memory: each query answered at once. */
+static enum rk_err local_lookup(void *self, const struct resolve_query *qs,
+				size_t n, int level,
+				struct resolve_contact *outs, enum rk_err *errs)
+{
+	const struct local_source *ls = self;
+
+	for (size_t i = 0; i < n; i++) {
+		errs[i] = local_lookup_one(ls, &qs[i], level, &outs[i]);
+		if (errs[i] == RK_ERR_NOMEM)
+			return RK_ERR_NOMEM;
+	}
+	return RK_OK;
 }
 
 static void local_free(void *self)

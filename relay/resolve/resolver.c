@@ -237,54 +237,153 @@ static bool email_repeats(const struct resolve_chain *chain,
 	return false;
 }
 
-/* The chain for a query: each level from the first source that has it,
- * levels repeating a lower level's address skipped. */
+enum rk_err resolve_add_source(struct resolver *r,
+			       const struct resolve_source *src)
+{
+	if (r->nsources == RESOLVE_MAX_SOURCES) {
+		if (src->free)
+			src->free(src->self);
+		return rk_fail(r->log, RK_ERR_LIMIT,
+			       "more than %d contact sources", RESOLVE_MAX_SOURCES);
+	}
+	r->sources[r->nsources++] = *src;
+	return RK_OK;
+}
+
+/* Whether query q asks anything at level. */
+static bool level_applies(const struct resolve_query *q, int level)
+{
+	if (level == 1)
+		return q->asn || (q->domain && q->has_addr);
+	if (level == 2)
+		return q->country != NULL;
+	return true;
+}
+
+static enum rk_err set_country(const struct resolve_query *q,
+			       struct resolve_chain *out)
+{
+	if (!q->country)
+		return RK_OK;
+	out->country = rk_strdup(q->country);
+	if (!out->country)
+		return RK_ERR_NOMEM;
+	for (char *p = out->country; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 32);
+	return RK_OK;
+}
+
+/* Scratch for one level of a batch: the queries still open there. */
+struct level_pass {
+	size_t *idx;                  /* batch index of each open query */
+	struct resolve_query *qs;     /* their queries, in idx order */
+	struct resolve_contact *outs;
+	enum rk_err *errs;
+	bool *found;                  /* per batch index */
+	bool *later;                  /* a source could not tell now */
+};
+
+static enum rk_err run_level(struct resolver *r, const struct resolve_query *qs,
+			     size_t n, int level, struct level_pass *lp,
+			     struct resolve_chain *chains, enum rk_err *errs)
+{
+	enum rk_err err = RK_OK;
+
+	memset(lp->found, 0, n * sizeof(*lp->found));
+	memset(lp->later, 0, n * sizeof(*lp->later));
+	for (size_t s = 0; s < r->nsources; s++) {
+		size_t m = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (!errs[i] && !lp->found[i] && level_applies(&qs[i], level)) {
+				lp->idx[m] = i;
+				lp->qs[m++] = qs[i];
+			}
+		if (m == 0)
+			break;
+		memset(lp->outs, 0, m * sizeof(*lp->outs));
+		memset(lp->errs, 0, m * sizeof(*lp->errs));
+		err = r->sources[s].lookup(r->sources[s].self, lp->qs, m, level,
+					   lp->outs, lp->errs);
+		for (size_t k = 0; k < m; k++) {
+			size_t i = lp->idx[k];
+			struct resolve_contact *c = &lp->outs[k];
+
+			if (err || lp->errs[k] != RK_OK) {
+				/* the next source may know; "later" wins over
+				 * "nobody" only when no source answers */
+				if (!err && lp->errs[k] == RK_ERR_TEMPFAIL)
+					lp->later[i] = true;
+				else if (!err && lp->errs[k] != RK_ERR_NOTFOUND)
+					errs[i] = lp->errs[k];
+				resolve_contact_release(c);
+				continue;
+			}
+			lp->found[i] = true;
+			c->level = level;
+			if (!c->email || email_repeats(&chains[i], c->email) ||
+			    chains[i].count == RESOLVE_MAX_LEVELS) {
+				resolve_contact_release(c);
+				continue;
+			}
+			chains[i].entry[chains[i].count++] = *c;
+			memset(c, 0, sizeof(*c));
+		}
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!errs[i] && !lp->found[i] && lp->later[i])
+			errs[i] = RK_ERR_TEMPFAIL;
+	return RK_OK;
+}
+
+enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
+			  size_t n, struct resolve_chain *chains,
+			  enum rk_err *errs)
+{
+	struct level_pass lp;
+	enum rk_err err = RK_OK;
+
+	memset(chains, 0, n * sizeof(*chains));
+	memset(errs, 0, n * sizeof(*errs));
+	if (n == 0)
+		return RK_OK;
+	lp.idx = calloc(n, sizeof(*lp.idx));
+	lp.qs = calloc(n, sizeof(*lp.qs));
+	lp.outs = calloc(n, sizeof(*lp.outs));
+	lp.errs = calloc(n, sizeof(*lp.errs));
+	lp.found = calloc(n, sizeof(*lp.found));
+	lp.later = calloc(n, sizeof(*lp.later));
+	if (!lp.idx || !lp.qs || !lp.outs || !lp.errs || !lp.found ||
+	    !lp.later)
+		err = RK_ERR_NOMEM;
+	for (int level = 0; !err && level < RESOLVE_MAX_LEVELS; level++)
+		err = run_level(r, qs, n, level, &lp, chains, errs);
+	for (size_t i = 0; !err && i < n; i++)
+		if (!errs[i])
+			err = set_country(&qs[i], &chains[i]);
+	for (size_t i = 0; i < n; i++)
+		if (err || errs[i])
+			resolve_chain_release(&chains[i]);
+	free(lp.idx);
+	free(lp.qs);
+	free(lp.outs);
+	free(lp.errs);
+	free(lp.found);
+	free(lp.later);
+	return err;
+}
+
+/* One query: the batch of one. */
 static enum rk_err build_chain(struct resolver *r,
 			       const struct resolve_query *q,
 			       struct resolve_chain *out)
 {
-	enum rk_err err = RK_OK;
+	enum rk_err qerr, err = resolve_batch(r, q, 1, out, &qerr);
 
-	memset(out, 0, sizeof(*out));
-	for (int level = 0; level < RESOLVE_MAX_LEVELS; level++) {
-		struct resolve_contact c;
-		bool found = false;
-
-		if ((level == 1 && !q->asn && !(q->domain && q->has_addr)) ||
-		    (level == 2 && !q->country))
-			continue;
-		for (size_t i = 0; i < r->nsources && !found; i++) {
-			err = r->sources[i].lookup(r->sources[i].self, q, level, &c);
-			if (err == RK_ERR_NOTFOUND)
-				err = RK_OK;
-			else if (err)
-				goto cleanup;
-			else
-				found = true;
-		}
-		if (!found)
-			continue;
-		c.level = level;
-		if (!c.email || email_repeats(out, c.email)) {
-			resolve_contact_release(&c);
-			continue;
-		}
-		out->entry[out->count++] = c;
-	}
-	if (q->country) {
-		out->country = rk_strdup(q->country);
-		if (!out->country) {
-			err = RK_ERR_NOMEM;
-			goto cleanup;
-		}
-		for (char *p = out->country; *p; p++)
-			if (*p >= 'a' && *p <= 'z')
-				*p = (char)(*p - 32);
-	}
-cleanup:
-	if (err)
-		resolve_chain_release(out);
-	return err;
+	return err ? err : qerr;
 }
 
 static bool is_asn_text(const char *s)
@@ -332,9 +431,9 @@ enum rk_err resolve_target(struct resolver *r, const char *target,
 	return err;
 }
 
-/* The query for an event: its address, domain, AS and country. */
-static void event_query(const struct resolver *r, const struct store_event *ev,
-			struct resolve_query *q)
+void resolve_event_query(const struct resolver *r,
+			 const struct store_event *ev,
+			 struct resolve_query *q)
 {
 	memset(q, 0, sizeof(*q));
 	if (ev->source_ip && *ev->source_ip) {
@@ -356,7 +455,7 @@ enum rk_err resolve_event(struct resolver *r, const struct store_event *ev,
 {
 	struct resolve_query q;
 
-	event_query(r, ev, &q);
+	resolve_event_query(r, ev, &q);
 	return build_chain(r, &q, out);
 }
 
@@ -390,7 +489,7 @@ bool resolve_suppressed(struct resolver *r, const struct store_event *ev,
 		*reason = NULL;
 	if (!r->nrules)
 		return false;
-	event_query(r, ev, &q);
+	resolve_event_query(r, ev, &q);
 	if (!match_index_each(&r->supp_ix, &q, supp_visit, &s))
 		return false;
 	if (reason)

@@ -13,7 +13,7 @@ enum rk_err store_audit(struct rk_store *store, const char *actor,
 
 	if (!stmt)
 		return RK_ERR_DB;
-	sqlite3_bind_int64(stmt, 1, rk_now());
+	sqlite3_bind_int64(stmt, 1, store->now);
 	store_bind_text(stmt, 2, actor);
 	store_bind_text(stmt, 3, action);
 	store_bind_text(stmt, 4, object);

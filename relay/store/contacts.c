@@ -123,6 +123,23 @@ static enum rk_err insert_suppression(struct rk_store *store,
 				 : store_fail(store, "insert a suppression");
 }
 
+/* The constituency changed: every unresolved event is due for another
+ * lookup at the next run, whatever its negative_ttl said. */
+static enum rk_err retry_unresolved(struct rk_store *store)
+{
+	static const char sql[] =
+		"UPDATE events SET retry_at = 0 WHERE state = 'unresolved'";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	return rc == SQLITE_DONE ? RK_OK
+				 : store_fail(store, "retry unresolved events");
+}
+
 enum rk_err store_contacts_replace(struct rk_store *store,
 				   const struct store_contact *contacts,
 				   size_t ncontacts,
@@ -141,6 +158,8 @@ enum rk_err store_contacts_replace(struct rk_store *store,
 	for (size_t i = 0; i < nsupps; i++)
 		if ((err = insert_suppression(store, &supps[i])))
 			goto cleanup;
+	if ((err = retry_unresolved(store)))
+		goto cleanup;
 	err = store_commit(store);
 cleanup:
 	if (err)

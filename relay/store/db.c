@@ -540,6 +540,16 @@ cleanup:
 	return err;
 }
 
+void store_set_now(struct rk_store *store, int64_t now)
+{
+	store->now = now;
+}
+
+int64_t store_now(const struct rk_store *store)
+{
+	return store->now;
+}
+
 enum rk_err store_begin(struct rk_store *store)
 {
 	enum rk_err err;
@@ -561,6 +571,25 @@ enum rk_err store_commit(struct rk_store *store)
 	else
 		store_rollback(store);
 	return err;
+}
+
+enum rk_err store_savepoint(struct rk_store *store)
+{
+	if (!store->in_tx)
+		RK_BUG("savepoint outside a transaction");
+	return exec(store, "SAVEPOINT rk_item");
+}
+
+enum rk_err store_savepoint_release(struct rk_store *store)
+{
+	return exec(store, "RELEASE rk_item");
+}
+
+enum rk_err store_savepoint_rollback(struct rk_store *store)
+{
+	enum rk_err err = exec(store, "ROLLBACK TO rk_item");
+
+	return err ? err : exec(store, "RELEASE rk_item");
 }
 
 void store_rollback(struct rk_store *store)

@@ -27,7 +27,7 @@ enum rk_err store_report_add(struct rk_store *store,
 
 	if (!stmt)
 		return RK_ERR_DB;
-	sqlite3_bind_int64(stmt, 1, rk_now());
+	sqlite3_bind_int64(stmt, 1, store->now);
 	bind_static(stmt, 2, report->format);
 	bind_static(stmt, 3, report->source_name ? report->source_name : "-");
 	bind_static(stmt, 4, report->reporter);
@@ -83,6 +83,8 @@ void store_event_release(struct store_event *ev)
 	free(ev->source_cc);
 	free(ev->data);
 	free(ev->state);
+	free(ev->state_reason);
+	free(ev->chain);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -134,7 +136,7 @@ enum rk_err store_event_add(struct rk_store *store,
 	sqlite3_bind_int(stmt, 13, (int)ev->tlp);
 	sqlite3_bind_int(stmt, 14, (int)ev->severity);
 	bind_static(stmt, 15, ev->data);
-	sqlite3_bind_int64(stmt, 16, rk_now());
+	sqlite3_bind_int64(stmt, 16, store->now);
 	rc = sqlite3_step(stmt);
 	/* Read the outcome before the reset. */
 	dup = rc == SQLITE_DONE && sqlite3_changes(store->db) == 0;
@@ -180,6 +182,9 @@ enum rk_err store_event_read(sqlite3_stmt *stmt, struct store_event *ev)
 			       : RK_SEV_MEDIUM;
 	ev->data = store_col_text(stmt, 15, &ok);
 	ev->state = store_col_text(stmt, 16, &ok);
+	ev->state_reason = store_col_text(stmt, 17, &ok);
+	ev->created_at = sqlite3_column_int64(stmt, 18);
+	ev->chain_id = sqlite3_column_int64(stmt, 19);
 	if (!ok) {
 		store_event_release(ev);
 		return RK_ERR_NOMEM;
@@ -305,12 +310,14 @@ enum rk_err store_event_counts(struct rk_store *store,
 	static const char sql[] =
 		"SELECT state, count(*) FROM events GROUP BY state";
 	static const char *const states[] = {
-		STORE_EVENT_NEW, STORE_EVENT_TICKETED, STORE_EVENT_SUPPRESSED,
-		STORE_EVENT_WITHHELD, STORE_EVENT_UNRESOLVED,
+		STORE_EVENT_NEW, STORE_EVENT_RESOLVED, STORE_EVENT_TICKETED,
+		STORE_EVENT_SUPPRESSED, STORE_EVENT_WITHHELD,
+		STORE_EVENT_UNRESOLVED, STORE_EVENT_FAILED,
 	};
 	long long *const slots[RK_ARRAY_LEN(states)] = {
-		&out->pending, &out->ticketed, &out->suppressed,
-		&out->withheld, &out->unresolved,
+		&out->pending, &out->resolved, &out->ticketed,
+		&out->suppressed, &out->withheld, &out->unresolved,
+		&out->failed,
 	};
 	sqlite3_stmt *stmt;
 	enum rk_err err = RK_OK;
@@ -336,4 +343,211 @@ enum rk_err store_event_counts(struct rk_store *store,
 		err = store_fail(store, "count events");
 	store_done(stmt);
 	return err;
+}
+
+/* ------------------------------------------------------------ resolve */
+
+static sqlite3_int64 limit_arg(size_t limit)
+{
+	return limit > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)limit;
+}
+
+enum rk_err store_events_to_resolve(struct rk_store *store, int64_t now,
+				    int64_t after_id, size_t limit,
+				    struct store_event **rows, size_t *n)
+{
+	static const char sql[] =
+		"SELECT " STORE_EVENT_COLS " FROM events e"
+		" WHERE e.id > ?1 AND (e.state = 'new'"
+		"  OR (e.state = 'unresolved' AND e.retry_at <= ?2))"
+		" ORDER BY e.id LIMIT ?3";
+	sqlite3_stmt *stmt;
+
+	*rows = NULL;
+	*n = 0;
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, after_id);
+	sqlite3_bind_int64(stmt, 2, now);
+	sqlite3_bind_int64(stmt, 3, limit_arg(limit));
+	return read_events(store, stmt, "list events to resolve", rows, n);
+}
+
+enum rk_err store_chain_add(struct rk_store *store, const char *subject,
+			    const char *chain, const char *country,
+			    int64_t *id_out)
+{
+	static const char sql[] =
+		"INSERT INTO chains (subject, chain, country, created_at)"
+		" VALUES (?1, ?2, ?3, ?4)";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	bind_static(stmt, 1, subject);
+	bind_static(stmt, 2, chain);
+	bind_static(stmt, 3, country);
+	sqlite3_bind_int64(stmt, 4, store->now);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "store contact chain");
+	*id_out = sqlite3_last_insert_rowid(store->db);
+	return RK_OK;
+}
+
+static enum rk_err event_update(struct rk_store *store, const char *sql,
+				int64_t id, const char *state, int64_t num,
+				const char *reason, const char *what)
+{
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, id);
+	bind_static(stmt, 2, state);
+	sqlite3_bind_int64(stmt, 3, num);
+	bind_static(stmt, 4, reason);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, what);
+	if (sqlite3_changes(store->db) == 0)
+		return rk_fail(store->log, RK_ERR_NOTFOUND,
+			       "database: no event %lld", (long long)id);
+	return RK_OK;
+}
+
+enum rk_err store_event_resolved(struct rk_store *store, int64_t event_id,
+				 int64_t chain_id)
+{
+	static const char sql[] =
+		"UPDATE events SET state = ?2, chain_id = ?3, retry_at = 0,"
+		" state_reason = ?4 WHERE id = ?1";
+
+	return event_update(store, sql, event_id, STORE_EVENT_RESOLVED,
+			    chain_id, NULL, "mark event resolved");
+}
+
+enum rk_err store_event_unresolved(struct rk_store *store, int64_t event_id,
+				   const char *reason, int64_t retry_at)
+{
+	static const char sql[] =
+		"UPDATE events SET state = ?2, retry_at = ?3, state_reason = ?4"
+		" WHERE id = ?1";
+
+	return event_update(store, sql, event_id, STORE_EVENT_UNRESOLVED,
+			    retry_at, reason, "mark event unresolved");
+}
+
+enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
+				  size_t limit, struct store_event **rows,
+				  size_t *n)
+{
+	static const char sql[] =
+		"SELECT " STORE_EVENT_COLS ", c.chain FROM events e"
+		" JOIN chains c ON c.id = e.chain_id"
+		" WHERE e.state = 'resolved' AND e.id > ?1"
+		" ORDER BY e.id LIMIT ?2";
+	sqlite3_stmt *stmt;
+	struct store_event *out = NULL;
+	size_t count = 0;
+	enum rk_err err = RK_OK;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, after_id);
+	sqlite3_bind_int64(stmt, 2, limit_arg(limit));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		void *grown = out;
+		bool ok = true;
+
+		if ((err = rk_array_room(&grown, count, sizeof(*out))))
+			break;
+		out = grown;
+		if ((err = store_event_read(stmt, &out[count])))
+			break;
+		out[count].chain = store_col_text(stmt, 20, &ok);
+		count++;
+		if (!ok) {
+			err = RK_ERR_NOMEM;
+			break;
+		}
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = store_fail(store, "list resolved events");
+	store_done(stmt);
+	if (err) {
+		store_events_free(out, count);
+		return err;
+	}
+	*rows = out;
+	*n = count;
+	return RK_OK;
+}
+
+enum rk_err store_events_retry(struct rk_store *store, const char *state,
+			       int64_t since, long long *count)
+{
+	static const char sql[] =
+		"UPDATE events SET state = 'new', retry_at = 0,"
+		" state_reason = NULL, chain_id = NULL"
+		" WHERE state = ?1 AND created_at >= ?2";
+	sqlite3_stmt *stmt;
+	enum rk_err err;
+	int rc;
+
+	*count = 0;
+	if (!state || (strcmp(state, STORE_EVENT_UNRESOLVED) != 0 &&
+		       strcmp(state, STORE_EVENT_FAILED) != 0))
+		return rk_fail(store->log, RK_ERR_INVAL,
+			       "only unresolved or failed events can be retried");
+	if ((err = store_begin(store)))
+		return err;
+	if (!(stmt = store_stmt(store, sql))) {
+		store_rollback(store);
+		return RK_ERR_DB;
+	}
+	bind_static(stmt, 1, state);
+	sqlite3_bind_int64(stmt, 2, since);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE) {
+		err = store_fail(store, "retry events");
+		store_rollback(store);
+		return err;
+	}
+	*count = sqlite3_changes(store->db);
+	if (*count && (err = store_audit(store, "cli", "events.retry", state, NULL))) {
+		store_rollback(store);
+		return err;
+	}
+	return store_commit(store);
+}
+
+enum rk_err store_events_list(struct rk_store *store, const char *state,
+			      size_t limit, struct store_event **rows,
+			      size_t *n)
+{
+	static const char sql[] =
+		"SELECT e.id, e.report_id, e.dedup_key, e.time_source, e.type,"
+		" e.taxonomy, e.identifier, e.feed_name, e.source_ip,"
+		" e.source_fqdn, e.source_url, e.source_cc, e.source_asn, e.tlp,"
+		" e.severity, NULL, e.state, e.state_reason, e.created_at,"
+		" coalesce(e.chain_id, 0) FROM events e"
+		" WHERE ?1 IS NULL OR e.state = ?1 ORDER BY e.id DESC LIMIT ?2";
+	sqlite3_stmt *stmt;
+
+	*rows = NULL;
+	*n = 0;
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	bind_static(stmt, 1, state);
+	sqlite3_bind_int64(stmt, 2, limit_arg(limit));
+	return read_events(store, stmt, "list events", rows, n);
 }

@@ -151,7 +151,7 @@ enum rk_err store_message_add(struct rk_store *store,
 	store_bind_text(stmt, 6, m->rcpt);
 	store_bind_text(stmt, 7, m->subject);
 	store_bind_text(stmt, 8, STORE_MSG_QUEUED);
-	sqlite3_bind_int64(stmt, 9, m->created_at ? m->created_at : rk_now());
+	sqlite3_bind_int64(stmt, 9, m->created_at ? m->created_at : store->now);
 	if (m->raw)
 		sqlite3_bind_blob64(stmt, 10, m->raw, m->raw_len,
 				    SQLITE_STATIC);

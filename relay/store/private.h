@@ -19,6 +19,7 @@ struct rk_store {
 	const struct rk_log *log; /* borrowed */
 	bool in_tx;
 	int lock_fd; /* runner lock, -1 = not held */
+	int64_t now; /* the time writes record (store_set_now) */
 	struct store_stmt_slot *stmts; /* grows; owned */
 	size_t nstmts, capstmts;
 };
@@ -58,7 +59,8 @@ enum rk_err store_collect(struct rk_store *store, sqlite3_stmt *stmt,
 	"e.id, e.report_id, e.dedup_key, e.time_source, e.type, e.taxonomy, " \
 	"e.identifier, e.feed_name, e.source_ip, e.source_fqdn, "            \
 	"e.source_url, e.source_cc, e.source_asn, e.tlp, e.severity, "       \
-	"e.data, e.state"
+	"e.data, e.state, e.state_reason, e.created_at, "                  \
+	"coalesce(e.chain_id, 0)"
 /* Fill ev (zeroed first; caller releases) from the current row of a
  * statement that selected STORE_EVENT_COLS first. */
 enum rk_err store_event_read(sqlite3_stmt *stmt, struct store_event *ev);

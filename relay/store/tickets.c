@@ -155,6 +155,7 @@ enum rk_err store_ticket_find_open(struct rk_store *store,
 	static const char sql[] =
 		"SELECT t.id FROM tickets t WHERE t.contact = ?1 "
 		"AND t.template = ?2 AND t.state = 'open' "
+		"AND t.approved_by IS NULL "
 		"AND (t.tlp >= 2) = ?3 AND t.event_count < ?4 "
 		"ORDER BY t.created_at DESC, t.id DESC LIMIT 1";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
@@ -259,7 +260,7 @@ enum rk_err store_ticket_create(struct rk_store *store,
 		if (rc != SQLITE_DONE)
 			return store_fail(store, "store ticket contact");
 	}
-	return store_audit(store, "run", "ticket.create", t->id, t->contact);
+	return RK_OK;
 }
 
 enum rk_err store_ticket_add_event(struct rk_store *store,
@@ -276,7 +277,7 @@ enum rk_err store_ticket_add_event(struct rk_store *store,
 		"event_count = event_count + ?5 WHERE id = ?1 "
 		"RETURNING event_count";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
-	int64_t now = rk_now();
+	int64_t now = store->now;
 	int rc, added;
 
 	if (!stmt)
@@ -377,58 +378,127 @@ enum rk_err store_ticket_get(struct rk_store *store, const char *id,
 	return RK_OK;
 }
 
-enum rk_err store_ticket_set_state(struct rk_store *store, const char *id,
-				   const char *state,
-				   const char *hold_reason)
+enum rk_err store_ticket_state(struct rk_store *store, const char *id,
+			       char state[32], int *level)
 {
 	static const char sql[] =
-		"UPDATE tickets SET state = ?2, hold_reason = ?3, "
-		"updated_at = ?4 WHERE id = ?1";
+		"SELECT state, level FROM tickets WHERE id = ?1";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
-	char action[64];
+	enum rk_err err = RK_OK;
 	int rc;
 
 	if (!stmt)
 		return RK_ERR_DB;
 	store_bind_text(stmt, 1, id);
-	store_bind_text(stmt, 2, state);
-	store_bind_text(stmt, 3, hold_reason);
-	sqlite3_bind_int64(stmt, 4, rk_now());
 	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		snprintf(state, 32, "%s", (const char *)sqlite3_column_text(stmt, 0));
+		if (level)
+			*level = sqlite3_column_int(stmt, 1);
+	} else if (rc == SQLITE_DONE) {
+		err = RK_ERR_NOTFOUND;
+	} else {
+		err = store_fail(store, "read ticket state");
+	}
 	store_done(stmt);
-	if (rc != SQLITE_DONE)
-		return store_fail(store, "set ticket state");
-	if (sqlite3_changes(store->db) == 0)
-		return RK_ERR_NOTFOUND;
-	snprintf(action, sizeof(action), "ticket.%s", state);
-	return store_audit(store, "run", action, id, hold_reason);
+	return err;
 }
 
-enum rk_err store_ticket_mark_notified(struct rk_store *store,
-				       const char *id, int64_t message_row,
-				       int64_t now, const int64_t *event_ids,
-				       size_t nevents)
+static enum rk_err timeline_add(struct rk_store *store,
+				const struct store_ticket_change *ch, int level)
 {
-	static const char sql_ticket[] =
-		"UPDATE tickets SET state = 'notified', notified_at = ?2, "
-		"hold_reason = NULL, updated_at = ?2 "
-		"WHERE id = ?1 AND state = 'open'";
+	static const char sql[] =
+		"INSERT INTO ticket_timeline (ticket_id, at, from_state, "
+		"to_state, level, actor, cause, message_row, detail) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, ch->id);
+	sqlite3_bind_int64(stmt, 2, store->now);
+	store_bind_text(stmt, 3, ch->from);
+	store_bind_text(stmt, 4, ch->to);
+	sqlite3_bind_int(stmt, 5, level);
+	store_bind_text(stmt, 6, ch->actor ? ch->actor : "run");
+	store_bind_text(stmt, 7, ch->cause);
+	if (ch->message_row > 0)
+		sqlite3_bind_int64(stmt, 8, ch->message_row);
+	else
+		sqlite3_bind_null(stmt, 8);
+	store_bind_text(stmt, 9, ch->detail);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	return rc == SQLITE_DONE ? RK_OK : store_fail(store, "write ticket timeline");
+}
+
+enum rk_err store_ticket_change(struct rk_store *store,
+				const struct store_ticket_change *ch)
+{
+	static const char sql[] =
+		"UPDATE tickets SET state = ?3, "
+		"hold_reason = CASE WHEN ?3 IN ('held', 'failed') THEN ?4 "
+		"  ELSE NULL END, "
+		"approved_by = coalesce(?5, approved_by), "
+		"send_after = CASE WHEN ?6 THEN min(send_after, ?8) "
+		"  ELSE send_after END, "
+		"notified_at = CASE WHEN ?7 THEN ?8 ELSE notified_at END, "
+		"level = CASE WHEN ?9 >= 0 THEN ?9 ELSE level END, "
+		"updated_at = ?8 "
+		"WHERE id = ?1 AND state = ?2 RETURNING level";
+	char action[64];
+	sqlite3_stmt *stmt;
+	enum rk_err err;
+	int rc, level = ch->level >= 0 ? ch->level : 0;
+
+	if (!ch->id || !ch->to || !ch->cause)
+		return rk_fail(store->log, RK_ERR_INTERNAL,
+			       "database: incomplete ticket state change");
+	if (ch->from) {
+		if (!(stmt = store_stmt(store, sql)))
+			return RK_ERR_DB;
+		store_bind_text(stmt, 1, ch->id);
+		store_bind_text(stmt, 2, ch->from);
+		store_bind_text(stmt, 3, ch->to);
+		store_bind_text(stmt, 4, ch->detail);
+		store_bind_text(stmt, 5, ch->approved_by);
+		sqlite3_bind_int(stmt, 6, ch->due_now ? 1 : 0);
+		sqlite3_bind_int(stmt, 7, ch->notified ? 1 : 0);
+		sqlite3_bind_int64(stmt, 8, store->now);
+		sqlite3_bind_int(stmt, 9, ch->level);
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW)
+			level = sqlite3_column_int(stmt, 0);
+		store_done(stmt);
+		if (rc == SQLITE_DONE) {
+			char state[32];
+
+			/* nothing matched: gone, or moved on meanwhile */
+			err = store_ticket_state(store, ch->id, state, NULL);
+			return err ? err : RK_ERR_EXISTS;
+		}
+		if (rc != SQLITE_ROW)
+			return store_fail(store, "change ticket state");
+	}
+	if ((err = timeline_add(store, ch, level)))
+		return err;
+	snprintf(action, sizeof(action), "ticket.%s", ch->cause);
+	return store_audit(store, ch->actor ? ch->actor : "run", action, ch->id,
+			   ch->detail);
+}
+
+enum rk_err store_ticket_events_notified(struct rk_store *store,
+					 const char *id, int64_t message_row,
+					 const int64_t *event_ids,
+					 size_t nevents)
+{
 	static const char sql_event[] =
 		"UPDATE ticket_events SET message_row = ?2 "
 		"WHERE ticket_id = ?1 AND event_id = ?3";
-	sqlite3_stmt *stmt = store_stmt(store, sql_ticket);
+	sqlite3_stmt *stmt;
 	int rc;
 
-	if (!stmt)
-		return RK_ERR_DB;
-	store_bind_text(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, now);
-	rc = sqlite3_step(stmt);
-	store_done(stmt);
-	if (rc != SQLITE_DONE)
-		return store_fail(store, "mark ticket notified");
-	if (sqlite3_changes(store->db) != 1)
-		return RK_ERR_EXISTS;
 	for (size_t i = 0; i < nevents; i++) {
 		if (!(stmt = store_stmt(store, sql_event)))
 			return RK_ERR_DB;
@@ -443,76 +513,88 @@ enum rk_err store_ticket_mark_notified(struct rk_store *store,
 	return RK_OK;
 }
 
-/* The state of ticket id into state[32]; RK_ERR_NOTFOUND if none. */
-static enum rk_err ticket_state(struct rk_store *store, const char *id,
-				char state[32])
+void store_timeline_free(struct store_timeline_row *rows, size_t n)
 {
-	static const char sql[] = "SELECT state FROM tickets WHERE id = ?1";
-	sqlite3_stmt *stmt = store_stmt(store, sql);
-	enum rk_err err = RK_OK;
-	int rc;
+	for (size_t i = 0; rows && i < n; i++) {
+		free(rows[i].from_state);
+		free(rows[i].to_state);
+		free(rows[i].actor);
+		free(rows[i].cause);
+		free(rows[i].message_id);
+		free(rows[i].detail);
+	}
+	free(rows);
+}
 
+static enum rk_err timeline_row(sqlite3_stmt *stmt, void *out)
+{
+	struct store_timeline_row *r = out;
+	bool ok = true;
+
+	r->at = sqlite3_column_int64(stmt, 0);
+	r->from_state = store_col_text(stmt, 1, &ok);
+	r->to_state = store_col_text(stmt, 2, &ok);
+	r->level = sqlite3_column_int(stmt, 3);
+	r->actor = store_col_text(stmt, 4, &ok);
+	r->cause = store_col_text(stmt, 5, &ok);
+	r->message_row = sqlite3_column_int64(stmt, 6);
+	r->message_id = store_col_text(stmt, 7, &ok);
+	r->detail = store_col_text(stmt, 8, &ok);
+	return ok ? RK_OK : RK_ERR_NOMEM;
+}
+
+static void timeline_row_release(void *row)
+{
+	struct store_timeline_row *r = row;
+
+	free(r->from_state);
+	free(r->to_state);
+	free(r->actor);
+	free(r->cause);
+	free(r->message_id);
+	free(r->detail);
+	memset(r, 0, sizeof(*r));
+}
+
+enum rk_err store_ticket_timeline(struct rk_store *store, const char *id,
+				  struct store_timeline_row **rows, size_t *n)
+{
+	static const char sql[] =
+		"SELECT tl.at, tl.from_state, tl.to_state, tl.level, tl.actor, "
+		"tl.cause, coalesce(tl.message_row, 0), m.message_id, tl.detail "
+		"FROM ticket_timeline tl LEFT JOIN messages m "
+		"ON m.id = tl.message_row WHERE tl.ticket_id = ?1 ORDER BY tl.id";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+
+	*rows = NULL;
+	*n = 0;
 	if (!stmt)
 		return RK_ERR_DB;
 	store_bind_text(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		snprintf(state, 32, "%s", (const char *)sqlite3_column_text(stmt, 0));
-	else if (rc == SQLITE_DONE)
-		err = RK_ERR_NOTFOUND;
-	else
-		err = store_fail(store, "read ticket state");
-	store_done(stmt);
-	return err;
+	return store_collect(store, stmt, sizeof(**rows), timeline_row,
+			     timeline_row_release, "read ticket timeline",
+			     (void **)rows, n);
 }
 
-/* Move ticket id from state `from` to what sql does (?1 id, ?2 text,
- * ?3 now), and audit it. */
-static enum rk_err decide(struct rk_store *store, const char *id,
-			  const char *from, const char *sql, const char *text,
-			  const char *actor, const char *action, int64_t now)
+enum rk_err store_tickets_waiting(struct rk_store *store, int64_t now,
+				  long long *count, int64_t *first_due)
 {
-	sqlite3_stmt *stmt;
-	char state[32];
-	enum rk_err err;
+	static const char sql[] =
+		"SELECT count(*), coalesce(min(send_after), 0) FROM tickets "
+		"WHERE state = 'open' AND send_after > ?1";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
 	int rc;
 
-	if ((err = ticket_state(store, id, state)))
-		return err;
-	if (strcmp(state, from) != 0)
-		return RK_ERR_INVAL;
-	if (!(stmt = store_stmt(store, sql)))
+	*count = 0;
+	*first_due = 0;
+	if (!stmt)
 		return RK_ERR_DB;
-	store_bind_text(stmt, 1, id);
-	store_bind_text(stmt, 2, text);
-	sqlite3_bind_int64(stmt, 3, now);
+	sqlite3_bind_int64(stmt, 1, now);
 	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*count = sqlite3_column_int64(stmt, 0);
+		*first_due = sqlite3_column_int64(stmt, 1);
+	}
 	store_done(stmt);
-	if (rc != SQLITE_DONE)
-		return store_fail(store, action);
-	return store_audit(store, actor, action, id,
-			   strcmp(text, actor) != 0 ? text : NULL);
-}
-
-enum rk_err store_ticket_approve(struct rk_store *store, const char *id,
-				 const char *actor, int64_t now)
-{
-	static const char sql[] =
-		"UPDATE tickets SET state = 'open', hold_reason = NULL, "
-		"approved_by = ?2, send_after = min(send_after, ?3), "
-		"updated_at = ?3 WHERE id = ?1 AND state = 'held'";
-
-	return decide(store, id, STORE_TICKET_HELD, sql, actor, actor,
-		      "ticket.approve", now);
-}
-
-enum rk_err store_ticket_hold(struct rk_store *store, const char *id,
-			      const char *actor, const char *reason)
-{
-	static const char sql[] =
-		"UPDATE tickets SET state = 'held', hold_reason = ?2, "
-		"updated_at = ?3 WHERE id = ?1 AND state = 'open'";
-
-	return decide(store, id, STORE_TICKET_OPEN, sql, reason, actor,
-		      "ticket.hold", rk_now());
+	return rc == SQLITE_ROW ? RK_OK : store_fail(store, "count waiting tickets");
 }

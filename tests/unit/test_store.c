@@ -121,14 +121,21 @@ static void test_ticket_ids(void **state)
 	store_ticket_release(&t);
 	assert_int_equal(store_ticket_get(store, "20261120-000009", &t),
 			 RK_ERR_NOTFOUND);
-	/* notified only once: a second mark fails and must be rolled back */
-	assert_int_equal(store_begin(store), RK_OK);
-	assert_int_equal(store_ticket_mark_notified(store, "20261120-000001", 0,
-						    day1, NULL, 0),
-			 RK_OK);
-	assert_int_equal(store_ticket_mark_notified(store, "20261120-000001", 0,
-						    day1, NULL, 0),
-			 RK_ERR_EXISTS);
+	/* notified only once: the change is compare-and-set, so a second
+	 * one from open fails and must be rolled back */
+	{
+		struct store_ticket_change ch = {
+			.id = "20261120-000001", .from = STORE_TICKET_OPEN,
+			.to = STORE_TICKET_NOTIFIED, .cause = "notice-queued",
+			.level = -1, .notified = true,
+		};
+
+		assert_int_equal(store_begin(store), RK_OK);
+		assert_int_equal(store_ticket_change(store, &ch), RK_OK);
+		assert_int_equal(store_ticket_change(store, &ch), RK_ERR_EXISTS);
+		ch.id = "20261120-000009";
+		assert_int_equal(store_ticket_change(store, &ch), RK_ERR_NOTFOUND);
+	}
 	store_rollback(store);
 	store_close(store);
 	rk_test_rmtree(dir);

@@ -1,13 +1,13 @@
-/* Aggregation into tickets: ids per day, joining by contact and template,
- * RED / suppressed / unresolved events, the window, TLP raising; and the
- * notice context a template sees. */
+/* Resolve and aggregation into tickets: ids per day, joining by contact
+ * and template, RED / suppressed / unresolved events, the window, TLP
+ * raising; and the notice context a template sees. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "renraku/ingest.h"
 #include "renraku/notify.h"
 #include "renraku/resolve.h"
-#include "renraku/track.h"
+#include "renraku/tickets.h"
 #include "testutil.h"
 
 #define T0 1795169700LL /* 2026-11-20T10:15:00Z */
@@ -69,15 +69,34 @@ static void ingest_text(struct env *e, const char *text)
 	ingest_result_release(&res);
 }
 
-static void aggregate(struct env *e, int64_t now, struct track_stats *st)
+/* What one resolve + aggregation pass did. */
+struct agg_stats {
+	long long events_seen, ticketed, withheld, suppressed, unresolved,
+		tickets_created;
+};
+
+static void aggregate(struct env *e, int64_t now, struct agg_stats *st)
 {
 	struct resolver *r = NULL;
+	struct resolve_stats rs;
+	struct tickets_stats ts;
 
 	memset(st, 0, sizeof(*st));
+	memset(&rs, 0, sizeof(rs));
+	memset(&ts, 0, sizeof(ts));
+	store_set_now(e->store, now);
 	assert_int_equal(resolve_new(&r, e->store, &e->cfg, &e->log, true), RK_OK);
-	assert_int_equal(track_aggregate(e->store, &e->cfg, &e->log, r, now, st),
+	assert_int_equal(resolve_pending(e->store, r, &e->cfg, &e->log, now, &rs),
 			 RK_OK);
 	resolve_free(r);
+	assert_int_equal(tickets_aggregate(e->store, &e->cfg, &e->log, now, &ts),
+			 RK_OK);
+	st->events_seen = rs.seen;
+	st->withheld = rs.withheld;
+	st->suppressed = rs.suppressed;
+	st->unresolved = rs.unresolved;
+	st->ticketed = ts.ticketed;
+	st->tickets_created = ts.tickets_created;
 }
 
 static const char sample[] =
@@ -91,13 +110,13 @@ static const char sample[] =
 static void test_aggregate(void **state)
 {
 	struct env *e = *state;
-	struct track_stats st;
+	struct agg_stats st;
 	struct store_ticket *rows = NULL, t;
 	size_t n = 0;
 	char id[32];
 	bool found;
 
-	setenv("RENRAKU_NOW", "1795169700", 1);
+	store_set_now(e->store, T0);
 	ingest_text(e, sample);
 	aggregate(e, T0, &st);
 	assert_int_equal(st.events_seen, 6);
@@ -138,13 +157,12 @@ static void test_aggregate(void **state)
 	assert_string_equal(t.lang, "en");
 	assert_string_equal(t.template_name, "brute-force");
 	store_ticket_release(&t);
-	unsetenv("RENRAKU_NOW");
 }
 
 static void test_join_and_tlp_class(void **state)
 {
 	struct env *e = *state;
-	struct track_stats st;
+	struct agg_stats st;
 	struct store_ticket t;
 
 	ingest_text(e, sample);
@@ -177,7 +195,7 @@ static void test_join_and_tlp_class(void **state)
 static void test_max_events(void **state)
 {
 	struct env *e = *state;
-	struct track_stats st;
+	struct agg_stats st;
 	struct store_ticket *rows = NULL;
 	size_t n = 0;
 

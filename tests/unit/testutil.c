@@ -41,6 +41,7 @@ struct rk_store *rk_test_store(const char *dir, const struct rk_log *log)
 	assert_int_equal(rk_path_join(dir, "test.db", &path), RK_OK);
 	assert_int_equal(store_open(&store, path, 5000, log), RK_OK);
 	free(path);
+	store_set_now(store, RK_TEST_NOW);
 	return store;
 }
 

@@ -1,10 +1,13 @@
-/* New events -> tickets.  Each event is resolved to its contact chain and
- * joins the open ticket of its level-0 address and template, or is set
- * aside: TLP:RED (withheld), suppressed, or with no contact (unresolved). */
+/* Resolved events -> tickets.  Each event joins the open ticket of its
+ * level-0 address and template, or starts one; an event that cannot be
+ * ticketed is undone alone and set aside as failed. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "renraku/track.h"
+#include "renraku/notify.h"
+#include "renraku/resolve.h"
+#include "renraku/tickets.h"
 
 #define AGGREGATE_BATCH 1000
 
@@ -77,7 +80,7 @@ static enum rk_err ticket_for_event(struct rk_store *store,
 				    const char *templates_dir,
 				    const struct store_event *ev,
 				    const struct resolve_chain *chain,
-				    int64_t now, struct track_stats *stats)
+				    int64_t now, struct tickets_stats *stats)
 {
 	const struct resolve_contact *first = &chain->entry[0];
 	struct store_ticket t;
@@ -125,14 +128,21 @@ static enum rk_err ticket_for_event(struct rk_store *store,
 					&t.lang);
 		}
 		if (err) {
-			rk_log_error(log, "no usable template for '%s' in '%s' (not even default/en.mustache)",
-				     ev->type, templates_dir);
+			rk_log_error(log, "event %lld: no usable template for '%s' in '%s'",
+				     (long long)ev->id, ev->type, templates_dir);
 			goto cleanup;
 		}
 		if ((err = chain_to_ticket(chain, &t)) ||
 		    (err = store_ticket_create(store, &t)))
 			goto cleanup;
 		memcpy(id, t.id, sizeof(id));
+		struct store_ticket_change ch = {
+			.id = id, .to = STORE_TICKET_OPEN,
+			.cause = TICKETS_CAUSE_CREATED, .level = t.level,
+			.detail = t.contact,
+		};
+		if ((err = tickets_transition(store, log, &ch)))
+			goto cleanup;
 		stats->tickets_created++;
 	}
 	if ((err = store_ticket_add_event(store, id, ev, &count)) ||
@@ -150,60 +160,81 @@ cleanup:
 	return err;
 }
 
+/* Errors that belong to one event (its data, its template): the event
+ * is set aside and the batch goes on.  Anything else (the database,
+ * memory) stops the stage. */
+static bool event_fault(enum rk_err err)
+{
+	return err == RK_ERR_TEMPLATE || err == RK_ERR_INVAL ||
+	       err == RK_ERR_PARSE || err == RK_ERR_LIMIT ||
+	       err == RK_ERR_NOTFOUND;
+}
+
 static enum rk_err aggregate_event(struct rk_store *store,
 				   const struct rk_config *cfg,
 				   const struct rk_log *log,
-				   struct resolver *resolver,
 				   const char *templates_dir,
 				   const struct store_event *ev, int64_t now,
-				   struct track_stats *stats)
+				   struct tickets_stats *stats)
 {
 	struct resolve_chain chain;
-	const char *reason = NULL;
+	char reason[256];
 	enum rk_err err;
 
 	stats->events_seen++;
-	if (ev->tlp == RK_TLP_RED) {
-		stats->withheld++;
-		return store_event_set_state(store, ev->id,
-					     STORE_EVENT_WITHHELD,
-					     "TLP:RED never leaves the relay");
-	}
-	if (resolve_suppressed(resolver, ev, now, &reason)) {
-		stats->suppressed++;
-		return store_event_set_state(store, ev->id,
-					     STORE_EVENT_SUPPRESSED, reason);
-	}
-	memset(&chain, 0, sizeof(chain));
-	err = resolve_event(resolver, ev, &chain);
-	if (err == RK_ERR_TEMPFAIL) {
-		/* Left new: the next run tries again. */
-		rk_log_warn(log, "event %lld: contact lookup failed for now",
-			    (long long)ev->id);
-		return RK_OK;
-	}
-	if (err == RK_ERR_NOTFOUND || (!err && chain.count == 0)) {
-		resolve_chain_release(&chain);
-		stats->unresolved++;
-		rk_log_info(log, "event %lld (%s %s): no contact found",
-			    (long long)ev->id, ev->type,
-			    ev->source_ip ? ev->source_ip
-			    : ev->source_fqdn ? ev->source_fqdn : "-");
-		return store_event_set_state(store, ev->id,
-					     STORE_EVENT_UNRESOLVED,
-					     "no contact found");
-	}
+	if ((err = store_savepoint(store)))
+		return err;
+	err = resolve_chain_decode(ev->chain, &chain);
+	if (!err && chain.count == 0)
+		err = RK_ERR_PARSE;
 	if (!err)
 		err = ticket_for_event(store, cfg, log, templates_dir, ev,
 				       &chain, now, stats);
 	resolve_chain_release(&chain);
-	return err;
+	if (!err)
+		return store_savepoint_release(store);
+	if (!event_fault(err)) {
+		store_savepoint_rollback(store);
+		return err;
+	}
+	snprintf(reason, sizeof(reason), "cannot be ticketed: %s",
+		 err == RK_ERR_PARSE ? "its stored contact chain cannot be read"
+		 : err == RK_ERR_TEMPLATE ? "no usable template"
+					  : rk_strerror(err));
+	if ((err = store_savepoint_rollback(store)))
+		return err;
+	stats->failed++;
+	rk_log_error(log, "event %lld (%s): %s; set aside (renraku events retry --state failed)",
+		     (long long)ev->id, ev->type, reason);
+	return store_event_set_state(store, ev->id, STORE_EVENT_FAILED, reason);
 }
 
-enum rk_err track_aggregate(struct rk_store *store,
-			    const struct rk_config *cfg,
-			    const struct rk_log *log, struct resolver *resolver,
-			    int64_t now, struct track_stats *stats)
+/* The templates directory must at least hold default/en.mustache: its
+ * absence is the operator's problem, not every event's. */
+static enum rk_err check_templates(const struct rk_log *log, const char *dir)
+{
+	char *path = NULL, *lang = NULL;
+	enum rk_err err = notify_template_path(dir, "default", "en", &path,
+					       &lang);
+
+	if (!err && access(path, R_OK) != 0)
+		err = RK_ERR_NOTFOUND;
+	free(path);
+	free(lang);
+	if (err == RK_ERR_NOMEM)
+		return err;
+	if (err)
+		return rk_fail(log, RK_ERR_CONFIG,
+			       "templates directory '%s' has no readable default/en.mustache "
+			       "(check [relay] templates)",
+			       dir);
+	return RK_OK;
+}
+
+enum rk_err tickets_aggregate(struct rk_store *store,
+			      const struct rk_config *cfg,
+			      const struct rk_log *log, int64_t now,
+			      struct tickets_stats *stats)
 {
 	struct store_event *rows = NULL;
 	char *templates_dir = NULL;
@@ -213,9 +244,11 @@ enum rk_err track_aggregate(struct rk_store *store,
 
 	if ((err = rk_config_path(cfg, cfg->relay.templates, &templates_dir)))
 		return err;
+	if ((err = check_templates(log, templates_dir)))
+		goto cleanup;
 	for (;;) {
-		if ((err = store_events_new(store, after, AGGREGATE_BATCH, &rows,
-					    &n)) ||
+		if ((err = store_events_resolved(store, after, AGGREGATE_BATCH,
+						 &rows, &n)) ||
 		    n == 0)
 			break;
 		if ((err = store_begin(store))) {
@@ -224,9 +257,8 @@ enum rk_err track_aggregate(struct rk_store *store,
 		}
 		for (size_t i = 0; !err && i < n; i++) {
 			after = rows[i].id;
-			err = aggregate_event(store, cfg, log, resolver,
-					      templates_dir, &rows[i], now,
-					      stats);
+			err = aggregate_event(store, cfg, log, templates_dir,
+					      &rows[i], now, stats);
 		}
 		store_events_free(rows, n);
 		rows = NULL;
@@ -237,6 +269,7 @@ enum rk_err track_aggregate(struct rk_store *store,
 		if ((err = store_commit(store)))
 			break;
 	}
+cleanup:
 	free(templates_dir);
 	return err;
 }

@@ -1,0 +1,97 @@
+/*
+ * Tickets: resolved events gather into tickets, and every ticket moves
+ * through one state machine.
+ *
+ *   aggregate.c  resolved events -> joined to the open ticket of their
+ *                level-0 contact and template (a new ticket waits
+ *                [aggregate] window), or failed with a reason
+ *   states.c     the ticket states and the one transition table; every
+ *                state change goes through tickets_transition(), which
+ *                refuses what the table does not allow and writes the
+ *                ticket's timeline in the same transaction
+ *   decide.c     an operator's decisions: approve, hold, retry
+ *
+ * Owns: the tickets, ticket_contacts, ticket_events and ticket_timeline
+ * rows (through relay/store/).  May call: store, resolve (the stored
+ * chain), notify (which template and language a ticket uses).  Called by
+ * the pipeline driver, notify (a notice queued, a ticket held or failed)
+ * and the command line.
+ */
+#ifndef RENRAKU_TICKETS_H
+#define RENRAKU_TICKETS_H
+
+#include "renraku/config.h"
+#include "renraku/store.h"
+
+/* ------------------------------------------------------------ states */
+
+/* Whether state is one of the ticket states (the database's CHECK
+ * list: open, held, notified, acknowledged, auto-acknowledged, resolved,
+ * disputed, expired, failed). */
+bool tickets_state_known(const char *state);
+/* The i-th ticket state, NULL past the end (for help and checks). */
+const char *tickets_state_at(size_t i);
+
+/* Causes the transition table knows, for callers. */
+#define TICKETS_CAUSE_CREATED "created"
+#define TICKETS_CAUSE_NOTICE "notice-queued"      /* open -> notified */
+#define TICKETS_CAUSE_NEEDS_KEY "needs-key"       /* open -> held */
+#define TICKETS_CAUSE_HOLD "hold"                 /* open -> held */
+#define TICKETS_CAUSE_APPROVE "approve"           /* held -> open */
+#define TICKETS_CAUSE_FAILED "notice-failed"      /* open -> failed */
+#define TICKETS_CAUSE_RETRY "retry"               /* failed -> open */
+
+/* In a transaction.  The one way a ticket changes state: ch->to and
+ * ch->cause say what happens; ch->from is filled with the ticket's
+ * current state (ch->from NULL with cause "created" records a ticket
+ * just made).  A change the transition table does not list is refused
+ * with RK_ERR_TRANSITION (logged with the ticket, both states and the
+ * cause) and nothing is written; otherwise the state, the timeline row
+ * and the audit row are written together (store_ticket_change). */
+enum rk_err tickets_transition(struct rk_store *store,
+			       const struct rk_log *log,
+			       struct store_ticket_change *ch);
+
+/* ------------------------------------------------------------ aggregate */
+
+struct tickets_stats {
+	long long events_seen;
+	long long ticketed;
+	long long failed;          /* events set aside (state failed) */
+	long long tickets_created;
+};
+
+/* Move every resolved event into a ticket: the open ticket of its
+ * level-0 address and template whose TLP class matches (CLEAR/GREEN
+ * apart from AMBER), else a new one due at now + [aggregate] window.  A
+ * full ticket ([aggregate] max_events) is due at once.  One transaction
+ * per batch; an event that cannot be ticketed (a chain that cannot be
+ * read, no usable template) is undone alone and set to failed with the
+ * reason, and the batch goes on.  A templates directory without
+ * default/en.mustache is a configuration error (RK_ERR_CONFIG, nothing
+ * changed). */
+enum rk_err tickets_aggregate(struct rk_store *store,
+			      const struct rk_config *cfg,
+			      const struct rk_log *log, int64_t now,
+			      struct tickets_stats *stats);
+
+/* ------------------------------------------------------------ decide */
+
+/* An operator's decisions; each takes its own transaction and is
+ * recorded under actor in the timeline and the audit log.
+ *   approve: held -> open, due now, approved_by = actor.  The approval
+ *            covers exactly the events the ticket holds: no later event
+ *            joins an approved ticket.  A TLP:AMBER ticket then goes out
+ *            signed (the operator has reviewed it).
+ *   hold:    open -> held with reason.
+ *   retry:   failed -> open, due now.
+ * RK_ERR_NOTFOUND: no such ticket; RK_ERR_TRANSITION: not in a state the
+ * decision applies to. */
+enum rk_err tickets_approve(struct rk_store *store, const struct rk_log *log,
+			    const char *id, const char *actor);
+enum rk_err tickets_hold(struct rk_store *store, const struct rk_log *log,
+			 const char *id, const char *actor, const char *reason);
+enum rk_err tickets_retry(struct rk_store *store, const struct rk_log *log,
+			  const char *id, const char *actor);
+
+#endif /* RENRAKU_TICKETS_H */

@@ -1,0 +1,97 @@
+/* One pass of every stage, in order, as of one injected `now`. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "renraku/deliver.h"
+#include "renraku/pipeline.h"
+
+const char *pipeline_stage_name(enum pipeline_stage s)
+{
+	static const char *const names[] = {"resolve", "tickets", "notify",
+					    "deliver"};
+
+	return (size_t)s < RK_ARRAY_LEN(names) ? names[s] : "?";
+}
+
+static enum rk_err run_resolve(struct rk_store *store,
+			       const struct rk_config *cfg,
+			       const struct rk_log *log,
+			       const struct pipeline_options *opts,
+			       struct pipeline_stats *stats)
+{
+	struct resolver *resolver = NULL;
+	enum rk_err err;
+	size_t i = 0;
+
+	err = resolve_new(&resolver, store, cfg, log, opts->offline);
+	for (; !err && i < opts->nextra_sources; i++)
+		err = resolve_add_source(resolver, &opts->extra_sources[i]);
+	/* sources not handed over are still ours to free */
+	for (; i < opts->nextra_sources; i++)
+		if (opts->extra_sources[i].free)
+			opts->extra_sources[i].free(opts->extra_sources[i].self);
+	if (!err)
+		err = resolve_pending(store, resolver, cfg, log, opts->now,
+				      &stats->resolve);
+	resolve_free(resolver);
+	return err;
+}
+
+static enum rk_err run_deliver(struct rk_store *store,
+			       const struct rk_config *cfg,
+			       const struct rk_log *log, int64_t now,
+			       struct pipeline_stats *stats)
+{
+	struct deliver_transport *transport = NULL;
+	struct deliver_stats dstats;
+	enum rk_err err;
+
+	memset(&dstats, 0, sizeof(dstats));
+	if ((err = deliver_open(&transport, cfg->transport.url, cfg, log)))
+		return err;
+	err = deliver_pending(store, transport, log, now, &dstats);
+	stats->sent += dstats.sent;
+	stats->deferred += dstats.deferred;
+	stats->failed += dstats.failed;
+	deliver_close(transport);
+	return err;
+}
+
+enum rk_err pipeline_run_once(struct rk_store *store,
+			      const struct rk_config *cfg,
+			      const struct rk_log *log,
+			      const struct pipeline_options *opts,
+			      struct pipeline_stats *stats)
+{
+	struct notify_signer *signer = NULL;
+	enum rk_err err, first = RK_OK;
+
+	if ((err = store_runner_lock(store, false))) {
+		for (size_t i = 0; i < opts->nextra_sources; i++)
+			if (opts->extra_sources[i].free)
+				opts->extra_sources[i].free(opts->extra_sources[i].self);
+		return err;
+	}
+	store_set_now(store, opts->now);
+	stats->stage_err[PIPELINE_RESOLVE] =
+		run_resolve(store, cfg, log, opts, stats);
+	stats->stage_err[PIPELINE_TICKETS] =
+		tickets_aggregate(store, cfg, log, opts->now, &stats->tickets);
+	stats->stage_err[PIPELINE_NOTIFY] = notify_due_tickets(
+		store, cfg, log, &signer, opts->now, &stats->notify);
+	notify_signer_close(signer);
+	stats->stage_err[PIPELINE_DELIVER] =
+		run_deliver(store, cfg, log, opts->now, stats);
+	for (size_t i = 0; i < RK_ARRAY_LEN(stats->stage_err); i++) {
+		if (stats->stage_err[i] && !first)
+			first = stats->stage_err[i];
+		if (stats->stage_err[i])
+			rk_log_error(log, "run: the %s stage failed: %s",
+				     pipeline_stage_name((enum pipeline_stage)i),
+				     rk_strerror(stats->stage_err[i]));
+	}
+	if ((err = store_tickets_waiting(store, opts->now, &stats->waiting,
+					 &stats->first_due)) && !first)
+		first = err;
+	return first;
+}

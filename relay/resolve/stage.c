@@ -1,0 +1,273 @@
+/*
+ * The resolve stage: events due for a lookup -> resolved (with a stored
+ * chain) | unresolved (tried again later) | withheld | suppressed.
+ *
+ * Lookups never run inside a write transaction: a batch is read, its
+ * distinct subjects are resolved with no transaction open (a network
+ * source may take seconds), and only then are the chains and the new
+ * event states written, in one short transaction.  A concurrent
+ * `renraku ingest` therefore never waits for a registry.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+
+#define RESOLVE_BATCH 1000
+
+/* What happens to one event of a batch. */
+enum slot_kind { SLOT_LOOKUP, SLOT_WITHHELD, SLOT_SUPPRESSED };
+
+struct slot {
+	enum slot_kind kind;
+	const char *reason; /* suppression reason, borrowed from resolver */
+	size_t subject;     /* index into the batch's subjects */
+};
+
+struct subject {
+	char *key;               /* "ip|fqdn|asn|cc", owned */
+	struct resolve_query q;  /* strings borrowed from the events */
+	struct resolve_chain chain;
+	enum rk_err err;
+	int64_t chain_id;
+};
+
+struct batch {
+	struct slot *slots;
+	struct subject *subjects;
+	size_t nsubjects;
+	size_t *order;           /* subject indices sorted by key */
+};
+
+static void batch_release(struct batch *b)
+{
+	for (size_t i = 0; i < b->nsubjects; i++) {
+		free(b->subjects[i].key);
+		resolve_chain_release(&b->subjects[i].chain);
+	}
+	free(b->subjects);
+	free(b->slots);
+	free(b->order);
+	memset(b, 0, sizeof(*b));
+}
+
+/* The subject an event is looked up by, as one text key. */
+static enum rk_err subject_key(const struct resolve_query *q, char **out)
+{
+	char addr[RK_ADDR_TEXT] = "";
+	struct rk_buf b;
+	enum rk_err err;
+
+	if (q->has_addr)
+		rk_addr_format(&q->addr, addr);
+	rk_buf_init(&b, 1024);
+	err = rk_buf_addf(&b, "ip=%s|fqdn=%s|asn=%lu|cc=%s", addr,
+			  q->domain ? q->domain : "", (unsigned long)q->asn,
+			  q->country ? q->country : "");
+	if (!err && !(*out = rk_buf_detach(&b, NULL)))
+		err = RK_ERR_NOMEM;
+	rk_buf_release(&b);
+	return err;
+}
+
+/* Binary search of key among the subjects added so far (order sorted). */
+static bool find_subject(const struct batch *b, size_t nsorted, const char *key,
+			 size_t *pos)
+{
+	size_t lo = 0, hi = nsorted;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(b->subjects[b->order[mid]].key, key);
+
+		if (c == 0) {
+			*pos = mid;
+			return true;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return false;
+}
+
+/* Classify the events and collect their distinct subjects. */
+static enum rk_err batch_build(struct resolver *r, const struct store_event *ev,
+			       size_t n, int64_t now, struct batch *b)
+{
+	enum rk_err err;
+
+	b->slots = calloc(n, sizeof(*b->slots));
+	b->subjects = calloc(n, sizeof(*b->subjects));
+	b->order = calloc(n, sizeof(*b->order));
+	if (!b->slots || !b->subjects || !b->order)
+		return RK_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct resolve_query q;
+		char *key = NULL;
+		size_t pos;
+
+		if (ev[i].tlp == RK_TLP_RED) {
+			b->slots[i].kind = SLOT_WITHHELD;
+			continue;
+		}
+		if (resolve_suppressed(r, &ev[i], now, &b->slots[i].reason)) {
+			b->slots[i].kind = SLOT_SUPPRESSED;
+			continue;
+		}
+		resolve_event_query(r, &ev[i], &q);
+		if ((err = subject_key(&q, &key)))
+			return err;
+		if (find_subject(b, b->nsubjects, key, &pos)) {
+			b->slots[i].subject = b->order[pos];
+			free(key);
+			continue;
+		}
+		memmove(&b->order[pos + 1], &b->order[pos],
+			(b->nsubjects - pos) * sizeof(*b->order));
+		b->order[pos] = b->nsubjects;
+		b->subjects[b->nsubjects].key = key;
+		b->subjects[b->nsubjects].q = q;
+		b->slots[i].subject = b->nsubjects++;
+	}
+	return RK_OK;
+}
+
+/* Every distinct subject at once: no transaction is open here. */
+static enum rk_err batch_lookup(struct resolver *r, struct batch *b)
+{
+	struct resolve_query *qs;
+	struct resolve_chain *chains;
+	enum rk_err *errs, err;
+
+	if (b->nsubjects == 0)
+		return RK_OK;
+	qs = calloc(b->nsubjects, sizeof(*qs));
+	chains = calloc(b->nsubjects, sizeof(*chains));
+	errs = calloc(b->nsubjects, sizeof(*errs));
+	err = qs && chains && errs ? RK_OK : RK_ERR_NOMEM;
+	for (size_t i = 0; !err && i < b->nsubjects; i++)
+		qs[i] = b->subjects[i].q;
+	if (!err)
+		err = resolve_batch(r, qs, b->nsubjects, chains, errs);
+	for (size_t i = 0; !err && i < b->nsubjects; i++) {
+		b->subjects[i].chain = chains[i];
+		b->subjects[i].err = errs[i];
+	}
+	free(qs);
+	free(chains);
+	free(errs);
+	return err;
+}
+
+/* In the transaction: each subject's chain once, then every event. */
+static enum rk_err batch_write(struct rk_store *store, const struct rk_config *cfg,
+			       const struct rk_log *log,
+			       const struct store_event *ev, size_t n,
+			       struct batch *b, int64_t now,
+			       struct resolve_stats *stats)
+{
+	struct rk_buf text;
+	enum rk_err err = RK_OK;
+
+	rk_buf_init(&text, 1 << 20);
+	for (size_t i = 0; !err && i < b->nsubjects; i++) {
+		struct subject *s = &b->subjects[i];
+
+		if (s->err || s->chain.count == 0)
+			continue;
+		rk_buf_reset(&text);
+		if (!(err = resolve_chain_encode(&s->chain, &text)))
+			err = store_chain_add(store, s->key, text.data,
+					      s->chain.country, &s->chain_id);
+	}
+	rk_buf_release(&text);
+	for (size_t i = 0; !err && i < n; i++) {
+		const struct slot *sl = &b->slots[i];
+		const struct subject *s;
+
+		stats->seen++;
+		if (sl->kind == SLOT_WITHHELD) {
+			stats->withheld++;
+			err = store_event_set_state(store, ev[i].id,
+						    STORE_EVENT_WITHHELD,
+						    "TLP:RED never leaves the relay");
+			continue;
+		}
+		if (sl->kind == SLOT_SUPPRESSED) {
+			stats->suppressed++;
+			err = store_event_set_state(store, ev[i].id,
+						    STORE_EVENT_SUPPRESSED,
+						    sl->reason);
+			continue;
+		}
+		s = &b->subjects[sl->subject];
+		if (s->err == RK_ERR_TEMPFAIL) {
+			stats->later++;
+			rk_log_warn(log, "event %lld: contact lookup failed for now; tried again at the next run",
+				    (long long)ev[i].id);
+			continue;
+		}
+		if (s->err || s->chain.count == 0) {
+			char reason[128];
+
+			snprintf(reason, sizeof(reason), "%s",
+				 s->err ? rk_strerror(s->err) : "no contact found");
+			stats->unresolved++;
+			rk_log_info(log, "event %lld (%s %s): %s; tried again after %llds",
+				    (long long)ev[i].id, ev[i].type,
+				    ev[i].source_ip     ? ev[i].source_ip
+				    : ev[i].source_fqdn ? ev[i].source_fqdn
+							: "-",
+				    reason, cfg->resolve.negative_ttl);
+			err = store_event_unresolved(store, ev[i].id, reason,
+						     now + cfg->resolve.negative_ttl);
+			continue;
+		}
+		stats->resolved++;
+		err = store_event_resolved(store, ev[i].id, s->chain_id);
+	}
+	return err;
+}
+
+enum rk_err resolve_pending(struct rk_store *store, struct resolver *r,
+			    const struct rk_config *cfg,
+			    const struct rk_log *log, int64_t now,
+			    struct resolve_stats *stats)
+{
+	struct store_event *rows = NULL;
+	int64_t after = 0;
+	size_t n = 0;
+	enum rk_err err;
+
+	for (;;) {
+		struct batch b;
+
+		memset(&b, 0, sizeof(b));
+		if ((err = store_events_to_resolve(store, now, after,
+						   RESOLVE_BATCH, &rows, &n)) ||
+		    n == 0)
+			break;
+		after = rows[n - 1].id;
+		if (!(err = batch_build(r, rows, n, now, &b)) &&
+		    !(err = batch_lookup(r, &b))) {
+			stats->subjects += (long long)b.nsubjects;
+			if (!(err = store_begin(store))) {
+				err = batch_write(store, cfg, log, rows, n, &b,
+						  now, stats);
+				if (err)
+					store_rollback(store);
+				else
+					err = store_commit(store);
+			}
+		}
+		batch_release(&b);
+		store_events_free(rows, n);
+		rows = NULL;
+		if (err)
+			break;
+	}
+	return err;
+}
