@@ -228,7 +228,6 @@ static enum rk_err build_notice(struct notice_env *env,
 	struct store_ticket_change ch = {
 		.id = t->id, .to = STORE_TICKET_NOTIFIED,
 		.cause = TICKETS_CAUSE_NOTICE, .level = -1, .notified = true,
-		.detail = msgid.data,
 	};
 	if ((err = store_message_add(env->store, &m, &row)) ||
 	    (ch.message_row = row,
@@ -303,7 +302,7 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 	 * and leave every ticket due for the run after the fix. */
 	if (need_signer && (err = open_signer(&env))) {
 		rk_log_error(log, "cannot sign notices with [gpg] home '%s'%s%s%s: %s; "
-				  "%zu due tickets stay due",
+				  "the tickets due now stay due (%zu)",
 			     cfg->gpg.home, cfg->gpg.signer ? " and signer '" : "",
 			     cfg->gpg.signer ? cfg->gpg.signer : "",
 			     cfg->gpg.signer ? "'" : "", rk_strerror(err), ndue);

@@ -17,7 +17,7 @@ cleanup_work() {
 	rm -rf "$WORK"
 	exit $rc
 }
-trap cleanup_work EXIT
+[ -n "${RK_KEEP_WORK:-}" ] || trap cleanup_work EXIT
 
 PASSED=0
 FAILED=0

@@ -19,10 +19,11 @@ char *rk_test_tmpdir(void);
 void rk_test_rmtree(const char *path);
 /* A path under the source tree (RK_SOURCE_DIR); caller frees. */
 char *rk_test_source_path(const char *rel);
-/* A store in a fresh file under dir. */
 /* The time a test store records its writes as (2026-11-20T10:15:00Z). */
 #define RK_TEST_NOW 1795169700LL
 
+/* A store in a fresh file under dir (dir/test.db), its now set to
+ * RK_TEST_NOW. */
 struct rk_store *rk_test_store(const char *dir, const struct rk_log *log);
 /* Defaults with a quiet log (errors only, to stderr). */
 void rk_test_config(struct rk_config *cfg);
