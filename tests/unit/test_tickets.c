@@ -1,6 +1,7 @@
 /* Resolve and aggregation into tickets: ids per day, joining by contact
  * and template, RED / suppressed / unresolved events, the window, TLP
  * raising; and the notice context a template sees. */
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,6 +213,69 @@ static void test_max_events(void **state)
 	store_tickets_free(rows, n);
 }
 
+/* One event that cannot be ticketed (its stored chain is unreadable) is
+ * set aside as failed with the reason; the rest of its batch goes on. */
+static void test_poisoned_event(void **state)
+{
+	struct env *e = *state;
+	struct resolver *r = NULL;
+	struct resolve_stats rs;
+	struct tickets_stats ts;
+	struct store_event *rows = NULL;
+	size_t n = 0;
+	char *db = NULL, *sql;
+	sqlite3 *raw;
+
+	memset(&rs, 0, sizeof(rs));
+	memset(&ts, 0, sizeof(ts));
+	ingest_text(e, sample);
+	assert_int_equal(resolve_new(&r, e->store, &e->cfg, &e->log, true), RK_OK);
+	assert_int_equal(resolve_pending(e->store, r, &e->cfg, &e->log, T0, &rs),
+			 RK_OK);
+	resolve_free(r);
+	assert_int_equal(rs.resolved, 3);
+	/* poison the chain of the brute-force event (a subject of its own) */
+	assert_int_equal(rk_path_join(e->dir, "test.db", &db), RK_OK);
+	assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+	sql = "UPDATE chains SET chain = '{\"chain\":[{\"level\":9}]}' WHERE id ="
+	      " (SELECT chain_id FROM events WHERE type = 'brute-force')";
+	assert_int_equal(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	free(db);
+	assert_int_equal(tickets_aggregate(e->store, &e->cfg, &e->log, T0, &ts),
+			 RK_OK);
+	assert_int_equal(ts.events_seen, 3);
+	assert_int_equal(ts.failed, 1);
+	assert_int_equal(ts.ticketed, 2);
+	assert_int_equal(store_events_list(e->store, STORE_EVENT_FAILED, 10, &rows, &n),
+			 RK_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].type, "brute-force");
+	assert_non_null(strstr(rows[0].state_reason, "contact chain"));
+	store_events_free(rows, n);
+	/* and nothing of it was half-written: no ticket for brute-force */
+	{
+		char id[32];
+		bool found = true;
+
+		assert_int_equal(store_ticket_find_open(e->store,
+							"cert@national-csirt-de.example",
+							"brute-force", false, 10000,
+							id, &found),
+				 RK_OK);
+		assert_false(found);
+	}
+	/* put back, it is looked up and ticketed like any other */
+	{
+		long long back = 0;
+
+		assert_int_equal(store_events_retry(e->store, STORE_EVENT_FAILED, 0,
+						    &back),
+				 RK_OK);
+		assert_int_equal(back, 1);
+	}
+}
+
 static void test_context(void **state)
 {
 	struct env *e = *state;
@@ -267,6 +331,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_aggregate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_and_tlp_class, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poisoned_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_context, setup, teardown),
 	};
 
