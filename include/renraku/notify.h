@@ -188,6 +188,14 @@ struct notify_stats {
 	long long failed; /* tickets set aside: their notice cannot be built */
 };
 
+/* Open the signer [gpg] home / signer name (nothing when *signer is set
+ * or [gpg] mode is none).  A signer that cannot be opened is the
+ * operator's problem: logged with the key and path, RK_ERR_CONFIG (or
+ * RK_ERR_NOMEM / RK_ERR_IO).  Caller closes *signer. */
+enum rk_err notify_signer_from_config(const struct rk_config *cfg,
+				      const struct rk_log *log,
+				      struct notify_signer **signer);
+
 /* For every ticket due at `now`: render its notice, sign it, and queue
  * it in the store (message row + ticket notified, one transaction).  A
  * ticket with TLP:AMBER or AMBER+STRICT is held for a person (no

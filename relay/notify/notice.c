@@ -15,21 +15,36 @@ struct notice_env {
 	int64_t now;
 };
 
-static enum rk_err open_signer(struct notice_env *env)
+enum rk_err notify_signer_from_config(const struct rk_config *cfg,
+				      const struct rk_log *log,
+				      struct notify_signer **signer)
 {
 	char *home = NULL;
 	enum rk_err err;
 
-	if (*env->signer || env->cfg->gpg.mode == RK_SIGN_NONE)
+	if (*signer || cfg->gpg.mode == RK_SIGN_NONE)
 		return RK_OK;
-	if (env->cfg->gpg.mode == RK_SIGN_INLINE)
-		rk_log_warn(env->log, "[gpg] mode = inline is not supported yet: signing as pgp-mime");
-	if ((err = rk_config_path(env->cfg, env->cfg->gpg.home, &home)))
+	if (cfg->gpg.mode == RK_SIGN_INLINE)
+		rk_log_warn(log, "[gpg] mode = inline is not supported yet: signing as pgp-mime");
+	if ((err = rk_config_path(cfg, cfg->gpg.home, &home)))
 		return err;
-	err = notify_signer_open(env->signer, home, env->cfg->gpg.signer,
-				 env->log);
+	err = notify_signer_open(signer, home, cfg->gpg.signer, log);
 	free(home);
+	if (err) {
+		rk_log_error(log, "cannot sign notices with [gpg] home '%s'%s%s%s: %s; "
+				  "the tickets due stay due until it is fixed",
+			     cfg->gpg.home, cfg->gpg.signer ? " and signer '" : "",
+			     cfg->gpg.signer ? cfg->gpg.signer : "",
+			     cfg->gpg.signer ? "'" : "", rk_strerror(err));
+		if (err != RK_ERR_NOMEM && err != RK_ERR_IO)
+			err = RK_ERR_CONFIG;
+	}
 	return err;
+}
+
+static enum rk_err open_signer(struct notice_env *env)
+{
+	return notify_signer_from_config(env->cfg, env->log, env->signer);
 }
 
 /* Move ticket id to `to` for `cause` with the reason kept (held: a
@@ -300,16 +315,8 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 		need_signer = !(due[i].tlp >= RK_TLP_AMBER && !due[i].approved_by);
 	/* The signer is the operator's: when it cannot be opened, say so
 	 * and leave every ticket due for the run after the fix. */
-	if (need_signer && (err = open_signer(&env))) {
-		rk_log_error(log, "cannot sign notices with [gpg] home '%s'%s%s%s: %s; "
-				  "the tickets due now stay due (%zu)",
-			     cfg->gpg.home, cfg->gpg.signer ? " and signer '" : "",
-			     cfg->gpg.signer ? cfg->gpg.signer : "",
-			     cfg->gpg.signer ? "'" : "", rk_strerror(err), ndue);
-		if (!operator_fault(err))
-			err = RK_ERR_CONFIG;
+	if (need_signer && (err = open_signer(&env)))
 		goto cleanup;
-	}
 	for (size_t i = 0; i < ndue; i++) {
 		const struct store_ticket *t = &due[i];
 		enum notice_outcome outcome;

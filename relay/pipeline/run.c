@@ -77,8 +77,13 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 		run_resolve(store, cfg, log, opts, stats);
 	stats->stage_err[PIPELINE_TICKETS] =
 		tickets_aggregate(store, cfg, log, opts->now, &stats->tickets);
-	stats->stage_err[PIPELINE_NOTIFY] = notify_due_tickets(
-		store, cfg, log, &signer, opts->now, &stats->notify);
+	/* The signer is checked every pass, before any notice: when it
+	 * cannot sign, no ticket is touched and queued mail still goes. */
+	stats->stage_err[PIPELINE_NOTIFY] =
+		notify_signer_from_config(cfg, log, &signer);
+	if (!stats->stage_err[PIPELINE_NOTIFY])
+		stats->stage_err[PIPELINE_NOTIFY] = notify_due_tickets(
+			store, cfg, log, &signer, opts->now, &stats->notify);
 	notify_signer_close(signer);
 	stats->stage_err[PIPELINE_DELIVER] =
 		run_deliver(store, cfg, log, opts->now, stats);
