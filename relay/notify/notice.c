@@ -2,13 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "renraku/mail.h"
 #include "renraku/notify.h"
 
 struct notice_env {
 	struct rk_store *store;
 	const struct rk_config *cfg;
 	const struct rk_log *log;
-	struct notify_signer **signer;
+	struct mail_signer **signer;
 	char *templates_dir;
 	char *partials_dir;
 	int64_t now;
@@ -25,7 +26,7 @@ static enum rk_err open_signer(struct notice_env *env)
 		rk_log_warn(env->log, "[gpg] mode = inline is not supported yet: signing as pgp-mime");
 	if ((err = rk_config_path(env->cfg, env->cfg->gpg.home, &home)))
 		return err;
-	err = notify_signer_open(env->signer, home, env->cfg->gpg.signer,
+	err = mail_signer_open(env->signer, home, env->cfg->gpg.signer,
 				 env->log);
 	free(home);
 	return err;
@@ -82,7 +83,7 @@ static enum rk_err build_notice(struct notice_env *env,
 	char rnd[17], attach_name[64];
 	struct notify_rendered r = {NULL, NULL};
 	struct rk_buf tmpl, csv, raw, msgid, rcpt, subject;
-	struct notify_mail mail;
+	struct mail_message mail;
 	struct store_message m;
 	int64_t row = 0, *event_ids = NULL;
 	json_t **datas = NULL;
@@ -125,7 +126,7 @@ static enum rk_err build_notice(struct notice_env *env,
 		}
 	}
 	if ((err = notify_ticket_context_parsed(cfg, t, events, datas, nevents,
-					 *env->signer ? notify_signer_fpr(*env->signer)
+					 *env->signer ? mail_signer_fpr(*env->signer)
 						      : NULL,
 					 &ctx)))
 		goto cleanup;
@@ -191,7 +192,7 @@ static enum rk_err build_notice(struct notice_env *env,
 		json_object_get(json_object_get(ctx, "ticket"), "ack_url"));
 	mail.date = env->now;
 	mail.body = r.body;
-	if ((err = notify_build(*env->signer, &mail, &raw)))
+	if ((err = mail_build(*env->signer, &mail, &raw)))
 		goto cleanup;
 	if (!(event_ids = calloc(nevents, sizeof(*event_ids)))) {
 		err = RK_ERR_NOMEM;
@@ -253,7 +254,7 @@ cleanup:
 enum rk_err notify_due_tickets(struct rk_store *store,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log,
-			       struct notify_signer **signer, int64_t now,
+			       struct mail_signer **signer, int64_t now,
 			       struct notify_stats *stats)
 {
 	struct notice_env env = {store, cfg, log, signer, NULL, NULL, now};

@@ -13,7 +13,7 @@ enum rk_err track_run_once(struct rk_store *store,
 			   struct run_stats *stats)
 {
 	struct resolver *resolver = NULL;
-	struct notify_signer *signer = NULL;
+	struct mail_signer *signer = NULL;
 	struct deliver_transport *transport = NULL;
 	struct deliver_stats dstats = {0, 0, 0};
 	int64_t now = rk_now();
@@ -40,7 +40,7 @@ enum rk_err track_run_once(struct rk_store *store,
 	stats->failed += dstats.failed;
 cleanup:
 	deliver_close(transport);
-	notify_signer_close(signer);
+	mail_signer_close(signer);
 	resolve_free(resolver);
 	return err;
 }
