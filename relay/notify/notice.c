@@ -176,7 +176,8 @@ static enum rk_err build_notice(struct notice_env *env,
 	if ((err = rk_random_hex(rnd, 8)) ||
 	    (err = rk_buf_addf(&msgid, "<%s.%s@%s>", t->id, rnd,
 			       rk_config_mail_domain(cfg))) ||
-	    (err = recipients(who, t->contact, &rcpt)))
+	    (err = recipients(who, who && who->email ? who->email : t->contact,
+			      &rcpt)))
 		goto cleanup;
 	mail.from_name = cfg->relay.name;
 	mail.from_addr = cfg->relay.from;

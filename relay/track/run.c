@@ -32,7 +32,8 @@ enum rk_err track_run_once(struct rk_store *store,
 					&stats->notify);
 	if ((err = deliver_open(&transport, cfg->transport.url, cfg, log)))
 		goto cleanup;
-	err = deliver_pending(store, transport, log, now, &dstats);
+	err = deliver_pending(store, transport, log,
+			      cfg->transport.max_attempts, now, &dstats);
 	if (!err)
 		err = notify_err;
 	stats->sent += dstats.sent;
