@@ -12,7 +12,7 @@
  * Files: db.c (open, migrations, transactions), events.c (reports,
  * events), contacts.c (constituency, national CSIRTs, suppressions),
  * tickets.c (tickets, ticket events, ticket contacts), messages.c
- * (messages), audit.c (audit log).
+ * (messages and their per-recipient deliveries), audit.c (audit log).
  */
 #ifndef RENRAKU_STORE_H
 #define RENRAKU_STORE_H

@@ -89,48 +89,19 @@ static enum rk_err message_read(sqlite3_stmt *stmt, int raw_col,
 	return RK_OK;
 }
 
-/* Step stmt to the end, collecting rows (caller frees *rows). */
-static enum rk_err message_rows(struct rk_store *store, sqlite3_stmt *stmt,
-				int raw_col, size_t limit,
-				struct store_message **rows, size_t *n,
-				const char *what)
+static enum rk_err message_row_raw(sqlite3_stmt *stmt, void *row)
 {
-	struct store_message *list = NULL;
-	size_t count = 0, alloc = 0;
-	enum rk_err err = RK_OK;
-	int rc;
+	return message_read(stmt, MESSAGE_NCOLS, row);
+}
 
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (count == limit) {
-			err = RK_ERR_LIMIT;
-			break;
-		}
-		if (count == alloc) {
-			size_t want = alloc ? alloc * 2 : 16;
-			struct store_message *grown =
-				realloc(list, want * sizeof(*list));
+static enum rk_err message_row_plain(sqlite3_stmt *stmt, void *row)
+{
+	return message_read(stmt, -1, row);
+}
 
-			if (!grown) {
-				err = RK_ERR_NOMEM;
-				break;
-			}
-			list = grown;
-			alloc = want;
-		}
-		if ((err = message_read(stmt, raw_col, &list[count])))
-			break;
-		count++;
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = store_fail(store, what);
-	if (err) {
-		store_messages_free(list, count);
-		list = NULL;
-		count = 0;
-	}
-	*rows = list;
-	*n = count;
-	return err;
+static void message_release_row(void *row)
+{
+	store_message_release(row);
 }
 
 /* In a transaction.  One delivery row (queued) per address of rcpt;
@@ -245,7 +216,6 @@ enum rk_err store_messages_pending(struct rk_store *store, int64_t now,
 		"OR (state = 'deferred' AND next_attempt <= ?2)) "
 		"ORDER BY id LIMIT ?1";
 	sqlite3_stmt *stmt;
-	enum rk_err err;
 
 	*rows = NULL;
 	*n = 0;
@@ -257,10 +227,9 @@ enum rk_err store_messages_pending(struct rk_store *store, int64_t now,
 		return RK_ERR_DB;
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)limit);
 	sqlite3_bind_int64(stmt, 2, now);
-	err = message_rows(store, stmt, MESSAGE_NCOLS, limit, rows, n,
-			   "read pending messages");
-	store_done(stmt);
-	return err;
+	return store_collect(store, stmt, sizeof(**rows), message_row_raw,
+			     message_release_row, "read pending messages",
+			     (void **)rows, n);
 }
 
 /* ------------------------------------------------------------ deliveries */
@@ -717,17 +686,16 @@ enum rk_err store_ticket_messages(struct rk_store *store,
 {
 	static const char sql[] =
 		"SELECT " MESSAGE_COLS " FROM messages "
-		"WHERE ticket_id = ?1 ORDER BY id";
+		"WHERE ticket_id = ?1 ORDER BY id LIMIT ?2";
 	sqlite3_stmt *stmt;
-	enum rk_err err;
 
 	*rows = NULL;
 	*n = 0;
 	if (!(stmt = store_stmt(store, sql)))
 		return RK_ERR_DB;
 	store_bind_text(stmt, 1, ticket_id);
-	err = message_rows(store, stmt, -1, STORE_MSG_MAX_BATCH, rows, n,
-			   "read a ticket's messages");
-	store_done(stmt);
-	return err;
+	sqlite3_bind_int64(stmt, 2, STORE_MSG_MAX_BATCH);
+	return store_collect(store, stmt, sizeof(**rows), message_row_plain,
+			     message_release_row, "read a ticket's messages",
+			     (void **)rows, n);
 }
