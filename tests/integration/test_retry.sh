@@ -99,4 +99,9 @@ check "the history is in the audit log" test \
 check "the log says why" grep -q "gave up after 3 attempts" "$WORK/g2.err"
 RENRAKU_NOW=$((now + 30 * 86400)) G run --once --json >"$WORK/g3.json"
 check "a failed message is not tried again" test "$(json_get "$WORK/g3.json" 'd["failed"] + d["sent"] + d["deferred"]')" -eq 0
+
+printf '[relay]\nfrom = a@retry.example\n[transport]\nmax_attempts = 0\n' >"$WORK/bad.conf"
+rc=0; "$RENRAKU" --config "$WORK/bad.conf" tickets list >/dev/null 2>"$WORK/bad.err" || rc=$?
+check "max_attempts = 0 is refused (exit $rc)" test "$rc" -ne 0
+check "the error names file, line and key" grep -q "bad.conf:4: \[transport\] max_attempts" "$WORK/bad.err"
 finish

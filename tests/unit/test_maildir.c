@@ -1,6 +1,7 @@
 /* The maildir transport, transport selection, the messages table and
  * deliver_pending. */
 #include <dirent.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -622,6 +623,72 @@ static void test_max_attempts(void **state)
 	fclose(devnull);
 }
 
+/* A message queued before deliveries were recorded per recipient (a
+ * database migrated from version 1) gets its deliveries at its first
+ * attempt; a message cannot have more recipients than the limit. */
+static void test_legacy_and_limits(void **state)
+{
+	struct rk_log log;
+	struct rk_store *store;
+	struct deliver_stats stats = {0, 0, 0};
+	struct store_delivery *dl = NULL;
+	struct store_message m;
+	struct rk_buf many;
+	struct fake f = {.answer = RK_OK, .msg_status = DELIVER_ACCEPTED};
+	struct deliver_transport ft = {"fake", fake_send, fake_free, &f};
+	char *dir = rk_test_tmpdir(), *path = sub(dir, "test.db");
+	sqlite3 *db;
+	int64_t id;
+	size_t n;
+	FILE *devnull;
+
+	(void)state;
+	store = quiet_store(dir, &log, &devnull);
+	add_message(store, "<v1@example.org>", "a@example.net, b@example.net",
+		    &id);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM deliveries", NULL, NULL,
+				      NULL), SQLITE_OK);
+	sqlite3_close(db);
+	deliveries(store, id, &dl, &n);
+	assert_int_equal(n, 0);
+	store_deliveries_free(dl, n);
+	assert_int_equal(deliver_pending(store, &ft, &log, 24, 1795170000,
+					 &stats), RK_OK);
+	assert_int_equal(stats.sent, 1);
+	assert_int_equal(f.nrcpts, 2);
+	deliveries(store, id, &dl, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(dl[0].rcpt, "a@example.net");
+	assert_string_equal(dl[1].state, STORE_DLV_SENT);
+	store_deliveries_free(dl, n);
+
+	rk_buf_init(&many, 1 << 20);
+	for (int i = 0; i <= STORE_MSG_MAX_RCPTS; i++)
+		assert_int_equal(rk_buf_addf(&many, "%su%d@example.net",
+					     i ? "," : "", i), RK_OK);
+	memset(&m, 0, sizeof(m));
+	m.message_id = "<many@example.org>";
+	m.rcpt = many.data;
+	assert_int_equal(store_begin(store), RK_OK);
+	assert_int_equal(store_message_add(store, &m, NULL), RK_ERR_LIMIT);
+	m.rcpt = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "@example.net"; /* longer than any envelope address */
+	assert_int_equal(store_message_add(store, &m, NULL), RK_ERR_INVAL);
+	store_rollback(store);
+	rk_buf_release(&many);
+	store_close(store);
+	rk_test_rmtree(dir);
+	free(path);
+	free(dir);
+	fclose(devnull);
+}
+
 /* The states, locations and audit rows recorded. */
 static void test_message_rows(void **state)
 {
@@ -726,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_per_recipient),
 		cmocka_unit_test(test_max_attempts),
+		cmocka_unit_test(test_legacy_and_limits),
 		cmocka_unit_test(test_message_rows),
 	};
 
