@@ -8,7 +8,7 @@
  * template file read and rendered with the shipped
  * templates/infected-system/en.mustache and its partials
  * (notify_render_template), the subject tag, notify_events_csv, a
- * Message-ID, and notify_build with a notify_signer (OpenPGP/MIME,
+ * Message-ID, and mail_build with a mail_signer (OpenPGP/MIME,
  * RFC 3156).
  *
  * Reference: gpgme_op_sign, detached and armored, of a buffer the size of
@@ -27,6 +27,7 @@
 
 #include "bench.h"
 #include "renraku/ingest.h"
+#include "renraku/mail.h"
 #include "renraku/notify.h"
 
 #define RUNS 3
@@ -38,7 +39,7 @@ struct env {
 	struct store_ticket ticket;
 	struct store_chain_entry who;
 	struct store_event events[NEVENTS];
-	struct notify_signer *signer;
+	struct mail_signer *signer;
 	char *partials;
 };
 
@@ -98,11 +99,11 @@ static void setup(struct env *e, const char *home)
 		    "config");
 	e->partials = bench_join(RK_TEMPLATES_DIR, "_partials");
 	make_events(e);
-	bench_check(notify_gen_key(home, "Bench CSIRT", "csirt@bench.example",
+	bench_check(mail_gen_key(home, "Bench CSIRT", "csirt@bench.example",
 				   fpr, &e->log),
-		    "notify_gen_key");
-	bench_check(notify_signer_open(&e->signer, home, NULL, &e->log),
-		    "notify_signer_open");
+		    "mail_gen_key");
+	bench_check(mail_signer_open(&e->signer, home, NULL, &e->log),
+		    "mail_signer_open");
 
 	e->who.level = 0;
 	e->who.email = "abuse@org1.example";
@@ -126,7 +127,7 @@ static void setup(struct env *e, const char *home)
 }
 
 /* One notice, as notice.c builds it; the message into raw. */
-static void build_notice(struct env *e, struct notify_signer *signer,
+static void build_notice(struct env *e, struct mail_signer *signer,
 			 struct rk_buf *raw)
 {
 	const struct store_ticket *t = &e->ticket;
@@ -134,7 +135,7 @@ static void build_notice(struct env *e, struct notify_signer *signer,
 	char *path = NULL, *lang = NULL, rnd[17], attach_name[64];
 	struct notify_rendered r = {NULL, NULL};
 	struct rk_buf tmpl, csv, msgid, subject;
-	struct notify_mail mail;
+	struct mail_message mail;
 
 	rk_buf_init(&tmpl, RK_MAX_TEMPLATE);
 	rk_buf_init(&csv, RK_MAX_ATTACHMENT);
@@ -149,7 +150,7 @@ static void build_notice(struct env *e, struct notify_signer *signer,
 	}
 	bench_check(notify_ticket_context_parsed(&e->cfg, t, e->events, datas,
 						 NEVENTS,
-						 notify_signer_fpr(e->signer),
+						 mail_signer_fpr(e->signer),
 						 &ctx),
 		    "notify_ticket_context");
 	bench_check(notify_template_path(RK_TEMPLATES_DIR, t->template_name,
@@ -194,7 +195,7 @@ static void build_notice(struct env *e, struct notify_signer *signer,
 	mail.attach = csv.data;
 	mail.attach_len = csv.len;
 	rk_buf_reset(raw);
-	bench_check(notify_build(signer, &mail, raw), "notify_build");
+	bench_check(mail_build(signer, &mail, raw), "mail_build");
 	json_decref(ctx);
 	notify_rendered_release(&r);
 	free(path);
@@ -263,15 +264,15 @@ int main(void)
 
 	if (!e)
 		bench_die("out of memory");
-	notify_init();
+	mail_init();
 	setup(e, home);
 	rk_buf_init(&raw, RK_MAX_MESSAGE);
 	build_notice(e, e->signer, &raw); /* also warms the agent */
 	msg_len = raw.len;
-	ctx = raw_ctx(home, notify_signer_fpr(e->signer), &key);
+	ctx = raw_ctx(home, mail_signer_fpr(e->signer), &key);
 	fprintf(stderr, "sign: notices of %zu bytes (%d events, CSV attached), "
 			"signer %s\n",
-		msg_len, NEVENTS, notify_signer_fpr(e->signer));
+		msg_len, NEVENTS, mail_signer_fpr(e->signer));
 	raw_sign(ctx, &raw);
 
 	for (int run = 0; run < RUNS; run++) {
@@ -310,14 +311,14 @@ int main(void)
 
 	gpgme_key_unref(key);
 	gpgme_release(ctx);
-	notify_signer_close(e->signer);
+	mail_signer_close(e->signer);
 	for (size_t i = 0; i < NEVENTS; i++)
 		store_event_release(&e->events[i]);
 	rk_config_release(&e->cfg);
 	free(e->partials);
 	free(e);
 	rk_buf_release(&raw);
-	notify_shutdown();
+	mail_shutdown();
 	bench_kill_agent(home);
 	bench_rmtree(dir);
 	free(home);

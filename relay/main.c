@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "renraku/notify.h"
+#include "renraku/mail.h"
 
 static const char usage_text[] =
 	"usage: renraku [--config FILE] [--db FILE] [-v|-q] COMMAND [ARGS]\n"
@@ -178,12 +178,12 @@ int main(int argc, char **argv)
 		return RK_EXIT_FAILURE;
 	rc = load_config(&app, cmd);
 	if (rc == RK_EXIT_OK) {
-		notify_init();
+		mail_init();
 		argv += optind;
 		argc -= optind;
 		optind = 0; /* reset getopt for the command's own options */
 		rc = cmd->run(&app, argc, argv);
-		notify_shutdown();
+		mail_shutdown();
 	}
 	store_close(app.store);
 	rk_config_release(&app.cfg);

@@ -68,6 +68,8 @@ struct rk_config {
 		char *user;           /* NULL */
 		char *password_file;  /* NULL */
 		double rate;          /* messages/s per recipient domain, 0 = unlimited */
+		long long max_attempts; /* delivery attempts before a message
+					   fails, 24 (crashed attempts count) */
 	} transport;
 	struct {
 		char *order;          /* "local,rdap,whois,abusix" */

@@ -7,12 +7,10 @@
  *               the body), the preview command's work
  *   context.c   the data a notice template sees (docs/templates.md)
  *   csv.c       events as CSV, formula-injection safe
- *   mime.c      the MIME tree (GMime), RFC 2047 headers, quoted-printable
- *   sign.c      OpenPGP/MIME signing (RFC 3156) with GPGME; key creation
  *   notice.c    one ticket -> one queued message in the store
  *
- * notify_init() must be called once per process before mime/sign use
- * (it initialises GMime and GPGME), notify_shutdown() at the end.
+ * Building, encoding and signing the message itself is the mail stage's
+ * (include/renraku/mail.h); mail_init() must have been called.
  */
 #ifndef RENRAKU_NOTIFY_H
 #define RENRAKU_NOTIFY_H
@@ -20,10 +18,8 @@
 #include <jansson.h>
 
 #include "renraku/config.h"
+#include "renraku/mail.h"
 #include "renraku/store.h"
-
-void notify_init(void);
-void notify_shutdown(void);
 
 /* ------------------------------------------------------------ mustache */
 
@@ -116,70 +112,6 @@ enum rk_err notify_events_csv_parsed(const struct store_event *events,
 				     json_t *const *datas, size_t n,
 				     struct rk_buf *out);
 
-/* ------------------------------------------------------------ MIME, sign */
-
-/* One outgoing mail.  Every string is borrowed.  Header values must not
- * contain CR or LF (names and subjects are sanitised; addresses with
- * control characters are refused with RK_ERR_INVAL). */
-struct notify_mail {
-	const char *from_name;   /* display name, NULL = none */
-	const char *from_addr;
-	const char *to_name;     /* NULL = none */
-	const char *to_addr;
-	const char *cc;          /* comma-separated, NULL = none */
-	const char *reply_to;    /* NULL = none */
-	const char *subject;     /* UTF-8 */
-	const char *message_id;  /* "<...@...>" */
-	const char *in_reply_to; /* NULL = none */
-	const char *references;  /* NULL = none */
-	const char *ticket_id;   /* X-Renraku-Ticket, NULL = none */
-	const char *ack_url;     /* NULL = none */
-	int64_t date;            /* Unix seconds */
-	const char *body;        /* UTF-8 text, LF or CRLF */
-	const char *attach_name; /* NULL = no attachment */
-	const char *attach_type; /* "text/csv" */
-	const char *attach;
-	size_t attach_len;
-};
-
-struct notify_signer;
-
-/* Open GnuPG home `home` for signing with `signer` (fingerprint, key id
- * or user id; NULL = the only secret key there, an error if there are
- * none or several).  log borrowed for the signer's lifetime. */
-enum rk_err notify_signer_open(struct notify_signer **out, const char *home,
-			       const char *signer, const struct rk_log *log);
-void notify_signer_close(struct notify_signer *s);
-/* Fingerprint of the signing key (borrowed). */
-const char *notify_signer_fpr(const struct notify_signer *s);
-
-/* Build the whole message (headers and body, CRLF line ends) into out.
- * signer NULL: a plain unsigned message (mode none).  Otherwise
- * multipart/signed (RFC 3156): the content part is 7-bit
- * (quoted-printable), canonical CRLF, signed detached and armored; the
- * sign result must hold exactly one signature; micalg comes from its hash
- * algorithm. */
-enum rk_err notify_build(struct notify_signer *signer,
-			 const struct notify_mail *mail, struct rk_buf *out);
-
-/* Create an OpenPGP key (signing primary and encryption subkey, no
- * passphrase) for "name <email>" in GnuPG home `home` (created 0700 when
- * missing).  fpr_out receives the primary key's fingerprint. */
-enum rk_err notify_gen_key(const char *home, const char *name,
-			   const char *email, char fpr_out[41],
-			   const struct rk_log *log);
-
-/* Armored public key for fpr (NULL = the only secret key) appended to
- * out. */
-enum rk_err notify_export_key(const char *home, const char *fpr,
-			      struct rk_buf *out, const struct rk_log *log);
-
-/* How many secret keys GnuPG home `home` holds (*n = 0 when the directory
- * does not exist; nothing is created), and the first one's fingerprint
- * in fpr_out ("" when none). */
-enum rk_err notify_secret_keys(const char *home, char fpr_out[41], size_t *n,
-			       const struct rk_log *log);
-
 /* ------------------------------------------------------------ notices */
 
 struct notify_stats {
@@ -194,7 +126,7 @@ struct notify_stats {
  * RK_ERR_NOMEM / RK_ERR_IO).  Caller closes *signer. */
 enum rk_err notify_signer_from_config(const struct rk_config *cfg,
 				      const struct rk_log *log,
-				      struct notify_signer **signer);
+				      struct mail_signer **signer);
 
 /* For every ticket due at `now`: render its notice, sign it, and queue
  * it in the store (message row + ticket notified, one transaction).  A
@@ -211,7 +143,7 @@ enum rk_err notify_signer_from_config(const struct rk_config *cfg,
 enum rk_err notify_due_tickets(struct rk_store *store,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log,
-			       struct notify_signer **signer, int64_t now,
+			       struct mail_signer **signer, int64_t now,
 			       struct notify_stats *stats);
 
 #endif /* RENRAKU_NOTIFY_H */

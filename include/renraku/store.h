@@ -12,7 +12,7 @@
  * Files: db.c (open, migrations, transactions), events.c (reports,
  * events), contacts.c (constituency, national CSIRTs, suppressions),
  * tickets.c (tickets, ticket events, ticket contacts), messages.c
- * (messages), audit.c (audit log).
+ * (messages and their per-recipient deliveries), audit.c (audit log).
  */
 #ifndef RENRAKU_STORE_H
 #define RENRAKU_STORE_H
@@ -398,11 +398,24 @@ enum rk_err store_tickets_waiting(struct rk_store *store, int64_t now,
 
 /* ------------------------------------------------------------ messages */
 
+/* Message states.  queued -> sending -> sent | deferred -> sending ... |
+ * failed.  A message's state follows from its recipients' deliveries. */
 #define STORE_MSG_QUEUED "queued"   /* built and signed, not yet sent */
 #define STORE_MSG_SENDING "sending" /* handed to the transport */
-#define STORE_MSG_SENT "sent"
-#define STORE_MSG_DEFERRED "deferred"
-#define STORE_MSG_FAILED "failed"
+#define STORE_MSG_SENT "sent"       /* every recipient final, one accepted */
+#define STORE_MSG_DEFERRED "deferred" /* a recipient is still deferred */
+#define STORE_MSG_FAILED "failed"   /* no recipient accepted it */
+
+/* Delivery states: one row per envelope recipient (table deliveries). */
+#define STORE_DLV_QUEUED "queued"     /* not tried yet */
+#define STORE_DLV_SENT "sent"         /* accepted by the transport */
+#define STORE_DLV_DEFERRED "deferred" /* temporary failure, tried again */
+#define STORE_DLV_BOUNCED "bounced"   /* rejected for good (SMTP 5xx) */
+#define STORE_DLV_FAILED "failed"     /* given up: max attempts, or the
+					 message could not be sent at all */
+
+/* Envelope recipients one message may have. */
+#define STORE_MSG_MAX_RCPTS 1000
 
 struct store_message {
 	int64_t id;
@@ -418,6 +431,8 @@ struct store_message {
 	char *reply;       /* transport's reply */
 	int64_t created_at;
 	int64_t sent_at;
+	long long attempts;   /* delivery attempts begun (crashed ones too) */
+	int64_t next_attempt; /* when a deferred message is tried again */
 	unsigned char *raw; /* the whole message, CRLF */
 	size_t raw_len;
 };
@@ -425,16 +440,35 @@ struct store_message {
 void store_message_release(struct store_message *m);
 void store_messages_free(struct store_message *rows, size_t n);
 
-/* In a transaction.  Insert an outgoing message in state queued. */
+/* One envelope recipient of a message and what became of it. */
+struct store_delivery {
+	int64_t id;
+	int64_t message_row;
+	char *rcpt;
+	char *state;          /* STORE_DLV_* */
+	long long attempts;   /* attempts that reached this recipient */
+	int64_t next_attempt; /* 0 unless deferred */
+	char *reply;          /* the server's (or transport's) reply, NULL */
+	char *location;       /* where it went, NULL = not delivered */
+	int64_t updated_at;
+};
+
+void store_delivery_release(struct store_delivery *d);
+void store_deliveries_free(struct store_delivery *rows, size_t n);
+
+/* In a transaction.  Insert an outgoing message in state queued, with
+ * one delivery (state queued) per address in m->rcpt (comma-separated,
+ * blanks skipped; RK_ERR_LIMIT beyond STORE_MSG_MAX_RCPTS, RK_ERR_INVAL
+ * for an address with control characters). */
 enum rk_err store_message_add(struct rk_store *store,
 			      const struct store_message *m,
 			      int64_t *id_out);
-/* Deferred deliveries are retried with a doubling delay from
- * STORE_RETRY_FIRST up to STORE_RETRY_MAX, and fail after
- * STORE_RETRY_ATTEMPTS attempts (about five days). */
+/* Deferred deliveries are retried with a delay doubling from
+ * STORE_RETRY_FIRST up to STORE_RETRY_MAX: the n-th attempt's retry
+ * waits min(MAX, FIRST << (n - 1)) seconds.  How many attempts a message
+ * gets is [transport] max_attempts (default 24, about five days). */
 #define STORE_RETRY_FIRST 300
 #define STORE_RETRY_MAX 21600
-#define STORE_RETRY_ATTEMPTS 24
 
 /* Messages to deliver now: queued, sending (in flight when a run died),
  * and deferred ones whose retry time has come; oldest first, with raw
@@ -442,13 +476,56 @@ enum rk_err store_message_add(struct rk_store *store,
 enum rk_err store_messages_pending(struct rk_store *store, int64_t now,
 				   size_t limit, struct store_message **rows,
 				   size_t *n);
-/* Takes its own transaction.  Set state, location and reply (NULL keeps
- * the old value); sets sent_at when state is sent.  Setting deferred
- * counts an attempt and schedules the next one; past
- * STORE_RETRY_ATTEMPTS the message becomes failed instead. */
-enum rk_err store_message_set_state(struct rk_store *store, int64_t id,
-				    const char *state, const char *location,
-				    const char *reply, int64_t now);
+
+/* Takes its own transaction.  Begin a delivery attempt of outgoing
+ * message id (state queued, sending or deferred; RK_ERR_INVAL for any
+ * other, RK_ERR_NOTFOUND when there is no such message).
+ * When it has had max_attempts attempts already (counting runs that
+ * died while sending it), nothing more is sent: its unfinished
+ * deliveries become failed ("gave up after N attempts"), the message
+ * sent if a recipient accepted it earlier, else failed; *gave_up is set
+ * and *todo empty.  Otherwise the message is marked sending with its
+ * attempt counted, and *todo gets the recipients to send to this time
+ * (deliveries queued or deferred, oldest first; created from
+ * messages.rcpt for a message that has none).  Caller frees *todo with
+ * store_deliveries_free.  Audited. */
+enum rk_err store_message_attempt(struct rk_store *store, int64_t id,
+				  long long max_attempts, int64_t now,
+				  struct store_delivery **todo, size_t *n,
+				  bool *gave_up);
+
+/* The outcome of one delivery in an attempt (strings borrowed). */
+struct store_delivery_outcome {
+	int64_t delivery_id;  /* a row store_message_attempt handed out */
+	const char *state;    /* STORE_DLV_SENT, _DEFERRED, _BOUNCED, _FAILED */
+	const char *reply;    /* NULL = none */
+	const char *location; /* NULL = none */
+};
+
+/* Takes its own transaction (one per attempt).  Record the outcome of
+ * each recipient of the attempt, then the message state that follows
+ * from all its deliveries: deferred, retried after the backoff delay,
+ * while one is queued or deferred and fewer than max_attempts attempts
+ * were made; otherwise those still unfinished become failed, and the
+ * message is sent (sent_at = now) when a recipient accepted it, failed
+ * when none did.  reply and location are the message's (NULL keeps the
+ * old value).  *state_out (may be NULL) gets the message state, one of
+ * the STORE_MSG_ constants.  RK_ERR_INVAL for an unknown state or a
+ * delivery not in flight for this message.  Audited: one row per
+ * recipient and one for the message. */
+enum rk_err store_message_finish(struct rk_store *store, int64_t id,
+				 const struct store_delivery_outcome *outcomes,
+				 size_t n, const char *reply,
+				 const char *location, long long max_attempts,
+				 int64_t now, const char **state_out);
+
+/* The deliveries of a message, one per envelope recipient, in the order
+ * of the message's recipients (caller frees with store_deliveries_free).
+ * For `tickets show`. */
+enum rk_err store_message_deliveries(struct rk_store *store,
+				     int64_t message_row,
+				     struct store_delivery **rows, size_t *n);
+
 /* The Message-IDs of a ticket's messages, oldest first (caller frees
  * with store_messages_free; raw is not loaded). */
 enum rk_err store_ticket_messages(struct rk_store *store,

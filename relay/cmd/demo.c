@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "renraku/ingest.h"
+#include "renraku/mail.h"
 #include "renraku/resolve.h"
 #include "renraku/notify.h"
 #include "renraku/pipeline.h"
@@ -221,9 +222,9 @@ int cmd_demo(struct app *app, int argc, char **argv)
 	printf("demo home: %s (GnuPG home %s, removed at the end)\n", out,
 	       gpg_home);
 
-	if ((err = notify_gen_key(gpg_home, app->cfg.relay.name,
+	if ((err = mail_gen_key(gpg_home, app->cfg.relay.name,
 				  app->cfg.relay.from, fpr, &app->log)) ||
-	    (err = notify_export_key(gpg_home, fpr, &key, &app->log)) ||
+	    (err = mail_export_key(gpg_home, fpr, &key, &app->log)) ||
 	    (err = rk_path_join(out, "signing-key.asc", &keyfile)) ||
 	    (err = rk_write_file_atomic(keyfile, key.data, key.len, 0644)))
 		goto cleanup;

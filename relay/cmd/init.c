@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "renraku/notify.h"
+#include "renraku/mail.h"
 
 #define INIT_USAGE "init [--gen-key] [--name NAME] [--from ADDR] [--force]"
 
@@ -74,7 +74,7 @@ static enum rk_err gen_key(struct app *app, const char *name,
 
 	rk_buf_init(&pub, 1u << 20);
 	if ((err = rk_config_path(&app->cfg, app->cfg.gpg.home, &home)) ||
-	    (err = notify_secret_keys(home, fpr, &nkeys, &app->log)))
+	    (err = mail_secret_keys(home, fpr, &nkeys, &app->log)))
 		goto cleanup;
 	if (nkeys) {
 		printf("signing key: %s (in %s)\n", fpr, home);
@@ -84,10 +84,10 @@ static enum rk_err gen_key(struct app *app, const char *name,
 			      home, fpr, nkeys > 1 ? " and others" : "");
 		goto cleanup;
 	}
-	if ((err = notify_gen_key(home, name, from, fpr, &app->log)))
+	if ((err = mail_gen_key(home, name, from, fpr, &app->log)))
 		goto cleanup;
 	printf("signing key: %s (new, in %s)\n", fpr, home);
-	if ((err = notify_export_key(home, fpr, &pub, &app->log)) ||
+	if ((err = mail_export_key(home, fpr, &pub, &app->log)) ||
 	    (err = rk_config_path(&app->cfg, "signing-key.asc", &key_path)))
 		goto cleanup;
 	if ((err = rk_write_file_atomic(key_path, pub.data, pub.len, 0644))) {
@@ -113,7 +113,7 @@ static void hint_key(struct app *app)
 	if (app->cfg.gpg.mode == RK_SIGN_NONE ||
 	    rk_config_path(&app->cfg, app->cfg.gpg.home, &home) != RK_OK)
 		return;
-	if (notify_secret_keys(home, fpr, &n, &app->log) == RK_OK) {
+	if (mail_secret_keys(home, fpr, &n, &app->log) == RK_OK) {
 		if (n)
 			printf("signing key: %s (in %s)\n", fpr, home);
 		else

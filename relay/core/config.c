@@ -128,6 +128,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	cfg->store.busy_timeout = 5000;
 	cfg->gpg.mode = RK_SIGN_PGP_MIME;
 	cfg->transport.starttls = RK_STARTTLS_REQUIRED;
+	cfg->transport.max_attempts = 24;
 	cfg->resolve.ttl = 7 * 86400;
 	cfg->resolve.negative_ttl = 86400;
 	cfg->resolve.timeout = 10;
@@ -210,6 +211,7 @@ static const struct key_def keys[] = {
 	{"transport", "user", K_STR_OPT, OFF(transport.user), 0, 0},
 	{"transport", "password_file", K_STR_OPT, OFF(transport.password_file), 0, 0},
 	{"transport", "rate", K_RATE, OFF(transport.rate), 0, 0},
+	{"transport", "max_attempts", K_INT, OFF(transport.max_attempts), 1, 1000},
 	{"resolve", "order", K_STR, OFF(resolve.order), 0, 0},
 	{"resolve", "bootstrap", K_STR_OPT, OFF(resolve.bootstrap), 0, 0},
 	{"resolve", "whois", K_STR_OPT, OFF(resolve.whois), 0, 0},

@@ -52,3 +52,15 @@ void deliver_close(struct deliver_transport *t)
 		t->free(t->self);
 	free(t);
 }
+
+enum deliver_status deliver_rcpt_status(const struct deliver_result *res,
+					size_t i)
+{
+	enum deliver_status own = DELIVER_ACCEPTED;
+
+	if (res->rcpts && i < res->nrcpts)
+		own = res->rcpts[i].status;
+	/* an accepted RCPT shares the fate of the DATA that followed; one
+	 * the server refused or deferred never took part in it */
+	return own != DELIVER_ACCEPTED ? own : res->status;
+}

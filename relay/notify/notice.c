@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "renraku/mail.h"
 #include "renraku/notify.h"
 #include "renraku/tickets.h"
 
@@ -9,7 +10,7 @@ struct notice_env {
 	struct rk_store *store;
 	const struct rk_config *cfg;
 	const struct rk_log *log;
-	struct notify_signer **signer;
+	struct mail_signer **signer;
 	char *templates_dir;
 	char *partials_dir;
 	int64_t now;
@@ -17,7 +18,7 @@ struct notice_env {
 
 enum rk_err notify_signer_from_config(const struct rk_config *cfg,
 				      const struct rk_log *log,
-				      struct notify_signer **signer)
+				      struct mail_signer **signer)
 {
 	char *home = NULL;
 	enum rk_err err;
@@ -28,7 +29,7 @@ enum rk_err notify_signer_from_config(const struct rk_config *cfg,
 		rk_log_warn(log, "[gpg] mode = inline is not supported yet: signing as pgp-mime");
 	if ((err = rk_config_path(cfg, cfg->gpg.home, &home)))
 		return err;
-	err = notify_signer_open(signer, home, cfg->gpg.signer, log);
+	err = mail_signer_open(signer, home, cfg->gpg.signer, log);
 	free(home);
 	if (err) {
 		rk_log_error(log, "cannot sign notices with [gpg] home '%s'%s%s%s: %s; "
@@ -108,7 +109,7 @@ static enum rk_err build_notice(struct notice_env *env,
 	char rnd[17], attach_name[64];
 	struct notify_rendered r = {NULL, NULL};
 	struct rk_buf tmpl, csv, raw, msgid, rcpt, subject;
-	struct notify_mail mail;
+	struct mail_message mail;
 	struct store_message m;
 	int64_t row = 0, *event_ids = NULL;
 	json_t **datas = NULL;
@@ -149,7 +150,7 @@ static enum rk_err build_notice(struct notice_env *env,
 		}
 	}
 	if ((err = notify_ticket_context_parsed(cfg, t, events, datas, nevents,
-					 *env->signer ? notify_signer_fpr(*env->signer)
+					 *env->signer ? mail_signer_fpr(*env->signer)
 						      : NULL,
 					 &ctx)))
 		goto cleanup;
@@ -202,7 +203,8 @@ static enum rk_err build_notice(struct notice_env *env,
 	if ((err = rk_random_hex(rnd, 8)) ||
 	    (err = rk_buf_addf(&msgid, "<%s.%s@%s>", t->id, rnd,
 			       rk_config_mail_domain(cfg))) ||
-	    (err = recipients(who, t->contact, &rcpt)))
+	    (err = recipients(who, who && who->email ? who->email : t->contact,
+			      &rcpt)))
 		goto cleanup;
 	mail.from_name = cfg->relay.name;
 	mail.from_addr = cfg->relay.from;
@@ -218,7 +220,7 @@ static enum rk_err build_notice(struct notice_env *env,
 		json_object_get(json_object_get(ctx, "ticket"), "ack_url"));
 	mail.date = env->now;
 	mail.body = r.body;
-	if ((err = notify_build(*env->signer, &mail, &raw)))
+	if ((err = mail_build(*env->signer, &mail, &raw)))
 		goto cleanup;
 	if (!(event_ids = calloc(nevents, sizeof(*event_ids)))) {
 		err = RK_ERR_NOMEM;
@@ -296,7 +298,7 @@ static bool operator_fault(enum rk_err err)
 enum rk_err notify_due_tickets(struct rk_store *store,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log,
-			       struct notify_signer **signer, int64_t now,
+			       struct mail_signer **signer, int64_t now,
 			       struct notify_stats *stats)
 {
 	struct notice_env env = {store, cfg, log, signer, NULL, NULL, now};

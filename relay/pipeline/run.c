@@ -49,7 +49,8 @@ static enum rk_err run_deliver(struct rk_store *store,
 	memset(&dstats, 0, sizeof(dstats));
 	if ((err = deliver_open(&transport, cfg->transport.url, cfg, log)))
 		return err;
-	err = deliver_pending(store, transport, log, now, &dstats);
+	err = deliver_pending(store, transport, log, cfg->transport.max_attempts,
+			      now, &dstats);
 	stats->sent += dstats.sent;
 	stats->deferred += dstats.deferred;
 	stats->failed += dstats.failed;
@@ -63,7 +64,7 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 			      const struct pipeline_options *opts,
 			      struct pipeline_stats *stats)
 {
-	struct notify_signer *signer = NULL;
+	struct mail_signer *signer = NULL;
 	enum rk_err err, first = RK_OK;
 
 	if ((err = store_runner_lock(store, false))) {
@@ -84,7 +85,7 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 	if (!stats->stage_err[PIPELINE_NOTIFY])
 		stats->stage_err[PIPELINE_NOTIFY] = notify_due_tickets(
 			store, cfg, log, &signer, opts->now, &stats->notify);
-	notify_signer_close(signer);
+	mail_signer_close(signer);
 	stats->stage_err[PIPELINE_DELIVER] =
 		run_deliver(store, cfg, log, opts->now, stats);
 	for (size_t i = 0; i < RK_ARRAY_LEN(stats->stage_err); i++) {

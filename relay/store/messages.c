@@ -1,5 +1,7 @@
 /* Messages: every mail renraku queued or sent, with its Message-ID, the
- * transport's result, and (for outgoing mail) the exact bytes. */
+ * transport's result, and (for outgoing mail) the exact bytes; and
+ * deliveries: one row per envelope recipient, with what the transport
+ * said about it.  A message's state is derived from its deliveries. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,10 +9,14 @@
 
 /* Rows hand out at most this many at once (a batch, not a cursor). */
 #define STORE_MSG_MAX_BATCH 10000
+/* An envelope address is at most 256 bytes (RFC 5321 4.5.3.1.3). */
+#define STORE_MAX_RCPT_LEN 320
 
 #define MESSAGE_COLS                                                        \
 	"id, ticket_id, direction, kind, message_id, mail_from, rcpt, "     \
-	"subject, state, location, reply, created_at, sent_at"
+	"subject, state, location, reply, created_at, sent_at, attempts, "  \
+	"next_attempt"
+#define MESSAGE_NCOLS 15
 
 void store_message_release(struct store_message *m)
 {
@@ -58,6 +64,8 @@ static enum rk_err message_read(sqlite3_stmt *stmt, int raw_col,
 	m->reply = store_col_text(stmt, 10, &ok);
 	m->created_at = sqlite3_column_int64(stmt, 11);
 	m->sent_at = sqlite3_column_int64(stmt, 12);
+	m->attempts = sqlite3_column_int64(stmt, 13);
+	m->next_attempt = sqlite3_column_int64(stmt, 14);
 	if (ok && raw_col >= 0) {
 		const void *blob = sqlite3_column_blob(stmt, raw_col);
 		int n = sqlite3_column_bytes(stmt, raw_col);
@@ -81,48 +89,64 @@ static enum rk_err message_read(sqlite3_stmt *stmt, int raw_col,
 	return RK_OK;
 }
 
-/* Step stmt to the end, collecting rows (caller frees *rows). */
-static enum rk_err message_rows(struct rk_store *store, sqlite3_stmt *stmt,
-				int raw_col, size_t limit,
-				struct store_message **rows, size_t *n,
-				const char *what)
+static enum rk_err message_row_raw(sqlite3_stmt *stmt, void *row)
 {
-	struct store_message *list = NULL;
-	size_t count = 0, alloc = 0;
-	enum rk_err err = RK_OK;
-	int rc;
+	return message_read(stmt, MESSAGE_NCOLS, row);
+}
 
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (count == limit) {
-			err = RK_ERR_LIMIT;
-			break;
-		}
-		if (count == alloc) {
-			size_t want = alloc ? alloc * 2 : 16;
-			struct store_message *grown =
-				realloc(list, want * sizeof(*list));
+static enum rk_err message_row_plain(sqlite3_stmt *stmt, void *row)
+{
+	return message_read(stmt, -1, row);
+}
 
-			if (!grown) {
-				err = RK_ERR_NOMEM;
-				break;
-			}
-			list = grown;
-			alloc = want;
-		}
-		if ((err = message_read(stmt, raw_col, &list[count])))
-			break;
-		count++;
+static void message_release_row(void *row)
+{
+	store_message_release(row);
+}
+
+/* In a transaction.  One delivery row (queued) per address of rcpt;
+ * message_row 0: only check the list, write nothing. */
+static enum rk_err deliveries_add(struct rk_store *store, int64_t message_row,
+				  const char *rcpt, int64_t now)
+{
+	static const char sql[] =
+		"INSERT INTO deliveries (message_row, rcpt, state, updated_at) "
+		"VALUES (?1, ?2, 'queued', ?3)";
+	const char *p = rcpt, *item;
+	size_t len, count = 0;
+
+	while (p && rk_list_next(&p, &item, &len)) {
+		sqlite3_stmt *stmt;
+		int rc;
+
+		if (len == 0)
+			continue;
+		if (++count > STORE_MSG_MAX_RCPTS)
+			return rk_fail(store->log, RK_ERR_LIMIT,
+				       "a message has more than %d recipients",
+				       STORE_MSG_MAX_RCPTS);
+		if (len > STORE_MAX_RCPT_LEN)
+			return rk_fail(store->log, RK_ERR_INVAL,
+				       "a recipient is longer than %d bytes",
+				       STORE_MAX_RCPT_LEN);
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)item[i] < 0x20 || item[i] == 0x7f)
+				return rk_fail(store->log, RK_ERR_INVAL,
+					       "a recipient holds a control "
+					       "character");
+		if (message_row == 0)
+			continue;
+		if (!(stmt = store_stmt(store, sql)))
+			return RK_ERR_DB;
+		sqlite3_bind_int64(stmt, 1, message_row);
+		sqlite3_bind_text(stmt, 2, item, (int)len, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(stmt, 3, now);
+		rc = sqlite3_step(stmt);
+		store_done(stmt);
+		if (rc != SQLITE_DONE)
+			return store_fail(store, "add delivery");
 	}
-	if (!err && rc != SQLITE_DONE)
-		err = store_fail(store, what);
-	if (err) {
-		store_messages_free(list, count);
-		list = NULL;
-		count = 0;
-	}
-	*rows = list;
-	*n = count;
-	return err;
+	return RK_OK;
 }
 
 enum rk_err store_message_add(struct rk_store *store,
@@ -141,6 +165,8 @@ enum rk_err store_message_add(struct rk_store *store,
 	if (!m->message_id || !*m->message_id ||
 	    m->raw_len > (size_t)RK_MAX_MESSAGE || (m->raw_len && !m->raw))
 		return RK_ERR_INVAL;
+	if ((err = deliveries_add(store, 0, m->rcpt, 0)))
+		return err;
 	if (!(stmt = store_stmt(store, sql)))
 		return RK_ERR_DB;
 	store_bind_text(stmt, 1, m->ticket_id);
@@ -166,8 +192,15 @@ enum rk_err store_message_add(struct rk_store *store,
 				      m->message_id);
 		else
 			err = store_fail(store, "add message");
-	} else if (id_out) {
-		*id_out = sqlite3_last_insert_rowid(store->db);
+	} else {
+		int64_t row = sqlite3_last_insert_rowid(store->db);
+
+		store_done(stmt);
+		if ((err = deliveries_add(store, row, m->rcpt, rk_now())))
+			return err;
+		if (id_out)
+			*id_out = row;
+		return RK_OK;
 	}
 	store_done(stmt);
 	return err;
@@ -183,7 +216,6 @@ enum rk_err store_messages_pending(struct rk_store *store, int64_t now,
 		"OR (state = 'deferred' AND next_attempt <= ?2)) "
 		"ORDER BY id LIMIT ?1";
 	sqlite3_stmt *stmt;
-	enum rk_err err;
 
 	*rows = NULL;
 	*n = 0;
@@ -195,89 +227,456 @@ enum rk_err store_messages_pending(struct rk_store *store, int64_t now,
 		return RK_ERR_DB;
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)limit);
 	sqlite3_bind_int64(stmt, 2, now);
-	err = message_rows(store, stmt, 13, limit, rows, n,
-			   "read pending messages");
+	return store_collect(store, stmt, sizeof(**rows), message_row_raw,
+			     message_release_row, "read pending messages",
+			     (void **)rows, n);
+}
+
+/* ------------------------------------------------------------ deliveries */
+
+#define DELIVERY_COLS                                                       \
+	"id, message_row, rcpt, state, attempts, next_attempt, reply, "     \
+	"location, updated_at"
+
+void store_delivery_release(struct store_delivery *d)
+{
+	if (!d)
+		return;
+	free(d->rcpt);
+	free(d->state);
+	free(d->reply);
+	free(d->location);
+	memset(d, 0, sizeof(*d));
+}
+
+void store_deliveries_free(struct store_delivery *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		store_delivery_release(&rows[i]);
+	free(rows);
+}
+
+static enum rk_err delivery_row(sqlite3_stmt *stmt, void *row)
+{
+	struct store_delivery *d = row;
+	bool ok = true;
+
+	d->id = sqlite3_column_int64(stmt, 0);
+	d->message_row = sqlite3_column_int64(stmt, 1);
+	d->rcpt = store_col_text(stmt, 2, &ok);
+	d->state = store_col_text(stmt, 3, &ok);
+	d->attempts = sqlite3_column_int64(stmt, 4);
+	d->next_attempt = sqlite3_column_int64(stmt, 5);
+	d->reply = store_col_text(stmt, 6, &ok);
+	d->location = store_col_text(stmt, 7, &ok);
+	d->updated_at = sqlite3_column_int64(stmt, 8);
+	return ok ? RK_OK : RK_ERR_NOMEM;
+}
+
+static void delivery_release_row(void *row)
+{
+	store_delivery_release(row);
+}
+
+enum rk_err store_message_deliveries(struct rk_store *store,
+				     int64_t message_row,
+				     struct store_delivery **rows, size_t *n)
+{
+	static const char sql[] =
+		"SELECT " DELIVERY_COLS " FROM deliveries "
+		"WHERE message_row = ?1 ORDER BY id";
+	sqlite3_stmt *stmt;
+
+	*rows = NULL;
+	*n = 0;
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, message_row);
+	return store_collect(store, stmt, sizeof(**rows), delivery_row,
+			     delivery_release_row, "read deliveries",
+			     (void **)rows, n);
+}
+
+/* The message row's Message-ID, recipients, state and attempts. */
+struct message_head {
+	char *message_id;
+	char *rcpt;
+	char *state;
+	long long attempts;
+};
+
+static void message_head_release(struct message_head *h)
+{
+	free(h->message_id);
+	free(h->rcpt);
+	free(h->state);
+	memset(h, 0, sizeof(*h));
+}
+
+static enum rk_err message_head(struct rk_store *store, int64_t id,
+				struct message_head *h)
+{
+	static const char sql[] =
+		"SELECT message_id, rcpt, state, attempts FROM messages "
+		"WHERE id = ?1 AND direction = 'out'";
+	sqlite3_stmt *stmt;
+	enum rk_err err = RK_OK;
+	bool ok = true;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		h->message_id = store_col_text(stmt, 0, &ok);
+		h->rcpt = store_col_text(stmt, 1, &ok);
+		h->state = store_col_text(stmt, 2, &ok);
+		h->attempts = sqlite3_column_int64(stmt, 3);
+		if (!ok || !h->state)
+			err = RK_ERR_NOMEM;
+	} else if (rc == SQLITE_DONE) {
+		err = RK_ERR_NOTFOUND;
+	} else {
+		err = store_fail(store, "read message");
+	}
+	store_done(stmt);
+	if (err)
+		message_head_release(h);
+	return err;
+}
+
+static bool message_pending_state(const char *state)
+{
+	return strcmp(state, STORE_MSG_QUEUED) == 0 ||
+	       strcmp(state, STORE_MSG_SENDING) == 0 ||
+	       strcmp(state, STORE_MSG_DEFERRED) == 0;
+}
+
+/* Counts of a message's deliveries: unfinished (queued or deferred),
+ * accepted, and all. */
+static enum rk_err delivery_counts(struct rk_store *store, int64_t id,
+				   long long *open, long long *sent,
+				   long long *total)
+{
+	static const char sql[] =
+		"SELECT count(*), "
+		"coalesce(sum(state IN ('queued', 'deferred')), 0), "
+		"coalesce(sum(state = 'sent'), 0) "
+		"FROM deliveries WHERE message_row = ?1";
+	sqlite3_stmt *stmt;
+	enum rk_err err = RK_OK;
+
+	*open = *sent = *total = 0;
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, id);
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		*total = sqlite3_column_int64(stmt, 0);
+		*open = sqlite3_column_int64(stmt, 1);
+		*sent = sqlite3_column_int64(stmt, 2);
+	} else {
+		err = store_fail(store, "count deliveries");
+	}
 	store_done(stmt);
 	return err;
 }
 
-static bool message_state_known(const char *state)
+/* In a transaction.  The message's state from its deliveries (see
+ * store_message_finish), written with reply and location (NULL keeps),
+ * and audited.  *state_out gets the state. */
+static enum rk_err message_settle(struct rk_store *store, int64_t id,
+				  const struct message_head *h,
+				  long long max_attempts, const char *reply,
+				  const char *location, int64_t now,
+				  const char **state_out)
 {
-	static const char *const states[] = {
-		STORE_MSG_QUEUED, STORE_MSG_SENDING, STORE_MSG_SENT,
-		STORE_MSG_DEFERRED, STORE_MSG_FAILED,
-	};
-
-	for (size_t i = 0; state && i < RK_ARRAY_LEN(states); i++)
-		if (strcmp(state, states[i]) == 0)
-			return true;
-	return false;
-}
-
-enum rk_err store_message_set_state(struct rk_store *store, int64_t id,
-				    const char *state, const char *location,
-				    const char *reply, int64_t now)
-{
-	static const char sql[] =
-		"UPDATE messages SET "
-		"state = CASE WHEN ?2 = 'deferred' AND attempts + 1 >= ?7 "
-		"        THEN 'failed' ELSE ?2 END, "
-		"location = coalesce(?3, location), "
-		"reply = coalesce(?4, reply), "
+	static const char give_up_sql[] =
+		"UPDATE deliveries SET state = 'failed', updated_at = ?2, "
+		"next_attempt = 0, reply = ?3 || coalesce(': ' || reply, '') "
+		"WHERE message_row = ?1 AND state IN ('queued', 'deferred')";
+	static const char defer_sql[] =
+		"UPDATE deliveries SET next_attempt = ?2 "
+		"WHERE message_row = ?1 AND state IN ('queued', 'deferred')";
+	static const char update_sql[] =
+		"UPDATE messages SET state = ?2, "
+		"reply = coalesce(?3, reply), "
+		"location = coalesce(?4, location), "
 		"sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END, "
-		"next_attempt = CASE WHEN ?2 = 'deferred' THEN "
-		"        ?5 + min(?6, ?8 << min(attempts, 16)) "
-		"        ELSE next_attempt END, "
-		"attempts = attempts + (?2 = 'deferred') "
-		"WHERE id = ?1 RETURNING message_id, state";
+		"next_attempt = ?6 WHERE id = ?1";
+	long long open, sent, total;
+	const char *state;
+	char gave_up[96];
+	int64_t next = 0;
 	sqlite3_stmt *stmt;
-	char action[64], *message_id = NULL;
-	bool ok = true;
 	enum rk_err err;
 	int rc;
 
-	if (!message_state_known(state))
+	gave_up[0] = '\0';
+	if ((err = delivery_counts(store, id, &open, &sent, &total)))
+		return err;
+	if (open > 0 && h->attempts < max_attempts) {
+		long long shift = h->attempts > 0 ? h->attempts - 1 : 0;
+
+		state = STORE_MSG_DEFERRED;
+		next = STORE_RETRY_MAX;
+		if (shift < 16 && ((int64_t)STORE_RETRY_FIRST << shift) <
+				  STORE_RETRY_MAX)
+			next = (int64_t)STORE_RETRY_FIRST << shift;
+		next += now;
+		if (!(stmt = store_stmt(store, defer_sql)))
+			return RK_ERR_DB;
+		sqlite3_bind_int64(stmt, 1, id);
+		sqlite3_bind_int64(stmt, 2, next);
+		rc = sqlite3_step(stmt);
+		store_done(stmt);
+		if (rc != SQLITE_DONE)
+			return store_fail(store, "defer deliveries");
+	} else {
+		if (open > 0) {
+			snprintf(gave_up, sizeof(gave_up),
+				 "gave up after %lld attempts", h->attempts);
+			if (!(stmt = store_stmt(store, give_up_sql)))
+				return RK_ERR_DB;
+			sqlite3_bind_int64(stmt, 1, id);
+			sqlite3_bind_int64(stmt, 2, now);
+			store_bind_text(stmt, 3, gave_up);
+			rc = sqlite3_step(stmt);
+			store_done(stmt);
+			if (rc != SQLITE_DONE)
+				return store_fail(store, "give up deliveries");
+			if (!reply)
+				reply = gave_up;
+		}
+		state = sent > 0 ? STORE_MSG_SENT : STORE_MSG_FAILED;
+		if (total == 0 && !reply)
+			reply = "no recipients";
+	}
+	if (!(stmt = store_stmt(store, update_sql)))
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, id);
+	store_bind_text(stmt, 2, state);
+	store_bind_text(stmt, 3, reply);
+	store_bind_text(stmt, 4, location);
+	sqlite3_bind_int64(stmt, 5, now);
+	sqlite3_bind_int64(stmt, 6, next);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "set message state");
+	{
+		char action[32], detail[640];
+
+		snprintf(action, sizeof(action), "message.%s", state);
+		snprintf(detail, sizeof(detail),
+			 "attempt %lld: %lld of %lld recipients accepted%s%s",
+			 h->attempts, sent, total, reply ? ": " : "",
+			 reply ? reply : "");
+		if ((err = store_audit(store, "deliver", action, h->message_id,
+				       detail)))
+			return err;
+	}
+	if (state_out)
+		*state_out = state;
+	return RK_OK;
+}
+
+enum rk_err store_message_attempt(struct rk_store *store, int64_t id,
+				  long long max_attempts, int64_t now,
+				  struct store_delivery **todo, size_t *n,
+				  bool *gave_up)
+{
+	static const char count_sql[] =
+		"SELECT count(*) FROM deliveries WHERE message_row = ?1";
+	static const char sending_sql[] =
+		"UPDATE messages SET state = 'sending', attempts = attempts + 1 "
+		"WHERE id = ?1";
+	static const char todo_sql[] =
+		"SELECT " DELIVERY_COLS " FROM deliveries "
+		"WHERE message_row = ?1 AND state IN ('queued', 'deferred') "
+		"ORDER BY id";
+	struct message_head h;
+	sqlite3_stmt *stmt;
+	long long ndeliveries = 0;
+	enum rk_err err;
+	char detail[64];
+	int rc;
+
+	*todo = NULL;
+	*n = 0;
+	*gave_up = false;
+	memset(&h, 0, sizeof(h));
+	if (max_attempts < 1)
 		return RK_ERR_INVAL;
 	if ((err = store_begin(store)))
 		return err;
-	if (!(stmt = store_stmt(store, sql))) {
+	if ((err = message_head(store, id, &h)))
+		goto cleanup;
+	if (!message_pending_state(h.state)) {
+		err = rk_fail(store->log, RK_ERR_INVAL,
+			      "message %s is %s, not waiting for delivery",
+			      h.message_id ? h.message_id : "?", h.state);
+		goto cleanup;
+	}
+	/* a message queued before deliveries were recorded per recipient */
+	if (!(stmt = store_stmt(store, count_sql))) {
 		err = RK_ERR_DB;
 		goto cleanup;
 	}
 	sqlite3_bind_int64(stmt, 1, id);
-	store_bind_text(stmt, 2, state);
-	store_bind_text(stmt, 3, location);
-	store_bind_text(stmt, 4, reply);
-	sqlite3_bind_int64(stmt, 5, now);
-	sqlite3_bind_int64(stmt, 6, STORE_RETRY_MAX);
-	sqlite3_bind_int64(stmt, 7, STORE_RETRY_ATTEMPTS);
-	sqlite3_bind_int64(stmt, 8, STORE_RETRY_FIRST);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *final = sqlite3_column_text(stmt, 1);
-
-		message_id = store_col_text(stmt, 0, &ok);
-		snprintf(action, sizeof(action), "message.%s",
-			 final ? (const char *)final : state);
-		rc = sqlite3_step(stmt);
-	} else if (rc == SQLITE_DONE) {
-		err = RK_ERR_NOTFOUND;
-	}
-	if (!err && !ok)
-		err = RK_ERR_NOMEM;
-	if (!err && rc != SQLITE_DONE)
-		err = store_fail(store, "set message state");
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		ndeliveries = sqlite3_column_int64(stmt, 0);
+	else
+		err = store_fail(store, "count deliveries");
 	store_done(stmt);
+	if (!err && ndeliveries == 0)
+		err = deliveries_add(store, id, h.rcpt, now);
 	if (err)
 		goto cleanup;
-	if ((err = store_audit(store, "deliver", action, message_id,
-			       reply ? reply : location)))
+	if (h.attempts >= max_attempts) {
+		*gave_up = true;
+		err = message_settle(store, id, &h, max_attempts, NULL, NULL,
+				     now, NULL);
+		if (!err)
+			err = store_commit(store);
+		goto cleanup;
+	}
+	if (!(stmt = store_stmt(store, sending_sql))) {
+		err = RK_ERR_DB;
+		goto cleanup;
+	}
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE) {
+		err = store_fail(store, "mark message sending");
+		goto cleanup;
+	}
+	snprintf(detail, sizeof(detail), "attempt %lld", h.attempts + 1);
+	if ((err = store_audit(store, "deliver", "message.sending",
+			       h.message_id, detail)))
+		goto cleanup;
+	if (!(stmt = store_stmt(store, todo_sql))) {
+		err = RK_ERR_DB;
+		goto cleanup;
+	}
+	sqlite3_bind_int64(stmt, 1, id);
+	if ((err = store_collect(store, stmt, sizeof(**todo), delivery_row,
+				 delivery_release_row,
+				 "read deliveries to send", (void **)todo, n)))
 		goto cleanup;
 	err = store_commit(store);
 cleanup:
-	if (err)
+	if (err) {
 		store_rollback(store);
-	free(message_id);
+		store_deliveries_free(*todo, *n);
+		*todo = NULL;
+		*n = 0;
+		*gave_up = false;
+	}
+	message_head_release(&h);
+	return err;
+}
+
+static bool delivery_outcome_known(const char *state)
+{
+	return state && (strcmp(state, STORE_DLV_SENT) == 0 ||
+			 strcmp(state, STORE_DLV_DEFERRED) == 0 ||
+			 strcmp(state, STORE_DLV_BOUNCED) == 0 ||
+			 strcmp(state, STORE_DLV_FAILED) == 0);
+}
+
+enum rk_err store_message_finish(struct rk_store *store, int64_t id,
+				 const struct store_delivery_outcome *outcomes,
+				 size_t n, const char *reply,
+				 const char *location, long long max_attempts,
+				 int64_t now, const char **state_out)
+{
+	static const char sql[] =
+		"UPDATE deliveries SET state = ?3, reply = ?4, "
+		"location = coalesce(?5, location), attempts = attempts + 1, "
+		"next_attempt = 0, updated_at = ?6 "
+		"WHERE id = ?1 AND message_row = ?2 "
+		"AND state IN ('queued', 'deferred') RETURNING rcpt";
+	struct message_head h;
+	enum rk_err err;
+
+	if (state_out)
+		*state_out = NULL;
+	memset(&h, 0, sizeof(h));
+	for (size_t i = 0; i < n; i++)
+		if (!delivery_outcome_known(outcomes[i].state))
+			return RK_ERR_INVAL;
+	if (max_attempts < 1)
+		return RK_ERR_INVAL;
+	if ((err = store_begin(store)))
+		return err;
+	if ((err = message_head(store, id, &h)))
+		goto cleanup;
+	if (strcmp(h.state, STORE_MSG_SENDING) != 0) {
+		err = rk_fail(store->log, RK_ERR_INVAL,
+			      "message %s is %s, not being sent",
+			      h.message_id ? h.message_id : "?", h.state);
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct store_delivery_outcome *o = &outcomes[i];
+		sqlite3_stmt *stmt = store_stmt(store, sql);
+		char action[32], *rcpt = NULL;
+		bool ok = true;
+		int rc;
+
+		if (!stmt) {
+			err = RK_ERR_DB;
+			break;
+		}
+		sqlite3_bind_int64(stmt, 1, o->delivery_id);
+		sqlite3_bind_int64(stmt, 2, id);
+		store_bind_text(stmt, 3, o->state);
+		store_bind_text(stmt, 4, o->reply);
+		store_bind_text(stmt, 5, o->location);
+		sqlite3_bind_int64(stmt, 6, now);
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW) {
+			rcpt = store_col_text(stmt, 0, &ok);
+			rc = sqlite3_step(stmt);
+		} else if (rc == SQLITE_DONE) {
+			err = rk_fail(store->log, RK_ERR_INVAL,
+				      "delivery %lld is not in flight for "
+				      "message %s",
+				      (long long)o->delivery_id, h.message_id);
+		}
+		if (!err && !ok)
+			err = RK_ERR_NOMEM;
+		if (!err && rc != SQLITE_DONE)
+			err = store_fail(store, "record delivery");
+		store_done(stmt);
+		if (!err) {
+			char detail[1024]; /* a long reply: its start */
+
+			snprintf(action, sizeof(action), "delivery.%s",
+				 o->state);
+			snprintf(detail, sizeof(detail), "%s: %s",
+				 rcpt ? rcpt : "", o->reply ? o->reply : "");
+			err = store_audit(store, "deliver", action,
+					  h.message_id, detail);
+		}
+		free(rcpt);
+	}
+	if (err)
+		goto cleanup;
+	if ((err = message_settle(store, id, &h, max_attempts, reply,
+				  location, now, state_out)))
+		goto cleanup;
+	err = store_commit(store);
+cleanup:
+	if (err) {
+		store_rollback(store);
+		if (state_out)
+			*state_out = NULL;
+	}
+	message_head_release(&h);
 	return err;
 }
 
@@ -287,17 +686,16 @@ enum rk_err store_ticket_messages(struct rk_store *store,
 {
 	static const char sql[] =
 		"SELECT " MESSAGE_COLS " FROM messages "
-		"WHERE ticket_id = ?1 ORDER BY id";
+		"WHERE ticket_id = ?1 ORDER BY id LIMIT ?2";
 	sqlite3_stmt *stmt;
-	enum rk_err err;
 
 	*rows = NULL;
 	*n = 0;
 	if (!(stmt = store_stmt(store, sql)))
 		return RK_ERR_DB;
 	store_bind_text(stmt, 1, ticket_id);
-	err = message_rows(store, stmt, -1, STORE_MSG_MAX_BATCH, rows, n,
-			   "read a ticket's messages");
-	store_done(stmt);
-	return err;
+	sqlite3_bind_int64(stmt, 2, STORE_MSG_MAX_BATCH);
+	return store_collect(store, stmt, sizeof(**rows), message_row_plain,
+			     message_release_row, "read a ticket's messages",
+			     (void **)rows, n);
 }

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: notify_build (unsigned) with hostile text where
+ * libFuzzer harness: mail_build (unsigned) with hostile text where
  * template output and contact data end up: the input is split at NUL
  * bytes into subject, from name, to name, body, attachment name and To
  * address.  A build that succeeds must hold exactly the headers renraku
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "renraku/notify.h"
+#include "renraku/mail.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -83,7 +83,7 @@ static void check_names(InternetAddressList *list)
 			internet_address_list_get_address(list, i))));
 }
 
-/* body as notify_build normalises it: LF line ends, one final newline */
+/* body as mail_build normalises it: LF line ends, one final newline */
 static char *normal_body(const char *body)
 {
 	size_t n = strlen(body), w = 0;
@@ -166,13 +166,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready; /* the harness's one-time library set-up */
 	char *copy, *field[F_COUNT] = {NULL};
-	struct notify_mail mail;
+	struct mail_message mail;
 	struct rk_buf out;
 	size_t nfield = 0, headers, expected;
 	enum rk_err err;
 
 	if (!ready) {
-		notify_init();
+		mail_init();
 		ready = true;
 	}
 	if (size > (1u << 20))
@@ -209,7 +209,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	rk_buf_init(&out, RK_MAX_MESSAGE);
-	err = notify_build(NULL, &mail, &out);
+	err = mail_build(NULL, &mail, &out);
 	/* refusing hostile input is fine; anything else is a bug */
 	CHECK(err == RK_OK || err == RK_ERR_INVAL || err == RK_ERR_LIMIT);
 	if (err == RK_OK) {

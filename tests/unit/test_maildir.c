@@ -1,6 +1,7 @@
 /* The maildir transport, transport selection, the messages table and
  * deliver_pending. */
 #include <dirent.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -199,11 +200,19 @@ static void add_message(struct rk_store *store, const char *msgid,
 	assert_int_equal(store_commit(store), RK_OK);
 }
 
-/* A transport that fails as told. */
+/* A transport scripted per recipient: status[i] / reply[i] for the i-th
+ * envelope address it is handed (matched by address), and msg_status for
+ * the DATA part.  It records what it was given. */
+#define FAKE_MAX 8
 struct fake {
-	enum rk_err answer;
+	enum rk_err answer;          /* what send returns */
+	enum deliver_status msg_status;
+	const char *addr[FAKE_MAX];  /* scripted recipients */
+	enum deliver_status status[FAKE_MAX];
 	int calls;
 	size_t nrcpts;
+	char seen[FAKE_MAX][64];     /* the last call's recipients */
+	bool retry;
 };
 
 static enum rk_err fake_send(void *self, const struct deliver_msg *msg,
@@ -213,13 +222,55 @@ static enum rk_err fake_send(void *self, const struct deliver_msg *msg,
 
 	f->calls++;
 	f->nrcpts = msg->nrcpts;
-	snprintf(res->reply, sizeof(res->reply), "451 try later");
+	f->retry = msg->retry;
+	assert_int_equal(res->nrcpts, msg->nrcpts);
+	for (size_t i = 0; i < msg->nrcpts && i < FAKE_MAX; i++) {
+		snprintf(f->seen[i], sizeof(f->seen[i]), "%s", msg->rcpts[i]);
+		/* every recipient arrives accepted and empty */
+		assert_int_equal(res->rcpts[i].status, DELIVER_ACCEPTED);
+		assert_string_equal(res->rcpts[i].reply, "");
+		for (size_t j = 0; j < FAKE_MAX && f->addr[j]; j++) {
+			if (strcmp(f->addr[j], msg->rcpts[i]) != 0)
+				continue;
+			res->rcpts[i].status = f->status[j];
+			snprintf(res->rcpts[i].reply,
+				 sizeof(res->rcpts[i].reply), "%s",
+				 f->status[j] == DELIVER_ACCEPTED ? "250 2.1.5 ok"
+				 : f->status[j] == DELIVER_DEFERRED
+				     ? "451 4.2.0 greylisted"
+				     : "550 5.1.1 no such user");
+		}
+	}
+	res->status = f->msg_status;
+	snprintf(res->reply, sizeof(res->reply), "%s",
+		 f->answer == RK_ERR_TEMPFAIL ? "451 try later"
+		 : f->answer ? "transport broken"
+		 : f->msg_status == DELIVER_ACCEPTED ? "250 2.0.0 queued as X1"
+		 : f->msg_status == DELIVER_DEFERRED ? "452 4.3.1 disk full"
+						     : "554 5.6.0 refused");
 	return f->answer;
 }
 
 static void fake_free(void *self)
 {
 	(void)self;
+}
+
+static struct rk_store *quiet_store(char *dir, struct rk_log *log,
+				    FILE **devnull)
+{
+	*devnull = fopen("/dev/null", "w");
+	assert_non_null(*devnull);
+	log->level = RK_LOG_INFO;
+	log->stream = *devnull;
+	return rk_test_store(dir, log);
+}
+
+/* The deliveries of message row id (caller frees). */
+static void deliveries(struct rk_store *store, int64_t id,
+		       struct store_delivery **rows, size_t *n)
+{
+	assert_int_equal(store_message_deliveries(store, id, rows, n), RK_OK);
 }
 
 static void test_pending(void **state)
@@ -229,17 +280,15 @@ static void test_pending(void **state)
 	struct deliver_transport *t = NULL;
 	struct deliver_stats stats = {0, 0, 0};
 	struct store_message *rows = NULL;
+	struct store_delivery *dl = NULL;
 	char *dir = rk_test_tmpdir(), *md = sub(dir, "Maildir");
 	char *newd = sub(md, "new");
 	int64_t id1, id2, id3, id4;
 	size_t n;
-	FILE *devnull = fopen("/dev/null", "w");
+	FILE *devnull;
 
 	(void)state;
-	assert_non_null(devnull);
-	log.level = RK_LOG_INFO;
-	log.stream = devnull;
-	store = rk_test_store(dir, &log);
+	store = quiet_store(dir, &log, &devnull);
 	add_message(store, "<1@example.org>", "a@example.net", &id1);
 	add_message(store, "<2@example.org>", "b@example.net, c@example.net", &id2);
 	add_message(store, "<3@example.org>", "d@example.net", &id3);
@@ -255,6 +304,18 @@ static void test_pending(void **state)
 				 RK_ERR_EXISTS);
 		store_rollback(store);
 	}
+	/* one delivery per envelope recipient, queued with the message */
+	deliveries(store, id2, &dl, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(dl[0].rcpt, "b@example.net");
+	assert_string_equal(dl[1].rcpt, "c@example.net");
+	assert_string_equal(dl[0].state, STORE_DLV_QUEUED);
+	assert_int_equal(dl[0].message_row, id2);
+	assert_null(dl[0].reply);
+	store_deliveries_free(dl, n);
+	deliveries(store, id4, &dl, &n);
+	assert_int_equal(n, 0);
+	store_deliveries_free(dl, n);
 
 	assert_int_equal(store_messages_pending(store, 0, 10, &rows, &n), RK_OK);
 	assert_int_equal(n, 4);
@@ -263,70 +324,367 @@ static void test_pending(void **state)
 	assert_string_equal(rows[0].subject, "件名");
 	assert_int_equal(rows[0].raw_len, strlen(sample));
 	assert_memory_equal(rows[0].raw, sample, rows[0].raw_len);
+	assert_int_equal(rows[0].attempts, 0);
 	store_messages_free(rows, n);
 	assert_int_equal(store_messages_pending(store, 0, 2, &rows, &n), RK_OK);
 	assert_int_equal(n, 2);
 	store_messages_free(rows, n);
 
 	assert_int_equal(deliver_maildir_open(&t, md, &log), RK_OK);
-	assert_int_equal(deliver_pending(store, t, &log, 1795170000, &stats),
-			 RK_OK);
+	assert_int_equal(deliver_pending(store, t, &log, 24, 1795170000,
+					 &stats), RK_OK);
 	assert_int_equal(stats.sent, 3);
-	assert_int_equal(stats.failed, 1);
+	assert_int_equal(stats.failed, 1); /* no recipients */
 	assert_int_equal(stats.deferred, 0);
 	assert_int_equal(list_dir(newd, NULL), 3);
 	assert_int_equal(store_messages_pending(store, 0, 10, &rows, &n), RK_OK);
 	assert_int_equal(n, 0);
 	store_messages_free(rows, n);
+	/* maildir accepts every recipient, with the file as location */
+	deliveries(store, id2, &dl, &n);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(dl[i].state, STORE_DLV_SENT);
+		assert_int_equal(dl[i].attempts, 1);
+		assert_non_null(dl[i].location);
+		assert_int_equal(strncmp(dl[i].location, newd, strlen(newd)), 0);
+		assert_string_equal(dl[i].reply, "delivered to maildir");
+		assert_int_equal(dl[i].updated_at, 1795170000);
+	}
+	store_deliveries_free(dl, n);
+	/* a message that is not pending cannot be attempted again */
+	{
+		bool gave_up;
 
-	/* a run that died after "sending": the message goes again, the
-	 * maildir already has it */
-	assert_int_equal(store_message_set_state(store, id2, STORE_MSG_SENDING,
-						 NULL, NULL, 1795170001),
-			 RK_OK);
-	memset(&stats, 0, sizeof(stats));
-	assert_int_equal(deliver_pending(store, t, &log, 1795170002, &stats),
-			 RK_OK);
-	assert_int_equal(stats.sent, 1);
-	assert_int_equal(list_dir(newd, NULL), 3);
+		assert_int_equal(store_message_attempt(store, id2, 24, 1, &dl,
+						       &n, &gave_up),
+				 RK_ERR_INVAL);
+		assert_int_equal(store_message_attempt(store, 9999, 24, 1, &dl,
+						       &n, &gave_up),
+				 RK_ERR_NOTFOUND);
+	}
+
+	/* a run that died after "sending": the attempt was counted, the
+	 * message goes again as a retry, and the maildir has it already */
+	{
+		struct store_delivery *todo = NULL;
+		size_t ntodo = 0;
+		bool gave_up = true;
+		int64_t id5;
+
+		add_message(store, "<5@example.org>", "e@example.net", &id5);
+		memset(&stats, 0, sizeof(stats));
+		/* the transport wrote the file, then the run was killed */
+		assert_int_equal(store_message_attempt(store, id5, 24, 1795170001,
+						       &todo, &ntodo, &gave_up),
+				 RK_OK);
+		assert_false(gave_up);
+		assert_int_equal(ntodo, 1);
+		assert_string_equal(todo[0].rcpt, "e@example.net");
+		store_deliveries_free(todo, ntodo);
+		assert_int_equal(deliver_pending(store, t, &log, 24, 1795170002,
+						 &stats), RK_OK);
+		assert_int_equal(stats.sent, 1);
+		assert_int_equal(list_dir(newd, NULL), 4);
+		assert_int_equal(store_messages_pending(store, 0, 10, &rows, &n),
+				 RK_OK);
+		assert_int_equal(n, 0);
+		store_messages_free(rows, n);
+		assert_int_equal(store_message_attempt(store, id5, 24, 1, &todo,
+						       &ntodo, &gave_up),
+				 RK_ERR_INVAL);
+	}
 	deliver_close(t);
 
-	/* rows without raw: a ticket's messages, oldest first */
-	assert_int_equal(store_ticket_messages(store, NULL, &rows, &n), RK_OK);
-	assert_int_equal(n, 0);
-	store_messages_free(rows, n);
-
-	/* a temporary failure defers, a permanent one fails */
+	/* a temporary failure of the whole attempt defers every recipient;
+	 * any other failure fails them */
 	{
-		struct fake f = {RK_ERR_TEMPFAIL, 0, 0};
+		struct fake f = {.answer = RK_ERR_TEMPFAIL};
 		struct deliver_transport ft = {"fake", fake_send, fake_free, &f};
-		int64_t id5, id6;
+		int64_t id6, id7;
 
-		add_message(store, "<5@example.org>", "e@example.net,f@example.net",
-			    &id5);
+		add_message(store, "<6@example.org>", "e@example.net,f@example.net",
+			    &id6);
 		memset(&stats, 0, sizeof(stats));
-		assert_int_equal(deliver_pending(store, &ft, &log, 1795170003,
+		assert_int_equal(deliver_pending(store, &ft, &log, 24, 1795170003,
 						 &stats), RK_OK);
 		assert_int_equal(stats.deferred, 1);
 		assert_int_equal(f.calls, 1);
 		assert_int_equal(f.nrcpts, 2);
+		assert_false(f.retry);
+		deliveries(store, id6, &dl, &n);
+		assert_string_equal(dl[0].state, STORE_DLV_DEFERRED);
+		assert_string_equal(dl[1].state, STORE_DLV_DEFERRED);
+		assert_string_equal(dl[1].reply, "451 try later");
+		assert_int_equal(dl[1].next_attempt, 1795170003 + 300);
+		store_deliveries_free(dl, n);
 		f.answer = RK_ERR_TRANSPORT;
-		add_message(store, "<6@example.org>", "g@example.net", &id6);
+		add_message(store, "<7@example.org>", "g@example.net", &id7);
 		memset(&stats, 0, sizeof(stats));
-		assert_int_equal(deliver_pending(store, &ft, &log, 1795170004,
+		assert_int_equal(deliver_pending(store, &ft, &log, 24, 1795170004,
 						 &stats), RK_OK);
 		assert_int_equal(stats.failed, 1);
 		assert_int_equal(f.calls, 2);
+		deliveries(store, id7, &dl, &n);
+		assert_string_equal(dl[0].state, STORE_DLV_FAILED);
+		assert_string_equal(dl[0].reply, "transport broken");
+		store_deliveries_free(dl, n);
 	}
-
-	assert_int_equal(store_message_set_state(store, 9999, STORE_MSG_SENT,
-						 NULL, NULL, 1), RK_ERR_NOTFOUND);
-	assert_int_equal(store_message_set_state(store, id1, "bogus", NULL,
-						 NULL, 1), RK_ERR_INVAL);
 	store_close(store);
 	rk_test_rmtree(dir);
 	free(newd);
 	free(md);
+	free(dir);
+	fclose(devnull);
+}
+
+/* Outcomes per recipient: a rejected one bounces and is not tried again, a
+ * deferred one is the only one the retry goes to, and the message is sent
+ * once every recipient is final with one accepted. */
+static void test_per_recipient(void **state)
+{
+	struct rk_log log;
+	struct rk_store *store;
+	struct deliver_stats stats = {0, 0, 0};
+	struct store_delivery *dl = NULL;
+	struct store_message *rows = NULL;
+	char *dir = rk_test_tmpdir();
+	struct fake f = {.answer = RK_OK, .msg_status = DELIVER_ACCEPTED,
+			 .addr = {"gone@example.net", "grey@example.net",
+				  "ok@example.net"},
+			 .status = {DELIVER_REJECTED, DELIVER_DEFERRED,
+				    DELIVER_ACCEPTED}};
+	struct deliver_transport ft = {"fake", fake_send, fake_free, &f};
+	int64_t id, id2, id3, now = 1795170000;
+	size_t n;
+	FILE *devnull;
+
+	(void)state;
+	store = quiet_store(dir, &log, &devnull);
+	add_message(store, "<p1@example.org>",
+		    "gone@example.net, grey@example.net, ok@example.net", &id);
+	assert_int_equal(deliver_pending(store, &ft, &log, 24, now, &stats),
+			 RK_OK);
+	assert_int_equal(stats.deferred, 1);
+	assert_int_equal(f.nrcpts, 3);
+	deliveries(store, id, &dl, &n);
+	assert_int_equal(n, 3);
+	assert_string_equal(dl[0].state, STORE_DLV_BOUNCED);
+	assert_string_equal(dl[0].reply, "550 5.1.1 no such user");
+	assert_null(dl[0].location);
+	assert_string_equal(dl[1].state, STORE_DLV_DEFERRED);
+	assert_string_equal(dl[1].reply, "451 4.2.0 greylisted");
+	assert_int_equal(dl[1].next_attempt, now + 300);
+	assert_string_equal(dl[2].state, STORE_DLV_SENT);
+	assert_string_equal(dl[2].reply, "250 2.1.5 ok");
+	store_deliveries_free(dl, n);
+
+	/* not before its time */
+	memset(&stats, 0, sizeof(stats));
+	assert_int_equal(deliver_pending(store, &ft, &log, 24, now + 299,
+					 &stats), RK_OK);
+	assert_int_equal(f.calls, 1);
+	/* the retry goes to the deferred recipient only */
+	f.status[1] = DELIVER_ACCEPTED;
+	assert_int_equal(deliver_pending(store, &ft, &log, 24, now + 300,
+					 &stats), RK_OK);
+	assert_int_equal(f.calls, 2);
+	assert_int_equal(f.nrcpts, 1);
+	assert_string_equal(f.seen[0], "grey@example.net");
+	assert_true(f.retry);
+	assert_int_equal(stats.sent, 1);
+	deliveries(store, id, &dl, &n);
+	assert_string_equal(dl[0].state, STORE_DLV_BOUNCED);
+	assert_int_equal(dl[0].attempts, 1);
+	assert_string_equal(dl[1].state, STORE_DLV_SENT);
+	assert_int_equal(dl[1].attempts, 2);
+	assert_string_equal(dl[2].state, STORE_DLV_SENT);
+	assert_int_equal(dl[2].attempts, 1);
+	store_deliveries_free(dl, n);
+
+	/* every recipient rejected: failed; an accepted RCPT whose DATA was
+	 * deferred is deferred */
+	add_message(store, "<p2@example.org>", "gone@example.net", &id2);
+	memset(&stats, 0, sizeof(stats));
+	assert_int_equal(deliver_pending(store, &ft, &log, 24, now + 400,
+					 &stats), RK_OK);
+	assert_int_equal(stats.failed, 1);
+	deliveries(store, id2, &dl, &n);
+	assert_string_equal(dl[0].state, STORE_DLV_BOUNCED);
+	store_deliveries_free(dl, n);
+	f.msg_status = DELIVER_DEFERRED;
+	add_message(store, "<p3@example.org>", "ok@example.net, gone@example.net",
+		    &id3);
+	memset(&stats, 0, sizeof(stats));
+	assert_int_equal(deliver_pending(store, &ft, &log, 24, now + 500,
+					 &stats), RK_OK);
+	assert_int_equal(stats.deferred, 1);
+	deliveries(store, id3, &dl, &n);
+	assert_string_equal(dl[0].state, STORE_DLV_DEFERRED);
+	assert_string_equal(dl[0].reply, "250 2.1.5 ok");
+	assert_string_equal(dl[1].state, STORE_DLV_BOUNCED);
+	store_deliveries_free(dl, n);
+
+	assert_int_equal(store_ticket_messages(store, NULL, &rows, &n), RK_OK);
+	store_messages_free(rows, n);
+	store_close(store);
+	rk_test_rmtree(dir);
+	free(dir);
+	fclose(devnull);
+}
+
+/* [transport] max_attempts: every attempt counts, also one a crash cut
+ * short (the store marks the message sending and counts it before the
+ * transport runs); after max_attempts the message is failed, with its
+ * attempts and each recipient's history. */
+static void test_max_attempts(void **state)
+{
+	struct rk_log log;
+	struct rk_store *store;
+	struct deliver_stats stats = {0, 0, 0};
+	struct store_delivery *dl = NULL, *todo = NULL;
+	struct store_message *rows = NULL;
+	char *dir = rk_test_tmpdir();
+	struct fake f = {.answer = RK_ERR_TEMPFAIL};
+	struct deliver_transport ft = {"fake", fake_send, fake_free, &f};
+	int64_t id, id2, now = 1795170000;
+	size_t n, ntodo;
+	bool gave_up;
+	FILE *devnull;
+
+	(void)state;
+	store = quiet_store(dir, &log, &devnull);
+	add_message(store, "<c1@example.org>", "a@example.net,b@example.net",
+		    &id);
+	/* three runs die while sending it */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(store_message_attempt(store, id, 3, now + i,
+						       &todo, &ntodo, &gave_up),
+				 RK_OK);
+		assert_false(gave_up);
+		assert_int_equal(ntodo, 2);
+		store_deliveries_free(todo, ntodo);
+	}
+	assert_int_equal(store_messages_pending(store, now, 10, &rows, &n),
+			 RK_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].state, STORE_MSG_SENDING);
+	assert_int_equal(rows[0].attempts, 3);
+	store_messages_free(rows, n);
+	/* the fourth run does not send it again: it has failed */
+	assert_int_equal(deliver_pending(store, &ft, &log, 3, now + 10, &stats),
+			 RK_OK);
+	assert_int_equal(f.calls, 0);
+	assert_int_equal(stats.failed, 1);
+	assert_int_equal(store_messages_pending(store, now + 86400, 10, &rows,
+						&n), RK_OK);
+	assert_int_equal(n, 0);
+	store_messages_free(rows, n);
+	deliveries(store, id, &dl, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(dl[0].state, STORE_DLV_FAILED);
+	assert_string_equal(dl[0].reply, "gave up after 3 attempts");
+	assert_string_equal(dl[1].state, STORE_DLV_FAILED);
+	store_deliveries_free(dl, n);
+
+	/* deferrals count the same way, with the doubling delay */
+	add_message(store, "<c2@example.org>", "a@example.net", &id2);
+	memset(&stats, 0, sizeof(stats));
+	assert_int_equal(deliver_pending(store, &ft, &log, 3, now, &stats),
+			 RK_OK);
+	assert_int_equal(stats.deferred, 1);
+	deliveries(store, id2, &dl, &n);
+	assert_int_equal(dl[0].next_attempt, now + 300);
+	store_deliveries_free(dl, n);
+	assert_int_equal(deliver_pending(store, &ft, &log, 3, now + 300, &stats),
+			 RK_OK);
+	deliveries(store, id2, &dl, &n);
+	assert_int_equal(dl[0].next_attempt, now + 300 + 600);
+	store_deliveries_free(dl, n);
+	memset(&stats, 0, sizeof(stats));
+	assert_int_equal(deliver_pending(store, &ft, &log, 3, now + 900, &stats),
+			 RK_OK);
+	assert_int_equal(f.calls, 3);
+	assert_int_equal(stats.failed, 1);
+	assert_int_equal(stats.deferred, 0);
+	deliveries(store, id2, &dl, &n);
+	assert_string_equal(dl[0].state, STORE_DLV_FAILED);
+	assert_string_equal(dl[0].reply, "gave up after 3 attempts: 451 try later");
+	assert_int_equal(dl[0].attempts, 3);
+	store_deliveries_free(dl, n);
+	memset(&stats, 0, sizeof(stats));
+	assert_int_equal(deliver_pending(store, &ft, &log, 3, now + 86400,
+					 &stats), RK_OK);
+	assert_int_equal(f.calls, 3);
+	assert_int_equal(stats.failed + stats.sent + stats.deferred, 0);
+	store_close(store);
+	rk_test_rmtree(dir);
+	free(dir);
+	fclose(devnull);
+}
+
+/* A message queued before deliveries were recorded per recipient (a
+ * database migrated from version 1) gets its deliveries at its first
+ * attempt; a message cannot have more recipients than the limit. */
+static void test_legacy_and_limits(void **state)
+{
+	struct rk_log log;
+	struct rk_store *store;
+	struct deliver_stats stats = {0, 0, 0};
+	struct store_delivery *dl = NULL;
+	struct store_message m;
+	struct rk_buf many;
+	struct fake f = {.answer = RK_OK, .msg_status = DELIVER_ACCEPTED};
+	struct deliver_transport ft = {"fake", fake_send, fake_free, &f};
+	char *dir = rk_test_tmpdir(), *path = sub(dir, "test.db");
+	sqlite3 *db;
+	int64_t id;
+	size_t n;
+	FILE *devnull;
+
+	(void)state;
+	store = quiet_store(dir, &log, &devnull);
+	add_message(store, "<v1@example.org>", "a@example.net, b@example.net",
+		    &id);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM deliveries", NULL, NULL,
+				      NULL), SQLITE_OK);
+	sqlite3_close(db);
+	deliveries(store, id, &dl, &n);
+	assert_int_equal(n, 0);
+	store_deliveries_free(dl, n);
+	assert_int_equal(deliver_pending(store, &ft, &log, 24, 1795170000,
+					 &stats), RK_OK);
+	assert_int_equal(stats.sent, 1);
+	assert_int_equal(f.nrcpts, 2);
+	deliveries(store, id, &dl, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(dl[0].rcpt, "a@example.net");
+	assert_string_equal(dl[1].state, STORE_DLV_SENT);
+	store_deliveries_free(dl, n);
+
+	rk_buf_init(&many, 1 << 20);
+	for (int i = 0; i <= STORE_MSG_MAX_RCPTS; i++)
+		assert_int_equal(rk_buf_addf(&many, "%su%d@example.net",
+					     i ? "," : "", i), RK_OK);
+	memset(&m, 0, sizeof(m));
+	m.message_id = "<many@example.org>";
+	m.rcpt = many.data;
+	assert_int_equal(store_begin(store), RK_OK);
+	assert_int_equal(store_message_add(store, &m, NULL), RK_ERR_LIMIT);
+	m.rcpt = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "@example.net"; /* longer than any envelope address */
+	assert_int_equal(store_message_add(store, &m, NULL), RK_ERR_INVAL);
+	store_rollback(store);
+	rk_buf_release(&many);
+	store_close(store);
+	rk_test_rmtree(dir);
+	free(path);
 	free(dir);
 	fclose(devnull);
 }
@@ -337,13 +695,17 @@ static void test_message_rows(void **state)
 	struct rk_log log;
 	struct rk_store *store;
 	struct store_message *rows = NULL;
+	struct store_delivery *todo = NULL, *dl = NULL;
 	struct store_ticket t;
 	struct store_chain_entry chain = {0, "abuse@example.net", NULL, "Org",
 					  "en", NULL, NULL, "local"};
 	struct store_message m;
+	struct store_delivery_outcome o;
+	const char *final = NULL;
 	char *dir = rk_test_tmpdir();
 	int64_t id;
-	size_t n;
+	size_t n, ntodo;
+	bool gave_up;
 
 	(void)state;
 	rk_log_init(&log, RK_LOG_ERROR);
@@ -367,14 +729,36 @@ static void test_message_rows(void **state)
 	m.raw = (unsigned char *)sample;
 	m.raw_len = strlen(sample);
 	assert_int_equal(store_message_add(store, &m, &id), RK_OK);
+	/* recipients no envelope can carry */
+	m.message_id = "<t2@example.org>";
+	m.rcpt = "a@example.net,b\r\nRCPT TO:<x@example.com>";
+	assert_int_equal(store_message_add(store, &m, NULL), RK_ERR_INVAL);
 	assert_int_equal(store_commit(store), RK_OK);
 
-	assert_int_equal(store_message_set_state(store, id, STORE_MSG_SENT,
-						 "/x/new/f", "delivered", 1795170000),
-			 RK_OK);
-	/* NULL keeps location and reply */
-	assert_int_equal(store_message_set_state(store, id, STORE_MSG_SENT,
-						 NULL, NULL, 1795170001), RK_OK);
+	assert_int_equal(store_message_attempt(store, id, 24, 1795170000, &todo,
+					       &ntodo, &gave_up), RK_OK);
+	assert_int_equal(ntodo, 1);
+	/* a finish for a delivery of another message, or an unknown state */
+	o.delivery_id = todo[0].id + 1000;
+	o.state = STORE_DLV_SENT;
+	o.reply = "250 ok";
+	o.location = "/x/new/f";
+	assert_int_equal(store_message_finish(store, id, &o, 1, NULL, NULL, 24,
+					      1795170000, &final), RK_ERR_INVAL);
+	o.delivery_id = todo[0].id;
+	o.state = "bogus";
+	assert_int_equal(store_message_finish(store, id, &o, 1, NULL, NULL, 24,
+					      1795170000, &final), RK_ERR_INVAL);
+	o.state = STORE_DLV_SENT;
+	assert_int_equal(store_message_finish(store, id, &o, 1, "delivered",
+					      "/x/new/f", 24, 1795170001,
+					      &final), RK_OK);
+	assert_string_equal(final, STORE_MSG_SENT);
+	/* recorded once: a second finish is refused */
+	assert_int_equal(store_message_finish(store, id, &o, 1, NULL, NULL, 24,
+					      1795170002, &final), RK_ERR_INVAL);
+	store_deliveries_free(todo, ntodo);
+
 	assert_int_equal(store_ticket_messages(store, t.id, &rows, &n), RK_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(rows[0].state, STORE_MSG_SENT);
@@ -384,10 +768,18 @@ static void test_message_rows(void **state)
 	assert_string_equal(rows[0].kind, "notice");
 	assert_string_equal(rows[0].ticket_id, t.id);
 	assert_int_equal(rows[0].sent_at, 1795170001);
+	assert_int_equal(rows[0].attempts, 1);
 	assert_int_equal(rows[0].created_at != 0, 1);
 	assert_null(rows[0].raw);
 	assert_int_equal(rows[0].raw_len, 0);
 	store_messages_free(rows, n);
+	assert_int_equal(store_message_deliveries(store, id, &dl, &n), RK_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(dl[0].rcpt, "abuse@example.net");
+	assert_string_equal(dl[0].state, STORE_DLV_SENT);
+	assert_string_equal(dl[0].reply, "250 ok");
+	assert_string_equal(dl[0].location, "/x/new/f");
+	store_deliveries_free(dl, n);
 	store_close(store);
 	rk_test_rmtree(dir);
 	free(dir);
@@ -399,6 +791,9 @@ int main(void)
 		cmocka_unit_test(test_maildir_delivery),
 		cmocka_unit_test(test_deliver_open),
 		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_per_recipient),
+		cmocka_unit_test(test_max_attempts),
+		cmocka_unit_test(test_legacy_and_limits),
 		cmocka_unit_test(test_message_rows),
 	};
 

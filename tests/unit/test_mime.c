@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "renraku/notify.h"
+#include "renraku/mail.h"
 #include "testutil.h"
 
-static void sample_mail(struct notify_mail *m)
+static void sample_mail(struct mail_message *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->from_name = "Example CSIRT";
@@ -54,7 +54,7 @@ static void assert_wire_lines(const struct rk_buf *msg)
 
 static void test_headers(void **state)
 {
-	struct notify_mail m;
+	struct mail_message m;
 	struct rk_buf msg;
 	GMimeMessage *parsed;
 	InternetAddressList *to;
@@ -69,7 +69,7 @@ static void test_headers(void **state)
 	m.ticket_id = "20261120-000001";
 	m.ack_url = "https://renraku.example.org/ack/20261120-000001/tok";
 	rk_buf_init(&msg, RK_MAX_MESSAGE);
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_OK);
 	assert_wire_lines(&msg);
 	hdr = header_block(&msg);
 	assert_non_null(strstr(hdr, "Date: Fri, 20 Nov 2026 10:15:00 +0000\r\n"));
@@ -107,7 +107,7 @@ static void test_headers(void **state)
 
 static void test_body_qp(void **state)
 {
-	struct notify_mail m;
+	struct mail_message m;
 	struct rk_buf msg, crlf, line;
 	GMimeMessage *parsed;
 	char *text;
@@ -123,7 +123,7 @@ static void test_body_qp(void **state)
 			 RK_OK);
 	m.body = line.data;
 	m.subject = "件名: 日本語の件名とタグ [RENRAKU #20261120-000001]";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_OK);
 	assert_wire_lines(&msg);
 	assert_non_null(strstr(msg.data, "\r\n=46rom here on\r\n"));
 	assert_null(strstr(msg.data, "\r\nFrom here"));
@@ -155,7 +155,7 @@ static void test_body_qp(void **state)
 			assert_int_equal(rk_buf_addc(&body, *p), RK_OK);
 		}
 		m.body = body.data;
-		assert_int_equal(notify_build(NULL, &m, &crlf), RK_OK);
+		assert_int_equal(mail_build(NULL, &m, &crlf), RK_OK);
 		assert_int_equal(crlf.len, msg.len);
 		assert_memory_equal(crlf.data, msg.data, msg.len);
 		rk_buf_release(&body);
@@ -173,7 +173,7 @@ static void test_body_last_line(void **state)
 		"F", "F#", "From us", "Fr\n", "a\nFrom the CSIRT", "x\nF",
 		/* fits in Latin-1: must stay UTF-8 all the same */
 		"café, Größe, ÅÆØ\n", "a\x7f" "d\xc2\x85\x01" "b\n"};
-	struct notify_mail m;
+	struct mail_message m;
 	struct rk_buf msg;
 
 	(void)state;
@@ -186,7 +186,7 @@ static void test_body_last_line(void **state)
 		rk_buf_reset(&msg);
 		sample_mail(&m);
 		m.body = bodies[i];
-		assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+		assert_int_equal(mail_build(NULL, &m, &msg), RK_OK);
 		parsed = parse(&msg);
 		text = g_mime_text_part_get_text(
 			GMIME_TEXT_PART(g_mime_message_get_mime_part(parsed)));
@@ -206,7 +206,7 @@ static void test_body_last_line(void **state)
 static void test_attachment(void **state)
 {
 	static const char csv[] = "a,b\r\n\"x,y\",'=1\r\n";
-	struct notify_mail m;
+	struct mail_message m;
 	struct rk_buf msg;
 	GMimeMessage *parsed;
 	GMimeObject *top, *att;
@@ -221,7 +221,7 @@ static void test_attachment(void **state)
 	m.attach = csv;
 	m.attach_len = strlen(csv);
 	rk_buf_init(&msg, RK_MAX_MESSAGE);
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_OK);
 	assert_wire_lines(&msg);
 	assert_non_null(strstr(msg.data, "Content-Type: text/csv; charset=utf-8"));
 	assert_non_null(strstr(msg.data, "Content-Disposition: attachment; "
@@ -249,19 +249,19 @@ static void test_attachment(void **state)
 	/* file names that are not plain names are refused */
 	rk_buf_reset(&msg);
 	m.attach_name = "../../etc/passwd";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	m.attach_name = "a\r\nb.csv";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	m.attach_name = "events.csv";
 	m.attach_type = "text/csv\r\nX: y";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	assert_int_equal(msg.len, 0);
 	rk_buf_release(&msg);
 }
 
 static void test_sanitised_text(void **state)
 {
-	struct notify_mail m;
+	struct mail_message m;
 	struct rk_buf msg;
 	GMimeMessage *parsed;
 	InternetAddressList *from;
@@ -272,7 +272,7 @@ static void test_sanitised_text(void **state)
 	m.subject = "a\tb\x01" "c\x7f" "d\r\ne \xc2\x85" "f";
 	m.from_name = "CSIRT\r\nBcc: evil@x";
 	rk_buf_init(&msg, RK_MAX_MESSAGE);
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_OK);
 	hdr = header_block(&msg);
 	assert_null(strstr(hdr, "\r\nBcc"));
 	parsed = parse(&msg);
@@ -290,7 +290,7 @@ static void test_sanitised_text(void **state)
 	sample_mail(&m);
 	m.subject = "invoice \xe2\x80\xae" "cod.exe";
 	m.to_name = "a\xe2\x81\xa6" "b";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_OK);
 	parsed = parse(&msg);
 	assert_string_equal(g_mime_message_get_subject(parsed),
 			    "invoice    cod.exe");
@@ -315,7 +315,7 @@ static void test_header_encoding(void **state)
 		"café ü Größe",
 		"\"quoted\" <not@addr> , ; :",
 	};
-	struct notify_mail m;
+	struct mail_message m;
 	struct rk_buf msg;
 
 	(void)state;
@@ -329,7 +329,7 @@ static void test_header_encoding(void **state)
 		sample_mail(&m);
 		m.subject = texts[i];
 		m.to_name = texts[i];
-		assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+		assert_int_equal(mail_build(NULL, &m, &msg), RK_OK);
 		assert_wire_lines(&msg);
 		hdr = header_block(&msg);
 		for (p = strstr(hdr, "=?"); p; p = strstr(p + 2, "=?")) {
@@ -357,7 +357,7 @@ static void test_header_encoding(void **state)
 
 static void test_refusals(void **state)
 {
-	struct notify_mail m;
+	struct mail_message m;
 	struct rk_buf msg, big;
 
 	(void)state;
@@ -365,40 +365,40 @@ static void test_refusals(void **state)
 	rk_buf_init(&big, 1 << 20);
 	sample_mail(&m);
 	m.body = "bad \xff\xfe utf-8\n";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	sample_mail(&m);
 	m.subject = "bad \xc3\x28";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	sample_mail(&m);
 	m.to_addr = "no-at-sign";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	m.to_addr = "Name <a@example.net>";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	m.to_addr = "a@example.net, b@example.net";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	sample_mail(&m);
 	m.message_id = "no-brackets@example.org";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	m.message_id = "<two@at@example.org>";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	sample_mail(&m);
 	m.ack_url = "javascript:alert(1)";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	m.ack_url = "https://x.example/a b";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	sample_mail(&m);
 	m.references = "<a@b.example> junk";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 
 	/* RK_MAX_HEADER_VALUE */
 	for (int i = 0; i < 1000; i++)
 		assert_int_equal(rk_buf_addc(&big, 'x'), RK_OK);
 	sample_mail(&m);
 	m.subject = big.data;
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_LIMIT);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_LIMIT);
 	sample_mail(&m);
 	m.from_name = big.data;
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_LIMIT);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_LIMIT);
 	/* a URL that fits the value limit but not the 998-byte line */
 	rk_buf_reset(&big);
 	assert_int_equal(rk_buf_adds(&big, "https://x.example/"), RK_OK);
@@ -406,14 +406,14 @@ static void test_refusals(void **state)
 		assert_int_equal(rk_buf_addc(&big, 'a'), RK_OK);
 	sample_mail(&m);
 	m.ack_url = big.data;
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_LIMIT);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_LIMIT);
 	/* a long subject of short words folds and is fine */
 	rk_buf_reset(&big);
 	while (big.len < 900)
 		assert_int_equal(rk_buf_adds(&big, "word "), RK_OK);
 	sample_mail(&m);
 	m.subject = big.data;
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_OK);
 	assert_wire_lines(&msg);
 	rk_buf_reset(&msg);
 
@@ -424,7 +424,7 @@ static void test_refusals(void **state)
 					     i ? ", " : "", i), RK_OK);
 	sample_mail(&m);
 	m.cc = big.data;
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_OK);
 	assert_wire_lines(&msg);
 	{
 		GMimeMessage *parsed = parse(&msg);
@@ -436,25 +436,25 @@ static void test_refusals(void **state)
 	}
 	rk_buf_reset(&msg);
 	assert_int_equal(rk_buf_adds(&big, ", one-more@example.net"), RK_OK);
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_LIMIT);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_LIMIT);
 
 	/* missing required fields */
 	sample_mail(&m);
 	m.body = NULL;
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	sample_mail(&m);
 	m.message_id = NULL;
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	sample_mail(&m);
 	m.from_addr = NULL;
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	/* an output buffer too small: RK_ERR_LIMIT, left as it was */
 	{
 		struct rk_buf small;
 
 		rk_buf_init(&small, 200);
 		sample_mail(&m);
-		assert_int_equal(notify_build(NULL, &m, &small), RK_ERR_LIMIT);
+		assert_int_equal(mail_build(NULL, &m, &small), RK_ERR_LIMIT);
 		assert_int_equal(small.len, 0);
 		rk_buf_release(&small);
 	}
@@ -466,7 +466,7 @@ static void test_refusals(void **state)
 /* An internationalised domain goes out as A-labels. */
 static void test_idn_address(void **state)
 {
-	struct notify_mail m;
+	struct mail_message m;
 	struct rk_buf msg;
 	char *hdr;
 
@@ -474,20 +474,20 @@ static void test_idn_address(void **state)
 	sample_mail(&m);
 	m.to_addr = "abuse@例え.jp";
 	rk_buf_init(&msg, RK_MAX_MESSAGE);
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_OK);
 	hdr = header_block(&msg);
 	assert_non_null(strstr(hdr, "<abuse@xn--r8jz45g.jp>"));
 	free(hdr);
 	/* A-labels that do not decode would reach the wire as 8-bit text */
 	rk_buf_reset(&msg);
 	m.to_addr = "s@xn--S_.";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	m.to_addr = "s@xn--s.example";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	m.to_addr = "s@under_score.example";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_ERR_INVAL);
 	m.to_addr = "abuse@xn--r8jz45g.jp";
-	assert_int_equal(notify_build(NULL, &m, &msg), RK_OK);
+	assert_int_equal(mail_build(NULL, &m, &msg), RK_OK);
 	rk_buf_release(&msg);
 }
 
@@ -505,8 +505,8 @@ int main(void)
 	};
 	int rc;
 
-	notify_init();
+	mail_init();
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	notify_shutdown();
+	mail_shutdown();
 	return rc;
 }

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "renraku/notify.h"
+#include "renraku/mail.h"
 #include "testutil.h"
 
 #define BODY_JA                                                             \
@@ -36,7 +36,7 @@ struct fixture {
 	char *home;      /* dir/g: the relay's GnuPG home */
 	char *verify;    /* dir/v: a recipient's home with the public key */
 	char fpr[41];
-	struct notify_signer *signer;
+	struct mail_signer *signer;
 	struct rk_log log;
 };
 
@@ -94,17 +94,17 @@ static int setup(void **state)
 	f->dir = rk_test_tmpdir();
 	assert_int_equal(rk_path_join(f->dir, "g", &f->home), RK_OK);
 	assert_int_equal(rk_path_join(f->dir, "v", &f->verify), RK_OK);
-	assert_int_equal(notify_gen_key(f->home, "Example CSIRT 連絡窓口",
+	assert_int_equal(mail_gen_key(f->home, "Example CSIRT 連絡窓口",
 					"csirt@example.org", f->fpr, &f->log),
 			 RK_OK);
 	assert_int_equal(strlen(f->fpr), 40);
-	assert_int_equal(notify_signer_open(&f->signer, f->home, NULL, &f->log),
+	assert_int_equal(mail_signer_open(&f->signer, f->home, NULL, &f->log),
 			 RK_OK);
-	assert_string_equal(notify_signer_fpr(f->signer), f->fpr);
+	assert_string_equal(mail_signer_fpr(f->signer), f->fpr);
 
 	/* The recipient: a fresh home that knows only the public key. */
 	rk_buf_init(&pub, 1 << 20);
-	assert_int_equal(notify_export_key(f->home, f->fpr, &pub, &f->log),
+	assert_int_equal(mail_export_key(f->home, f->fpr, &pub, &f->log),
 			 RK_OK);
 	assert_non_null(strstr(pub.data, "-----BEGIN PGP PUBLIC KEY BLOCK-----"));
 	assert_null(strstr(pub.data, "PRIVATE KEY"));
@@ -128,7 +128,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	notify_signer_close(f->signer);
+	mail_signer_close(f->signer);
 	kill_agent(f->home);
 	kill_agent(f->verify);
 	rk_test_rmtree(f->dir);
@@ -139,7 +139,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void sample_mail(struct notify_mail *m)
+static void sample_mail(struct mail_message *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->from_name = "Example CSIRT";
@@ -301,7 +301,7 @@ static int validsig_hash(const char *status)
 static void test_signed_verifies_with_gpg(void **state)
 {
 	struct fixture *f = *state;
-	struct notify_mail m;
+	struct mail_message m;
 	struct rk_buf msg, part, sig, cmd, out;
 	GMimeMessage *parsed;
 	GMimeObject *top, *content, *text, *csv;
@@ -315,7 +315,7 @@ static void test_signed_verifies_with_gpg(void **state)
 	rk_buf_init(&sig, 1 << 20);
 	rk_buf_init(&cmd, 8192);
 	rk_buf_init(&out, 1 << 20);
-	assert_int_equal(notify_build(f->signer, &m, &msg), RK_OK);
+	assert_int_equal(mail_build(f->signer, &m, &msg), RK_OK);
 	assert_wire_lines(&msg);
 
 	parsed = parse(&msg);
@@ -392,7 +392,7 @@ static void test_signed_verifies_with_gpg(void **state)
 static void test_signed_text_only(void **state)
 {
 	struct fixture *f = *state;
-	struct notify_mail m;
+	struct mail_message m;
 	struct rk_buf msg, part, sig, cmd, out;
 	GMimeMessage *parsed;
 	GMimeObject *top, *text;
@@ -409,7 +409,7 @@ static void test_signed_text_only(void **state)
 	rk_buf_init(&sig, 1 << 20);
 	rk_buf_init(&cmd, 8192);
 	rk_buf_init(&out, 1 << 20);
-	assert_int_equal(notify_build(f->signer, &m, &msg), RK_OK);
+	assert_int_equal(mail_build(f->signer, &m, &msg), RK_OK);
 	assert_wire_lines(&msg);
 	parsed = parse(&msg);
 	assert_string_equal(g_mime_message_get_subject(parsed), m.subject);
@@ -493,7 +493,7 @@ static void assert_no_ctl_in_headers(GMimeMessage *parsed)
 static void test_header_injection(void **state)
 {
 	struct fixture *f = *state;
-	struct notify_mail m;
+	struct mail_message m;
 	struct rk_buf clean, evil;
 	GMimeMessage *parsed;
 	bool bcc;
@@ -505,14 +505,14 @@ static void test_header_injection(void **state)
 	m.subject = "Notice";
 	m.from_name = "CSIRT";
 	m.to_name = "NOC";
-	assert_int_equal(notify_build(f->signer, &m, &clean), RK_OK);
+	assert_int_equal(mail_build(f->signer, &m, &clean), RK_OK);
 	n_clean = header_lines(&clean, "Bcc", &bcc);
 	assert_false(bcc);
 
 	m.subject = "Notice\r\nBcc: evil@x";
 	m.from_name = "CSIRT\r\nBcc: evil@x";
 	m.to_name = "NOC\nBcc: evil@x\r\n\r\nbody";
-	assert_int_equal(notify_build(f->signer, &m, &evil), RK_OK);
+	assert_int_equal(mail_build(f->signer, &m, &evil), RK_OK);
 	n_evil = header_lines(&evil, "Bcc", &bcc);
 	assert_false(bcc);
 	assert_int_equal(n_evil, n_clean);
@@ -527,7 +527,7 @@ static void test_header_injection(void **state)
 	rk_buf_reset(&evil);
 	m.subject = "=?utf-8?q?x=0D=0ABcc:_evil@x?=";
 	m.from_name = "=?utf-8?q?x=0D=0ABcc:_evil@x?=";
-	assert_int_equal(notify_build(f->signer, &m, &evil), RK_OK);
+	assert_int_equal(mail_build(f->signer, &m, &evil), RK_OK);
 	assert_int_equal(header_lines(&evil, "Bcc", &bcc), n_clean);
 	assert_false(bcc);
 	parsed = parse(&evil);
@@ -541,32 +541,32 @@ static void test_header_injection(void **state)
 static void test_invalid_addresses(void **state)
 {
 	struct fixture *f = *state;
-	struct notify_mail m;
+	struct mail_message m;
 	struct rk_buf msg;
 
 	rk_buf_init(&msg, RK_MAX_MESSAGE);
 	assert_int_equal(rk_buf_adds(&msg, "kept"), RK_OK);
 	sample_mail(&m);
 	m.to_addr = "abuse@example.net\r\nBcc: evil@x";
-	assert_int_equal(notify_build(f->signer, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(f->signer, &m, &msg), RK_ERR_INVAL);
 	sample_mail(&m);
 	m.to_addr = "abuse@example.net\n";
-	assert_int_equal(notify_build(f->signer, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(f->signer, &m, &msg), RK_ERR_INVAL);
 	sample_mail(&m);
 	m.from_addr = "csirt@example.org\rBcc: x@y";
-	assert_int_equal(notify_build(f->signer, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(f->signer, &m, &msg), RK_ERR_INVAL);
 	sample_mail(&m);
 	m.cc = "noc@example.net, a@b.example\r\nBcc: evil@x";
-	assert_int_equal(notify_build(f->signer, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(f->signer, &m, &msg), RK_ERR_INVAL);
 	sample_mail(&m);
 	m.message_id = "<a@b>\r\nBcc: evil@x";
-	assert_int_equal(notify_build(f->signer, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(f->signer, &m, &msg), RK_ERR_INVAL);
 	sample_mail(&m);
 	m.ack_url = "https://x.example/ack\r\nBcc: evil@x";
-	assert_int_equal(notify_build(f->signer, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(f->signer, &m, &msg), RK_ERR_INVAL);
 	sample_mail(&m);
 	m.ticket_id = "1\r\nBcc: evil@x";
-	assert_int_equal(notify_build(f->signer, &m, &msg), RK_ERR_INVAL);
+	assert_int_equal(mail_build(f->signer, &m, &msg), RK_ERR_INVAL);
 	/* nothing was appended by the failures */
 	assert_string_equal(msg.data, "kept");
 	rk_buf_release(&msg);
@@ -576,7 +576,7 @@ static void test_invalid_addresses(void **state)
 static void test_signer_selection(void **state)
 {
 	struct fixture *f = *state;
-	struct notify_signer *s = NULL;
+	struct mail_signer *s = NULL;
 	struct rk_log quiet;
 	char *empty = NULL, *two = NULL, fpr2[41], fpr3[41], first[41];
 	size_t n = 0;
@@ -589,40 +589,40 @@ static void test_signer_selection(void **state)
 	assert_int_equal(rk_path_join(f->dir, "t", &two), RK_OK);
 
 	/* a home that does not exist: no key, nothing created */
-	assert_int_equal(notify_secret_keys(empty, first, &n, &quiet), RK_OK);
+	assert_int_equal(mail_secret_keys(empty, first, &n, &quiet), RK_OK);
 	assert_int_equal(n, 0);
-	assert_int_equal(notify_signer_open(&s, empty, NULL, &quiet),
+	assert_int_equal(mail_signer_open(&s, empty, NULL, &quiet),
 			 RK_ERR_NOTFOUND);
 	assert_null(s);
 	/* an existing home without keys */
 	assert_int_equal(rk_mkdir_p(empty, 0700), RK_OK);
-	assert_int_equal(notify_signer_open(&s, empty, NULL, &quiet),
+	assert_int_equal(mail_signer_open(&s, empty, NULL, &quiet),
 			 RK_ERR_NOTFOUND);
-	assert_int_equal(notify_secret_keys(f->home, first, &n, &quiet), RK_OK);
+	assert_int_equal(mail_secret_keys(f->home, first, &n, &quiet), RK_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(first, f->fpr);
 
-	assert_int_equal(notify_gen_key(two, "One", "one@example.org", fpr2,
+	assert_int_equal(mail_gen_key(two, "One", "one@example.org", fpr2,
 					&quiet), RK_OK);
-	assert_int_equal(notify_gen_key(two, "Two", "two@example.org", fpr3,
+	assert_int_equal(mail_gen_key(two, "Two", "two@example.org", fpr3,
 					&quiet), RK_OK);
-	assert_int_equal(notify_secret_keys(two, first, &n, &quiet), RK_OK);
+	assert_int_equal(mail_secret_keys(two, first, &n, &quiet), RK_OK);
 	assert_int_equal(n, 2);
-	assert_int_equal(notify_signer_open(&s, two, NULL, &quiet),
+	assert_int_equal(mail_signer_open(&s, two, NULL, &quiet),
 			 RK_ERR_CONFIG);
-	assert_int_equal(notify_signer_open(&s, two, fpr3, &quiet), RK_OK);
-	assert_string_equal(notify_signer_fpr(s), fpr3);
-	notify_signer_close(s);
+	assert_int_equal(mail_signer_open(&s, two, fpr3, &quiet), RK_OK);
+	assert_string_equal(mail_signer_fpr(s), fpr3);
+	mail_signer_close(s);
 	s = NULL;
-	assert_int_equal(notify_signer_open(&s, two, "one@example.org", &quiet),
+	assert_int_equal(mail_signer_open(&s, two, "one@example.org", &quiet),
 			 RK_OK);
-	assert_string_equal(notify_signer_fpr(s), fpr2);
-	notify_signer_close(s);
+	assert_string_equal(mail_signer_fpr(s), fpr2);
+	mail_signer_close(s);
 	s = NULL;
-	assert_int_equal(notify_signer_open(&s, two, "nobody@example.org",
+	assert_int_equal(mail_signer_open(&s, two, "nobody@example.org",
 					    &quiet),
 			 RK_ERR_NOTFOUND);
-	assert_int_equal(notify_signer_open(&s, two, "example.org", &quiet),
+	assert_int_equal(mail_signer_open(&s, two, "example.org", &quiet),
 			 RK_ERR_CONFIG);
 	/* the home was made 0700 */
 	{
@@ -631,9 +631,9 @@ static void test_signer_selection(void **state)
 		assert_int_equal(stat(two, &st), 0);
 		assert_int_equal(st.st_mode & 0777, 0700);
 	}
-	assert_int_equal(notify_gen_key(two, "Bad\nName", "x@example.org",
+	assert_int_equal(mail_gen_key(two, "Bad\nName", "x@example.org",
 					fpr2, &quiet), RK_ERR_INVAL);
-	assert_int_equal(notify_gen_key(two, "Bad", "not an address", fpr2,
+	assert_int_equal(mail_gen_key(two, "Bad", "not an address", fpr2,
 					&quiet), RK_ERR_INVAL);
 
 	kill_agent(two);
@@ -648,14 +648,14 @@ static void test_signer_selection(void **state)
 static void test_signer_reuse(void **state)
 {
 	struct fixture *f = *state;
-	struct notify_mail m;
+	struct mail_message m;
 	struct rk_buf msg;
 
 	sample_mail(&m);
 	rk_buf_init(&msg, RK_MAX_MESSAGE);
 	for (int i = 0; i < 20; i++) {
 		rk_buf_reset(&msg);
-		assert_int_equal(notify_build(f->signer, &m, &msg), RK_OK);
+		assert_int_equal(mail_build(f->signer, &m, &msg), RK_OK);
 		assert_int_equal(count(msg.data, "-----BEGIN PGP SIGNATURE-----"),
 				 1);
 	}
@@ -674,8 +674,8 @@ int main(void)
 	};
 	int rc;
 
-	notify_init();
+	mail_init();
 	rc = cmocka_run_group_tests(tests, setup, teardown);
-	notify_shutdown();
+	mail_shutdown();
 	return rc;
 }

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail.h"
+#include "private.h"
 
 #define MIME_MAX_LINE 998 /* RFC 5322 2.1.1, without the CRLF */
 #define MIME_MAX_CC 100   /* addresses in one Cc */
@@ -564,7 +564,7 @@ cleanup:
 	return err;
 }
 
-static enum rk_err set_headers(GMimeMessage *msg, const struct notify_mail *m,
+static enum rk_err set_headers(GMimeMessage *msg, const struct mail_message *m,
 			       const struct rk_log *log)
 {
 	GMimeObject *obj = GMIME_OBJECT(msg);
@@ -665,7 +665,7 @@ static enum rk_err body_text(const char *body, struct rk_buf *out)
 	return err;
 }
 
-static enum rk_err build_attachment(const struct notify_mail *m,
+static enum rk_err build_attachment(const struct mail_message *m,
 				    GMimePart **out, const struct rk_log *log)
 {
 	const char *type = m->attach_type ? m->attach_type : "text/csv";
@@ -725,7 +725,7 @@ cleanup:
 }
 
 /* The content part: the text, or multipart/mixed of text and attachment. */
-static enum rk_err build_content(const struct notify_mail *m,
+static enum rk_err build_content(const struct mail_message *m,
 				 GMimeObject **out, const struct rk_log *log)
 {
 	GMimeTextPart *text = NULL;
@@ -913,22 +913,22 @@ cleanup:
 	return ok;
 }
 
-static enum rk_err sign_content(struct notify_signer *signer,
+static enum rk_err sign_content(struct mail_signer *signer,
 				GMimeObject *part, const struct rk_buf *dos,
 				GMimeObject **out, const char **boundary)
 {
-	const struct rk_log *log = notify_signer_log(signer);
+	const struct rk_log *log = mail_signer_log(signer);
 	GMimeMultipartSigned *mps = NULL;
 	GMimePart *sigpart = NULL;
 	GMimeStream *stream = NULL;
 	GMimeDataWrapper *wrapper = NULL;
 	struct rk_buf sig;
-	char micalg[NOTIFY_MICALG_MAX];
+	char micalg[MAIL_MICALG_MAX];
 	enum rk_err err;
 
 	*out = NULL;
 	rk_buf_init(&sig, 1u << 20);
-	if ((err = notify_sign_detached(signer, dos->data, dos->len, &sig,
+	if ((err = mail_sign_detached(signer, dos->data, dos->len, &sig,
 					micalg)))
 		goto cleanup;
 	sigpart = g_mime_part_new_with_type("application", "pgp-signature");
@@ -971,10 +971,10 @@ cleanup:
 	return err;
 }
 
-enum rk_err notify_build(struct notify_signer *signer,
-			 const struct notify_mail *mail, struct rk_buf *out)
+enum rk_err mail_build(struct mail_signer *signer,
+			 const struct mail_message *mail, struct rk_buf *out)
 {
-	const struct rk_log *log = signer ? notify_signer_log(signer) : NULL;
+	const struct rk_log *log = signer ? mail_signer_log(signer) : NULL;
 	GMimeMessage *msg = NULL;
 	GMimeObject *content = NULL, *part = NULL, *top = NULL;
 	GMimeStream *content_stream = NULL, *wire = NULL;

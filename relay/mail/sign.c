@@ -14,9 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "mail.h"
+#include "private.h"
 
-struct notify_signer {
+struct mail_signer {
 	gpgme_ctx_t ctx;
 	gpgme_key_t key;
 	char fpr[41];
@@ -163,10 +163,10 @@ cleanup:
 	return err;
 }
 
-enum rk_err notify_signer_open(struct notify_signer **out, const char *home,
+enum rk_err mail_signer_open(struct mail_signer **out, const char *home,
 			       const char *signer, const struct rk_log *log)
 {
-	struct notify_signer *s = NULL;
+	struct mail_signer *s = NULL;
 	gpgme_error_t gerr;
 	enum rk_err err;
 
@@ -201,11 +201,11 @@ enum rk_err notify_signer_open(struct notify_signer **out, const char *home,
 	*out = s;
 	s = NULL;
 cleanup:
-	notify_signer_close(s);
+	mail_signer_close(s);
 	return err;
 }
 
-void notify_signer_close(struct notify_signer *s)
+void mail_signer_close(struct mail_signer *s)
 {
 	if (!s)
 		return;
@@ -214,18 +214,18 @@ void notify_signer_close(struct notify_signer *s)
 	free(s);
 }
 
-const char *notify_signer_fpr(const struct notify_signer *s)
+const char *mail_signer_fpr(const struct mail_signer *s)
 {
 	return s->fpr;
 }
 
-const struct rk_log *notify_signer_log(const struct notify_signer *s)
+const struct rk_log *mail_signer_log(const struct mail_signer *s)
 {
 	return s->log;
 }
 
 /* Does fpr name the signer's primary key or one of its subkeys? */
-static bool signer_owns(const struct notify_signer *s, const char *fpr)
+static bool signer_owns(const struct mail_signer *s, const char *fpr)
 {
 	if (!fpr)
 		return false;
@@ -235,9 +235,9 @@ static bool signer_owns(const struct notify_signer *s, const char *fpr)
 	return false;
 }
 
-enum rk_err notify_sign_detached(struct notify_signer *s, const void *data,
+enum rk_err mail_sign_detached(struct mail_signer *s, const void *data,
 				 size_t len, struct rk_buf *sig,
-				 char micalg[NOTIFY_MICALG_MAX])
+				 char micalg[MAIL_MICALG_MAX])
 {
 	gpgme_data_t plain = NULL, armored = NULL;
 	gpgme_sign_result_t result;
@@ -288,8 +288,8 @@ enum rk_err notify_sign_detached(struct notify_signer *s, const void *data,
 	}
 	hash = gpgme_hash_algo_name(one->hash_algo);
 	if (!hash || !*hash ||
-	    (size_t)snprintf(micalg, NOTIFY_MICALG_MAX, "pgp-%s", hash) >=
-		    NOTIFY_MICALG_MAX) {
+	    (size_t)snprintf(micalg, MAIL_MICALG_MAX, "pgp-%s", hash) >=
+		    MAIL_MICALG_MAX) {
 		micalg[0] = '\0';
 		err = rk_fail(s->log, RK_ERR_GPG,
 			      "unknown hash algorithm %d in the signature",
@@ -313,7 +313,7 @@ cleanup:
 
 /* ------------------------------------------------------------ keys */
 
-enum rk_err notify_secret_keys(const char *home, char fpr_out[41], size_t *n,
+enum rk_err mail_secret_keys(const char *home, char fpr_out[41], size_t *n,
 			       const struct rk_log *log)
 {
 	gpgme_ctx_t ctx = NULL;
@@ -335,7 +335,7 @@ cleanup:
 	return err;
 }
 
-enum rk_err notify_gen_key(const char *home, const char *name,
+enum rk_err mail_gen_key(const char *home, const char *name,
 			   const char *email, char fpr_out[41],
 			   const struct rk_log *log)
 {
@@ -412,7 +412,7 @@ cleanup:
 	return err;
 }
 
-enum rk_err notify_export_key(const char *home, const char *fpr,
+enum rk_err mail_export_key(const char *home, const char *fpr,
 			      struct rk_buf *out, const struct rk_log *log)
 {
 	gpgme_ctx_t ctx = NULL;

@@ -1,0 +1,88 @@
+/*
+ * Mail: messages as bytes on the wire, apart from what they say.
+ *
+ *   mime.c   the MIME tree (GMime), RFC 2047 headers, quoted-printable,
+ *            the wire form (CRLF, 7-bit, checked)
+ *   sign.c   OpenPGP/MIME signing (RFC 3156) with GPGME; key creation,
+ *            export and listing
+ *   init.c   process-wide initialisation of GMime and GPGME
+ *
+ * Parsing inbound mail (GMime) comes here too: what notify builds, track
+ * will read.  Notice composition (templates, context, CSV) stays in
+ * notify (include/renraku/notify.h).
+ *
+ * mail_init() must be called once per process before any other mail_
+ * function (it initialises GMime and GPGME), mail_shutdown() at the end.
+ */
+#ifndef RENRAKU_MAIL_H
+#define RENRAKU_MAIL_H
+
+#include "renraku/core.h"
+
+void mail_init(void);
+void mail_shutdown(void);
+
+/* One outgoing mail.  Every string is borrowed.  Header values must not
+ * contain CR or LF (names and subjects are sanitised; addresses with
+ * control characters are refused with RK_ERR_INVAL). */
+struct mail_message {
+	const char *from_name;   /* display name, NULL = none */
+	const char *from_addr;
+	const char *to_name;     /* NULL = none */
+	const char *to_addr;
+	const char *cc;          /* comma-separated, NULL = none */
+	const char *reply_to;    /* NULL = none */
+	const char *subject;     /* UTF-8 */
+	const char *message_id;  /* "<...@...>" */
+	const char *in_reply_to; /* NULL = none */
+	const char *references;  /* NULL = none */
+	const char *ticket_id;   /* X-Renraku-Ticket, NULL = none */
+	const char *ack_url;     /* NULL = none */
+	int64_t date;            /* Unix seconds */
+	const char *body;        /* UTF-8 text, LF or CRLF */
+	const char *attach_name; /* NULL = no attachment */
+	const char *attach_type; /* "text/csv" */
+	const char *attach;
+	size_t attach_len;
+};
+
+struct mail_signer;
+
+/* Open GnuPG home `home` for signing with `signer` (fingerprint, key id
+ * or user id; NULL = the only secret key there, an error if there are
+ * none or several).  log borrowed for the signer's lifetime.  Caller
+ * closes *out with mail_signer_close. */
+enum rk_err mail_signer_open(struct mail_signer **out, const char *home,
+			     const char *signer, const struct rk_log *log);
+void mail_signer_close(struct mail_signer *s);
+/* Fingerprint of the signing key (borrowed from s). */
+const char *mail_signer_fpr(const struct mail_signer *s);
+
+/* Build the whole message (headers and body, CRLF line ends) into out
+ * (appended, bounded by out->max).  signer NULL: a plain unsigned message
+ * (mode none).  Otherwise multipart/signed (RFC 3156): the content part
+ * is 7-bit (quoted-printable), canonical CRLF, signed detached and
+ * armored; the sign result must hold exactly one signature; micalg comes
+ * from its hash algorithm.  signer and mail borrowed. */
+enum rk_err mail_build(struct mail_signer *signer,
+		       const struct mail_message *mail, struct rk_buf *out);
+
+/* Create an OpenPGP key (signing primary and encryption subkey, no
+ * passphrase) for "name <email>" in GnuPG home `home` (created 0700 when
+ * missing).  fpr_out receives the primary key's fingerprint. */
+enum rk_err mail_gen_key(const char *home, const char *name,
+			 const char *email, char fpr_out[41],
+			 const struct rk_log *log);
+
+/* Armored public key for fpr (NULL = the only secret key) appended to
+ * out. */
+enum rk_err mail_export_key(const char *home, const char *fpr,
+			    struct rk_buf *out, const struct rk_log *log);
+
+/* How many secret keys GnuPG home `home` holds (*n = 0 when the directory
+ * does not exist; nothing is created), and the first one's fingerprint
+ * in fpr_out ("" when none). */
+enum rk_err mail_secret_keys(const char *home, char fpr_out[41], size_t *n,
+			     const struct rk_log *log);
+
+#endif /* RENRAKU_MAIL_H */
