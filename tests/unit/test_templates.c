@@ -605,6 +605,7 @@ static void render_shape(const char *tname, const char *lang,
 		check_absent(what, r.body, no_url);
 	notify_rendered_release(&r);
 	json_decref(ctx);
+	rk_config_release(&cfg);
 	rk_buf_release(&data);
 	free(text);
 	free(path);
