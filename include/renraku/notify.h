@@ -7,6 +7,8 @@
  *               the body), the preview command's work
  *   context.c   the data a notice template sees (docs/templates.md)
  *   csv.c       events as CSV, formula-injection safe
+ *   attach.c    which attachment a contact's format asks for; events as
+ *               a JSON array
  *   notice.c    one ticket -> one queued message in the store
  *
  * Building, encoding and signing the message itself is the mail stage's
@@ -29,8 +31,8 @@ enum mustache_escape {
 };
 
 /* Load the partial `name`, appending its text to out.  Return
- * RK_ERR_NOTFOUND for a missing partial (it renders as empty text, as the
- * spec says); other errors stop rendering. */
+ * RK_ERR_NOTFOUND for a missing partial (an error naming the line and the
+ * partial, unless missing_partial_empty); other errors stop rendering. */
 typedef enum rk_err (*mustache_partial_fn)(void *ud, const char *name,
 					   struct rk_buf *out);
 
@@ -38,6 +40,11 @@ struct mustache_opts {
 	enum mustache_escape escape;
 	mustache_partial_fn partial; /* NULL = no partials */
 	void *partial_ud;
+	/* false (the default, notices and preview): a partial that does not
+	 * exist is RK_ERR_TEMPLATE "line N: partial 'NAME' not found", so a
+	 * typo cannot drop a section of a notice.  true: it renders as
+	 * empty text, as the Mustache spec says (the spec test runner). */
+	bool missing_partial_empty;
 };
 
 /* Render tmpl[0..len) with data (borrowed) into out (appended, bounded by
@@ -72,11 +79,16 @@ struct notify_rendered {
 	char *subject; /* one line: control characters replaced by spaces,
 			  trimmed, at most RK_MAX_SUBJECT bytes */
 	char *body;    /* UTF-8, LF line ends, ends with one newline */
+	/* on failure: why, "line N: ..." with N a line of the template file
+	 * ("line 31: partial 'tlp-enn' not found"); "" on success */
+	char error[512];
 };
 void notify_rendered_release(struct notify_rendered *r);
 
 /* Render a notice template (first line "Subject: ...", blank line, body)
- * with data.  Partials come from partials_dir (NULL = none). */
+ * with data.  Partials come from partials_dir (NULL = none); a partial
+ * that does not exist is RK_ERR_TEMPLATE.  On failure out->error says
+ * why (also logged). */
 enum rk_err notify_render_template(const char *text, size_t len,
 				   const char *partials_dir,
 				   const json_t *data,
@@ -111,6 +123,28 @@ enum rk_err notify_events_csv(const struct store_event *events, size_t n,
 enum rk_err notify_events_csv_parsed(const struct store_event *events,
 				     json_t *const *datas, size_t n,
 				     struct rk_buf *out);
+
+/* ------------------------------------------------------------ attachment */
+
+/* What a contact's format (constituency `format`) sends the events as. */
+enum notify_attach {
+	NOTIFY_ATTACH_CSV,        /* "csv-attach", the default (NULL, "") */
+	NOTIFY_ATTACH_CSV_INLINE, /* "csv-inline": CSV in the body, nothing
+				     attached */
+	NOTIFY_ATTACH_JSON,       /* "json": events-TICKET.json */
+	NOTIFY_ATTACH_UNKNOWN     /* anything else: not produced (contacts
+				     import refuses it); a notice for an
+				     older row gets CSV and a warning */
+};
+enum notify_attach notify_attach_for(const char *format /* borrowed */);
+
+/* The events as a JSON array (application/json) of their flat IntelMQ
+ * objects, each exactly as stored in events[i].data, one per line.
+ * Events with TLP:RED (the event's tlp, or its data's "tlp") are left
+ * out; data that is not a JSON object is RK_ERR_INVAL; more than
+ * RK_MAX_ATTACHMENT bytes is RK_ERR_LIMIT.  Appended to out. */
+enum rk_err notify_events_json(const struct store_event *events, size_t n,
+			       struct rk_buf *out);
 
 /* ------------------------------------------------------------ notices */
 

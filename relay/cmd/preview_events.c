@@ -177,8 +177,11 @@ int preview_events(struct app *app, const char *template_name,
 					 &ctx)) ||
 	    (err = rk_buf_read_file(&tmpl, path)) ||
 	    (err = notify_render_template(tmpl.data, tmpl.len, partials, ctx,
-					  &r, &app->log)))
+					  &r, &app->log))) {
+		if (r.error[0]) /* name the template file with the line */
+			rk_log_error(&app->log, "%s: %s", path, r.error);
 		goto cleanup;
+	}
 	printf("Subject: %s\n\n%s", r.subject, r.body);
 cleanup:
 	if (err)

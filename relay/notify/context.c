@@ -6,19 +6,82 @@
 
 #define JST_OFFSET_MIN (9 * 60)
 
-/* One evidence row, as display text. */
+/* One evidence row, as display text ("" = not in this event). */
 struct row {
-	char *addr, *port, *time, *what, *url;
+	char *addr, *sport, *dport, *proto, *time, *what, *url;
 };
 
 static void row_release(struct row *r)
 {
 	free(r->addr);
-	free(r->port);
+	free(r->sport);
+	free(r->dport);
+	free(r->proto);
 	free(r->time);
 	free(r->what);
 	free(r->url);
 }
+
+/* What an event is about: the subject resolve used (IP, else domain,
+ * else AS number). */
+enum subject { SUBJ_IP, SUBJ_DOMAIN, SUBJ_ASN, SUBJ_OTHER };
+
+static enum subject subject_of(const struct store_event *ev)
+{
+	if (ev->source_ip && *ev->source_ip)
+		return SUBJ_IP;
+	if (ev->source_fqdn && *ev->source_fqdn)
+		return SUBJ_DOMAIN;
+	if (ev->source_asn)
+		return SUBJ_ASN;
+	return SUBJ_OTHER;
+}
+
+static const char *const subject_names[] = {"ip", "domain", "asn", "other"};
+
+/* Which ports the evidence table shows, by the kind of event: the
+ * source port means the attacked service for some types and a random
+ * client port for others, so a column is named for what it holds. */
+enum table_kind {
+	TABLE_ATTACK,   /* brute-force, scanner, ddos, exploit: the
+			   destination (the attacked port) and protocol */
+	TABLE_SERVICE,  /* vulnerable-system, c2-server: the source port is
+			   the service on the recipient's host */
+	TABLE_INFECTED, /* infected-system: the source port (finds the
+			   device behind NAT) */
+	TABLE_URL,      /* phishing, malware-distribution: URLs, no ports */
+	TABLE_GENERIC   /* anything else: every port, named */
+};
+
+static enum table_kind table_kind_of(const char *type)
+{
+	static const struct {
+		const char *type;
+		enum table_kind kind;
+	} kinds[] = {
+		{"brute-force", TABLE_ATTACK},
+		{"scanner", TABLE_ATTACK},
+		{"ddos", TABLE_ATTACK},
+		{"exploit", TABLE_ATTACK},
+		{"vulnerable-system", TABLE_SERVICE},
+		{"c2-server", TABLE_SERVICE},
+		{"infected-system", TABLE_INFECTED},
+		{"phishing", TABLE_URL},
+		{"malware-distribution", TABLE_URL},
+	};
+
+	for (size_t i = 0; type && i < RK_ARRAY_LEN(kinds); i++)
+		if (strcmp(type, kinds[i].type) == 0)
+			return kinds[i].kind;
+	return TABLE_GENERIC;
+}
+
+/* What the table shows: which columns, under which headers. */
+struct table_cols {
+	enum table_kind kind;
+	enum subject subject; /* SUBJ_OTHER: mixed */
+	bool sport, dport, proto;
+};
 
 /* A copy of s with control characters replaced by spaces (values from
  * reports are untrusted: they must not break lines or headers). */
@@ -50,6 +113,16 @@ static char *field(json_t *data, const char *key)
 	return NULL;
 }
 
+/* Does the event's data carry a non-empty value for key? */
+static bool has_field(json_t *data, const char *key)
+{
+	char *v = field(data, key);
+	bool has = v != NULL;
+
+	free(v);
+	return has;
+}
+
 static int set_str(json_t *obj, const char *key, const char *value)
 {
 	if (!value)
@@ -64,6 +137,31 @@ static int set_own(json_t *obj, const char *key, char *value)
 
 	free(value);
 	return rc;
+}
+
+/* The table's address cell: IP, else domain, else "AS64500"; NULL when
+ * the event has none of them.  Caller frees. */
+static char *addr_text(const struct store_event *ev)
+{
+	char asn[32];
+
+	switch (subject_of(ev)) {
+	case SUBJ_IP: return clean(ev->source_ip);
+	case SUBJ_DOMAIN: return clean(ev->source_fqdn);
+	case SUBJ_ASN:
+		snprintf(asn, sizeof(asn), "AS%lu", (unsigned long)ev->source_asn);
+		return rk_strdup(asn);
+	case SUBJ_OTHER: break;
+	}
+	return NULL;
+}
+
+/* protocol.application, else protocol.transport; caller frees */
+static char *protocol_text(json_t *data)
+{
+	char *proto = field(data, "protocol.application");
+
+	return proto ? proto : field(data, "protocol.transport");
 }
 
 static json_t *event_json(const struct store_event *ev, json_t *data)
@@ -86,22 +184,27 @@ static json_t *event_json(const struct store_event *ev, json_t *data)
 	set_own(o, "asn", field(data, "source.asn"));
 	set_own(o, "fqdn", field(data, "source.fqdn"));
 	set_own(o, "url", field(data, "source.url"));
-	set_own(o, "addr", ev->source_ip ? clean(ev->source_ip)
-		: ev->source_fqdn ? clean(ev->source_fqdn) : NULL);
+	set_own(o, "addr", addr_text(ev));
+	set_str(o, "subject", subject_names[subject_of(ev)]);
+	json_object_set_new(o, "has_ip", json_boolean(json_object_get(o, "ip")));
+	json_object_set_new(o, "has_fqdn",
+			    json_boolean(json_object_get(o, "fqdn")));
+	json_object_set_new(o, "has_asn", json_boolean(json_object_get(o, "asn")));
+	json_object_set_new(o, "has_url", json_boolean(json_object_get(o, "url")));
+	json_object_set_new(o, "has_port",
+			    json_boolean(json_object_get(o, "port")));
 	set_str(o, "time_utc", utc);
 	set_str(o, "time_jst", jst);
 	set_own(o, "type", clean(ev->type));
 	set_own(o, "identifier", field(data, "classification.identifier"));
 	set_own(o, "malware", field(data, "malware.name"));
-	{
-		char *proto = field(data, "protocol.application");
-
-		if (!proto)
-			proto = field(data, "protocol.transport");
-		set_own(o, "protocol", proto);
-	}
+	set_own(o, "protocol", protocol_text(data));
 	set_own(o, "dest_ip", field(data, "destination.ip"));
 	set_own(o, "dest_port", field(data, "destination.port"));
+	json_object_set_new(o, "has_dest_port",
+			    json_boolean(json_object_get(o, "dest_port")));
+	json_object_set_new(o, "has_protocol",
+			    json_boolean(json_object_get(o, "protocol")));
 	set_own(o, "what", what);
 	set_own(o, "feed", field(data, "feed.name"));
 	return o;
@@ -117,45 +220,66 @@ static enum rk_err pad_to(struct rk_buf *b, const char *s, size_t width)
 	return err;
 }
 
+static const char *addr_header(enum subject subj, bool ja)
+{
+	switch (subj) {
+	case SUBJ_IP: return ja ? "IP アドレス" : "IP address";
+	case SUBJ_DOMAIN: return ja ? "ドメイン" : "Domain";
+	case SUBJ_ASN: return ja ? "AS 番号" : "AS number";
+	case SUBJ_OTHER: break;
+	}
+	return ja ? "対象" : "Address";
+}
+
 /* The evidence table: header row and one line per event, columns padded
- * to their widest cell; a URL goes on its own indented line. */
+ * to their widest cell; only the columns of cols; a URL goes on its own
+ * indented line. */
 static enum rk_err evidence_table(const struct row *rows, size_t n, bool ja,
+				  const struct table_cols *cols,
 				  struct rk_buf *out)
 {
-	const char *h_addr = ja ? "IP アドレス" : "Address";
-	const char *h_port = ja ? "ポート" : "Port";
-	const char *h_time = ja ? "観測日時 (JST)" : "Time (UTC)";
-	const char *h_what = ja ? "内容" : "Observed";
-	size_t w_addr = rk_utf8_width(h_addr), w_port = rk_utf8_width(h_port);
-	size_t w_time = rk_utf8_width(h_time);
-	bool any_port = false;
+	const char *h_port = cols->kind == TABLE_SERVICE
+				     ? (ja ? "ポート" : "Port")
+				     : (ja ? "送信元ポート" : "Src port");
+	const char *h[6] = {
+		addr_header(cols->subject, ja), h_port,
+		ja ? "宛先ポート" : "Dst port", ja ? "プロトコル" : "Protocol",
+		ja ? "観測日時 (JST)" : "Time (UTC)", ja ? "内容" : "Observed",
+	};
+	bool on[6] = {true, cols->sport, cols->dport, cols->proto, true, true};
+	size_t w[6];
 	enum rk_err err = RK_OK;
 
+	for (size_t c = 0; c < 6; c++)
+		w[c] = rk_utf8_width(h[c]);
 	for (size_t i = 0; i < n; i++) {
-		size_t w = rk_utf8_width(rows[i].addr);
+		const char *cell[5] = {rows[i].addr, rows[i].sport,
+				       rows[i].dport, rows[i].proto,
+				       rows[i].time};
 
-		if (w > w_addr)
-			w_addr = w;
-		if (rows[i].port[0]) {
-			any_port = true;
-			if (rk_utf8_width(rows[i].port) > w_port)
-				w_port = rk_utf8_width(rows[i].port);
-		}
-		if (rk_utf8_width(rows[i].time) > w_time)
-			w_time = rk_utf8_width(rows[i].time);
+		for (size_t c = 0; c < 5; c++)
+			if (rk_utf8_width(cell[c]) > w[c])
+				w[c] = rk_utf8_width(cell[c]);
 	}
 	for (size_t i = 0; !err && i <= n; i++) {
 		const struct row *r = i ? &rows[i - 1] : NULL;
+		const char *cell[6] = {NULL};
 
+		if (r) {
+			cell[0] = r->addr;
+			cell[1] = r->sport[0] ? r->sport : "-";
+			cell[2] = r->dport[0] ? r->dport : "-";
+			cell[3] = r->proto[0] ? r->proto : "-";
+			cell[4] = r->time;
+			cell[5] = r->what;
+		}
 		err = rk_buf_adds(out, "  ");
-		if (!err)
-			err = pad_to(out, r ? r->addr : h_addr, w_addr + 2);
-		if (!err && any_port)
-			err = pad_to(out, r ? r->port : h_port, w_port + 2);
-		if (!err)
-			err = pad_to(out, r ? r->time : h_time, w_time + 2);
-		if (!err)
-			err = rk_buf_adds(out, r ? r->what : h_what);
+		for (size_t c = 0; c < 6 && !err; c++) {
+			if (!on[c])
+				continue;
+			err = c == 5 ? rk_buf_adds(out, r ? cell[c] : h[c])
+				     : pad_to(out, r ? cell[c] : h[c], w[c] + 2);
+		}
 		/* no trailing spaces */
 		while (!err && out->len && out->data[out->len - 1] == ' ')
 			rk_buf_truncate(out, out->len - 1);
@@ -167,6 +291,11 @@ static enum rk_err evidence_table(const struct row *rows, size_t n, bool ja,
 	return err;
 }
 
+static char *or_empty(char *s)
+{
+	return s ? s : rk_strdup("");
+}
+
 static enum rk_err row_from_event(const struct store_event *ev, json_t *data,
 				  bool ja, struct row *r)
 {
@@ -174,12 +303,12 @@ static enum rk_err row_from_event(const struct store_event *ev, json_t *data,
 
 	memset(r, 0, sizeof(*r));
 	rk_time_format(ev->time_source, ja ? JST_OFFSET_MIN : 0, t);
-	r->addr = ev->source_ip ? clean(ev->source_ip)
-		  : ev->source_fqdn ? clean(ev->source_fqdn)
-		  : clean("-");
-	r->port = field(data, "source.port");
-	if (!r->port)
-		r->port = rk_strdup("");
+	r->addr = addr_text(ev);
+	if (!r->addr)
+		r->addr = rk_strdup("-");
+	r->sport = or_empty(field(data, "source.port"));
+	r->dport = or_empty(field(data, "destination.port"));
+	r->proto = or_empty(protocol_text(data));
 	r->time = rk_strdup(t);
 	r->what = field(data, "classification.identifier");
 	if (!r->what)
@@ -187,7 +316,8 @@ static enum rk_err row_from_event(const struct store_event *ev, json_t *data,
 	if (!r->what)
 		r->what = clean(ev->type);
 	r->url = field(data, "source.url");
-	if (!r->addr || !r->port || !r->time || !r->what)
+	if (!r->addr || !r->sport || !r->dport || !r->proto || !r->time ||
+	    !r->what)
 		return RK_ERR_NOMEM;
 	return RK_OK;
 }
@@ -210,11 +340,6 @@ static const struct store_chain_entry *chain_entry(const struct store_ticket *t)
 		if (t->chain[i].level == t->level)
 			return &t->chain[i];
 	return t->nchain ? &t->chain[0] : NULL;
-}
-
-static bool is_inline(const char *format)
-{
-	return format && strcmp(format, "csv-inline") == 0;
 }
 
 enum rk_err notify_ticket_context(const struct rk_config *cfg,
@@ -240,6 +365,11 @@ enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
 	struct rk_buf table, tag, csv;
 	char now_text[RK_TIME_TEXT], first[RK_TIME_TEXT], last[RK_TIME_TEXT];
 	int64_t tmin = 0, tmax = 0;
+	struct table_cols cols = {.kind = TABLE_GENERIC,
+				  .subject = SUBJ_OTHER};
+	struct {
+		bool any_ip, any_url, all_url, any_dport, all_dport, any_proto;
+	} flags = {.all_url = true, .all_dport = true};
 	enum rk_err err = RK_OK;
 
 	rk_buf_init(&table, RK_MAX_RENDERED);
@@ -251,24 +381,44 @@ enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
 		goto cleanup;
 	}
 	for (size_t i = 0; i < n; i++) {
+		enum subject subj = subject_of(&events[i]);
+		enum table_kind kind = table_kind_of(events[i].type);
 		json_t *data;
+		bool url, dport, proto;
 
-		if (i >= shown) { /* only the time range is needed */
-			if (events[i].time_source < tmin)
-				tmin = events[i].time_source;
-			if (events[i].time_source > tmax)
-				tmax = events[i].time_source;
-			continue;
-		}
 		data = datas ? json_incref(datas[i])
 			     : json_loads(events[i].data ? events[i].data : "{}",
 					  0, NULL);
 		if (!data)
 			data = json_object();
+		if (!data) {
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
 		if (i == 0 || events[i].time_source < tmin)
 			tmin = events[i].time_source;
 		if (i == 0 || events[i].time_source > tmax)
 			tmax = events[i].time_source;
+		/* what every event has, or some: so that a sentence can be
+		 * true for all of them */
+		url = has_field(data, "source.url");
+		dport = has_field(data, "destination.port");
+		proto = has_field(data, "protocol.application") ||
+			has_field(data, "protocol.transport");
+		if (i == 0) {
+			cols.subject = subj;
+			cols.kind = kind;
+		}
+		if (cols.subject != subj)
+			cols.subject = SUBJ_OTHER;
+		if (cols.kind != kind)
+			cols.kind = TABLE_GENERIC;
+		flags.any_ip |= subj == SUBJ_IP;
+		flags.any_url |= url;
+		flags.all_url &= url;
+		flags.any_dport |= dport;
+		flags.all_dport &= dport;
+		flags.any_proto |= proto;
 		if (i < shown) {
 			json_t *ev = event_json(&events[i], data);
 
@@ -282,7 +432,35 @@ enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
 		}
 		json_decref(data);
 	}
-	if ((err = evidence_table(rows, shown, ja, &table)) ||
+	/* the columns: those the shown rows have something for */
+	for (size_t i = 0; i < shown; i++) {
+		bool sport = rows[i].sport[0], dport = rows[i].dport[0];
+		bool proto = rows[i].proto[0];
+
+		switch (cols.kind) {
+		case TABLE_ATTACK:
+			cols.dport |= dport;
+			cols.proto |= proto;
+			break;
+		case TABLE_SERVICE:
+			cols.sport |= sport;
+			cols.proto |= proto;
+			break;
+		case TABLE_INFECTED:
+			cols.sport |= sport;
+			break;
+		case TABLE_URL:
+			break;
+		case TABLE_GENERIC:
+			cols.sport |= sport;
+			cols.dport |= dport;
+			cols.proto |= proto;
+			break;
+		}
+	}
+	if (!n)
+		flags.all_url = flags.all_dport = false;
+	if ((err = evidence_table(rows, shown, ja, &cols, &table)) ||
 	    (err = rk_buf_addf(&tag, "[%s #%s]", cfg->relay.ticket_prefix,
 			       t->id)))
 		goto cleanup;
@@ -341,21 +519,60 @@ enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
 	set_str(ctx, "first_seen_jst", first);
 	set_str(ctx, "last_seen_jst", last);
 	set_str(ctx, "evidence_table", table.data);
+	/* what the events are about, and what they carry (docs/templates.md):
+	 * a template says only what is true for every event */
+	set_str(ctx, "subject", subject_names[cols.subject]);
+	json_object_set_new(ctx, "subject_ip",
+			    json_boolean(n && cols.subject == SUBJ_IP));
+	json_object_set_new(ctx, "subject_domain",
+			    json_boolean(n && cols.subject == SUBJ_DOMAIN));
+	json_object_set_new(ctx, "subject_asn",
+			    json_boolean(n && cols.subject == SUBJ_ASN));
+	json_object_set_new(ctx, "subject_mixed",
+			    json_boolean(!n || cols.subject == SUBJ_OTHER));
+	json_object_set_new(ctx, "any_ip", json_boolean(flags.any_ip));
+	json_object_set_new(ctx, "any_url", json_boolean(flags.any_url));
+	json_object_set_new(ctx, "all_url", json_boolean(flags.all_url));
+	json_object_set_new(ctx, "any_dest_port",
+			    json_boolean(flags.any_dport));
+	json_object_set_new(ctx, "all_dest_port",
+			    json_boolean(flags.all_dport));
+	json_object_set_new(ctx, "any_protocol", json_boolean(flags.any_proto));
+	json_object_set_new(ctx, "columns",
+			    json_pack("{s:b, s:b, s:b, s:b}", "port",
+				      cols.kind == TABLE_SERVICE && cols.sport,
+				      "src_port",
+				      cols.kind != TABLE_SERVICE && cols.sport,
+				      "dest_port", cols.dport, "protocol",
+				      cols.proto));
 	json_object_set_new(ctx, "events", list);
 	list = NULL;
-	if (is_inline(t->format)) {
-		if ((err = notify_events_csv_parsed(events, datas, n, &csv)))
-			goto cleanup;
-		json_object_set_new(ctx, "csv",
-				    json_pack("{s:b, s:b, s:s}", "attached", 0,
-					      "inline", 1, "text", csv.data));
-	} else {
-		char name[64];
+	{
+		enum notify_attach attach = notify_attach_for(t->format);
+		char csv_name[64], json_name[64];
 
-		snprintf(name, sizeof(name), "events-%s.csv", t->id);
-		json_object_set_new(ctx, "csv",
-				    json_pack("{s:b, s:b, s:s}", "attached", 1,
-					      "inline", 0, "filename", name));
+		snprintf(csv_name, sizeof(csv_name), "events-%s.csv", t->id);
+		snprintf(json_name, sizeof(json_name), "events-%s.json", t->id);
+		if (attach == NOTIFY_ATTACH_CSV_INLINE) {
+			if ((err = notify_events_csv_parsed(events, datas, n,
+							    &csv)))
+				goto cleanup;
+			json_object_set_new(ctx, "csv",
+					    json_pack("{s:b, s:b, s:s}",
+						      "attached", 0, "inline", 1,
+						      "text", csv.data));
+		} else {
+			json_object_set_new(ctx, "csv",
+					    json_pack("{s:b, s:b, s:s}",
+						      "attached",
+						      attach != NOTIFY_ATTACH_JSON,
+						      "inline", 0, "filename",
+						      csv_name));
+		}
+		if (attach == NOTIFY_ATTACH_JSON)
+			json_object_set_new(ctx, "json",
+					    json_pack("{s:b, s:s}", "attached", 1,
+						      "filename", json_name));
 	}
 	json_object_set_new(ctx, "signing", json_object());
 	if (signer_fpr)

@@ -3,6 +3,9 @@
  * (comments, delimiters, interpolation, inverted, partials, sections),
  * dynamic partial names ({{>*name}}) and parents/blocks ({{<p}}, {{$b}})
  * without block re-indentation.  Lambdas do not exist: data is JSON.
+ * A partial that does not exist is an error naming its line and name
+ * (a typo must not drop a section of a notice), unless the caller asks
+ * for the spec's empty text (opts->missing_partial_empty).
  *
  * How it works.  A template is parsed once, in a single pass, into an
  * array of tokens that point into the template text: no copies and no
@@ -726,8 +729,6 @@ static enum rk_err include(struct render *r, const struct tmpl *t,
 	rk_buf_init(&name, RK_MAX_TEMPLATE);
 	rk_buf_init(&text, RK_MAX_TEMPLATE);
 	rk_buf_init(&indent, RK_MAX_TEMPLATE);
-	if (!r->opts->partial)
-		goto cleanup;
 	if (nn && nm[0] == '*') { /* dynamic name: the value of a key */
 		size_t a = 1, b = nn;
 
@@ -738,8 +739,16 @@ static enum rk_err include(struct render *r, const struct tmpl *t,
 		nm = json_string_value(v);
 		nn = json_string_length(v);
 	}
-	if (!nn || memchr(nm, '\0', nn))
-		goto cleanup; /* no such partial */
+	if (!nn || memchr(nm, '\0', nn) || !r->opts->partial) {
+		/* no such partial */
+		if (!r->opts->missing_partial_empty)
+			err = render_fail(r, t, k->pos, RK_ERR_TEMPLATE,
+					  "partial '%.*s' not found%s",
+					  SHOW(nm, nn),
+					  r->opts->partial ? ""
+							   : " (no partials directory)");
+		goto cleanup;
+	}
 	if ((err = enter(r, t, k->pos)))
 		goto cleanup;
 	entered = true;
@@ -747,7 +756,11 @@ static enum rk_err include(struct render *r, const struct tmpl *t,
 		goto cleanup;
 	err = r->opts->partial(r->opts->partial_ud, name.data, &text);
 	if (err == RK_ERR_NOTFOUND) {
-		err = RK_OK;
+		err = r->opts->missing_partial_empty
+			      ? RK_OK
+			      : render_fail(r, t, k->pos, RK_ERR_TEMPLATE,
+					    "partial '%.*s' not found",
+					    SHOW(name.data, name.len));
 		goto cleanup;
 	}
 	if (err) {

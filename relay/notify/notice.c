@@ -165,11 +165,14 @@ static enum rk_err build_notice(struct notice_env *env,
 	if (err == RK_ERR_NOMEM || err == RK_ERR_IO)
 		goto cleanup;
 	if (err) {
-		char reason[256];
+		char reason[sizeof(r.error) + 256];
 
+		/* the template, the line and why ("line 31: partial
+		 * 'tlp-enn' not found"): what an operator needs to fix it */
 		snprintf(reason, sizeof(reason),
 			 "template %s/%s cannot be rendered: %s",
-			 t->template_name, t->lang, rk_strerror(err));
+			 t->template_name, lang ? lang : t->lang,
+			 r.error[0] ? r.error : rk_strerror(err));
 		err = set_aside(env, t->id, STORE_TICKET_FAILED,
 				TICKETS_CAUSE_FAILED, reason);
 		if (!err)
@@ -189,14 +192,33 @@ static enum rk_err build_notice(struct notice_env *env,
 	}
 	if (err)
 		goto cleanup;
-	if (!(t->format && strcmp(t->format, "csv-inline") == 0)) {
+	switch (notify_attach_for(t->format)) {
+	case NOTIFY_ATTACH_UNKNOWN:
+		/* contacts import refuses such formats; rows from before
+		 * that get the default, said aloud */
+		rk_log_warn(env->log, "ticket %s: the contact's format '%s' is not produced: sending CSV",
+			    t->id, t->format);
+		/* fall through */
+	case NOTIFY_ATTACH_CSV:
 		if ((err = notify_events_csv_parsed(events, datas, nevents,
 						    &csv)))
 			goto cleanup;
 		snprintf(attach_name, sizeof(attach_name), "events-%s.csv",
 			 t->id);
-		mail.attach_name = attach_name;
 		mail.attach_type = "text/csv";
+		break;
+	case NOTIFY_ATTACH_JSON:
+		if ((err = notify_events_json(events, nevents, &csv)))
+			goto cleanup;
+		snprintf(attach_name, sizeof(attach_name), "events-%s.json",
+			 t->id);
+		mail.attach_type = "application/json";
+		break;
+	case NOTIFY_ATTACH_CSV_INLINE:
+		break;
+	}
+	if (mail.attach_type) {
+		mail.attach_name = attach_name;
 		mail.attach = csv.data;
 		mail.attach_len = csv.len;
 	}

@@ -8,6 +8,7 @@
  * control characters it carries become spaces.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -214,6 +215,22 @@ static bool is_blank_line(const char *s, const char *end)
 	return true;
 }
 
+/* Log the reason a notice template failed and keep it in out->error. */
+static enum rk_err render_fail(struct notify_rendered *out,
+			       const struct rk_log *log, enum rk_err err,
+			       const char *fmt, ...) RK_PRINTF(4, 5);
+static enum rk_err render_fail(struct notify_rendered *out,
+			       const struct rk_log *log, enum rk_err err,
+			       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out->error, sizeof(out->error), fmt, ap);
+	va_end(ap);
+	return rk_fail(log, err, "notice template: %s", out->error);
+}
+
 enum rk_err notify_render_template(const char *text, size_t len,
 				   const char *partials_dir,
 				   const json_t *data,
@@ -228,16 +245,17 @@ enum rk_err notify_render_template(const char *text, size_t len,
 	const char *end = text + len, *p = text, *nl, *subj, *subj_end;
 	const char *line2, *line2_end, *body;
 	struct rk_buf subject, rendered;
-	char msg[512], where[600];
+	char msg[512], where[sizeof(out->error) - 16];
 	enum rk_err err;
 
 	out->subject = NULL;
 	out->body = NULL;
+	out->error[0] = '\0';
 	rk_buf_init(&subject, RK_MAX_RENDERED);
 	rk_buf_init(&rendered, RK_MAX_RENDERED);
 	if (len > RK_MAX_TEMPLATE) {
-		err = rk_fail(log, RK_ERR_LIMIT, "notice template larger than RK_MAX_TEMPLATE (%u bytes)",
-			      RK_MAX_TEMPLATE);
+		err = render_fail(out, log, RK_ERR_LIMIT, "the template is larger than RK_MAX_TEMPLATE (%u bytes)",
+				  RK_MAX_TEMPLATE);
 		goto cleanup;
 	}
 	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
@@ -249,8 +267,8 @@ enum rk_err notify_render_template(const char *text, size_t len,
 	if (subj_end > p && subj_end[-1] == '\r')
 		subj_end--;
 	if (subj_end - p < 8 || strncasecmp(p, "Subject:", 8) != 0) {
-		err = rk_fail(log, RK_ERR_TEMPLATE,
-			      "notice template: first line must be 'Subject: ...'");
+		err = render_fail(out, log, RK_ERR_TEMPLATE,
+				  "first line must be 'Subject: ...'");
 		goto cleanup;
 	}
 	for (subj = p + 8; subj < subj_end && (*subj == ' ' || *subj == '\t');
@@ -260,8 +278,8 @@ enum rk_err notify_render_template(const char *text, size_t len,
 	line2 = nl ? nl + 1 : end;
 	line2_end = memchr(line2, '\n', (size_t)(end - line2));
 	if (!nl || !is_blank_line(line2, line2_end ? line2_end : end)) {
-		err = rk_fail(log, RK_ERR_TEMPLATE,
-			      "notice template: line 2 must be blank (it separates the subject from the body)");
+		err = render_fail(out, log, RK_ERR_TEMPLATE,
+				  "line 2 must be blank (it separates the subject from the body)");
 		goto cleanup;
 	}
 	body = line2_end ? line2_end + 1 : end;
@@ -269,32 +287,35 @@ enum rk_err notify_render_template(const char *text, size_t len,
 	err = mustache_render(subj, (size_t)(subj_end - subj), data, &opts,
 			      &subject, msg, sizeof(msg));
 	if (err) {
-		rk_fail(log, err, "notice template: subject: %s", msg);
+		shift_line(msg[0] ? msg : rk_strerror(err), 1, where,
+			   sizeof(where));
+		render_fail(out, log, err, "subject: %s", where);
 		goto cleanup;
 	}
 	clean_subject(&subject);
 	if (!rk_utf8_valid(subject.data, subject.len)) {
-		err = rk_fail(log, RK_ERR_TEMPLATE,
-			      "notice template: the rendered subject is not valid UTF-8");
+		err = render_fail(out, log, RK_ERR_TEMPLATE,
+				  "the rendered subject is not valid UTF-8");
 		goto cleanup;
 	}
 
 	err = mustache_render(body, (size_t)(end - body), data, &opts,
 			      &rendered, msg, sizeof(msg));
 	if (err) {
-		shift_line(msg, 3, where, sizeof(where));
-		rk_fail(log, err, "notice template: body: %s", where);
+		shift_line(msg[0] ? msg : rk_strerror(err), 3, where,
+			   sizeof(where));
+		render_fail(out, log, err, "body: %s", where);
 		goto cleanup;
 	}
 	if ((err = clean_body(&rendered))) {
-		rk_fail(log, err, "notice template: rendered body larger than RK_MAX_RENDERED (%u bytes)",
-			RK_MAX_RENDERED);
+		render_fail(out, log, err, "rendered body larger than RK_MAX_RENDERED (%u bytes)",
+			    RK_MAX_RENDERED);
 		goto cleanup;
 	}
 	if (memchr(rendered.data, '\0', rendered.len) ||
 	    !rk_utf8_valid(rendered.data, rendered.len)) {
-		err = rk_fail(log, RK_ERR_TEMPLATE,
-			      "notice template: the rendered body is not valid UTF-8 text");
+		err = render_fail(out, log, RK_ERR_TEMPLATE,
+				  "the rendered body is not valid UTF-8 text");
 		goto cleanup;
 	}
 	out->subject = rk_buf_detach(&subject, NULL);

@@ -4,7 +4,8 @@
  * Input: a template, a NUL byte, then JSON data (an object when the part
  * is missing or is not JSON).  Every partial name loads the template
  * itself, so recursion meets RK_MAX_MUSTACHE_DEPTH; the output is capped
- * small so the output limit is met too.  Rendered in both escape modes.
+ * small so the output limit is met too.  Rendered in both escape modes,
+ * strict about missing partials in one and spec-lenient in the other.
  */
 #include <stdint.h>
 #include <string.h>
@@ -48,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rk_buf_init(&out, 64u << 10);
 	for (int mode = 0; mode < 2; mode++) {
 		opts.escape = mode ? MUSTACHE_ESCAPE_HTML : MUSTACHE_ESCAPE_NONE;
+		opts.missing_partial_empty = mode != 0; /* both behaviours */
 		if (mustache_render(text, tlen, json, &opts, &out, err,
 				    sizeof(err)) != RK_OK &&
 		    (!err[0] || out.len != 0))

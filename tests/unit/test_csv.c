@@ -217,6 +217,61 @@ static void test_limit(void **state)
 	free(evs);
 }
 
+/* ------------------------------------------------------------ JSON */
+
+/* The JSON attachment: an array of the events' data exactly as stored,
+ * one per line; TLP:RED left out (by the event's tlp or its data's);
+ * data that is not an object refused; the cap holds. */
+static void test_json_attachment(void **state)
+{
+	const char *a = "{\"source.ip\": \"192.0.2.10\", \"extra.x\": 1.50}";
+	const char *b = "{\"source.ip\": \"192.0.2.11\", \"tlp\": \"GREEN\"}";
+	const char *red = "{\"source.ip\": \"192.0.2.12\", \"tlp\": \"TLP:RED\"}";
+	struct store_event ev[4];
+	struct rk_buf out;
+	json_t *parsed;
+
+	(void)state;
+	event_init(&ev[0], a);
+	event_init(&ev[1], red);
+	event_init(&ev[2], b);
+	event_init(&ev[3], b);
+	ev[3].tlp = RK_TLP_RED;
+	rk_buf_init(&out, RK_MAX_ATTACHMENT);
+	assert_int_equal(notify_events_json(ev, 4, &out), RK_OK);
+	assert_string_equal(out.data,
+			    "[\n{\"source.ip\": \"192.0.2.10\", \"extra.x\": 1.50},\n"
+			    "{\"source.ip\": \"192.0.2.11\", \"tlp\": \"GREEN\"}\n]\n");
+	parsed = json_loads(out.data, 0, NULL);
+	assert_true(json_is_array(parsed));
+	assert_int_equal(json_array_size(parsed), 2);
+	json_decref(parsed);
+
+	rk_buf_reset(&out);
+	assert_int_equal(notify_events_json(ev, 0, &out), RK_OK);
+	assert_string_equal(out.data, "[]\n");
+
+	rk_buf_reset(&out);
+	event_init(&ev[0], "[1, 2]");
+	assert_int_equal(notify_events_json(ev, 1, &out), RK_ERR_INVAL);
+	event_init(&ev[0], "{\"a\": ");
+	assert_int_equal(notify_events_json(ev, 1, &out), RK_ERR_INVAL);
+	assert_int_equal(out.len, 0);
+	rk_buf_release(&out);
+
+	rk_buf_init(&out, 16);
+	event_init(&ev[0], a);
+	assert_int_equal(notify_events_json(ev, 1, &out), RK_ERR_LIMIT);
+	rk_buf_release(&out);
+
+	assert_int_equal(notify_attach_for(NULL), NOTIFY_ATTACH_CSV);
+	assert_int_equal(notify_attach_for("csv-attach"), NOTIFY_ATTACH_CSV);
+	assert_int_equal(notify_attach_for("csv-inline"),
+			 NOTIFY_ATTACH_CSV_INLINE);
+	assert_int_equal(notify_attach_for("json"), NOTIFY_ATTACH_JSON);
+	assert_int_equal(notify_attach_for("xarf"), NOTIFY_ATTACH_UNKNOWN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_formula_prefix),
 		cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_json_attachment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -276,8 +276,20 @@ static void test_partial_from_dir(void **state)
 	assert_int_equal(mustache_partial_from_dir(sub, "missing", &out),
 			 RK_ERR_NOTFOUND);
 	assert_int_equal(out.len, 0);
-	/* through the engine: refused names render as nothing; a standalone
-	 * partial is indented */
+	/* through the engine: a refused name is a missing partial, an error
+	 * naming line and partial (nothing of the output is left) */
+	assert_int_equal(render("x\n[{{>../secret}}]\n", "{}", &opts, &out,
+				err, sizeof(err)),
+			 RK_ERR_TEMPLATE);
+	assert_string_equal(err, "line 2: partial '../secret' not found");
+	assert_int_equal(out.len, 0);
+	assert_int_equal(render("{{>sub/p}}", "{}", &opts, &out, err,
+				sizeof(err)),
+			 RK_ERR_TEMPLATE);
+	assert_string_equal(err, "line 1: partial 'sub/p' not found");
+	/* in the spec's mode they render as nothing; a standalone partial
+	 * is indented */
+	opts.missing_partial_empty = true;
 	assert_int_equal(render("[{{>../secret}}][{{>sub/p}}]\n  {{>ok}}\n",
 				"{\"v\": 1}", &opts, &out, err, sizeof(err)),
 			 RK_OK);
@@ -545,11 +557,42 @@ static void test_notice_partials(void **state)
 	(void)state;
 	write_file(dir, "footer.mustache", "-- \n{{team}}\n");
 	write_file(dir, "loop.mustache", "{{>loop}}");
-	assert_int_equal(render_notice("Subject: s\n\nHi\n{{>footer}}\n{{>missing}}",
+	assert_int_equal(render_notice("Subject: s\n\nHi\n{{>footer}}\n",
 				       "{\"team\": \"CSIRT\"}", dir, &r, &log),
 			 RK_OK);
 	assert_string_equal(r.body, "Hi\n--\nCSIRT\n");
+	assert_string_equal(r.error, "");
 	notify_rendered_release(&r);
+	free(log);
+
+	/* A typo in a partial name is an error naming the line of the
+	 * template file and the partial, never a notice without that
+	 * section. */
+	assert_int_equal(render_notice("Subject: s\n\nHi\n{{>footer}}\n{{> tlp-enn}}\n",
+				       "{\"team\": \"CSIRT\"}", dir, &r, &log),
+			 RK_ERR_TEMPLATE);
+	assert_null(r.body);
+	assert_string_equal(r.error, "body: line 5: partial 'tlp-enn' not found");
+	assert_non_null(strstr(log, "line 5: partial 'tlp-enn' not found"));
+	free(log);
+	/* inside a partial: both lines and both names */
+	write_file(dir, "outer.mustache", "a\n{{>inner-typo}}\n");
+	assert_int_equal(render_notice("Subject: s\n\n{{>outer}}\n", "{}", dir,
+				       &r, &log),
+			 RK_ERR_TEMPLATE);
+	assert_string_equal(r.error, "body: line 3: in partial 'outer': line 2: partial 'inner-typo' not found");
+	free(log);
+	/* in the subject too */
+	assert_int_equal(render_notice("Subject: {{>nope}}\n\nx\n", "{}", dir,
+				       &r, &log),
+			 RK_ERR_TEMPLATE);
+	assert_string_equal(r.error, "subject: line 1: partial 'nope' not found");
+	free(log);
+	/* without a partials directory */
+	assert_int_equal(render_notice("Subject: s\n\n{{>footer}}\n", "{}", NULL,
+				       &r, &log),
+			 RK_ERR_TEMPLATE);
+	assert_non_null(strstr(r.error, "partial 'footer' not found"));
 	free(log);
 
 	assert_int_equal(render_notice("Subject: s\n\n{{>loop}}\n", "{}", dir,

@@ -469,6 +469,163 @@ static void test_escalation_by_level(void **state)
 	free(pdir);
 }
 
+/* ------------------------------------------------------------ shapes */
+
+/* Events of shapes a template may receive, built through the real
+ * context (notify_ticket_context), so that every sentence is checked
+ * against what the events carry: a notice must not speak of an IP
+ * address, a URL, a port or a protocol the events do not have, and must
+ * show the data they do have. */
+struct shape {
+	const char *name;
+	const char *ip, *fqdn, *url;
+	uint32_t asn;
+	const char *extra;      /* more JSON members for the data, or "" */
+	const char *type;       /* NULL: the template's own type */
+	const char *const *must;     /* in the body */
+	const char *const *must_not; /* never in the body (both languages) */
+};
+
+static const char *const no_ip[] = {"IP address", "IP アドレスにおいて",
+				    "IP アドレスから", "IP アドレスを利用",
+				    "  IP アドレス  ", NULL};
+static const char *const no_url[] = {"URL:", "exact URL", "URLs listed",
+				     "「URL:」", NULL};
+static const char *const no_ports[] = {"Dst port", "宛先ポート", "Src port",
+				       "送信元ポート", "Protocol", "プロトコル",
+				       "port it attacked", NULL};
+
+static const char *const m_asn[] = {"AS64500", NULL};
+static const char *const m_domain[] = {"only.example", NULL};
+static const char *const m_url[] = {"http://only.example/login.php",
+				    "URL:", NULL};
+static const char *const m_bf_port[] = {"198.51.100.77", "22", "ssh",
+					NULL};
+static const char *const m_ip[] = {"198.51.100.77", NULL};
+static const char *const nn_bf_port[] = {"51234", NULL};
+static const char *const nn_scan[] = {"51234", "Src port", "送信元ポート",
+				      "Dst port", "宛先ポート", "URL:", NULL};
+
+static const struct shape shapes[] = {
+	{"asn-only", NULL, NULL, NULL, 64500, "", NULL, m_asn, no_ip},
+	{"domain-only", NULL, "only.example", NULL, 0, "", NULL, m_domain,
+	 no_ip},
+	{"url-without-ip", NULL, "only.example",
+	 "http://only.example/login.php", 0, "", "phishing", m_url, no_ip},
+	{"brute-force-dst-port", "198.51.100.77", NULL, NULL, 64501,
+	 ", \"source.port\": 51234, \"destination.port\": 22, "
+	 "\"protocol.application\": \"ssh\"",
+	 "brute-force", m_bf_port, nn_bf_port},
+	{"brute-force-no-dst-port", "198.51.100.77", NULL, NULL, 64501, "",
+	 "brute-force", m_ip, no_ports},
+	{"scanner-src-port-only", "198.51.100.77", NULL, NULL, 64501,
+	 ", \"source.port\": 51234", "scanner", m_ip, nn_scan},
+};
+
+static void check_absent(const char *what, const char *body,
+			 const char *const *list)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		if (strstr(body, list[i]))
+			fail_msg("%s: claims \"%s\", which the events do not "
+				 "have:\n%s", what, list[i], body);
+}
+
+static void render_shape(const char *tname, const char *lang,
+			 const struct shape *sh, const struct rk_log *log)
+{
+	char *tdir = rk_test_source_path("templates");
+	char *pdir = rk_test_source_path("templates/_partials");
+	char *path = template_file(tname, lang);
+	const char *type = sh->type ? sh->type
+		: strcmp(tname, "default") == 0 ? "spam" : tname;
+	struct rk_config cfg;
+	struct store_event ev;
+	struct store_chain_entry who;
+	struct store_ticket t;
+	struct notify_rendered r;
+	struct rk_buf data;
+	json_t *ctx = NULL;
+	char what[256];
+	size_t len = 0;
+	char *text = rk_test_read(path, &len);
+
+	snprintf(what, sizeof(what), "%s/%s.mustache with %s (%s)", tname,
+		 lang, sh->name, type);
+	rk_test_config(&cfg);
+	rk_buf_init(&data, 4096);
+	assert_int_equal(rk_buf_addf(&data,
+				     "{\"classification.type\": \"%s\", "
+				     "\"time.source\": \"2026-11-20T09:00:00+00:00\"",
+				     type), RK_OK);
+	if (sh->ip)
+		assert_int_equal(rk_buf_addf(&data, ", \"source.ip\": \"%s\"",
+					     sh->ip), RK_OK);
+	if (sh->fqdn)
+		assert_int_equal(rk_buf_addf(&data, ", \"source.fqdn\": \"%s\"",
+					     sh->fqdn), RK_OK);
+	if (sh->url)
+		assert_int_equal(rk_buf_addf(&data, ", \"source.url\": \"%s\"",
+					     sh->url), RK_OK);
+	if (sh->asn)
+		assert_int_equal(rk_buf_addf(&data, ", \"source.asn\": %u",
+					     (unsigned)sh->asn), RK_OK);
+	assert_int_equal(rk_buf_addf(&data, "%s}", sh->extra), RK_OK);
+	memset(&ev, 0, sizeof(ev));
+	ev.id = 1;
+	ev.time_source = 1795165200; /* 2026-11-20 09:00:00 UTC */
+	ev.type = (char *)type;
+	ev.source_ip = (char *)sh->ip;
+	ev.source_fqdn = (char *)sh->fqdn;
+	ev.source_url = (char *)sh->url;
+	ev.source_asn = sh->asn;
+	ev.tlp = RK_TLP_GREEN;
+	ev.data = data.data;
+	memset(&who, 0, sizeof(who));
+	who.email = "abuse@recipient.example";
+	who.org = "Recipient";
+	memset(&t, 0, sizeof(t));
+	snprintf(t.id, sizeof(t.id), "20261120-000001");
+	t.contact = who.email;
+	t.template_name = (char *)tname;
+	t.lang = (char *)lang;
+	t.tlp = RK_TLP_GREEN;
+	t.chain = &who;
+	t.nchain = 1;
+	assert_int_equal(notify_ticket_context(&cfg, &t, &ev, 1, "FPR", &ctx),
+			 RK_OK);
+	memset(&r, 0, sizeof(r));
+	if (notify_render_template(text, len, pdir, ctx, &r, log) != RK_OK)
+		fail_msg("%s: %s", what, r.error);
+	check_rendered(what, lang, ctx, &r);
+	for (size_t i = 0; sh->must[i]; i++)
+		check_body_has(what, r.body, sh->must[i]);
+	check_absent(what, r.body, sh->must_not);
+	if (!sh->url)
+		check_absent(what, r.body, no_url);
+	notify_rendered_release(&r);
+	json_decref(ctx);
+	rk_config_release(&cfg);
+	rk_buf_release(&data);
+	free(text);
+	free(path);
+	free(pdir);
+	free(tdir);
+}
+
+static void test_every_sentence_true(void **state)
+{
+	struct rk_log log;
+
+	(void)state;
+	rk_log_init(&log, RK_LOG_ERROR);
+	for (size_t i = 0; i < RK_ARRAY_LEN(required_templates); i++)
+		for (size_t j = 0; j < RK_ARRAY_LEN(langs); j++)
+			for (size_t k = 0; k < RK_ARRAY_LEN(shapes); k++)
+				render_shape(required_templates[i], langs[j],
+					     &shapes[k], &log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_template_text),
 		cmocka_unit_test(test_render_every_template),
 		cmocka_unit_test(test_escalation_by_level),
+		cmocka_unit_test(test_every_sentence_true),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
