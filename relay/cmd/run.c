@@ -8,6 +8,19 @@
 #include "cmd.h"
 #include "renraku/track.h"
 
+static const char run_help[] =
+	"usage: renraku [--config FILE] [--db FILE] run [--once] [--offline] "
+	"[--interval DURATION] [--json]\n"
+	"\n"
+	"Resolve, aggregate, render, sign and deliver; without --once, again\n"
+	"every interval until SIGINT or SIGTERM.\n"
+	"\n"
+	"  --once               one pass, then exit\n"
+	"  --offline            only local contact sources (no network)\n"
+	"  --interval DURATION  time between passes (default 60s)\n"
+	"  --json               statistics as JSON; a failure prints {\"error\": ...}\n"
+	"  --help               this text\n";
+
 static void print_stats(const struct run_stats *s, bool json)
 {
 	const struct track_stats *t = &s->track;
@@ -55,6 +68,7 @@ int cmd_run(struct app *app, int argc, char **argv)
 		{"offline", no_argument, NULL, 'n'},
 		{"interval", required_argument, NULL, 'i'},
 		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct run_options ro = {false};
@@ -70,6 +84,7 @@ int cmd_run(struct app *app, int argc, char **argv)
 		case 'o': once = true; break;
 		case 'n': ro.offline = true; break;
 		case 'j': json = true; break;
+		case 'h': return app_help(run_help);
 		case 'i':
 			if (rk_parse_duration(optarg, &interval) || interval < 1)
 				return app_usage("run: --interval takes a duration like 60s or 5m");
@@ -81,7 +96,7 @@ int cmd_run(struct app *app, int argc, char **argv)
 	if (optind < argc)
 		return app_usage("run takes no arguments");
 	if ((err = app_store(app, &store)))
-		return rk_exit_code(err);
+		return json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
@@ -92,15 +107,17 @@ int cmd_run(struct app *app, int argc, char **argv)
 
 		memset(&stats, 0, sizeof(stats));
 		err = track_run_once(store, &app->cfg, &app->log, &ro, &stats);
-		if (once || stats.track.events_seen || stats.notify.built ||
-		    stats.notify.held || stats.sent || stats.deferred ||
-		    stats.failed)
+		/* with --json a failed --once prints the error document only */
+		if ((once || stats.track.events_seen || stats.notify.built ||
+		     stats.notify.held || stats.sent || stats.deferred ||
+		     stats.failed) && !(once && json && err))
 			print_stats(&stats, json);
 		if (err) {
 			rk_log_error(&app->log, "run: %s", rk_strerror(err));
 			/* the daemon rides out passing trouble */
 			if (once || (err != RK_ERR_TEMPFAIL && err != RK_ERR_BUSY))
-				return rk_exit_code(err);
+				return json ? app_json_error(app, err, "run failed (see stderr)")
+					    : (int)rk_exit_code(err);
 		}
 		if (once || wait_for_stop(&stop, interval))
 			break;

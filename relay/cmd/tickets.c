@@ -6,6 +6,35 @@
 
 #include "cmd.h"
 
+static const char tickets_help[] =
+	"usage: renraku [--config FILE] [--db FILE] tickets COMMAND\n"
+	"\n"
+	"  tickets list [--state S] [--json]   the tickets, newest first\n"
+	"  tickets show ID [--json]            one ticket with its chain and messages\n"
+	"  tickets approve ID                  release a held ticket (audited)\n"
+	"  tickets hold ID [--reason TEXT]     hold an open ticket for review\n"
+	"\n"
+	"  --state S      open, held, notified, failed, acknowledged,\n"
+	"                 auto-acknowledged, resolved, disputed or expired\n"
+	"  --json         one JSON document; a failure prints {\"error\": ...}\n"
+	"  --reason TEXT  why the ticket is held (one line, at most 500 bytes)\n"
+	"  --help         this text\n";
+
+/* The ticket states the database accepts (its CHECK in migration 2).
+ * LEAD: switch to the store's list of states once it is exposed. */
+static const char *const ticket_states[] = {
+	"open",     "held",     "notified", "failed",  "acknowledged",
+	"auto-acknowledged", "resolved", "disputed", "expired",
+};
+
+static bool ticket_state_known(const char *s)
+{
+	for (size_t i = 0; i < RK_ARRAY_LEN(ticket_states); i++)
+		if (strcmp(s, ticket_states[i]) == 0)
+			return true;
+	return false;
+}
+
 static json_t *ticket_json(struct rk_store *store,
 			   const struct store_ticket *t, bool full)
 {
@@ -98,7 +127,8 @@ static int tickets_list(struct app *app, struct rk_store *store,
 	json_t *arr;
 
 	if (err)
-		return rk_exit_code(err);
+		return json ? app_json_error(app, err, "cannot list the tickets (see stderr)")
+			    : (int)rk_exit_code(err);
 	if (json) {
 		arr = json_array();
 		for (size_t i = 0; i < n; i++)
@@ -131,10 +161,12 @@ static int tickets_show(struct app *app, struct rk_store *store,
 
 	if (err == RK_ERR_NOTFOUND) {
 		rk_log_error(&app->log, "no ticket '%s'", id);
-		return RK_EXIT_DATAERR;
+		return json ? app_json_error_exit(err, "no such ticket", RK_EXIT_DATAERR)
+			    : RK_EXIT_DATAERR;
 	}
 	if (err)
-		return rk_exit_code(err);
+		return json ? app_json_error(app, err, "cannot read the ticket (see stderr)")
+			    : (int)rk_exit_code(err);
 	doc = ticket_json(store, &t, true);
 	store_ticket_release(&t);
 	if (json)
@@ -225,6 +257,7 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"state", required_argument, NULL, 's'},
 		{"reason", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
@@ -237,6 +270,9 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 	enum rk_err err;
 	int c;
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0)
+			return app_help(tickets_help);
 	if (argc < 2)
 		return app_usage("%s", usage);
 	sub = argv[1];
@@ -250,8 +286,15 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 		default: return app_usage("%s", usage);
 		}
 	}
+	if (state && !ticket_state_known(state)) {
+		app_usage("tickets list: unknown state '%s' (open, held, notified, "
+			  "failed, acknowledged, auto-acknowledged, resolved, "
+			  "disputed, expired)",
+			  state);
+		return json ? app_json_usage("unknown ticket state") : RK_EXIT_USAGE;
+	}
 	if ((err = app_store(app, &store)))
-		return rk_exit_code(err);
+		return json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 	if (strcmp(sub, "list") == 0 && optind == argc)
 		return tickets_list(app, store, state, json);
 	if (strcmp(sub, "show") == 0 && optind + 1 == argc && !state)
