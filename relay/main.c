@@ -194,18 +194,54 @@ int app_json_usage(const char *what)
 			  RK_EXIT_USAGE);
 }
 
-/* Log a failure and keep its text for app_json_error. */
+/* The log stream: everything goes on to stderr as it comes; each error
+ * line is kept, so that a --json failure document says what failed. */
+static ssize_t log_write(void *cookie, const char *data, size_t len)
+{
+	static const char prefix[] = "renraku: error: ";
+	struct app *app = cookie;
+
+	if (fwrite(data, 1, len, stderr) != len)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] != '\n') {
+			if (app->log_line_len + 1 < sizeof(app->log_line))
+				app->log_line[app->log_line_len++] = data[i];
+			continue;
+		}
+		app->log_line[app->log_line_len] = '\0';
+		if (strncmp(app->log_line, prefix, sizeof(prefix) - 1) == 0)
+			snprintf(app->failure, sizeof(app->failure), "%s",
+				 app->log_line + sizeof(prefix) - 1);
+		app->log_line_len = 0;
+	}
+	fflush(stderr);
+	return (ssize_t)len;
+}
+
+FILE *app_log_open(struct app *app)
+{
+	cookie_io_functions_t io = {.write = log_write};
+	FILE *f = fopencookie(app, "w", io);
+
+	if (f)
+		app->log.stream = f;
+	return f;
+}
+
+/* Log a failure (app->failure keeps it through the log stream). */
 static enum rk_err app_fail(struct app *app, enum rk_err err,
 			    const char *fmt, ...) RK_PRINTF(3, 4);
 static enum rk_err app_fail(struct app *app, enum rk_err err,
 			    const char *fmt, ...)
 {
+	char text[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(app->failure, sizeof(app->failure), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	rk_log_error(&app->log, "%s", app->failure);
+	rk_log_error(&app->log, "%s", text);
 	return err;
 }
 
@@ -246,11 +282,8 @@ enum rk_err app_config(struct app *app)
 				how ? ")" : "", path);
 	/* rk_config_load logs FILE:LINE itself */
 	err = rk_config_load(&app->cfg, path, &app->log);
-	if (err) {
-		snprintf(app->failure, sizeof(app->failure),
-			 "cannot load config '%s' (see the message on stderr)", path);
+	if (err)
 		return err;
-	}
 	free(app->config_path);
 	if (!(app->config_path = rk_strdup(path)))
 		return RK_ERR_NOMEM;
@@ -284,11 +317,6 @@ enum rk_err app_store(struct app *app, struct rk_store **out)
 		}
 		err = store_open(&app->store, path, app->cfg.store.busy_timeout,
 				 &app->log);
-		if (err)
-			snprintf(app->failure, sizeof(app->failure),
-				 "cannot open database '%s': %s", path,
-				 err == RK_ERR_BUSY ? "it is locked by another process"
-						    : rk_strerror(err));
 		free(path);
 		if (err)
 			return err;
@@ -310,6 +338,7 @@ int main(int argc, char **argv)
 	};
 	struct app app;
 	const struct command *cmd = NULL;
+	FILE *log_stream;
 	int c, rc;
 
 	memset(&app, 0, sizeof(app));
@@ -347,6 +376,7 @@ int main(int argc, char **argv)
 	}
 	if (rk_config_defaults(&app.cfg))
 		return RK_EXIT_FAILURE;
+	log_stream = app_log_open(&app); /* NULL: plain stderr */
 	/* The configuration is loaded by the command when it needs one
 	 * (app_config, app_store): --help and contacts check work without. */
 	notify_init();
@@ -358,5 +388,7 @@ int main(int argc, char **argv)
 	store_close(app.store);
 	rk_config_release(&app.cfg);
 	free(app.config_path);
+	if (log_stream)
+		fclose(log_stream);
 	return rc;
 }

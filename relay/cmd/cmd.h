@@ -18,9 +18,15 @@ struct app {
 	bool create_db;         /* app_store may create the database (init) */
 	struct rk_store *store; /* opened by app_store(), closed by main */
 	const char *argv0;      /* how the program was invoked */
-	char failure[1024];     /* what the last app_config/app_store
-				 * failure was, for app_json_error */
+	char failure[1024];     /* the last error logged (without the
+				 * "renraku: error: "), for app_json_error */
+	char log_line[1024];    /* the log line being written */
+	size_t log_line_len;
 };
+
+/* Point app->log at a stream that writes to stderr and keeps the last
+ * error line in app->failure (main; the stream is closed by main). */
+FILE *app_log_open(struct app *app);
 
 /* Find and load the configuration on first call: --config, else
  * $RENRAKU_CONFIG, else ./renraku.conf.  A missing file is an error that

@@ -134,9 +134,7 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 			goto cleanup;
 		}
 		/* a failure beside the counts: the document says what */
-		rc = failure ? app_json_error_doc(app, failure, "ingest failed "
-						  "(see \"errors\" and stderr)",
-						  &doc)
+		rc = failure ? app_json_error_doc(app, failure, NULL, &doc)
 			     : app_print(&doc);
 		if (failure)
 			goto cleanup;

@@ -181,7 +181,7 @@ int cmd_resolve(struct app *app, int argc, char **argv)
 					"number, level 1 would repeat level 0)\n");
 	if (err) {
 		rk_log_error(&app->log, "resolve: %s", rk_strerror(err));
-		rc = json ? app_json_error(app, err, "resolve failed (see stderr)")
+		rc = json ? app_json_error(app, err, NULL)
 			  : (int)rk_exit_code(err);
 		goto cleanup;
 	}

@@ -116,7 +116,7 @@ int cmd_run(struct app *app, int argc, char **argv)
 			rk_log_error(&app->log, "run: %s", rk_strerror(err));
 			/* the daemon rides out passing trouble */
 			if (once || (err != RK_ERR_TEMPFAIL && err != RK_ERR_BUSY))
-				return json ? app_json_error(app, err, "run failed (see stderr)")
+				return json ? app_json_error(app, err, NULL)
 					    : (int)rk_exit_code(err);
 		}
 		if (once || wait_for_stop(&stop, interval))

@@ -127,7 +127,7 @@ static int tickets_list(struct app *app, struct rk_store *store,
 	json_t *arr;
 
 	if (err)
-		return json ? app_json_error(app, err, "cannot list the tickets (see stderr)")
+		return json ? app_json_error(app, err, NULL)
 			    : (int)rk_exit_code(err);
 	if (json) {
 		arr = json_array();
@@ -165,7 +165,7 @@ static int tickets_show(struct app *app, struct rk_store *store,
 			    : RK_EXIT_DATAERR;
 	}
 	if (err)
-		return json ? app_json_error(app, err, "cannot read the ticket (see stderr)")
+		return json ? app_json_error(app, err, NULL)
 			    : (int)rk_exit_code(err);
 	doc = ticket_json(store, &t, true);
 	store_ticket_release(&t);
@@ -286,6 +286,9 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 		default: return app_usage("%s", usage);
 		}
 	}
+	if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 &&
+	    strcmp(sub, "approve") != 0 && strcmp(sub, "hold") != 0)
+		return app_usage("unknown 'tickets' command '%s' (%s)", sub, usage);
 	if (state && !ticket_state_known(state)) {
 		app_usage("tickets list: unknown state '%s' (open, held, notified, "
 			  "failed, acknowledged, auto-acknowledged, resolved, "
