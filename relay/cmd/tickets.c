@@ -23,7 +23,7 @@ static const char tickets_help[] =
 /* The ticket states the database accepts (its CHECK in migration 2).
  * LEAD: switch to the store's list of states once it is exposed. */
 static const char *const ticket_states[] = {
-	"open",     "held",     "notified", "failed",  "acknowledged",
+	"open", "held", "notified", "failed", "acknowledged",
 	"auto-acknowledged", "resolved", "disputed", "expired",
 };
 
