@@ -314,5 +314,11 @@ bool rk_name_safe(const char *name);
 enum rk_err rk_rmtree(const char *path);
 /* Join dir and name into out (caller frees). */
 enum rk_err rk_path_join(const char *dir, const char *name, char **out);
+/* The directory holding templates/, contacts/ and demo/ (caller frees):
+ * <dir of the executable>/../share/renraku when it holds templates/ (an
+ * installed binary, wherever the prefix was moved), else the source tree
+ * of an uninstalled build, else the compiled-in install datadir.
+ * docs/operations.md describes it. */
+enum rk_err rk_data_dir(char **out);
 
 #endif /* RENRAKU_CORE_H */

@@ -13,24 +13,64 @@ struct app {
 	struct rk_config cfg;
 	const char *config_arg; /* --config as given, NULL = none */
 	const char *db_arg;     /* --db as given, NULL = none */
-	char *config_path;      /* the config file in use, NULL = defaults */
+	char *config_path;      /* the config file in use, NULL = none yet */
+	bool config_loaded;     /* cfg holds config_path's settings */
+	bool create_db;         /* app_store may create the database (init) */
 	struct rk_store *store; /* opened by app_store(), closed by main */
 	const char *argv0;      /* how the program was invoked */
 	int64_t now;            /* the time this command runs as: the clock
 				   read once at start, or `run --now` */
+	char failure[1024];     /* the last error logged (without the
+				 * "renraku: error: "), for app_json_error */
+	char log_line[1024];    /* the log line being written */
+	size_t log_line_len;
 };
 
+/* Point app->log at a stream that writes to stderr and keeps the last
+ * error line in app->failure (main; the stream is closed by main). */
+FILE *app_log_open(struct app *app);
+
+/* Find and load the configuration on first call: --config, else
+ * $RENRAKU_CONFIG, else ./renraku.conf.  A missing file is an error that
+ * names the path and hints at 'renraku init' (logged, and kept in
+ * app->failure). */
+enum rk_err app_config(struct app *app);
 /* Open the database (--db, else [store] path relative to the config
- * file) on first call; later calls return the same store. */
+ * file) on first call; later calls return the same store.  Needs the
+ * configuration (app_config); a database file that does not exist is
+ * refused unless app->create_db (only init sets it).  *out is borrowed
+ * until main closes it. */
 enum rk_err app_store(struct app *app, struct rk_store **out);
 /* The database path in use (caller frees). */
 enum rk_err app_db_path(const struct app *app, char **out);
 
 /* Print "renraku: usage: ..." to stderr; returns RK_EXIT_USAGE. */
 int app_usage(const char *fmt, ...) RK_PRINTF(1, 2);
+/* Print a command's --help text (borrowed) to stdout; returns
+ * RK_EXIT_OK, or RK_EXIT_FAILURE when stdout cannot be written. */
+int app_help(const char *text);
 
 /* Write a JSON/text document to stdout followed by a newline. */
 int app_print(const struct rk_buf *doc);
+
+/* With --json, a failure still prints one document on stdout:
+ *   {"error":{"code":"db","message":"...","exit":1}}
+ * code names err (rk_err_code_name), exit is the process exit code
+ * returned, message is what (borrowed; NULL = app->failure, else the
+ * error's text).  Returns the exit code. */
+int app_json_error(const struct app *app, enum rk_err err, const char *what);
+/* The same, added as "error" to the JSON object in doc (a command's
+ * partial result, borrowed) and printed; a doc that is not an object
+ * is replaced by the error document. */
+int app_json_error_doc(const struct app *app, enum rk_err err,
+		       const char *what, const struct rk_buf *doc);
+/* The same for a usage error (exit 2, code "usage"). */
+int app_json_usage(const char *what);
+/* The same with an exit code other than rk_exit_code(err) (what is
+ * required here). */
+int app_json_error_exit(enum rk_err err, const char *what, int exit_code);
+/* A short stable name for an error ("db", "busy", "config", ...). */
+const char *app_err_code(enum rk_err err);
 
 int cmd_init(struct app *app, int argc, char **argv);
 int cmd_ingest(struct app *app, int argc, char **argv);

@@ -17,6 +17,16 @@
 
 static const char contacts_usage[] = "contacts import DIR | contacts check DIR";
 
+static const char contacts_help[] =
+	"usage: renraku [--config FILE] [--db FILE] contacts import DIR\n"
+	"       renraku contacts check DIR\n"
+	"\n"
+	"  check DIR   validate constituency.csv, national-csirts.csv and\n"
+	"              suppress.csv in DIR (needs no configuration or database)\n"
+	"  import DIR  the same checks, then replace the contacts in the database\n"
+	"              in one transaction (nothing is imported when any problem)\n"
+	"  --help      this text\n";
+
 static void print_problems(const char *dir, const struct contacts_set *set)
 {
 	size_t dl = strlen(dir);
@@ -106,11 +116,12 @@ int cmd_contacts(struct app *app, int argc, char **argv)
 	enum rk_err err;
 	int c, rc;
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0)
+			return app_help(contacts_help);
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h':
-			printf("usage: renraku %s\n", contacts_usage);
-			return RK_EXIT_OK;
+		case 'h': return app_help(contacts_help);
 		default:
 			return app_usage("%s", contacts_usage);
 		}

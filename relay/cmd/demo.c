@@ -18,11 +18,20 @@
 #include "renraku/notify.h"
 #include "renraku/pipeline.h"
 
-#ifndef RK_DATA_DIR
-#define RK_DATA_DIR "."
-#endif
-
 #define DEMO_MARKER ".renraku-demo"
+
+static const char demo_help[] =
+	"usage: renraku demo [--out DIR]\n"
+	"\n"
+	"The whole pipeline on the bundled samples, offline: a throwaway home\n"
+	"(config, database, GnuPG key) in DIR, the example contacts, the sample\n"
+	"events, one run into DIR/maildir, and a table of the tickets.  Needs\n"
+	"no configuration; --config and --db are ignored.  Samples, contacts\n"
+	"and templates come from the data directory (docs/operations.md).\n"
+	"\n"
+	"  --out DIR   the demo home (default ./demo-out; a previous demo's is\n"
+	"              replaced, any other non-empty directory refused)\n"
+	"  --help      this text\n";
 
 extern char **environ;
 
@@ -63,7 +72,7 @@ static enum rk_err prepare_out(struct app *app, const char *out)
 }
 
 static enum rk_err write_config(const char *out, const char *gpg_home,
-				char **conf_path)
+				const char *data_dir, char **conf_path)
 {
 	struct rk_buf text;
 	enum rk_err err;
@@ -82,11 +91,11 @@ static enum rk_err write_config(const char *out, const char *gpg_home,
 		"\n[gpg]\nhome = %s\nmode = pgp-mime\n"
 		"\n[transport]\nurl = maildir:maildir\n"
 		"\n[aggregate]\nwindow = 0\n",
-		RK_DATA_DIR, RK_DATA_DIR, gpg_home);
+		data_dir, data_dir, gpg_home);
 	if (!err)
 		err = rk_path_join(out, "renraku.conf", conf_path);
 	if (!err)
-		err = rk_write_file_atomic(*conf_path, text.data, text.len, 0644);
+		err = rk_write_file_atomic(*conf_path, text.data, text.len, 0600);
 	rk_buf_release(&text);
 	return err;
 }
@@ -176,6 +185,7 @@ int cmd_demo(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"out", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct pipeline_options po = {.offline = true};
@@ -185,11 +195,14 @@ int cmd_demo(struct app *app, int argc, char **argv)
 	char gpg_tmpl[] = "/tmp/rk-demo.XXXXXX";
 	char *gpg_home = NULL, *conf = NULL, *keyfile = NULL, *out = NULL;
 	char *contacts = NULL, *events = NULL, fpr[41];
+	char *data_dir = NULL, *verify = NULL;
 	const char *out_arg = "demo-out", *argv0 = app->argv0;
 	enum rk_err err;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'h')
+			return app_help(demo_help);
 		if (c != 'o')
 			return app_usage("demo [--out DIR]");
 		out_arg = optarg;
@@ -201,7 +214,7 @@ int cmd_demo(struct app *app, int argc, char **argv)
 	/* The table says what happened; per-message lines only with -v. */
 	if (app->log.level == RK_LOG_INFO)
 		app->log.level = RK_LOG_WARN;
-	if ((err = prepare_out(app, out_arg)))
+	if ((err = rk_data_dir(&data_dir)) || (err = prepare_out(app, out_arg)))
 		goto cleanup;
 	out = realpath(out_arg, NULL);
 	gpg_home = mkdtemp(gpg_tmpl);
@@ -210,12 +223,15 @@ int cmd_demo(struct app *app, int argc, char **argv)
 			      strerror(errno));
 		goto cleanup;
 	}
-	if ((err = write_config(out, gpg_home, &conf)))
+	if ((err = write_config(out, gpg_home, data_dir, &conf)))
 		goto cleanup;
 	rk_config_release(&app->cfg);
 	if ((err = rk_config_defaults(&app->cfg)) ||
 	    (err = rk_config_load(&app->cfg, conf, &app->log)))
 		goto cleanup;
+	/* the demo's own home: --config and --db do not apply */
+	app->config_loaded = true;
+	app->create_db = true;
 	app->db_arg = NULL;
 	if ((err = app_store(app, &store)))
 		goto cleanup;
@@ -231,9 +247,9 @@ int cmd_demo(struct app *app, int argc, char **argv)
 	printf("signing key: %s (public key in %s/signing-key.asc)\n", fpr,
 	       out_arg);
 
-	if ((err = rk_path_join(RK_DATA_DIR, "contacts", &contacts)) ||
+	if ((err = rk_path_join(data_dir, "contacts", &contacts)) ||
 	    (err = import_contacts(app, store, contacts)) ||
-	    (err = rk_path_join(RK_DATA_DIR, "demo/events.jsonl", &events)) ||
+	    (err = rk_path_join(data_dir, "demo/events.jsonl", &events)) ||
 	    (err = ingest_samples(app, store, events)))
 		goto cleanup;
 
@@ -250,9 +266,18 @@ int cmd_demo(struct app *app, int argc, char **argv)
 	print_table(store, out);
 	printf("\nmessages: %s/maildir/new/ (one file per notice, as sent: CRLF)\n",
 	       out_arg);
-	printf("verify:   /usr/bin/python3 %s/tests/integration/verify_mail.py "
+	/* installed beside the data, or in the source tree */
+	if ((err = rk_path_join(data_dir, "verify_mail.py", &verify)))
+		goto cleanup;
+	if (access(verify, F_OK) != 0) {
+		free(verify);
+		if ((err = rk_path_join(data_dir, "tests/integration/verify_mail.py",
+					&verify)))
+			goto cleanup;
+	}
+	printf("verify:   /usr/bin/python3 %s "
 	       "--key %s/signing-key.asc %s/maildir/new/*\n",
-	       RK_DATA_DIR, out_arg, out_arg);
+	       verify, out_arg, out_arg);
 	printf("inspect:  %s --config %s/renraku.conf tickets list\n",
 	       argv0 ? argv0 : "renraku", out_arg);
 cleanup:
@@ -266,6 +291,8 @@ cleanup:
 	free(keyfile);
 	free(contacts);
 	free(events);
+	free(data_dir);
+	free(verify);
 	if (err)
 		rk_log_error(&app->log, "demo failed: %s", rk_strerror(err));
 	return rk_exit_code(err);

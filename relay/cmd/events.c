@@ -96,6 +96,22 @@ static int events_retry(struct rk_store *store, const char *state,
 	return RK_EXIT_OK;
 }
 
+static const char events_help[] =
+	"usage: renraku [--config FILE] [--db FILE] events COMMAND\n"
+	"\n"
+	"  events list [--state S] [--limit N] [--json]\n"
+	"        the newest events (default 100) with their state and reason\n"
+	"  events retry [--state unresolved|failed] [--since DATE]\n"
+	"        put events set aside back to new (default: unresolved); the\n"
+	"        next 'renraku run' looks them up again\n"
+	"\n"
+	"  --state S     new, resolved, ticketed, suppressed, withheld,\n"
+	"                unresolved or failed\n"
+	"  --limit N     at most N events (1 to 1000000)\n"
+	"  --since DATE  only events ingested at or after DATE (2026-12-01)\n"
+	"  --json        one JSON document\n"
+	"  --help        this text\n";
+
 int cmd_events(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -117,15 +133,9 @@ int cmd_events(struct app *app, int argc, char **argv)
 	enum rk_err err;
 	int c;
 
-	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-		printf("usage: renraku %s\n"
-		       "  list   the newest events (default 100), optionally in one state:\n"
-		       "         new, resolved, ticketed, suppressed, withheld, unresolved, failed\n"
-		       "  retry  put unresolved (default) or failed events back to new,\n"
-		       "         optionally only those ingested since DATE\n",
-		       usage);
-		return RK_EXIT_OK;
-	}
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0)
+			return app_help(events_help);
 	if (argc < 2)
 		return app_usage("%s", usage);
 	sub = argv[1];
@@ -143,9 +153,6 @@ int cmd_events(struct app *app, int argc, char **argv)
 			if (rk_parse_long(optarg, 1, 1000000, &limit) != RK_OK)
 				return app_usage("events list: --limit takes 1 to 1000000");
 			break;
-		case 'h':
-			printf("usage: renraku %s\n", usage);
-			return RK_EXIT_OK;
 		default: return app_usage("%s", usage);
 		}
 	}

@@ -9,6 +9,20 @@
 #define INGEST_USAGE \
 	"ingest [--format F] [--reporter NAME] [--json] FILE...|-"
 
+static const char ingest_help[] =
+	"usage: renraku [--config FILE] [--db FILE] " INGEST_USAGE "\n"
+	"\n"
+	"Read reports into the database; each accepted event is normalized,\n"
+	"deduplicated and stored.  '-' reads standard input.\n"
+	"\n"
+	"  --format F       auto (default: from the content) or intelmq\n"
+	"  --reporter NAME  who sent the report (1 to 256 printable characters)\n"
+	"  --json           one JSON document on stdout (also on failure)\n"
+	"  --help           this text\n"
+	"\n"
+	"exit codes: 0 ok (rejected records are listed), 1 failure, 2 usage,\n"
+	"65 a file that is not its format or over a limit, 75 database busy\n";
+
 static const struct {
 	const char *name;
 	enum ingest_format format;
@@ -91,9 +105,7 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 			opts.reporter = optarg;
 			break;
 		case 'j': json = true; break;
-		case 'h':
-			fputs("usage: renraku " INGEST_USAGE "\n", stdout);
-			return RK_EXIT_OK;
+		case 'h': return app_help(ingest_help);
 		default: return app_usage("%s", INGEST_USAGE);
 		}
 	}
@@ -103,8 +115,7 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 				 INGEST_USAGE);
 	opts.progress = isatty(STDERR_FILENO) == 1;
 	if ((err = app_store(app, &store))) {
-		rc = rk_exit_code(err) == RK_EXIT_TEMPFAIL ? RK_EXIT_TEMPFAIL
-							   : RK_EXIT_FAILURE;
+		rc = json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 		goto cleanup;
 	}
 
@@ -122,7 +133,11 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 			rc = RK_EXIT_FAILURE;
 			goto cleanup;
 		}
-		rc = app_print(&doc);
+		/* a failure beside the counts: the document says what */
+		rc = failure ? app_json_error_doc(app, failure, NULL, &doc)
+			     : app_print(&doc);
+		if (failure)
+			goto cleanup;
 	} else {
 		rc = print_summary(&res);
 	}

@@ -17,9 +17,24 @@
 
 #define INIT_USAGE "init [--gen-key] [--name NAME] [--from ADDR] [--force]"
 
+static const char init_help[] =
+	"usage: renraku [--config FILE] [--db FILE] " INIT_USAGE "\n"
+	"\n"
+	"Create the configuration (--config, else $RENRAKU_CONFIG, else\n"
+	"./renraku.conf) when it is missing, and create or migrate the database.\n"
+	"The database is created mode 0600, the GnuPG home 0700.\n"
+	"\n"
+	"  --gen-key      make the relay's signing key in [gpg] home and write its\n"
+	"                 public half next to the config as signing-key.asc\n"
+	"  --name NAME    the relay's name ([relay] name, and the key's user id)\n"
+	"  --from ADDR    the address notices come from ([relay] from)\n"
+	"  --force        rewrite an existing configuration file\n"
+	"  --help         this text\n";
+
 struct init_opts {
 	bool gen_key;
 	bool force;
+	bool help;
 	const char *name;
 	const char *from;
 };
@@ -61,6 +76,7 @@ static enum rk_err write_config(struct app *app, const char *path,
 		return err;
 	free(app->config_path);
 	app->config_path = rk_strdup(path);
+	app->config_loaded = app->config_path != NULL;
 	return app->config_path ? RK_OK : RK_ERR_NOMEM;
 }
 
@@ -132,6 +148,7 @@ static int parse_opts(int argc, char **argv, struct init_opts *o)
 		{"name", required_argument, NULL, 'n'},
 		{"from", required_argument, NULL, 'f'},
 		{"force", no_argument, NULL, 'F'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -143,6 +160,7 @@ static int parse_opts(int argc, char **argv, struct init_opts *o)
 		case 'n': o->name = optarg; break;
 		case 'f': o->from = optarg; break;
 		case 'F': o->force = true; break;
+		case 'h': o->help = true; return RK_EXIT_OK;
 		default: return app_usage(INIT_USAGE);
 		}
 	}
@@ -166,11 +184,18 @@ int cmd_init(struct app *app, int argc, char **argv)
 
 	if ((rc = parse_opts(argc, argv, &o)) != RK_EXIT_OK)
 		return rc;
-	if (!path)
+	if (o.help)
+		return app_help(init_help);
+	if (!path || !*path)
 		path = getenv("RENRAKU_CONFIG");
 	if (!path || !*path)
 		path = "renraku.conf";
 	exists = access(path, F_OK) == 0;
+	if (exists) {
+		app->config_arg = path;
+		if ((err = app_config(app)))
+			goto fail;
+	}
 	if (pick_from(app, o.from, &from) != RK_OK) {
 		rc = app_usage("init: --from ADDR is needed: the address notices "
 			       "come from (%s is not one)",
@@ -193,6 +218,7 @@ int cmd_init(struct app *app, int argc, char **argv)
 				    path);
 		printf("config: %s (exists, kept)\n", path);
 	}
+	app->create_db = true;
 	if ((err = app_store(app, &store)) || (err = app_db_path(app, &db)))
 		goto fail;
 	printf("database: %s (schema version %d)\n", db,

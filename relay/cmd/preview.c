@@ -19,6 +19,24 @@
 #include "cmd.h"
 #include "renraku/notify.h"
 
+static const char preview_help[] =
+	"usage: renraku [--config FILE] preview --template T --lang L --events FILE\n"
+	"       renraku preview --template FILE --data DATA.json [--partials DIR]\n"
+	"               [--escape html|none]\n"
+	"\n"
+	"Render a template to stdout.  With --events: the notice the run would\n"
+	"send for the IntelMQ events in FILE (needs the configuration, not the\n"
+	"database).  With --data: any Mustache template against any JSON data,\n"
+	"exactly the rendered bytes (needs neither).\n"
+	"\n"
+	"  --template T     a template name (with --events) or a file (with --data)\n"
+	"  --lang L         the language of the notice (with --events)\n"
+	"  --events FILE    IntelMQ events (JSON lines or an array)\n"
+	"  --data FILE      JSON data to render against ('-' = standard input)\n"
+	"  --partials DIR   where {{> name}} finds name.mustache (with --data)\n"
+	"  --escape MODE    html or none (default none, with --data)\n"
+	"  --help           this text\n";
+
 struct preview_args {
 	const char *template_arg;
 	const char *lang;
@@ -123,6 +141,7 @@ int cmd_preview(struct app *app, int argc, char **argv)
 		{"data", required_argument, NULL, 'd'},
 		{"partials", required_argument, NULL, 'p'},
 		{"escape", required_argument, NULL, 'x'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
@@ -131,8 +150,9 @@ int cmd_preview(struct app *app, int argc, char **argv)
 	struct preview_args a = {0};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:l:e:d:p:x:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:l:e:d:p:x:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'h': return app_help(preview_help);
 		case 't': a.template_arg = optarg; break;
 		case 'l': a.lang = optarg; break;
 		case 'e': a.events = optarg; break;
@@ -157,6 +177,9 @@ int cmd_preview(struct app *app, int argc, char **argv)
 		if (!a.lang)
 			return app_usage("preview: --events needs --lang\n%s",
 					 usage);
+		/* the notice takes the relay's name, address and templates */
+		if (app_config(app))
+			return RK_EXIT_FAILURE;
 		return preview_events(app, a.template_arg, a.lang, a.events);
 	}
 	if (a.lang)

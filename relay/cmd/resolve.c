@@ -20,6 +20,18 @@
 static const char resolve_usage[] =
 	"resolve [--json] [--explain] [--offline] IP|ASN|DOMAIN...";
 
+static const char resolve_help[] =
+	"usage: renraku [--config FILE] [--db FILE] resolve [--json] [--explain] "
+	"[--offline] IP|ASN|DOMAIN...\n"
+	"\n"
+	"The contact chain for each target, from the imported constituency.\n"
+	"\n"
+	"  --json     one JSON object (an array for several targets); a failure\n"
+	"             prints {\"error\": ...}\n"
+	"  --explain  say how each level was found\n"
+	"  --offline  only local sources (no network)\n"
+	"  --help     this text\n";
+
 static void pad(struct rk_buf *b, const char *s, size_t width)
 {
 	size_t w = rk_utf8_width(s);
@@ -119,9 +131,7 @@ int cmd_resolve(struct app *app, int argc, char **argv)
 		case 'j': json = true; break;
 		case 'e': explain = true; break;
 		case 'o': offline = true; break;
-		case 'h':
-			printf("usage: renraku %s\n", resolve_usage);
-			return RK_EXIT_OK;
+		case 'h': return app_help(resolve_help);
 		default:
 			return app_usage("%s", resolve_usage);
 		}
@@ -132,7 +142,7 @@ int cmd_resolve(struct app *app, int argc, char **argv)
 	rk_buf_init(&doc, RESOLVE_MAX_OUTPUT);
 	if ((err = app_store(app, &store)) ||
 	    (err = resolve_new(&r, store, &app->cfg, &app->log, offline))) {
-		rc = rk_exit_code(err);
+		rc = json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 		goto cleanup;
 	}
 	if (json && ntargets > 1)
@@ -171,7 +181,8 @@ int cmd_resolve(struct app *app, int argc, char **argv)
 					"number, level 1 would repeat level 0)\n");
 	if (err) {
 		rk_log_error(&app->log, "resolve: %s", rk_strerror(err));
-		rc = rk_exit_code(err);
+		rc = json ? app_json_error(app, err, NULL)
+			  : (int)rk_exit_code(err);
 		goto cleanup;
 	}
 	if (doc.len && doc.data[doc.len - 1] == '\n')

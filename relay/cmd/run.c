@@ -1,12 +1,98 @@
-/* renraku run [--once] [--offline] [--interval SECONDS] [--json] */
+/* renraku run [--once] [--now TIME] [--offline] [--interval DURATION] [--json] */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
 
 #include "cmd.h"
 #include "renraku/pipeline.h"
+
+static const char run_help[] =
+	"usage: renraku [--config FILE] [--db FILE] run [--once] [--now TIME] "
+	"[--offline] [--interval DURATION] [--json]\n"
+	"\n"
+	"Resolve, aggregate, render, sign and deliver; without --once, again\n"
+	"every interval until SIGINT or SIGTERM.\n"
+	"\n"
+	"  --once               one pass, then exit\n"
+	"  --now TIME           run every stage as of TIME (2026-12-01T10:00:00Z):\n"
+	"                       replays and tests; the clock is not read\n"
+	"  --offline            only local contact sources (no network)\n"
+	"  --interval DURATION  time between passes (default 60s)\n"
+	"  --json               statistics as JSON; a failure prints {\"error\": ...}\n"
+	"  --help               this text\n";
+
+/* The statistics as the JSON document `run --json` prints (NULL when
+ * out of memory; caller decrefs). */
+static json_t *stats_json(const struct pipeline_stats *s)
+{
+	const struct resolve_stats *r = &s->resolve;
+	const struct tickets_stats *t = &s->tickets;
+	const struct notify_stats *n = &s->notify;
+	char due[RK_TIME_TEXT] = "";
+	json_t *doc, *failed = json_array();
+
+	if (s->first_due)
+		rk_time_format_iso(s->first_due, due);
+	for (size_t i = 0; failed && i < RK_ARRAY_LEN(s->stage_err); i++)
+		if (s->stage_err[i])
+			json_array_append_new(
+				failed,
+				json_pack("{s:s, s:s}", "stage",
+					  pipeline_stage_name((enum pipeline_stage)i),
+					  "error", rk_strerror(s->stage_err[i])));
+	doc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+			" s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			"events", (json_int_t)r->seen,
+			"resolved", (json_int_t)r->resolved,
+			"ticketed", (json_int_t)t->ticketed,
+			"suppressed", (json_int_t)r->suppressed,
+			"withheld", (json_int_t)r->withheld,
+			"unresolved", (json_int_t)r->unresolved,
+			"lookup_later", (json_int_t)r->later,
+			"events_failed", (json_int_t)t->failed,
+			"tickets_created", (json_int_t)t->tickets_created,
+			"tickets_waiting", (json_int_t)s->waiting,
+			"notices", (json_int_t)n->built,
+			"held", (json_int_t)n->held,
+			"tickets_failed", (json_int_t)n->failed,
+			"render_failed", (json_int_t)n->failed,
+			"sent", (json_int_t)s->sent,
+			"deferred", (json_int_t)s->deferred,
+			"failed", (json_int_t)s->failed);
+	if (!doc || !failed) {
+		json_decref(doc);
+		json_decref(failed);
+		return NULL;
+	}
+	json_object_set_new(doc, "first_due", due[0] ? json_string(due) : json_null());
+	json_object_set_new(doc, "stages_failed", failed);
+	return doc;
+}
+
+/* A failed `run --once --json`: one document, the statistics with the
+ * error beside them.  Returns the exit code. */
+static int print_stats_error(const struct app *app,
+			     const struct pipeline_stats *s, enum rk_err err)
+{
+	json_t *doc = stats_json(s);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	struct rk_buf buf;
+	int rc;
+
+	json_decref(doc);
+	if (!text)
+		return app_json_error(app, err, NULL);
+	rk_buf_init(&buf, strlen(text) + 1);
+	rc = rk_buf_adds(&buf, text) ? app_json_error(app, err, NULL)
+				     : app_json_error_doc(app, err, NULL, &buf);
+	rk_buf_release(&buf);
+	free(text);
+	return rc;
+}
 
 static void print_stats(const struct pipeline_stats *s, bool json)
 {
@@ -18,27 +104,14 @@ static void print_stats(const struct pipeline_stats *s, bool json)
 	if (s->first_due)
 		rk_time_format_iso(s->first_due, due);
 	if (json) {
-		printf("{\"events\":%lld,\"resolved\":%lld,\"ticketed\":%lld,"
-		       "\"suppressed\":%lld,\"withheld\":%lld,\"unresolved\":%lld,"
-		       "\"lookup_later\":%lld,\"events_failed\":%lld,"
-		       "\"tickets_created\":%lld,\"tickets_waiting\":%lld,"
-		       "\"first_due\":%s%s%s,\"notices\":%lld,\"held\":%lld,"
-		       "\"tickets_failed\":%lld,\"render_failed\":%lld,"
-		       "\"sent\":%lld,\"deferred\":%lld,\"failed\":%lld",
-		       r->seen, r->resolved, t->ticketed, r->suppressed,
-		       r->withheld, r->unresolved, r->later, t->failed,
-		       t->tickets_created, s->waiting, due[0] ? "\"" : "",
-		       due[0] ? due : "null", due[0] ? "\"" : "", n->built,
-		       n->held, n->failed, n->failed, s->sent, s->deferred,
-		       s->failed);
-		printf(",\"stages_failed\":[");
-		for (size_t i = 0, k = 0; i < RK_ARRAY_LEN(s->stage_err); i++)
-			if (s->stage_err[i])
-				printf("%s{\"stage\":\"%s\",\"error\":\"%s\"}",
-				       k++ ? "," : "",
-				       pipeline_stage_name((enum pipeline_stage)i),
-				       rk_strerror(s->stage_err[i]));
-		printf("]}\n");
+		json_t *doc = stats_json(s);
+		char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER)
+				 : NULL;
+
+		if (text)
+			puts(text);
+		free(text);
+		json_decref(doc);
 		return;
 	}
 	printf("events: %lld looked up: %lld resolved, %lld suppressed, %lld "
@@ -85,6 +158,7 @@ int cmd_run(struct app *app, int argc, char **argv)
 		{"interval", required_argument, NULL, 'i'},
 		{"json", no_argument, NULL, 'j'},
 		{"now", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct pipeline_options po;
@@ -107,6 +181,7 @@ int cmd_run(struct app *app, int argc, char **argv)
 			fixed_now = true;
 			break;
 		case 'j': json = true; break;
+		case 'h': return app_help(run_help);
 		case 'i':
 			if (rk_parse_duration(optarg, &interval) || interval < 1)
 				return app_usage("run: --interval takes a duration like 60s or 5m");
@@ -118,7 +193,7 @@ int cmd_run(struct app *app, int argc, char **argv)
 	if (optind < argc)
 		return app_usage("run takes no arguments");
 	if ((err = app_store(app, &store)))
-		return rk_exit_code(err);
+		return json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
@@ -135,14 +210,19 @@ int cmd_run(struct app *app, int argc, char **argv)
 		po.now = app->now;
 		err = pipeline_run_once(store, &app->cfg, &app->log, &po, &stats);
 		set_aside = stats.tickets.failed || stats.notify.failed;
-		if (once || stats.resolve.seen || stats.tickets.events_seen ||
-		    stats.notify.built || stats.notify.held || set_aside ||
-		    stats.sent || stats.deferred || stats.failed)
+		/* with --json a failed --once prints one document: the
+		 * statistics with the error beside them */
+		if ((once || stats.resolve.seen || stats.tickets.events_seen ||
+		     stats.notify.built || stats.notify.held || set_aside ||
+		     stats.sent || stats.deferred || stats.failed) &&
+		    !(once && json && err))
 			print_stats(&stats, json);
 		if (err) {
 			rk_log_error(&app->log, "run: %s", rk_strerror(err));
 			/* the daemon rides out passing trouble and goes on
 			 * with what it can do */
+			if (once && json)
+				return print_stats_error(app, &stats, err);
 			if (once)
 				return rk_exit_code(err);
 		} else if (once && set_aside) {

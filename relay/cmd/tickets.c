@@ -60,6 +60,27 @@ static json_t *events_json(struct rk_store *store, const char *id)
 	return arr;
 }
 
+static const char tickets_help[] =
+	"usage: renraku [--config FILE] [--db FILE] tickets COMMAND\n"
+	"\n"
+	"  tickets list [--state S] [--json]   the tickets, newest first\n"
+	"  tickets show ID [--json]            one ticket with its chain and messages\n"
+	"  tickets approve ID [--as NAME]      release a held ticket: it goes out\n"
+	"                                      with exactly the events it holds\n"
+	"  tickets hold ID [--reason TEXT] [--as NAME]\n"
+	"                                      hold an open ticket for review\n"
+	"  tickets retry ID [--as NAME]        put a failed ticket back (after the\n"
+	"                                      fix): its notice is built next run\n"
+	"\n"
+	"  --state S      open, held, notified, failed, acknowledged,\n"
+	"                 auto-acknowledged, resolved, disputed or expired\n"
+	"  --json         one JSON document; a failure prints {\"error\": ...}\n"
+	"  --reason TEXT  why the ticket is held (one line, at most 500 bytes)\n"
+	"  --as NAME      the operator recorded in the timeline and audit log\n"
+	"                 (default: the user behind sudo, else the login name)\n"
+	"  --help         this text\n";
+
+
 static json_t *ticket_json(struct rk_store *store,
 			   const struct store_ticket *t, bool full)
 {
@@ -154,7 +175,8 @@ static int tickets_list(struct app *app, struct rk_store *store,
 	json_t *arr;
 
 	if (err)
-		return rk_exit_code(err);
+		return json ? app_json_error(app, err, NULL)
+			    : (int)rk_exit_code(err);
 	if (json) {
 		arr = json_array();
 		for (size_t i = 0; i < n; i++)
@@ -189,10 +211,12 @@ static int tickets_show(struct app *app, struct rk_store *store,
 
 	if (err == RK_ERR_NOTFOUND) {
 		rk_log_error(&app->log, "no ticket '%s'", id);
-		return RK_EXIT_DATAERR;
+		return json ? app_json_error_exit(err, "no such ticket", RK_EXIT_DATAERR)
+			    : RK_EXIT_DATAERR;
 	}
 	if (err)
-		return rk_exit_code(err);
+		return json ? app_json_error(app, err, NULL)
+			    : (int)rk_exit_code(err);
 	doc = ticket_json(store, &t, true);
 	store_ticket_release(&t);
 	if (json)
@@ -336,6 +360,7 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 		{"state", required_argument, NULL, 's'},
 		{"reason", required_argument, NULL, 'r'},
 		{"as", required_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
@@ -349,6 +374,9 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 	enum rk_err err;
 	int c;
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0)
+			return app_help(tickets_help);
 	if (argc < 2)
 		return app_usage("%s", usage);
 	sub = argv[1];
@@ -363,13 +391,19 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 		default: return app_usage("%s", usage);
 		}
 	}
-	if (state && !tickets_state_known(state))
-		return app_usage("tickets list: --state '%s' is not a ticket state "
-				 "(open, held, notified, failed, acknowledged, "
-				 "auto-acknowledged, resolved, disputed, expired)",
-				 state);
+	if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 &&
+	    strcmp(sub, "approve") != 0 && strcmp(sub, "hold") != 0 &&
+	    strcmp(sub, "retry") != 0)
+		return app_usage("unknown 'tickets' command '%s' (%s)", sub, usage);
+	if (state && !tickets_state_known(state)) {
+		app_usage("tickets list: unknown state '%s' (open, held, notified, "
+			  "failed, acknowledged, auto-acknowledged, resolved, "
+			  "disputed, expired)",
+			  state);
+		return json ? app_json_usage("unknown ticket state") : RK_EXIT_USAGE;
+	}
 	if ((err = app_store(app, &store)))
-		return rk_exit_code(err);
+		return json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 	if (strcmp(sub, "list") == 0 && optind == argc)
 		return tickets_list(app, store, state, json);
 	if (strcmp(sub, "show") == 0 && optind + 1 == argc && !state)

@@ -7,10 +7,6 @@
 
 #include "renraku/config.h"
 
-#ifndef RK_TEMPLATES_DIR
-#define RK_TEMPLATES_DIR "templates"
-#endif
-
 static const struct {
 	const char *type;
 	enum rk_severity sev;
@@ -109,14 +105,17 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 		[RK_SEV_HIGH] = {2 * 86400, 5 * 86400, 2},
 		[RK_SEV_CRITICAL] = {86400, 3 * 86400, 2},
 	};
+	char *data_dir = NULL;
 	bool ok;
 
 	memset(cfg, 0, sizeof(*cfg));
-	ok = (cfg->base_dir = rk_strdup(".")) &&
+	/* the built-in templates: under the data directory (rk_data_dir) */
+	ok = rk_data_dir(&data_dir) == RK_OK &&
+	     rk_path_join(data_dir, "templates", &cfg->relay.templates) == RK_OK &&
+	     (cfg->base_dir = rk_strdup(".")) &&
 	     (cfg->relay.name = rk_strdup("renraku")) &&
 	     (cfg->relay.from = rk_strdup("renraku@localhost")) &&
 	     (cfg->relay.ticket_prefix = rk_strdup("RENRAKU")) &&
-	     (cfg->relay.templates = rk_strdup(RK_TEMPLATES_DIR)) &&
 	     (cfg->store.path = rk_strdup("renraku.db")) &&
 	     (cfg->gpg.home = rk_strdup("gnupg")) &&
 	     (cfg->transport.url = rk_strdup("maildir:outbox")) &&
@@ -137,6 +136,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	cfg->aggregate.max_events = 10000;
 	memcpy(cfg->escalation, esc, sizeof(esc));
 	cfg->http.max_body = 16 << 20;
+	free(data_dir);
 	if (!ok) {
 		rk_config_release(cfg);
 		return RK_ERR_NOMEM;
@@ -148,7 +148,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 
 enum key_kind { K_STR, K_STR_OPT, K_DURATION, K_INT, K_BOOL, K_TLP,
 		K_SIGN_MODE, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX,
-		K_PUBLIC_URL };
+		K_PUBLIC_URL, K_TRANSPORT_URL };
 
 struct key_def {
 	const char *section;
@@ -206,7 +206,7 @@ static const struct key_def keys[] = {
 	{"gpg", "signer", K_STR_OPT, OFF(gpg.signer), 0, 0},
 	{"gpg", "mode", K_SIGN_MODE, OFF(gpg.mode), 0, 0},
 	{"gpg", "encrypt", K_BOOL, OFF(gpg.encrypt), 0, 0},
-	{"transport", "url", K_STR, OFF(transport.url), 0, 0},
+	{"transport", "url", K_TRANSPORT_URL, OFF(transport.url), 0, 0},
 	{"transport", "starttls", K_STARTTLS, OFF(transport.starttls), 0, 0},
 	{"transport", "user", K_STR_OPT, OFF(transport.user), 0, 0},
 	{"transport", "password_file", K_STR_OPT, OFF(transport.password_file), 0, 0},
@@ -251,6 +251,40 @@ static int set_error(struct parse_state *st, const char *fmt, ...)
 		st->failed = true;
 	}
 	return 0; /* inih: 0 means error on this line */
+}
+
+/* maildir:PATH, smtp://HOST[:PORT] or smtps://HOST[:PORT]; HOST a DNS
+ * name or address ([...] for IPv6), PORT 1 to 65535. */
+static bool transport_url_valid(const char *url)
+{
+	const char *host, *end;
+	long long port;
+
+	if (strncmp(url, "maildir:", 8) == 0)
+		return url[8] != '\0';
+	if (strncmp(url, "smtp://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "smtps://", 8) == 0)
+		host = url + 8;
+	else
+		return false;
+	if (*host == '[') {
+		end = strchr(host, ']');
+		if (!end || end == host + 1 ||
+		    strspn(host + 1, "0123456789abcdefABCDEF:.") !=
+			    (size_t)(end - host - 1))
+			return false;
+		end++;
+	} else {
+		end = host + strspn(host, "abcdefghijklmnopqrstuvwxyz"
+					  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+		if (end == host || end - host > 253 || *host == '-' ||
+		    *host == '.')
+			return false;
+	}
+	if (*end == '\0')
+		return true;
+	return *end == ':' && rk_parse_long(end + 1, 1, 65535, &port) == RK_OK;
 }
 
 static int set_key(struct parse_state *st, const struct key_def *k,
@@ -308,6 +342,12 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 		free(domain);
 		return ok ? 1 : set_error(st, "out of memory");
 	}
+	case K_TRANSPORT_URL:
+		if (rk_str_has_ctl(value, false) || !transport_url_valid(value))
+			return set_error(st, "[%s] %s: '%s' is not maildir:PATH, "
+					 "smtp://HOST[:PORT] or smtps://HOST[:PORT]",
+					 k->section, k->name, value);
+		return rk_str_set((char **)base, value) ? set_error(st, "out of memory") : 1;
 	case K_PREFIX:
 		if (!*value || strlen(value) > 32)
 			return set_error(st, "[%s] %s: must be 1 to 32 characters",

@@ -9,6 +9,16 @@
 
 #include "renraku/core.h"
 
+#ifndef RK_SOURCE_DATA_DIR
+#define RK_SOURCE_DATA_DIR "."
+#endif
+#ifndef RK_INSTALL_DATADIR
+#define RK_INSTALL_DATADIR "/usr/local/share/renraku"
+#endif
+#ifndef RK_INSTALL_DATADIR_REL
+#define RK_INSTALL_DATADIR_REL "share/renraku"
+#endif
+
 enum rk_err rk_mkdir_p(const char *path, unsigned mode)
 {
 	char *copy;
@@ -169,4 +179,46 @@ enum rk_err rk_path_join(const char *dir, const char *name, char **out)
 	}
 	*out = rk_buf_detach(&b, NULL);
 	return *out ? RK_OK : RK_ERR_NOMEM;
+}
+
+static bool has_templates(const char *dir)
+{
+	char *t = NULL;
+	struct stat st;
+	bool ok;
+
+	if (rk_path_join(dir, "templates", &t))
+		return false;
+	ok = stat(t, &st) == 0 && S_ISDIR(st.st_mode);
+	free(t);
+	return ok;
+}
+
+enum rk_err rk_data_dir(char **out)
+{
+	char *exe = realpath("/proc/self/exe", NULL), *slash;
+	struct rk_buf installed;
+	enum rk_err err = RK_OK;
+
+	*out = NULL;
+	rk_buf_init(&installed, 8192);
+	if (exe && (slash = strrchr(exe, '/')) != NULL) {
+		*slash = '\0';
+		if (!rk_buf_addf(&installed, "%s/../%s", *exe ? exe : "",
+				 RK_INSTALL_DATADIR_REL) &&
+		    has_templates(installed.data)) {
+			/* without the "bin/.." for the messages */
+			char *canon = realpath(installed.data, NULL);
+
+			*out = canon ? canon : rk_strdup(installed.data);
+		}
+	}
+	if (!*out)
+		*out = rk_strdup(has_templates(RK_SOURCE_DATA_DIR) ? RK_SOURCE_DATA_DIR
+								   : RK_INSTALL_DATADIR);
+	if (!*out)
+		err = RK_ERR_NOMEM;
+	free(exe);
+	rk_buf_release(&installed);
+	return err;
 }

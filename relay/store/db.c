@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "private.h"
@@ -242,7 +243,10 @@ enum rk_err store_fail(struct rk_store *store, const char *what)
 {
 	int code = sqlite3_extended_errcode(store->db);
 
-	rk_log_error(store->log, "database: %s: %s", what,
+	const char *file = sqlite3_db_filename(store->db, "main");
+
+	rk_log_error(store->log, "database '%s': %s: %s",
+		     file && *file ? file : ":memory:", what,
 		     sqlite3_errmsg(store->db));
 	if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
 		return RK_ERR_BUSY;
@@ -354,8 +358,10 @@ static enum rk_err exec(struct rk_store *store, const char *sql)
 
 	if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		int code = sqlite3_extended_errcode(store->db) & 0xff;
+		const char *file = sqlite3_db_filename(store->db, "main");
 
-		rk_log_error(store->log, "database: %s", msg ? msg : "error");
+		rk_log_error(store->log, "database '%s': %s",
+			     file && *file ? file : ":memory:", msg ? msg : "error");
 		sqlite3_free(msg);
 		return code == SQLITE_BUSY || code == SQLITE_LOCKED ? RK_ERR_BUSY
 								     : RK_ERR_DB;
@@ -455,6 +461,25 @@ enum rk_err store_open(struct rk_store **out, const char *path,
 		return RK_ERR_NOMEM;
 	store->log = log;
 	store->lock_fd = -1;
+	/* The database holds TLP:RED events and raw mail: it is created
+	 * private to the user (0600) whatever the umask.  SQLite creates
+	 * the -wal and -shm files with the mode of the main file. */
+	if (*path && strcmp(path, ":memory:") != 0 &&
+	    strncmp(path, "file:", 5) != 0) {
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		if (fd >= 0) {
+			if (fchmod(fd, 0600) != 0)
+				rk_log_warn(log, "cannot make database '%s' mode 0600: %s",
+					    path, strerror(errno));
+			close(fd);
+		} else if (errno != EEXIST) {
+			rk_log_error(log, "cannot create database '%s': %s", path,
+				     strerror(errno));
+			err = RK_ERR_IO;
+			goto fail;
+		}
+	}
 	rc = sqlite3_open_v2(path, &store->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				     SQLITE_OPEN_NOMUTEX,
@@ -463,6 +488,12 @@ enum rk_err store_open(struct rk_store **out, const char *path,
 		rk_log_error(log, "cannot open database '%s': %s", path,
 			     store->db ? sqlite3_errmsg(store->db)
 				       : sqlite3_errstr(rc));
+		err = RK_ERR_DB;
+		goto fail;
+	}
+	if (sqlite3_db_readonly(store->db, "main") == 1) {
+		rk_log_error(log, "database '%s' is read-only (the file or its "
+			     "directory is not writable by this user)", path);
 		err = RK_ERR_DB;
 		goto fail;
 	}

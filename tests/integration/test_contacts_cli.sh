@@ -12,7 +12,7 @@ python=/usr/bin/python3
 
 tmp=$(mktemp -d /tmp/rk-contacts.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" # no renraku.conf here: defaults
+cd "$tmp" # no renraku.conf here until init below
 db=$tmp/x.db
 
 fail() {
@@ -26,6 +26,10 @@ fail() {
 grep -q 'constituency.csv: 5 entries, national-csirts.csv: 2 entries, suppress.csv: 1 rule, 0 problems' "$tmp/out" ||
 	fail "check summary: $(cat "$tmp/out")"
 [ ! -e "$db" ] || fail "check created a database"
+
+# import needs a home: init writes ./renraku.conf and the database
+"$RENRAKU" --db "$db" init --from csirt@example.org >"$tmp/out" 2>"$tmp/err" ||
+	fail "init: exit $? ($(cat "$tmp/err"))"
 
 "$RENRAKU" --db "$db" contacts import "$RK_SOURCE_DIR/contacts" >"$tmp/out" 2>"$tmp/err" ||
 	fail "contacts import: exit $? ($(cat "$tmp/err"))"

@@ -11,6 +11,10 @@ tmp=$(mktemp -d /tmp/rk-ingest.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 db=$tmp/x.db
 fails=0
+# every command but init needs a configuration and a database
+export RENRAKU_CONFIG=$tmp/renraku.conf
+"$RENRAKU" --db "$db" init --from csirt@example.org >/dev/null 2>&1 ||
+	{ echo "FAIL: init" >&2; exit 1; }
 
 fail() {
 	echo "FAIL: $*" >&2

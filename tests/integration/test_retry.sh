@@ -69,11 +69,12 @@ window = 0
 CONF
 G() { "$RENRAKU" --config "$conf2" -q "$@"; }
 db2="$WORK/giveup.db"
+check "second relay: init" G init
 check "second relay: contacts import" G contacts import "$RK_SOURCE_DIR/contacts"
 check "second relay: ingest" G ingest "$RK_SOURCE_DIR/demo/events.jsonl"
 mkdir -p "$WORK/outbox2/new" "$WORK/outbox2/cur"
 : >"$WORK/outbox2/tmp"
-rc=0; RENRAKU_NOW=$now G run --once --json >"$WORK/g1.json" 2>/dev/null || rc=$?
+rc=0; G run --once --now "$(iso $now)" --json >"$WORK/g1.json" 2>/dev/null || rc=$?
 n=$(json_get "$WORK/g1.json" 'd["deferred"]')
 check "attempt 1: $n messages deferred" test "$n" -ge 1
 check "attempt 1 counted" test "$(sqlite3 "$db2" "SELECT min(attempts) || ' ' || max(attempts) FROM messages")" = "1 1"
@@ -85,7 +86,7 @@ for a in 2 3; do
 done
 # The maildir works again, but the messages have had their 3 attempts.
 rm "$WORK/outbox2/tmp"
-rc=0; RENRAKU_NOW=$((now + 86400)) G run --once --json >"$WORK/g2.json" 2>"$WORK/g2.err" || rc=$?
+rc=0; G run --once --now "$(iso $((now + 86400)))" --json >"$WORK/g2.json" 2>"$WORK/g2.err" || rc=$?
 check "run exits 0" test "$rc" -eq 0
 check "after max_attempts: all $n failed" test "$(json_get "$WORK/g2.json" 'd["failed"]')" -eq "$n"
 check "nothing sent" test "$(json_get "$WORK/g2.json" 'd["sent"]')" -eq 0
@@ -98,7 +99,7 @@ check "every recipient failed, with the last reply" test \
 check "the history is in the audit log" test \
 	"$(sqlite3 "$db2" "SELECT count(*) FROM audit_log WHERE action = 'message.failed'")" -eq "$n"
 check "the log says why" grep -q "gave up after 3 attempts" "$WORK/g2.err"
-RENRAKU_NOW=$((now + 30 * 86400)) G run --once --json >"$WORK/g3.json"
+G run --once --now "$(iso $((now + 30 * 86400)))" --json >"$WORK/g3.json"
 check "a failed message is not tried again" test "$(json_get "$WORK/g3.json" 'd["failed"] + d["sent"] + d["deferred"]')" -eq 0
 
 printf '[relay]\nfrom = a@retry.example\n[transport]\nmax_attempts = 0\n' >"$WORK/bad.conf"
