@@ -95,9 +95,8 @@ static void setup(struct env *e, const char *home)
 	bench_check(rk_str_set(&e->cfg.relay.public_url,
 			       "https://bench.example/renraku"),
 		    "config");
-	bench_check(rk_str_set(&e->cfg.relay.templates, RK_TEMPLATES_DIR),
-		    "config");
-	e->partials = bench_join(RK_TEMPLATES_DIR, "_partials");
+	/* the defaults' templates: the data directory's */
+	e->partials = bench_join(e->cfg.relay.templates, "_partials");
 	make_events(e);
 	bench_check(mail_gen_key(home, "Bench CSIRT", "csirt@bench.example",
 				   fpr, &e->log),
@@ -153,7 +152,7 @@ static void build_notice(struct env *e, struct mail_signer *signer,
 						 mail_signer_fpr(e->signer),
 						 &ctx),
 		    "notify_ticket_context");
-	bench_check(notify_template_path(RK_TEMPLATES_DIR, t->template_name,
+	bench_check(notify_template_path(e->cfg.relay.templates, t->template_name,
 					 t->lang, &path, &lang),
 		    "notify_template_path");
 	bench_check(rk_buf_read_file(&tmpl, path), "read template");

@@ -457,7 +457,15 @@ enum rk_err bench_events_jsonl(const struct bench_events *g, uint64_t first,
 enum rk_err bench_config_text(const char *gpg_home, const char *maildir,
 			      const char *db, struct rk_buf *out)
 {
-	return rk_buf_addf(out,
+	char *data = NULL, *templates = NULL;
+	enum rk_err err;
+
+	if ((err = rk_data_dir(&data)) ||
+	    (err = rk_path_join(data, "templates", &templates))) {
+		free(data);
+		return err;
+	}
+	err = rk_buf_addf(out,
 		"# renraku benchmark configuration (bench/)\n"
 		"[relay]\n"
 		"name = Bench CSIRT\n"
@@ -470,5 +478,8 @@ enum rk_err bench_config_text(const char *gpg_home, const char *maildir,
 		"\n[transport]\nurl = maildir:%s\n"
 		"\n[resolve]\norder = local\n"
 		"\n[aggregate]\nwindow = 0\n",
-		RK_TEMPLATES_DIR, db, gpg_home, maildir);
+		templates, db, gpg_home, maildir);
+	free(templates);
+	free(data);
+	return err;
 }
