@@ -6,6 +6,11 @@
  *   maildir:/path/to/Maildir   (relative paths are relative to the
  *                               config file's directory)
  *   smtp://host:port           (a later issue)
+ *
+ * Owns: the state of messages after they are queued (sending, sent,
+ * deferred, failed) and one deliveries row per envelope recipient
+ * (through relay/store/).  May call: store, core.  Called by the
+ * pipeline driver.
  */
 #ifndef RENRAKU_DELIVER_H
 #define RENRAKU_DELIVER_H

@@ -13,6 +13,10 @@
  *
  * mail_init() must be called once per process before any other mail_
  * function (it initialises GMime and GPGME), mail_shutdown() at the end.
+ *
+ * Owns: the bytes of a message and the signing keys in a GnuPG home; no
+ * database rows.  May call: core, GMime, GPGME.  Called by notify (a
+ * notice), the command line (init, demo: keys) and, next, track.
  */
 #ifndef RENRAKU_MAIL_H
 #define RENRAKU_MAIL_H

@@ -13,6 +13,12 @@
  *
  * Building, encoding and signing the message itself is the mail stage's
  * (include/renraku/mail.h); mail_init() must have been called.
+ *
+ * Owns: the queued message rows of notices (through relay/store/).  May
+ * call: store, mail, tickets (every ticket state change goes through
+ * tickets_transition()), core.  Called by the pipeline driver, tickets
+ * (which template and language a ticket uses) and the command line
+ * (preview).
  */
 #ifndef RENRAKU_NOTIFY_H
 #define RENRAKU_NOTIFY_H

@@ -10,6 +10,13 @@
  * imported constituency and national CSIRT tables).  Network sources
  * (rdap, whois, abusix, security.txt) plug in later behind the same
  * interface and are skipped when offline.
+ *
+ * Owns: the in-memory match index of the constituency, the contact
+ * sources, and the resolve stage (events new -> resolved | unresolved |
+ * withheld | suppressed, chains rows) through relay/store/.  May call:
+ * store, core; network sources: libcurl, c-ares.  Called by the pipeline
+ * driver, tickets (decoding a stored chain) and the command line
+ * (`renraku resolve`).
  */
 #ifndef RENRAKU_RESOLVE_H
 #define RENRAKU_RESOLVE_H
