@@ -10,9 +10,15 @@
  * the matching *_release / *_free function.
  *
  * Files: db.c (open, migrations, transactions), events.c (reports,
- * events), contacts.c (constituency, national CSIRTs, suppressions),
- * tickets.c (tickets, ticket events, ticket contacts), messages.c
- * (messages and their per-recipient deliveries), audit.c (audit log).
+ * events, chains), contacts.c (constituency, national CSIRTs,
+ * suppressions), tickets.c (tickets, ticket events, ticket contacts, the
+ * timeline), messages.c (messages and their per-recipient deliveries),
+ * audit.c (audit log).
+ *
+ * Owns: every byte of SQL and the schema.  May call: core, SQLite.  Every
+ * stage calls it; it calls no stage and never reads the clock (the time
+ * it records is the caller's, store_set_now).  A struct rk_store is one
+ * connection for one thread at a time: each thread opens its own.
  */
 #ifndef RENRAKU_STORE_H
 #define RENRAKU_STORE_H
