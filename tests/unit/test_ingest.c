@@ -8,6 +8,8 @@
 
 #define T0 "2026-11-20T10:15:00+00:00"
 #define T0_EPOCH 1795169700
+/* The reference time of every test: ten days after T0. */
+#define NOW (T0_EPOCH + 10 * 86400)
 
 struct fixture {
 	char *dir;
@@ -32,6 +34,7 @@ static int setup(void **state)
 	rk_test_config(&f->cfg);
 	f->store = rk_test_store(f->dir, &f->log);
 	f->opts.format = INGEST_FORMAT_INTELMQ;
+	f->opts.now = NOW;
 	*state = f;
 	return 0;
 }
@@ -108,6 +111,14 @@ static const struct store_event *row_by_ip(struct fixture *f, const char *ip)
 	return NULL;
 }
 
+/* A dedup key: SHA-256 in lower-case hex. */
+static void assert_dedup_key(const char *key)
+{
+	assert_non_null(key);
+	assert_int_equal(strlen(key), 64);
+	assert_int_equal(strspn(key, "0123456789abcdef"), 64);
+}
+
 static void assert_error(const struct ingest_result *res, size_t i,
 			 long long line, const char *reason)
 {
@@ -158,8 +169,7 @@ static void test_sample(void **state)
 	assert_int_equal(ev->time_source, T0_EPOCH);
 	assert_int_equal(ev->tlp, RK_TLP_GREEN);
 	assert_int_equal(ev->severity, RK_SEV_HIGH);
-	assert_string_equal(ev->dedup_key,
-			    "infected-system\x1f" "192.0.2.10\x1f" "1795169700");
+	assert_dedup_key(ev->dedup_key);
 	data = json_loads(ev->data, 0, NULL);
 	assert_non_null(data);
 	assert_int_equal(json_integer_value(json_object_get(data, "source.port")),
@@ -262,10 +272,7 @@ static void test_broken_lines(void **state)
 	assert_null(ev->source_ip);
 	assert_string_equal(ev->source_fqdn, "login.bank-example.test");
 	assert_string_equal(ev->taxonomy, "fraud");
-	assert_string_equal(ev->dedup_key,
-			    "phishing\x1f"
-			    "https://user@Login.Bank-Example.TEST:8443/a?b=c\x1f"
-			    "1795169700");
+	assert_dedup_key(ev->dedup_key);
 }
 
 static void test_duplicates_across_runs(void **state)
@@ -509,8 +516,8 @@ static void test_batches(void **state)
 static enum rk_err event(struct fixture *f, const char *json,
 			 struct store_event *ev, char *reason)
 {
-	return ingest_intelmq_event(&f->cfg, json, strlen(json), ev, reason,
-				    INTELMQ_TEST_REASON);
+	return ingest_event_text(&f->cfg, &f->opts, json, strlen(json), ev,
+				 reason, INTELMQ_TEST_REASON);
 }
 
 static void assert_rejected(struct fixture *f, const char *json,
@@ -660,13 +667,12 @@ static void test_event_normalize(void **state)
 	assert_int_equal(ev.source_asn, 64500);
 	assert_null(ev.source_ip);
 	assert_int_equal(ev.time_source, T0_EPOCH + 9 * 3600);
-	assert_string_equal(ev.dedup_key,
-			    "scanner\x1f" "AS64500\x1f" "1795202100");
+	assert_dedup_key(ev.dedup_key);
 	assert_string_equal(ev.state, STORE_EVENT_NEW);
 	assert_string_equal(ev.data,
 			    "{\"classification.taxonomy\":\"information-gathering\","
 			    "\"classification.type\":\"scanner\","
-			    "\"destination.ip\":\"::ffff:192.0.2.1\","
+			    "\"destination.ip\":\"192.0.2.1\","
 			    "\"extra.tags\":[\"a\",\"b\"],"
 			    "\"feed.accuracy\":0.1,"
 			    "\"source.asn\":64500,"
@@ -688,8 +694,7 @@ static void test_event_normalize(void **state)
 	assert_string_equal(ev.taxonomy, "other");
 	assert_string_equal(ev.source_fqdn, "www.example.org");
 	assert_int_equal(ev.tlp, RK_TLP_AMBER_STRICT);
-	assert_string_equal(ev.dedup_key,
-			    "spam\x1f" "www.example.org\x1f" "1795169700");
+	assert_dedup_key(ev.dedup_key);
 	store_event_release(&ev);
 }
 
