@@ -636,6 +636,10 @@ enum rk_err rk_config_write_template(const char *path, const char *name,
 		"mode = pgp-mime\n\n"
 		"[transport]\n"
 		"url = maildir:outbox\n\n"
+		"[ingest]\n"
+		"# dedup_ignore = raw\n"
+		"# max_age = 365d\n"
+		"# max_skew = 1d\n\n"
 		"[aggregate]\n"
 		"window = 10m\n"
 		"max_events = 10000\n",
