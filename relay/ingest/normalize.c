@@ -91,6 +91,9 @@ static const struct {
 	{"tlp", KIND_TLP},
 };
 
+/* Fields an event can have: the input's and the derived ones. */
+#define DEDUP_FIELDS_ROOM (RK_MAX_EVENT_FIELDS + 16)
+
 /* Room for a value quoted in a reason. */
 #define SHOWN_MAX 64
 #define SHOWN_SIZE (SHOWN_MAX + 4)
@@ -149,10 +152,10 @@ enum rk_err ingest_norm_init(struct ingest_norm *n)
 	/* The canonical text holds every field once, like the data. */
 	rk_buf_init(&n->canon, 2 * (size_t)RK_MAX_JSON_LINE);
 	n->fields = json_object();
-	n->names = calloc(RK_MAX_EVENT_FIELDS + 16, sizeof(*n->names));
+	n->sorted = calloc(DEDUP_FIELDS_ROOM, sizeof(*n->sorted));
 	n->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	n->md = EVP_MD_CTX_new();
-	if (!n->fields || !n->names || !n->sha256 || !n->md)
+	if (!n->fields || !n->sorted || !n->sha256 || !n->md)
 		goto fail;
 	for (int t = RK_TLP_CLEAR; t <= RK_TLP_RED; t++) {
 		n->tlp_names[t] = json_string(rk_tlp_name((enum rk_tlp)t));
@@ -177,8 +180,8 @@ void ingest_norm_release(struct ingest_norm *n)
 	rk_buf_release(&n->name);
 	rk_buf_release(&n->data);
 	rk_buf_release(&n->canon);
-	free(n->names);
-	n->names = NULL;
+	free(n->sorted);
+	n->sorted = NULL;
 	EVP_MD_CTX_free(n->md);
 	n->md = NULL;
 	EVP_MD_free(n->sha256);
@@ -680,9 +683,11 @@ static enum rk_err check_age(struct ingest_norm *n,
 	return RK_OK;
 }
 
-static int cmp_name(const void *a, const void *b)
+static int cmp_field_ref(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	const struct ingest_field_ref *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
 }
 
 static bool dedup_ignored(const struct rk_config *cfg, const char *name)
@@ -695,23 +700,44 @@ static bool dedup_ignored(const struct rk_config *cfg, const char *name)
 	return false;
 }
 
+/* tag (when not NUL), the decimal v, then end: without printf, which
+ * would be the largest cost of the key. */
+static enum rk_err canon_number(struct rk_buf *b, char tag, int64_t v,
+				char end)
+{
+	char tmp[32];
+	size_t i = sizeof(tmp);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	tmp[--i] = end;
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--i] = '-';
+	if (tag)
+		tmp[--i] = tag;
+	return rk_buf_add(b, tmp + i, sizeof(tmp) - i);
+}
+
 /* One value in the canonical text: a type letter, then the value with
  * its length where it has no end of its own. */
 static enum rk_err canon_value(struct rk_buf *b, json_t *value)
 {
 	char *text;
+	size_t len;
 	enum rk_err err;
 
 	switch (json_typeof(value)) {
 	case JSON_STRING:
-		return rk_buf_addf(b, "s%zu:", json_string_length(value)) ||
-				       rk_buf_add(b, json_string_value(value),
-						  json_string_length(value))
-			       ? RK_ERR_LIMIT
-			       : RK_OK;
+		len = json_string_length(value);
+		if ((err = canon_number(b, 's', (int64_t)len, ':')))
+			return err;
+		return rk_buf_add(b, json_string_value(value), len);
 	case JSON_INTEGER:
-		return rk_buf_addf(b, "i%" PRId64 ";",
-				   (int64_t)json_integer_value(value));
+		return canon_number(b, 'i', (int64_t)json_integer_value(value),
+				    ';');
 	case JSON_REAL:
 		return rk_buf_addf(b, "r%.17g;", json_real_value(value));
 	case JSON_TRUE: return rk_buf_addc(b, 't');
@@ -723,10 +749,10 @@ static enum rk_err canon_value(struct rk_buf *b, json_t *value)
 						 JSON_ENCODE_ANY);
 		if (!text)
 			return RK_ERR_NOMEM;
-		err = rk_buf_addf(b, "j%zu:", strlen(text)) ||
-				      rk_buf_adds(b, text)
-			      ? RK_ERR_LIMIT
-			      : RK_OK;
+		len = strlen(text);
+		err = canon_number(b, 'j', (int64_t)len, ':');
+		if (!err)
+			err = rk_buf_add(b, text, len);
 		free(text);
 		return err;
 	}
@@ -743,33 +769,37 @@ static enum rk_err dedup_key(struct ingest_norm *n,
 	static const char hex[] = "0123456789abcdef";
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
-	size_t count = 0, room = RK_MAX_EVENT_FIELDS + 16;
+	size_t count = 0;
 	const char *key;
 	json_t *value;
-	enum rk_err err;
+	enum rk_err err = RK_OK;
 
 	json_object_foreach(n->fields, key, value) {
-		if (count == room)
+		if (count == DEDUP_FIELDS_ROOM)
 			return RK_ERR_INTERNAL;
-		if (!dedup_ignored(cfg, key))
-			n->names[count++] = key;
+		if (!dedup_ignored(cfg, key)) {
+			n->sorted[count].name = key;
+			n->sorted[count].name_len = strlen(key);
+			n->sorted[count].value = value;
+			count++;
+		}
 	}
-	qsort(n->names, count, sizeof(*n->names), cmp_name);
+	qsort(n->sorted, count, sizeof(*n->sorted), cmp_field_ref);
 	rk_buf_reset(&n->canon);
-	for (size_t i = 0; i < count; i++) {
-		err = rk_buf_addf(&n->canon, "%zu:%s=", strlen(n->names[i]),
-				  n->names[i]);
-		if (!err)
-			err = canon_value(&n->canon,
-					  json_object_get(n->fields,
-							  n->names[i]));
-		if (err == RK_ERR_LIMIT)
-			return reject(n, "normalized event is larger than %zu "
-					 "bytes",
-				      n->canon.max);
-		if (err)
-			return err;
+	for (size_t i = 0; i < count && !err; i++) {
+		const struct ingest_field_ref *f = &n->sorted[i];
+
+		if (!(err = canon_number(&n->canon, '\0', (int64_t)f->name_len,
+					 ':')) &&
+		    !(err = rk_buf_add(&n->canon, f->name, f->name_len)) &&
+		    !(err = rk_buf_addc(&n->canon, '=')))
+			err = canon_value(&n->canon, f->value);
 	}
+	if (err == RK_ERR_LIMIT)
+		return reject(n, "normalized event is larger than %zu bytes",
+			      n->canon.max);
+	if (err)
+		return err;
 	if (!EVP_DigestInit_ex(n->md, n->sha256, NULL) ||
 	    !EVP_DigestUpdate(n->md, n->canon.data, n->canon.len) ||
 	    !EVP_DigestFinal_ex(n->md, digest, &dlen) || dlen != 32)

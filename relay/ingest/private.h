@@ -82,6 +82,13 @@ long long ingest_line_of(const char *start, const char *at);
 
 /* ------------------------------------------------------------ normalizer */
 
+/* A field of ingest_norm.fields, borrowed from it. */
+struct ingest_field_ref {
+	const char *name;
+	size_t name_len;
+	json_t *value;
+};
+
 /* State reused from one event to the next, so that the hot path allocates
  * little beyond what jansson needs.  Initialise with ingest_norm_init,
  * free with ingest_norm_release. */
@@ -97,7 +104,7 @@ struct ingest_norm {
 	struct rk_buf data;    /* ev.data: fields as compact JSON */
 	struct rk_buf canon;   /* the fields the dedup key hashes */
 	char dedup_hex[2 * 32 + 1]; /* ev.dedup_key: SHA-256, hex */
-	const char **names;    /* room to sort the field names, owned */
+	struct ingest_field_ref *sorted; /* room to sort the fields, owned */
 	EVP_MD *sha256;        /* fetched once, owned */
 	EVP_MD_CTX *md;        /* owned */
 	json_t *tlp_names[RK_TLP_RED + 1]; /* shared "CLEAR", "GREEN", ... */
