@@ -431,8 +431,10 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 	run.now = opts && opts->now ? opts->now : rk_now();
 	report.format = run.format->name;
 	report.reporter = opts ? opts->reporter : NULL;
-	if ((err = ingest_norm_init(&run.norm)))
-		goto cleanup;
+	if ((err = ingest_norm_init(&run.norm))) {
+		run.format->close(reader);
+		return err;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &run.last_progress);
 	if ((err = begin(&run)) ||
 	    (store && (err = store_report_add(store, &report, &run.report_id))))
