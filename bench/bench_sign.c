@@ -150,7 +150,7 @@ static void build_notice(struct env *e, struct mail_signer *signer,
 	bench_check(notify_ticket_context_parsed(&e->cfg, t, e->events, datas,
 						 NEVENTS,
 						 mail_signer_fpr(e->signer),
-						 &ctx),
+						 (int64_t)1795169700, &ctx),
 		    "notify_ticket_context");
 	bench_check(notify_template_path(e->cfg.relay.templates, t->template_name,
 					 t->lang, &path, &lang),

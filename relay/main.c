@@ -24,6 +24,8 @@ static const char usage_text[] =
 	"  -v, --verbose  debug messages;  -q, --quiet  warnings and errors only\n"
 	"  --help         this text (COMMAND --help: the command's own)\n"
 	"  --version      the version\n"
+	"  --now TIME     act as of TIME (2026-12-01T10:00:00Z) instead of the\n"
+	"                 clock: replays and tests\n"
 	"\n"
 	"commands:\n"
 	"  init        [--gen-key] [--name NAME] [--from ADDR] [--force]\n"
@@ -340,6 +342,7 @@ int main(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"now", required_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
 	struct app app;
@@ -360,6 +363,10 @@ int main(int argc, char **argv)
 		case 'q': app.log.level = RK_LOG_WARN; break;
 		case 'h': return app_help(usage_text);
 		case 'V': puts("renraku " RK_VERSION); return RK_EXIT_OK;
+		case 'n':
+			if (rk_time_parse(optarg, &app.now) != RK_OK)
+				return app_usage("--now takes a time like 2026-12-01T10:00:00Z");
+			break;
 		default: fputs(usage_text, stderr); return RK_EXIT_USAGE;
 		}
 	}

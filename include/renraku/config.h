@@ -83,6 +83,17 @@ struct rk_config {
 		long long concurrency; /* 8 */
 	} resolve;
 	struct {
+		/* Fields left out of the dedup key besides time.observation:
+		 * dedup_ignore[0..ndedup_ignore), each an owned field name;
+		 * default {"raw"}.  "dedup_ignore =" (empty) means none. */
+		char **dedup_ignore;
+		size_t ndedup_ignore;
+		long long max_age;    /* seconds, 365d; time.source older is
+				         rejected; 0 = no limit */
+		long long max_skew;   /* seconds, 1d; time.source further in
+				         the future is rejected */
+	} ingest;
+	struct {
 		long long window;     /* seconds, 10m */
 		long long max_events; /* events per notice, 10000 */
 	} aggregate;

@@ -238,11 +238,13 @@ struct rk_addr {
 };
 #define RK_ADDR_TEXT 46
 
-/* Strict parse (inet_pton); IPv4-mapped IPv6 stays IPv6. */
+/* Strict parse (inet_pton).  An IPv4-mapped IPv6 address
+ * (::ffff:198.51.100.7) is read as the IPv4 address (family 4). */
 enum rk_err rk_addr_parse(const char *s, struct rk_addr *out);
 void rk_addr_format(const struct rk_addr *a, char out[RK_ADDR_TEXT]);
 /* "192.0.2.0/24", "2001:db8::/32"; a bare address means a host prefix.
- * Host bits beyond the prefix must be zero. */
+ * Host bits beyond the prefix must be zero.  An IPv4-mapped prefix
+ * (::ffff:192.0.2.0/120, length 96..128) is the IPv4 prefix. */
 enum rk_err rk_cidr_parse(const char *s, struct rk_addr *net, int *prefix);
 bool rk_addr_in_prefix(const struct rk_addr *a, const struct rk_addr *net,
 		       int prefix);
@@ -267,7 +269,8 @@ enum rk_tlp {
 	RK_TLP_AMBER_STRICT = 3,
 	RK_TLP_RED = 4
 };
-/* Case-insensitive; an optional "TLP:" prefix; WHITE is read as CLEAR. */
+/* Case-insensitive, the optional "TLP:" prefix too ("tLp:green");
+ * WHITE is read as CLEAR. */
 enum rk_err rk_tlp_parse(const char *s, enum rk_tlp *out);
 /* "CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED" */
 const char *rk_tlp_name(enum rk_tlp tlp);

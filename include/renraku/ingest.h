@@ -2,6 +2,10 @@
  * Ingest: read reports, normalize each record to an IntelMQ-named event,
  * validate it, give it a TLP, a severity and a dedup key, and store it.
  *
+ * Every format is a reader behind one interface (relay/ingest/private.h,
+ * one file per format); every record of every format goes through one
+ * normalizer.  `ingest` and `preview --events` read through the same code.
+ *
  * A bad record is rejected with file, line and reason; the good records of
  * the same file are kept.  A file that cannot be read as its format at all
  * fails the file with RK_ERR_PARSE (exit 65 at the command line).
@@ -39,9 +43,18 @@ void ingest_result_release(struct ingest_result *res);
 
 struct ingest_options {
 	enum ingest_format format;
-	const char *reporter;  /* NULL = none */
+	const char *reporter;  /* NULL = none; borrowed */
 	bool progress;         /* progress on stderr (a terminal) */
+	/* The reference time (Unix seconds) for [ingest] max_age and
+	 * max_skew.  0 = rk_now(), taken once per call; the command takes
+	 * it once for all its files, tests and replays fix it. */
+	int64_t now;
 };
+
+/* --format NAME: "auto" or a format's name; false when unknown. */
+bool ingest_format_lookup(const char *name, enum ingest_format *out);
+/* The names --format takes, "auto, intelmq", appended to out. */
+enum rk_err ingest_format_names(struct rk_buf *out);
 
 /* Ingest one file (path "-" = stdin) into the store, adding to *res.
  * Returns RK_OK when the file was processed (even with rejected records),
@@ -61,10 +74,28 @@ enum rk_err ingest_buffer(struct rk_store *store, const struct rk_config *cfg,
 			  const char *data, size_t len,
 			  struct ingest_result *res);
 
+/* Read one file (path "-" = stdin) exactly as ingest_file does, same
+ * format choice, reader, normalizer and errors in *res, but without a
+ * store: the accepted events, in file order with ids 1..*n, go to
+ * *events (caller frees with store_events_free).  Duplicates are kept.
+ * Same return values as ingest_file.  preview --events uses this. */
+enum rk_err ingest_file_events(const struct rk_config *cfg,
+			       const struct rk_log *log,
+			       const struct ingest_options *opts,
+			       const char *path, struct store_event **events,
+			       size_t *n, struct ingest_result *res);
+
 /* Parse and normalize one IntelMQ event object given as JSON text,
  * without touching a store: fills *ev (caller releases with
- * store_event_release).  On a bad record returns RK_ERR_INVAL with the
- * reason in reason[reason_len].  Used by ingest_* and by the fuzzer. */
+ * store_event_release).  opts may be NULL (only opts->now is used).  On
+ * a bad record returns RK_ERR_INVAL with the reason in
+ * reason[reason_len]. */
+enum rk_err ingest_event_text(const struct rk_config *cfg,
+			      const struct ingest_options *opts,
+			      const char *json, size_t len,
+			      struct store_event *ev, char *reason,
+			      size_t reason_len);
+/* ingest_event_text with the reference time rk_now() (benchmarks). */
 enum rk_err ingest_intelmq_event(const struct rk_config *cfg,
 				 const char *json, size_t len,
 				 struct store_event *ev, char *reason,

@@ -104,11 +104,12 @@ enum rk_err notify_render_template(const char *text, size_t len,
 /* ------------------------------------------------------------ context */
 
 /* The data a notice template sees for a ticket and its events (see
- * docs/templates.md).  Caller owns *out (json_decref). */
+ * docs/templates.md), as of now (its date_utc).  Caller owns *out (json_decref). */
 enum rk_err notify_ticket_context(const struct rk_config *cfg,
 				  const struct store_ticket *t,
 				  const struct store_event *events, size_t n,
-				  const char *signer_fpr, json_t **out);
+				  const char *signer_fpr, int64_t now,
+				  json_t **out);
 /* The same with each event's data already parsed (datas[i] is events[i]'s
  * data as a JSON object, borrowed; NULL = parse here), so that a notice
  * parses its events once for the context and the CSV. */
@@ -116,7 +117,8 @@ enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
 					 const struct store_ticket *t,
 					 const struct store_event *events,
 					 json_t *const *datas, size_t n,
-					 const char *signer_fpr, json_t **out);
+					 const char *signer_fpr, int64_t now,
+					 json_t **out);
 
 /* ------------------------------------------------------------ CSV */
 

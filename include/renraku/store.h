@@ -102,7 +102,9 @@ enum rk_err store_report_finish(struct rk_store *store, int64_t report_id,
 struct store_event {
 	int64_t id;
 	int64_t report_id;
-	char *dedup_key;      /* "type\x1fsubject\x1ftime" */
+	char *dedup_key;      /* SHA-256 (hex) of the normalized fields but
+				 time.observation and [ingest] dedup_ignore
+				 (docs/ingest.md) */
 	int64_t time_source;  /* Unix seconds, UTC */
 	char *type;           /* classification.type */
 	char *taxonomy;       /* classification.taxonomy */

@@ -23,25 +23,6 @@ static const char ingest_help[] =
 	"exit codes: 0 ok (rejected records are listed), 1 failure, 2 usage,\n"
 	"65 a file that is not its format or over a limit, 75 database busy\n";
 
-static const struct {
-	const char *name;
-	enum ingest_format format;
-} ingest_formats[] = {
-	{"auto", INGEST_FORMAT_AUTO},
-	{"intelmq", INGEST_FORMAT_INTELMQ},
-};
-
-static bool parse_format(const char *s, enum ingest_format *out)
-{
-	for (size_t i = 0; i < RK_ARRAY_LEN(ingest_formats); i++) {
-		if (strcmp(s, ingest_formats[i].name) == 0) {
-			*out = ingest_formats[i].format;
-			return true;
-		}
-	}
-	return false;
-}
-
 static const char *plural(long long n, const char *one, const char *many)
 {
 	return n == 1 ? one : many;
@@ -77,7 +58,7 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct ingest_options opts = {INGEST_FORMAT_AUTO, NULL, false};
+	struct ingest_options opts = {INGEST_FORMAT_AUTO, NULL, false, 0};
 	struct ingest_result res;
 	struct rk_store *store = NULL;
 	struct rk_buf doc;
@@ -91,10 +72,21 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "f:r:jh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (!parse_format(optarg, &opts.format))
-				return app_usage("ingest: unknown format '%s' "
-						 "(known: auto, intelmq)",
-						 optarg);
+			if (!ingest_format_lookup(optarg, &opts.format)) {
+				struct rk_buf known;
+
+				rk_buf_init(&known, 1024);
+				if (ingest_format_names(&known))
+					rc = app_usage("ingest: unknown format "
+						       "'%s'",
+						       optarg);
+				else
+					rc = app_usage("ingest: unknown format "
+						       "'%s' (known: %s)",
+						       optarg, known.data);
+				rk_buf_release(&known);
+				return rc;
+			}
 			break;
 		case 'r':
 			if (!*optarg || rk_str_has_ctl(optarg, false) ||
@@ -114,6 +106,8 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 				 "standard input)\n       %s",
 				 INGEST_USAGE);
 	opts.progress = isatty(STDERR_FILENO) == 1;
+	/* One reference time for every file of the run. */
+	opts.now = app->now; /* the clock read once, or --now */
 	if ((err = app_store(app, &store))) {
 		rc = json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 		goto cleanup;

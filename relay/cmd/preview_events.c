@@ -17,111 +17,30 @@ static int by_time(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Parse every event of an IntelMQ file (JSON lines or an array); bad
- * records are reported and skipped. */
+/* Every event of the file, read by the same reader and normalizer as
+ * `renraku ingest` (bad records are warned about and skipped), in the
+ * order a ticket shows them. */
 static enum rk_err load_events(struct app *app, const char *path,
 			       struct store_event **out, size_t *n)
 {
-	struct rk_buf text;
-	struct store_event *list = NULL;
-	size_t count = 0, cap = 0;
-	char reason[256];
+	struct ingest_options opts = {INGEST_FORMAT_AUTO, NULL, false,
+				      app->now};
+	struct ingest_result res;
 	enum rk_err err;
-	json_t *arr = NULL;
-	const char *p, *end;
-	long long line = 0;
 
-	rk_buf_init(&text, RK_MAX_REPORT);
-	if ((err = rk_buf_read_file(&text, path))) {
-		rk_log_error(&app->log, "cannot read '%s': %s", path,
-			     rk_strerror(err));
-		goto cleanup;
+	memset(&res, 0, sizeof(res));
+	err = ingest_file_events(&app->cfg, &app->log, &opts, path, out, n,
+				 &res);
+	ingest_result_release(&res);
+	if (err)
+		return err; /* the reason is logged already */
+	if (*n == 0) {
+		store_events_free(*out, *n);
+		*out = NULL;
+		return rk_fail(&app->log, RK_ERR_PARSE, "%s: no valid event",
+			       path);
 	}
-	p = text.data;
-	end = text.data + text.len;
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-		p++;
-	if (p < end && *p == '[') {
-		json_error_t jerr;
-
-		arr = json_loadb(text.data, text.len, 0, &jerr);
-		if (!json_is_array(arr)) {
-			err = rk_fail(&app->log, RK_ERR_PARSE, "%s:%d: %s", path,
-				      jerr.line, jerr.text);
-			goto cleanup;
-		}
-	}
-	for (size_t i = 0;; i++) {
-		const char *rec;
-		size_t len;
-		char *dumped = NULL;
-		struct store_event ev;
-
-		if (arr) {
-			if (i >= json_array_size(arr))
-				break;
-			dumped = json_dumps(json_array_get(arr, i), JSON_COMPACT);
-			if (!dumped) {
-				err = RK_ERR_NOMEM;
-				goto cleanup;
-			}
-			rec = dumped;
-			len = strlen(dumped);
-			line = (long long)i + 1;
-		} else {
-			const char *nl;
-
-			if (p >= end)
-				break;
-			nl = memchr(p, '\n', (size_t)(end - p));
-			rec = p;
-			len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-			p = nl ? nl + 1 : end;
-			line++;
-			while (len && (rec[len - 1] == '\r' || rec[len - 1] == ' '))
-				len--;
-			if (len == 0)
-				continue;
-		}
-		memset(&ev, 0, sizeof(ev));
-		err = ingest_intelmq_event(&app->cfg, rec, len, &ev, reason,
-					   sizeof(reason));
-		free(dumped);
-		if (err == RK_ERR_INVAL) {
-			rk_log_warn(&app->log, "%s:%lld: %s", path, line, reason);
-			err = RK_OK;
-			continue;
-		}
-		if (err)
-			goto cleanup;
-		if (count == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct store_event *grown = realloc(list, ncap * sizeof(*grown));
-
-			if (!grown) {
-				store_event_release(&ev);
-				err = RK_ERR_NOMEM;
-				goto cleanup;
-			}
-			list = grown;
-			cap = ncap;
-		}
-		ev.id = (int64_t)count + 1;
-		list[count++] = ev;
-	}
-	if (count == 0)
-		err = rk_fail(&app->log, RK_ERR_PARSE, "%s: no valid event", path);
-	else /* the order a ticket shows them in */
-		qsort(list, count, sizeof(*list), by_time);
-cleanup:
-	json_decref(arr);
-	rk_buf_release(&text);
-	if (err) {
-		store_events_free(list, count);
-		return err;
-	}
-	*out = list;
-	*n = count;
+	qsort(*out, *n, sizeof(**out), by_time);
 	return RK_OK;
 }
 
@@ -156,7 +75,7 @@ int preview_events(struct app *app, const char *template_name,
 		rk_log_error(&app->log, "no template '%s' in '%s'", template_name, dir);
 		goto cleanup;
 	}
-	rk_time_format_day(rk_now(), day);
+	rk_time_format_day(app->now, day);
 	snprintf(t.id, sizeof(t.id), "%.8s-000000", day);
 	who.level = 0;
 	who.email = "abuse@recipient.example";
@@ -174,7 +93,7 @@ int preview_events(struct app *app, const char *template_name,
 	}
 	if ((err = notify_ticket_context(&app->cfg, &t, events, n,
 					 "(fingerprint of the signing key)",
-					 &ctx)) ||
+					 app->now, &ctx)) ||
 	    (err = rk_buf_read_file(&tmpl, path)) ||
 	    (err = notify_render_template(tmpl.data, tmpl.len, partials, ctx,
 					  &r, &app->log))) {

@@ -89,11 +89,71 @@ void rk_config_release(struct rk_config *cfg)
 		free(*strings[i]);
 		*strings[i] = NULL;
 	}
+	for (size_t i = 0; i < cfg->ingest.ndedup_ignore; i++)
+		free(cfg->ingest.dedup_ignore[i]);
+	free(cfg->ingest.dedup_ignore);
+	cfg->ingest.dedup_ignore = NULL;
+	cfg->ingest.ndedup_ignore = 0;
 	for (size_t i = 0; i < cfg->nseverity; i++)
 		free(cfg->severity[i].type);
 	free(cfg->severity);
 	cfg->severity = NULL;
 	cfg->nseverity = 0;
+}
+
+/* A field name as [ingest] dedup_ignore takes it: IntelMQ style,
+ * letters, digits, '.', '_' and '-'. */
+static bool field_name_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 256)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* Replace cfg->ingest.dedup_ignore with the comma-separated names in
+ * text.  RK_ERR_INVAL (list unchanged) when a name is not a field name. */
+static enum rk_err set_field_list(struct rk_config *cfg, const char *text)
+{
+	const char *p = text, *item;
+	char **names = NULL;
+	size_t n = 0, len;
+	enum rk_err err = RK_OK;
+
+	while (rk_list_next(&p, &item, &len)) {
+		if (len == 0 && n == 0 && !p)
+			break; /* an empty value: no fields */
+		if (!field_name_ok(item, len)) {
+			err = RK_ERR_INVAL;
+			goto cleanup;
+		}
+		if ((err = rk_array_room((void **)&names, n, sizeof(*names))))
+			goto cleanup;
+		if (!(names[n] = rk_strndup(item, len))) {
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
+		n++;
+	}
+	for (size_t i = 0; i < cfg->ingest.ndedup_ignore; i++)
+		free(cfg->ingest.dedup_ignore[i]);
+	free(cfg->ingest.dedup_ignore);
+	cfg->ingest.dedup_ignore = names;
+	cfg->ingest.ndedup_ignore = n;
+	names = NULL;
+	n = 0;
+cleanup:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return err;
 }
 
 enum rk_err rk_config_defaults(struct rk_config *cfg)
@@ -132,6 +192,9 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	cfg->resolve.negative_ttl = 86400;
 	cfg->resolve.timeout = 10;
 	cfg->resolve.concurrency = 8;
+	cfg->ingest.max_age = 365 * 86400;
+	cfg->ingest.max_skew = 86400;
+	ok = ok && set_field_list(cfg, "raw") == RK_OK;
 	cfg->aggregate.window = 600;
 	cfg->aggregate.max_events = 10000;
 	memcpy(cfg->escalation, esc, sizeof(esc));
@@ -148,7 +211,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 
 enum key_kind { K_STR, K_STR_OPT, K_DURATION, K_INT, K_BOOL, K_TLP,
 		K_SIGN_MODE, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX,
-		K_PUBLIC_URL, K_TRANSPORT_URL };
+		K_PUBLIC_URL, K_TRANSPORT_URL, K_FIELD_LIST };
 
 struct key_def {
 	const char *section;
@@ -221,6 +284,9 @@ static const struct key_def keys[] = {
 	{"resolve", "negative_ttl", K_DURATION, OFF(resolve.negative_ttl), 0, LLONG_MAX},
 	{"resolve", "timeout", K_DURATION, OFF(resolve.timeout), 1, 3600},
 	{"resolve", "concurrency", K_INT, OFF(resolve.concurrency), 1, 256},
+	{"ingest", "dedup_ignore", K_FIELD_LIST, OFF(ingest.dedup_ignore), 0, 0},
+	{"ingest", "max_age", K_DURATION, OFF(ingest.max_age), 0, LLONG_MAX},
+	{"ingest", "max_skew", K_DURATION, OFF(ingest.max_skew), 0, LLONG_MAX},
 	{"aggregate", "window", K_DURATION, OFF(aggregate.window), 0, 30 * 86400},
 	{"aggregate", "max_events", K_INT, OFF(aggregate.max_events), 1, RK_MAX_TICKET_EVENTS},
 	{"inbound", "imap_url", K_STR_OPT, OFF(inbound.imap_url), 0, 0},
@@ -405,6 +471,14 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 			return set_error(st, "[%s] %s: '%s' is not required, opportunistic or disabled",
 					 k->section, k->name, value);
 		return 1;
+	case K_FIELD_LIST: {
+		enum rk_err err = set_field_list(st->cfg, value);
+
+		if (err == RK_ERR_INVAL)
+			return set_error(st, "[%s] %s: '%s' is not a comma-separated list of field names",
+					 k->section, k->name, value);
+		return err ? set_error(st, "out of memory") : 1;
+	}
 	case K_RATE: {
 		char *end;
 		double d;
@@ -643,6 +717,10 @@ enum rk_err rk_config_write_template(const char *path, const char *name,
 		"mode = pgp-mime\n\n"
 		"[transport]\n"
 		"url = maildir:outbox\n\n"
+		"[ingest]\n"
+		"# dedup_ignore = raw\n"
+		"# max_age = 365d\n"
+		"# max_skew = 1d\n\n"
 		"[aggregate]\n"
 		"window = 10m\n"
 		"max_events = 10000\n",

@@ -16,7 +16,17 @@ enum rk_err rk_addr_parse(const char *s, struct rk_addr *out)
 		return RK_OK;
 	}
 	if (inet_pton(AF_INET6, s, out->bytes) == 1) {
+		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0,
+						   0, 0, 0, 0, 0xff, 0xff};
+
 		out->family = 6;
+		/* An IPv4-mapped address (::ffff:198.51.100.7) is the IPv4
+		 * address: it must match IPv4 prefixes. */
+		if (memcmp(out->bytes, mapped, sizeof(mapped)) == 0) {
+			memmove(out->bytes, out->bytes + 12, 4);
+			memset(out->bytes + 4, 0, 12);
+			out->family = 4;
+		}
 		return RK_OK;
 	}
 	return RK_ERR_INVAL;
@@ -60,8 +70,15 @@ enum rk_err rk_cidr_parse(const char *s, struct rk_addr *net, int *prefix)
 		*prefix = net->family == 4 ? 32 : 128;
 		return RK_OK;
 	}
-	if (rk_parse_long(slash + 1, 0, net->family == 4 ? 32 : 128, &len))
+	if (net->family == 4 && strchr(addr, ':')) {
+		/* ::ffff:198.51.100.0/120 is 198.51.100.0/24 */
+		if (rk_parse_long(slash + 1, 96, 128, &len))
+			return RK_ERR_INVAL;
+		len -= 96;
+	} else if (rk_parse_long(slash + 1, 0, net->family == 4 ? 32 : 128,
+				 &len)) {
 		return RK_ERR_INVAL;
+	}
 	if (!host_bits_zero(net, (int)len))
 		return RK_ERR_INVAL;
 	*prefix = (int)len;

@@ -18,7 +18,9 @@ enum rk_err rk_tlp_parse(const char *s, enum rk_tlp *out)
 
 	if (!s)
 		return RK_ERR_INVAL;
-	if (strncmp(s, "TLP:", 4) == 0 || strncmp(s, "tlp:", 4) == 0)
+	/* The prefix is case-insensitive like the label: "tLp:green". */
+	if ((s[0] == 'T' || s[0] == 't') && (s[1] == 'L' || s[1] == 'l') &&
+	    (s[2] == 'P' || s[2] == 'p') && s[3] == ':')
 		s += 4;
 	for (size_t i = 0; i < RK_ARRAY_LEN(names); i++) {
 		if (rk_str_ieq(s, names[i].name)) {

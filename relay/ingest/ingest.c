@@ -1,7 +1,8 @@
 /*
- * Reading reports: a file or buffer of IntelMQ events (JSON Lines or one
- * JSON array), record by record, into the store; the result totals and
- * the errors list.
+ * The ingest driver: pick the format, read a report record by record
+ * through the format's reader, normalize each record (normalize.c), and
+ * store the events in batches, or hand them to the caller (preview);
+ * the result totals, the errors list with file:line:reason, progress.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,15 +17,31 @@
 /* Records between looks at the clock for progress. */
 #define INGEST_PROGRESS_EVERY 4096
 
+/* Every format, in the order auto detection prefers them on a tie.  The
+ * first is read when no format recognizes the content, so that its
+ * reader says why. */
+static const struct ingest_format_ops *const formats[] = {
+	&ingest_format_intelmq,
+};
+
+/* Events handed back instead of stored (ingest_file_events). */
+struct event_list {
+	struct store_event *events; /* owned */
+	size_t n;
+};
+
 /* One file being read. */
 struct ingest_run {
-	struct rk_store *store;
+	struct rk_store *store; /* NULL: events go to list */
+	struct event_list *list;
+	const struct ingest_format_ops *format;
+	int64_t now;
 	const struct rk_config *cfg;
 	const struct rk_log *log;
 	const struct ingest_options *opts;
 	const char *name;
 	struct ingest_result *res;
-	struct intelmq_norm norm;
+	struct ingest_norm norm;
 	int64_t report_id;
 	bool in_tx;
 	bool counted;           /* the report is counted in res->reports */
@@ -96,7 +113,7 @@ static enum rk_err reject_record(struct ingest_run *run, long long line,
 static enum rk_err reject_record(struct ingest_run *run, long long line,
 				 const char *fmt, ...)
 {
-	char reason[INTELMQ_REASON + 64];
+	char reason[INGEST_REASON + 64];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -129,14 +146,20 @@ static enum rk_err reject_file(struct ingest_result *res,
 	return add_err ? add_err : err;
 }
 
-/* ------------------------------------------------------------ content */
+/* ------------------------------------------------------------ text */
 
-static bool is_ws(char c)
+const char *ingest_skip_bom(const char *data, size_t *len)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+	static const char bom[] = "\xef\xbb\xbf";
+
+	if (*len >= 3 && memcmp(data, bom, 3) == 0) {
+		*len -= 3;
+		return data + 3;
+	}
+	return data;
 }
 
-static long long line_of(const char *start, const char *at)
+long long ingest_line_of(const char *start, const char *at)
 {
 	long long line = 1;
 
@@ -148,18 +171,17 @@ static long long line_of(const char *start, const char *at)
 
 /* Text check over the whole content: no NUL byte, valid UTF-8.  ASCII
  * runs are skipped eight bytes at a time. */
-static bool content_is_text(const char *data, size_t len, char *reason,
-			    size_t reason_len)
+bool ingest_text_check(const char *data, size_t len, char *reason,
+		       size_t reason_len)
 {
 	const unsigned char *p = (const unsigned char *)data;
+	const char *nul = memchr(data, '\0', len);
 	size_t i = 0;
 
-	if (memchr(data, '\0', len)) {
-		const char *nul = memchr(data, '\0', len);
-
+	if (nul) {
 		snprintf(reason, reason_len,
 			 "not text: NUL byte on line %lld",
-			 line_of(data, nul));
+			 ingest_line_of(data, nul));
 		return false;
 	}
 	while (i < len) {
@@ -182,12 +204,68 @@ static bool content_is_text(const char *data, size_t len, char *reason,
 			snprintf(reason, reason_len,
 				 "not UTF-8 text: invalid byte sequence on "
 				 "line %lld",
-				 line_of(data, data + i));
+				 ingest_line_of(data, data + i));
 			return false;
 		}
 		i += n;
 	}
 	return true;
+}
+
+/* ------------------------------------------------------------ formats */
+
+static const struct ingest_format_ops *format_by_id(enum ingest_format id)
+{
+	for (size_t i = 0; i < RK_ARRAY_LEN(formats); i++)
+		if (formats[i]->id == id)
+			return formats[i];
+	return NULL;
+}
+
+bool ingest_format_lookup(const char *name, enum ingest_format *out)
+{
+	if (strcmp(name, "auto") == 0) {
+		*out = INGEST_FORMAT_AUTO;
+		return true;
+	}
+	for (size_t i = 0; i < RK_ARRAY_LEN(formats); i++) {
+		if (strcmp(name, formats[i]->name) == 0) {
+			*out = formats[i]->id;
+			return true;
+		}
+	}
+	return false;
+}
+
+enum rk_err ingest_format_names(struct rk_buf *out)
+{
+	enum rk_err err = rk_buf_adds(out, "auto");
+
+	for (size_t i = 0; !err && i < RK_ARRAY_LEN(formats); i++)
+		err = rk_buf_addf(out, ", %s", formats[i]->name);
+	return err;
+}
+
+/* The format to read data with: the one asked for, else the one that
+ * recognizes the content (and the file name) best. */
+static const struct ingest_format_ops *
+choose_format(const struct ingest_options *opts, const char *name,
+	      const char *data, size_t len)
+{
+	const struct ingest_format_ops *best = formats[0];
+	int best_score = 0;
+
+	if (opts && opts->format != INGEST_FORMAT_AUTO)
+		return format_by_id(opts->format);
+	for (size_t i = 0; i < RK_ARRAY_LEN(formats); i++) {
+		int score = formats[i]->detect(name, data, len);
+
+		if (score > best_score) {
+			best = formats[i];
+			best_score = score;
+		}
+	}
+	return best;
 }
 
 /* ------------------------------------------------------------ storing */
@@ -211,7 +289,11 @@ static void show_progress(struct ingest_run *run, bool force)
 
 static enum rk_err begin(struct ingest_run *run)
 {
-	enum rk_err err = store_begin(run->store);
+	enum rk_err err;
+
+	if (!run->store)
+		return RK_OK;
+	err = store_begin(run->store);
 
 	run->in_tx = err == RK_OK;
 	return err;
@@ -219,7 +301,7 @@ static enum rk_err begin(struct ingest_run *run)
 
 static enum rk_err commit(struct ingest_run *run)
 {
-	enum rk_err err = store_commit(run->store);
+	enum rk_err err = run->store ? store_commit(run->store) : RK_OK;
 
 	run->in_tx = false;
 	if (err)
@@ -235,9 +317,29 @@ static enum rk_err commit(struct ingest_run *run)
 	return RK_OK;
 }
 
-/* One record, already parsed (root is taken over). */
-static enum rk_err store_record(struct ingest_run *run, json_t *root,
-				long long line, const char *what)
+/* Keep one normalized event: into the store (a duplicate when its dedup
+ * key is there already), or a copy onto the list. */
+static enum rk_err keep_event(struct ingest_run *run, bool *duplicate)
+{
+	struct event_list *l = run->list;
+	enum rk_err err;
+
+	*duplicate = false;
+	if (run->store)
+		return store_event_add(run->store, &run->norm.ev, NULL,
+				       duplicate);
+	if ((err = rk_array_room((void **)&l->events, l->n,
+				 sizeof(*l->events))) ||
+	    (err = ingest_event_copy(&run->norm.ev, &l->events[l->n])))
+		return err;
+	l->events[l->n].id = (int64_t)l->n + 1;
+	l->n++;
+	return RK_OK;
+}
+
+/* One record from the reader (its value is taken over). */
+static enum rk_err take_record(struct ingest_run *run,
+			       struct ingest_record *rec)
 {
 	bool duplicate = false;
 	enum rk_err err = RK_OK;
@@ -245,21 +347,23 @@ static enum rk_err store_record(struct ingest_run *run, json_t *root,
 	run->records++;
 	if ((run->records % INGEST_PROGRESS_EVERY) == 0)
 		show_progress(run, false);
-	if (!json_is_object(root)) {
-		err = reject_record(run, line, "%s is not a JSON object", what);
+	if (rec->kind == INGEST_RECORD_BAD)
+		return reject_record(run, rec->line, "%s", rec->reason);
+	if (!json_is_object(rec->value)) {
+		err = reject_record(run, rec->line, "%s is not a JSON object",
+				    rec->what ? rec->what : "record");
 		goto cleanup;
 	}
 	run->objects++;
-	err = intelmq_normalize(&run->norm, run->cfg, root);
+	err = ingest_normalize(&run->norm, run->cfg, run->now, rec->value);
 	if (err == RK_ERR_INVAL) {
-		err = reject_record(run, line, "%s", run->norm.reason);
+		err = reject_record(run, rec->line, "%s", run->norm.reason);
 		goto cleanup;
 	}
 	if (err)
 		goto cleanup;
 	run->norm.ev.report_id = run->report_id;
-	if ((err = store_event_add(run->store, &run->norm.ev, NULL,
-				   &duplicate)))
+	if ((err = keep_event(run, &duplicate)))
 		goto cleanup;
 	if (duplicate) {
 		run->duplicates++;
@@ -268,159 +372,33 @@ static enum rk_err store_record(struct ingest_run *run, json_t *root,
 		run->events++;
 		run->uncounted_events++;
 	}
-	/* Long files commit in batches once they are known to be JSON. */
-	if (++run->batch >= INGEST_BATCH) {
+	/* Long files commit in batches. */
+	if (++run->batch >= INGEST_BATCH && run->store) {
 		if ((err = commit(run)) || (err = begin(run)))
 			goto cleanup;
 	}
 cleanup:
-	json_decref(root);
+	json_decref(rec->value);
+	rec->value = NULL;
 	return err;
 }
 
-/* JSON Lines: one object per line, blank lines skipped. */
-static enum rk_err read_lines(struct ingest_run *run, const char *data,
-			      const char *end)
+/* ------------------------------------------------------------ reports */
+
+/* Read one report (data borrowed) with its format into the store or
+ * the list. */
+static enum rk_err read_report(struct rk_store *store, struct event_list *list,
+			       const struct rk_config *cfg,
+			       const struct rk_log *log,
+			       const struct ingest_options *opts,
+			       const char *name, const char *data, size_t len,
+			       struct ingest_result *res)
 {
-	const char *p = data;
-	long long line = 1;
-	enum rk_err err = RK_OK;
-
-	for (; p < end && !err; line++) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *stop = nl ? nl : end;
-		const char *q = p;
-		size_t len = (size_t)(stop - p);
-		json_error_t jerr;
-		json_t *root;
-
-		while (q < stop && is_ws(*q))
-			q++;
-		if (q == stop) {
-			/* blank */
-		} else if (len > RK_MAX_JSON_LINE) {
-			run->records++;
-			err = reject_record(run, line,
-					    "line is longer than "
-					    "RK_MAX_JSON_LINE (%u bytes)",
-					    RK_MAX_JSON_LINE);
-		} else {
-			root = json_loadb(p, len, INTELMQ_JSON_FLAGS, &jerr);
-			if (root) {
-				err = store_record(run, root, line, "line");
-			} else {
-				run->records++;
-				err = reject_record(run, line,
-						    "line is not valid JSON: %s",
-						    jerr.text);
-			}
-		}
-		p = nl ? nl + 1 : end;
-	}
-	return err;
-}
-
-static const char *skip_ws(const char *p, const char *end, long long *line)
-{
-	for (; p < end && is_ws(*p); p++)
-		if (*p == '\n')
-			(*line)++;
-	return p;
-}
-
-/* One JSON array of objects, element by element, so that each element's
- * line is known and one bad element does not lose the others. */
-static enum rk_err read_array(struct ingest_run *run, const char *data,
-			      const char *p, const char *end)
-{
-	long long line = line_of(data, p);
-	bool first = true;
-	enum rk_err err = RK_OK;
-
-	p++; /* '[' */
-	for (;;) {
-		size_t cap, avail;
-		long long start;
-		json_error_t jerr;
-		json_t *root;
-
-		p = skip_ws(p, end, &line);
-		if (p == end) {
-			run->records++;
-			return reject_record(run, line,
-					     "array is not closed: ']' "
-					     "expected at the end of the input");
-		}
-		if (first && *p == ']') {
-			p++;
-			break;
-		}
-		first = false;
-		start = line;
-		avail = (size_t)(end - p);
-		cap = avail > RK_MAX_JSON_LINE ? RK_MAX_JSON_LINE : avail;
-		root = json_loadb(p, cap,
-				  INTELMQ_JSON_FLAGS | JSON_DISABLE_EOF_CHECK,
-				  &jerr);
-		if (!root) {
-			run->records++;
-			if (cap < avail && (size_t)jerr.position >= cap)
-				return reject_record(
-					run, start,
-					"element is longer than "
-					"RK_MAX_JSON_LINE (%u bytes); the rest "
-					"of the array is skipped",
-					RK_MAX_JSON_LINE);
-			return reject_record(run, start,
-					     "element is not valid JSON (line "
-					     "%lld): %s; the rest of the array "
-					     "is skipped",
-					     start + jerr.line - 1, jerr.text);
-		}
-		line += line_of(p, p + jerr.position) - 1;
-		p += jerr.position;
-		if ((err = store_record(run, root, start, "element")))
-			return err;
-		p = skip_ws(p, end, &line);
-		if (p < end && *p == ',') {
-			p++;
-			continue;
-		}
-		if (p < end && *p == ']') {
-			p++;
-			break;
-		}
-		run->records++;
-		return reject_record(run, line,
-				     p == end ? "array is not closed: ']' "
-						"expected at the end of the "
-						"input"
-					      : "',' or ']' expected after "
-						"an element; the rest of the "
-						"array is skipped");
-	}
-	p = skip_ws(p, end, &line);
-	if (p < end) {
-		run->records++;
-		return reject_record(run, line,
-				     "content after the end of the array");
-	}
-	return RK_OK;
-}
-
-/* ------------------------------------------------------------ files */
-
-enum rk_err ingest_buffer(struct rk_store *store, const struct rk_config *cfg,
-			  const struct rk_log *log,
-			  const struct ingest_options *opts, const char *name,
-			  const char *data, size_t len,
-			  struct ingest_result *res)
-{
-	static const char bom[] = "\xef\xbb\xbf";
 	struct ingest_run run;
-	struct store_report report = {"intelmq", name, NULL};
-	const char *p, *end;
-	char reason[128];
+	struct store_report report = {NULL, name, NULL};
+	struct ingest_record rec;
+	void *reader = NULL;
+	char reason[INGEST_REASON];
 	long long rejected0 = res->rejected;
 	size_t listed0 = res->nerrors;
 	enum rk_err err;
@@ -431,59 +409,66 @@ enum rk_err ingest_buffer(struct rk_store *store, const struct rk_config *cfg,
 				   RK_MAX_REPORT);
 	if (!data)
 		data = "";
-	if (len >= 3 && memcmp(data, bom, 3) == 0) {
-		data += 3;
-		len -= 3;
-	}
-	if (!content_is_text(data, len, reason, sizeof(reason)))
-		return reject_file(res, log, name, RK_ERR_PARSE, "%s", reason);
-	end = data + len;
-	for (p = data; p < end && is_ws(*p); p++)
-		;
-	if (p < end && *p != '{' && *p != '[')
-		return reject_file(res, log, name, RK_ERR_PARSE,
-				   "not IntelMQ JSON: neither a JSON object "
-				   "per line nor a JSON array (line %lld)",
-				   line_of(data, p));
-
 	memset(&run, 0, sizeof(run));
+	run.format = choose_format(opts, name, data, len);
+	if (!run.format)
+		return reject_file(res, log, name, RK_ERR_INVAL,
+				   "no reader for format %d", (int)opts->format);
+	err = run.format->open(data, len, &reader, reason, sizeof(reason));
+	if (err == RK_ERR_PARSE)
+		return reject_file(res, log, name, RK_ERR_PARSE, "%s", reason);
+	if (err)
+		return err;
+
 	run.store = store;
+	run.list = list;
 	run.cfg = cfg;
 	run.log = log;
 	run.opts = opts;
 	run.name = name;
 	run.res = res;
+	/* The reference time is taken once, by the caller or here. */
+	run.now = opts && opts->now ? opts->now : rk_now();
+	report.format = run.format->name;
 	report.reporter = opts ? opts->reporter : NULL;
-	if ((err = intelmq_norm_init(&run.norm)))
+	if ((err = ingest_norm_init(&run.norm))) {
+		run.format->close(reader);
 		return err;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &run.last_progress);
 	if ((err = begin(&run)) ||
-	    (err = store_report_add(store, &report, &run.report_id)))
+	    (store && (err = store_report_add(store, &report, &run.report_id))))
 		goto cleanup;
-	run.norm.ev.report_id = run.report_id;
-	if (p < end)
-		err = *p == '[' ? read_array(&run, data, p, end)
-				: read_lines(&run, data, end);
-	if (err)
-		goto cleanup;
+	memset(&rec, 0, sizeof(rec));
+	for (;;) {
+		if ((err = run.format->next(reader, &rec)))
+			goto cleanup;
+		if (rec.kind == INGEST_RECORD_END)
+			break;
+		if ((err = take_record(&run, &rec)))
+			goto cleanup;
+	}
 	if (run.objects == 0 && run.rejected > 0) {
-		/* Not one record was a JSON object: not this format. */
-		store_rollback(store);
+		/* Not one record could be read: not this format. */
+		if (store)
+			store_rollback(store);
 		run.in_tx = false;
 		err = reject_file(res, log, name, RK_ERR_PARSE,
-				  "not IntelMQ JSON: no record is a JSON "
-				  "object");
+				  "not %s: no record is a JSON object",
+				  run.format->label);
 		goto cleanup;
 	}
-	if ((err = store_report_finish(store, run.report_id, run.events,
-				       run.duplicates, run.rejected)) ||
+	if ((store && (err = store_report_finish(store, run.report_id,
+						 run.events, run.duplicates,
+						 run.rejected))) ||
 	    (err = commit(&run)))
 		goto cleanup;
 	show_progress(&run, true);
 cleanup:
 	if (run.in_tx)
 		store_rollback(store);
-	intelmq_norm_release(&run.norm);
+	run.format->close(reader);
+	ingest_norm_release(&run.norm);
 	if (res->rejected - rejected0 > (long long)(res->nerrors - listed0))
 		rk_log_warn(log, "%s: %lld more rejected records not listed "
 				 "(RK_MAX_ERRORS_LISTED is %d)",
@@ -494,32 +479,38 @@ cleanup:
 	return err;
 }
 
-enum rk_err ingest_file(struct rk_store *store, const struct rk_config *cfg,
-			const struct rk_log *log,
-			const struct ingest_options *opts, const char *path,
-			struct ingest_result *res)
+enum rk_err ingest_buffer(struct rk_store *store, const struct rk_config *cfg,
+			  const struct rk_log *log,
+			  const struct ingest_options *opts, const char *name,
+			  const char *data, size_t len,
+			  struct ingest_result *res)
 {
-	struct rk_buf content;
+	return read_report(store, NULL, cfg, log, opts, name, data, len, res);
+}
+
+/* The whole content of path ("-" = stdin) into content; a failure is
+ * listed in res with line 0. */
+static enum rk_err read_input(const struct rk_log *log, const char *path,
+			      struct rk_buf *content,
+			      struct ingest_result *res)
+{
 	FILE *f = NULL;
 	struct stat st;
 	enum rk_err err;
 
-	rk_buf_init(&content, RK_MAX_REPORT);
 	if (strcmp(path, "-") == 0) {
 		f = stdin;
 	} else {
 		f = fopen(path, "rb");
-		if (!f) {
-			err = reject_file(res, log, path,
-					  errno == ENOENT ? RK_ERR_NOTFOUND
-							  : RK_ERR_IO,
-					  "cannot open: %s",
-					  errno == ENOENT ? "no such file"
-					  : errno == EACCES
-						  ? "permission denied"
-						  : strerror(errno));
-			goto cleanup;
-		}
+		if (!f)
+			return reject_file(res, log, path,
+					   errno == ENOENT ? RK_ERR_NOTFOUND
+							   : RK_ERR_IO,
+					   "cannot open: %s",
+					   errno == ENOENT ? "no such file"
+					   : errno == EACCES
+						   ? "permission denied"
+						   : strerror(errno));
 		if (fstat(fileno(f), &st) == 0) {
 			if (S_ISDIR(st.st_mode)) {
 				err = reject_file(res, log, path, RK_ERR_IO,
@@ -536,30 +527,126 @@ enum rk_err ingest_file(struct rk_store *store, const struct rk_config *cfg,
 			}
 			/* Read a regular file in one allocation. */
 			if (S_ISREG(st.st_mode) && st.st_size > 0 &&
-			    (err = rk_buf_grow(&content, (size_t)st.st_size)))
+			    (err = rk_buf_grow(content, (size_t)st.st_size)))
 				goto cleanup;
 		}
 	}
-	err = rk_buf_read_stream(&content, f);
-	if (err == RK_ERR_LIMIT) {
+	err = rk_buf_read_stream(content, f);
+	if (err == RK_ERR_LIMIT)
 		err = reject_file(res, log, path, RK_ERR_LIMIT,
 				  "file is larger than RK_MAX_REPORT (%u bytes)",
 				  RK_MAX_REPORT);
-		goto cleanup;
-	}
-	if (err) {
+	else if (err)
 		err = reject_file(res, log, path, err, "cannot read: %s",
 				  err == RK_ERR_IO ? "input/output error"
 						   : rk_strerror(err));
-		goto cleanup;
-	}
-	err = ingest_buffer(store, cfg, log, opts, path, content.data,
-			    content.len, res);
 cleanup:
 	if (f && f != stdin)
 		fclose(f);
+	return err;
+}
+
+enum rk_err ingest_file(struct rk_store *store, const struct rk_config *cfg,
+			const struct rk_log *log,
+			const struct ingest_options *opts, const char *path,
+			struct ingest_result *res)
+{
+	struct rk_buf content;
+	enum rk_err err;
+
+	rk_buf_init(&content, RK_MAX_REPORT);
+	err = read_input(log, path, &content, res);
+	if (!err)
+		err = read_report(store, NULL, cfg, log, opts, path,
+				  content.data, content.len, res);
 	rk_buf_release(&content);
 	return err;
+}
+
+enum rk_err ingest_file_events(const struct rk_config *cfg,
+			       const struct rk_log *log,
+			       const struct ingest_options *opts,
+			       const char *path, struct store_event **events,
+			       size_t *n, struct ingest_result *res)
+{
+	struct event_list list = {NULL, 0};
+	struct rk_buf content;
+	enum rk_err err;
+
+	*events = NULL;
+	*n = 0;
+	rk_buf_init(&content, RK_MAX_REPORT);
+	err = read_input(log, path, &content, res);
+	if (!err)
+		err = read_report(NULL, &list, cfg, log, opts, path,
+				  content.data, content.len, res);
+	rk_buf_release(&content);
+	if (err) {
+		store_events_free(list.events, list.n);
+		return err;
+	}
+	*events = list.events;
+	*n = list.n;
+	return RK_OK;
+}
+
+/* One event given as JSON text, through the IntelMQ normalizer. */
+enum rk_err ingest_event_text(const struct rk_config *cfg,
+			      const struct ingest_options *opts,
+			      const char *json, size_t len,
+			      struct store_event *ev, char *reason,
+			      size_t reason_len)
+{
+	struct ingest_norm n;
+	json_error_t jerr;
+	json_t *root = NULL;
+	enum rk_err err;
+
+	memset(ev, 0, sizeof(*ev));
+	if (reason_len)
+		reason[0] = '\0';
+	if ((err = ingest_norm_init(&n)))
+		return err;
+	if (len > RK_MAX_JSON_LINE) {
+		snprintf(n.reason, sizeof(n.reason),
+			 "event is longer than RK_MAX_JSON_LINE (%u bytes)",
+			 RK_MAX_JSON_LINE);
+		err = RK_ERR_INVAL;
+		goto cleanup;
+	}
+	root = json_loadb(json, len, INGEST_JSON_FLAGS, &jerr);
+	if (!root) {
+		snprintf(n.reason, sizeof(n.reason),
+			 "event is not valid JSON: %s", jerr.text);
+		err = RK_ERR_INVAL;
+		goto cleanup;
+	}
+	if (!json_is_object(root)) {
+		snprintf(n.reason, sizeof(n.reason),
+			 "event is not a JSON object");
+		err = RK_ERR_INVAL;
+		goto cleanup;
+	}
+	if ((err = ingest_normalize(&n, cfg,
+				    opts && opts->now ? opts->now : rk_now(),
+				    root)))
+		goto cleanup;
+	err = ingest_event_copy(&n.ev, ev);
+cleanup:
+	if (err == RK_ERR_INVAL && reason_len)
+		snprintf(reason, reason_len, "%s", n.reason);
+	json_decref(root);
+	ingest_norm_release(&n);
+	return err;
+}
+
+enum rk_err ingest_intelmq_event(const struct rk_config *cfg,
+				 const char *json, size_t len,
+				 struct store_event *ev, char *reason,
+				 size_t reason_len)
+{
+	return ingest_event_text(cfg, NULL, json, len, ev, reason,
+				 reason_len);
 }
 
 /* ------------------------------------------------------------ output */

@@ -1,805 +1,264 @@
 /*
- * IntelMQ events: flatten one JSON object to IntelMQ harmonization field
- * names, validate and normalize the fields renraku relies on, and build
- * the event's dedup key and data JSON.
- *
- * Field names and classification types follow IntelMQ's harmonization
- * (3.x).  Anything not in it is kept under "extra.<name>".
+ * The IntelMQ format: events as JSON, either one object per line (JSON
+ * Lines, IntelMQ's file output) or one array of objects.  The reader
+ * yields each object with the line it starts on; ingest_normalize does
+ * the rest.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "private.h"
 
-/* IntelMQ harmonization event fields, sorted (strcmp) for bsearch.
- * "extra.*" is handled by prefix. */
-static const char *const intelmq_fields[] = {
-	"classification.identifier", "classification.taxonomy",
-	"classification.type", "comment", "destination.abuse_contact",
-	"destination.account", "destination.allocated", "destination.as_name",
-	"destination.asn", "destination.domain_suffix", "destination.fqdn",
-	"destination.geolocation.cc", "destination.geolocation.city",
-	"destination.geolocation.country", "destination.geolocation.latitude",
-	"destination.geolocation.longitude", "destination.geolocation.region",
-	"destination.geolocation.state", "destination.ip",
-	"destination.local_hostname", "destination.local_ip",
-	"destination.network", "destination.port", "destination.registry",
-	"destination.reverse_dns", "destination.tor_node", "destination.url",
-	"destination.urlpath", "event_description.target",
-	"event_description.text", "event_description.url", "event_hash",
-	"feed.accuracy", "feed.code", "feed.documentation", "feed.name",
-	"feed.provider", "feed.url", "malware.hash.md5", "malware.hash.sha1",
-	"malware.hash.sha256", "malware.name", "malware.version",
-	"misp.attribute_uuid", "misp.event_uuid", "output",
-	"product.full_name", "product.name", "product.product",
-	"product.vendor", "product.version", "product.vulnerabilities",
-	"protocol.application", "protocol.transport", "raw", "rtir_id",
-	"screenshot_url", "severity", "source.abuse_contact",
-	"source.account", "source.allocated", "source.as_name", "source.asn",
-	"source.domain_suffix", "source.fqdn", "source.geolocation.cc",
-	"source.geolocation.city", "source.geolocation.country",
-	"source.geolocation.cymru_cc", "source.geolocation.geoip_cc",
-	"source.geolocation.latitude", "source.geolocation.longitude",
-	"source.geolocation.region", "source.geolocation.state", "source.ip",
-	"source.local_hostname", "source.local_ip", "source.network",
-	"source.port", "source.registry", "source.reverse_dns",
-	"source.tor_node", "source.url", "source.urlpath", "status",
-	"time.observation", "time.source", "tlp",
+enum layout { LAYOUT_LINES, LAYOUT_ARRAY };
+
+enum array_state {
+	ARRAY_ELEMENTS, /* before an element (or the closing ']') */
+	ARRAY_CLOSED,   /* after ']': only white space may follow */
+	ARRAY_DONE
 };
 
-
-/* Fields whose value renraku validates and rewrites to a canonical form.
- * Control characters are rejected in these (they reach headers, file
- * names and lookups); every other string is kept as it came. */
-enum field_kind {
-	KIND_TIME,
-	KIND_TYPE,
-	KIND_IP,
-	KIND_ASN,
-	KIND_PORT,
-	KIND_FQDN,
-	KIND_URL,
-	KIND_CC,
-	KIND_TLP,
-	KIND_TEXT /* must be a string; kept as it is */
+struct intelmq_reader {
+	const char *data, *p, *end;
+	long long line;        /* line of p */
+	enum layout layout;
+	enum array_state state;
+	bool first;            /* no element read yet */
+	/* A problem found after the element just returned, reported by
+	 * the next call. */
+	bool pending;
+	long long pending_line;
+	const char *pending_reason; /* static */
 };
 
-/* In the order they are checked: the first problem found is reported. */
-static const struct {
-	const char *name;
-	enum field_kind kind;
-	bool required;
-} checked_fields[] = {
-	{"time.source", KIND_TIME, true},
-	{"classification.type", KIND_TYPE, true},
-	{"classification.taxonomy", KIND_TEXT},
-	{"source.ip", KIND_IP},
-	{"source.asn", KIND_ASN},
-	{"source.port", KIND_PORT},
-	{"source.fqdn", KIND_FQDN},
-	{"source.url", KIND_URL},
-	{"source.geolocation.cc", KIND_CC},
-	{"destination.ip", KIND_IP},
-	{"destination.asn", KIND_ASN},
-	{"destination.port", KIND_PORT},
-	{"destination.fqdn", KIND_FQDN},
-	{"destination.url", KIND_URL},
-	{"destination.geolocation.cc", KIND_CC},
-	{"time.observation", KIND_TIME},
-	{"tlp", KIND_TLP},
-};
-
-/* Room for a value quoted in a reason. */
-#define SHOWN_MAX 64
-#define SHOWN_SIZE (SHOWN_MAX + 4)
-
-static int cmp_field(const void *key, const void *elem)
+static bool is_ws(char c)
 {
-	return strcmp(key, *(const char *const *)elem);
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static bool known_field(const char *name)
+static const char *skip_ws(const char *p, const char *end, long long *line)
 {
-	return bsearch(name, intelmq_fields, RK_ARRAY_LEN(intelmq_fields),
-		       sizeof(intelmq_fields[0]), cmp_field) != NULL;
+	for (; p < end && is_ws(*p); p++)
+		if (*p == '\n')
+			(*line)++;
+	return p;
 }
 
+static bool has_suffix(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), m = strlen(suffix);
 
-static enum rk_err reject(struct intelmq_norm *n, const char *fmt, ...)
-	RK_PRINTF(2, 3);
+	return n >= m && rk_str_ieq(name + n - m, suffix);
+}
 
-static enum rk_err reject(struct intelmq_norm *n, const char *fmt, ...)
+static int intelmq_detect(const char *name, const char *data, size_t len)
+{
+	const char *p = ingest_skip_bom(data, &len), *end = p + len;
+	bool named = name && (has_suffix(name, ".json") ||
+			      has_suffix(name, ".jsonl") ||
+			      has_suffix(name, ".ndjson"));
+
+	while (p < end && is_ws(*p))
+		p++;
+	if (p < end && *p != '{' && *p != '[')
+		return 0;
+	return named ? 2 : 1; /* empty content is an empty report */
+}
+
+static enum rk_err intelmq_open(const char *data, size_t len, void **out,
+				char *reason, size_t reason_len)
+{
+	struct intelmq_reader *r;
+	const char *p;
+
+	*out = NULL;
+	data = ingest_skip_bom(data, &len);
+	if (!ingest_text_check(data, len, reason, reason_len))
+		return RK_ERR_PARSE;
+	for (p = data; p < data + len && is_ws(*p); p++)
+		;
+	if (p < data + len && *p != '{' && *p != '[') {
+		snprintf(reason, reason_len,
+			 "not IntelMQ JSON: neither a JSON object per line nor "
+			 "a JSON array (line %lld)",
+			 ingest_line_of(data, p));
+		return RK_ERR_PARSE;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return RK_ERR_NOMEM;
+	r->data = data;
+	r->end = data + len;
+	r->first = true;
+	if (p < r->end && *p == '[') {
+		r->layout = LAYOUT_ARRAY;
+		r->line = ingest_line_of(data, p);
+		r->p = p + 1;
+	} else {
+		r->layout = LAYOUT_LINES;
+		r->line = 1;
+		r->p = data;
+	}
+	*out = r;
+	return RK_OK;
+}
+
+static void bad(struct ingest_record *rec, long long line, const char *fmt,
+		...) RK_PRINTF(3, 4);
+
+static void bad(struct ingest_record *rec, long long line, const char *fmt,
+		...)
 {
 	va_list ap;
 
+	rec->kind = INGEST_RECORD_BAD;
+	rec->line = line;
 	va_start(ap, fmt);
-	vsnprintf(n->reason, sizeof(n->reason), fmt, ap);
+	vsnprintf(rec->reason, sizeof(rec->reason), fmt, ap);
 	va_end(ap);
-	return RK_ERR_INVAL;
 }
 
-/* s shortened for a reason: at most SHOWN_MAX bytes, cut at a UTF-8
- * character boundary, "..." when cut. */
-static const char *shown(const char *s, char out[SHOWN_SIZE])
+/* JSON Lines: one object per line, blank lines skipped. */
+static void next_line(struct intelmq_reader *r, struct ingest_record *rec)
 {
-	size_t n = strlen(s);
+	while (r->p < r->end) {
+		const char *nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
+		const char *stop = nl ? nl : r->end, *start = r->p, *q = r->p;
+		size_t len = (size_t)(stop - start);
+		long long line = r->line++;
+		json_error_t jerr;
 
-	if (n <= SHOWN_MAX)
-		return s;
-	n = SHOWN_MAX;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	memcpy(out, s, n);
-	memcpy(out + n, "...", 4);
-	return out;
-}
-
-/* ------------------------------------------------------------ lifecycle */
-
-enum rk_err intelmq_norm_init(struct intelmq_norm *n)
-{
-	memset(n, 0, sizeof(*n));
-	rk_buf_init(&n->key, RK_MAX_JSON_LINE);
-	rk_buf_init(&n->name, RK_MAX_JSON_LINE + 8);
-	/* The data is the input re-encoded: derived fields and escapes can
-	 * make it somewhat longer than the line it came from. */
-	rk_buf_init(&n->data, 2 * (size_t)RK_MAX_JSON_LINE);
-	rk_buf_init(&n->dedup, RK_MAX_URL + 128);
-	n->fields = json_object();
-	if (!n->fields)
-		goto fail;
-	for (int t = RK_TLP_CLEAR; t <= RK_TLP_RED; t++) {
-		n->tlp_names[t] = json_string(rk_tlp_name((enum rk_tlp)t));
-		if (!n->tlp_names[t])
-			goto fail;
-	}
-	return RK_OK;
-fail:
-	intelmq_norm_release(n);
-	return RK_ERR_NOMEM;
-}
-
-void intelmq_norm_release(struct intelmq_norm *n)
-{
-	json_decref(n->fields);
-	n->fields = NULL;
-	for (size_t t = 0; t < RK_ARRAY_LEN(n->tlp_names); t++) {
-		json_decref(n->tlp_names[t]);
-		n->tlp_names[t] = NULL;
-	}
-	rk_buf_release(&n->key);
-	rk_buf_release(&n->name);
-	rk_buf_release(&n->data);
-	rk_buf_release(&n->dedup);
-	memset(&n->ev, 0, sizeof(n->ev));
-}
-
-/* ------------------------------------------------------------ flattening */
-
-/* Depth and string lengths inside a value that is kept as it is (arrays
- * and the objects inside them). */
-static enum rk_err check_value(struct intelmq_norm *n, const char *name,
-			       json_t *value, int depth)
-{
-	enum rk_err err;
-
-	if (depth > RK_MAX_JSON_DEPTH)
-		return reject(n, "nesting deeper than RK_MAX_JSON_DEPTH (%d)",
-			      RK_MAX_JSON_DEPTH);
-	if (json_is_string(value)) {
-		if (json_string_length(value) > RK_MAX_FIELD)
-			return reject(n,
-				      "%s: value is longer than RK_MAX_FIELD "
-				      "(%u bytes)",
-				      name, RK_MAX_FIELD);
-	} else if (json_is_array(value)) {
-		size_t i;
-		json_t *item;
-
-		json_array_foreach(value, i, item)
-			if ((err = check_value(n, name, item, depth + 1)))
-				return err;
-	} else if (json_is_object(value)) {
-		const char *key;
-		json_t *item;
-
-		json_object_foreach(value, key, item)
-			if ((err = check_value(n, name, item, depth + 1)))
-				return err;
-	}
-	return RK_OK;
-}
-
-/* Store one leaf under its IntelMQ name: a harmonization field or an
- * "extra." name as it is, anything else under "extra.". */
-static enum rk_err add_field(struct intelmq_norm *n, json_t *value, int depth)
-{
-	const char *name = n->key.data;
-	size_t before;
-	enum rk_err err;
-
-	if (++n->nfields > RK_MAX_EVENT_FIELDS)
-		return reject(n, "more than RK_MAX_EVENT_FIELDS (%d) fields",
-			      RK_MAX_EVENT_FIELDS);
-	if (json_is_array(value) &&
-	    (err = check_value(n, name, value, depth + 1)))
-		return err;
-	if (json_is_string(value) &&
-	    (err = check_value(n, name, value, depth)))
-		return err;
-	if (depth == 1 && strcmp(name, "__type") == 0)
-		return RK_OK; /* IntelMQ's message type ("Event") */
-	if (strncmp(name, "extra.", 6) != 0 && !known_field(name)) {
-		rk_buf_reset(&n->name);
-		if (rk_buf_adds(&n->name, "extra.") ||
-		    rk_buf_add(&n->name, n->key.data, n->key.len))
-			return reject(n, "field name is too long");
-		name = n->name.data;
-	}
-	/* A name seen before replaces the value and leaves the size as it
-	 * was: one hash lookup instead of two on the hot path. */
-	before = json_object_size(n->fields);
-	if (json_object_set_nocheck(n->fields, name, value))
-		return RK_ERR_NOMEM;
-	if (json_object_size(n->fields) == before) {
-		char tmp[SHOWN_SIZE];
-
-		return reject(n, "duplicate field '%s'", shown(name, tmp));
-	}
-	return RK_OK;
-}
-
-static enum rk_err flatten(struct intelmq_norm *n, json_t *obj, int depth)
-{
-	size_t prefix_len = n->key.len;
-	const char *key;
-	json_t *value;
-	enum rk_err err;
-
-	json_object_foreach(obj, key, value) {
-		rk_buf_truncate(&n->key, prefix_len);
-		if (!*key)
-			return reject(n, "empty field name");
-		if (rk_str_has_ctl(key, false))
-			return reject(n, "field name contains control "
-					 "characters");
-		if ((prefix_len && rk_buf_addc(&n->key, '.')) ||
-		    rk_buf_adds(&n->key, key))
-			return reject(n, "field name is too long");
-		if (json_is_object(value)) {
-			if (depth + 1 > RK_MAX_JSON_DEPTH)
-				return reject(n,
-					      "nesting deeper than "
-					      "RK_MAX_JSON_DEPTH (%d)",
-					      RK_MAX_JSON_DEPTH);
-			if ((err = flatten(n, value, depth + 1)))
-				return err;
-			continue;
+		r->p = nl ? nl + 1 : r->end;
+		while (q < stop && is_ws(*q))
+			q++;
+		if (q == stop)
+			continue; /* blank */
+		rec->what = "line";
+		if (len > RK_MAX_JSON_LINE) {
+			bad(rec, line,
+			    "line is longer than RK_MAX_JSON_LINE (%u bytes)",
+			    RK_MAX_JSON_LINE);
+			return;
 		}
-		if ((err = add_field(n, value, depth)))
-			return err;
-	}
-	rk_buf_truncate(&n->key, prefix_len);
-	return RK_OK;
-}
-
-/* ------------------------------------------------------------ fields */
-
-/* The string value of a checked field; rejects other types and control
- * characters. */
-static enum rk_err want_string(struct intelmq_norm *n, const char *name,
-			       json_t *value, const char **out)
-{
-	if (!json_is_string(value))
-		return reject(n, "%s: not a string", name);
-	*out = json_string_value(value);
-	if (rk_str_has_ctl(*out, false))
-		return reject(n, "%s: contains control characters", name);
-	return RK_OK;
-}
-
-/* Replace the value of name with the string s (unless already equal). */
-static enum rk_err set_string(struct intelmq_norm *n, const char *name,
-			      json_t *old, const char *s)
-{
-	if (old && strcmp(json_string_value(old), s) == 0)
-		return RK_OK;
-	if (json_object_set_new_nocheck(n->fields, name, json_string(s)))
-		return RK_ERR_NOMEM;
-	return RK_OK;
-}
-
-/* An integer field given as a number or a decimal string. */
-static enum rk_err want_integer(struct intelmq_norm *n, const char *name,
-				json_t *value, long long min, long long max,
-				const char *what, long long *out)
-{
-	char tmp[SHOWN_SIZE];
-	const char *s;
-	enum rk_err err;
-
-	if (json_is_integer(value)) {
-		*out = json_integer_value(value);
-		if (*out < min || *out > max)
-			return reject(n, "%s: %lld is not %s", name, *out,
-				      what);
-	} else {
-		if (!json_is_string(value))
-			return reject(n, "%s: not an integer", name);
-		if ((err = want_string(n, name, value, &s)))
-			return err;
-		if (rk_parse_long(s, min, max, out))
-			return reject(n, "%s: '%s' is not %s", name,
-				      shown(s, tmp), what);
-		if (json_object_set_new_nocheck(n->fields, name,
-						json_integer(*out)))
-			return RK_ERR_NOMEM;
-	}
-	return RK_OK;
-}
-
-static enum rk_err norm_time(struct intelmq_norm *n, const char *name,
-			     json_t *value, int64_t *epoch)
-{
-	char tmp[SHOWN_SIZE], text[RK_TIME_TEXT + 8];
-	const char *s;
-	enum rk_err err;
-
-	if ((err = want_string(n, name, value, &s)))
-		return err;
-	if (rk_time_parse(s, epoch))
-		return reject(n, "%s: '%s' is not a timestamp", name,
-			      shown(s, tmp));
-	rk_time_format(*epoch, 0, text); /* "YYYY-MM-DD HH:MM:SS" */
-	text[10] = 'T';
-	memcpy(text + 19, "+00:00", 7);
-	return set_string(n, name, value, text);
-}
-
-static enum rk_err norm_ip(struct intelmq_norm *n, const char *name,
-			   json_t *value)
-{
-	char tmp[SHOWN_SIZE], text[RK_ADDR_TEXT];
-	struct rk_addr addr;
-	const char *s;
-	enum rk_err err;
-
-	if ((err = want_string(n, name, value, &s)))
-		return err;
-	if (rk_addr_parse(s, &addr))
-		return reject(n, "%s: '%s' is not an IP address", name,
-			      shown(s, tmp));
-	rk_addr_format(&addr, text);
-	return set_string(n, name, value, text);
-}
-
-static enum rk_err norm_asn(struct intelmq_norm *n, const char *name,
-			    json_t *value)
-{
-	char tmp[SHOWN_SIZE];
-	const char *s;
-	uint32_t asn;
-	enum rk_err err;
-
-	if (json_is_integer(value)) {
-		long long v = json_integer_value(value);
-
-		if (v < 1 || v > 4294967295LL)
-			return reject(n, "%s: %lld is not an AS number", name,
-				      v);
-		return RK_OK;
-	}
-	if (!json_is_string(value))
-		return reject(n, "%s: not an AS number", name);
-	if ((err = want_string(n, name, value, &s)))
-		return err;
-	if (rk_asn_parse(s, &asn))
-		return reject(n, "%s: '%s' is not an AS number", name,
-			      shown(s, tmp));
-	if (json_object_set_new_nocheck(n->fields, name, json_integer(asn)))
-		return RK_ERR_NOMEM;
-	return RK_OK;
-}
-
-static enum rk_err norm_fqdn_text(struct intelmq_norm *n, const char *name,
-				  const char *s, json_t *old)
-{
-	char tmp[SHOWN_SIZE];
-	char *fqdn = NULL;
-	enum rk_err err;
-
-	err = rk_domain_normalize(s, &fqdn);
-	if (err == RK_ERR_NOMEM)
-		return err;
-	if (err)
-		return reject(n, "%s: '%s' is not a domain name", name,
-			      shown(s, tmp));
-	err = set_string(n, name, old, fqdn);
-	free(fqdn);
-	return err;
-}
-
-static enum rk_err norm_fqdn(struct intelmq_norm *n, const char *name,
-			     json_t *value)
-{
-	const char *s;
-	enum rk_err err;
-
-	if ((err = want_string(n, name, value, &s)))
-		return err;
-	return norm_fqdn_text(n, name, s, value);
-}
-
-/* RFC 3986 scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
-static size_t url_scheme_len(const char *s)
-{
-	size_t i = 0;
-
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return 0;
-	while (s[i] && s[i] != ':') {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '+' || c == '-' ||
-		      c == '.'))
-			return 0;
-		i++;
-	}
-	return s[i] == ':' ? i : 0;
-}
-
-static enum rk_err norm_url(struct intelmq_norm *n, const char *name,
-			    json_t *value)
-{
-	char tmp[SHOWN_SIZE];
-	const char *s;
-	enum rk_err err;
-
-	if (!json_is_string(value))
-		return reject(n, "%s: not a string", name);
-	s = json_string_value(value);
-	if (json_string_length(value) > RK_MAX_URL)
-		return reject(n, "%s: longer than RK_MAX_URL (%d bytes)", name,
-			      RK_MAX_URL);
-	if ((err = want_string(n, name, value, &s)))
-		return err;
-	for (const char *p = s; *p; p++)
-		if (*p == ' ')
-			return reject(n, "%s: contains spaces", name);
-	if (!url_scheme_len(s))
-		return reject(n, "%s: '%s' has no scheme", name,
-			      shown(s, tmp));
-	return RK_OK;
-}
-
-/* The host of an "scheme://[userinfo@]host[:port]/..." URL as a domain
- * name for source.fqdn; nothing when the URL has no authority or its
- * host is an address or not a domain name. */
-static enum rk_err fqdn_from_url(struct intelmq_norm *n, const char *url)
-{
-	const char *host, *end, *at, *colon;
-	char buf[RK_MAX_DOMAIN + 2];
-	char *fqdn = NULL;
-	struct rk_addr addr;
-	size_t len;
-	enum rk_err err;
-
-	host = url + url_scheme_len(url) + 1;
-	if (strncmp(host, "//", 2) != 0)
-		return RK_OK;
-	host += 2;
-	end = host + strcspn(host, "/?#");
-	at = memchr(host, '@', (size_t)(end - host));
-	while (at) { /* the last '@' ends the userinfo */
-		host = at + 1;
-		at = memchr(host, '@', (size_t)(end - host));
-	}
-	if (host < end && *host == '[')
-		return RK_OK; /* an IPv6 literal */
-	colon = memchr(host, ':', (size_t)(end - host));
-	if (colon)
-		end = colon;
-	len = (size_t)(end - host);
-	if (len == 0 || len >= sizeof(buf))
-		return RK_OK;
-	memcpy(buf, host, len);
-	buf[len] = '\0';
-	if (rk_addr_parse(buf, &addr) == RK_OK)
-		return RK_OK;
-	err = rk_domain_normalize(buf, &fqdn);
-	if (err == RK_ERR_NOMEM)
-		return err;
-	if (err)
-		return RK_OK;
-	err = json_object_set_new_nocheck(n->fields, "source.fqdn",
-					  json_string(fqdn))
-		      ? RK_ERR_NOMEM
-		      : RK_OK;
-	free(fqdn);
-	return err;
-}
-
-static enum rk_err norm_cc(struct intelmq_norm *n, const char *name,
-			   json_t *value)
-{
-	char tmp[SHOWN_SIZE], cc[3];
-	const char *s;
-	enum rk_err err;
-
-	if ((err = want_string(n, name, value, &s)))
-		return err;
-	for (int i = 0; i < 2; i++) {
-		char c = s[i];
-
-		if (c >= 'a' && c <= 'z')
-			c = (char)(c - 32);
-		if (c < 'A' || c > 'Z')
-			goto bad;
-		cc[i] = c;
-	}
-	if (s[2])
-		goto bad;
-	cc[2] = '\0';
-	return set_string(n, name, value, cc);
-bad:
-	return reject(n, "%s: '%s' is not a two-letter country code", name,
-		      shown(s, tmp));
-}
-
-/* ------------------------------------------------------------ the event */
-
-static void reset(struct intelmq_norm *n)
-{
-	json_object_clear(n->fields);
-	n->nfields = 0;
-	n->reason[0] = '\0';
-	rk_buf_reset(&n->key);
-	rk_buf_reset(&n->data);
-	rk_buf_reset(&n->dedup);
-	memset(&n->ev, 0, sizeof(n->ev));
-}
-
-#define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15))
-
-/* n->fields as compact JSON into n->data.  json_dumpb into the room the
- * buffer has (grown once when short) costs far less than a callback per
- * token. */
-static enum rk_err dump_fields(struct intelmq_norm *n)
-{
-	size_t room, need;
-	enum rk_err err;
-
-	for (int attempt = 0; attempt < 2; attempt++) {
-		room = n->data.alloc > 1 ? n->data.alloc - 1 : 0;
-		need = room ? json_dumpb(n->fields, n->data.data, room,
-					 DUMP_FLAGS)
-			    : 0;
-		if (room && need == 0)
-			return RK_ERR_NOMEM;
-		if (need && need <= room) {
-			n->data.len = need;
-			n->data.data[need] = '\0';
-			return RK_OK;
+		rec->value = json_loadb(start, len, INGEST_JSON_FLAGS, &jerr);
+		if (!rec->value) {
+			bad(rec, line, "line is not valid JSON: %s", jerr.text);
+			return;
 		}
-		if (!need)
-			need = json_dumpb(n->fields, NULL, 0, DUMP_FLAGS);
-		if (!need)
-			return RK_ERR_NOMEM;
-		err = rk_buf_grow(&n->data, need);
-		if (err == RK_ERR_LIMIT)
-			return reject(n, "normalized event is larger than %zu "
-					 "bytes",
-				      n->data.max);
-		if (err)
-			return err;
+		rec->kind = INGEST_RECORD_VALUE;
+		rec->line = line;
+		return;
 	}
-	return RK_ERR_INTERNAL;
+	rec->kind = INGEST_RECORD_END;
 }
 
-/* The string value of field name in n->fields, NULL if absent or not a
- * string.  Borrowed from n->fields. */
-static char *field_text(struct intelmq_norm *n, const char *name)
+/* One JSON array of objects, element by element, so that each element's
+ * line is known and one bad element does not lose the others before it. */
+static void next_element(struct intelmq_reader *r, struct ingest_record *rec)
 {
-	json_t *value = json_object_get(n->fields, name);
-
-	/* store_event's members are not const; the view is only read. */
-	return json_is_string(value) ? (char *)json_string_value(value) : NULL;
-}
-
-enum rk_err intelmq_normalize(struct intelmq_norm *n,
-			      const struct rk_config *cfg, json_t *root)
-{
-	const struct rk_type_info *type = NULL;
-	struct store_event *ev = &n->ev;
-	json_t *value;
-	const char *s;
-	char tmp[SHOWN_SIZE];
-	enum rk_tlp tlp = cfg->relay.default_tlp;
-	int64_t observed;
-	enum rk_err err;
-
-	reset(n);
-	if (!json_is_object(root))
-		return reject(n, "not a JSON object");
-	if ((err = flatten(n, root, 1)))
-		return err;
-
-	for (size_t i = 0; i < RK_ARRAY_LEN(checked_fields); i++) {
-		const char *name = checked_fields[i].name;
-
-		value = json_object_get(n->fields, name);
-		if (!value) {
-			if (checked_fields[i].required)
-				return reject(n, "missing %s", name);
-			continue;
-		}
-		switch (checked_fields[i].kind) {
-		case KIND_TIME:
-			err = norm_time(n, name, value,
-					i == 0 ? &ev->time_source : &observed);
-			break;
-		case KIND_TYPE:
-			if ((err = want_string(n, name, value, &s)))
-				break;
-			type = rk_type_find(s);
-			if (!type) {
-				err = reject(n, "%s: '%s' is not an IntelMQ "
-						"type",
-					     name, shown(s, tmp));
-				break;
-			}
-			err = set_string(n, name, value, type->type);
-			break;
-		case KIND_TEXT:
-			err = json_is_string(value)
-				      ? RK_OK
-				      : reject(n, "%s: not a string", name);
-			break;
-		case KIND_IP: err = norm_ip(n, name, value); break;
-		case KIND_ASN: err = norm_asn(n, name, value); break;
-		case KIND_PORT: {
-			long long port;
-
-			err = want_integer(n, name, value, 0, 65535,
-					   "a port number", &port);
-			break;
-		}
-		case KIND_FQDN: err = norm_fqdn(n, name, value); break;
-		case KIND_URL: err = norm_url(n, name, value); break;
-		case KIND_CC: err = norm_cc(n, name, value); break;
-		case KIND_TLP:
-			if ((err = want_string(n, name, value, &s)))
-				break;
-			if (rk_tlp_parse(s, &tlp)) {
-				err = reject(n, "tlp: '%s' is not a TLP label",
-					     shown(s, tmp));
-				break;
-			}
-			break;
-		}
-		if (err)
-			return err;
-	}
-
-	/* Derived fields. */
-	if (!json_object_get(n->fields, "source.fqdn") &&
-	    (s = field_text(n, "source.url")) && (err = fqdn_from_url(n, s)))
-		return err;
-	if (!json_object_get(n->fields, "classification.taxonomy") &&
-	    json_object_set_new_nocheck(n->fields, "classification.taxonomy",
-					json_string(type->taxonomy)))
-		return RK_ERR_NOMEM;
-	if (json_object_set_nocheck(n->fields, "tlp", n->tlp_names[tlp]))
-		return RK_ERR_NOMEM;
-
-	/* The view handed to the store. */
-	ev->type = (char *)type->type;
-	ev->taxonomy = field_text(n, "classification.taxonomy");
-	ev->identifier = field_text(n, "classification.identifier");
-	ev->feed_name = field_text(n, "feed.name");
-	ev->source_ip = field_text(n, "source.ip");
-	ev->source_fqdn = field_text(n, "source.fqdn");
-	ev->source_url = field_text(n, "source.url");
-	ev->source_cc = field_text(n, "source.geolocation.cc");
-	value = json_object_get(n->fields, "source.asn");
-	ev->source_asn = json_is_integer(value)
-				 ? (uint32_t)json_integer_value(value)
-				 : 0;
-	ev->tlp = tlp;
-	ev->severity = rk_config_severity(cfg, type->type);
-
-	/* Subject: IP, else URL, else domain, else AS. */
-	if (ev->source_ip)
-		s = ev->source_ip;
-	else if (ev->source_url)
-		s = ev->source_url;
-	else if (ev->source_fqdn)
-		s = ev->source_fqdn;
-	else if (ev->source_asn)
-		s = NULL;
-	else
-		return reject(n, "no source.ip, source.fqdn, source.url or "
-				 "source.asn");
-	if (rk_buf_adds(&n->dedup, type->type) ||
-	    rk_buf_addc(&n->dedup, '\x1f') ||
-	    (s ? rk_buf_adds(&n->dedup, s)
-	       : rk_buf_addf(&n->dedup, "AS%lu",
-			     (unsigned long)ev->source_asn)) ||
-	    rk_buf_addc(&n->dedup, '\x1f') ||
-	    rk_buf_addf(&n->dedup, "%lld", (long long)ev->time_source))
-		return reject(n, "dedup key is too long");
-	ev->dedup_key = n->dedup.data;
-
-	if ((err = dump_fields(n)))
-		return err;
-	ev->data = n->data.data;
-	return RK_OK;
-}
-
-/* ------------------------------------------------------------ public */
-
-static enum rk_err copy_text(char **dst, const char *src)
-{
-	if (!src)
-		return RK_OK;
-	*dst = rk_strdup(src);
-	return *dst ? RK_OK : RK_ERR_NOMEM;
-}
-
-enum rk_err ingest_intelmq_event(const struct rk_config *cfg,
-				 const char *json, size_t len,
-				 struct store_event *ev, char *reason,
-				 size_t reason_len)
-{
-	struct intelmq_norm n;
+	size_t cap, avail;
+	long long start;
 	json_error_t jerr;
-	json_t *root = NULL;
-	const struct store_event *view = &n.ev;
-	enum rk_err err;
 
-	memset(ev, 0, sizeof(*ev));
-	if (reason_len)
-		reason[0] = '\0';
-	if ((err = intelmq_norm_init(&n)))
-		return err;
-	if (len > RK_MAX_JSON_LINE) {
-		err = reject(&n, "event is longer than RK_MAX_JSON_LINE (%u "
-				 "bytes)",
-			     RK_MAX_JSON_LINE);
-		goto cleanup;
+	rec->what = "element";
+	if (r->pending) {
+		r->pending = false;
+		r->state = ARRAY_DONE;
+		bad(rec, r->pending_line, "%s", r->pending_reason);
+		return;
 	}
-	root = json_loadb(json, len, INTELMQ_JSON_FLAGS, &jerr);
-	if (!root) {
-		err = reject(&n, "event is not valid JSON: %s", jerr.text);
-		goto cleanup;
+	if (r->state == ARRAY_CLOSED) {
+		r->state = ARRAY_DONE;
+		r->p = skip_ws(r->p, r->end, &r->line);
+		if (r->p < r->end) {
+			bad(rec, r->line, "content after the end of the array");
+			return;
+		}
 	}
-	if (!json_is_object(root)) {
-		err = reject(&n, "event is not a JSON object");
-		goto cleanup;
+	if (r->state == ARRAY_DONE) {
+		rec->kind = INGEST_RECORD_END;
+		return;
 	}
-	if ((err = intelmq_normalize(&n, cfg, root)))
-		goto cleanup;
-	ev->time_source = view->time_source;
-	ev->source_asn = view->source_asn;
-	ev->tlp = view->tlp;
-	ev->severity = view->severity;
-	if ((err = copy_text(&ev->dedup_key, view->dedup_key)) ||
-	    (err = copy_text(&ev->type, view->type)) ||
-	    (err = copy_text(&ev->taxonomy, view->taxonomy)) ||
-	    (err = copy_text(&ev->identifier, view->identifier)) ||
-	    (err = copy_text(&ev->feed_name, view->feed_name)) ||
-	    (err = copy_text(&ev->source_ip, view->source_ip)) ||
-	    (err = copy_text(&ev->source_fqdn, view->source_fqdn)) ||
-	    (err = copy_text(&ev->source_url, view->source_url)) ||
-	    (err = copy_text(&ev->source_cc, view->source_cc)) ||
-	    (err = copy_text(&ev->data, view->data)) ||
-	    (err = copy_text(&ev->state, STORE_EVENT_NEW)))
-		store_event_release(ev);
-cleanup:
-	if (err == RK_ERR_INVAL && reason_len)
-		snprintf(reason, reason_len, "%s", n.reason);
-	json_decref(root);
-	intelmq_norm_release(&n);
-	return err;
+	r->p = skip_ws(r->p, r->end, &r->line);
+	if (r->p == r->end) {
+		r->state = ARRAY_DONE;
+		bad(rec, r->line,
+		    "array is not closed: ']' expected at the end of the input");
+		return;
+	}
+	if (r->first && *r->p == ']') {
+		r->p++;
+		r->state = ARRAY_CLOSED;
+		next_element(r, rec);
+		return;
+	}
+	r->first = false;
+	start = r->line;
+	avail = (size_t)(r->end - r->p);
+	cap = avail > RK_MAX_JSON_LINE ? RK_MAX_JSON_LINE : avail;
+	rec->value = json_loadb(r->p, cap,
+				INGEST_JSON_FLAGS | JSON_DISABLE_EOF_CHECK,
+				&jerr);
+	if (!rec->value) {
+		r->state = ARRAY_DONE;
+		if (cap < avail && (size_t)jerr.position >= cap)
+			bad(rec, start,
+			    "element is longer than RK_MAX_JSON_LINE (%u "
+			    "bytes); the rest of the array is skipped",
+			    RK_MAX_JSON_LINE);
+		else
+			bad(rec, start,
+			    "element is not valid JSON (line %lld): %s; the "
+			    "rest of the array is skipped",
+			    start + jerr.line - 1, jerr.text);
+		return;
+	}
+	rec->kind = INGEST_RECORD_VALUE;
+	rec->line = start;
+	r->line += ingest_line_of(r->p, r->p + jerr.position) - 1;
+	r->p += jerr.position;
+	r->p = skip_ws(r->p, r->end, &r->line);
+	if (r->p < r->end && *r->p == ',') {
+		r->p++;
+	} else if (r->p < r->end && *r->p == ']') {
+		r->p++;
+		r->state = ARRAY_CLOSED;
+	} else {
+		r->pending = true;
+		r->pending_line = r->line;
+		r->pending_reason =
+			r->p == r->end
+				? "array is not closed: ']' expected at the "
+				  "end of the input"
+				: "',' or ']' expected after an element; the "
+				  "rest of the array is skipped";
+	}
 }
+
+static enum rk_err intelmq_next(void *reader, struct ingest_record *rec)
+{
+	struct intelmq_reader *r = reader;
+
+	rec->kind = INGEST_RECORD_END;
+	rec->value = NULL;
+	rec->reason[0] = '\0';
+	if (r->layout == LAYOUT_LINES)
+		next_line(r, rec);
+	else
+		next_element(r, rec);
+	return RK_OK;
+}
+
+static void intelmq_close(void *reader)
+{
+	free(reader);
+}
+
+const struct ingest_format_ops ingest_format_intelmq = {
+	.name = "intelmq",
+	.id = INGEST_FORMAT_INTELMQ,
+	.label = "IntelMQ JSON",
+	.detect = intelmq_detect,
+	.open = intelmq_open,
+	.next = intelmq_next,
+	.close = intelmq_close,
+};

@@ -1,45 +1,137 @@
-/* Inside ingest: the IntelMQ normalizer shared by the readers.  Only
- * files under relay/ingest/ include this. */
+/*
+ * Inside ingest: the format interface, the normalizer shared by every
+ * format, and the text helpers readers share.  Only files under
+ * relay/ingest/ include this.
+ *
+ * How a report is read (ingest.c drives it):
+ *
+ *   format->detect  which format a file is (for --format auto)
+ *   format->open    start a reader over the content (borrowed)
+ *   format->next    one record: a JSON object of IntelMQ-named fields
+ *                   (nested or flat), with the line it starts on, or a
+ *                   record the reader itself rejects, or the end
+ *   format->close
+ *
+ * and every record goes through ingest_normalize, the one place where
+ * fields are validated and normalized into a struct store_event.  A new
+ * format (Shadowserver CSV, generic CSV, ARF/X-ARF, IODEF) is one file
+ * defining a const struct ingest_format_ops, listed in ingest.c.
+ */
 #ifndef RENRAKU_INGEST_PRIVATE_H
 #define RENRAKU_INGEST_PRIVATE_H
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "renraku/ingest.h"
 
 /* Size of a rejection reason, NUL included. */
-#define INTELMQ_REASON 320
+#define INGEST_REASON 320
+
+/* ------------------------------------------------------------ records */
+
+enum ingest_record_kind {
+	INGEST_RECORD_END = 0, /* no more records */
+	INGEST_RECORD_VALUE,   /* value holds the record */
+	INGEST_RECORD_BAD      /* the reader rejects it: reason says why */
+};
+
+/* One record as a reader yields it. */
+struct ingest_record {
+	enum ingest_record_kind kind;
+	long long line;   /* 1-based line where the record starts */
+	json_t *value;    /* RECORD_VALUE: owned by the caller; the driver
+			     rejects anything but a JSON object */
+	const char *what; /* what a record is called in reasons ("line",
+			     "element"); static */
+	char reason[INGEST_REASON]; /* RECORD_BAD */
+};
+
+/* One input format.  Instances are const and static: one file each. */
+struct ingest_format_ops {
+	const char *name;      /* as --format takes it: "intelmq" */
+	enum ingest_format id;
+	const char *label;     /* in reasons: "not IntelMQ JSON: ..." */
+	/* How surely data, from a file called name ("-" = stdin), is in
+	 * this format: 0 not at all, 1 the content looks like it, 2 the
+	 * content and the file name agree. */
+	int (*detect)(const char *name, const char *data, size_t len);
+	/* Start reading data (borrowed until close).  RK_ERR_PARSE with
+	 * the reason when the content cannot be this format at all,
+	 * RK_ERR_NOMEM.  *reader is the format's, freed by close. */
+	enum rk_err (*open)(const char *data, size_t len, void **reader,
+			    char *reason, size_t reason_len);
+	/* The next record into *rec (kind, line, value or reason).  RK_OK,
+	 * or RK_ERR_NOMEM. */
+	enum rk_err (*next)(void *reader, struct ingest_record *rec);
+	void (*close)(void *reader); /* NULL-safe */
+};
+
+extern const struct ingest_format_ops ingest_format_intelmq;
+
+/* ------------------------------------------------------------ text */
+
+/* data without a leading UTF-8 byte order mark (len adjusted). */
+const char *ingest_skip_bom(const char *data, size_t *len);
+/* No NUL byte and valid UTF-8; else false with the reason (naming the
+ * line). */
+bool ingest_text_check(const char *data, size_t len, char *reason,
+		       size_t reason_len);
+/* The 1-based line at of text that starts at start. */
+long long ingest_line_of(const char *start, const char *at);
+
+/* ------------------------------------------------------------ normalizer */
+
+/* A field of ingest_norm.fields, borrowed from it. */
+struct ingest_field_ref {
+	const char *name;
+	size_t name_len;
+	json_t *value;
+};
 
 /* State reused from one event to the next, so that the hot path allocates
- * little beyond what jansson needs.  Initialise with intelmq_norm_init,
- * free with intelmq_norm_release. */
-struct intelmq_norm {
+ * little beyond what jansson needs.  Initialise with ingest_norm_init,
+ * free with ingest_norm_release. */
+struct ingest_norm {
 	json_t *fields;        /* the flat normalized event, owned */
 	/* The event as store_event_add wants it.  A view: every string is
 	 * borrowed from fields or the buffers below and stays valid until
-	 * the next intelmq_normalize or intelmq_norm_release.  report_id is
+	 * the next ingest_normalize or ingest_norm_release.  report_id is
 	 * the caller's to set. */
 	struct store_event ev;
 	struct rk_buf key;     /* flattened field name being built */
 	struct rk_buf name;    /* the stored name ("extra.<key>") */
 	struct rk_buf data;    /* ev.data: fields as compact JSON */
-	struct rk_buf dedup;   /* ev.dedup_key */
+	struct rk_buf canon;   /* the fields the dedup key hashes */
+	char dedup_hex[2 * 32 + 1]; /* ev.dedup_key: SHA-256, hex */
+	struct ingest_field_ref *sorted; /* room to sort the fields, owned */
+	EVP_MD *sha256;        /* fetched once, owned */
+	EVP_MD_CTX *md;        /* owned */
 	json_t *tlp_names[RK_TLP_RED + 1]; /* shared "CLEAR", "GREEN", ... */
 	size_t nfields;
-	char reason[INTELMQ_REASON]; /* why the last event was rejected */
+	char reason[INGEST_REASON]; /* why the last event was rejected */
 };
 
-enum rk_err intelmq_norm_init(struct intelmq_norm *n);
-void intelmq_norm_release(struct intelmq_norm *n);
+enum rk_err ingest_norm_init(struct ingest_norm *n);
+void ingest_norm_release(struct ingest_norm *n);
 
-/* Normalize one IntelMQ event.  root must be a JSON object; it is
- * borrowed (values are shared with n->fields, so root may be released
- * right after).  Returns RK_OK with n->ev filled, RK_ERR_INVAL with the
- * reason in n->reason for a bad event, or RK_ERR_NOMEM. */
-enum rk_err intelmq_normalize(struct intelmq_norm *n,
-			      const struct rk_config *cfg, json_t *root);
+/* Normalize one record into n->ev.  root must be a JSON object of
+ * IntelMQ fields, nested ({"source": {"ip": ...}}) or flat
+ * ("source.ip"); it is borrowed (values are shared with n->fields, so
+ * root may be released right after).  now is the reference time for
+ * [ingest] max_age and max_skew (Unix seconds), taken by the caller.
+ * Returns RK_OK with n->ev filled, RK_ERR_INVAL with the reason in
+ * n->reason for a bad record, or RK_ERR_NOMEM. */
+enum rk_err ingest_normalize(struct ingest_norm *n,
+			     const struct rk_config *cfg, int64_t now,
+			     json_t *root);
 
-/* Flags every reader parses one record with. */
-#define INTELMQ_JSON_FLAGS (JSON_DECODE_ANY | JSON_REJECT_DUPLICATES)
+/* A copy of the view ev that owns its strings (state "new"); *out is
+ * released with store_event_release. */
+enum rk_err ingest_event_copy(const struct store_event *ev,
+			      struct store_event *out);
+
+/* Flags every JSON reader parses one record with. */
+#define INGEST_JSON_FLAGS (JSON_DECODE_ANY | JSON_REJECT_DUPLICATES)
 
 #endif

@@ -345,17 +345,19 @@ static const struct store_chain_entry *chain_entry(const struct store_ticket *t)
 enum rk_err notify_ticket_context(const struct rk_config *cfg,
 				  const struct store_ticket *t,
 				  const struct store_event *events, size_t n,
-				  const char *signer_fpr, json_t **out)
+				  const char *signer_fpr, int64_t now,
+				  json_t **out)
 {
 	return notify_ticket_context_parsed(cfg, t, events, NULL, n,
-					    signer_fpr, out);
+					    signer_fpr, now, out);
 }
 
 enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
 					 const struct store_ticket *t,
 					 const struct store_event *events,
 					 json_t *const *datas, size_t n,
-					 const char *signer_fpr, json_t **out)
+					 const char *signer_fpr, int64_t now,
+					 json_t **out)
 {
 	const struct store_chain_entry *who = chain_entry(t);
 	bool ja = t->lang && strcmp(t->lang, "ja") == 0;
@@ -590,7 +592,7 @@ enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
 				url.data);
 		rk_buf_release(&url);
 	}
-	rk_time_format(rk_now(), 0, now_text);
+	rk_time_format(now, 0, now_text);
 	set_str(ctx, "date_utc", now_text);
 	*out = ctx;
 	ctx = NULL;

@@ -152,7 +152,7 @@ static enum rk_err build_notice(struct notice_env *env,
 	if ((err = notify_ticket_context_parsed(cfg, t, events, datas, nevents,
 					 *env->signer ? mail_signer_fpr(*env->signer)
 						      : NULL,
-					 &ctx)))
+					 env->now, &ctx)))
 		goto cleanup;
 	err = notify_template_path(env->templates_dir, t->template_name,
 				   t->lang, &path, &lang);

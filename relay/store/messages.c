@@ -196,7 +196,7 @@ enum rk_err store_message_add(struct rk_store *store,
 		int64_t row = sqlite3_last_insert_rowid(store->db);
 
 		store_done(stmt);
-		if ((err = deliveries_add(store, row, m->rcpt, rk_now())))
+		if ((err = deliveries_add(store, row, m->rcpt, store->now)))
 			return err;
 		if (id_out)
 			*id_out = row;

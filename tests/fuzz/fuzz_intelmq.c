@@ -1,11 +1,13 @@
 /*
  * libFuzzer harness for IntelMQ ingest (relay/ingest/).
  *
- * The input goes through ingest_buffer into a store (JSON Lines or an
- * array, every check on the way), and as one event through
- * ingest_intelmq_event.  Invariants checked: the totals add up, at most
- * RK_MAX_ERRORS_LISTED errors are listed, every accepted event has a
- * dedup key, a known TLP and severity, and data that is a JSON object.
+ * The input goes through ingest_buffer into a store (format detected,
+ * JSON Lines or an array, every check on the way), and as one event
+ * through ingest_event_text.  The reference time is fixed so that a
+ * corpus input always meets the same [ingest] max_age / max_skew checks.
+ * Invariants checked: the totals add up, at most RK_MAX_ERRORS_LISTED
+ * errors are listed, every accepted event has a dedup key of 64 hex
+ * digits, a known TLP and severity, and data that is a JSON object.
  *
  * The store lives in a temporary file opened once per process (harness
  * state only) and is recreated every STORE_RUNS inputs so that it stays
@@ -23,6 +25,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define STORE_RUNS 5000
+#define FUZZ_NOW 1795169700LL /* 2026-11-20T10:15:00Z */
 
 struct harness {
 	char dir[64];
@@ -95,7 +98,10 @@ static void check_event(const struct store_event *ev)
 {
 	json_t *doc;
 
-	if (!ev->dedup_key || !ev->type || !ev->taxonomy || !ev->data ||
+	if (!ev->dedup_key || strlen(ev->dedup_key) != 64 ||
+	    strspn(ev->dedup_key, "0123456789abcdef") != 64)
+		abort();
+	if (!ev->type || !ev->taxonomy || !ev->data ||
 	    (unsigned)ev->tlp > RK_TLP_RED ||
 	    (unsigned)ev->severity >= RK_SEV_COUNT)
 		abort();
@@ -111,7 +117,8 @@ static void check_event(const struct store_event *ev)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct harness *h = harness();
-	struct ingest_options opts = {INGEST_FORMAT_INTELMQ, "fuzz", false};
+	struct ingest_options opts = {INGEST_FORMAT_AUTO, "fuzz", false,
+				      FUZZ_NOW};
 	struct ingest_result res;
 	struct store_event ev;
 	struct rk_buf doc;
@@ -133,8 +140,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rk_buf_release(&doc);
 	ingest_result_release(&res);
 
-	err = ingest_intelmq_event(&h->cfg, (const char *)data, size, &ev,
-				   reason, sizeof(reason));
+	err = ingest_event_text(&h->cfg, &opts, (const char *)data, size, &ev,
+				reason, sizeof(reason));
 	if (err == RK_OK)
 		check_event(&ev);
 	else if (err != RK_ERR_INVAL || !reason[0])

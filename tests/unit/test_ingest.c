@@ -8,6 +8,8 @@
 
 #define T0 "2026-11-20T10:15:00+00:00"
 #define T0_EPOCH 1795169700
+/* The reference time of every test: ten days after T0. */
+#define NOW (T0_EPOCH + 10 * 86400)
 
 struct fixture {
 	char *dir;
@@ -32,6 +34,7 @@ static int setup(void **state)
 	rk_test_config(&f->cfg);
 	f->store = rk_test_store(f->dir, &f->log);
 	f->opts.format = INGEST_FORMAT_INTELMQ;
+	f->opts.now = NOW;
 	*state = f;
 	return 0;
 }
@@ -108,6 +111,14 @@ static const struct store_event *row_by_ip(struct fixture *f, const char *ip)
 	return NULL;
 }
 
+/* A dedup key: SHA-256 in lower-case hex. */
+static void assert_dedup_key(const char *key)
+{
+	assert_non_null(key);
+	assert_int_equal(strlen(key), 64);
+	assert_int_equal(strspn(key, "0123456789abcdef"), 64);
+}
+
 static void assert_error(const struct ingest_result *res, size_t i,
 			 long long line, const char *reason)
 {
@@ -158,8 +169,7 @@ static void test_sample(void **state)
 	assert_int_equal(ev->time_source, T0_EPOCH);
 	assert_int_equal(ev->tlp, RK_TLP_GREEN);
 	assert_int_equal(ev->severity, RK_SEV_HIGH);
-	assert_string_equal(ev->dedup_key,
-			    "infected-system\x1f" "192.0.2.10\x1f" "1795169700");
+	assert_dedup_key(ev->dedup_key);
 	data = json_loads(ev->data, 0, NULL);
 	assert_non_null(data);
 	assert_int_equal(json_integer_value(json_object_get(data, "source.port")),
@@ -262,10 +272,7 @@ static void test_broken_lines(void **state)
 	assert_null(ev->source_ip);
 	assert_string_equal(ev->source_fqdn, "login.bank-example.test");
 	assert_string_equal(ev->taxonomy, "fraud");
-	assert_string_equal(ev->dedup_key,
-			    "phishing\x1f"
-			    "https://user@Login.Bank-Example.TEST:8443/a?b=c\x1f"
-			    "1795169700");
+	assert_dedup_key(ev->dedup_key);
 }
 
 static void test_duplicates_across_runs(void **state)
@@ -509,8 +516,8 @@ static void test_batches(void **state)
 static enum rk_err event(struct fixture *f, const char *json,
 			 struct store_event *ev, char *reason)
 {
-	return ingest_intelmq_event(&f->cfg, json, strlen(json), ev, reason,
-				    INTELMQ_TEST_REASON);
+	return ingest_event_text(&f->cfg, &f->opts, json, strlen(json), ev,
+				 reason, INTELMQ_TEST_REASON);
 }
 
 static void assert_rejected(struct fixture *f, const char *json,
@@ -660,13 +667,12 @@ static void test_event_normalize(void **state)
 	assert_int_equal(ev.source_asn, 64500);
 	assert_null(ev.source_ip);
 	assert_int_equal(ev.time_source, T0_EPOCH + 9 * 3600);
-	assert_string_equal(ev.dedup_key,
-			    "scanner\x1f" "AS64500\x1f" "1795202100");
+	assert_dedup_key(ev.dedup_key);
 	assert_string_equal(ev.state, STORE_EVENT_NEW);
 	assert_string_equal(ev.data,
 			    "{\"classification.taxonomy\":\"information-gathering\","
 			    "\"classification.type\":\"scanner\","
-			    "\"destination.ip\":\"::ffff:192.0.2.1\","
+			    "\"destination.ip\":\"192.0.2.1\","
 			    "\"extra.tags\":[\"a\",\"b\"],"
 			    "\"feed.accuracy\":0.1,"
 			    "\"source.asn\":64500,"
@@ -688,9 +694,373 @@ static void test_event_normalize(void **state)
 	assert_string_equal(ev.taxonomy, "other");
 	assert_string_equal(ev.source_fqdn, "www.example.org");
 	assert_int_equal(ev.tlp, RK_TLP_AMBER_STRICT);
-	assert_string_equal(ev.dedup_key,
-			    "spam\x1f" "www.example.org\x1f" "1795169700");
+	assert_dedup_key(ev.dedup_key);
 	store_event_release(&ev);
+}
+
+
+/* ------------------------------------------------------------ dedup */
+
+/* Ingest text and expect events stored and duplicates counted by this
+ * call alone. */
+static void expect_counts(struct fixture *f, const char *text,
+			  long long events, long long duplicates)
+{
+	ingest_result_release(&f->res);
+	assert_int_equal(ingest_text(f, text), RK_OK);
+	assert_int_equal(f->res.rejected, 0);
+	assert_int_equal(f->res.events, events);
+	assert_int_equal(f->res.duplicates, duplicates);
+}
+
+/* (B) An open RDP and an open SMB finding for one address at the same
+ * second are two events, not an event and a duplicate. */
+static void test_dedup_distinct_findings(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_counts(f,
+		      "{\"time.source\":\"" T0 "\",\"source.ip\":\"198.51.100.7\","
+		      "\"source.port\":3389,\"classification.type\":\"vulnerable-system\","
+		      "\"classification.identifier\":\"open-rdp\",\"protocol.application\":\"rdp\"}\n"
+		      "{\"time.source\":\"" T0 "\",\"source.ip\":\"198.51.100.7\","
+		      "\"source.port\":445,\"classification.type\":\"vulnerable-system\","
+		      "\"classification.identifier\":\"open-smb\",\"protocol.application\":\"smb\"}\n",
+		      2, 0);
+	/* One field apart (an extra.* one) is still another finding. */
+	expect_counts(f,
+		      "{\"time.source\":\"" T0 "\",\"source.ip\":\"198.51.100.7\","
+		      "\"classification.type\":\"vulnerable-system\",\"extra.tag\":\"a\"}\n"
+		      "{\"time.source\":\"" T0 "\",\"source.ip\":\"198.51.100.7\","
+		      "\"classification.type\":\"vulnerable-system\",\"extra.tag\":\"b\"}\n",
+		      2, 0);
+	/* A string and a number of the same text are not the same value. */
+	expect_counts(f,
+		      "{\"time.source\":\"" T0 "\",\"source.ip\":\"198.51.100.7\","
+		      "\"classification.type\":\"vulnerable-system\",\"extra.n\":1}\n"
+		      "{\"time.source\":\"" T0 "\",\"source.ip\":\"198.51.100.7\","
+		      "\"classification.type\":\"vulnerable-system\",\"extra.n\":\"1\"}\n",
+		      2, 0);
+	load_rows(f);
+	assert_int_equal(f->nrows, 6);
+	assert_string_not_equal(f->rows[0].dedup_key, f->rows[1].dedup_key);
+}
+
+/* An exact repeat is a duplicate, even with another time.observation,
+ * its keys in another order, nested instead of flat, or values written
+ * another way that normalize to the same. */
+static void test_dedup_exact_repeat(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_counts(f,
+		      "{\"time.source\":\"" T0 "\",\"time.observation\":\"2026-11-20T11:00:00Z\","
+		      "\"source.ip\":\"198.51.100.7\",\"source.port\":3389,"
+		      "\"classification.type\":\"vulnerable-system\",\"feed.name\":\"scan\"}\n"
+		      "{\"feed.name\":\"scan\",\"classification.type\":\"Vulnerable-System\","
+		      "\"source\":{\"port\":\"3389\",\"ip\":\"::ffff:198.51.100.7\"},"
+		      "\"time.observation\":\"2026-11-21T08:00:00Z\","
+		      "\"time.source\":\"2026-11-20T19:15:00+09:00\"}\n",
+		      1, 1);
+	/* And in a later run. */
+	expect_counts(f,
+		      "{\"time.source\":\"" T0 "\",\"source.ip\":\"198.51.100.7\","
+		      "\"source.port\":3389,\"classification.type\":\"vulnerable-system\","
+		      "\"feed.name\":\"scan\"}\n",
+		      0, 1);
+}
+
+/* A field in [ingest] dedup_ignore does not tell two events apart. */
+static void test_dedup_ignore(void **state)
+{
+	static const char two[] =
+		"{\"time.source\":\"" T0 "\",\"source.ip\":\"198.51.100.7\","
+		"\"classification.type\":\"scanner\",\"extra.scan_id\":\"1\",\"raw\":\"eA==\"}\n"
+		"{\"time.source\":\"" T0 "\",\"source.ip\":\"198.51.100.7\","
+		"\"classification.type\":\"scanner\",\"extra.scan_id\":\"2\",\"raw\":\"eQ==\"}\n";
+	static const char conf[] = "[ingest]\ndedup_ignore = extra.scan_id, raw\n";
+	struct fixture *f = *state;
+
+	/* The default ignores raw only: scan_id tells them apart. */
+	assert_int_equal(f->cfg.ingest.ndedup_ignore, 1);
+	assert_string_equal(f->cfg.ingest.dedup_ignore[0], "raw");
+	expect_counts(f, two, 2, 0);
+
+	store_close(f->store);
+	rk_test_rmtree(f->dir);
+	free(f->dir);
+	f->dir = rk_test_tmpdir();
+	f->store = rk_test_store(f->dir, &f->log);
+	assert_int_equal(rk_config_load_buffer(&f->cfg, "t.conf", conf,
+					       strlen(conf), &f->log),
+			 RK_OK);
+	assert_int_equal(f->cfg.ingest.ndedup_ignore, 2);
+	expect_counts(f, two, 1, 1);
+	/* The first one is kept with its own data. */
+	load_rows(f);
+	assert_int_equal(f->nrows, 1);
+	assert_non_null(strstr(f->rows[0].data, "\"extra.scan_id\":\"1\""));
+}
+
+/* ------------------------------------------------------------ addresses */
+
+/* (C) An IPv4-mapped address and a URL whose host is an address both
+ * give the IPv4 (or IPv6) address as source.ip. */
+static void test_addresses_normalized(void **state)
+{
+	static const struct {
+		const char *fields, *ip, *fqdn;
+	} cases[] = {
+		{"\"source.ip\":\"::ffff:198.51.100.7\"", "198.51.100.7", NULL},
+		{"\"source.ip\":\"::FFFF:C633:6407\"", "198.51.100.7", NULL},
+		{"\"source.url\":\"http://198.51.100.7:8080/x\"", "198.51.100.7", NULL},
+		{"\"source.url\":\"http://u:p@198.51.100.7/\"", "198.51.100.7", NULL},
+		{"\"source.url\":\"http://[2001:db8::1]:8080/\"", "2001:db8::1", NULL},
+		{"\"source.url\":\"https://[2001:DB8::1]/a\"", "2001:db8::1", NULL},
+		{"\"source.url\":\"http://[::ffff:198.51.100.7]/\"", "198.51.100.7", NULL},
+		/* A given source.ip wins over the URL's host. */
+		{"\"source.ip\":\"192.0.2.1\",\"source.url\":\"http://198.51.100.7/\"",
+		 "192.0.2.1", NULL},
+		{"\"source.url\":\"http://WWW.Example.ORG:80/\"", NULL, "www.example.org"},
+		{"\"source.url\":\"http://[bad/\"", NULL, NULL},
+		{"\"source.url\":\"http://[198.51.100.7]/\"", NULL, NULL},
+	};
+	struct fixture *f = *state;
+	char json[512], reason[INTELMQ_TEST_REASON];
+	struct store_event ev;
+	struct rk_addr a, net;
+	int prefix;
+
+	for (size_t i = 0; i < RK_ARRAY_LEN(cases); i++) {
+		snprintf(json, sizeof(json),
+			 "{\"time.source\":\"" T0 "\",\"classification.type\":"
+			 "\"phishing\",%s}",
+			 cases[i].fields);
+		assert_int_equal(event(f, json, &ev, reason), RK_OK);
+		if (cases[i].ip)
+			assert_string_equal(ev.source_ip, cases[i].ip);
+		else
+			assert_null(ev.source_ip);
+		if (cases[i].fqdn)
+			assert_string_equal(ev.source_fqdn, cases[i].fqdn);
+		else
+			assert_null(ev.source_fqdn);
+		store_event_release(&ev);
+	}
+	/* The mapped address matches IPv4 prefixes (rk_addr, net.c). */
+	assert_int_equal(rk_addr_parse("::ffff:198.51.100.7", &a), RK_OK);
+	assert_int_equal(a.family, 4);
+	assert_int_equal(rk_cidr_parse("198.51.100.0/24", &net, &prefix), RK_OK);
+	assert_true(rk_addr_in_prefix(&a, &net, prefix));
+	assert_int_equal(rk_cidr_parse("::ffff:198.51.100.0/120", &net, &prefix),
+			 RK_OK);
+	assert_int_equal(net.family, 4);
+	assert_int_equal(prefix, 24);
+	assert_true(rk_addr_in_prefix(&a, &net, prefix));
+	assert_int_equal(rk_cidr_parse("::ffff:198.51.100.0/64", &net, &prefix),
+			 RK_ERR_INVAL);
+	assert_int_equal(rk_addr_parse("2001:db8::ffff:c633:6407", &a), RK_OK);
+	assert_int_equal(a.family, 6);
+}
+
+/* ------------------------------------------------------------ time */
+
+/* (D) time.source older than [ingest] max_age or further in the future
+ * than max_skew is rejected with the reason; the reference is
+ * opts.now, not the clock. */
+static void test_time_limits(void **state)
+{
+	static const char conf[] = "[ingest]\nmax_age = 30d\nmax_skew = 2h\n";
+	struct fixture *f = *state;
+	struct store_event ev;
+	char reason[INTELMQ_TEST_REASON];
+
+	assert_int_equal(f->cfg.ingest.max_age, 365 * 86400);
+	assert_int_equal(f->cfg.ingest.max_skew, 86400);
+	assert_rejected(f, "{\"time.source\":\"1970-01-01T00:00:00Z\","
+			   "\"classification.type\":\"scanner\",\"source.ip\":\"192.0.2.1\"}",
+			"time.source: '1970-01-01T00:00:00Z' is older than "
+			"[ingest] max_age (365d)");
+	assert_rejected(f, "{\"time.source\":\"9999-12-31T23:59:59Z\","
+			   "\"classification.type\":\"scanner\",\"source.ip\":\"192.0.2.1\"}",
+			"time.source: '9999-12-31T23:59:59Z' is more than "
+			"[ingest] max_skew (1d) in the future");
+	/* Exactly at the limits is fine: now - 365d and now + 1d. */
+	assert_int_equal(event(f, "{\"time.source\":\"2025-11-30T10:15:00Z\","
+				  "\"classification.type\":\"scanner\",\"source.ip\":\"192.0.2.1\"}",
+			       &ev, reason),
+			 RK_OK);
+	assert_int_equal(ev.time_source, NOW - 365 * 86400);
+	store_event_release(&ev);
+	assert_int_equal(event(f, "{\"time.source\":\"2026-12-01T10:15:00Z\","
+				  "\"classification.type\":\"scanner\",\"source.ip\":\"192.0.2.1\"}",
+			       &ev, reason),
+			 RK_OK);
+	store_event_release(&ev);
+	assert_rejected(f, "{\"time.source\":\"2026-12-01T10:15:01Z\","
+			   "\"classification.type\":\"scanner\",\"source.ip\":\"192.0.2.1\"}",
+			"time.source: '2026-12-01T10:15:01Z' is more than "
+			"[ingest] max_skew (1d) in the future");
+
+	/* The injected time is what counts: in 1970, 1970 is recent. */
+	f->opts.now = 3600;
+	assert_int_equal(event(f, "{\"time.source\":\"1970-01-01T00:00:00Z\","
+				  "\"classification.type\":\"scanner\",\"source.ip\":\"192.0.2.1\"}",
+			       &ev, reason),
+			 RK_OK);
+	store_event_release(&ev);
+	f->opts.now = NOW;
+
+	/* Configured limits, through ingest_buffer with file:line. */
+	assert_int_equal(rk_config_load_buffer(&f->cfg, "t.conf", conf,
+					       strlen(conf), &f->log),
+			 RK_OK);
+	assert_int_equal(ingest_text(f, "{\"time.source\":\"" T0 "\","
+					"\"classification.type\":\"scanner\",\"source.ip\":\"192.0.2.1\"}\n"
+					"{\"time.source\":\"2026-10-01T00:00:00Z\","
+					"\"classification.type\":\"scanner\",\"source.ip\":\"192.0.2.2\"}\n"
+					"{\"time.source\":\"2026-11-30T13:00:00Z\","
+					"\"classification.type\":\"scanner\",\"source.ip\":\"192.0.2.3\"}\n"),
+			 RK_OK);
+	assert_int_equal(f->res.events, 1);
+	assert_int_equal(f->res.rejected, 2);
+	assert_error(&f->res, 0, 2,
+		     "time.source: '2026-10-01T00:00:00Z' is older than "
+		     "[ingest] max_age (30d)");
+	assert_error(&f->res, 1, 3,
+		     "time.source: '2026-11-30T13:00:00Z' is more than "
+		     "[ingest] max_skew (2h) in the future");
+	/* max_age = 0: no limit on age. */
+	f->cfg.ingest.max_age = 0;
+	assert_int_equal(event(f, "{\"time.source\":\"1970-01-01T00:00:00Z\","
+				  "\"classification.type\":\"scanner\",\"source.ip\":\"192.0.2.1\"}",
+			       &ev, reason),
+			 RK_OK);
+	store_event_release(&ev);
+}
+
+/* ------------------------------------------------------------ TLP */
+
+/* (E) The label and its prefix are case-insensitive. */
+static void test_tlp_case(void **state)
+{
+	static const struct {
+		const char *label;
+		enum rk_tlp tlp;
+	} cases[] = {
+		{"Tlp:AMBER", RK_TLP_AMBER}, {"tLp:green", RK_TLP_GREEN},
+		{"TLP:RED", RK_TLP_RED},     {"tlp:clear", RK_TLP_CLEAR},
+		{"TlP:Amber+Strict", RK_TLP_AMBER_STRICT},
+		{"white", RK_TLP_CLEAR},
+	};
+	struct fixture *f = *state;
+	char json[256], reason[INTELMQ_TEST_REASON];
+	struct store_event ev;
+	enum rk_tlp tlp;
+
+	for (size_t i = 0; i < RK_ARRAY_LEN(cases); i++) {
+		assert_int_equal(rk_tlp_parse(cases[i].label, &tlp), RK_OK);
+		assert_int_equal(tlp, cases[i].tlp);
+		snprintf(json, sizeof(json),
+			 "{\"time.source\":\"" T0 "\",\"classification.type\":"
+			 "\"scanner\",\"source.ip\":\"192.0.2.1\",\"tlp\":\"%s\"}",
+			 cases[i].label);
+		assert_int_equal(event(f, json, &ev, reason), RK_OK);
+		assert_int_equal(ev.tlp, cases[i].tlp);
+		store_event_release(&ev);
+	}
+	assert_int_equal(rk_tlp_parse("TLPAMBER", &tlp), RK_ERR_INVAL);
+	assert_int_equal(rk_tlp_parse("TLP:", &tlp), RK_ERR_INVAL);
+	assert_int_equal(rk_tlp_parse("TL", &tlp), RK_ERR_INVAL);
+	assert_rejected(f, "{\"time.source\":\"" T0 "\",\"classification.type\":"
+			   "\"scanner\",\"source.ip\":\"192.0.2.1\",\"tlp\":\"tlp-amber\"}",
+			"tlp: 'tlp-amber' is not a TLP label");
+}
+
+/* ------------------------------------------------------------ config */
+
+static void test_ingest_config(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {
+		"[ingest]\ndedup_ignore = raw, bad name\n",
+		"[ingest]\ndedup_ignore = raw,,feed.name\n",
+		"[ingest]\nmax_age = forever\n",
+		"[ingest]\nmax_skew = -1d\n",
+		"[ingest]\nnope = 1\n",
+	};
+	static const char none[] = "[ingest]\ndedup_ignore =\n";
+
+	for (size_t i = 0; i < RK_ARRAY_LEN(bad); i++)
+		assert_int_equal(rk_config_load_buffer(&f->cfg, "t.conf", bad[i],
+						       strlen(bad[i]), &f->log),
+				 RK_ERR_CONFIG);
+	/* A bad list leaves the one before. */
+	assert_int_equal(f->cfg.ingest.ndedup_ignore, 1);
+	assert_int_equal(rk_config_load_buffer(&f->cfg, "t.conf", none,
+					       strlen(none), &f->log),
+			 RK_OK);
+	assert_int_equal(f->cfg.ingest.ndedup_ignore, 0);
+}
+
+/* ------------------------------------------------------------ formats */
+
+/* --format names and auto detection: the same result as asking for
+ * intelmq, a byte order mark included. */
+static void test_formats(void **state)
+{
+	struct fixture *f = *state;
+	struct rk_buf names;
+	enum ingest_format fmt;
+	struct store_event *events = NULL;
+	size_t n = 0;
+	char *path;
+
+	assert_true(ingest_format_lookup("intelmq", &fmt));
+	assert_int_equal(fmt, INGEST_FORMAT_INTELMQ);
+	assert_true(ingest_format_lookup("auto", &fmt));
+	assert_int_equal(fmt, INGEST_FORMAT_AUTO);
+	assert_false(ingest_format_lookup("csv", &fmt));
+	rk_buf_init(&names, 256);
+	assert_int_equal(ingest_format_names(&names), RK_OK);
+	assert_string_equal(names.data, "auto, intelmq");
+	rk_buf_release(&names);
+
+	f->opts.format = INGEST_FORMAT_AUTO;
+	assert_int_equal(ingest_text(f, "\xef\xbb\xbf[{\"time.source\":\"" T0 "\","
+					"\"classification.type\":\"scanner\","
+					"\"source.ip\":\"192.0.2.1\"}]"),
+			 RK_OK);
+	assert_int_equal(f->res.events, 1);
+
+	/* The events a preview reads: same reader, same normalizer, same
+	 * rejections, no store. */
+	ingest_result_release(&f->res);
+	path = fixture("broken.jsonl");
+	assert_int_equal(ingest_file_events(&f->cfg, &f->log, &f->opts, path,
+					    &events, &n, &f->res),
+			 RK_OK);
+	assert_int_equal(n, 6); /* five events and one repeat, kept */
+	assert_int_equal(f->res.rejected, 8);
+	assert_int_equal(f->res.errors[2].line, 5);
+	assert_string_equal(f->res.errors[2].reason,
+			    "source.ip: '999.1.1.1' is not an IP address");
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(events[i].id, (int64_t)i + 1);
+		assert_dedup_key(events[i].dedup_key);
+	}
+	store_events_free(events, n);
+	events = NULL;
+	free(path);
+	ingest_result_release(&f->res);
+	path = fixture("bom-crlf.jsonl");
+	assert_int_equal(ingest_file_events(&f->cfg, &f->log, &f->opts, path,
+					    &events, &n, &f->res),
+			 RK_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(f->res.rejected, 0);
+	store_events_free(events, n);
+	free(path);
 }
 
 static void test_result_json(void **state)
@@ -737,6 +1107,14 @@ int main(void)
 		T(test_event_validation),
 		T(test_event_limits),
 		T(test_event_normalize),
+		T(test_dedup_distinct_findings),
+		T(test_dedup_exact_repeat),
+		T(test_dedup_ignore),
+		T(test_addresses_normalized),
+		T(test_time_limits),
+		T(test_tlp_case),
+		T(test_ingest_config),
+		T(test_formats),
 		cmocka_unit_test(test_result_json),
 	};
 #undef T

@@ -103,6 +103,7 @@ static void ingest_into(struct env *e, struct rk_store *store, const char *text)
 
 	memset(&opts, 0, sizeof(opts));
 	opts.format = INGEST_FORMAT_INTELMQ;
+	opts.now = T0;
 	memset(&res, 0, sizeof(res));
 	assert_int_equal(ingest_buffer(store, &e->cfg, &e->log, &opts, "test",
 				       text, strlen(text), &res),

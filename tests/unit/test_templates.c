@@ -592,7 +592,7 @@ static void render_shape(const char *tname, const char *lang,
 	t.tlp = RK_TLP_GREEN;
 	t.chain = &who;
 	t.nchain = 1;
-	assert_int_equal(notify_ticket_context(&cfg, &t, &ev, 1, "FPR", &ctx),
+	assert_int_equal(notify_ticket_context(&cfg, &t, &ev, 1, "FPR", RK_TEST_NOW, &ctx),
 			 RK_OK);
 	memset(&r, 0, sizeof(r));
 	if (notify_render_template(text, len, pdir, ctx, &r, log) != RK_OK)

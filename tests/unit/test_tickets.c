@@ -59,7 +59,8 @@ static int teardown(void **state)
 
 static void ingest_text(struct env *e, const char *text)
 {
-	struct ingest_options opts = {INGEST_FORMAT_INTELMQ, NULL, false};
+	struct ingest_options opts = {INGEST_FORMAT_INTELMQ, NULL, false,
+				      T0 + 86400};
 	struct ingest_result res;
 
 	memset(&res, 0, sizeof(res));
@@ -307,7 +308,7 @@ static void test_context(void **state)
 		evs[i].source_ip = rk_strdup(ip);
 		evs[i].data = rk_strdup(data);
 	}
-	assert_int_equal(notify_ticket_context(&e->cfg, &t, evs, 25, "ABCD", &ctx),
+	assert_int_equal(notify_ticket_context(&e->cfg, &t, evs, 25, "ABCD", T0, &ctx),
 			 RK_OK);
 	assert_int_equal(json_integer_value(json_object_get(ctx, "event_count")), 25);
 	assert_int_equal(json_integer_value(json_object_get(ctx, "shown_count")), 20);

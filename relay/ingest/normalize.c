@@ -1,0 +1,972 @@
+/*
+ * The normalizer every format shares: flatten one record (a JSON object,
+ * nested or with flat IntelMQ names) to IntelMQ harmonization field
+ * names, validate and normalize the fields renraku relies on, and build
+ * the event's dedup key and data JSON.
+ *
+ * Field names and classification types follow IntelMQ's harmonization
+ * (3.x).  Anything not in it is kept under "extra.<name>".
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+
+/* IntelMQ harmonization event fields, sorted (strcmp) for bsearch.
+ * "extra.*" is handled by prefix. */
+static const char *const intelmq_fields[] = {
+	"classification.identifier", "classification.taxonomy",
+	"classification.type", "comment", "destination.abuse_contact",
+	"destination.account", "destination.allocated", "destination.as_name",
+	"destination.asn", "destination.domain_suffix", "destination.fqdn",
+	"destination.geolocation.cc", "destination.geolocation.city",
+	"destination.geolocation.country", "destination.geolocation.latitude",
+	"destination.geolocation.longitude", "destination.geolocation.region",
+	"destination.geolocation.state", "destination.ip",
+	"destination.local_hostname", "destination.local_ip",
+	"destination.network", "destination.port", "destination.registry",
+	"destination.reverse_dns", "destination.tor_node", "destination.url",
+	"destination.urlpath", "event_description.target",
+	"event_description.text", "event_description.url", "event_hash",
+	"feed.accuracy", "feed.code", "feed.documentation", "feed.name",
+	"feed.provider", "feed.url", "malware.hash.md5", "malware.hash.sha1",
+	"malware.hash.sha256", "malware.name", "malware.version",
+	"misp.attribute_uuid", "misp.event_uuid", "output",
+	"product.full_name", "product.name", "product.product",
+	"product.vendor", "product.version", "product.vulnerabilities",
+	"protocol.application", "protocol.transport", "raw", "rtir_id",
+	"screenshot_url", "severity", "source.abuse_contact",
+	"source.account", "source.allocated", "source.as_name", "source.asn",
+	"source.domain_suffix", "source.fqdn", "source.geolocation.cc",
+	"source.geolocation.city", "source.geolocation.country",
+	"source.geolocation.cymru_cc", "source.geolocation.geoip_cc",
+	"source.geolocation.latitude", "source.geolocation.longitude",
+	"source.geolocation.region", "source.geolocation.state", "source.ip",
+	"source.local_hostname", "source.local_ip", "source.network",
+	"source.port", "source.registry", "source.reverse_dns",
+	"source.tor_node", "source.url", "source.urlpath", "status",
+	"time.observation", "time.source", "tlp",
+};
+
+
+/* Fields whose value renraku validates and rewrites to a canonical form.
+ * Control characters are rejected in these (they reach headers, file
+ * names and lookups); every other string is kept as it came. */
+enum field_kind {
+	KIND_TIME,
+	KIND_TYPE,
+	KIND_IP,
+	KIND_ASN,
+	KIND_PORT,
+	KIND_FQDN,
+	KIND_URL,
+	KIND_CC,
+	KIND_TLP,
+	KIND_TEXT /* must be a string; kept as it is */
+};
+
+/* In the order they are checked: the first problem found is reported. */
+static const struct {
+	const char *name;
+	enum field_kind kind;
+	bool required;
+} checked_fields[] = {
+	{"time.source", KIND_TIME, true},
+	{"classification.type", KIND_TYPE, true},
+	{"classification.taxonomy", KIND_TEXT},
+	{"source.ip", KIND_IP},
+	{"source.asn", KIND_ASN},
+	{"source.port", KIND_PORT},
+	{"source.fqdn", KIND_FQDN},
+	{"source.url", KIND_URL},
+	{"source.geolocation.cc", KIND_CC},
+	{"destination.ip", KIND_IP},
+	{"destination.asn", KIND_ASN},
+	{"destination.port", KIND_PORT},
+	{"destination.fqdn", KIND_FQDN},
+	{"destination.url", KIND_URL},
+	{"destination.geolocation.cc", KIND_CC},
+	{"time.observation", KIND_TIME},
+	{"tlp", KIND_TLP},
+};
+
+/* Fields an event can have: the input's and the derived ones. */
+#define DEDUP_FIELDS_ROOM (RK_MAX_EVENT_FIELDS + 16)
+
+/* Room for a value quoted in a reason. */
+#define SHOWN_MAX 64
+#define SHOWN_SIZE (SHOWN_MAX + 4)
+
+static int cmp_field(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+static bool known_field(const char *name)
+{
+	return bsearch(name, intelmq_fields, RK_ARRAY_LEN(intelmq_fields),
+		       sizeof(intelmq_fields[0]), cmp_field) != NULL;
+}
+
+
+static enum rk_err reject(struct ingest_norm *n, const char *fmt, ...)
+	RK_PRINTF(2, 3);
+
+static enum rk_err reject(struct ingest_norm *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(n->reason, sizeof(n->reason), fmt, ap);
+	va_end(ap);
+	return RK_ERR_INVAL;
+}
+
+/* s shortened for a reason: at most SHOWN_MAX bytes, cut at a UTF-8
+ * character boundary, "..." when cut. */
+static const char *shown(const char *s, char out[SHOWN_SIZE])
+{
+	size_t n = strlen(s);
+
+	if (n <= SHOWN_MAX)
+		return s;
+	n = SHOWN_MAX;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(out, s, n);
+	memcpy(out + n, "...", 4);
+	return out;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+enum rk_err ingest_norm_init(struct ingest_norm *n)
+{
+	memset(n, 0, sizeof(*n));
+	rk_buf_init(&n->key, RK_MAX_JSON_LINE);
+	rk_buf_init(&n->name, RK_MAX_JSON_LINE + 8);
+	/* The data is the input re-encoded: derived fields and escapes can
+	 * make it somewhat longer than the line it came from. */
+	rk_buf_init(&n->data, 2 * (size_t)RK_MAX_JSON_LINE);
+	/* The canonical text holds every field once, like the data. */
+	rk_buf_init(&n->canon, 2 * (size_t)RK_MAX_JSON_LINE);
+	n->fields = json_object();
+	n->sorted = calloc(DEDUP_FIELDS_ROOM, sizeof(*n->sorted));
+	n->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	n->md = EVP_MD_CTX_new();
+	if (!n->fields || !n->sorted || !n->sha256 || !n->md)
+		goto fail;
+	for (int t = RK_TLP_CLEAR; t <= RK_TLP_RED; t++) {
+		n->tlp_names[t] = json_string(rk_tlp_name((enum rk_tlp)t));
+		if (!n->tlp_names[t])
+			goto fail;
+	}
+	return RK_OK;
+fail:
+	ingest_norm_release(n);
+	return RK_ERR_NOMEM;
+}
+
+void ingest_norm_release(struct ingest_norm *n)
+{
+	json_decref(n->fields);
+	n->fields = NULL;
+	for (size_t t = 0; t < RK_ARRAY_LEN(n->tlp_names); t++) {
+		json_decref(n->tlp_names[t]);
+		n->tlp_names[t] = NULL;
+	}
+	rk_buf_release(&n->key);
+	rk_buf_release(&n->name);
+	rk_buf_release(&n->data);
+	rk_buf_release(&n->canon);
+	free(n->sorted);
+	n->sorted = NULL;
+	EVP_MD_CTX_free(n->md);
+	n->md = NULL;
+	EVP_MD_free(n->sha256);
+	n->sha256 = NULL;
+	memset(&n->ev, 0, sizeof(n->ev));
+}
+
+/* ------------------------------------------------------------ flattening */
+
+/* Depth and string lengths inside a value that is kept as it is (arrays
+ * and the objects inside them). */
+static enum rk_err check_value(struct ingest_norm *n, const char *name,
+			       json_t *value, int depth)
+{
+	enum rk_err err;
+
+	if (depth > RK_MAX_JSON_DEPTH)
+		return reject(n, "nesting deeper than RK_MAX_JSON_DEPTH (%d)",
+			      RK_MAX_JSON_DEPTH);
+	if (json_is_string(value)) {
+		if (json_string_length(value) > RK_MAX_FIELD)
+			return reject(n,
+				      "%s: value is longer than RK_MAX_FIELD "
+				      "(%u bytes)",
+				      name, RK_MAX_FIELD);
+	} else if (json_is_array(value)) {
+		size_t i;
+		json_t *item;
+
+		json_array_foreach(value, i, item)
+			if ((err = check_value(n, name, item, depth + 1)))
+				return err;
+	} else if (json_is_object(value)) {
+		const char *key;
+		json_t *item;
+
+		json_object_foreach(value, key, item)
+			if ((err = check_value(n, name, item, depth + 1)))
+				return err;
+	}
+	return RK_OK;
+}
+
+/* Store one leaf under its IntelMQ name: a harmonization field or an
+ * "extra." name as it is, anything else under "extra.". */
+static enum rk_err add_field(struct ingest_norm *n, json_t *value, int depth)
+{
+	const char *name = n->key.data;
+	size_t before;
+	enum rk_err err;
+
+	if (++n->nfields > RK_MAX_EVENT_FIELDS)
+		return reject(n, "more than RK_MAX_EVENT_FIELDS (%d) fields",
+			      RK_MAX_EVENT_FIELDS);
+	if (json_is_array(value) &&
+	    (err = check_value(n, name, value, depth + 1)))
+		return err;
+	if (json_is_string(value) &&
+	    (err = check_value(n, name, value, depth)))
+		return err;
+	if (depth == 1 && strcmp(name, "__type") == 0)
+		return RK_OK; /* IntelMQ's message type ("Event") */
+	if (strncmp(name, "extra.", 6) != 0 && !known_field(name)) {
+		rk_buf_reset(&n->name);
+		if (rk_buf_adds(&n->name, "extra.") ||
+		    rk_buf_add(&n->name, n->key.data, n->key.len))
+			return reject(n, "field name is too long");
+		name = n->name.data;
+	}
+	/* A name seen before replaces the value and leaves the size as it
+	 * was: one hash lookup instead of two on the hot path. */
+	before = json_object_size(n->fields);
+	if (json_object_set_nocheck(n->fields, name, value))
+		return RK_ERR_NOMEM;
+	if (json_object_size(n->fields) == before) {
+		char tmp[SHOWN_SIZE];
+
+		return reject(n, "duplicate field '%s'", shown(name, tmp));
+	}
+	return RK_OK;
+}
+
+static enum rk_err flatten(struct ingest_norm *n, json_t *obj, int depth)
+{
+	size_t prefix_len = n->key.len;
+	const char *key;
+	json_t *value;
+	enum rk_err err;
+
+	json_object_foreach(obj, key, value) {
+		rk_buf_truncate(&n->key, prefix_len);
+		if (!*key)
+			return reject(n, "empty field name");
+		if (rk_str_has_ctl(key, false))
+			return reject(n, "field name contains control "
+					 "characters");
+		if ((prefix_len && rk_buf_addc(&n->key, '.')) ||
+		    rk_buf_adds(&n->key, key))
+			return reject(n, "field name is too long");
+		if (json_is_object(value)) {
+			if (depth + 1 > RK_MAX_JSON_DEPTH)
+				return reject(n,
+					      "nesting deeper than "
+					      "RK_MAX_JSON_DEPTH (%d)",
+					      RK_MAX_JSON_DEPTH);
+			if ((err = flatten(n, value, depth + 1)))
+				return err;
+			continue;
+		}
+		if ((err = add_field(n, value, depth)))
+			return err;
+	}
+	rk_buf_truncate(&n->key, prefix_len);
+	return RK_OK;
+}
+
+/* ------------------------------------------------------------ fields */
+
+/* The string value of a checked field; rejects other types and control
+ * characters. */
+static enum rk_err want_string(struct ingest_norm *n, const char *name,
+			       json_t *value, const char **out)
+{
+	if (!json_is_string(value))
+		return reject(n, "%s: not a string", name);
+	*out = json_string_value(value);
+	if (rk_str_has_ctl(*out, false))
+		return reject(n, "%s: contains control characters", name);
+	return RK_OK;
+}
+
+/* Replace the value of name with the string s (unless already equal). */
+static enum rk_err set_string(struct ingest_norm *n, const char *name,
+			      json_t *old, const char *s)
+{
+	if (old && strcmp(json_string_value(old), s) == 0)
+		return RK_OK;
+	if (json_object_set_new_nocheck(n->fields, name, json_string(s)))
+		return RK_ERR_NOMEM;
+	return RK_OK;
+}
+
+/* An integer field given as a number or a decimal string. */
+static enum rk_err want_integer(struct ingest_norm *n, const char *name,
+				json_t *value, long long min, long long max,
+				const char *what, long long *out)
+{
+	char tmp[SHOWN_SIZE];
+	const char *s;
+	enum rk_err err;
+
+	if (json_is_integer(value)) {
+		*out = json_integer_value(value);
+		if (*out < min || *out > max)
+			return reject(n, "%s: %lld is not %s", name, *out,
+				      what);
+	} else {
+		if (!json_is_string(value))
+			return reject(n, "%s: not an integer", name);
+		if ((err = want_string(n, name, value, &s)))
+			return err;
+		if (rk_parse_long(s, min, max, out))
+			return reject(n, "%s: '%s' is not %s", name,
+				      shown(s, tmp), what);
+		if (json_object_set_new_nocheck(n->fields, name,
+						json_integer(*out)))
+			return RK_ERR_NOMEM;
+	}
+	return RK_OK;
+}
+
+static enum rk_err norm_time(struct ingest_norm *n, const char *name,
+			     json_t *value, int64_t *epoch)
+{
+	char tmp[SHOWN_SIZE], text[RK_TIME_TEXT + 8];
+	const char *s;
+	enum rk_err err;
+
+	if ((err = want_string(n, name, value, &s)))
+		return err;
+	if (rk_time_parse(s, epoch))
+		return reject(n, "%s: '%s' is not a timestamp", name,
+			      shown(s, tmp));
+	rk_time_format(*epoch, 0, text); /* "YYYY-MM-DD HH:MM:SS" */
+	text[10] = 'T';
+	memcpy(text + 19, "+00:00", 7);
+	return set_string(n, name, value, text);
+}
+
+static enum rk_err norm_ip(struct ingest_norm *n, const char *name,
+			   json_t *value)
+{
+	char tmp[SHOWN_SIZE], text[RK_ADDR_TEXT];
+	struct rk_addr addr;
+	const char *s;
+	enum rk_err err;
+
+	if ((err = want_string(n, name, value, &s)))
+		return err;
+	if (rk_addr_parse(s, &addr))
+		return reject(n, "%s: '%s' is not an IP address", name,
+			      shown(s, tmp));
+	rk_addr_format(&addr, text);
+	return set_string(n, name, value, text);
+}
+
+static enum rk_err norm_asn(struct ingest_norm *n, const char *name,
+			    json_t *value)
+{
+	char tmp[SHOWN_SIZE];
+	const char *s;
+	uint32_t asn;
+	enum rk_err err;
+
+	if (json_is_integer(value)) {
+		long long v = json_integer_value(value);
+
+		if (v < 1 || v > 4294967295LL)
+			return reject(n, "%s: %lld is not an AS number", name,
+				      v);
+		return RK_OK;
+	}
+	if (!json_is_string(value))
+		return reject(n, "%s: not an AS number", name);
+	if ((err = want_string(n, name, value, &s)))
+		return err;
+	if (rk_asn_parse(s, &asn))
+		return reject(n, "%s: '%s' is not an AS number", name,
+			      shown(s, tmp));
+	if (json_object_set_new_nocheck(n->fields, name, json_integer(asn)))
+		return RK_ERR_NOMEM;
+	return RK_OK;
+}
+
+static enum rk_err norm_fqdn_text(struct ingest_norm *n, const char *name,
+				  const char *s, json_t *old)
+{
+	char tmp[SHOWN_SIZE];
+	char *fqdn = NULL;
+	enum rk_err err;
+
+	err = rk_domain_normalize(s, &fqdn);
+	if (err == RK_ERR_NOMEM)
+		return err;
+	if (err)
+		return reject(n, "%s: '%s' is not a domain name", name,
+			      shown(s, tmp));
+	err = set_string(n, name, old, fqdn);
+	free(fqdn);
+	return err;
+}
+
+static enum rk_err norm_fqdn(struct ingest_norm *n, const char *name,
+			     json_t *value)
+{
+	const char *s;
+	enum rk_err err;
+
+	if ((err = want_string(n, name, value, &s)))
+		return err;
+	return norm_fqdn_text(n, name, s, value);
+}
+
+/* RFC 3986 scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
+static size_t url_scheme_len(const char *s)
+{
+	size_t i = 0;
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	while (s[i] && s[i] != ':') {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+		      c == '.'))
+			return 0;
+		i++;
+	}
+	return s[i] == ':' ? i : 0;
+}
+
+static enum rk_err norm_url(struct ingest_norm *n, const char *name,
+			    json_t *value)
+{
+	char tmp[SHOWN_SIZE];
+	const char *s;
+	enum rk_err err;
+
+	if (!json_is_string(value))
+		return reject(n, "%s: not a string", name);
+	s = json_string_value(value);
+	if (json_string_length(value) > RK_MAX_URL)
+		return reject(n, "%s: longer than RK_MAX_URL (%d bytes)", name,
+			      RK_MAX_URL);
+	if ((err = want_string(n, name, value, &s)))
+		return err;
+	for (const char *p = s; *p; p++)
+		if (*p == ' ')
+			return reject(n, "%s: contains spaces", name);
+	if (!url_scheme_len(s))
+		return reject(n, "%s: '%s' has no scheme", name,
+			      shown(s, tmp));
+	return RK_OK;
+}
+
+/* The host of an "scheme://[userinfo@]host[:port]/..." URL, when the
+ * event lacks them: as source.ip when the host is an address (IPv4, an
+ * IPv6 literal in brackets, an IPv4-mapped address as IPv4), else as
+ * source.fqdn when it is a domain name; nothing when the URL has no
+ * authority or its host is neither. */
+static enum rk_err host_from_url(struct ingest_norm *n, const char *url,
+				 bool want_ip, bool want_fqdn)
+{
+	const char *host, *end, *at, *colon;
+	char buf[RK_MAX_DOMAIN + 2], text[RK_ADDR_TEXT];
+	char *fqdn = NULL;
+	struct rk_addr addr;
+	size_t len;
+	enum rk_err err;
+
+	host = url + url_scheme_len(url) + 1;
+	if (strncmp(host, "//", 2) != 0)
+		return RK_OK;
+	host += 2;
+	end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(end - host));
+	while (at) { /* the last '@' ends the userinfo */
+		host = at + 1;
+		at = memchr(host, '@', (size_t)(end - host));
+	}
+	if (host < end && *host == '[') {
+		/* An IPv6 literal: "[2001:db8::1]:8080" */
+		const char *close = memchr(host, ']', (size_t)(end - host));
+
+		if (!close || (close + 1 < end && close[1] != ':'))
+			return RK_OK;
+		host++;
+		end = close;
+	} else {
+		colon = memchr(host, ':', (size_t)(end - host));
+		if (colon)
+			end = colon;
+	}
+	len = (size_t)(end - host);
+	if (len == 0 || len >= sizeof(buf))
+		return RK_OK;
+	memcpy(buf, host, len);
+	buf[len] = '\0';
+	if (rk_addr_parse(buf, &addr) == RK_OK) {
+		if (!want_ip || (host[-1] == '[' && !strchr(buf, ':')))
+			return RK_OK;
+		rk_addr_format(&addr, text);
+		return json_object_set_new_nocheck(n->fields, "source.ip",
+						   json_string(text))
+			       ? RK_ERR_NOMEM
+			       : RK_OK;
+	}
+	if (!want_fqdn || host[-1] == '[')
+		return RK_OK;
+	err = rk_domain_normalize(buf, &fqdn);
+	if (err == RK_ERR_NOMEM)
+		return err;
+	if (err)
+		return RK_OK;
+	err = json_object_set_new_nocheck(n->fields, "source.fqdn",
+					  json_string(fqdn))
+		      ? RK_ERR_NOMEM
+		      : RK_OK;
+	free(fqdn);
+	return err;
+}
+
+static enum rk_err norm_cc(struct ingest_norm *n, const char *name,
+			   json_t *value)
+{
+	char tmp[SHOWN_SIZE], cc[3];
+	const char *s;
+	enum rk_err err;
+
+	if ((err = want_string(n, name, value, &s)))
+		return err;
+	for (int i = 0; i < 2; i++) {
+		char c = s[i];
+
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 32);
+		if (c < 'A' || c > 'Z')
+			goto bad;
+		cc[i] = c;
+	}
+	if (s[2])
+		goto bad;
+	cc[2] = '\0';
+	return set_string(n, name, value, cc);
+bad:
+	return reject(n, "%s: '%s' is not a two-letter country code", name,
+		      shown(s, tmp));
+}
+
+/* ------------------------------------------------------------ the event */
+
+static void reset(struct ingest_norm *n)
+{
+	json_object_clear(n->fields);
+	n->nfields = 0;
+	n->reason[0] = '\0';
+	rk_buf_reset(&n->key);
+	rk_buf_reset(&n->data);
+	rk_buf_reset(&n->canon);
+	n->dedup_hex[0] = '\0';
+	memset(&n->ev, 0, sizeof(n->ev));
+}
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15))
+
+/* n->fields as compact JSON into n->data.  json_dumpb into the room the
+ * buffer has (grown once when short) costs far less than a callback per
+ * token. */
+static enum rk_err dump_fields(struct ingest_norm *n)
+{
+	size_t room, need;
+	enum rk_err err;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		room = n->data.alloc > 1 ? n->data.alloc - 1 : 0;
+		need = room ? json_dumpb(n->fields, n->data.data, room,
+					 DUMP_FLAGS)
+			    : 0;
+		if (room && need == 0)
+			return RK_ERR_NOMEM;
+		if (need && need <= room) {
+			n->data.len = need;
+			n->data.data[need] = '\0';
+			return RK_OK;
+		}
+		if (!need)
+			need = json_dumpb(n->fields, NULL, 0, DUMP_FLAGS);
+		if (!need)
+			return RK_ERR_NOMEM;
+		err = rk_buf_grow(&n->data, need);
+		if (err == RK_ERR_LIMIT)
+			return reject(n, "normalized event is larger than %zu "
+					 "bytes",
+				      n->data.max);
+		if (err)
+			return err;
+	}
+	return RK_ERR_INTERNAL;
+}
+
+/* The string value of field name in n->fields, NULL if absent or not a
+ * string.  Borrowed from n->fields. */
+static char *field_text(struct ingest_norm *n, const char *name)
+{
+	json_t *value = json_object_get(n->fields, name);
+
+	/* store_event's members are not const; the view is only read. */
+	return json_is_string(value) ? (char *)json_string_value(value) : NULL;
+}
+
+/* "365d", "1d", "2h", "10m" or "90s": a duration as the config takes it. */
+static void format_duration(long long seconds, char out[32])
+{
+	if (seconds && seconds % 86400 == 0)
+		snprintf(out, 32, "%lldd", seconds / 86400);
+	else if (seconds && seconds % 3600 == 0)
+		snprintf(out, 32, "%lldh", seconds / 3600);
+	else if (seconds && seconds % 60 == 0)
+		snprintf(out, 32, "%lldm", seconds / 60);
+	else
+		snprintf(out, 32, "%llds", seconds);
+}
+
+/* time.source against now: not older than [ingest] max_age (0 = no
+ * limit), not further ahead than [ingest] max_skew.  text is the value
+ * as given, for the reason. */
+static enum rk_err check_age(struct ingest_norm *n,
+			     const struct rk_config *cfg, int64_t now,
+			     const char *text, int64_t t)
+{
+	char tmp[SHOWN_SIZE], limit[32];
+
+	/* Both times are within a few hundred billion seconds of 0
+	 * (rk_time_parse takes years 0000..9999): no overflow. */
+	if (cfg->ingest.max_age > 0 && t < now &&
+	    now - t > cfg->ingest.max_age) {
+		format_duration(cfg->ingest.max_age, limit);
+		return reject(n, "time.source: '%s' is older than [ingest] "
+				 "max_age (%s)",
+			      shown(text, tmp), limit);
+	}
+	if (t > now && t - now > cfg->ingest.max_skew) {
+		format_duration(cfg->ingest.max_skew, limit);
+		return reject(n, "time.source: '%s' is more than [ingest] "
+				 "max_skew (%s) in the future",
+			      shown(text, tmp), limit);
+	}
+	return RK_OK;
+}
+
+static int cmp_field_ref(const void *a, const void *b)
+{
+	const struct ingest_field_ref *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+static bool dedup_ignored(const struct rk_config *cfg, const char *name)
+{
+	if (strcmp(name, "time.observation") == 0)
+		return true;
+	for (size_t i = 0; i < cfg->ingest.ndedup_ignore; i++)
+		if (strcmp(name, cfg->ingest.dedup_ignore[i]) == 0)
+			return true;
+	return false;
+}
+
+/* tag (when not NUL), the decimal v, then end: without printf, which
+ * would be the largest cost of the key. */
+static enum rk_err canon_number(struct rk_buf *b, char tag, int64_t v,
+				char end)
+{
+	char tmp[32];
+	size_t i = sizeof(tmp);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	tmp[--i] = end;
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--i] = '-';
+	if (tag)
+		tmp[--i] = tag;
+	return rk_buf_add(b, tmp + i, sizeof(tmp) - i);
+}
+
+/* One value in the canonical text: a type letter, then the value with
+ * its length where it has no end of its own. */
+static enum rk_err canon_value(struct rk_buf *b, json_t *value)
+{
+	char *text;
+	size_t len;
+	enum rk_err err;
+
+	switch (json_typeof(value)) {
+	case JSON_STRING:
+		len = json_string_length(value);
+		if ((err = canon_number(b, 's', (int64_t)len, ':')))
+			return err;
+		return rk_buf_add(b, json_string_value(value), len);
+	case JSON_INTEGER:
+		return canon_number(b, 'i', (int64_t)json_integer_value(value),
+				    ';');
+	case JSON_REAL:
+		return rk_buf_addf(b, "r%.17g;", json_real_value(value));
+	case JSON_TRUE: return rk_buf_addc(b, 't');
+	case JSON_FALSE: return rk_buf_addc(b, 'f');
+	case JSON_NULL: return rk_buf_addc(b, 'n');
+	case JSON_ARRAY:
+	case JSON_OBJECT:
+		text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS |
+						 JSON_ENCODE_ANY);
+		if (!text)
+			return RK_ERR_NOMEM;
+		len = strlen(text);
+		err = canon_number(b, 'j', (int64_t)len, ':');
+		if (!err)
+			err = rk_buf_add(b, text, len);
+		free(text);
+		return err;
+	}
+	return RK_ERR_INTERNAL;
+}
+
+/* ev.dedup_key: SHA-256 (hex) of every normalized field but
+ * time.observation and [ingest] dedup_ignore, as "<len>:<name>=<value>"
+ * in name order.  Two events are duplicates only when all of those are
+ * equal; the order the input gave them in does not matter. */
+static enum rk_err dedup_key(struct ingest_norm *n,
+			     const struct rk_config *cfg)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+	size_t count = 0;
+	const char *key;
+	json_t *value;
+	enum rk_err err = RK_OK;
+
+	json_object_foreach(n->fields, key, value) {
+		if (count == DEDUP_FIELDS_ROOM)
+			return RK_ERR_INTERNAL;
+		if (!dedup_ignored(cfg, key)) {
+			n->sorted[count].name = key;
+			n->sorted[count].name_len = strlen(key);
+			n->sorted[count].value = value;
+			count++;
+		}
+	}
+	qsort(n->sorted, count, sizeof(*n->sorted), cmp_field_ref);
+	rk_buf_reset(&n->canon);
+	for (size_t i = 0; i < count && !err; i++) {
+		const struct ingest_field_ref *f = &n->sorted[i];
+
+		if (!(err = canon_number(&n->canon, '\0', (int64_t)f->name_len,
+					 ':')) &&
+		    !(err = rk_buf_add(&n->canon, f->name, f->name_len)) &&
+		    !(err = rk_buf_addc(&n->canon, '=')))
+			err = canon_value(&n->canon, f->value);
+	}
+	if (err == RK_ERR_LIMIT)
+		return reject(n, "normalized event is larger than %zu bytes",
+			      n->canon.max);
+	if (err)
+		return err;
+	if (!EVP_DigestInit_ex(n->md, n->sha256, NULL) ||
+	    !EVP_DigestUpdate(n->md, n->canon.data, n->canon.len) ||
+	    !EVP_DigestFinal_ex(n->md, digest, &dlen) || dlen != 32)
+		return RK_ERR_INTERNAL;
+	for (unsigned int i = 0; i < dlen; i++) {
+		n->dedup_hex[2 * i] = hex[digest[i] >> 4];
+		n->dedup_hex[2 * i + 1] = hex[digest[i] & 15];
+	}
+	n->dedup_hex[2 * dlen] = '\0';
+	return RK_OK;
+}
+
+enum rk_err ingest_normalize(struct ingest_norm *n,
+			     const struct rk_config *cfg, int64_t now,
+			     json_t *root)
+{
+	const struct rk_type_info *type = NULL;
+	struct store_event *ev = &n->ev;
+	json_t *value;
+	const char *s;
+	char tmp[SHOWN_SIZE];
+	enum rk_tlp tlp = cfg->relay.default_tlp;
+	int64_t observed;
+	enum rk_err err;
+
+	reset(n);
+	if (!json_is_object(root))
+		return reject(n, "not a JSON object");
+	if ((err = flatten(n, root, 1)))
+		return err;
+
+	for (size_t i = 0; i < RK_ARRAY_LEN(checked_fields); i++) {
+		const char *name = checked_fields[i].name;
+
+		value = json_object_get(n->fields, name);
+		if (!value) {
+			if (checked_fields[i].required)
+				return reject(n, "missing %s", name);
+			continue;
+		}
+		switch (checked_fields[i].kind) {
+		case KIND_TIME:
+			err = norm_time(n, name, value,
+					i == 0 ? &ev->time_source : &observed);
+			if (!err && i == 0)
+				err = check_age(n, cfg, now,
+						json_string_value(value),
+						ev->time_source);
+			break;
+		case KIND_TYPE:
+			if ((err = want_string(n, name, value, &s)))
+				break;
+			type = rk_type_find(s);
+			if (!type) {
+				err = reject(n, "%s: '%s' is not an IntelMQ "
+						"type",
+					     name, shown(s, tmp));
+				break;
+			}
+			err = set_string(n, name, value, type->type);
+			break;
+		case KIND_TEXT:
+			err = json_is_string(value)
+				      ? RK_OK
+				      : reject(n, "%s: not a string", name);
+			break;
+		case KIND_IP: err = norm_ip(n, name, value); break;
+		case KIND_ASN: err = norm_asn(n, name, value); break;
+		case KIND_PORT: {
+			long long port;
+
+			err = want_integer(n, name, value, 0, 65535,
+					   "a port number", &port);
+			break;
+		}
+		case KIND_FQDN: err = norm_fqdn(n, name, value); break;
+		case KIND_URL: err = norm_url(n, name, value); break;
+		case KIND_CC: err = norm_cc(n, name, value); break;
+		case KIND_TLP:
+			if ((err = want_string(n, name, value, &s)))
+				break;
+			if (rk_tlp_parse(s, &tlp)) {
+				err = reject(n, "tlp: '%s' is not a TLP label",
+					     shown(s, tmp));
+				break;
+			}
+			break;
+		}
+		if (err)
+			return err;
+	}
+
+	/* Derived fields. */
+	if ((s = field_text(n, "source.url")) &&
+	    (err = host_from_url(n, s, !json_object_get(n->fields, "source.ip"),
+				 !json_object_get(n->fields, "source.fqdn"))))
+		return err;
+	if (!json_object_get(n->fields, "classification.taxonomy") &&
+	    json_object_set_new_nocheck(n->fields, "classification.taxonomy",
+					json_string(type->taxonomy)))
+		return RK_ERR_NOMEM;
+	if (json_object_set_nocheck(n->fields, "tlp", n->tlp_names[tlp]))
+		return RK_ERR_NOMEM;
+
+	/* The view handed to the store. */
+	ev->type = (char *)type->type;
+	ev->taxonomy = field_text(n, "classification.taxonomy");
+	ev->identifier = field_text(n, "classification.identifier");
+	ev->feed_name = field_text(n, "feed.name");
+	ev->source_ip = field_text(n, "source.ip");
+	ev->source_fqdn = field_text(n, "source.fqdn");
+	ev->source_url = field_text(n, "source.url");
+	ev->source_cc = field_text(n, "source.geolocation.cc");
+	value = json_object_get(n->fields, "source.asn");
+	ev->source_asn = json_is_integer(value)
+				 ? (uint32_t)json_integer_value(value)
+				 : 0;
+	ev->tlp = tlp;
+	ev->severity = rk_config_severity(cfg, type->type);
+
+	/* An event needs a subject: IP, URL, domain or AS. */
+	if (!ev->source_ip && !ev->source_url && !ev->source_fqdn &&
+	    !ev->source_asn)
+		return reject(n, "no source.ip, source.fqdn, source.url or "
+				 "source.asn");
+	if ((err = dedup_key(n, cfg)))
+		return err;
+	ev->dedup_key = n->dedup_hex;
+
+	if ((err = dump_fields(n)))
+		return err;
+	ev->data = n->data.data;
+	return RK_OK;
+}
+
+/* ------------------------------------------------------------ copies */
+
+static enum rk_err copy_text(char **dst, const char *src)
+{
+	if (!src)
+		return RK_OK;
+	*dst = rk_strdup(src);
+	return *dst ? RK_OK : RK_ERR_NOMEM;
+}
+
+enum rk_err ingest_event_copy(const struct store_event *view,
+			      struct store_event *ev)
+{
+	enum rk_err err;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->report_id = view->report_id;
+	ev->time_source = view->time_source;
+	ev->source_asn = view->source_asn;
+	ev->tlp = view->tlp;
+	ev->severity = view->severity;
+	if ((err = copy_text(&ev->dedup_key, view->dedup_key)) ||
+	    (err = copy_text(&ev->type, view->type)) ||
+	    (err = copy_text(&ev->taxonomy, view->taxonomy)) ||
+	    (err = copy_text(&ev->identifier, view->identifier)) ||
+	    (err = copy_text(&ev->feed_name, view->feed_name)) ||
+	    (err = copy_text(&ev->source_ip, view->source_ip)) ||
+	    (err = copy_text(&ev->source_fqdn, view->source_fqdn)) ||
+	    (err = copy_text(&ev->source_url, view->source_url)) ||
+	    (err = copy_text(&ev->source_cc, view->source_cc)) ||
+	    (err = copy_text(&ev->data, view->data)) ||
+	    (err = copy_text(&ev->state, STORE_EVENT_NEW)))
+		store_event_release(ev);
+	return err;
+}
