@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "renraku/resolve.h"
+#include "renraku/contacts.h"
 
 static const char contacts_usage[] = "contacts import DIR | contacts check DIR";
 

@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "renraku/ingest.h"
+#include "renraku/contacts.h"
 #include "renraku/resolve.h"
 #include "renraku/track.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "renraku/resolve.h"
+#include "renraku/contacts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "renraku/resolve.h"
+#include "renraku/contacts.h"
 #include "testutil.h"
 
 static const struct rk_log quiet = {RK_LOG_ERROR, NULL};
@@ -189,8 +189,8 @@ static void test_good_dir(void **state)
 	c = find_contact(&set, "secure.example");
 	assert_non_null(c);
 	assert_string_equal(c->org, "Secure Org, Ltd.");
-	assert_string_equal(c->pgp, "secure.asc");
-	assert_string_equal(c->format, "xarf");
+	assert_string_equal(c->pgp, "13EB26352077B2443DC2C1B4DE7FD034E44026AC");
+	assert_string_equal(c->format, "json");
 	assert_string_equal(c->notes, "quoted, with a comma and \"quotes\"");
 	assert_null(set.supps[1].type);
 	assert_null(set.supps[3].type); /* "*" */

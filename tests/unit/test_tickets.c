@@ -6,6 +6,7 @@
 
 #include "renraku/ingest.h"
 #include "renraku/notify.h"
+#include "renraku/contacts.h"
 #include "renraku/resolve.h"
 #include "renraku/track.h"
 #include "testutil.h"
