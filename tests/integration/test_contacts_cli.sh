@@ -23,7 +23,7 @@ fail() {
 # --- check and import the example directory
 "$RENRAKU" contacts check "$RK_SOURCE_DIR/contacts" >"$tmp/out" 2>"$tmp/err" ||
 	fail "contacts check of the example directory: exit $? ($(cat "$tmp/err"))"
-grep -q 'constituency.csv: 5 entries, national-csirts.csv: 2 entries, suppress.csv: 1 rule, 0 problems' "$tmp/out" ||
+grep -q 'constituency.csv: 5 entries, national-csirts.csv: 2 entries, suppress.csv: 1 rule, keys/: 0 keys, 0 problems' "$tmp/out" ||
 	fail "check summary: $(cat "$tmp/out")"
 [ ! -e "$db" ] || fail "check created a database"
 
