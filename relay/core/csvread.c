@@ -16,6 +16,9 @@
 #include "renraku/csvread.h"
 
 #define CSV_OPTIONS (CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)
+/* libcsv's parser state "inside a cell" (libcsv.c FIELD_BEGUN): with
+ * `quoted` set, the parser is inside quotes. */
+#define LIBCSV_FIELD_BEGUN 2
 
 struct rk_csv {
 	struct rk_csv_opts o;
@@ -36,6 +39,7 @@ struct rk_csv {
 	bool mid_line;          /* the last piece did not end its line */
 	bool cr_pending;        /* the last piece ended in "\r" */
 	bool started;           /* byte order mark looked for */
+	size_t bom_have;        /* bytes of it seen so far */
 
 	/* a record past the limit, being skipped */
 	bool skipping, skip_in_quotes;
@@ -306,7 +310,8 @@ static void piece(struct rk_csv *csv, const char *p, size_t n, bool ends)
 	if (!csv->skipping && csv->rec_bytes + n > csv->o.record.max) {
 		/* Too long: libcsv gets no more of this record. */
 		csv->skipping = true;
-		csv->skip_in_quotes = rec_open(csv);
+		csv->skip_in_quotes = csv->p.quoted &&
+				      csv->p.pstate == LIBCSV_FIELD_BEGUN;
 		rec_reset(csv);
 		if ((csv->err = parser_init(csv)))
 			return;
@@ -342,17 +347,10 @@ static void piece(struct rk_csv *csv, const char *p, size_t n, bool ends)
 	csv->drop_line = !ends;
 }
 
-enum rk_err rk_csv_feed(struct rk_csv *csv, const char *data, size_t len)
-{
-	const char *p = data, *end = data + len;
+static const char utf8_bom[] = "\xef\xbb\xbf";
 
-	if (csv->err || csv->stopped || !len)
-		return csv->err;
-	if (!csv->started) {
-		csv->started = true;
-		if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-			p += 3; /* UTF-8 byte order mark */
-	}
+static enum rk_err feed_data(struct rk_csv *csv, const char *p, const char *end)
+{
 	if (csv->cr_pending && p < end && *p == '\n') {
 		/* the "\n" of a "\r\n" cut between two chunks */
 		if (!csv->skipping && !csv->drop_line &&
@@ -374,8 +372,35 @@ enum rk_err rk_csv_feed(struct rk_csv *csv, const char *data, size_t len)
 	return csv->err;
 }
 
+enum rk_err rk_csv_feed(struct rk_csv *csv, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+
+	if (csv->err || csv->stopped || !len)
+		return csv->err;
+	/* A UTF-8 byte order mark at the start is skipped, even when it is
+	 * cut between chunks. */
+	while (!csv->started && p < end) {
+		if (*p == utf8_bom[csv->bom_have]) {
+			p++;
+			csv->started = ++csv->bom_have == 3;
+		} else {
+			csv->started = true;
+			if (csv->bom_have &&
+			    feed_data(csv, utf8_bom, utf8_bom + csv->bom_have))
+				return csv->err;
+		}
+	}
+	return feed_data(csv, p, end);
+}
+
 enum rk_err rk_csv_finish(struct rk_csv *csv)
 {
+	if (!csv->started && csv->bom_have) {
+		csv->started = true; /* a file of a BOM's first bytes only */
+		if (feed_data(csv, utf8_bom, utf8_bom + csv->bom_have))
+			return csv->err;
+	}
 	if (csv->err || csv->stopped)
 		return csv->err;
 	if (csv->skipping) {
