@@ -170,7 +170,12 @@ static enum rk_err judge(gpgme_key_t key, int64_t now, struct contacts_key *out)
 			? "key %s: every encryption subkey is expired or revoked"
 			: "key %s cannot encrypt (a signing-only key; renraku needs "
 			  "an encryption subkey)", out->fpr);
+	/* the key stops working at the earlier of the primary key's and the
+	 * subkey's expiry */
 	out->expires = enc->expires > 0 ? (int64_t)enc->expires : 0;
+	if (primary->expires > 0 &&
+	    (!out->expires || (int64_t)primary->expires < out->expires))
+		out->expires = (int64_t)primary->expires;
 	out->usable = true;
 	return RK_OK;
 }
