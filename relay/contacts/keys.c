@@ -198,8 +198,15 @@ static enum rk_err check_data(struct key_home *h, const char *data, size_t len,
 	if ((gerr = gpgme_data_new_from_mem(&d, data, len, 0)))
 		return RK_ERR_NOMEM;
 	if ((gerr = gpgme_op_keylist_from_data_start(h->ctx, d, 0))) {
-		err = set_reason(out, "not a readable OpenPGP key: %s",
-				 gpgme_strerror(gerr));
+		/* gpg missing or unusable: the check cannot run at all */
+		if (gpg_err_code(gerr) == GPG_ERR_INV_ENGINE ||
+		    gpg_err_code(gerr) == GPG_ERR_ENOENT ||
+		    gpg_err_code(gerr) == GPG_ERR_ENOMEM)
+			err = gpg_err_code(gerr) == GPG_ERR_ENOMEM ? RK_ERR_NOMEM
+								   : RK_ERR_GPG;
+		else
+			err = set_reason(out, "not a readable OpenPGP key: %s",
+					 gpgme_strerror(gerr));
 		goto cleanup;
 	}
 	while (!(gerr = gpgme_op_keylist_next(h->ctx, &key))) {
@@ -256,8 +263,9 @@ static enum rk_err check_path(struct key_home *h, const char *path,
 	else if (err)
 		err = rk_fail(log, err, "cannot read '%s': %s", path,
 			      strerror(errno ? errno : EIO));
-	else
-		err = check_data(h, data.data, data.len, now, out);
+	else if ((err = check_data(h, data.data, data.len, now, out)) == RK_ERR_GPG)
+		rk_log_error(log, "cannot check '%s': gpg cannot run (is GnuPG "
+				  "installed?)", path);
 	rk_buf_release(&data);
 	if (!err && out->reason && strstr(out->reason, "SECRET"))
 		rk_log_error(log, "%s: %s", path, out->reason);
