@@ -40,7 +40,8 @@ struct rk_csv_record {
 /* A limit and its name, as messages cite it ("RK_MAX_CSV_LINE"). */
 struct rk_csv_limit {
 	size_t max;       /* 0: the default below */
-	const char *name; /* NULL: the default's name */
+	const char *name; /* NULL: the default's name, or "the limit"
+			     when max is given */
 };
 
 struct rk_csv_opts {

@@ -52,10 +52,10 @@ struct rk_csv {
 
 static void limit_default(struct rk_csv_limit *l, size_t max, const char *name)
 {
+	if (!l->name)
+		l->name = l->max ? "the limit" : name;
 	if (!l->max)
 		l->max = max;
-	if (!l->name)
-		l->name = name;
 }
 
 /* With a tab as the delimiter only spaces are trimmed. */
@@ -289,49 +289,18 @@ static bool odd_quotes(const char *p, size_t n)
 	return count & 1;
 }
 
-/* One piece of a physical line (all of it, or up to the end of a chunk);
- * ends: the piece holds the line's end. */
-static void piece(struct rk_csv *csv, const char *p, size_t n, bool ends)
+/* Give n bytes to libcsv; false after bad quoting (reported; the rest of
+ * the line, up to line_ends, is dropped). */
+static bool parse_bytes(struct rk_csv *csv, const char *p, size_t n,
+			bool line_ends)
 {
-	size_t used;
+	size_t used = csv_parse(&csv->p, p, n, on_cell, on_row, csv);
 
-	if (!csv->mid_line) {
-		csv->line++;
-		if (!csv->skipping && !rec_open(csv)) {
-			csv->rec_line = csv->line;
-			rec_reset(csv);
-		}
-	}
-	csv->mid_line = !ends;
-	if (csv->drop_line) {
-		csv->drop_line = !ends;
-		return;
-	}
-	if (!csv->skipping && csv->rec_bytes + n > csv->o.record.max) {
-		/* Too long: libcsv gets no more of this record. */
-		csv->skipping = true;
-		csv->skip_in_quotes = csv->p.quoted &&
-				      csv->p.pstate == LIBCSV_FIELD_BEGUN;
-		rec_reset(csv);
-		if ((csv->err = parser_init(csv)))
-			return;
-	}
-	if (csv->skipping) {
-		csv->skip_in_quotes ^= odd_quotes(p, n);
-		if (ends && !csv->skip_in_quotes) {
-			csv->skipping = false;
-			skipped(csv, "record longer than %s (%zu bytes)",
-				csv->o.record.name, csv->o.record.max);
-		}
-		return;
-	}
-	csv->rec_bytes += n;
-	used = csv_parse(&csv->p, p, n, on_cell, on_row, csv);
 	if (used >= n || csv->err || csv->stopped)
-		return;
+		return true;
 	if (csv_error(&csv->p) != CSV_EPARSE) {
 		csv->err = RK_ERR_NOMEM;
-		return;
+		return false;
 	}
 	if (csv->line != csv->rec_line)
 		skipped(csv, "bad quoting on line %lld: a quoted field must end "
@@ -344,7 +313,71 @@ static void piece(struct rk_csv *csv, const char *p, size_t n, bool ends)
 	rec_reset(csv);
 	if (!csv->err)
 		csv->err = parser_init(csv);
-	csv->drop_line = !ends;
+	csv->drop_line = !line_ends;
+	return false;
+}
+
+/* One piece of a physical line (all of it, or up to the end of a chunk);
+ * ends: the piece holds the line's end; continuation: the "\n" of a
+ * "\r\n" cut between chunks (no new line).  The record limit counts
+ * every byte but is only ever met inside a line's text, never inside its
+ * line break, so the bytes libcsv sees of an over-long record are the
+ * same however the input is cut. */
+static void piece(struct rk_csv *csv, const char *p, size_t n, bool ends,
+		  bool continuation)
+{
+	size_t max = csv->o.record.max, text = n, allowed;
+
+	if (continuation) {
+		if (!csv->skipping && !csv->drop_line) {
+			csv->rec_bytes += n;
+			parse_bytes(csv, p, n, true);
+		}
+		return;
+	}
+	if (!csv->mid_line) {
+		csv->line++;
+		if (!csv->skipping && !rec_open(csv)) {
+			csv->rec_line = csv->line;
+			rec_reset(csv);
+		}
+	}
+	csv->mid_line = !ends;
+	if (csv->drop_line) {
+		csv->drop_line = !ends;
+		return;
+	}
+	if (ends)
+		text -= n >= 2 && p[n - 2] == '\r' && p[n - 1] == '\n' ? 2 : 1;
+	if (!csv->skipping &&
+	    (csv->rec_bytes > max || csv->rec_bytes + text > max)) {
+		/* Too long: libcsv gets no more of this record than the
+		 * limit allows. */
+		allowed = csv->rec_bytes >= max ? 0 : max - csv->rec_bytes;
+		if (allowed && !parse_bytes(csv, p, allowed, ends))
+			return;
+		if (csv->err || csv->stopped)
+			return;
+		csv->skipping = true;
+		csv->skip_in_quotes = csv->p.quoted &&
+				      csv->p.pstate == LIBCSV_FIELD_BEGUN;
+		rec_reset(csv);
+		if ((csv->err = parser_init(csv)))
+			return;
+		p += allowed;
+		n -= allowed;
+	}
+	if (csv->skipping) {
+		csv->skip_in_quotes ^= odd_quotes(p, n);
+		if (ends && !csv->skip_in_quotes) {
+			csv->skipping = false;
+			skipped(csv, "record longer than %s (%zu bytes)",
+				csv->o.record.name, csv->o.record.max);
+		}
+		return;
+	}
+	csv->rec_bytes += n;
+	parse_bytes(csv, p, n, ends);
 }
 
 static const char utf8_bom[] = "\xef\xbb\xbf";
@@ -353,10 +386,7 @@ static enum rk_err feed_data(struct rk_csv *csv, const char *p, const char *end)
 {
 	if (csv->cr_pending && p < end && *p == '\n') {
 		/* the "\n" of a "\r\n" cut between two chunks */
-		if (!csv->skipping && !csv->drop_line &&
-		    csv_parse(&csv->p, p, 1, on_cell, on_row, csv) != 1 &&
-		    !csv->err)
-			csv->err = RK_ERR_NOMEM;
+		piece(csv, p, 1, true, true);
 		p++;
 	}
 	csv->cr_pending = false;
@@ -366,7 +396,7 @@ static enum rk_err feed_data(struct rk_csv *csv, const char *p, const char *end)
 		bool ends = next[-1] == '\n' || next[-1] == '\r';
 
 		csv->cr_pending = next == end && next[-1] == '\r';
-		piece(csv, p, n, ends);
+		piece(csv, p, n, ends, false);
 		p = next;
 	}
 	return csv->err;

@@ -170,7 +170,7 @@ static void test_limits(void **state)
 	assert_string_equal(t, "L1:a|b|c\n"
 			       "P2:record longer than TEST_MAX_RECORD (32 bytes)\nS2\n"
 			       "P3:record longer than TEST_MAX_RECORD (32 bytes)\nS3\n"
-			       "P7:more than RK_MAX_CSV_FIELDS (3) fields\nS7\n"
+			       "P7:more than the limit (3) fields\nS7\n"
 			       "L8:d|e|f\n");
 	free(t);
 
@@ -220,7 +220,7 @@ static void test_caller_problems(void **state)
 	o.problems.max = 1;
 	assert_int_equal(rk_csv_read(&o, "a\nb\nc\n", 6), RK_OK);
 	assert_string_equal(t.text.data, "P1:value 'a' refused\n"
-					 "P2:more than RK_MAX_ERRORS_LISTED (1) problems; "
+					 "P2:more than the limit (1) problems; "
 					 "the rest of the file was not read\n");
 	rk_buf_release(&t.text);
 }
