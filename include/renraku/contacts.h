@@ -39,6 +39,8 @@ struct contacts_key {
 	char *reason;    /* why it is unusable, NULL when usable; owned */
 };
 
+/* Free what k holds (k itself is the caller's) and zero it; NULL is
+ * allowed. */
 void contacts_key_release(struct contacts_key *k);
 
 struct contacts_set {
@@ -54,6 +56,8 @@ struct contacts_set {
 	size_t nproblems;
 };
 
+/* Free every row, key and problem of set (set itself is the caller's)
+ * and zero it; NULL is allowed. */
 void contacts_set_release(struct contacts_set *set);
 
 /* Read and check DIR/constituency.csv, DIR/national-csirts.csv,
@@ -67,7 +71,7 @@ void contacts_set_release(struct contacts_set *set);
 enum rk_err contacts_read_dir(const char *dir, const struct rk_log *log,
 			      struct contacts_set *set);
 
-/* Parse one contacts CSV held in memory (kind: "constituency",
+/* Parse one contacts CSV held in memory (data borrowed) (kind: "constituency",
  * "national-csirts" or "suppress"; name: the file name used in problems
  * and sources, NULL = the usual one), appending to set.  Key files are
  * not looked at: a pgp column is kept as written.  For tests and the
@@ -91,8 +95,11 @@ enum rk_err contacts_key_check_file(const char *path, int64_t now,
  *   "key 0123...CDEF (keys/isp-a.asc, ISP A <abuse@isp-a.example>) is usable for encryption"
  *   "key keys/isp-a.asc is unusable: key 0123...CDEF expired on 2026-11-30"
  *   "no key: the contact has no pgp value"
- * Appended to *out; *usable (may be NULL) is set.  contacts_dir may be
- * NULL ([relay] contacts unset): then only the pgp value is named. */
+ * Appended to *out (the caller's buffer); *usable (may be NULL) is set.
+ * contacts_dir, pgp and log are borrowed; contacts_dir may be NULL
+ * ([relay] contacts unset): then only the pgp value is named.  Each call
+ * lists the key files again (a held ticket is rare; nothing is cached).
+ * Errors only when the check cannot run. */
 enum rk_err contacts_key_explain(const char *contacts_dir, const char *pgp,
 				 int64_t now, const struct rk_log *log,
 				 struct rk_buf *out, bool *usable);
