@@ -111,6 +111,20 @@ grep -q "^$bad/suppress.csv:1: unknown column 'expires'" "$tmp/err" ||
 	fail "no FILE:LINE for the unknown column: $(cat "$tmp/err")"
 grep -q '17 problems' "$tmp/out" || fail "bad summary: $(cat "$tmp/out")"
 
+# --- check --json of a bad directory: the same problems, one document
+rc=0
+"$RENRAKU" contacts --json check "$bad" >"$tmp/check.json" 2>/dev/null || rc=$?
+[ "$rc" -eq 65 ] || fail "check --json of a bad directory: exit $rc, want 65"
+"$python" - "$tmp/check.json" <<'EOF' || fail "check --json: $(cat "$tmp/check.json")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["command"] == "check" and doc["imported"] is False, doc
+assert "changes" not in doc, doc
+assert len(doc["problems"]) == 17, doc["problems"]
+p = [x for x in doc["problems"] if x["line"] == 5 and x["file"] == "constituency.csv"]
+assert p and "host bits set" in p[0]["reason"], doc["problems"]
+EOF
+
 # --- import of a bad directory: refused, database unchanged
 before=$("$RENRAKU" --db "$db" resolve --json 192.0.2.10)
 rc=0
