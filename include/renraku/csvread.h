@@ -46,7 +46,11 @@ struct rk_csv_limit {
 
 struct rk_csv_opts {
 	char delim;                   /* 0: ',' */
+	struct rk_csv_limit input;    /* bytes of the whole input; RK_MAX_REPORT:
+					 past it one problem and the rest is
+					 not read */
 	struct rk_csv_limit record;   /* bytes of one record; RK_MAX_CSV_LINE */
+	struct rk_csv_limit cell;     /* bytes of one cell; RK_MAX_FIELD */
 	struct rk_csv_limit fields;   /* cells of one record; RK_MAX_CSV_FIELDS */
 	struct rk_csv_limit problems; /* problems listed; RK_MAX_ERRORS_LISTED */
 	bool check_text;              /* a cell with NUL or invalid UTF-8 makes

@@ -45,6 +45,7 @@ struct rk_csv {
 	bool skipping, skip_in_quotes;
 	bool drop_line;         /* after bad quoting: the rest of the line */
 
+	size_t fed;             /* bytes of input so far */
 	size_t problems;
 	bool stopped;
 	enum rk_err err;
@@ -89,7 +90,9 @@ enum rk_err rk_csv_new(struct rk_csv **out, const struct rk_csv_opts *opts)
 	csv->o = *opts;
 	if (!csv->o.delim)
 		csv->o.delim = ',';
+	limit_default(&csv->o.input, RK_MAX_REPORT, "RK_MAX_REPORT");
 	limit_default(&csv->o.record, RK_MAX_CSV_LINE, "RK_MAX_CSV_LINE");
+	limit_default(&csv->o.cell, RK_MAX_FIELD, "RK_MAX_FIELD");
 	limit_default(&csv->o.fields, RK_MAX_CSV_FIELDS, "RK_MAX_CSV_FIELDS");
 	limit_default(&csv->o.problems, RK_MAX_ERRORS_LISTED,
 		      "RK_MAX_ERRORS_LISTED");
@@ -250,10 +253,19 @@ static void on_row(int c, void *data)
 	(void)c;
 	if (csv->err || csv->stopped)
 		goto done;
-	if (csv->nfields > csv->o.fields.max)
+	if (csv->nfields > csv->o.fields.max) {
 		skipped(csv, "more than %s (%zu) fields", csv->o.fields.name,
 			csv->o.fields.max);
-	else if (!csv->o.check_text || text_ok(csv))
+		goto done;
+	}
+	for (size_t i = 0; i < csv->nfields; i++) {
+		if (csv->len[i] > csv->o.cell.max) {
+			skipped(csv, "cell %zu longer than %s (%zu bytes)", i + 1,
+				csv->o.cell.name, csv->o.cell.max);
+			goto done;
+		}
+	}
+	if (!csv->o.check_text || text_ok(csv))
 		deliver(csv, false);
 done:
 	rec_reset(csv);
@@ -408,6 +420,16 @@ enum rk_err rk_csv_feed(struct rk_csv *csv, const char *data, size_t len)
 
 	if (csv->err || csv->stopped || !len)
 		return csv->err;
+	if (len > csv->o.input.max - csv->fed) {
+		/* the chunk that crosses the limit and all after it are
+		 * not read */
+		rk_csv_problem(csv, csv->line + !csv->mid_line,
+			       "input larger than %s (%zu bytes); the rest was not read",
+			       csv->o.input.name, csv->o.input.max);
+		csv->stopped = true;
+		return csv->err;
+	}
+	csv->fed += len;
 	/* A UTF-8 byte order mark at the start is skipped, even when it is
 	 * cut between chunks. */
 	while (!csv->started && p < end) {

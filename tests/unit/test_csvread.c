@@ -198,6 +198,32 @@ static void test_limits(void **state)
 	rk_buf_release(&b);
 }
 
+static void test_cell_and_input_limits(void **state)
+{
+	struct rk_csv_opts o;
+	char *t;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.cell.max = 4;
+	o.cell.name = "TEST_MAX_CELL";
+	t = read_all_ways(&o, "abcd,e\nabcde,f\n\"ab\ncd\",x\n",
+			  strlen("abcd,e\nabcde,f\n\"ab\ncd\",x\n"));
+	assert_string_equal(t, "L1:abcd|e\n"
+			       "P2:cell 1 longer than TEST_MAX_CELL (4 bytes)\nS2\n"
+			       "P3:cell 1 longer than TEST_MAX_CELL (4 bytes)\nS3\n");
+	free(t);
+
+	memset(&o, 0, sizeof(o));
+	o.input.max = 8;
+	o.input.name = "TEST_MAX_INPUT";
+	t = read_csv(&o, "a,b\nc,d\ne,f\n", 12, 4);
+	assert_string_equal(t, "L1:a|b\nL2:c|d\n"
+			       "P3:input larger than TEST_MAX_INPUT (8 bytes); the "
+			       "rest was not read\n");
+	free(t);
+}
+
 /* A caller's own problems count against the same limit. */
 static enum rk_err reject_all(void *arg, struct rk_csv *csv,
 			      const struct rk_csv_record *rec)
@@ -232,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_delimiter),
 		cmocka_unit_test(test_bad_records_continue),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_cell_and_input_limits),
 		cmocka_unit_test(test_caller_problems),
 	};
 
