@@ -53,6 +53,7 @@ static void reader_agrees(const char *text, size_t len, size_t chunk)
 	o.check_text = true;
 	o.record.max = 256; /* small, so that the limit is met often */
 	o.fields.max = 8;
+	o.cell.max = 64;
 	o.on_record = note_record;
 	o.on_problem = note_problem;
 	rk_buf_init(&whole, 1u << 26);
