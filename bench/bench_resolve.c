@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "renraku/contacts.h"
 #include "renraku/resolve.h"
 
 #define RUNS 3

@@ -39,7 +39,7 @@ static const char usage_text[] =
 	"              retry ID [--as NAME]\n"
 	"  preview     --template T --lang L --events FILE\n"
 	"              --template FILE --data DATA.json [--partials DIR] [--escape html|none]\n"
-	"  contacts    import DIR | check DIR\n"
+	"  contacts    import [--json] DIR | check [--json] DIR\n"
 	"  events      list [--state S] [--limit N] [--json]\n"
 	"              retry [--state unresolved|failed] [--since DATE]\n"
 	"  demo        [--out DIR] the whole pipeline on bundled samples, offline\n"

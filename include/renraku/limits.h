@@ -21,6 +21,8 @@
 #define RK_MAX_CSV_FIELDS 64             /* fields in one CSV record */
 #define RK_MAX_EMAIL 254                 /* RFC 5321 path limit */
 #define RK_MAX_DOMAIN 253
+#define RK_MAX_KEY_FILE (1u << 20)       /* one contacts/keys/NAME.asc file */
+#define RK_MAX_KEY_FILES 10000           /* files in contacts/keys/ */
 
 /* Configuration */
 #define RK_MAX_CONFIG (1u << 20)         /* config file, bytes */

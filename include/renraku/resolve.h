@@ -163,36 +163,4 @@ enum rk_err resolve_chain_json(const char *target,
 			       const struct resolve_chain *chain,
 			       struct rk_buf *out);
 
-/* ---------------------------------------------------------- contacts */
-
-/* One problem found in a contacts directory. */
-struct contacts_problem {
-	char *file;  /* "constituency.csv" */
-	long long line;
-	char *reason;
-};
-
-struct contacts_set {
-	struct store_contact *contacts;
-	size_t ncontacts;
-	struct store_suppression *supps;
-	size_t nsupps;
-	struct contacts_problem *problems;
-	size_t nproblems;
-};
-
-void contacts_set_release(struct contacts_set *set);
-
-/* Read and check DIR/constituency.csv, DIR/national-csirts.csv and
- * DIR/suppress.csv (the last two optional).  Every bad line is listed in
- * set->problems; RK_OK is returned even then (the caller decides). */
-enum rk_err contacts_read_dir(const char *dir, const struct rk_log *log,
-			      struct contacts_set *set);
-
-/* Parse one contacts CSV held in memory (kind: "constituency",
- * "national-csirts" or "suppress"); for tests and the fuzzer. */
-enum rk_err contacts_parse(const char *kind, const char *name,
-			   const char *data, size_t len,
-			   struct contacts_set *set);
-
 #endif /* RENRAKU_RESOLVE_H */

@@ -1,30 +1,41 @@
 /*
- * renraku contacts check DIR | import DIR
+ * renraku contacts [--json] check DIR | import DIR
  *
- * check: read and validate the contacts directory; every problem goes to
- * stderr as "DIR/FILE:LINE: reason", a summary to stdout.  Exit 0 when
- * clean, 65 when any problem.
+ * check: read and validate the contacts directory (the CSV files and the
+ * key files under keys/); every problem goes to stderr as
+ * "DIR/FILE:LINE: reason", a summary to stdout.  Exit 0 when clean, 65
+ * when any problem.
  * import: the same checks, then (only when clean) replace the contact set
- * in the store in one transaction and write an audit row.  A directory
- * with problems is never imported in part: exit 65, database unchanged.
+ * in the store in one transaction and write an audit row, and say what
+ * was added, changed and removed compared with what the database held.
+ * A directory with problems is never imported in part: exit 65, database
+ * unchanged.
+ * --json: one JSON document on stdout instead of the summary lines
+ * (problems are in it too; stderr still gets them).
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
-#include "renraku/resolve.h"
+#include "renraku/contacts.h"
 
-static const char contacts_usage[] = "contacts import DIR | contacts check DIR";
+static const char contacts_usage[] =
+	"contacts [--json] import DIR | contacts [--json] check DIR";
 
 static const char contacts_help[] =
-	"usage: renraku [--config FILE] [--db FILE] contacts import DIR\n"
-	"       renraku contacts check DIR\n"
+	"usage: renraku [--config FILE] [--db FILE] contacts import [--json] DIR\n"
+	"       renraku contacts check [--json] DIR\n"
 	"\n"
-	"  check DIR   validate constituency.csv, national-csirts.csv and\n"
-	"              suppress.csv in DIR (needs no configuration or database)\n"
+	"  check DIR   validate constituency.csv, national-csirts.csv,\n"
+	"              suppress.csv and the public keys in DIR/keys/ (needs no\n"
+	"              configuration or database)\n"
 	"  import DIR  the same checks, then replace the contacts in the database\n"
 	"              in one transaction (nothing is imported when any problem)\n"
+	"              and say what was added, changed and removed; events that\n"
+	"              found no contact are looked up again at the next run\n"
+	"  --json      one JSON document\n"
 	"  --help      this text\n";
 
 static void print_problems(const char *dir, const struct contacts_set *set)
@@ -45,12 +56,12 @@ static void print_problems(const char *dir, const struct contacts_set *set)
 }
 
 struct contacts_counts {
-	size_t constituency, national, rules, problems;
+	size_t constituency, national, rules, keys, problems;
 };
 
 static struct contacts_counts count(const struct contacts_set *set)
 {
-	struct contacts_counts c = {0, 0, set->nsupps, set->nproblems};
+	struct contacts_counts c = {0, 0, set->nsupps, set->nkeys, set->nproblems};
 
 	for (size_t i = 0; i < set->ncontacts; i++) {
 		if (set->contacts[i].kind == STORE_CONTACT_NATIONAL)
@@ -64,34 +75,147 @@ static struct contacts_counts count(const struct contacts_set *set)
 static void print_summary(const struct contacts_counts *c)
 {
 	printf("constituency.csv: %zu %s, national-csirts.csv: %zu %s, "
-	       "suppress.csv: %zu %s, %zu %s\n",
+	       "suppress.csv: %zu %s, keys/: %zu %s, %zu %s\n",
 	       c->constituency, c->constituency == 1 ? "entry" : "entries",
 	       c->national, c->national == 1 ? "entry" : "entries", c->rules,
-	       c->rules == 1 ? "rule" : "rules", c->problems,
+	       c->rules == 1 ? "rule" : "rules", c->keys,
+	       c->keys == 1 ? "key" : "keys", c->problems,
 	       c->problems == 1 ? "problem" : "problems");
 	fflush(stdout);
 }
 
+static void print_changes(const struct contacts_changes *ch)
+{
+	const struct {
+		const char *what;
+		const struct contacts_count *c;
+	} parts[] = {
+		{"constituency.csv", &ch->constituency},
+		{"national-csirts.csv", &ch->national},
+		{"suppress.csv", &ch->suppressions},
+		{"keys", &ch->keys},
+	};
+
+	printf("imported:");
+	for (size_t i = 0; i < RK_ARRAY_LEN(parts); i++)
+		printf("%s %s %zu added, %zu changed, %zu removed, %zu unchanged",
+		       i ? "," : "", parts[i].what, parts[i].c->added,
+		       parts[i].c->changed, parts[i].c->removed,
+		       parts[i].c->unchanged);
+	printf("\n");
+	fflush(stdout);
+}
+
+static json_t *count_json(const struct contacts_count *c)
+{
+	return json_pack("{s:I,s:I,s:I,s:I}", "added", (json_int_t)c->added,
+			 "changed", (json_int_t)c->changed, "removed",
+			 (json_int_t)c->removed, "unchanged",
+			 (json_int_t)c->unchanged);
+}
+
+/* The --json document. */
+static int print_json(const char *dir, const char *command,
+		      const struct contacts_set *set,
+		      const struct contacts_counts *c, bool imported,
+		      const struct contacts_changes *ch)
+{
+	json_t *doc, *problems = json_array(), *keys = json_array();
+	struct rk_buf out;
+	char *text;
+	int rc;
+
+	for (size_t i = 0; problems && i < set->nproblems; i++)
+		json_array_append_new(problems,
+			json_pack("{s:s,s:I,s:s}", "file", set->problems[i].file,
+				  "line", (json_int_t)set->problems[i].line,
+				  "reason", set->problems[i].reason));
+	for (size_t i = 0; keys && i < set->nkeys; i++) {
+		const struct contacts_key *k = &set->keys[i];
+
+		json_array_append_new(keys,
+			json_pack("{s:s,s:s?,s:s?,s:b,s:s?,s:I}", "file", k->file,
+				  "fingerprint", k->fpr, "uid", k->uid, "usable",
+				  k->usable, "reason", k->reason, "expires",
+				  (json_int_t)k->expires));
+	}
+	doc = json_pack("{s:s,s:s,s:b,s:{s:I,s:I,s:I,s:I},s:o,s:o}", "command",
+			command, "dir", dir, "imported", imported, "counts",
+			"constituency", (json_int_t)c->constituency, "national",
+			(json_int_t)c->national, "suppressions",
+			(json_int_t)c->rules, "keys", (json_int_t)c->keys,
+			"keys", keys ? keys : json_null(), "problems",
+			problems ? problems : json_null());
+	if (doc && ch)
+		json_object_set_new(doc, "changes",
+			json_pack("{s:o,s:o,s:o,s:o}", "constituency",
+				  count_json(&ch->constituency), "national",
+				  count_json(&ch->national), "suppressions",
+				  count_json(&ch->suppressions), "keys",
+				  count_json(&ch->keys)));
+	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!text)
+		return RK_EXIT_FAILURE;
+	rk_buf_init(&out, strlen(text) + 1);
+	rc = rk_buf_adds(&out, text) ? RK_EXIT_FAILURE : app_print(&out);
+	rk_buf_release(&out);
+	free(text);
+	return rc;
+}
+
+/* What the store holds now against set. */
+static enum rk_err changes_of(struct rk_store *store,
+			      const struct contacts_set *set,
+			      struct contacts_changes *ch)
+{
+	struct store_contact *old = NULL;
+	struct store_suppression *old_supps = NULL;
+	size_t nold = 0, nold_supps = 0;
+	enum rk_err err;
+
+	if (!(err = store_contacts_load(store, &old, &nold)) &&
+	    !(err = store_suppressions_load(store, &old_supps, &nold_supps)))
+		err = contacts_diff(old, nold, old_supps, nold_supps, set, ch);
+	store_contacts_free(old, nold);
+	store_suppressions_free(old_supps, nold_supps);
+	return err;
+}
+
 static int import(struct app *app, const char *dir,
 		  const struct contacts_set *set,
-		  const struct contacts_counts *counts)
+		  const struct contacts_counts *counts,
+		  struct contacts_changes *ch)
 {
 	struct rk_store *store;
-	char detail[160];
+	char detail[512];
 	enum rk_err err;
 
 	if ((err = app_store(app, &store)))
 		return rk_exit_code(err);
+	if ((err = changes_of(store, set, ch))) {
+		rk_log_error(&app->log, "cannot read the contacts the database holds: "
+			     "%s; nothing imported", rk_strerror(err));
+		return rk_exit_code(err);
+	}
 	if ((err = store_contacts_replace(store, set->contacts, set->ncontacts,
 					  set->supps, set->nsupps))) {
 		rk_log_error(&app->log, "import of '%s' failed: %s; the database is unchanged",
 			     dir, rk_strerror(err));
 		return rk_exit_code(err);
 	}
-	snprintf(detail, sizeof(detail), "%zu contact%s, %zu suppression%s, %zu national CSIRT%s",
+	snprintf(detail, sizeof(detail),
+		 "%zu contact%s, %zu suppression%s, %zu national CSIRT%s; "
+		 "added/changed/removed: constituency %zu/%zu/%zu, national "
+		 "%zu/%zu/%zu, suppressions %zu/%zu/%zu, keys %zu/%zu/%zu",
 		 counts->constituency, counts->constituency == 1 ? "" : "s",
 		 counts->rules, counts->rules == 1 ? "" : "s", counts->national,
-		 counts->national == 1 ? "" : "s");
+		 counts->national == 1 ? "" : "s", ch->constituency.added,
+		 ch->constituency.changed, ch->constituency.removed,
+		 ch->national.added, ch->national.changed, ch->national.removed,
+		 ch->suppressions.added, ch->suppressions.changed,
+		 ch->suppressions.removed, ch->keys.added, ch->keys.changed,
+		 ch->keys.removed);
 	if ((err = store_begin(store)))
 		return rk_exit_code(err);
 	if ((err = store_audit(store, "cli", "contacts.import", dir, detail)) ||
@@ -107,21 +231,26 @@ int cmd_contacts(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"help", no_argument, NULL, 'h'},
+		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
 	struct contacts_set set;
 	struct contacts_counts counts;
+	struct contacts_changes changes;
 	const char *sub, *dir;
-	bool do_import;
+	bool do_import, json = false, imported = false;
 	enum rk_err err;
 	int c, rc;
 
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--help") == 0)
 			return app_help(contacts_help);
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hj", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': return app_help(contacts_help);
+		case 'j':
+			json = true;
+			break;
 		default:
 			return app_usage("%s", contacts_usage);
 		}
@@ -142,20 +271,29 @@ int cmd_contacts(struct app *app, int argc, char **argv)
 		return rk_exit_code(err);
 	print_problems(dir, &set);
 	counts = count(&set);
+	memset(&changes, 0, sizeof(changes));
 	if (set.nproblems) {
-		print_summary(&counts);
 		if (do_import)
 			rk_log_error(&app->log,
 				     "not imported: %zu problem%s in '%s'; the database is unchanged",
 				     set.nproblems, set.nproblems == 1 ? "" : "s", dir);
 		rc = RK_EXIT_DATAERR;
 	} else if (do_import) {
-		rc = import(app, dir, &set, &counts);
-		if (rc == RK_EXIT_OK)
-			print_summary(&counts);
+		rc = import(app, dir, &set, &counts, &changes);
+		imported = rc == RK_EXIT_OK;
 	} else {
-		print_summary(&counts);
 		rc = RK_EXIT_OK;
+	}
+	if (json) {
+		int prc = print_json(dir, sub, &set, &counts, imported,
+				     imported ? &changes : NULL);
+
+		if (rc == RK_EXIT_OK)
+			rc = prc;
+	} else if (!do_import || imported || set.nproblems) {
+		print_summary(&counts);
+		if (imported)
+			print_changes(&changes);
 	}
 	contacts_set_release(&set);
 	return rc;

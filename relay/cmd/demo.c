@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "renraku/ingest.h"
 #include "renraku/mail.h"
+#include "renraku/contacts.h"
 #include "renraku/resolve.h"
 #include "renraku/notify.h"
 #include "renraku/pipeline.h"

@@ -536,8 +536,10 @@ static int set_severity(struct parse_state *st, const char *name,
 	if (rk_severity_parse(value, &sev))
 		return set_error(st, "[severity] %s: '%s' is not info, low, medium, high or critical",
 				 name, value);
-	if (!rk_name_safe(name))
-		return set_error(st, "[severity] '%s' is not a classification type", name);
+	if (!rk_name_safe(name) || !rk_type_find(name))
+		return set_error(st, "[severity] '%s' is not an IntelMQ classification "
+				 "type (like vulnerable-system)", name);
+	name = rk_type_find(name)->type; /* its canonical spelling */
 	for (size_t i = 0; i < cfg->nseverity; i++) {
 		if (strcmp(cfg->severity[i].type, name) == 0) {
 			cfg->severity[i].severity = sev;
@@ -556,6 +558,31 @@ static int set_severity(struct parse_state *st, const char *name,
 	return 1;
 }
 
+/* [resolve] order: every name a contact source renraku knows (the
+ * resolver skips, at run time, those not available in this version). */
+static bool order_ok(struct parse_state *st, const char *value)
+{
+	static const char *const sources[] = {"local", "rdap", "whois", "abusix",
+					      "security.txt"};
+	const char *p = value, *item;
+	size_t n;
+
+	while (rk_list_next(&p, &item, &n)) {
+		bool known = false;
+
+		for (size_t i = 0; !known && i < RK_ARRAY_LEN(sources); i++)
+			known = strlen(sources[i]) == n &&
+				memcmp(sources[i], item, n) == 0;
+		if (!known) {
+			set_error(st, "[resolve] order: unknown contact source '%.*s' "
+				      "(known: local, rdap, whois, abusix, security.txt)",
+				  (int)(n > 64 ? 64 : n), item);
+			return false;
+		}
+	}
+	return true;
+}
+
 static int on_key(void *user, const char *section, const char *name,
 		  const char *value)
 {
@@ -572,6 +599,9 @@ static int on_key(void *user, const char *section, const char *name,
 		return set_escalation(st, section, name, value);
 	if (strcmp(section, "severity") == 0)
 		return set_severity(st, name, value);
+	if (strcmp(section, "resolve") == 0 && strcmp(name, "order") == 0 &&
+	    !order_ok(st, value))
+		return 0;
 	for (size_t i = 0; i < RK_ARRAY_LEN(keys); i++)
 		if (strcmp(keys[i].section, section) == 0 &&
 		    strcmp(keys[i].name, name) == 0)

@@ -1,52 +1,12 @@
-/* Inside the resolve stage: parsed match expressions, the in-memory match
+/* Inside the resolve stage: the in-memory match
  * index shared by the local source (contacts) and the resolver
  * (suppressions), and the local source's constructor.  Only files under
  * relay/resolve/ include this. */
 #ifndef RENRAKU_RESOLVE_PRIVATE_H
 #define RENRAKU_RESOLVE_PRIVATE_H
 
+#include "renraku/match.h"
 #include "renraku/resolve.h"
-
-/* ------------------------------------------------------------ matches */
-
-/* What a `match` column may hold. */
-enum match_kind {
-	MATCH_PREFIX = 0,     /* IPv4/IPv6 CIDR, or a bare address (host) */
-	MATCH_ASN = 1,        /* AS64500 */
-	MATCH_DOMAIN = 2,     /* example.test: the domain and its subdomains */
-	MATCH_SUBDOMAINS = 3, /* *.example.test: subdomains only */
-	MATCH_ANY = 4         /* "*" (suppressions only) */
-};
-
-struct match_spec {
-	enum match_kind kind;
-	struct rk_addr net; /* MATCH_PREFIX */
-	int prefix;
-	uint32_t asn;       /* MATCH_ASN */
-	char *domain;       /* MATCH_DOMAIN / MATCH_SUBDOMAINS: normalized,
-			       without "*."; owned */
-	char *text;         /* canonical text ("192.0.2.0/24", "AS64500",
-			       "*.example.test"); owned */
-};
-
-/* Parse a match expression.  allow_any: accept "*".  On RK_ERR_INVAL the
- * reason (without the value's line) is written to why[why_len]; on
- * RK_ERR_NOMEM nothing is.  out is zeroed first; release with
- * match_release in every case. */
-enum rk_err match_parse(const char *s, bool allow_any, struct match_spec *out,
-			char *why, size_t why_len);
-void match_release(struct match_spec *m);
-
-/* Copy s into out for quoting in a message: control bytes become \xNN
- * and long text is cut (at a UTF-8 boundary) with "...".  out holds
- * RESOLVE_QUOTE bytes. */
-#define RESOLVE_QUOTE 96
-void resolve_quote(const char *s, char out[RESOLVE_QUOTE]);
-
-/* True when s (normalized) is a domain name renraku accepts as a subject:
- * at least two labels and a top-level label that is not all digits (so a
- * mistyped address is not taken for a name). */
-bool match_domain_plausible(const char *s);
 
 /* ------------------------------------------------------------ index */
 

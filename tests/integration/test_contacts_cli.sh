@@ -23,7 +23,7 @@ fail() {
 # --- check and import the example directory
 "$RENRAKU" contacts check "$RK_SOURCE_DIR/contacts" >"$tmp/out" 2>"$tmp/err" ||
 	fail "contacts check of the example directory: exit $? ($(cat "$tmp/err"))"
-grep -q 'constituency.csv: 5 entries, national-csirts.csv: 2 entries, suppress.csv: 1 rule, 0 problems' "$tmp/out" ||
+grep -q 'constituency.csv: 5 entries, national-csirts.csv: 2 entries, suppress.csv: 1 rule, keys/: 0 keys, 0 problems' "$tmp/out" ||
 	fail "check summary: $(cat "$tmp/out")"
 [ ! -e "$db" ] || fail "check created a database"
 
@@ -34,6 +34,14 @@ grep -q 'constituency.csv: 5 entries, national-csirts.csv: 2 entries, suppress.c
 "$RENRAKU" --db "$db" contacts import "$RK_SOURCE_DIR/contacts" >"$tmp/out" 2>"$tmp/err" ||
 	fail "contacts import: exit $? ($(cat "$tmp/err"))"
 grep -q '0 problems' "$tmp/out" || fail "import summary: $(cat "$tmp/out")"
+grep -q '^imported: constituency.csv 5 added, 0 changed, 0 removed, 0 unchanged, national-csirts.csv 2 added, 0 changed, 0 removed, 0 unchanged, suppress.csv 1 added, 0 changed, 0 removed, 0 unchanged, keys 0 added' "$tmp/out" ||
+	fail "import does not say what it imported: $(cat "$tmp/out")"
+
+# --- importing the same directory again changes nothing, and says so
+"$RENRAKU" --db "$db" contacts import "$RK_SOURCE_DIR/contacts" >"$tmp/out" 2>"$tmp/err" ||
+	fail "second import of the example: exit $? ($(cat "$tmp/err"))"
+grep -q '^imported: constituency.csv 0 added, 0 changed, 0 removed, 5 unchanged, national-csirts.csv 0 added, 0 changed, 0 removed, 2 unchanged, suppress.csv 0 added, 0 changed, 0 removed, 1 unchanged' "$tmp/out" ||
+	fail "re-import: $(cat "$tmp/out")"
 
 # --- resolve --json for one target: one object
 "$RENRAKU" --db "$db" resolve --json 192.0.2.10 >"$tmp/one.json" 2>"$tmp/err" ||
@@ -107,6 +115,20 @@ grep -q "^$bad/suppress.csv:1: unknown column 'expires'" "$tmp/err" ||
 	fail "no FILE:LINE for the unknown column: $(cat "$tmp/err")"
 grep -q '17 problems' "$tmp/out" || fail "bad summary: $(cat "$tmp/out")"
 
+# --- check --json of a bad directory: the same problems, one document
+rc=0
+"$RENRAKU" contacts --json check "$bad" >"$tmp/check.json" 2>/dev/null || rc=$?
+[ "$rc" -eq 65 ] || fail "check --json of a bad directory: exit $rc, want 65"
+"$python" - "$tmp/check.json" <<'EOF' || fail "check --json: $(cat "$tmp/check.json")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["command"] == "check" and doc["imported"] is False, doc
+assert "changes" not in doc, doc
+assert len(doc["problems"]) == 17, doc["problems"]
+p = [x for x in doc["problems"] if x["line"] == 5 and x["file"] == "constituency.csv"]
+assert p and "host bits set" in p[0]["reason"], doc["problems"]
+EOF
+
 # --- import of a bad directory: refused, database unchanged
 before=$("$RENRAKU" --db "$db" resolve --json 192.0.2.10)
 rc=0
@@ -116,9 +138,27 @@ grep -q 'database is unchanged' "$tmp/err" || fail "no refusal message: $(cat "$
 after=$("$RENRAKU" --db "$db" resolve --json 192.0.2.10)
 [ "$before" = "$after" ] || fail "a refused import changed the database"
 
-# --- a second clean import replaces the set and is audited
-"$RENRAKU" --db "$db" contacts import "$fixtures/contacts/good" >"$tmp/out" 2>"$tmp/err" ||
+# --- a second clean import replaces the set and is audited; --json says
+# what changed, and the key's fingerprint is what is stored
+"$RENRAKU" --db "$db" contacts --json import "$fixtures/contacts/good" >"$tmp/import.json" 2>"$tmp/err" ||
 	fail "import of the good fixture: exit $? ($(cat "$tmp/err"))"
+"$python" - "$tmp/import.json" "$db" <<'EOF' || fail "import --json: $(cat "$tmp/import.json")"
+import json, sqlite3, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["command"] == "import" and doc["imported"] is True, doc
+assert doc["counts"] == {"constituency": 14, "national": 3, "suppressions": 4, "keys": 1}, doc
+ch = doc["changes"]
+assert ch["constituency"] == {"added": 11, "changed": 3, "removed": 2, "unchanged": 0}, ch
+assert ch["national"] == {"added": 1, "changed": 0, "removed": 0, "unchanged": 2}, ch
+assert ch["suppressions"] == {"added": 3, "changed": 0, "removed": 0, "unchanged": 1}, ch
+assert ch["keys"] == {"added": 1, "changed": 0, "removed": 0, "unchanged": 0}, ch
+key = doc["keys"][0]
+assert key["file"] == "secure.asc" and key["usable"] is True, key
+assert key["fingerprint"] == "13EB26352077B2443DC2C1B4DE7FD034E44026AC", key
+pgp = sqlite3.connect(sys.argv[2]).execute(
+    "SELECT pgp FROM contacts WHERE match = 'secure.example'").fetchone()[0]
+assert pgp == key["fingerprint"], pgp
+EOF
 "$RENRAKU" --db "$db" resolve --json 198.51.100.77 >"$tmp/out"
 grep -q 'host@customer-b.example' "$tmp/out" || fail "second import not used: $(cat "$tmp/out")"
 "$RENRAKU" --db "$db" resolve --json login.bank-example.test >"$tmp/out" 2>/dev/null
@@ -127,15 +167,75 @@ grep -q '"chain":\[\]' "$tmp/out" || fail "second import did not replace the fir
 import sqlite3, sys
 rows = sqlite3.connect(sys.argv[1]).execute(
     "SELECT actor, action, object, detail FROM audit_log WHERE action = 'contacts.import' ORDER BY id").fetchall()
-assert len(rows) == 2, rows
+assert len(rows) == 3, rows
 assert rows[0][0] == "cli" and rows[0][2].endswith("/contacts"), rows
 assert rows[0][3].startswith("5 contacts, 1 suppression"), rows
-assert rows[1][3].startswith("14 contacts, 4 suppressions"), rows
+assert "constituency 5/0/0" in rows[0][3], rows
+assert rows[2][3].startswith("14 contacts, 4 suppressions"), rows
+assert "constituency 11/3/2" in rows[2][3] and "keys 1/0/0" in rows[2][3], rows
 EOF
 
 # --- a missing directory: a runtime failure, not a data error
 rc=0
 "$RENRAKU" contacts check "$tmp/nonexistent" >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "missing directory: exit $rc, want 1"
+
+# --- (D) a secret key under keys/: refused loudly, never imported
+mkdir -p "$tmp/sec"
+cp -r "$fixtures/contacts/good/." "$tmp/sec/"
+mkdir -m 700 "$tmp/g"
+gpg --homedir "$tmp/g" --batch --quiet --passphrase '' --quick-gen-key \
+	'Leak <leak@example.test>' future-default default never 2>/dev/null
+gpg --homedir "$tmp/g" --batch --quiet --pinentry-mode loopback --passphrase '' \
+	--armor --export-secret-keys leak@example.test >"$tmp/sec/keys/leak.asc"
+gpgconf --homedir "$tmp/g" --kill gpg-agent
+echo "not a key" >"$tmp/sec/keys/garbage.asc"
+before=$("$RENRAKU" --db "$db" resolve --json 198.51.100.77)
+rc=0
+"$RENRAKU" --db "$db" contacts import "$tmp/sec" >"$tmp/out" 2>"$tmp/err" || rc=$?
+[ "$rc" -eq 65 ] || fail "import with a secret key: exit $rc, want 65"
+grep -q "^$tmp/sec/keys/leak.asc: holds a SECRET key" "$tmp/err" ||
+	fail "secret key not named: $(cat "$tmp/err")"
+grep -q "error: .*keys/leak.asc: holds a SECRET key" "$tmp/err" ||
+	fail "secret key not logged as an error: $(cat "$tmp/err")"
+grep -q "^$tmp/sec/keys/garbage.asc: no OpenPGP public key" "$tmp/err" ||
+	fail "garbage key file passed: $(cat "$tmp/err")"
+grep -q 'database is unchanged' "$tmp/err" || fail "no refusal: $(cat "$tmp/err")"
+after=$("$RENRAKU" --db "$db" resolve --json 198.51.100.77)
+[ "$before" = "$after" ] || fail "an import with a secret key changed the database"
+
+# --- (C) a format renraku does not produce: refused with file:line
+mkdir -p "$tmp/fmt"
+printf 'org,match,email,format\nA,AS1,a@a.example,json\nB,AS2,b@b.example,xarf\n' \
+	>"$tmp/fmt/constituency.csv"
+rc=0
+"$RENRAKU" contacts check "$tmp/fmt" >"$tmp/out" 2>"$tmp/err" || rc=$?
+[ "$rc" -eq 65 ] || fail "format xarf: exit $rc, want 65"
+grep -q "^$tmp/fmt/constituency.csv:3: format 'xarf' is not one renraku produces (accepted: csv-attach, csv-inline, json" "$tmp/err" ||
+	fail "format xarf message: $(cat "$tmp/err")"
+
+# --- (B) an unknown suppression type: file:line
+printf 'org,match,email\nA,AS1,a@a.example\n' >"$tmp/fmt/constituency.csv"
+printf 'match,type\nAS1,vulnerable-systems\n' >"$tmp/fmt/suppress.csv"
+rc=0
+"$RENRAKU" contacts check "$tmp/fmt" >"$tmp/out" 2>"$tmp/err" || rc=$?
+[ "$rc" -eq 65 ] || fail "unknown suppression type: exit $rc, want 65"
+grep -q "^$tmp/fmt/suppress.csv:2: type 'vulnerable-systems' is not an IntelMQ classification type" "$tmp/err" ||
+	fail "unknown suppression type message: $(cat "$tmp/err")"
+
+# --- (B) unknown [severity] type and [resolve] order source: FILE:LINE when
+#     the configuration loads (any command that reads it)
+printf '[severity]\nscanner = high\nvulnerable-systems = low\n' >"$tmp/sev.conf"
+rc=0
+"$RENRAKU" --config "$tmp/sev.conf" events list >/dev/null 2>"$tmp/err" || rc=$?
+[ "$rc" -ne 0 ] || fail "unknown [severity] type accepted"
+grep -q "$tmp/sev.conf:3: \\[severity\\] 'vulnerable-systems' is not an IntelMQ classification type" "$tmp/err" ||
+	fail "unknown [severity] type message: $(cat "$tmp/err")"
+printf '[resolve]\norder = local, rpad\n' >"$tmp/order.conf"
+rc=0
+"$RENRAKU" --config "$tmp/order.conf" events list >/dev/null 2>"$tmp/err" || rc=$?
+[ "$rc" -ne 0 ] || fail "unknown [resolve] order source accepted"
+grep -q "$tmp/order.conf:2: \\[resolve\\] order: unknown contact source 'rpad'" "$tmp/err" ||
+	fail "unknown order source message: $(cat "$tmp/err")"
 
 echo "ok: contacts check/import and resolve from the command line"

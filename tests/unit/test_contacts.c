@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "renraku/resolve.h"
+#include "renraku/contacts.h"
 #include "testutil.h"
 
 static const struct rk_log quiet = {RK_LOG_ERROR, NULL};
@@ -189,8 +189,8 @@ static void test_good_dir(void **state)
 	c = find_contact(&set, "secure.example");
 	assert_non_null(c);
 	assert_string_equal(c->org, "Secure Org, Ltd.");
-	assert_string_equal(c->pgp, "secure.asc");
-	assert_string_equal(c->format, "xarf");
+	assert_string_equal(c->pgp, "13EB26352077B2443DC2C1B4DE7FD034E44026AC");
+	assert_string_equal(c->format, "json");
 	assert_string_equal(c->notes, "quoted, with a comma and \"quotes\"");
 	assert_null(set.supps[1].type);
 	assert_null(set.supps[3].type); /* "*" */
@@ -523,6 +523,324 @@ static void test_store(void **state)
 	free(good_dir);
 }
 
+
+/* (C) a format notify does not produce is refused at import, with the
+ * list of accepted values; (B) so is a suppression type IntelMQ does not
+ * have. */
+static void test_formats_and_types(void **state)
+{
+	struct contacts_set set;
+
+	(void)state;
+	parse("constituency",
+	      "org,match,email,format\n"
+	      "A,AS1,a@a.example,xarf\n"       /* 2 */
+	      "A,AS2,a@a.example,json\n"       /* 3 */
+	      "A,AS3,a@a.example,csv-inline\n" /* 4 */
+	      "A,AS4,a@a.example,\n"           /* 5 */
+	      "A,AS5,a@a.example,JSON\n",      /* 6 */
+	      &set);
+	expect_problem(&set, "constituency.csv", 2,
+		       "format 'xarf' is not one renraku produces (accepted: "
+		       "csv-attach, csv-inline, json, or empty for csv-attach)");
+	expect_problem(&set, "constituency.csv", 6, "format 'JSON'");
+	assert_int_equal(set.nproblems, 2);
+	assert_int_equal(set.ncontacts, 3);
+	assert_string_equal(set.contacts[0].format, "json");
+	assert_null(set.contacts[2].format);
+	contacts_set_release(&set);
+
+	parse("suppress",
+	      "match,type,until,reason\n"
+	      "AS1,vulnerable-systems,,\n"     /* 2: a typo */
+	      "AS2,Vulnerable-System,,\n"      /* 3: case does not matter */
+	      "AS3,no-such-type,,\n",          /* 4 */
+	      &set);
+	expect_problem(&set, "suppress.csv", 2,
+		       "type 'vulnerable-systems' is not an IntelMQ classification type");
+	expect_problem(&set, "suppress.csv", 4, "type 'no-such-type'");
+	assert_int_equal(set.nproblems, 2);
+	assert_int_equal(set.nsupps, 1);
+	assert_string_equal(set.supps[0].type, "vulnerable-system");
+	contacts_set_release(&set);
+}
+
+/* ------------------------------------------------------------ keys */
+
+struct keys_fixture {
+	char *tmp;       /* the test's directory */
+	char home[512];  /* the test's own GnuPG home */
+	char dir[512];   /* a contacts directory */
+	char keys[512];  /* its keys/ */
+};
+
+static void run(const char *fmt, ...) RK_PRINTF(1, 2);
+static void run(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int keys_setup(void **state)
+{
+	struct keys_fixture *f = calloc(1, sizeof(*f));
+	static const char gen[] =
+		"gpg --homedir %s --batch --quiet --passphrase '' %s "
+		"--quick-gen-key '%s' %s %s %s 2>/dev/null";
+	static const char exp[] =
+		"gpg --homedir %s --batch --quiet --armor --export %s > %s/%s";
+
+	if (!f)
+		return -1;
+	f->tmp = rk_test_tmpdir();
+	snprintf(f->home, sizeof(f->home), "%s/g", f->tmp);
+	snprintf(f->dir, sizeof(f->dir), "%s/c", f->tmp);
+	snprintf(f->keys, sizeof(f->keys), "%s/c/keys", f->tmp);
+	run("mkdir -m 700 %s && mkdir -p %s", f->home, f->keys);
+	run(gen, f->home, "", "Good <good@a.example>", "future-default", "default", "never");
+	run(gen, f->home, "", "Sign <sign@a.example>", "ed25519", "sign", "never");
+	run(gen, f->home, "--faked-system-time 20200101T000000",
+	    "Old <old@a.example>", "future-default", "default", "1d");
+	run(gen, f->home, "", "Short <short@a.example>", "future-default", "default", "1d");
+	run(exp, f->home, "good@a.example", f->keys, "good.asc");
+	run(exp, f->home, "sign@a.example", f->keys, "sign.asc");
+	run(exp, f->home, "old@a.example", f->keys, "old.asc");
+	run(exp, f->home, "short@a.example", f->tmp, "short.asc");
+	run("gpg --homedir %s --batch --quiet --armor --export good@a.example "
+	    "sign@a.example > %s/two.asc", f->home, f->keys);
+	run("gpg --homedir %s --batch --quiet --pinentry-mode loopback "
+	    "--passphrase '' --armor --export-secret-keys good@a.example > %s/secret.asc",
+	    f->home, f->keys);
+	run("gpg --homedir %s --batch --quiet --pinentry-mode loopback "
+	    "--passphrase '' --export-secret-keys good@a.example > %s/secret-bin.asc",
+	    f->home, f->keys);
+	run("gpgconf --homedir %s --kill gpg-agent", f->home);
+	write_text(f->keys, "garbage.asc", "this is not a key\n");
+	write_text(f->keys, "README", "not a key file: ignored\n");
+	*state = f;
+	return 0;
+}
+
+static int keys_teardown(void **state)
+{
+	struct keys_fixture *f = *state;
+
+	rk_test_rmtree(f->tmp);
+	free(f->tmp);
+	free(f);
+	return 0;
+}
+
+static const struct contacts_key *key_named(const struct contacts_set *set,
+					    const char *file)
+{
+	for (size_t i = 0; i < set->nkeys; i++)
+		if (strcmp(set->keys[i].file, file) == 0)
+			return &set->keys[i];
+	fail_msg("no key file %s", file);
+	return NULL;
+}
+
+/* (D) every key file is checked: only a public key usable for encryption
+ * passes; a secret key is refused; a contact stores the fingerprint. */
+static void test_key_files(void **state)
+{
+	struct keys_fixture *f = *state;
+	const struct contacts_key *good;
+	const struct store_contact *c;
+	struct contacts_set set;
+	struct rk_buf csv;
+	char *fpr;
+
+	rk_buf_init(&csv, 1 << 16);
+	assert_int_equal(rk_buf_adds(&csv, "org,match,email,pgp\n"
+					   "A,AS1,a@a.example,good.asc\n"     /* 2 */
+					   "B,AS2,b@b.example,sign.asc\n"     /* 3 */
+					   "C,AS3,c@c.example,old.asc\n"      /* 4 */
+					   "D,AS4,d@d.example,secret.asc\n"   /* 5 */
+					   "E,AS5,e@e.example,garbage.asc\n"  /* 6 */
+					   "F,AS6,f@f.example,missing.asc\n"  /* 7 */
+					   "G,AS7,g@g.example,0123456789ABCDEF0123456789ABCDEF01234567\n"),
+			 RK_OK);
+	write_text(f->dir, "constituency.csv", csv.data);
+	assert_int_equal(contacts_read_dir(f->dir, &quiet, &set), RK_OK);
+
+	/* the key files, in name order, README ignored */
+	assert_int_equal(set.nkeys, 7);
+	assert_string_equal(set.keys[0].file, "garbage.asc");
+	good = key_named(&set, "good.asc");
+	assert_true(good->usable);
+	assert_non_null(good->fpr);
+	assert_int_equal(strlen(good->fpr), 40);
+	assert_string_equal(good->uid, "Good <good@a.example>");
+	assert_null(good->reason);
+	expect_problem(&set, "keys/garbage.asc", 0, "no OpenPGP public key in the file");
+	expect_problem(&set, "keys/sign.asc", 0, "cannot encrypt");
+	expect_problem(&set, "keys/old.asc", 0, "expired on 2020-01-02");
+	expect_problem(&set, "keys/two.asc", 0, "holds 2 keys");
+	expect_problem(&set, "keys/secret.asc", 0, "holds a SECRET key");
+	expect_problem(&set, "keys/secret-bin.asc", 0, "holds a SECRET key");
+	assert_null(key_named(&set, "secret.asc")->fpr);
+
+	/* each contact names what is wrong with its key */
+	expect_problem(&set, "constituency.csv", 3, "pgp key file 'keys/sign.asc' is unusable");
+	expect_problem(&set, "constituency.csv", 4, "expired on 2020-01-02");
+	expect_problem(&set, "constituency.csv", 5, "SECRET");
+	expect_problem(&set, "constituency.csv", 6, "keys/garbage.asc' is unusable");
+	expect_problem(&set, "constituency.csv", 7, "keys/missing.asc' not found");
+	expect_problem(&set, "constituency.csv", 8, "no key file in keys/ holds this key");
+	assert_int_equal(set.nproblems, 12);
+
+	/* what is stored: the checked key's fingerprint */
+	assert_int_equal(set.ncontacts, 1);
+	c = find_contact(&set, "AS1");
+	assert_non_null(c);
+	assert_string_equal(c->pgp, good->fpr);
+	fpr = rk_strdup(good->fpr);
+	contacts_set_release(&set);
+
+	/* a fingerprint column finds its key in keys/ (any case, spaces) */
+	rk_str_lower(fpr);
+	rk_buf_reset(&csv);
+	assert_int_equal(rk_buf_addf(&csv, "org,match,email,pgp\nA,AS1,a@a.example,"
+					   "%.20s %s\n", fpr, fpr + 20), RK_OK);
+	write_text(f->dir, "constituency.csv", csv.data);
+	assert_int_equal(contacts_read_dir(f->dir, &quiet, &set), RK_OK);
+	assert_int_equal(set.ncontacts, 1);
+	assert_true(rk_str_ieq(set.contacts[0].pgp, fpr));
+	assert_int_equal(set.nproblems, 6); /* the bad key files only */
+	contacts_set_release(&set);
+	free(fpr);
+	rk_buf_release(&csv);
+}
+
+/* (D) expiry is judged at `now`, the clock renraku runs with. */
+static void test_key_expiry(void **state)
+{
+	struct keys_fixture *f = *state;
+	struct contacts_key k;
+	char path[1024];
+	int64_t now = rk_now();
+
+	snprintf(path, sizeof(path), "%s/short.asc", f->tmp);
+	assert_int_equal(contacts_key_check_file(path, now, &quiet, &k), RK_OK);
+	assert_true(k.usable);
+	assert_true(k.expires > now);
+	contacts_key_release(&k);
+	assert_int_equal(contacts_key_check_file(path, now + 2 * 86400, &quiet, &k),
+			 RK_OK);
+	assert_false(k.usable);
+	assert_non_null(strstr(k.reason, "expired"));
+	contacts_key_release(&k);
+}
+
+/* (D) what notify says for a held AMBER ticket. */
+static void test_key_explain(void **state)
+{
+	struct keys_fixture *f = *state;
+	struct contacts_set set;
+	struct rk_buf out;
+	char *fpr;
+	bool usable;
+
+	write_text(f->dir, "constituency.csv", "org,match,email\nA,AS1,a@a.example\n");
+	assert_int_equal(contacts_read_dir(f->dir, &quiet, &set), RK_OK);
+	fpr = rk_strdup(key_named(&set, "good.asc")->fpr);
+	contacts_set_release(&set);
+
+	rk_buf_init(&out, 4096);
+	assert_int_equal(contacts_key_explain(f->dir, fpr, rk_now(), &quiet, &out,
+					      &usable), RK_OK);
+	assert_true(usable);
+	assert_non_null(strstr(out.data, fpr));
+	assert_non_null(strstr(out.data, "(keys/good.asc, Good <good@a.example>) "
+					 "is usable for encryption"));
+	rk_buf_reset(&out);
+	assert_int_equal(contacts_key_explain(f->dir, "old.asc", rk_now(), &quiet,
+					      &out, &usable), RK_OK);
+	assert_false(usable);
+	assert_non_null(strstr(out.data, "key keys/old.asc is unusable: key "));
+	assert_non_null(strstr(out.data, "expired on 2020-01-02"));
+	rk_buf_reset(&out);
+	assert_int_equal(contacts_key_explain(f->dir, NULL, rk_now(), &quiet, &out,
+					      &usable), RK_OK);
+	assert_false(usable);
+	assert_string_equal(out.data, "no key: the contact has no pgp value");
+	rk_buf_reset(&out);
+	assert_int_equal(contacts_key_explain(f->dir, "0123456789ABCDEF0123456789ABCDEF01234567",
+					      rk_now(), &quiet, &out, &usable), RK_OK);
+	assert_false(usable);
+	assert_non_null(strstr(out.data, "not found in"));
+	rk_buf_release(&out);
+	free(fpr);
+}
+
+/* (E) what an import adds, changes and removes. */
+static void test_diff(void **state)
+{
+	struct contacts_set before, after;
+	struct contacts_changes ch;
+
+	(void)state;
+	parse("constituency", "org,match,email,pgp\n"
+			      "A,AS1,a@a.example,\n"
+			      "B,AS2,b@b.example,0123456789ABCDEF0123456789ABCDEF01234567\n"
+			      "C,AS3,c@c.example,0123456789ABCDEF0123456789ABCDEF01234567\n"
+			      "D,AS4,d@d.example,\n", &before);
+	assert_int_equal(contacts_parse("national-csirts", NULL,
+					"country,team,email\nJP,T,t@t.example\n", 36,
+					&before), RK_OK);
+	assert_int_equal(contacts_parse("suppress", NULL,
+					"match,type\nAS1,scanner\nAS2,\n", 28,
+					&before), RK_OK);
+	parse("constituency", "org,match,email,pgp\n"
+			      "\n"
+			      "A,AS1,a@a.example,\n"           /* same, other line */
+			      "B2,AS2,b@b.example,0123456789ABCDEF0123456789ABCDEF01234567\n"
+			      "C,AS3,c@c.example,\n"           /* key removed */
+			      "E,AS5,e@e.example,1123456789ABCDEF0123456789ABCDEF01234567\n",
+	      &after);
+	assert_int_equal(contacts_parse("suppress", NULL,
+					"match,type,reason\nAS1,scanner,why\nAS3,,\n",
+					40, &after), RK_OK);
+	assert_int_equal(after.nsupps, 2);
+	assert_int_equal(contacts_diff(before.contacts, before.ncontacts,
+				       before.supps, before.nsupps, &after, &ch),
+			 RK_OK);
+	assert_int_equal(ch.constituency.added, 1);     /* AS5 */
+	assert_int_equal(ch.constituency.changed, 2);   /* AS2 org, AS3 pgp */
+	assert_int_equal(ch.constituency.removed, 1);   /* AS4 */
+	assert_int_equal(ch.constituency.unchanged, 1); /* AS1 */
+	assert_int_equal(ch.national.removed, 1);
+	assert_int_equal(ch.suppressions.added, 1);
+	assert_int_equal(ch.suppressions.changed, 1);
+	assert_int_equal(ch.suppressions.removed, 1);
+	assert_int_equal(ch.keys.added, 1);
+	assert_int_equal(ch.keys.removed, 1);
+	assert_int_equal(ch.keys.unchanged, 1);
+	assert_int_equal(ch.keys.changed, 0);
+	contacts_set_release(&before);
+	contacts_set_release(&after);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,7 +854,16 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_mail_limits),
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_formats_and_types),
+		cmocka_unit_test(test_diff),
+	};
+	const struct CMUnitTest key_tests[] = {
+		cmocka_unit_test(test_key_files),
+		cmocka_unit_test(test_key_expiry),
+		cmocka_unit_test(test_key_explain),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+	return failed + cmocka_run_group_tests(key_tests, keys_setup, keys_teardown);
 }

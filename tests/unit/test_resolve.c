@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "renraku/contacts.h"
 #include "renraku/resolve.h"
 #include "testutil.h"
 
@@ -117,7 +118,7 @@ static void test_design_chain(void **state)
 	assert_int_equal(chain.count, 3);
 	expect_entry(&chain, 0, 0, "soc@agency-d.example", "2001:db8:10::/48");
 	assert_string_equal(chain.entry[0].lang, "en");
-	assert_string_equal(chain.entry[0].format, "xarf");
+	assert_string_equal(chain.entry[0].format, "csv-attach");
 	expect_entry(&chain, 1, 1, "abuse@isp-a.example", "AS64500");
 	expect_entry(&chain, 2, 2, "info@jpcert.or.jp", "JP");
 	resolve_chain_release(&chain);

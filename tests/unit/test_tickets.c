@@ -7,6 +7,7 @@
 
 #include "renraku/ingest.h"
 #include "renraku/notify.h"
+#include "renraku/contacts.h"
 #include "renraku/resolve.h"
 #include "renraku/tickets.h"
 #include "testutil.h"

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "private.h"
+#include "renraku/match.h"
 
 void match_release(struct match_spec *m)
 {
@@ -36,11 +36,11 @@ bool match_domain_plausible(const char *s)
 	return dot && dot != s && !all_digits(dot + 1, strlen(dot + 1));
 }
 
-void resolve_quote(const char *s, char out[RESOLVE_QUOTE])
+void rk_quote(const char *s, char out[RK_QUOTE])
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t n = 0, keep = RESOLVE_QUOTE - 8; /* room for "\xNN" and "..." */
+	size_t n = 0, keep = RK_QUOTE - 8; /* room for "\xNN" and "..." */
 
 	for (; *p && n < keep; p++) {
 		if (*p < 0x20 || *p == 0x7f) {
@@ -80,14 +80,14 @@ static enum rk_err invalid(char *why, size_t why_len, const char *fmt, ...)
 /* The reason a CIDR text failed rk_cidr_parse, as precise as possible. */
 static enum rk_err cidr_why(const char *s, char *why, size_t why_len)
 {
-	char addr_text[RK_ADDR_TEXT], net_text[RK_ADDR_TEXT], q[RESOLVE_QUOTE];
+	char addr_text[RK_ADDR_TEXT], net_text[RK_ADDR_TEXT], q[RK_QUOTE];
 	const char *slash = strchr(s, '/');
 	size_t n = slash ? (size_t)(slash - s) : strlen(s);
 	struct rk_addr a;
 	long long len;
 	int bits;
 
-	resolve_quote(s, q);
+	rk_quote(s, q);
 	if (n >= sizeof(addr_text) || (memcpy(addr_text, s, n), addr_text[n] = '\0',
 				       rk_addr_parse(addr_text, &a)))
 		return invalid(why, why_len, "'%s' is not an IP address or CIDR prefix", q);
@@ -125,13 +125,13 @@ static enum rk_err parse_domain(const char *s, bool subdomains,
 				size_t why_len)
 {
 	enum rk_err err = rk_domain_normalize(s, &out->domain);
-	char q[RESOLVE_QUOTE];
+	char q[RK_QUOTE];
 	size_t n;
 
 	if (err == RK_ERR_NOMEM)
 		return err;
 	if (err || !match_domain_plausible(out->domain)) {
-		resolve_quote(s, q);
+		rk_quote(s, q);
 		return invalid(why, why_len,
 			       "'%s%s' is not a CIDR prefix, AS number or domain name",
 			       subdomains ? "*." : "", q);
@@ -148,7 +148,7 @@ static enum rk_err parse_domain(const char *s, bool subdomains,
 enum rk_err match_parse(const char *s, bool allow_any, struct match_spec *out,
 			char *why, size_t why_len)
 {
-	char text[16], q[RESOLVE_QUOTE];
+	char text[16], q[RK_QUOTE];
 	size_t n;
 
 	memset(out, 0, sizeof(*out));
@@ -157,7 +157,7 @@ enum rk_err match_parse(const char *s, bool allow_any, struct match_spec *out,
 	if (!s || !*s)
 		return invalid(why, why_len, "match is empty");
 	n = strlen(s);
-	resolve_quote(s, q);
+	rk_quote(s, q);
 	if (strcmp(s, "*") == 0) {
 		if (!allow_any)
 			return invalid(why, why_len,

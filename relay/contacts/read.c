@@ -1,15 +1,13 @@
 /*
  * The contacts directory: constituency.csv, national-csirts.csv and
- * suppress.csv, read with libcsv and checked line by line.
+ * suppress.csv, read with the shared CSV reader (core/csvread.c) and
+ * checked line by line; the key files under keys/ are checked in keys.c.
  *
  * A bad line becomes a contacts_problem {file, line, reason} and the
  * other lines are kept; a file that is not text (NUL bytes, not UTF-8,
  * larger than RK_MAX_CONTACTS_FILE) is rejected as a whole.  Line numbers
- * are the physical line where a record starts: the data is fed to libcsv
- * one physical line at a time, and a record is still open after a line
- * only when it continues inside a quoted field.
+ * are the physical line where a record starts.
  */
-#include <csv.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -18,10 +16,6 @@
 #include <unistd.h>
 
 #include "private.h"
-
-#define CONTACTS_FILE_CONSTITUENCY "constituency.csv"
-#define CONTACTS_FILE_NATIONAL "national-csirts.csv"
-#define CONTACTS_FILE_SUPPRESS "suppress.csv"
 
 /* ------------------------------------------------------------ kinds */
 
@@ -54,11 +48,8 @@ static const struct kind_def kinds[] = {
 	 {"match", "type", "until", "reason"}, 4, 1u << S_MATCH},
 };
 
-static const char *const formats[] = {"csv-attach", "csv-inline", "xarf",
-				      "json"};
-
-/* ------------------------------------------------------------ growth */
-
+/* The formats notify produces; keep CONTACTS_FORMATS in step. */
+static const char *const formats[] = {"csv-attach", "csv-inline", "json"};
 
 /* ------------------------------------------------------------ duplicates */
 
@@ -147,18 +138,13 @@ static enum rk_err dup_check(struct dup_table *t, const char *key,
 struct parse_ctx {
 	const struct kind_def *def;
 	const char *name;     /* file name used in problems and sources */
-	const char *keys_dir; /* NULL: key files are not checked */
+	bool check_keys;      /* pgp columns checked against set->keys */
 	struct contacts_set *set;
-	struct csv_parser csv;
+	struct rk_csv *csv;
 
 	/* the record being read */
-	struct rk_buf rec;    /* fields, each NUL-terminated */
-	size_t off[RK_MAX_CSV_FIELDS];
-	size_t nfields;       /* fields seen, may exceed the limit */
-	bool rec_too_long;
-	long long line;       /* physical line being fed */
+	const struct rk_csv_record *cur;
 	long long rec_line;   /* where the current record started */
-	size_t rec_bytes;
 
 	/* header */
 	bool have_header, header_ok;
@@ -166,15 +152,13 @@ struct parse_ctx {
 	size_t header_fields;
 
 	struct dup_table dups;
-	size_t problems;      /* in this file */
-	bool stopped;         /* too many problems: rest of file skipped */
 	enum rk_err err;      /* out of memory: stop */
 };
 
 static void add_problem(struct parse_ctx *ctx, long long line,
 			const char *fmt, ...) RK_PRINTF(3, 4);
 
-static enum rk_err push_problem(struct contacts_set *set, const char *file,
+enum rk_err contacts_push_problem(struct contacts_set *set, const char *file,
 				long long line, const char *reason)
 {
 	struct contacts_problem *p;
@@ -194,27 +178,29 @@ static enum rk_err push_problem(struct contacts_set *set, const char *file,
 	return RK_OK;
 }
 
+/* The reader's on_problem: every problem of the file, its own and ours. */
+static enum rk_err on_problem(void *arg, long long line, const char *reason)
+{
+	struct parse_ctx *ctx = arg;
+
+	return contacts_push_problem(ctx->set, ctx->name, line, reason);
+}
+
 static void add_problem(struct parse_ctx *ctx, long long line,
 			const char *fmt, ...)
 {
 	char reason[512];
 	va_list ap;
 
-	if (ctx->err || ctx->stopped)
+	if (ctx->err)
 		return;
-	if (ctx->problems == RK_MAX_ERRORS_LISTED) {
-		snprintf(reason, sizeof(reason),
-			 "more than RK_MAX_ERRORS_LISTED (%d) problems; the rest "
-			 "of the file was not read", RK_MAX_ERRORS_LISTED);
-		ctx->err = push_problem(ctx->set, ctx->name, line, reason);
-		ctx->stopped = true;
-		return;
-	}
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	ctx->err = push_problem(ctx->set, ctx->name, line, reason);
-	ctx->problems++;
+	if (ctx->csv)
+		ctx->err = rk_csv_problem(ctx->csv, line, "%s", reason);
+	else
+		ctx->err = contacts_push_problem(ctx->set, ctx->name, line, reason);
 }
 
 /* A field of the current row by known column, trimmed; "" when the
@@ -223,7 +209,7 @@ static char *field(struct parse_ctx *ctx, int col)
 {
 	int at = ctx->column[col];
 
-	return at < 0 ? (char *)"" : rk_str_trim(ctx->rec.data + ctx->off[at]);
+	return at < 0 ? (char *)"" : rk_str_trim(ctx->cur->field[at]);
 }
 
 static bool lang_ok(const char *s)
@@ -250,7 +236,8 @@ static bool is_hex(char c)
 static bool pgp_value(struct parse_ctx *ctx, const char *s, char **out,
 		      char *why, size_t why_len, enum rk_err *err)
 {
-	char q[RESOLVE_QUOTE], fpr[65];
+	const struct contacts_key *k;
+	char q[RK_QUOTE], fpr[65];
 	size_t n = 0;
 	bool hex = true;
 
@@ -267,11 +254,27 @@ static bool pgp_value(struct parse_ctx *ctx, const char *s, char **out,
 	}
 	fpr[n] = '\0';
 	if (hex && (n == 40 || n == 64)) {
+		if (ctx->check_keys) {
+			k = contacts_key_find(ctx->set, NULL, fpr);
+			if (!k) {
+				snprintf(why, why_len,
+					 "pgp %s: no key file in keys/ holds this key "
+					 "(export the public key there: gpg --armor "
+					 "--export %s > keys/NAME.asc)", fpr, fpr);
+				return false;
+			}
+			if (!k->usable) {
+				rk_quote(k->file, q);
+				snprintf(why, why_len, "pgp %s: key file 'keys/%s' is "
+					 "unusable: %s", fpr, q, k->reason);
+				return false;
+			}
+		}
 		*out = rk_strdup(fpr);
 		*err = *out ? RK_OK : RK_ERR_NOMEM;
 		return true;
 	}
-	resolve_quote(s, q);
+	rk_quote(s, q);
 	if (!rk_name_safe(s) || strlen(s) < 5 ||
 	    strcmp(s + strlen(s) - 4, ".asc") != 0) {
 		snprintf(why, why_len,
@@ -279,18 +282,21 @@ static bool pgp_value(struct parse_ctx *ctx, const char *s, char **out,
 			 "nor a key file name in keys/ (like isp-a.asc)", q);
 		return false;
 	}
-	if (ctx->keys_dir) {
-		char *path = NULL;
-		bool found;
-
-		if ((*err = rk_path_join(ctx->keys_dir, s, &path)))
-			return true;
-		found = access(path, R_OK) == 0;
-		free(path);
-		if (!found) {
+	if (ctx->check_keys) {
+		k = contacts_key_find(ctx->set, s, NULL);
+		if (!k) {
 			snprintf(why, why_len, "pgp key file 'keys/%s' not found", q);
 			return false;
 		}
+		if (!k->usable) {
+			snprintf(why, why_len, "pgp key file 'keys/%s' is unusable: %s",
+				 q, k->reason);
+			return false;
+		}
+		/* what is stored: the fingerprint of the checked key */
+		*out = rk_strdup(k->fpr);
+		*err = *out ? RK_OK : RK_ERR_NOMEM;
+		return true;
 	}
 	*out = rk_strdup(s);
 	*err = *out ? RK_OK : RK_ERR_NOMEM;
@@ -302,7 +308,7 @@ static bool cc_value(const char *s, char **out, char *why, size_t why_len,
 		     enum rk_err *err)
 {
 	struct rk_buf b;
-	char addr[RK_MAX_EMAIL + 1], q[RESOLVE_QUOTE];
+	char addr[RK_MAX_EMAIL + 1], q[RK_QUOTE];
 	const char *p = s, *item;
 	size_t n, count = 0;
 	bool ok = true;
@@ -326,7 +332,7 @@ static bool cc_value(const char *s, char **out, char *why, size_t why_len,
 		memcpy(addr, item, n < sizeof(addr) ? n : sizeof(addr) - 1);
 		addr[n < sizeof(addr) ? n : sizeof(addr) - 1] = '\0';
 		if (n >= sizeof(addr) || !rk_email_valid(addr)) {
-			resolve_quote(addr, q);
+			rk_quote(addr, q);
 			snprintf(why, why_len, "cc '%s' is not a valid e-mail address", q);
 			ok = false;
 			break;
@@ -358,19 +364,6 @@ static bool until_value(const char *s, int64_t *out)
 	return true;
 }
 
-static bool type_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '-' || s[i] == '_'))
-			return false;
-	return true;
-}
-
 static char *source_of(struct parse_ctx *ctx, long long line)
 {
 	struct rk_buf b;
@@ -389,12 +382,12 @@ static bool first_of(struct parse_ctx *ctx, const char *key, const char *what,
 		     const char *shown)
 {
 	long long earlier;
-	char q[RESOLVE_QUOTE];
+	char q[RK_QUOTE];
 
 	if ((ctx->err = dup_check(&ctx->dups, key, ctx->rec_line, &earlier)))
 		return false;
 	if (earlier) {
-		resolve_quote(shown, q);
+		rk_quote(shown, q);
 		add_problem(ctx, ctx->rec_line, "duplicate %s '%s' (first at line %lld)",
 			    what, q, earlier);
 		return false;
@@ -476,11 +469,11 @@ static void require_missing(struct parse_ctx *ctx, bool *ok)
 static bool email_ok(struct parse_ctx *ctx, const char *column,
 		     const char *email)
 {
-	char q[RESOLVE_QUOTE];
+	char q[RK_QUOTE];
 
 	if (rk_email_valid(email))
 		return true;
-	resolve_quote(email, q);
+	rk_quote(email, q);
 	add_problem(ctx, ctx->rec_line, "%s '%s' is not a valid e-mail address",
 		    column, q);
 	return false;
@@ -489,11 +482,11 @@ static bool email_ok(struct parse_ctx *ctx, const char *column,
 static bool lang_format_ok(struct parse_ctx *ctx, const char *lang,
 			   const char *format)
 {
-	char q[RESOLVE_QUOTE];
+	char q[RK_QUOTE];
 	bool known = !*format;
 
 	if (*lang && !lang_ok(lang)) {
-		resolve_quote(lang, q);
+		rk_quote(lang, q);
 		add_problem(ctx, ctx->rec_line,
 			    "lang '%s' must be 2 or 3 lowercase letters (like en, ja, de)", q);
 		return false;
@@ -501,9 +494,10 @@ static bool lang_format_ok(struct parse_ctx *ctx, const char *lang,
 	for (size_t i = 0; !known && i < RK_ARRAY_LEN(formats); i++)
 		known = strcmp(format, formats[i]) == 0;
 	if (!known) {
-		resolve_quote(format, q);
+		rk_quote(format, q);
 		add_problem(ctx, ctx->rec_line,
-			    "format '%s' is not csv-attach, csv-inline, xarf or json", q);
+			    "format '%s' is not one renraku produces (accepted: "
+			    CONTACTS_FORMATS ", or empty for csv-attach)", q);
 	}
 	return known;
 }
@@ -567,7 +561,7 @@ static void row_national(struct parse_ctx *ctx)
 	char *country = field(ctx, N_COUNTRY);
 	const char *email = field(ctx, N_EMAIL), *lang = field(ctx, N_LANG);
 	struct row_text t = {NULL, NULL};
-	char why[400], q[RESOLVE_QUOTE];
+	char why[400], q[RK_QUOTE];
 	enum rk_err err = RK_OK;
 	bool ok = true;
 
@@ -577,7 +571,7 @@ static void row_national(struct parse_ctx *ctx)
 	if (strlen(country) != 2 ||
 	    !((country[0] | 32) >= 'a' && (country[0] | 32) <= 'z') ||
 	    !((country[1] | 32) >= 'a' && (country[1] | 32) <= 'z')) {
-		resolve_quote(country, q);
+		rk_quote(country, q);
 		add_problem(ctx, ctx->rec_line,
 			    "country '%s' must be a two-letter ISO 3166 code (like JP)", q);
 		return;
@@ -607,7 +601,8 @@ static void row_suppress(struct parse_ctx *ctx)
 	struct store_suppression *s;
 	struct match_spec m;
 	struct rk_buf key;
-	char why[400], q[RESOLVE_QUOTE];
+	const struct rk_type_info *info = NULL;
+	char why[400], q[RK_QUOTE];
 	int64_t until;
 	bool any_type = !*type || strcmp(type, "*") == 0;
 	enum rk_err err;
@@ -624,14 +619,17 @@ static void row_suppress(struct parse_ctx *ctx)
 	}
 	if ((ctx->err = err))
 		goto cleanup;
-	if (!any_type && !type_ok(type)) {
-		resolve_quote(type, q);
+	if (!any_type && !(info = rk_type_find(type))) {
+		rk_quote(type, q);
 		add_problem(ctx, ctx->rec_line,
-			    "type '%s' is not a classification type (like vulnerable-system, or * for any)", q);
+			    "type '%s' is not an IntelMQ classification type "
+			    "(like vulnerable-system, or * for any)", q);
 		goto cleanup;
 	}
+	if (info)
+		type = info->type; /* its canonical spelling */
 	if (!until_value(until_text, &until)) {
-		resolve_quote(until_text, q);
+		rk_quote(until_text, q);
 		add_problem(ctx, ctx->rec_line,
 			    "until '%s' is not a date (YYYY-MM-DD, or empty for forever)", q);
 		goto cleanup;
@@ -666,7 +664,7 @@ static void header(struct parse_ctx *ctx)
 {
 	const struct kind_def *def = ctx->def;
 	struct rk_buf unknown, expected;
-	char q[RESOLVE_QUOTE];
+	char q[RK_QUOTE];
 	bool ok = true;
 
 	ctx->have_header = true;
@@ -676,15 +674,15 @@ static void header(struct parse_ctx *ctx)
 		ctx->column[i] = -1;
 		rk_buf_addf(&expected, "%s%s", i ? "," : "", def->columns[i]);
 	}
-	ctx->header_fields = ctx->nfields;
-	for (size_t f = 0; f < ctx->nfields; f++) {
-		char *name = rk_str_trim(ctx->rec.data + ctx->off[f]);
+	ctx->header_fields = ctx->cur->nfields;
+	for (size_t f = 0; f < ctx->cur->nfields; f++) {
+		char *name = rk_str_trim(ctx->cur->field[f]);
 		size_t col;
 
 		for (col = 0; col < def->ncolumns; col++)
 			if (rk_str_ieq(name, def->columns[col]))
 				break;
-		resolve_quote(name, q);
+		rk_quote(name, q);
 		if (col == def->ncolumns) {
 			if (unknown.len < 1024)
 				rk_buf_addf(&unknown, "%s'%s'", unknown.len ? ", " : "", q);
@@ -713,94 +711,45 @@ static void header(struct parse_ctx *ctx)
 	rk_buf_release(&expected);
 }
 
-static void record(struct parse_ctx *ctx)
+/* The reader's on_record. */
+static enum rk_err record(void *arg, struct rk_csv *csv,
+			  const struct rk_csv_record *rec)
 {
-	if (ctx->rec_too_long) {
-		add_problem(ctx, ctx->rec_line,
-			    "record longer than RK_MAX_CSV_LINE (%u bytes)",
-			    RK_MAX_CSV_LINE);
+	struct parse_ctx *ctx = arg;
+
+	(void)csv;
+	ctx->cur = rec;
+	ctx->rec_line = rec->line;
+	if (rec->skipped) {
+		/* a broken first record: there is no header to go by */
 		if (!ctx->have_header) {
 			ctx->have_header = true;
 			ctx->header_ok = false;
 		}
-		return;
-	}
-	if (ctx->nfields > RK_MAX_CSV_FIELDS) {
-		add_problem(ctx, ctx->rec_line,
-			    "more than RK_MAX_CSV_FIELDS (%d) fields",
-			    RK_MAX_CSV_FIELDS);
-		if (!ctx->have_header) {
-			ctx->have_header = true;
-			ctx->header_ok = false;
-		}
-		return;
+		goto done;
 	}
 	if (!ctx->have_header) {
 		header(ctx);
-		return;
+		goto done;
 	}
 	if (!ctx->header_ok)
-		return;
-	if (ctx->nfields != ctx->header_fields) {
+		goto done;
+	if (rec->nfields != ctx->header_fields) {
 		add_problem(ctx, ctx->rec_line, "%zu field%s, but the header has %zu",
-			    ctx->nfields, ctx->nfields == 1 ? "" : "s",
+			    rec->nfields, rec->nfields == 1 ? "" : "s",
 			    ctx->header_fields);
-		return;
+		goto done;
 	}
 	if (!check_ctl(ctx))
-		return;
+		goto done;
 	switch (ctx->def->kind) {
 	case KIND_CONSTITUENCY: row_constituency(ctx); break;
 	case KIND_NATIONAL: row_national(ctx); break;
 	case KIND_SUPPRESS: row_suppress(ctx); break;
 	}
-}
-
-static void rec_reset(struct parse_ctx *ctx)
-{
-	ctx->nfields = 0;
-	ctx->rec_too_long = false;
-	rk_buf_reset(&ctx->rec);
-}
-
-/* libcsv: end of a field. */
-static void on_field(void *s, size_t len, void *data)
-{
-	struct parse_ctx *ctx = data;
-	enum rk_err err;
-
-	if (ctx->err || ctx->stopped)
-		return;
-	ctx->nfields++;
-	if (ctx->nfields > RK_MAX_CSV_FIELDS || ctx->rec_too_long)
-		return;
-	ctx->off[ctx->nfields - 1] = ctx->rec.len;
-	err = rk_buf_add(&ctx->rec, s, len);
-	if (!err)
-		err = rk_buf_addc(&ctx->rec, '\0');
-	if (err == RK_ERR_LIMIT)
-		ctx->rec_too_long = true;
-	else if (err)
-		ctx->err = err;
-}
-
-/* libcsv: end of a record. */
-static void on_record(int c, void *data)
-{
-	struct parse_ctx *ctx = data;
-
-	(void)c;
-	if (!ctx->err && !ctx->stopped)
-		record(ctx);
-	rec_reset(ctx);
-}
-
-/* A record is still open after a whole physical line only inside a
- * quoted field: then fields were already submitted or the field buffer
- * holds at least the line break. */
-static bool rec_open(const struct parse_ctx *ctx)
-{
-	return ctx->nfields > 0 || ctx->csv.entry_pos > 0;
+done:
+	ctx->cur = NULL;
+	return ctx->err;
 }
 
 /* End of the physical line starting at p: after "\n", "\r\n" or a lone
@@ -839,63 +788,6 @@ static long long bad_text_line(const char *data, size_t len, bool *nul)
 	return 0;
 }
 
-static void parse_lines(struct parse_ctx *ctx, const char *data, size_t len)
-{
-	const char *p = data, *end = data + len;
-
-	while (p < end && !ctx->err && !ctx->stopped) {
-		const char *next = line_end(p, end);
-		size_t n = (size_t)(next - p), used;
-
-		ctx->line++;
-		if (!rec_open(ctx)) {
-			ctx->rec_line = ctx->line;
-			ctx->rec_bytes = 0;
-		}
-		ctx->rec_bytes += n;
-		if (ctx->rec_bytes > RK_MAX_CSV_LINE)
-			ctx->rec_too_long = true;
-		used = csv_parse(&ctx->csv, p, n, on_field, on_record, ctx);
-		if (used < n && !ctx->err) {
-			if (csv_error(&ctx->csv) != CSV_EPARSE) {
-				ctx->err = RK_ERR_NOMEM;
-				break;
-			}
-			if (ctx->line != ctx->rec_line)
-				add_problem(ctx, ctx->rec_line,
-					    "bad quoting on line %lld: a quoted field must "
-					    "end with \" and a \" inside it be doubled (\"\")",
-					    ctx->line);
-			else
-				add_problem(ctx, ctx->rec_line,
-					    "bad quoting: a quoted field must end with \" "
-					    "and a \" inside it be doubled (\"\")");
-			if (!ctx->have_header) {
-				ctx->have_header = true;
-				ctx->header_ok = false;
-			}
-			/* Resynchronise at the next physical line. */
-			csv_free(&ctx->csv);
-			csv_init(&ctx->csv, CSV_STRICT | CSV_STRICT_FINI |
-						    CSV_APPEND_NULL);
-			rec_reset(ctx);
-		}
-		p = next;
-	}
-	if (ctx->err || ctx->stopped)
-		return;
-	if (csv_fini(&ctx->csv, on_field, on_record, ctx) != 0) {
-		if (ctx->rec_too_long)
-			add_problem(ctx, ctx->rec_line,
-				    "record longer than RK_MAX_CSV_LINE (%u bytes)",
-				    RK_MAX_CSV_LINE);
-		else
-			add_problem(ctx, ctx->rec_line,
-				    "unterminated quoted field (a closing \" is missing)");
-		rec_reset(ctx);
-	}
-}
-
 static const struct kind_def *kind_by_name(const char *kind)
 {
 	for (size_t i = 0; kind && i < RK_ARRAY_LEN(kinds); i++)
@@ -906,9 +798,10 @@ static const struct kind_def *kind_by_name(const char *kind)
 
 /* Parse one file's bytes into set (appending). */
 static enum rk_err parse_file(const struct kind_def *def, const char *name,
-			      const char *keys_dir, const char *data,
-			      size_t len, struct contacts_set *set)
+			      bool check_keys, const char *data, size_t len,
+			      struct contacts_set *set)
 {
+	struct rk_csv_opts opts;
 	struct parse_ctx ctx;
 	long long bad;
 	bool nul;
@@ -917,11 +810,8 @@ static enum rk_err parse_file(const struct kind_def *def, const char *name,
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.def = def;
 	ctx.name = name;
-	ctx.keys_dir = keys_dir;
+	ctx.check_keys = check_keys;
 	ctx.set = set;
-	rk_buf_init(&ctx.rec, RK_MAX_CSV_LINE + RK_MAX_CSV_FIELDS);
-	if (csv_init(&ctx.csv, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL))
-		return RK_ERR_NOMEM;
 	if (len > RK_MAX_CONTACTS_FILE) {
 		add_problem(&ctx, 0, "larger than RK_MAX_CONTACTS_FILE (%u bytes)",
 			    RK_MAX_CONTACTS_FILE);
@@ -937,14 +827,22 @@ static enum rk_err parse_file(const struct kind_def *def, const char *name,
 					   : "not valid UTF-8 (save the file as UTF-8)");
 		goto cleanup;
 	}
-	parse_lines(&ctx, data, len);
-	if (!ctx.err && !ctx.stopped && !ctx.have_header)
+	memset(&opts, 0, sizeof(opts));
+	opts.on_record = record;
+	opts.on_problem = on_problem;
+	opts.arg = &ctx;
+	if ((err = rk_csv_new(&ctx.csv, &opts)))
+		goto cleanup;
+	err = rk_csv_feed(ctx.csv, data, len);
+	if (!err)
+		err = rk_csv_finish(ctx.csv);
+	if (!err && !rk_csv_stopped(ctx.csv) && !ctx.have_header)
 		add_problem(&ctx, 1, "no header row (the first line names the "
 				     "columns, like %s,...)", def->columns[0]);
 cleanup:
-	err = ctx.err;
-	csv_free(&ctx.csv);
-	rk_buf_release(&ctx.rec);
+	if (!err)
+		err = ctx.err;
+	rk_csv_free(ctx.csv);
 	dup_release(&ctx.dups);
 	return err;
 }
@@ -957,7 +855,7 @@ enum rk_err contacts_parse(const char *kind, const char *name,
 
 	if (!def)
 		return RK_ERR_INVAL;
-	return parse_file(def, name ? name : def->file, NULL, data, len, set);
+	return parse_file(def, name ? name : def->file, false, data, len, set);
 }
 
 void contacts_set_release(struct contacts_set *set)
@@ -968,6 +866,9 @@ void contacts_set_release(struct contacts_set *set)
 		store_contact_release(&set->contacts[i]);
 	for (size_t i = 0; i < set->nsupps; i++)
 		store_suppression_release(&set->supps[i]);
+	for (size_t i = 0; i < set->nkeys; i++)
+		contacts_key_release(&set->keys[i]);
+	free(set->keys);
 	for (size_t i = 0; i < set->nproblems; i++) {
 		free(set->problems[i].file);
 		free(set->problems[i].reason);
@@ -1020,7 +921,8 @@ enum rk_err contacts_read_dir(const char *dir, const struct rk_log *log,
 			      errno ? strerror(errno) : "not a directory");
 		goto cleanup;
 	}
-	if ((err = rk_path_join(dir, "keys", &keys_dir)))
+	if ((err = rk_path_join(dir, CONTACTS_KEYS_DIR, &keys_dir)) ||
+	    (err = contacts_keys_read(keys_dir, rk_now(), log, set)))
 		goto cleanup;
 	for (size_t i = 0; i < RK_ARRAY_LEN(kinds); i++) {
 		const struct kind_def *def = &kinds[i];
@@ -1047,7 +949,7 @@ enum rk_err contacts_read_dir(const char *dir, const struct rk_log *log,
 			else
 				snprintf(reason, sizeof(reason),
 					 "missing: the constituency table is required");
-			err = push_problem(set, def->file, 0, reason);
+			err = contacts_push_problem(set, def->file, 0, reason);
 			if (err)
 				goto cleanup;
 			continue;
@@ -1057,7 +959,7 @@ enum rk_err contacts_read_dir(const char *dir, const struct rk_log *log,
 				      strerror(errno ? errno : EIO));
 			goto cleanup;
 		}
-		if ((err = parse_file(def, def->file, keys_dir, data.data,
+		if ((err = parse_file(def, def->file, true, data.data,
 				      data.len, set)))
 			goto cleanup;
 	}
