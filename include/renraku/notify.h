@@ -16,7 +16,8 @@
  *
  * Owns: the queued message rows of notices (through relay/store/).  May
  * call: store, mail, tickets (every ticket state change goes through
- * tickets_transition()), core.  Called by the pipeline driver, tickets
+ * tickets_transition()), contacts (why a held ticket's key is missing or
+ * unusable), core.  Called by the pipeline driver, tickets
  * (which template and language a ticket uses) and the command line
  * (preview).
  */

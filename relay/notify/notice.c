@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "renraku/contacts.h"
 #include "renraku/mail.h"
 #include "renraku/notify.h"
 #include "renraku/tickets.h"
@@ -306,6 +307,46 @@ cleanup:
 	return err;
 }
 
+/* A TLP:AMBER ticket waits for a person: it may go out only encrypted
+ * to a key of the recipient, which this version cannot do yet.  The
+ * reason names the key the contact's pgp value leads to, or why there
+ * is none or it is unusable, so the operator knows what to fix. */
+static enum rk_err hold_restricted(struct notice_env *env,
+				   const struct store_ticket *t)
+{
+	const struct store_chain_entry *who = level_entry(t);
+	char *contacts_dir = NULL;
+	struct rk_buf reason;
+	enum rk_err err;
+
+	rk_buf_init(&reason, 2048);
+	err = rk_buf_addf(&reason,
+			  "TLP:%s goes out only encrypted to a key of the "
+			  "recipient (not available in this version): ",
+			  rk_tlp_name(t->tlp));
+	if (!err && env->cfg->relay.contacts)
+		err = rk_config_path(env->cfg, env->cfg->relay.contacts,
+				     &contacts_dir);
+	if (!err) {
+		size_t before = reason.len;
+
+		err = contacts_key_explain(contacts_dir, who ? who->pgp : NULL,
+					   env->now, env->log, &reason, NULL);
+		if (err && err != RK_ERR_NOMEM) {
+			/* the check could not run: say so, hold anyway */
+			reason.len = before;
+			reason.data[before] = '\0';
+			err = rk_buf_adds(&reason, "its key could not be checked");
+		}
+	}
+	if (!err)
+		err = set_aside(env, t->id, STORE_TICKET_HELD,
+				TICKETS_CAUSE_NEEDS_KEY, reason.data);
+	free(contacts_dir);
+	rk_buf_release(&reason);
+	return err;
+}
+
 /* Errors that are the operator's (GnuPG home, signer, files, memory,
  * the database): no ticket is to blame, so none is set aside; they stay
  * due and the stage stops with the error. */
@@ -346,14 +387,7 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 		enum notice_outcome outcome;
 
 		if (t->tlp >= RK_TLP_AMBER && !t->approved_by) {
-			char reason[128];
-
-			snprintf(reason, sizeof(reason),
-				 "TLP:%s goes out only encrypted to a key of "
-				 "the recipient, and none is known",
-				 rk_tlp_name(t->tlp));
-			if ((err = set_aside(&env, t->id, STORE_TICKET_HELD,
-					     TICKETS_CAUSE_NEEDS_KEY, reason)))
+			if ((err = hold_restricted(&env, t)))
 				goto cleanup;
 			stats->held++;
 			continue;
