@@ -38,7 +38,10 @@ static json_t *contact_json(const struct resolve_contact *c)
 	return obj;
 }
 
-enum rk_err resolve_chain_json(const char *target,
+/* The chain as one JSON object: {"target":..} for the command line
+ * (target not NULL), {"v":1} for the store (target NULL), then "chain"
+ * and "country". */
+static enum rk_err chain_write(const char *target,
 			       const struct resolve_chain *chain,
 			       struct rk_buf *out)
 {
@@ -48,7 +51,8 @@ enum rk_err resolve_chain_json(const char *target,
 
 	if (!root || !list)
 		goto cleanup;
-	if (!set_str(root, "target", target ? target : "")) {
+	if (target ? !set_str(root, "target", target)
+		   : json_object_set_new(root, "v", json_integer(1)) != 0) {
 		err = RK_ERR_INVAL; /* not UTF-8 */
 		goto cleanup;
 	}
@@ -72,38 +76,19 @@ cleanup:
 	return err;
 }
 
+enum rk_err resolve_chain_json(const char *target,
+			       const struct resolve_chain *chain,
+			       struct rk_buf *out)
+{
+	return chain_write(target ? target : "", chain, out);
+}
+
 /* ------------------------------------------------------------ stored */
 
 enum rk_err resolve_chain_encode(const struct resolve_chain *chain,
 				 struct rk_buf *out)
 {
-	json_t *root = json_object(), *list = json_array();
-	char *text = NULL;
-	enum rk_err err = RK_ERR_NOMEM;
-
-	if (!root || !list)
-		goto cleanup;
-	for (size_t i = 0; i < chain->count && i < RESOLVE_MAX_LEVELS; i++) {
-		json_t *c = contact_json(&chain->entry[i]);
-
-		if (!c || json_array_append_new(list, c) != 0) {
-			err = c ? RK_ERR_NOMEM : RK_ERR_INVAL;
-			goto cleanup;
-		}
-	}
-	if (json_object_set_new(root, "v", json_integer(1)) != 0 ||
-	    json_object_set(root, "chain", list) != 0 ||
-	    !set_str(root, "country", chain->country))
-		goto cleanup;
-	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (!text)
-		goto cleanup;
-	err = rk_buf_adds(out, text);
-cleanup:
-	free(text);
-	json_decref(list);
-	json_decref(root);
-	return err;
+	return chain_write(NULL, chain, out);
 }
 
 /* Copy the string member key of obj into *dst (NULL when absent). */
