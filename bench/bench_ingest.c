@@ -23,6 +23,7 @@ static double normalize_only(const struct rk_config *cfg,
 			     const struct rk_buf *data)
 {
 	const char *p = data->data, *end = data->data + data->len;
+	struct ingest_options now_opts = {.now = rk_now()}; /* bench edge */
 	char reason[256];
 	double t0 = bench_now();
 
@@ -32,8 +33,8 @@ static double normalize_only(const struct rk_config *cfg,
 		struct store_event ev;
 
 		memset(&ev, 0, sizeof(ev));
-		if (ingest_intelmq_event(cfg, p, len, &ev, reason,
-					 sizeof(reason)))
+		if (ingest_event_text(cfg, &now_opts, p, len, &ev, reason,
+				      sizeof(reason)))
 			bench_die("generated event rejected: %s", reason);
 		store_event_release(&ev);
 		p = nl ? nl + 1 : end;
@@ -59,7 +60,8 @@ static double ingest_once(const struct rk_config *cfg,
 			  const struct rk_buf *data,
 			  struct ingest_result *res)
 {
-	struct ingest_options opts = {INGEST_FORMAT_INTELMQ, "bench", false};
+	struct ingest_options opts = {INGEST_FORMAT_INTELMQ, "bench", false,
+				      rk_now()};
 	struct rk_store *store = NULL;
 	double t0, t;
 

@@ -51,6 +51,7 @@ static void make_events(struct env *e)
 	const char *p, *end;
 	size_t n = 0;
 	char reason[256];
+	struct ingest_options now_opts = {.now = rk_now()}; /* bench edge */
 
 	bench_constituency_size(&c, 1000, 0);
 	g.c = &c;
@@ -64,9 +65,9 @@ static void make_events(struct env *e)
 		size_t len = (size_t)(nl - p);
 		struct store_event *ev = &e->events[n];
 
-		bench_check(ingest_intelmq_event(&e->cfg, p, len, ev, reason,
-						 sizeof(reason)),
-			    "ingest_intelmq_event");
+		bench_check(ingest_event_text(&e->cfg, &now_opts, p, len, ev,
+					      reason, sizeof(reason)),
+			    "ingest_event_text");
 		/* infected IPv4 hosts, as one ISP's ticket would hold */
 		if (strcmp(ev->type, "infected-system") == 0 && ev->source_ip &&
 		    strncmp(ev->source_ip, "10.0.", 5) == 0) {

@@ -66,9 +66,11 @@ void contacts_set_release(struct contacts_set *set);
  * RK_OK is returned even then (the caller decides).  A key file holding
  * a secret key is a problem, logged at error level; it is never imported
  * anywhere (keys are only listed, in a throwaway GnuPG home under /tmp
- * that is removed before returning).  dir and log are borrowed; set is
- * zeroed first and the caller releases it. */
-enum rk_err contacts_read_dir(const char *dir, const struct rk_log *log,
+ * that is removed before returning).  Keys are judged (expiry) at now,
+ * the caller's time.  dir and log are borrowed; set is zeroed first and
+ * the caller releases it. */
+enum rk_err contacts_read_dir(const char *dir, int64_t now,
+			      const struct rk_log *log,
 			      struct contacts_set *set);
 
 /* Parse one contacts CSV held in memory (data borrowed) (kind: "constituency",

@@ -46,8 +46,9 @@ struct ingest_options {
 	const char *reporter;  /* NULL = none; borrowed */
 	bool progress;         /* progress on stderr (a terminal) */
 	/* The reference time (Unix seconds) for [ingest] max_age and
-	 * max_skew.  0 = rk_now(), taken once per call; the command takes
-	 * it once for all its files, tests and replays fix it. */
+	 * max_skew, required: the command line reads the clock once for
+	 * all its files (or takes --now), tests and replays fix it; the
+	 * ingest stage never reads the clock (0 is RK_ERR_INTERNAL). */
 	int64_t now;
 };
 
@@ -87,7 +88,7 @@ enum rk_err ingest_file_events(const struct rk_config *cfg,
 
 /* Parse and normalize one IntelMQ event object given as JSON text,
  * without touching a store: fills *ev (caller releases with
- * store_event_release).  opts may be NULL (only opts->now is used).  On
+ * store_event_release).  Only opts->now is used.  On
  * a bad record returns RK_ERR_INVAL with the reason in
  * reason[reason_len]. */
 enum rk_err ingest_event_text(const struct rk_config *cfg,
@@ -95,11 +96,6 @@ enum rk_err ingest_event_text(const struct rk_config *cfg,
 			      const char *json, size_t len,
 			      struct store_event *ev, char *reason,
 			      size_t reason_len);
-/* ingest_event_text with the reference time rk_now() (benchmarks). */
-enum rk_err ingest_intelmq_event(const struct rk_config *cfg,
-				 const char *json, size_t len,
-				 struct store_event *ev, char *reason,
-				 size_t reason_len);
 
 /* Write res as the JSON document `renraku ingest --json` prints. */
 enum rk_err ingest_result_json(const struct ingest_result *res,

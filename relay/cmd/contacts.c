@@ -267,7 +267,7 @@ int cmd_contacts(struct app *app, int argc, char **argv)
 		return app_usage("unknown 'contacts' command '%s' (%s)", sub,
 				 contacts_usage);
 
-	if ((err = contacts_read_dir(dir, &app->log, &set)))
+	if ((err = contacts_read_dir(dir, app->now, &app->log, &set)))
 		return rk_exit_code(err);
 	print_problems(dir, &set);
 	counts = count(&set);

@@ -108,7 +108,7 @@ static enum rk_err import_contacts(struct app *app, struct rk_store *store,
 	enum rk_err err;
 
 	memset(&set, 0, sizeof(set));
-	err = contacts_read_dir(dir, &app->log, &set);
+	err = contacts_read_dir(dir, app->now, &app->log, &set);
 	if (!err && set.nproblems) {
 		for (size_t i = 0; i < set.nproblems; i++)
 			rk_log_error(&app->log, "%s/%s:%lld: %s", dir,

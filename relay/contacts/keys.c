@@ -10,7 +10,7 @@
  * A key is usable when the file holds exactly one public key, neither
  * revoked, disabled, invalid nor expired, with a subkey (or the primary
  * key) that can encrypt and is itself neither revoked nor expired at
- * `now` (rk_now(): RENRAKU_NOW pins it in tests).
+ * `now` (the caller's time: the command line's clock or --now).
  */
 #include <dirent.h>
 #include <errno.h>

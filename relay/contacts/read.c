@@ -905,7 +905,8 @@ static void warn_unknown_files(const char *dir, const struct rk_log *log)
 	closedir(d);
 }
 
-enum rk_err contacts_read_dir(const char *dir, const struct rk_log *log,
+enum rk_err contacts_read_dir(const char *dir, int64_t now,
+			      const struct rk_log *log,
 			      struct contacts_set *set)
 {
 	char *path = NULL, *keys_dir = NULL;
@@ -922,7 +923,7 @@ enum rk_err contacts_read_dir(const char *dir, const struct rk_log *log,
 		goto cleanup;
 	}
 	if ((err = rk_path_join(dir, CONTACTS_KEYS_DIR, &keys_dir)) ||
-	    (err = contacts_keys_read(keys_dir, rk_now(), log, set)))
+	    (err = contacts_keys_read(keys_dir, now, log, set)))
 		goto cleanup;
 	for (size_t i = 0; i < RK_ARRAY_LEN(kinds); i++) {
 		const struct kind_def *def = &kinds[i];

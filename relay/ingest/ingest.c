@@ -427,8 +427,11 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 	run.opts = opts;
 	run.name = name;
 	run.res = res;
-	/* The reference time is taken once, by the caller or here. */
-	run.now = opts && opts->now ? opts->now : rk_now();
+	/* The reference time is the caller's: the stage reads no clock. */
+	if (!opts || !opts->now)
+		return rk_fail(log, RK_ERR_INTERNAL,
+			       "ingest: no reference time (ingest_options.now)");
+	run.now = opts->now;
 	report.format = run.format->name;
 	report.reporter = opts ? opts->reporter : NULL;
 	if ((err = ingest_norm_init(&run.norm))) {
@@ -627,9 +630,13 @@ enum rk_err ingest_event_text(const struct rk_config *cfg,
 		err = RK_ERR_INVAL;
 		goto cleanup;
 	}
-	if ((err = ingest_normalize(&n, cfg,
-				    opts && opts->now ? opts->now : rk_now(),
-				    root)))
+	if (!opts || !opts->now) {
+		snprintf(n.reason, sizeof(n.reason),
+			 "no reference time (ingest_options.now)");
+		err = RK_ERR_INTERNAL;
+		goto cleanup;
+	}
+	if ((err = ingest_normalize(&n, cfg, opts->now, root)))
 		goto cleanup;
 	err = ingest_event_copy(&n.ev, ev);
 cleanup:
@@ -638,15 +645,6 @@ cleanup:
 	json_decref(root);
 	ingest_norm_release(&n);
 	return err;
-}
-
-enum rk_err ingest_intelmq_event(const struct rk_config *cfg,
-				 const char *json, size_t len,
-				 struct store_event *ev, char *reason,
-				 size_t reason_len)
-{
-	return ingest_event_text(cfg, NULL, json, len, ev, reason,
-				 reason_len);
 }
 
 /* ------------------------------------------------------------ output */

@@ -117,8 +117,24 @@ check "timeline: created, held, approved, notified" test "$(json_get "$WORK/amb.
 check "timeline: the notice row names its message" test "$(json_get "$WORK/amb.json" 'd["timeline"][-1]["message_id"] == d["message_ids"][0]')" = True
 check "timeline rows equal the state changes in the audit log" test "$(q "SELECT count(*) FROM ticket_timeline")" -eq "$(q "SELECT count(*) FROM audit_log WHERE action LIKE 'ticket.%'")"
 
-# 7. Unresolved events: put back by the operator, counted.
+# 7. Nothing is stuck for ever.  An event with no contact waits out
+#    negative_ttl (1h here), can be put back by hand, and is looked up at
+#    once when the constituency changes.
+cat >"$WORK/ev3.jsonl" <<'EV'
+{"time.source":"2026-11-20T10:00:00Z","source.ip":"100.64.2.2","classification.type":"scanner","tlp":"GREEN"}
+EV
+check "ingest another event nobody is known for" R -q ingest "$WORK/ev3.jsonl"
+R -q run --once --now 2026-11-20T10:15:00Z >/dev/null 2>&1 || true
+check "before negative_ttl the first is not looked up again" test "$(q "SELECT count(*) FROM events WHERE state = 'unresolved'")" -eq 2
 R events retry >"$WORK/retry.out"
-check "events retry prints the count" grep -q "^1 unresolved event put back" "$WORK/retry.out"
-check "the event is new again" test "$(q "SELECT state FROM events WHERE source_ip = '100.64.1.1'")" = new
+check "events retry prints the count" grep -q "^2 unresolved events put back" "$WORK/retry.out"
+check "the events are new again" test "$(q "SELECT count(*) FROM events WHERE state = 'new'")" -eq 2
+R -q run --once --now 2026-11-20T10:16:00Z >/dev/null 2>&1 || true
+check "looked up again: still nobody" test "$(q "SELECT count(*) FROM events WHERE state = 'unresolved'")" -eq 2
+cp -r "$RK_SOURCE_DIR/contacts" "$WORK/contacts2"
+echo "CGN Net,100.64.0.0/10,noc@cgn.example,,,en,csv-attach," >>"$WORK/contacts2/constituency.csv"
+check "the constituency grows" R -q contacts import "$WORK/contacts2"
+R -q run --once --now 2026-11-20T10:17:00Z >"$WORK/run7.out" 2>&1 || true
+check "imported: both events ticketed at once, whatever negative_ttl says" test "$(q "SELECT count(*) FROM events WHERE source_ip LIKE '100.64.%' AND state = 'ticketed'")" -eq 2
+check "to the new contact" test "$(q "SELECT count(*) FROM tickets WHERE contact = 'noc@cgn.example'")" -eq 1
 finish

@@ -56,7 +56,7 @@ static void test_sample_dir(void **state)
 	int64_t end_of_day;
 
 	(void)state;
-	assert_int_equal(contacts_read_dir(dir, &quiet, &set), RK_OK);
+	assert_int_equal(contacts_read_dir(dir, rk_now(), &quiet, &set), RK_OK);
 	for (size_t i = 0; i < set.nproblems; i++)
 		print_error("%s:%lld: %s\n", set.problems[i].file,
 			    set.problems[i].line, set.problems[i].reason);
@@ -136,7 +136,7 @@ static void test_bad_dir(void **state)
 	const struct store_contact *c;
 
 	(void)state;
-	assert_int_equal(contacts_read_dir(dir, &quiet, &set), RK_OK);
+	assert_int_equal(contacts_read_dir(dir, rk_now(), &quiet, &set), RK_OK);
 	for (size_t i = 0; i < RK_ARRAY_LEN(expected); i++)
 		expect_problem(&set, expected[i].file, expected[i].line,
 			       expected[i].text);
@@ -166,7 +166,7 @@ static void test_good_dir(void **state)
 	char *dir = rk_test_source_path("tests/fixtures/contacts/good");
 
 	(void)state;
-	assert_int_equal(contacts_read_dir(dir, &quiet, &set), RK_OK);
+	assert_int_equal(contacts_read_dir(dir, rk_now(), &quiet, &set), RK_OK);
 	for (size_t i = 0; i < set.nproblems; i++)
 		print_error("%s:%lld: %s\n", set.problems[i].file,
 			    set.problems[i].line, set.problems[i].reason);
@@ -207,7 +207,7 @@ static void test_missing(void **state)
 
 	(void)state;
 	/* an empty directory: the constituency table is required */
-	assert_int_equal(contacts_read_dir(dir, &quiet, &set), RK_OK);
+	assert_int_equal(contacts_read_dir(dir, rk_now(), &quiet, &set), RK_OK);
 	assert_int_equal(set.nproblems, 1);
 	assert_string_equal(set.problems[0].file, "constituency.csv");
 	assert_int_equal(set.problems[0].line, 0);
@@ -215,7 +215,7 @@ static void test_missing(void **state)
 	rk_test_rmtree(dir);
 	silent.stream = fopen("/dev/null", "w");
 	assert_non_null(silent.stream);
-	assert_int_equal(contacts_read_dir(dir, &silent, &set), RK_ERR_NOTFOUND);
+	assert_int_equal(contacts_read_dir(dir, rk_now(), &silent, &set), RK_ERR_NOTFOUND);
 	fclose(silent.stream);
 	free(dir);
 }
@@ -458,8 +458,8 @@ static void test_store(void **state)
 
 	(void)state;
 	store = rk_test_store(tmp, &quiet);
-	assert_int_equal(contacts_read_dir(sample_dir, &quiet, &sample), RK_OK);
-	assert_int_equal(contacts_read_dir(good_dir, &quiet, &good), RK_OK);
+	assert_int_equal(contacts_read_dir(sample_dir, rk_now(), &quiet, &sample), RK_OK);
+	assert_int_equal(contacts_read_dir(good_dir, rk_now(), &quiet, &good), RK_OK);
 
 	assert_int_equal(store_contacts_load(store, &rows, &n), RK_OK);
 	assert_int_equal(n, 0);
@@ -681,7 +681,7 @@ static void test_key_files(void **state)
 					   "G,AS7,g@g.example,0123456789ABCDEF0123456789ABCDEF01234567\n"),
 			 RK_OK);
 	write_text(f->dir, "constituency.csv", csv.data);
-	assert_int_equal(contacts_read_dir(f->dir, &quiet, &set), RK_OK);
+	assert_int_equal(contacts_read_dir(f->dir, rk_now(), &quiet, &set), RK_OK);
 
 	/* the key files, in name order, README ignored */
 	assert_int_equal(set.nkeys, 7);
@@ -723,7 +723,7 @@ static void test_key_files(void **state)
 	assert_int_equal(rk_buf_addf(&csv, "org,match,email,pgp\nA,AS1,a@a.example,"
 					   "%.20s %s\n", fpr, fpr + 20), RK_OK);
 	write_text(f->dir, "constituency.csv", csv.data);
-	assert_int_equal(contacts_read_dir(f->dir, &quiet, &set), RK_OK);
+	assert_int_equal(contacts_read_dir(f->dir, rk_now(), &quiet, &set), RK_OK);
 	assert_int_equal(set.ncontacts, 1);
 	assert_true(rk_str_ieq(set.contacts[0].pgp, fpr));
 	assert_int_equal(set.nproblems, 6); /* the bad key files only */
@@ -762,7 +762,7 @@ static void test_key_explain(void **state)
 	bool usable;
 
 	write_text(f->dir, "constituency.csv", "org,match,email\nA,AS1,a@a.example\n");
-	assert_int_equal(contacts_read_dir(f->dir, &quiet, &set), RK_OK);
+	assert_int_equal(contacts_read_dir(f->dir, rk_now(), &quiet, &set), RK_OK);
 	fpr = rk_strdup(key_named(&set, "good.asc")->fpr);
 	contacts_set_release(&set);
 

@@ -42,7 +42,7 @@ static void fixture_open(struct fixture *f, const char *rel_dir)
 	f->tmp = rk_test_tmpdir();
 	f->store = rk_test_store(f->tmp, &quiet);
 	rk_test_config(&f->cfg);
-	assert_int_equal(contacts_read_dir(dir, &quiet, &set), RK_OK);
+	assert_int_equal(contacts_read_dir(dir, rk_now(), &quiet, &set), RK_OK);
 	free(dir);
 	import_set(f, &set);
 }

@@ -34,7 +34,7 @@ static int setup(void **state)
 	free(e->cfg.relay.templates);
 	e->cfg.relay.templates = rk_test_source_path("templates");
 	memset(&set, 0, sizeof(set));
-	assert_int_equal(contacts_read_dir(contacts, &e->log, &set), RK_OK);
+	assert_int_equal(contacts_read_dir(contacts, rk_now(), &e->log, &set), RK_OK);
 	assert_int_equal(set.nproblems, 0);
 	assert_int_equal(store_contacts_replace(e->store, set.contacts,
 						set.ncontacts, set.supps,
