@@ -62,6 +62,15 @@ void mail_signer_close(struct mail_signer *s);
 /* Fingerprint of the signing key (borrowed from s). */
 const char *mail_signer_fpr(const struct mail_signer *s);
 
+/* The envelope recipients of a message with these To and Cc
+ * (comma-separated): To, then each Cc address, in the wire form the
+ * headers carry (the domain as an A-label), repeats (ASCII case ignored)
+ * left out -- exactly the addresses mail_build writes into To and Cc.
+ * Appended to out as "a@x,b@y".  RK_ERR_INVAL for an address no header
+ * may carry, RK_ERR_LIMIT past the Cc limit (logged). */
+enum rk_err mail_envelope(const char *to, const char *cc, struct rk_buf *out,
+			  const struct rk_log *log);
+
 /* Build the whole message (headers and body, CRLF line ends) into out
  * (appended, bounded by out->max).  signer NULL: a plain unsigned message
  * (mode none).  Otherwise multipart/signed (RFC 3156): the content part

@@ -449,55 +449,125 @@ static enum rk_err add_mailbox(GMimeMessage *msg, const char *header,
 	return err;
 }
 
-static enum rk_err add_cc(GMimeMessage *msg, const char *cc,
-			  const struct rk_log *log)
+/* The recipients of a message: To, then each Cc address, each in its
+ * wire form (the domain as an A-label), a repeat (ASCII case ignored)
+ * left out.  One list serves the Cc header and the envelope, so that
+ * the envelope is exactly the To and Cc.  *out holds "a@x\0b@y\0...",
+ * *n addresses; caller frees *out. */
+static enum rk_err recipient_list(const char *to, const char *cc,
+				  struct rk_buf *out, size_t *n,
+				  const struct rk_log *log)
 {
-	struct header_text h;
-	struct rk_buf one;
-	size_t count = 0;
+	struct rk_buf one, ascii;
 	enum rk_err err = RK_OK;
+	const char *p = cc ? cc : "";
 
-	header_text_init(&h, "Cc");
+	*n = 0;
 	rk_buf_init(&one, RK_MAX_EMAIL * 2);
-	if (strlen(cc) > (size_t)MIME_MAX_CC * (RK_MAX_EMAIL + 2)) {
+	rk_buf_init(&ascii, RK_MAX_EMAIL + 256);
+	if (strlen(p) > (size_t)MIME_MAX_CC * (RK_MAX_EMAIL + 2)) {
 		err = refuse(log, RK_ERR_LIMIT, "Cc", "is too long");
 		goto cleanup;
 	}
-	for (const char *p = cc; *p && !err;) {
-		size_t n = strcspn(p, ",");
+	for (bool first = true; !err && (first || *p); first = false) {
+		size_t len = first ? strlen(to ? to : "") : strcspn(p, ",");
+		const char *at = first ? (to ? to : "") : p;
+		bool repeat = false;
 
 		rk_buf_reset(&one);
-		if (n > RK_MAX_EMAIL + 64) {
-			err = refuse(log, RK_ERR_INVAL, "Cc", "address is too long");
+		if (len > RK_MAX_EMAIL + 64) {
+			err = refuse(log, RK_ERR_INVAL, first ? "To" : "Cc",
+				     "address is too long");
 			break;
 		}
-		if ((err = rk_buf_add(&one, p, n)))
+		if ((err = rk_buf_add(&one, at, len)))
 			break;
+		if (!first) {
+			p += len;
+			if (*p == ',')
+				p++;
+		}
 		if (one.len)
 			rk_str_trim(one.data);
-		if (*one.data) {
-			if (++count > MIME_MAX_CC) {
-				err = refuse(log, RK_ERR_LIMIT, "Cc",
-					     "has too many addresses");
+		if (!*one.data) {
+			if (first) {
+				err = refuse(log, RK_ERR_INVAL, "To", "has no address");
 				break;
 			}
-			if (count > 1) {
-				if ((err = rk_buf_addc(&h.raw, ',')))
-					break;
-				h.col++;
-			}
-			err = mailbox_words(&h, NULL, one.data, count == 1, "Cc",
-					    log);
+			continue;
 		}
-		p += n;
-		if (*p == ',')
-			p++;
+		if ((err = addr_ascii(one.data, &ascii))) {
+			err = refuse(log, err, first ? "To" : "Cc",
+				     "address is not valid");
+			break;
+		}
+		for (size_t i = 0, off = 0; i < *n; i++) {
+			if (rk_str_ieq(out->data + off, ascii.data))
+				repeat = true;
+			off += strlen(out->data + off) + 1;
+		}
+		if (repeat)
+			continue;
+		if (*n > MIME_MAX_CC) {
+			err = refuse(log, RK_ERR_LIMIT, "Cc",
+				     "has too many addresses");
+			break;
+		}
+		if (!(err = rk_buf_add(out, ascii.data, ascii.len + 1)))
+			(*n)++;
 	}
-	if (!err && count)
+cleanup:
+	rk_buf_release(&one);
+	rk_buf_release(&ascii);
+	return err;
+}
+
+static enum rk_err add_cc(GMimeMessage *msg, const char *to, const char *cc,
+			  const struct rk_log *log)
+{
+	struct header_text h;
+	struct rk_buf list;
+	size_t n = 0, off;
+	enum rk_err err;
+
+	header_text_init(&h, "Cc");
+	rk_buf_init(&list, (size_t)(MIME_MAX_CC + 1) * (RK_MAX_EMAIL + 1) + 1);
+	if ((err = recipient_list(to, cc, &list, &n, log)))
+		goto cleanup;
+	off = strlen(list.data) + 1; /* the To address comes first */
+	for (size_t i = 1; i < n && !err; i++) {
+		const char *addr = list.data + off;
+
+		if (i > 1) {
+			if ((err = rk_buf_addc(&h.raw, ',')))
+				break;
+			h.col++;
+		}
+		err = mailbox_words(&h, NULL, addr, i == 1, "Cc", log);
+		off += strlen(addr) + 1;
+	}
+	if (!err && n > 1)
 		err = header_set(GMIME_OBJECT(msg), "Cc", &h);
 cleanup:
 	rk_buf_release(&h.raw);
-	rk_buf_release(&one);
+	rk_buf_release(&list);
+	return err;
+}
+
+enum rk_err mail_envelope(const char *to, const char *cc, struct rk_buf *out,
+			  const struct rk_log *log)
+{
+	struct rk_buf list;
+	size_t n = 0, off = 0;
+	enum rk_err err;
+
+	rk_buf_init(&list, (size_t)(MIME_MAX_CC + 1) * (RK_MAX_EMAIL + 1) + 1);
+	err = recipient_list(to, cc, &list, &n, log);
+	for (size_t i = 0; !err && i < n; i++) {
+		err = rk_buf_addf(out, "%s%s", i ? "," : "", list.data + off);
+		off += strlen(list.data + off) + 1;
+	}
+	rk_buf_release(&list);
 	return err;
 }
 
@@ -582,7 +652,7 @@ static enum rk_err set_headers(GMimeMessage *msg, const struct mail_message *m,
 	g_mime_message_set_date(msg, date);
 	if ((err = add_mailbox(msg, "From", m->from_name, m->from_addr, log)) ||
 	    (err = add_mailbox(msg, "To", m->to_name, m->to_addr, log)) ||
-	    (m->cc && (err = add_cc(msg, m->cc, log))) ||
+	    (m->cc && (err = add_cc(msg, m->to_addr, m->cc, log))) ||
 	    (m->reply_to &&
 	     (err = add_mailbox(msg, "Reply-To", NULL, m->reply_to, log))) ||
 	    (err = add_subject(msg, m->subject, log)))

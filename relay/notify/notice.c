@@ -75,17 +75,6 @@ static enum rk_err set_aside(struct notice_env *env, const char *id,
 	return store_commit(env->store);
 }
 
-/* "addr" or "addr,cc1,cc2": the envelope recipients of a notice. */
-static enum rk_err recipients(const struct store_chain_entry *who,
-			      const char *to, struct rk_buf *out)
-{
-	enum rk_err err = rk_buf_adds(out, to);
-
-	if (!err && who && who->cc && *who->cc)
-		err = rk_buf_addf(out, ",%s", who->cc);
-	return err;
-}
-
 static const struct store_chain_entry *
 level_entry(const struct store_ticket *t)
 {
@@ -226,8 +215,9 @@ static enum rk_err build_notice(struct notice_env *env,
 	if ((err = rk_random_hex(rnd, 8)) ||
 	    (err = rk_buf_addf(&msgid, "<%s.%s@%s>", t->id, rnd,
 			       rk_config_mail_domain(cfg))) ||
-	    (err = recipients(who, who && who->email ? who->email : t->contact,
-			      &rcpt)))
+	    /* the envelope is exactly the To and Cc the message carries */
+	    (err = mail_envelope(who && who->email ? who->email : t->contact,
+				 who ? who->cc : NULL, &rcpt, env->log)))
 		goto cleanup;
 	mail.from_name = cfg->relay.name;
 	mail.from_addr = cfg->relay.from;

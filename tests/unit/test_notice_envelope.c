@@ -119,10 +119,58 @@ static void test_envelope_is_to_and_cc(void **state)
 	free(dir);
 }
 
+/* The envelope carries the addresses exactly as the headers do: an IDN
+ * domain as its A-label, a Cc repeating the To (or another Cc, in any
+ * case) once; and the Cc header leaves the repeats out too. */
+static void test_envelope_wire_form(void **state)
+{
+	struct rk_log log;
+	struct rk_buf env, raw;
+	struct mail_message m;
+	GMimeMessage *msg;
+	InternetAddressList *cc;
+
+	(void)state;
+	rk_log_init(&log, RK_LOG_ERROR);
+	rk_buf_init(&env, 4096);
+	assert_int_equal(mail_envelope("abuse@b\xc3\xbc" "cher.example",
+				       "Sec@B\xc3\x9c" "CHER.example, ABUSE@xn--bcher-kva.example,"
+				       " noc@x.example ,noc@X.example,",
+				       &env, &log),
+			 RK_OK);
+	assert_string_equal(env.data, "abuse@xn--bcher-kva.example,"
+				      "Sec@xn--bcher-kva.example,noc@x.example");
+	rk_buf_reset(&env);
+	assert_int_equal(mail_envelope("a@x.example", NULL, &env, &log), RK_OK);
+	assert_string_equal(env.data, "a@x.example");
+	rk_buf_reset(&env);
+	assert_int_equal(mail_envelope("a@x.example", "b@x.example\r\nBcc: c@y",
+				       &env, &log),
+			 RK_ERR_INVAL);
+	rk_buf_release(&env);
+
+	memset(&m, 0, sizeof(m));
+	m.from_addr = "csirt@example.org";
+	m.to_addr = "noc@x.example";
+	m.cc = "NOC@x.example,abuse@x.example,abuse@x.example";
+	m.subject = "s";
+	m.message_id = "<a.b@example.org>";
+	m.date = 1795170000;
+	m.body = "body\n";
+	rk_buf_init(&raw, 1 << 20);
+	assert_int_equal(mail_build(NULL, &m, &raw), RK_OK);
+	msg = rk_test_parse_mail(raw.data, raw.len);
+	cc = g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_CC);
+	assert_int_equal(internet_address_list_length(cc), 1);
+	g_object_unref(msg);
+	rk_buf_release(&raw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_envelope_is_to_and_cc),
+		cmocka_unit_test(test_envelope_wire_form),
 	};
 	int rc;
 
