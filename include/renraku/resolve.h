@@ -128,6 +128,10 @@ struct resolve_stats {
 	long long withheld;   /* TLP:RED: never looked up, never leaves */
 	long long suppressed; /* a suppression rule covers them */
 	long long subjects;   /* distinct subjects asked */
+	long long stale;      /* looked up while the contacts were replaced:
+				 left as they were, looked up again */
+	long long moved_on;   /* changed by someone else meanwhile (events
+				 retry): their outcome is not written */
 };
 
 /* The resolve stage: every event due for a lookup (new, and unresolved

@@ -123,6 +123,8 @@ struct store_event {
 	char *state_reason;   /* on rows read back, NULL = none */
 	int64_t created_at;   /* on rows read back */
 	int64_t chain_id;     /* on rows read back, 0 = none */
+	int64_t retry_at;     /* on rows read back: when an unresolved event
+				 is looked up again */
 	char *chain;          /* store_events_resolved only: the chain as
 				 resolve_chain_encode wrote it */
 };
@@ -160,12 +162,16 @@ enum rk_err store_events_to_resolve(struct rk_store *store, int64_t now,
 enum rk_err store_chain_add(struct rk_store *store, const char *subject,
 			    const char *chain, const char *country,
 			    int64_t *id_out);
-/* In a transaction.  new/unresolved -> resolved with chain chain_id. */
-enum rk_err store_event_resolved(struct rk_store *store, int64_t event_id,
-				 int64_t chain_id);
-/* In a transaction.  -> unresolved, tried again at retry_at. */
-enum rk_err store_event_unresolved(struct rk_store *store, int64_t event_id,
-				   const char *reason, int64_t retry_at);
+/* In a transaction.  What a lookup found for an event, recorded only if
+ * the event is still as the resolver read it (seen->state and
+ * seen->retry_at: nobody retried or changed it meanwhile; *applied tells).
+ * state: resolved (chain_id), unresolved (reason, retry_at), withheld or
+ * suppressed (reason). */
+enum rk_err store_event_resolve_outcome(struct rk_store *store,
+					const struct store_event *seen,
+					const char *state, int64_t chain_id,
+					const char *reason, int64_t retry_at,
+					bool *applied);
 
 /* Up to limit resolved events with id > after_id, oldest first, each
  * with its chain text in ev->chain. */
@@ -244,6 +250,11 @@ enum rk_err store_contacts_replace(struct rk_store *store,
 				   size_t ncontacts,
 				   const struct store_suppression *supps,
 				   size_t nsupps);
+
+/* How many times the contact set was replaced: a stage that read the
+ * contacts before a long wait compares it inside its write transaction
+ * and writes nothing computed from an older set. */
+enum rk_err store_contacts_generation(struct rk_store *store, int64_t *out);
 
 /* Load every contact / suppression (caller frees with *_free). */
 enum rk_err store_contacts_load(struct rk_store *store,

@@ -93,6 +93,10 @@ bool match_index_each(const struct match_index *ix,
 		      const struct resolve_query *q, match_visit_fn visit,
 		      void *arg);
 
+/* The contacts generation (store_contacts_generation) the resolver's
+ * sources and suppressions were loaded at. */
+int64_t resolver_contacts_generation(const struct resolver *r);
+
 /* ------------------------------------------------------------ sources */
 
 /* The `local` source: the imported constituency and national CSIRT

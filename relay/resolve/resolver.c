@@ -29,6 +29,7 @@ struct resolver {
 	struct supp_rule *rules;
 	size_t nrules;
 	struct match_index supp_ix;
+	int64_t contacts_gen; /* the contact set the sources loaded */
 };
 
 /* Sources renraku knows by name, and whether each is implemented. */
@@ -217,7 +218,10 @@ enum rk_err resolve_new(struct resolver **out, struct rk_store *store,
 	r->log = log;
 	r->offline = offline;
 	match_index_init(&r->supp_ix);
-	err = add_sources(r, store, cfg ? cfg->resolve.order : "local");
+	/* read before the contacts: an import after this is seen as newer */
+	err = store ? store_contacts_generation(store, &r->contacts_gen) : RK_OK;
+	if (!err)
+		err = add_sources(r, store, cfg ? cfg->resolve.order : "local");
 	if (!err)
 		err = load_suppressions(r, store);
 	if (err) {
@@ -235,6 +239,11 @@ static bool email_repeats(const struct resolve_chain *chain,
 		if (rk_str_ieq(chain->entry[i].email, email))
 			return true;
 	return false;
+}
+
+int64_t resolver_contacts_generation(const struct resolver *r)
+{
+	return r->contacts_gen;
 }
 
 enum rk_err resolve_add_source(struct resolver *r,

@@ -162,6 +162,24 @@ static enum rk_err batch_lookup(struct resolver *r, struct batch *b)
 	return err;
 }
 
+/* Record one event's outcome if nobody changed the event meanwhile (an
+ * operator's `events retry`); *applied tells. */
+static enum rk_err outcome(struct rk_store *store, const struct store_event *ev,
+			   const char *state, int64_t chain_id,
+			   const char *reason, int64_t retry_at,
+			   long long *counter, long long *moved_on)
+{
+	bool applied = false;
+	enum rk_err err = store_event_resolve_outcome(store, ev, state, chain_id,
+						      reason, retry_at, &applied);
+
+	if (!err && applied)
+		(*counter)++;
+	else if (!err)
+		(*moved_on)++;
+	return err;
+}
+
 /* In the transaction: each subject's chain once, then every event. */
 static enum rk_err batch_write(struct rk_store *store, const struct rk_config *cfg,
 			       const struct rk_log *log,
@@ -190,17 +208,15 @@ static enum rk_err batch_write(struct rk_store *store, const struct rk_config *c
 
 		stats->seen++;
 		if (sl->kind == SLOT_WITHHELD) {
-			stats->withheld++;
-			err = store_event_set_state(store, ev[i].id,
-						    STORE_EVENT_WITHHELD,
-						    "TLP:RED never leaves the relay");
+			err = outcome(store, &ev[i], STORE_EVENT_WITHHELD, 0,
+				      "TLP:RED never leaves the relay", 0,
+				      &stats->withheld, &stats->moved_on);
 			continue;
 		}
 		if (sl->kind == SLOT_SUPPRESSED) {
-			stats->suppressed++;
-			err = store_event_set_state(store, ev[i].id,
-						    STORE_EVENT_SUPPRESSED,
-						    sl->reason);
+			err = outcome(store, &ev[i], STORE_EVENT_SUPPRESSED, 0,
+				      sl->reason, 0, &stats->suppressed,
+				      &stats->moved_on);
 			continue;
 		}
 		s = &b->subjects[sl->subject];
@@ -215,20 +231,33 @@ static enum rk_err batch_write(struct rk_store *store, const struct rk_config *c
 
 			snprintf(reason, sizeof(reason), "%s",
 				 s->err ? rk_strerror(s->err) : "no contact found");
-			stats->unresolved++;
 			rk_log_info(log, "event %lld (%s %s): %s; tried again after %llds",
 				    (long long)ev[i].id, ev[i].type,
 				    ev[i].source_ip     ? ev[i].source_ip
 				    : ev[i].source_fqdn ? ev[i].source_fqdn
 							: "-",
 				    reason, cfg->resolve.negative_ttl);
-			err = store_event_unresolved(store, ev[i].id, reason,
-						     now + cfg->resolve.negative_ttl);
+			err = outcome(store, &ev[i], STORE_EVENT_UNRESOLVED, 0,
+				      reason, now + cfg->resolve.negative_ttl,
+				      &stats->unresolved, &stats->moved_on);
 			continue;
 		}
-		stats->resolved++;
-		err = store_event_resolved(store, ev[i].id, s->chain_id);
+		err = outcome(store, &ev[i], STORE_EVENT_RESOLVED, s->chain_id,
+			      NULL, 0, &stats->resolved, &stats->moved_on);
 	}
+	return err;
+}
+
+/* Inside the write transaction: whether the contact set is still the one
+ * the lookups used.  If an import came meanwhile, nothing of the batch
+ * is written: its events are looked up again with the new set. */
+static enum rk_err contacts_unchanged(struct rk_store *store,
+				      const struct resolver *r, bool *same)
+{
+	int64_t gen = 0;
+	enum rk_err err = store_contacts_generation(store, &gen);
+
+	*same = !err && gen == resolver_contacts_generation(r);
 	return err;
 }
 
@@ -242,7 +271,7 @@ enum rk_err resolve_pending(struct rk_store *store, struct resolver *r,
 	size_t n = 0;
 	enum rk_err err;
 
-	for (;;) {
+	for (bool stop = false;;) {
 		struct batch b;
 
 		memset(&b, 0, sizeof(b));
@@ -253,20 +282,32 @@ enum rk_err resolve_pending(struct rk_store *store, struct resolver *r,
 		after = rows[n - 1].id;
 		if (!(err = batch_build(r, rows, n, now, &b)) &&
 		    !(err = batch_lookup(r, &b))) {
+			bool same = false;
+
 			stats->subjects += (long long)b.nsubjects;
-			if (!(err = store_begin(store))) {
+			if (!(err = store_begin(store)) &&
+			    !(err = contacts_unchanged(store, r, &same)) && !same) {
+				store_rollback(store);
+				stats->stale += (long long)n;
+				rk_log_info(log, "the contacts changed while %zu events were looked up: "
+						 "they are looked up again with the new contacts at the next run",
+					    n);
+				stop = true;
+			} else if (!err) {
 				err = batch_write(store, cfg, log, rows, n, &b,
 						  now, stats);
 				if (err)
 					store_rollback(store);
 				else
 					err = store_commit(store);
+			} else {
+				store_rollback(store);
 			}
 		}
 		batch_release(&b);
 		store_events_free(rows, n);
 		rows = NULL;
-		if (err)
+		if (err || stop)
 			break;
 	}
 	return err;

@@ -129,6 +129,9 @@ static enum rk_err retry_unresolved(struct rk_store *store)
 {
 	static const char sql[] =
 		"UPDATE events SET retry_at = 0 WHERE state = 'unresolved'";
+	static const char sql_gen[] =
+		"UPDATE store_meta SET value = value + 1"
+		" WHERE key = 'contacts_generation'";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
 	int rc;
 
@@ -136,8 +139,34 @@ static enum rk_err retry_unresolved(struct rk_store *store)
 		return RK_ERR_DB;
 	rc = sqlite3_step(stmt);
 	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "retry unresolved events");
+	/* a lookup running meanwhile sees the change and writes nothing */
+	if (!(stmt = store_stmt(store, sql_gen)))
+		return RK_ERR_DB;
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
 	return rc == SQLITE_DONE ? RK_OK
-				 : store_fail(store, "retry unresolved events");
+				 : store_fail(store, "count a contacts import");
+}
+
+enum rk_err store_contacts_generation(struct rk_store *store, int64_t *out)
+{
+	static const char sql[] =
+		"SELECT value FROM store_meta WHERE key = 'contacts_generation'";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	*out = 0;
+	if (!stmt)
+		return RK_ERR_DB;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(stmt, 0);
+	store_done(stmt);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		       ? RK_OK
+		       : store_fail(store, "read the contacts generation");
 }
 
 enum rk_err store_contacts_replace(struct rk_store *store,

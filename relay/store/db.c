@@ -231,7 +231,13 @@ static const char *const migrations[] = {
 	"  hold_reason FROM tickets WHERE state = 'held' ORDER BY id;"
 	"ALTER TABLE deliveries ADD COLUMN location TEXT;"
 	"ALTER TABLE deliveries ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;"
-	"CREATE INDEX deliveries_by_message ON deliveries(message_row);",
+	"CREATE INDEX deliveries_by_message ON deliveries(message_row);"
+	/* counters the stages compare across a transaction boundary */
+	"CREATE TABLE store_meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value INTEGER NOT NULL"
+	");"
+	"INSERT INTO store_meta (key, value) VALUES ('contacts_generation', 0);",
 };
 
 int store_schema_version(void)

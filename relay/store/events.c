@@ -185,6 +185,7 @@ enum rk_err store_event_read(sqlite3_stmt *stmt, struct store_event *ev)
 	ev->state_reason = store_col_text(stmt, 17, &ok);
 	ev->created_at = sqlite3_column_int64(stmt, 18);
 	ev->chain_id = sqlite3_column_int64(stmt, 19);
+	ev->retry_at = sqlite3_column_int64(stmt, 20);
 	if (!ok) {
 		store_event_release(ev);
 		return RK_ERR_NOMEM;
@@ -397,49 +398,37 @@ enum rk_err store_chain_add(struct rk_store *store, const char *subject,
 	return RK_OK;
 }
 
-static enum rk_err event_update(struct rk_store *store, const char *sql,
-				int64_t id, const char *state, int64_t num,
-				const char *reason, const char *what)
+enum rk_err store_event_resolve_outcome(struct rk_store *store,
+					const struct store_event *seen,
+					const char *state, int64_t chain_id,
+					const char *reason, int64_t retry_at,
+					bool *applied)
 {
+	static const char sql[] =
+		"UPDATE events SET state = ?4, chain_id = ?5, state_reason = ?6,"
+		" retry_at = ?7 WHERE id = ?1 AND state = ?2 AND retry_at = ?3";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
 	int rc;
 
+	*applied = false;
 	if (!stmt)
 		return RK_ERR_DB;
-	sqlite3_bind_int64(stmt, 1, id);
-	bind_static(stmt, 2, state);
-	sqlite3_bind_int64(stmt, 3, num);
-	bind_static(stmt, 4, reason);
+	sqlite3_bind_int64(stmt, 1, seen->id);
+	bind_static(stmt, 2, seen->state);
+	sqlite3_bind_int64(stmt, 3, seen->retry_at);
+	bind_static(stmt, 4, state);
+	if (chain_id > 0)
+		sqlite3_bind_int64(stmt, 5, chain_id);
+	else
+		sqlite3_bind_null(stmt, 5);
+	bind_static(stmt, 6, reason);
+	sqlite3_bind_int64(stmt, 7, retry_at);
 	rc = sqlite3_step(stmt);
 	store_done(stmt);
 	if (rc != SQLITE_DONE)
-		return store_fail(store, what);
-	if (sqlite3_changes(store->db) == 0)
-		return rk_fail(store->log, RK_ERR_NOTFOUND,
-			       "database: no event %lld", (long long)id);
+		return store_fail(store, "record a lookup's outcome");
+	*applied = sqlite3_changes(store->db) == 1;
 	return RK_OK;
-}
-
-enum rk_err store_event_resolved(struct rk_store *store, int64_t event_id,
-				 int64_t chain_id)
-{
-	static const char sql[] =
-		"UPDATE events SET state = ?2, chain_id = ?3, retry_at = 0,"
-		" state_reason = ?4 WHERE id = ?1";
-
-	return event_update(store, sql, event_id, STORE_EVENT_RESOLVED,
-			    chain_id, NULL, "mark event resolved");
-}
-
-enum rk_err store_event_unresolved(struct rk_store *store, int64_t event_id,
-				   const char *reason, int64_t retry_at)
-{
-	static const char sql[] =
-		"UPDATE events SET state = ?2, retry_at = ?3, state_reason = ?4"
-		" WHERE id = ?1";
-
-	return event_update(store, sql, event_id, STORE_EVENT_UNRESOLVED,
-			    retry_at, reason, "mark event unresolved");
 }
 
 enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
@@ -472,7 +461,7 @@ enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 		out = grown;
 		if ((err = store_event_read(stmt, &out[count])))
 			break;
-		out[count].chain = store_col_text(stmt, 20, &ok);
+		out[count].chain = store_col_text(stmt, 21, &ok);
 		count++;
 		if (!ok) {
 			err = RK_ERR_NOMEM;
@@ -539,7 +528,7 @@ enum rk_err store_events_list(struct rk_store *store, const char *state,
 		" e.taxonomy, e.identifier, e.feed_name, e.source_ip,"
 		" e.source_fqdn, e.source_url, e.source_cc, e.source_asn, e.tlp,"
 		" e.severity, NULL, e.state, e.state_reason, e.created_at,"
-		" coalesce(e.chain_id, 0) FROM events e"
+		" coalesce(e.chain_id, 0), e.retry_at FROM events e"
 		" WHERE ?1 IS NULL OR e.state = ?1 ORDER BY e.id DESC LIMIT ?2";
 	sqlite3_stmt *stmt;
 

@@ -263,6 +263,42 @@ static void test_unresolved_retried(void **state)
 			 RK_ERR_INVAL);
 }
 
+/* A contacts import while the lookups run: the batch was looked up with
+ * the old constituency, so nothing of it is written; the next pass finds
+ * the new contact at once.  An `events retry` meanwhile is not undone. */
+static void test_import_during_lookup(void **state)
+{
+	struct env *e = *state;
+	struct resolve_job job = {.e = e};
+	struct store_contact c = {
+		.kind = STORE_CONTACT_CONSTITUENCY, .org = "Net A",
+		.match = "192.0.2.0/24", .email = "noc@a.example",
+		.source = "constituency.csv:2",
+	};
+	struct rk_store *other = NULL;
+	struct resolve_stats st;
+	pthread_t th;
+	char b;
+
+	e->slow.answer = RK_ERR_NOTFOUND; /* the old world knows nobody */
+	e->slow.sleep_ms = 800;
+	ingest_into(e, e->store, three);
+	assert_int_equal(pthread_create(&th, NULL, run_resolve, &job), 0);
+	assert_int_equal(read(e->slow.started[0], &b, 1), 1);
+	assert_int_equal(store_open(&other, e->db, 5000, &e->log), RK_OK);
+	store_set_now(other, T0);
+	assert_int_equal(store_contacts_replace(other, &c, 1, NULL, 0), RK_OK);
+	store_close(other);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(job.err, RK_OK);
+	assert_int_equal(job.stats.stale, 3);
+	assert_int_equal(job.stats.unresolved, 0);
+	assert_int_equal(count(e->store, STORE_EVENT_NEW), 3);
+	/* the next pass, a second later: the new contact, not a day later */
+	resolve_once(e, T0 + 1, false, &st);
+	assert_int_equal(st.resolved, 3);
+}
+
 /* A source that cannot tell now: the events stay new, nothing cached. */
 static void test_tempfail_left_new(void **state)
 {
@@ -319,6 +355,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ingest_during_slow_resolve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unresolved_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_during_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tempfail_left_new, setup, teardown),
 		cmocka_unit_test(test_chain_codec),
 	};
