@@ -366,6 +366,7 @@ int main(int argc, char **argv)
 		case 'n':
 			if (rk_time_parse(optarg, &app.now) != RK_OK)
 				return app_usage("--now takes a time like 2026-12-01T10:00:00Z");
+			app.now_fixed = true;
 			break;
 		default: fputs(usage_text, stderr); return RK_EXIT_USAGE;
 		}

@@ -10,6 +10,12 @@
  * listed by file and line.  The resolver reads the imported rows from
  * the store; it does not include this header, and this stage does not
  * include resolve's.
+ *
+ * Owns: the contacts and suppressions rows (through relay/store/, one
+ * transaction per import) and the checking of key files (GPGME, in a
+ * throwaway GnuPG home).  May call: store, core (the CSV reader, match
+ * expressions, types).  Called by the command line (contacts, demo) and
+ * notify (why a held ticket's key is missing or unusable).
  */
 #ifndef RENRAKU_CONTACTS_H
 #define RENRAKU_CONTACTS_H

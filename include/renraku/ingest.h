@@ -9,6 +9,13 @@
  * A bad record is rejected with file, line and reason; the good records of
  * the same file are kept.  A file that cannot be read as its format at all
  * fails the file with RK_ERR_PARSE (exit 65 at the command line).
+ *
+ * Owns: reports and events rows up to state new (through relay/store/),
+ * the formats and the normalizer.  May call: store, core (types, TLP,
+ * addresses, the CSV reader), Jansson, libcrypto (the dedup hash).
+ * Called by the command line (ingest, preview --events, demo) and, next,
+ * the HTTP service.  It never reads the clock: the reference time is the
+ * caller's (ingest_options.now).
  */
 #ifndef RENRAKU_INGEST_H
 #define RENRAKU_INGEST_H

@@ -19,7 +19,8 @@ struct app {
 	struct rk_store *store; /* opened by app_store(), closed by main */
 	const char *argv0;      /* how the program was invoked */
 	int64_t now;            /* the time this command runs as: the clock
-				   read once at start, or `run --now` */
+				   read once at start, or --now */
+	bool now_fixed;         /* --now was given: the daemon keeps it */
 	char failure[1024];     /* the last error logged (without the
 				 * "renraku: error: "), for app_json_error */
 	char log_line[1024];    /* the log line being written */

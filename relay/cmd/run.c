@@ -162,7 +162,7 @@ int cmd_run(struct app *app, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct pipeline_options po;
-	bool fixed_now = false;
+	bool fixed_now = app->now_fixed;
 	struct rk_store *store;
 	bool once = false, json = false;
 	long long interval = 60;

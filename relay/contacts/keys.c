@@ -122,9 +122,11 @@ static enum rk_err set_reason(struct contacts_key *out, const char *fmt, ...)
 	return out->reason ? RK_OK : RK_ERR_NOMEM;
 }
 
+/* Judged at `now` alone: GPGME's own expired flags follow the wall
+ * clock, which a run --now replay does not. */
 static bool subkey_expired(gpgme_subkey_t s, int64_t now)
 {
-	return s->expired || (s->expires > 0 && (int64_t)s->expires <= now);
+	return s->expires > 0 && (int64_t)s->expires <= now;
 }
 
 /* What one listed key is good for. */
@@ -149,7 +151,7 @@ static enum rk_err judge(gpgme_key_t key, int64_t now, struct contacts_key *out)
 		return set_reason(out, "key %s is revoked", out->fpr);
 	if (key->disabled || key->invalid || primary->invalid)
 		return set_reason(out, "key %s is disabled or invalid", out->fpr);
-	if (subkey_expired(primary, now) || key->expired) {
+	if (subkey_expired(primary, now)) {
 		if (primary->expires > 0) {
 			date_of(primary->expires, day);
 			return set_reason(out, "key %s expired on %s", out->fpr, day);

@@ -403,6 +403,10 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 	size_t listed0 = res->nerrors;
 	enum rk_err err;
 
+	/* The reference time is the caller's: the stage reads no clock. */
+	if (!opts || !opts->now)
+		return rk_fail(log, RK_ERR_INTERNAL,
+			       "ingest: no reference time (ingest_options.now)");
 	if (len > RK_MAX_REPORT)
 		return reject_file(res, log, name, RK_ERR_LIMIT,
 				   "file is larger than RK_MAX_REPORT (%u bytes)",
@@ -427,10 +431,6 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 	run.opts = opts;
 	run.name = name;
 	run.res = res;
-	/* The reference time is the caller's: the stage reads no clock. */
-	if (!opts || !opts->now)
-		return rk_fail(log, RK_ERR_INTERNAL,
-			       "ingest: no reference time (ingest_options.now)");
 	run.now = opts->now;
 	report.format = run.format->name;
 	report.reporter = opts ? opts->reporter : NULL;
