@@ -503,7 +503,31 @@ enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
 	json_object_set_new(ctx, "direct", json_boolean(t->level == 0));
 	json_object_set_new(ctx, "upstream", json_boolean(t->level == 1));
 	json_object_set_new(ctx, "national", json_boolean(t->level == 2));
-	set_own(ctx, "type", clean(n ? events[0].type : t->template_name));
+	/* a ticket of the default template may hold several types: "type"
+	 * names them all, in the order the events show them */
+	{
+		struct rk_buf types;
+		size_t distinct = 0;
+
+		rk_buf_init(&types, 4096);
+		for (size_t i = 0; i < n; i++) {
+			bool seen = false;
+
+			for (size_t k = 0; k < i && !seen; k++)
+				seen = events[k].type && events[i].type &&
+				       strcmp(events[k].type, events[i].type) == 0;
+			if (seen || !events[i].type)
+				continue;
+			if (rk_buf_addf(&types, "%s%s", distinct ? ", " : "",
+					events[i].type) != RK_OK)
+				break;
+			distinct++;
+		}
+		set_own(ctx, "type", clean(distinct ? types.data : t->template_name));
+		json_object_set_new(ctx, "types_multiple",
+				    json_boolean(distinct > 1));
+		rk_buf_release(&types);
+	}
 	set_str(ctx, "template", t->template_name);
 	set_str(ctx, "severity", rk_severity_name(t->severity));
 	json_object_set_new(ctx, "tlp", tlp_json(t->tlp));

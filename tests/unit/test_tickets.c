@@ -324,6 +324,16 @@ static void test_context(void **state)
 	assert_null(strstr(table, "192.0.2.21")); /* beyond 20 rows */
 	assert_non_null(strstr(table, "mirai  Bcc: x")); /* CR/LF flattened */
 	json_decref(ctx);
+	/* a default ticket holding several types names them all */
+	free(evs[3].type);
+	evs[3].type = rk_strdup("malware-distribution");
+	t.template_name = "default";
+	assert_int_equal(notify_ticket_context(&e->cfg, &t, evs, 25, "ABCD", T0, &ctx),
+			 RK_OK);
+	assert_string_equal(json_string_value(json_object_get(ctx, "type")),
+			    "infected-system, malware-distribution");
+	assert_true(json_is_true(json_object_get(ctx, "types_multiple")));
+	json_decref(ctx);
 	store_events_free(evs, 25);
 }
 
