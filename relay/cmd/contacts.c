@@ -22,7 +22,7 @@
 #include "renraku/contacts.h"
 
 static const char contacts_usage[] =
-	"contacts [--json] import DIR | contacts [--json] check DIR";
+	"contacts import [--json] DIR | contacts check [--json] DIR";
 
 static const char contacts_help[] =
 	"usage: renraku [--config FILE] [--db FILE] contacts import [--json] DIR\n"
@@ -115,10 +115,13 @@ static json_t *count_json(const struct contacts_count *c)
 }
 
 /* The --json document. */
-static int print_json(const char *dir, const char *command,
-		      const struct contacts_set *set,
+/* The document `contacts --json` prints; fail (RK_OK = none) puts the
+ * error that stopped the import beside the counts.  Returns the exit
+ * code of the printing (the error's when fail is set). */
+static int print_json(const struct app *app, const char *dir,
+		      const char *command, const struct contacts_set *set,
 		      const struct contacts_counts *c, bool imported,
-		      const struct contacts_changes *ch)
+		      const struct contacts_changes *ch, enum rk_err fail)
 {
 	json_t *doc, *problems = json_array(), *keys = json_array();
 	struct rk_buf out;
@@ -158,7 +161,9 @@ static int print_json(const char *dir, const char *command,
 	if (!text)
 		return RK_EXIT_FAILURE;
 	rk_buf_init(&out, strlen(text) + 1);
-	rc = rk_buf_adds(&out, text) ? RK_EXIT_FAILURE : app_print(&out);
+	rc = rk_buf_adds(&out, text) ? RK_EXIT_FAILURE
+	     : fail		    ? app_json_error_doc(app, fail, NULL, &out)
+				    : app_print(&out);
 	rk_buf_release(&out);
 	free(text);
 	return rc;
@@ -182,27 +187,27 @@ static enum rk_err changes_of(struct rk_store *store,
 	return err;
 }
 
-static int import(struct app *app, const char *dir,
-		  const struct contacts_set *set,
-		  const struct contacts_counts *counts,
-		  struct contacts_changes *ch)
+static enum rk_err import(struct app *app, const char *dir,
+			  const struct contacts_set *set,
+			  const struct contacts_counts *counts,
+			  struct contacts_changes *ch)
 {
 	struct rk_store *store;
 	char detail[512];
 	enum rk_err err;
 
 	if ((err = app_store(app, &store)))
-		return rk_exit_code(err);
+		return err;
 	if ((err = changes_of(store, set, ch))) {
 		rk_log_error(&app->log, "cannot read the contacts the database holds: "
 			     "%s; nothing imported", rk_strerror(err));
-		return rk_exit_code(err);
+		return err;
 	}
 	if ((err = store_contacts_replace(store, set->contacts, set->ncontacts,
 					  set->supps, set->nsupps))) {
 		rk_log_error(&app->log, "import of '%s' failed: %s; the database is unchanged",
 			     dir, rk_strerror(err));
-		return rk_exit_code(err);
+		return err;
 	}
 	snprintf(detail, sizeof(detail),
 		 "%zu contact%s, %zu suppression%s, %zu national CSIRT%s; "
@@ -217,14 +222,14 @@ static int import(struct app *app, const char *dir,
 		 ch->suppressions.removed, ch->keys.added, ch->keys.changed,
 		 ch->keys.removed);
 	if ((err = store_begin(store)))
-		return rk_exit_code(err);
+		return err;
 	if ((err = store_audit(store, "cli", "contacts.import", dir, detail)) ||
 	    (err = store_commit(store))) {
 		store_rollback(store);
 		rk_log_error(&app->log, "contacts imported, but the audit log could not be written");
-		return rk_exit_code(err);
+		return err;
 	}
-	return RK_EXIT_OK;
+	return RK_OK;
 }
 
 int cmd_contacts(struct app *app, int argc, char **argv)
@@ -239,13 +244,15 @@ int cmd_contacts(struct app *app, int argc, char **argv)
 	struct contacts_changes changes;
 	const char *sub, *dir;
 	bool do_import, json = false, imported = false;
-	enum rk_err err;
+	enum rk_err err, fail = RK_OK;
 	int c, rc;
 
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--help") == 0)
 			return app_help(contacts_help);
-	while ((c = getopt_long(argc, argv, "+hj", opts, NULL)) != -1) {
+	/* options anywhere: `contacts import --json DIR` as well as
+	 * `contacts --json import DIR` */
+	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': return app_help(contacts_help);
 		case 'j':
@@ -268,7 +275,7 @@ int cmd_contacts(struct app *app, int argc, char **argv)
 				 contacts_usage);
 
 	if ((err = contacts_read_dir(dir, app->now, &app->log, &set)))
-		return rk_exit_code(err);
+		return json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 	print_problems(dir, &set);
 	counts = count(&set);
 	memset(&changes, 0, sizeof(changes));
@@ -279,14 +286,15 @@ int cmd_contacts(struct app *app, int argc, char **argv)
 				     set.nproblems, set.nproblems == 1 ? "" : "s", dir);
 		rc = RK_EXIT_DATAERR;
 	} else if (do_import) {
-		rc = import(app, dir, &set, &counts, &changes);
-		imported = rc == RK_EXIT_OK;
+		fail = import(app, dir, &set, &counts, &changes);
+		imported = fail == RK_OK;
+		rc = (int)rk_exit_code(fail);
 	} else {
 		rc = RK_EXIT_OK;
 	}
 	if (json) {
-		int prc = print_json(dir, sub, &set, &counts, imported,
-				     imported ? &changes : NULL);
+		int prc = print_json(app, dir, sub, &set, &counts, imported,
+				     imported ? &changes : NULL, fail);
 
 		if (rc == RK_EXIT_OK)
 			rc = prc;

@@ -34,8 +34,8 @@ static const char *subject(const struct store_event *ev, char buf[32])
 	return "-";
 }
 
-static int events_list(struct rk_store *store, const char *state,
-		       long long limit, bool json)
+static int events_list(const struct app *app, struct rk_store *store,
+		       const char *state, long long limit, bool json)
 {
 	struct store_event *rows = NULL;
 	size_t n = 0;
@@ -45,7 +45,7 @@ static int events_list(struct rk_store *store, const char *state,
 	int rc = RK_EXIT_OK;
 
 	if (err)
-		return rk_exit_code(err);
+		return json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 	if (json) {
 		json_t *arr = json_array();
 		char *text;
@@ -158,10 +158,13 @@ int cmd_events(struct app *app, int argc, char **argv)
 	}
 	if (optind != argc)
 		return app_usage("%s", usage);
-	if (state && !state_known(state))
-		return app_usage("events: --state '%s' is not an event state (new, resolved, "
-				 "ticketed, suppressed, withheld, unresolved, failed)",
-				 state);
+	if (state && !state_known(state)) {
+		app_usage("events: --state '%s' is not an event state (new, resolved, "
+			  "ticketed, suppressed, withheld, unresolved, failed)",
+			  state);
+		return json ? app_json_usage("--state is not an event state")
+			    : RK_EXIT_USAGE;
+	}
 	if (strcmp(sub, "retry") == 0) {
 		if (!state)
 			state = STORE_EVENT_UNRESOLVED;
@@ -174,8 +177,8 @@ int cmd_events(struct app *app, int argc, char **argv)
 		return app_usage("%s", usage);
 	}
 	if ((err = app_store(app, &store)))
-		return rk_exit_code(err);
+		return json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 	if (strcmp(sub, "retry") == 0)
 		return events_retry(store, state, since);
-	return events_list(store, state, limit, json);
+	return events_list(app, store, state, limit, json);
 }

@@ -187,6 +187,11 @@ int cmd_resolve(struct app *app, int argc, char **argv)
 	}
 	if (doc.len && doc.data[doc.len - 1] == '\n')
 		rk_buf_truncate(&doc, doc.len - 1);
+	if (json && bad && ntargets == 1) {
+		/* the one target was not one: the document says so */
+		rc = app_json_error(app, RK_ERR_INVAL, NULL);
+		goto cleanup;
+	}
 	if ((json && (printed || ntargets > 1)) || (!json && printed))
 		rc = app_print(&doc);
 	if (rc == RK_EXIT_OK && bad)

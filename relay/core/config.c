@@ -222,32 +222,58 @@ struct key_def {
 };
 
 #define OFF(field) offsetof(struct rk_config, field)
-/* [relay] public_url: scheme http or https, a host, then an optional
- * port and path; nothing a mail reader would cut a link at. */
+/* [relay] public_url: scheme http or https, a host name, an IPv4
+ * address or a bracketed IPv6 one, then an optional port (1-65535) and
+ * path; no userinfo (it would put a password into every notice) and
+ * nothing a mail reader would cut a link at. */
 static bool public_url_ok(const char *s)
 {
 	size_t scheme = strncmp(s, "https://", 8) == 0  ? 8
 			: strncmp(s, "http://", 7) == 0 ? 7
 							: 0;
-	size_t host;
+	const char *host, *end, *p;
 
 	if (!scheme)
 		return false;
-	host = strcspn(s + scheme, ":/?#");
-	if (host == 0)
-		return false;
-	for (const char *p = s; *p; p++) {
+	for (p = s; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
 		if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}", c))
 			return false;
 	}
-	for (size_t i = 0; i < host; i++) {
-		char c = s[scheme + i];
+	host = s + scheme;
+	end = host + strcspn(host, "/?#");
+	if (memchr(host, '@', (size_t)(end - host)))
+		return false;
+	if (*host == '[') {
+		const char *close = memchr(host, ']', (size_t)(end - host));
 
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '[' ||
-		      c == ']'))
+		if (!close || close == host + 1)
+			return false;
+		for (p = host + 1; p < close; p++)
+			if (!strchr("0123456789abcdefABCDEF:.", *p))
+				return false;
+		p = close + 1;
+	} else {
+		for (p = host; p < end && *p != ':'; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+				return false;
+		if (p == host)
+			return false;
+	}
+	if (p < end) {
+		long port = 0;
+		size_t digits;
+
+		if (*p++ != ':')
+			return false;
+		digits = (size_t)(end - p);
+		if (digits == 0 || digits > 5 || strspn(p, "0123456789") < digits)
+			return false;
+		for (size_t i = 0; i < digits; i++)
+			port = port * 10 + (p[i] - '0');
+		if (port < 1 || port > 65535)
 			return false;
 	}
 	return true;
@@ -365,7 +391,8 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 	case K_PUBLIC_URL:
 		if (*value && !public_url_ok(value))
 			return set_error(st, "[%s] %s: '%s' is not an http:// or "
-					 "https:// URL with a host name (it "
+					 "https:// URL with a host, an optional "
+					 "port and no user name or password (it "
 					 "goes into every notice as the link "
 					 "to the acknowledgement page)",
 					 k->section, k->name, value);

@@ -488,6 +488,110 @@ static enum rk_err norm_url(struct ingest_norm *n, const char *name,
 	return RK_OK;
 }
 
+/* One part of a WHATWG IPv4 host: decimal, 0x hex or 0-prefixed octal.
+ * false when it is not a number. */
+static bool ipv4_part(const char *p, size_t len, uint64_t *out)
+{
+	unsigned base = 10;
+	uint64_t v = 0;
+
+	if (len >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+		len -= 2;
+	} else if (len >= 2 && p[0] == '0') {
+		base = 8;
+		p++;
+		len--;
+	}
+	for (size_t i = 0; i < len; i++) {
+		int d;
+
+		if (p[i] >= '0' && p[i] <= '9')
+			d = p[i] - '0';
+		else if (base == 16 && p[i] >= 'a' && p[i] <= 'f')
+			d = p[i] - 'a' + 10;
+		else if (base == 16 && p[i] >= 'A' && p[i] <= 'F')
+			d = p[i] - 'A' + 10;
+		else
+			return false;
+		if (d >= (int)base)
+			return false;
+		v = v * base + (uint64_t)d;
+		if (v > 0xffffffffULL)
+			v = 0x100000000ULL; /* too large: stays too large */
+	}
+	*out = v;
+	return true;
+}
+
+/* How a browser reads a URL host that ends in a number (the WHATWG URL
+ * standard's IPv4 parser): "3221225516", "0xc0.0.2.49", "192.0.2.40."
+ * and "192.168.1" are all IPv4 addresses there, so that is where the
+ * notice must go.  *ends_in_number tells whether the host is one the
+ * browser reads as IPv4 at all; the result says whether it is a valid
+ * one (a host that ends in a number but is no valid address is refused
+ * by browsers: it names nobody). */
+static bool url_host_ipv4(const char *host, struct rk_addr *out,
+			  bool *ends_in_number)
+{
+	const char *parts[5];
+	size_t lens[5], n = 0, len = strlen(host);
+	uint64_t v[5], addr;
+	const char *p = host, *last;
+	size_t lastlen;
+
+	*ends_in_number = false;
+	if (len && host[len - 1] == '.')
+		len--; /* one trailing dot is allowed */
+	if (len == 0)
+		return false;
+	last = host;
+	for (size_t i = 0; i < len; i++)
+		if (host[i] == '.')
+			last = host + i + 1;
+	lastlen = (size_t)(host + len - last);
+	/* ends in a number: the last label is decimal digits, or 0x hex */
+	if (lastlen == 0)
+		return false;
+	if (strspn(last, "0123456789") >= lastlen)
+		*ends_in_number = true;
+	else if (lastlen >= 2 && last[0] == '0' && (last[1] | 32) == 'x' &&
+		 strspn(last + 2, "0123456789abcdefABCDEF") >= lastlen - 2)
+		*ends_in_number = true;
+	if (!*ends_in_number)
+		return false;
+	while (p < host + len) {
+		const char *dot = memchr(p, '.', (size_t)(host + len - p));
+		size_t l = dot ? (size_t)(dot - p) : (size_t)(host + len - p);
+
+		if (n == 4 || l == 0)
+			return false;
+		parts[n] = p;
+		lens[n] = l;
+		n++;
+		p += l + (dot ? 1 : 0);
+		if (dot && p == host + len)
+			return false; /* "a..": an empty last part */
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!ipv4_part(parts[i], lens[i], &v[i]) ||
+		    (i + 1 < n && v[i] > 255))
+			return false;
+	if (v[n - 1] >= (1ULL << (8 * (5 - n))))
+		return false;
+	addr = v[n - 1];
+	for (size_t i = 0; i + 1 < n; i++)
+		addr += v[i] << (8 * (3 - i));
+	memset(out, 0, sizeof(*out));
+	out->family = 4;
+	out->bytes[0] = (uint8_t)(addr >> 24);
+	out->bytes[1] = (uint8_t)(addr >> 16);
+	out->bytes[2] = (uint8_t)(addr >> 8);
+	out->bytes[3] = (uint8_t)addr;
+	return true;
+}
+
 /* The host of an "scheme://[userinfo@]host[:port]/..." URL, when the
  * event lacks them: as source.ip when the host is an address (IPv4, an
  * IPv6 literal in brackets, an IPv4-mapped address as IPv4), else as
@@ -507,7 +611,10 @@ static enum rk_err host_from_url(struct ingest_norm *n, const char *url,
 	if (strncmp(host, "//", 2) != 0)
 		return RK_OK;
 	host += 2;
-	end = host + strcspn(host, "/?#");
+	/* a browser ends the authority at a backslash too (WHATWG, for
+	 * http, https, ftp, ws): "http://192.0.2.50\\@evil.example/" is a
+	 * request to 192.0.2.50 */
+	end = host + strcspn(host, "/?#\\");
 	at = memchr(host, '@', (size_t)(end - host));
 	while (at) { /* the last '@' ends the userinfo */
 		host = at + 1;
@@ -531,6 +638,21 @@ static enum rk_err host_from_url(struct ingest_norm *n, const char *url,
 		return RK_OK;
 	memcpy(buf, host, len);
 	buf[len] = '\0';
+	if (host[-1] != '[') {
+		bool numeric = false;
+
+		if (url_host_ipv4(buf, &addr, &numeric)) {
+			if (!want_ip)
+				return RK_OK;
+			rk_addr_format(&addr, text);
+			return json_object_set_new_nocheck(n->fields, "source.ip",
+							   json_string(text))
+				       ? RK_ERR_NOMEM
+				       : RK_OK;
+		}
+		if (numeric)
+			return RK_OK; /* no valid address, and no name either */
+	}
 	if (rk_addr_parse(buf, &addr) == RK_OK) {
 		if (!want_ip || (host[-1] == '[' && !strchr(buf, ':')))
 			return RK_OK;

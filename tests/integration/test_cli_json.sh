@@ -57,6 +57,14 @@ for s in open held notified failed acknowledged auto-acknowledged resolved dispu
 	check "tickets list --state $s is accepted" "$RENRAKU" -q tickets list --state "$s" --json
 done
 jexpect 65 not-found "no such ticket" tickets show 20260101-000001 --json
+jexpect 2 usage "not an event state" events list --state bogus --json
+jexpect 65 invalid "999.1.1.1' is not an IP address" resolve --json 999.1.1.1
+mkdir "$WORK/dir.db"
+jexpect 1 db "cannot open database 'dir.db'" --db dir.db events list --json
+jexpect 1 not-found "is not a contacts directory" contacts check --json "$WORK/nonexist"
+# --json after the subcommand, as the help shows it
+check "contacts import --json DIR" bash -c '"$1" contacts import --json "$2" >"$3"' _ "$RENRAKU" "$RK_SOURCE_DIR/contacts" "$WORK/imp.json"
+check "contacts import --json: one document" test "$(json_get "$WORK/imp.json" 'd["imported"]')" = True
 
 # not a database
 printf 'garbage, not SQLite, long enough to be read as a header........................................\n' >bad.db

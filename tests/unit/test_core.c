@@ -187,6 +187,42 @@ static void test_config(void **state)
 	rk_config_release(&cfg);
 	free(path);
 
+	/* [relay] public_url goes into every notice: checked at load */
+	{
+		static const struct {
+			const char *url;
+			enum rk_err want;
+		} urls[] = {
+			{"https://csirt.example.org/renraku", RK_OK},
+			{"http://csirt.example.org:8080", RK_OK},
+			{"https://[2001:db8::1]:8443/r", RK_OK},
+			{"https://192.0.2.1/", RK_OK},
+			{"ftp://csirt.example.org/", RK_ERR_CONFIG},
+			{"https://", RK_ERR_CONFIG},
+			{"https://csirt.example.org/a b", RK_ERR_CONFIG},
+			{"csirt.example.org", RK_ERR_CONFIG},
+			{"https://csirt.example.org:99999/", RK_ERR_CONFIG},
+			{"https://csirt.example.org:0/", RK_ERR_CONFIG},
+			{"https://csirt.example.org:/", RK_ERR_CONFIG},
+			{"https://user:secret@csirt.example.org/", RK_ERR_CONFIG},
+			{"https://csirt.exa_mple.org/", RK_ERR_CONFIG},
+			{"https://[zz::1]/", RK_ERR_CONFIG},
+			{"https://csirt.example.org/<x>", RK_ERR_CONFIG},
+		};
+		char text[512];
+
+		for (size_t i = 0; i < RK_ARRAY_LEN(urls); i++) {
+			snprintf(text, sizeof(text), "[relay]\npublic_url = %s\n",
+				 urls[i].url);
+			path = write_conf(dir, text);
+			rk_test_config(&cfg);
+			if (rk_config_load(&cfg, path, &quiet) != urls[i].want)
+				fail_msg("public_url '%s'", urls[i].url);
+			rk_config_release(&cfg);
+			free(path);
+		}
+	}
+
 	/* IDN sender domains are kept as A-labels (they go into headers) */
 	path = write_conf(dir, "[relay]\nfrom = csirt@例え.jp\n");
 	rk_test_config(&cfg);

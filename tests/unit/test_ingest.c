@@ -824,6 +824,18 @@ static void test_addresses_normalized(void **state)
 		{"\"source.url\":\"http://WWW.Example.ORG:80/\"", NULL, "www.example.org"},
 		{"\"source.url\":\"http://[bad/\"", NULL, NULL},
 		{"\"source.url\":\"http://[198.51.100.7]/\"", NULL, NULL},
+		/* hosts a browser reads as IPv4 (the WHATWG URL standard) */
+		{"\"source.url\":\"http://3221226028/\"", "192.0.2.44", NULL},
+		{"\"source.url\":\"http://0xc0.0.2.49/\"", "192.0.2.49", NULL},
+		{"\"source.url\":\"http://0300.0250.1.1/\"", "192.168.1.1", NULL},
+		{"\"source.url\":\"http://192.0.2.40./x\"", "192.0.2.40", NULL},
+		{"\"source.url\":\"http://192.0.513/\"", "192.0.2.1", NULL},
+		{"\"source.url\":\"http://256.0.0.1/\"", NULL, NULL},
+		{"\"source.url\":\"http://1.2.3.4.5/\"", NULL, NULL},
+		{"\"source.url\":\"http://a.0x1g/\"", NULL, "a.0x1g"},
+		/* a backslash ends the authority, as in a browser */
+		{"\"source.url\":\"http://192.0.2.50\\\\@evil.example/\"", "192.0.2.50", NULL},
+		{"\"source.url\":\"http://evil.example\\\\@192.0.2.51/\"", NULL, "evil.example"},
 	};
 	struct fixture *f = *state;
 	char json[512], reason[INTELMQ_TEST_REASON];
