@@ -60,6 +60,38 @@ static json_t *events_json(struct rk_store *store, const char *id)
 	return arr;
 }
 
+/* One message with its history: attempts, the last reply, and every
+ * recipient's outcome. */
+static json_t *message_json(struct rk_store *store,
+			    const struct store_message *m)
+{
+	struct store_delivery *dl = NULL;
+	size_t ndl = 0;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:I, s:s?}",
+			      "message_id", m->message_id, "kind", m->kind,
+			      "state", m->state, "rcpt", m->rcpt, "location",
+			      m->location, "attempts", (json_int_t)m->attempts,
+			      "reply", m->reply);
+	json_t *arr = json_array();
+
+	if (o && arr && store_message_deliveries(store, m->id, &dl, &ndl) == RK_OK) {
+		for (size_t i = 0; i < ndl; i++)
+			json_array_append_new(
+				arr, json_pack("{s:s, s:s, s:I, s:s?, s:s?}",
+					       "rcpt", dl[i].rcpt, "state",
+					       dl[i].state, "attempts",
+					       (json_int_t)dl[i].attempts,
+					       "reply", dl[i].reply,
+					       "location", dl[i].location));
+		store_deliveries_free(dl, ndl);
+	}
+	if (o)
+		json_object_set_new(o, "deliveries", arr ? arr : json_array());
+	else
+		json_decref(arr);
+	return o;
+}
+
 static const char tickets_help[] =
 	"usage: renraku [--config FILE] [--db FILE] tickets COMMAND\n"
 	"\n"
@@ -100,11 +132,7 @@ static json_t *ticket_json(struct rk_store *store,
 	for (size_t i = 0; i < nmsgs; i++) {
 		json_array_append_new(ids, json_string(msgs[i].message_id));
 		json_array_append_new(
-			list, json_pack("{s:s, s:s, s:s, s:s?, s:s?}",
-					"message_id", msgs[i].message_id,
-					"kind", msgs[i].kind, "state",
-					msgs[i].state, "rcpt", msgs[i].rcpt,
-					"location", msgs[i].location));
+			list, message_json(store, &msgs[i]));
 	}
 	store_messages_free(msgs, nmsgs);
 	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:o}",
@@ -265,13 +293,31 @@ static int tickets_show(struct app *app, struct rk_store *store,
 			       json_string_value(json_object_get(e, "email")),
 			       json_string_value(json_object_get(e, "org")));
 		chain = json_object_get(doc, "messages");
-		json_array_foreach(chain, i, e)
-			printf("message   %s %s %s\n",
+		json_array_foreach(chain, i, e) {
+			json_t *d;
+			size_t k;
+
+			printf("message   %s %s, %lld attempt%s%s%s\n",
 			       json_string_value(json_object_get(e, "message_id")),
 			       json_string_value(json_object_get(e, "state")),
-			       json_string_value(json_object_get(e, "location"))
-				       ? json_string_value(json_object_get(e, "location"))
+			       (long long)json_integer_value(json_object_get(e, "attempts")),
+			       json_integer_value(json_object_get(e, "attempts")) == 1 ? "" : "s",
+			       json_string_value(json_object_get(e, "reply")) ? ": " : "",
+			       json_string_value(json_object_get(e, "reply"))
+				       ? json_string_value(json_object_get(e, "reply"))
 				       : "");
+			json_array_foreach(json_object_get(e, "deliveries"), k, d) {
+				const char *where = json_string_value(
+					json_object_get(d, "location"));
+
+				if (!where)
+					where = json_string_value(json_object_get(d, "reply"));
+				printf("  to      %s %s%s%s\n",
+				       json_string_value(json_object_get(d, "rcpt")),
+				       json_string_value(json_object_get(d, "state")),
+				       where ? " " : "", where ? where : "");
+			}
+		}
 		json_array_foreach(json_object_get(doc, "timeline"), i, e) {
 			const char *from = json_string_value(json_object_get(e, "from"));
 			const char *mid = json_string_value(json_object_get(e, "message_id"));

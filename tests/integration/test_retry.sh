@@ -99,6 +99,15 @@ check "every recipient failed, with the last reply" test \
 check "the history is in the audit log" test \
 	"$(sqlite3 "$db2" "SELECT count(*) FROM audit_log WHERE action = 'message.failed'")" -eq "$n"
 check "the log says why" grep -q "gave up after 3 attempts" "$WORK/g2.err"
+gid=$(sqlite3 "$db2" "SELECT ticket_id FROM messages WHERE state = 'failed' LIMIT 1")
+G tickets show "$gid" --json >"$WORK/gshow.json"
+check "tickets show: the failed message with its attempts and reason" test \
+	"$(json_get "$WORK/gshow.json" '[(m["state"], m["attempts"], m["reply"]) for m in d["messages"]][0]')" = \
+	"('failed', 3, 'gave up after 3 attempts')"
+check "tickets show: each recipient's outcome" test \
+	"$(json_get "$WORK/gshow.json" 'all(x["state"] == "failed" and x["reply"].startswith("gave up") for m in d["messages"] for x in m["deliveries"])')" = True
+G tickets show "$gid" >"$WORK/gshow.txt"
+check "tickets show (text): attempts and reason" grep -q "failed, 3 attempts: gave up after 3 attempts" "$WORK/gshow.txt"
 G run --once --now "$(iso $((now + 30 * 86400)))" --json >"$WORK/g3.json"
 check "a failed message is not tried again" test "$(json_get "$WORK/g3.json" 'd["failed"] + d["sent"] + d["deferred"]')" -eq 0
 
