@@ -16,14 +16,30 @@ enum rk_err rk_tlp_parse(const char *s, enum rk_tlp *out)
 		{"RED", RK_TLP_RED},
 	};
 
+	char label[16];
+	size_t len;
+
 	if (!s)
 		return RK_ERR_INVAL;
+	/* Blanks around the label and after the prefix are the writer's
+	 * layout, not part of it: "TLP: amber", " green ". */
+	while (*s == ' ' || *s == '\t')
+		s++;
 	/* The prefix is case-insensitive like the label: "tLp:green". */
 	if ((s[0] == 'T' || s[0] == 't') && (s[1] == 'L' || s[1] == 'l') &&
 	    (s[2] == 'P' || s[2] == 'p') && s[3] == ':')
 		s += 4;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	len = strlen(s);
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len >= sizeof(label))
+		return RK_ERR_INVAL;
+	memcpy(label, s, len);
+	label[len] = '\0';
 	for (size_t i = 0; i < RK_ARRAY_LEN(names); i++) {
-		if (rk_str_ieq(s, names[i].name)) {
+		if (rk_str_ieq(label, names[i].name)) {
 			*out = names[i].tlp;
 			return RK_OK;
 		}

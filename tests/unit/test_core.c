@@ -118,6 +118,13 @@ static void test_tlp(void **state)
 	assert_int_equal(rk_tlp_parse("red", &tlp), RK_OK);
 	assert_int_equal(tlp, RK_TLP_RED);
 	assert_int_equal(rk_tlp_parse("purple", &tlp), RK_ERR_INVAL);
+	assert_int_equal(rk_tlp_parse("TLP: amber", &tlp), RK_OK);
+	assert_int_equal(tlp, RK_TLP_AMBER);
+	assert_int_equal(rk_tlp_parse(" green\t", &tlp), RK_OK);
+	assert_int_equal(tlp, RK_TLP_GREEN);
+	assert_int_equal(rk_tlp_parse("Tlp : red", &tlp), RK_ERR_INVAL);
+	assert_int_equal(rk_tlp_parse("TLP:", &tlp), RK_ERR_INVAL);
+	assert_int_equal(rk_tlp_parse("TLP:AMBER STRICT", &tlp), RK_ERR_INVAL);
 	assert_string_equal(rk_tlp_name(RK_TLP_AMBER_STRICT), "AMBER+STRICT");
 }
 
