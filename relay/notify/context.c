@@ -308,6 +308,15 @@ static enum rk_err row_from_event(const struct store_event *ev, json_t *data,
 		r->addr = rk_strdup("-");
 	r->sport = or_empty(field(data, "source.port"));
 	r->dport = or_empty(field(data, "destination.port"));
+	/* a service on the recipient's host: its port is the source port
+	 * in Shadowserver-style reports, the destination port in others
+	 * (a scanner's view); either way it is the service's port */
+	if (r->sport && r->dport && !r->sport[0] && r->dport[0] &&
+	    table_kind_of(ev->type) == TABLE_SERVICE) {
+		free(r->sport);
+		r->sport = r->dport;
+		r->dport = rk_strdup("");
+	}
 	r->proto = or_empty(protocol_text(data));
 	r->time = rk_strdup(t);
 	r->what = field(data, "classification.identifier");

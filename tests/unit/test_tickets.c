@@ -337,6 +337,41 @@ static void test_context(void **state)
 	store_events_free(evs, 25);
 }
 
+/* A vulnerable service whose report gives its port as destination.port
+ * (a scanner's view) still shows that port in the table. */
+static void test_service_port_from_destination(void **state)
+{
+	struct env *e = *state;
+	struct store_event ev;
+	struct store_chain_entry who = {0, "soc@x.example", NULL, "X", "en",
+					NULL, NULL, "local"};
+	struct store_ticket t;
+	json_t *ctx = NULL;
+	const char *table;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.id = 1;
+	ev.time_source = T0;
+	ev.type = "vulnerable-system";
+	ev.source_ip = "192.0.2.50";
+	ev.data = "{\"source.ip\":\"192.0.2.50\",\"destination.port\":3389,"
+		  "\"protocol.transport\":\"tcp\",\"classification.identifier\":"
+		  "\"open-rdp\"}";
+	memset(&t, 0, sizeof(t));
+	snprintf(t.id, sizeof(t.id), "20261120-000009");
+	t.contact = "soc@x.example";
+	t.template_name = "vulnerable-system";
+	t.lang = "en";
+	t.chain = &who;
+	t.nchain = 1;
+	assert_int_equal(notify_ticket_context(&e->cfg, &t, &ev, 1, "ABCD", T0, &ctx),
+			 RK_OK);
+	table = json_string_value(json_object_get(ctx, "evidence_table"));
+	assert_non_null(strstr(table, "Port"));
+	assert_non_null(strstr(table, "3389"));
+	json_decref(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +380,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_max_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poisoned_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_context, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_service_port_from_destination, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
