@@ -365,6 +365,9 @@ static int tickets_decide(struct app *app, struct rk_store *store,
 	const char *actor = operator_name(as);
 	enum rk_err err;
 
+	if (as && (!*as || !actor))
+		return app_usage("tickets %s: --as takes a name of one line, at most 64 bytes",
+				 what);
 	if (!actor)
 		return app_usage("tickets %s: --as NAME is needed (one line of at most 64 bytes): "
 				 "no login name to record", what);

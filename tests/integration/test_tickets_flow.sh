@@ -100,6 +100,8 @@ check "an unknown state is a usage error (2)" test "$rc" -eq 2
 
 # 5. The approval covers exactly the events the operator saw: a later
 #    AMBER event for the same contact does not join the approved ticket.
+rc=0; R tickets approve "$id_amb" --as '' >/dev/null 2>&1 || rc=$?
+check "an empty --as is a usage error (2)" test "$rc" -eq 2
 check "approve as bob" R tickets approve "$id_amb" --as bob
 cat >"$WORK/ev2.jsonl" <<'EV'
 {"time.source":"2026-11-20T10:00:00Z","source.fqdn":"login.bank-example.test","classification.type":"phishing","tlp":"AMBER"}
