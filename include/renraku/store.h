@@ -127,6 +127,8 @@ struct store_event {
 				 is looked up again */
 	char *chain;          /* store_events_resolved only: the chain as
 				 resolve_chain_encode wrote it */
+	char *chain_contact;  /* store_events_resolved only: its level-0
+				 address */
 };
 
 void store_event_release(struct store_event *ev);
@@ -151,17 +153,20 @@ enum rk_err store_event_set_state(struct rk_store *store, int64_t event_id,
 				  const char *state, const char *reason);
 
 /* Up to limit events the resolver should look at now, id > after_id,
- * oldest first: state new, and unresolved ones whose retry_at <= now. */
+ * oldest first: those in state new, or (unresolved true) the unresolved
+ * ones whose retry_at <= now.  Their data is not loaded (NULL). */
 enum rk_err store_events_to_resolve(struct rk_store *store, int64_t now,
-				    int64_t after_id, size_t limit,
-				    struct store_event **rows, size_t *n);
+				    bool unresolved, int64_t after_id,
+				    size_t limit, struct store_event **rows,
+				    size_t *n);
 
 /* In a transaction.  Store a resolved chain (subject: the query it
- * answers, for operators and reuse; chain: resolve_chain_encode's text;
- * country NULL = none); *id_out gets its row. */
+ * answers, for operators and reuse; contact: its level-0 address, what
+ * tickets aggregate on; chain: resolve_chain_encode's text; country NULL
+ * = none); *id_out gets its row. */
 enum rk_err store_chain_add(struct rk_store *store, const char *subject,
-			    const char *chain, const char *country,
-			    int64_t *id_out);
+			    const char *contact, const char *chain,
+			    const char *country, int64_t *id_out);
 /* In a transaction.  What a lookup found for an event, recorded only if
  * the event is still as the resolver read it (seen->state and
  * seen->retry_at: nobody retried or changed it meanwhile; *applied tells).
@@ -174,7 +179,7 @@ enum rk_err store_event_resolve_outcome(struct rk_store *store,
 					bool *applied);
 
 /* Up to limit resolved events with id > after_id, oldest first, each
- * with its chain text in ev->chain. */
+ * with its chain text in ev->chain (data not loaded: NULL). */
 enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 				  size_t limit, struct store_event **rows,
 				  size_t *n);

@@ -1,6 +1,7 @@
 /* One pass of every stage, in order, as of one injected `now`. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "renraku/deliver.h"
 #include "renraku/pipeline.h"
@@ -58,6 +59,17 @@ static enum rk_err run_deliver(struct rk_store *store,
 	return err;
 }
 
+/* Seconds on the monotonic clock (how long a stage took: for the debug
+ * log, never for what a stage decides). */
+static double elapsed_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 enum rk_err pipeline_run_once(struct rk_store *store,
 			      const struct rk_config *cfg,
 			      const struct rk_log *log,
@@ -65,6 +77,7 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 			      struct pipeline_stats *stats)
 {
 	struct mail_signer *signer = NULL;
+	struct timespec t0;
 	enum rk_err err, first = RK_OK;
 
 	if ((err = store_runner_lock(store, false))) {
@@ -74,10 +87,17 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 		return err;
 	}
 	store_set_now(store, opts->now);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	stats->stage_err[PIPELINE_RESOLVE] =
 		run_resolve(store, cfg, log, opts, stats);
+	rk_log_debug(log, "resolve: %lld events in %.3f s", stats->resolve.seen,
+		     elapsed_since(&t0));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	stats->stage_err[PIPELINE_TICKETS] =
 		tickets_aggregate(store, cfg, log, opts->now, &stats->tickets);
+	rk_log_debug(log, "tickets: %lld events in %.3f s",
+		     stats->tickets.events_seen, elapsed_since(&t0));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* The signer is checked every pass, before any notice: when it
 	 * cannot sign, no ticket is touched and queued mail still goes. */
 	stats->stage_err[PIPELINE_NOTIFY] =
@@ -86,8 +106,13 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 		stats->stage_err[PIPELINE_NOTIFY] = notify_due_tickets(
 			store, cfg, log, &signer, opts->now, &stats->notify);
 	mail_signer_close(signer);
+	rk_log_debug(log, "notify: %lld notices in %.3f s", stats->notify.built,
+		     elapsed_since(&t0));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	stats->stage_err[PIPELINE_DELIVER] =
 		run_deliver(store, cfg, log, opts->now, stats);
+	rk_log_debug(log, "deliver: %lld messages in %.3f s", stats->sent,
+		     elapsed_since(&t0));
 	for (size_t i = 0; i < RK_ARRAY_LEN(stats->stage_err); i++) {
 		if (stats->stage_err[i] && !first)
 			first = stats->stage_err[i];

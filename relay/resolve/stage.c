@@ -32,6 +32,83 @@ struct subject {
 	int64_t chain_id;
 };
 
+/* The chains this pass stored, by subject: events of one subject in
+ * later batches share the row (open addressing, grows). */
+struct memo {
+	struct {
+		char *key; /* owned; NULL = empty */
+		int64_t id;
+	} *slots;
+	size_t cap, used;
+};
+
+static uint64_t key_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static void memo_release(struct memo *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->slots[i].key);
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
+}
+
+static int64_t memo_get(const struct memo *m, const char *key)
+{
+	if (!m->cap)
+		return 0;
+	for (size_t i = key_hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		if (!m->slots[i].key)
+			return 0;
+		if (strcmp(m->slots[i].key, key) == 0)
+			return m->slots[i].id;
+	}
+}
+
+/* Remember key -> id (key copied).  Out of memory only loses the
+ * sharing, never correctness: RK_OK either way but for NOMEM on the
+ * table itself. */
+static enum rk_err memo_put(struct memo *m, const char *key, int64_t id)
+{
+	size_t i;
+
+	if ((m->used + 1) * 2 > m->cap) {
+		struct memo grown = {NULL, m->cap ? m->cap * 2 : 1024, 0};
+
+		grown.slots = calloc(grown.cap, sizeof(*grown.slots));
+		if (!grown.slots)
+			return RK_ERR_NOMEM;
+		for (size_t k = 0; k < m->cap; k++) {
+			if (!m->slots[k].key)
+				continue;
+			for (i = key_hash(m->slots[k].key) & (grown.cap - 1);
+			     grown.slots[i].key; i = (i + 1) & (grown.cap - 1))
+				;
+			grown.slots[i] = m->slots[k];
+			grown.used++;
+		}
+		free(m->slots);
+		*m = grown;
+	}
+	for (i = key_hash(key) & (m->cap - 1); m->slots[i].key;
+	     i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->slots[i].key, key) == 0)
+			return RK_OK;
+	if (!(m->slots[i].key = rk_strdup(key)))
+		return RK_ERR_NOMEM;
+	m->slots[i].id = id;
+	m->used++;
+	return RK_OK;
+}
+
 struct batch {
 	struct slot *slots;
 	struct subject *subjects;
@@ -184,7 +261,7 @@ static enum rk_err outcome(struct rk_store *store, const struct store_event *ev,
 static enum rk_err batch_write(struct rk_store *store, const struct rk_config *cfg,
 			       const struct rk_log *log,
 			       const struct store_event *ev, size_t n,
-			       struct batch *b, int64_t now,
+			       struct batch *b, struct memo *memo, int64_t now,
 			       struct resolve_stats *stats)
 {
 	struct rk_buf text;
@@ -196,10 +273,14 @@ static enum rk_err batch_write(struct rk_store *store, const struct rk_config *c
 
 		if (s->err || s->chain.count == 0)
 			continue;
+		if ((s->chain_id = memo_get(memo, s->key)))
+			continue; /* stored by an earlier batch of this pass */
 		rk_buf_reset(&text);
-		if (!(err = resolve_chain_encode(&s->chain, &text)))
-			err = store_chain_add(store, s->key, text.data,
-					      s->chain.country, &s->chain_id);
+		if (!(err = resolve_chain_encode(&s->chain, &text)) &&
+		    !(err = store_chain_add(store, s->key, s->chain.entry[0].email,
+					    text.data, s->chain.country,
+					    &s->chain_id)))
+			err = memo_put(memo, s->key, s->chain_id);
 	}
 	rk_buf_release(&text);
 	for (size_t i = 0; !err && i < n; i++) {
@@ -267,17 +348,25 @@ enum rk_err resolve_pending(struct rk_store *store, struct resolver *r,
 			    struct resolve_stats *stats)
 {
 	struct store_event *rows = NULL;
+	struct memo memo = {NULL, 0, 0};
 	int64_t after = 0;
 	size_t n = 0;
 	enum rk_err err;
 
-	for (bool stop = false;;) {
+	/* first the new events, then the unresolved ones due again */
+	for (bool stop = false, unresolved = false;;) {
 		struct batch b;
 
 		memset(&b, 0, sizeof(b));
-		if ((err = store_events_to_resolve(store, now, after,
-						   RESOLVE_BATCH, &rows, &n)) ||
-		    n == 0)
+		if ((err = store_events_to_resolve(store, now, unresolved, after,
+						   RESOLVE_BATCH, &rows, &n)))
+			break;
+		if (n == 0 && !unresolved) {
+			unresolved = true;
+			after = 0;
+			continue;
+		}
+		if (n == 0)
 			break;
 		after = rows[n - 1].id;
 		if (!(err = batch_build(r, rows, n, now, &b)) &&
@@ -294,12 +383,14 @@ enum rk_err resolve_pending(struct rk_store *store, struct resolver *r,
 					    n);
 				stop = true;
 			} else if (!err) {
+				/* a failed batch ends the pass, memo and all:
+				 * no later batch uses an id it rolled back */
 				err = batch_write(store, cfg, log, rows, n, &b,
-						  now, stats);
+						  &memo, now, stats);
+				if (!err)
+					err = store_commit(store);
 				if (err)
 					store_rollback(store);
-				else
-					err = store_commit(store);
 			} else {
 				store_rollback(store);
 			}
@@ -310,5 +401,6 @@ enum rk_err resolve_pending(struct rk_store *store, struct resolver *r,
 		if (err || stop)
 			break;
 	}
+	memo_release(&memo);
 	return err;
 }

@@ -163,6 +163,7 @@ static const char *const migrations[] = {
 	"CREATE TABLE chains ("
 	"  id INTEGER PRIMARY KEY,"
 	"  subject TEXT NOT NULL,"
+	"  contact TEXT NOT NULL,"
 	"  chain TEXT NOT NULL,"
 	"  country TEXT,"
 	"  created_at INTEGER NOT NULL"
@@ -170,7 +171,6 @@ static const char *const migrations[] = {
 	"CREATE INDEX chains_by_subject ON chains(subject);"
 	"ALTER TABLE events ADD COLUMN chain_id INTEGER REFERENCES chains(id);"
 	"ALTER TABLE events ADD COLUMN retry_at INTEGER NOT NULL DEFAULT 0;"
-	"CREATE INDEX events_by_retry ON events(state, retry_at);"
 	"CREATE TABLE tickets_v2 ("
 	"  id TEXT PRIMARY KEY,"
 	"  state TEXT NOT NULL CHECK (state IN ('open', 'held', 'notified',"
@@ -610,23 +610,43 @@ enum rk_err store_commit(struct rk_store *store)
 	return err;
 }
 
+/* One prepared statement, stepped once: the savepoints of a batch are
+ * thousands of statements, not worth parsing each time. */
+static enum rk_err step_once(struct rk_store *store, const char *sql,
+			     const char *what)
+{
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	return rc == SQLITE_DONE ? RK_OK : store_fail(store, what);
+}
+
 enum rk_err store_savepoint(struct rk_store *store)
 {
+	static const char sql[] = "SAVEPOINT rk_item";
+
 	if (!store->in_tx)
 		RK_BUG("savepoint outside a transaction");
-	return exec(store, "SAVEPOINT rk_item");
+	return step_once(store, sql, "savepoint");
 }
 
 enum rk_err store_savepoint_release(struct rk_store *store)
 {
-	return exec(store, "RELEASE rk_item");
+	static const char sql[] = "RELEASE rk_item";
+
+	return step_once(store, sql, "release savepoint");
 }
 
 enum rk_err store_savepoint_rollback(struct rk_store *store)
 {
-	enum rk_err err = exec(store, "ROLLBACK TO rk_item");
+	static const char sql[] = "ROLLBACK TO rk_item";
+	enum rk_err err = step_once(store, sql, "roll back to savepoint");
 
-	return err ? err : exec(store, "RELEASE rk_item");
+	return err ? err : store_savepoint_release(store);
 }
 
 void store_rollback(struct rk_store *store)

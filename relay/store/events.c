@@ -85,6 +85,7 @@ void store_event_release(struct store_event *ev)
 	free(ev->state);
 	free(ev->state_reason);
 	free(ev->chain);
+	free(ev->chain_contact);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -354,19 +355,23 @@ static sqlite3_int64 limit_arg(size_t limit)
 }
 
 enum rk_err store_events_to_resolve(struct rk_store *store, int64_t now,
-				    int64_t after_id, size_t limit,
-				    struct store_event **rows, size_t *n)
+				    bool unresolved, int64_t after_id,
+				    size_t limit, struct store_event **rows,
+				    size_t *n)
 {
-	static const char sql[] =
-		"SELECT " STORE_EVENT_COLS " FROM events e"
-		" WHERE e.id > ?1 AND (e.state = 'new'"
-		"  OR (e.state = 'unresolved' AND e.retry_at <= ?2))"
-		" ORDER BY e.id LIMIT ?3";
+	/* two queries, each an index range on events_by_state */
+	static const char sql_new[] =
+		"SELECT " STORE_EVENT_COLS_NODATA " FROM events e"
+		" WHERE e.state = 'new' AND e.id > ?1 ORDER BY e.id LIMIT ?3";
+	static const char sql_unresolved[] =
+		"SELECT " STORE_EVENT_COLS_NODATA " FROM events e"
+		" WHERE e.state = 'unresolved' AND e.id > ?1"
+		" AND e.retry_at <= ?2 ORDER BY e.id LIMIT ?3";
 	sqlite3_stmt *stmt;
 
 	*rows = NULL;
 	*n = 0;
-	if (!(stmt = store_stmt(store, sql)))
+	if (!(stmt = store_stmt(store, unresolved ? sql_unresolved : sql_new)))
 		return RK_ERR_DB;
 	sqlite3_bind_int64(stmt, 1, after_id);
 	sqlite3_bind_int64(stmt, 2, now);
@@ -375,12 +380,12 @@ enum rk_err store_events_to_resolve(struct rk_store *store, int64_t now,
 }
 
 enum rk_err store_chain_add(struct rk_store *store, const char *subject,
-			    const char *chain, const char *country,
-			    int64_t *id_out)
+			    const char *contact, const char *chain,
+			    const char *country, int64_t *id_out)
 {
 	static const char sql[] =
-		"INSERT INTO chains (subject, chain, country, created_at)"
-		" VALUES (?1, ?2, ?3, ?4)";
+		"INSERT INTO chains (subject, chain, country, created_at, contact)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
 	int rc;
 
@@ -390,6 +395,7 @@ enum rk_err store_chain_add(struct rk_store *store, const char *subject,
 	bind_static(stmt, 2, chain);
 	bind_static(stmt, 3, country);
 	sqlite3_bind_int64(stmt, 4, store->now);
+	bind_static(stmt, 5, contact);
 	rc = sqlite3_step(stmt);
 	store_done(stmt);
 	if (rc != SQLITE_DONE)
@@ -436,7 +442,7 @@ enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 				  size_t *n)
 {
 	static const char sql[] =
-		"SELECT " STORE_EVENT_COLS ", c.chain FROM events e"
+		"SELECT " STORE_EVENT_COLS_NODATA ", c.chain, c.contact FROM events e"
 		" JOIN chains c ON c.id = e.chain_id"
 		" WHERE e.state = 'resolved' AND e.id > ?1"
 		" ORDER BY e.id LIMIT ?2";
@@ -462,6 +468,7 @@ enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 		if ((err = store_event_read(stmt, &out[count])))
 			break;
 		out[count].chain = store_col_text(stmt, 21, &ok);
+		out[count].chain_contact = store_col_text(stmt, 22, &ok);
 		count++;
 		if (!ok) {
 			err = RK_ERR_NOMEM;

@@ -10,6 +10,100 @@
 #include "renraku/tickets.h"
 
 #define AGGREGATE_BATCH 1000
+#define CHAIN_SLOTS 2048   /* decoded chains kept per batch (power of 2) */
+#define TYPE_SLOTS 64      /* template names kept per run */
+
+/* What one run reuses: the chains it decoded (events of one subject
+ * share one) and the template each type uses. */
+struct agg_cache {
+	struct {
+		int64_t id;   /* 0 = empty */
+		struct resolve_chain chain;
+	} chains[CHAIN_SLOTS];
+	struct {
+		char *type, *tmpl;
+	} types[TYPE_SLOTS];
+	size_t ntypes;
+};
+
+static void cache_chains_clear(struct agg_cache *c)
+{
+	for (size_t i = 0; i < CHAIN_SLOTS; i++) {
+		if (c->chains[i].id)
+			resolve_chain_release(&c->chains[i].chain);
+		c->chains[i].id = 0;
+	}
+}
+
+static void cache_release(struct agg_cache *c)
+{
+	if (!c)
+		return;
+	cache_chains_clear(c);
+	for (size_t i = 0; i < c->ntypes; i++) {
+		free(c->types[i].type);
+		free(c->types[i].tmpl);
+	}
+	free(c);
+}
+
+/* The event's chain, decoded once per batch (borrowed from the cache;
+ * a full cache decodes into *scratch, which the caller releases). */
+static enum rk_err cached_chain(struct agg_cache *c, const struct store_event *ev,
+				struct resolve_chain *scratch,
+				const struct resolve_chain **out)
+{
+	size_t slot = (size_t)ev->chain_id & (CHAIN_SLOTS - 1);
+	enum rk_err err;
+
+	for (size_t probe = 0; ev->chain_id > 0 && probe < 8; probe++) {
+		size_t k = (slot + probe) & (CHAIN_SLOTS - 1);
+
+		if (c->chains[k].id == ev->chain_id) {
+			*out = &c->chains[k].chain;
+			return RK_OK;
+		}
+		if (c->chains[k].id == 0) {
+			if ((err = resolve_chain_decode(ev->chain, &c->chains[k].chain)))
+				return err;
+			c->chains[k].id = ev->chain_id;
+			*out = &c->chains[k].chain;
+			return RK_OK;
+		}
+	}
+	if ((err = resolve_chain_decode(ev->chain, scratch)))
+		return err;
+	*out = scratch;
+	return RK_OK;
+}
+
+/* The template a type uses, looked up once per run.  Caller frees *out. */
+static enum rk_err cached_template(struct agg_cache *c, const char *templates_dir,
+				   const char *type, char **out)
+{
+	enum rk_err err;
+
+	for (size_t i = 0; type && i < c->ntypes; i++)
+		if (strcmp(c->types[i].type, type) == 0) {
+			*out = rk_strdup(c->types[i].tmpl);
+			return *out ? RK_OK : RK_ERR_NOMEM;
+		}
+	if ((err = notify_template_for_type(templates_dir, type, out)))
+		return err;
+	if (type && c->ntypes < TYPE_SLOTS) {
+		char *t = rk_strdup(type), *m = rk_strdup(*out);
+
+		if (!t || !m) {
+			free(t);
+			free(m);
+			return RK_OK; /* not cached: still correct */
+		}
+		c->types[c->ntypes].type = t;
+		c->types[c->ntypes].tmpl = m;
+		c->ntypes++;
+	}
+	return RK_OK;
+}
 
 /* The notice language a country gets when its contact names none. */
 static const char *country_lang(const char *cc)
@@ -77,12 +171,14 @@ static enum rk_err chain_to_ticket(const struct resolve_chain *chain,
 static enum rk_err ticket_for_event(struct rk_store *store,
 				    const struct rk_config *cfg,
 				    const struct rk_log *log,
+				    struct agg_cache *cache,
 				    const char *templates_dir,
 				    const struct store_event *ev,
-				    const struct resolve_chain *chain,
 				    int64_t now, struct tickets_stats *stats)
 {
-	const struct resolve_contact *first = &chain->entry[0];
+	const struct resolve_chain *chain = NULL;
+	const struct resolve_contact *first;
+	struct resolve_chain scratch;
 	struct store_ticket t;
 	char *tmpl = NULL, id[32];
 	long long count = 0;
@@ -90,14 +186,28 @@ static enum rk_err ticket_for_event(struct rk_store *store,
 	enum rk_err err;
 
 	memset(&t, 0, sizeof(t));
-	if ((err = notify_template_for_type(templates_dir, ev->type, &tmpl)))
+	memset(&scratch, 0, sizeof(scratch));
+	if (!ev->chain_contact || !*ev->chain_contact) {
+		err = RK_ERR_PARSE;
 		goto cleanup;
-	if ((err = store_ticket_find_open(store, first->email, tmpl,
+	}
+	if ((err = cached_template(cache, templates_dir, ev->type, &tmpl)))
+		goto cleanup;
+	if ((err = store_ticket_find_open(store, ev->chain_contact, tmpl,
 					  ev->tlp >= RK_TLP_AMBER,
 					  cfg->aggregate.max_events, id,
 					  &found)))
 		goto cleanup;
 	if (!found) {
+		/* a new ticket takes the whole chain: decoded only now */
+		if ((err = cached_chain(cache, ev, &scratch, &chain)))
+			goto cleanup;
+		if (chain->count == 0 ||
+		    !rk_str_ieq(chain->entry[0].email, ev->chain_contact)) {
+			err = RK_ERR_PARSE;
+			goto cleanup;
+		}
+		first = &chain->entry[0];
 		t.level = first->level;
 		t.tlp = ev->tlp;
 		t.severity = ev->severity;
@@ -155,6 +265,7 @@ static enum rk_err ticket_for_event(struct rk_store *store,
 		goto cleanup;
 	stats->ticketed++;
 cleanup:
+	resolve_chain_release(&scratch);
 	free(tmpl);
 	store_ticket_release(&t);
 	return err;
@@ -173,24 +284,19 @@ static bool event_fault(enum rk_err err)
 static enum rk_err aggregate_event(struct rk_store *store,
 				   const struct rk_config *cfg,
 				   const struct rk_log *log,
+				   struct agg_cache *cache,
 				   const char *templates_dir,
 				   const struct store_event *ev, int64_t now,
 				   struct tickets_stats *stats)
 {
-	struct resolve_chain chain;
 	char reason[256];
 	enum rk_err err;
 
 	stats->events_seen++;
 	if ((err = store_savepoint(store)))
 		return err;
-	err = resolve_chain_decode(ev->chain, &chain);
-	if (!err && chain.count == 0)
-		err = RK_ERR_PARSE;
-	if (!err)
-		err = ticket_for_event(store, cfg, log, templates_dir, ev,
-				       &chain, now, stats);
-	resolve_chain_release(&chain);
+	err = ticket_for_event(store, cfg, log, cache, templates_dir, ev, now,
+			       stats);
 	if (!err)
 		return store_savepoint_release(store);
 	if (!event_fault(err)) {
@@ -237,6 +343,7 @@ enum rk_err tickets_aggregate(struct rk_store *store,
 			      struct tickets_stats *stats)
 {
 	struct store_event *rows = NULL;
+	struct agg_cache *cache = NULL;
 	char *templates_dir = NULL;
 	int64_t after = 0;
 	size_t n = 0;
@@ -246,6 +353,10 @@ enum rk_err tickets_aggregate(struct rk_store *store,
 		return err;
 	if ((err = check_templates(log, templates_dir)))
 		goto cleanup;
+	if (!(cache = calloc(1, sizeof(*cache)))) {
+		err = RK_ERR_NOMEM;
+		goto cleanup;
+	}
 	for (;;) {
 		if ((err = store_events_resolved(store, after, AGGREGATE_BATCH,
 						 &rows, &n)) ||
@@ -257,11 +368,13 @@ enum rk_err tickets_aggregate(struct rk_store *store,
 		}
 		for (size_t i = 0; !err && i < n; i++) {
 			after = rows[i].id;
-			err = aggregate_event(store, cfg, log, templates_dir,
-					      &rows[i], now, stats);
+			err = aggregate_event(store, cfg, log, cache,
+					      templates_dir, &rows[i], now,
+					      stats);
 		}
 		store_events_free(rows, n);
 		rows = NULL;
+		cache_chains_clear(cache); /* chain ids are per batch's events */
 		if (err) {
 			store_rollback(store);
 			break;
@@ -270,6 +383,7 @@ enum rk_err tickets_aggregate(struct rk_store *store,
 			break;
 	}
 cleanup:
+	cache_release(cache);
 	free(templates_dir);
 	return err;
 }
