@@ -348,26 +348,45 @@ static enum rk_err run_level(struct resolver *r, const struct resolve_query *qs,
 	return RK_OK;
 }
 
+/* Scratch for batches this small lives on the stack: the command line
+ * and warm single lookups pay no allocation. */
+#define RESOLVE_SMALL_BATCH 8
+
 enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 			  size_t n, struct resolve_chain *chains,
 			  enum rk_err *errs)
 {
+	size_t idx_s[RESOLVE_SMALL_BATCH];
+	struct resolve_query qs_s[RESOLVE_SMALL_BATCH];
+	struct resolve_contact outs_s[RESOLVE_SMALL_BATCH];
+	enum rk_err errs_s[RESOLVE_SMALL_BATCH];
+	bool found_s[RESOLVE_SMALL_BATCH], later_s[RESOLVE_SMALL_BATCH];
 	struct level_pass lp;
+	bool small = n <= RESOLVE_SMALL_BATCH;
 	enum rk_err err = RK_OK;
 
 	memset(chains, 0, n * sizeof(*chains));
 	memset(errs, 0, n * sizeof(*errs));
 	if (n == 0)
 		return RK_OK;
-	lp.idx = calloc(n, sizeof(*lp.idx));
-	lp.qs = calloc(n, sizeof(*lp.qs));
-	lp.outs = calloc(n, sizeof(*lp.outs));
-	lp.errs = calloc(n, sizeof(*lp.errs));
-	lp.found = calloc(n, sizeof(*lp.found));
-	lp.later = calloc(n, sizeof(*lp.later));
-	if (!lp.idx || !lp.qs || !lp.outs || !lp.errs || !lp.found ||
-	    !lp.later)
-		err = RK_ERR_NOMEM;
+	if (small) {
+		lp.idx = idx_s;
+		lp.qs = qs_s;
+		lp.outs = outs_s;
+		lp.errs = errs_s;
+		lp.found = found_s;
+		lp.later = later_s;
+	} else {
+		lp.idx = calloc(n, sizeof(*lp.idx));
+		lp.qs = calloc(n, sizeof(*lp.qs));
+		lp.outs = calloc(n, sizeof(*lp.outs));
+		lp.errs = calloc(n, sizeof(*lp.errs));
+		lp.found = calloc(n, sizeof(*lp.found));
+		lp.later = calloc(n, sizeof(*lp.later));
+		if (!lp.idx || !lp.qs || !lp.outs || !lp.errs || !lp.found ||
+		    !lp.later)
+			err = RK_ERR_NOMEM;
+	}
 	for (int level = 0; !err && level < RESOLVE_MAX_LEVELS; level++)
 		err = run_level(r, qs, n, level, &lp, chains, errs);
 	for (size_t i = 0; !err && i < n; i++)
@@ -376,12 +395,14 @@ enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 	for (size_t i = 0; i < n; i++)
 		if (err || errs[i])
 			resolve_chain_release(&chains[i]);
-	free(lp.idx);
-	free(lp.qs);
-	free(lp.outs);
-	free(lp.errs);
-	free(lp.found);
-	free(lp.later);
+	if (!small) {
+		free(lp.idx);
+		free(lp.qs);
+		free(lp.outs);
+		free(lp.errs);
+		free(lp.found);
+		free(lp.later);
+	}
 	return err;
 }
 
