@@ -161,6 +161,9 @@ char *rk_strndup(const char *s, size_t n);
 /* Free *p and set it to a copy of s (NULL allowed). */
 enum rk_err rk_str_set(char **p, const char *s);
 /* ASCII case-insensitive equality. */
+/* FNV-1a, 64 bits, over n bytes: for hash tables and stable names, not
+ * for anything a stranger may want to collide on purpose. */
+uint64_t rk_hash(const void *data, size_t n);
 bool rk_str_ieq(const char *a, const char *b);
 /* Lowercase ASCII letters in place. */
 void rk_str_lower(char *s);

@@ -87,4 +87,8 @@ size_t rk_csv_problem_count(const struct rk_csv *csv);
 /* True once max_problems was reached and the rest is skipped. */
 bool rk_csv_stopped(const struct rk_csv *csv);
 
+/* End of the physical line starting at p: just after "\n", "\r\n" or a
+ * lone "\r", else end. */
+const char *csvread_line_end(const char *p, const char *end);
+
 #endif /* RENRAKU_CSVREAD_H */

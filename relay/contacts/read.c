@@ -65,13 +65,7 @@ struct dup_table {
 
 static uint64_t dup_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return rk_hash(s, strlen(s));
 }
 
 static void dup_release(struct dup_table *t)
@@ -752,19 +746,6 @@ done:
 	return ctx->err;
 }
 
-/* End of the physical line starting at p: after "\n", "\r\n" or a lone
- * "\r". */
-static const char *line_end(const char *p, const char *end)
-{
-	for (; p < end; p++) {
-		if (*p == '\n')
-			return p + 1;
-		if (*p == '\r')
-			return p + 1 < end && p[1] == '\n' ? p + 2 : p + 1;
-	}
-	return end;
-}
-
 /* Text checks on the whole file: no NUL byte, valid UTF-8.  Returns the
  * 1-based line of the first bad byte, 0 when fine. */
 static long long bad_text_line(const char *data, size_t len, bool *nul)
@@ -774,7 +755,7 @@ static long long bad_text_line(const char *data, size_t len, bool *nul)
 
 	*nul = false;
 	while (p < end) {
-		const char *next = line_end(p, end);
+		const char *next = csvread_line_end(p, end);
 
 		line++;
 		if (memchr(p, '\0', (size_t)(next - p))) {

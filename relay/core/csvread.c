@@ -279,9 +279,7 @@ static bool rec_open(const struct rk_csv *csv)
 	return csv->nfields > 0 || csv->p.entry_pos > 0;
 }
 
-/* End of the physical line starting at p: after "\n", "\r\n" or a lone
- * "\r", else at end. */
-static const char *line_end(const char *p, const char *end)
+const char *csvread_line_end(const char *p, const char *end)
 {
 	for (; p < end; p++) {
 		if (*p == '\n')
@@ -403,7 +401,7 @@ static enum rk_err feed_data(struct rk_csv *csv, const char *p, const char *end)
 	}
 	csv->cr_pending = false;
 	while (p < end && !csv->err && !csv->stopped) {
-		const char *next = line_end(p, end);
+		const char *next = csvread_line_end(p, end);
 		size_t n = (size_t)(next - p);
 		bool ends = next[-1] == '\n' || next[-1] == '\r';
 

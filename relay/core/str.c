@@ -303,3 +303,15 @@ enum rk_err rk_parse_bool(const char *s, bool *out)
 	}
 	return RK_ERR_INVAL;
 }
+
+uint64_t rk_hash(const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}

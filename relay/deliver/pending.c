@@ -19,13 +19,7 @@
 /* FNV-1a: not a secret, only to tell two databases' row 42 apart. */
 static uint64_t fnv1a64(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return s ? rk_hash(s, strlen(s)) : rk_hash("", 0);
 }
 
 static const char *status_state(enum deliver_status st)

@@ -163,16 +163,9 @@ static int cmp_any(const void *pa, const void *pb)
 	return a < b ? -1 : a > b;
 }
 
-/* FNV-1a over n bytes. */
 static uint64_t hash_name(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return rk_hash(s, n);
 }
 
 static enum rk_err build_dom_hash(struct match_index *ix)

@@ -44,13 +44,7 @@ struct memo {
 
 static uint64_t key_hash(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return rk_hash(s, strlen(s));
 }
 
 static void memo_release(struct memo *m)
