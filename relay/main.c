@@ -40,7 +40,7 @@ static const char usage_text[] =
 	"  preview     --template T --lang L --events FILE\n"
 	"              --template FILE --data DATA.json [--partials DIR] [--escape html|none]\n"
 	"  contacts    import [--json] DIR | check [--json] DIR\n"
-	"  events      list [--state S] [--limit N] [--json]\n"
+	"  events      list [--state S] [--report ID] [--limit N] [--json]\n"
 	"              retry [--state unresolved|failed] [--since DATE]\n"
 	"  demo        [--out DIR] the whole pipeline on bundled samples, offline\n"
 	"\n"

@@ -37,6 +37,12 @@ struct rk_severity_override {
 	enum rk_severity severity;
 };
 
+/* classification.type -> incident category override from [categories] */
+struct rk_category_override {
+	char *type;           /* owned */
+	const char *category; /* static (rk_category_at) */
+};
+
 struct rk_config {
 	char *path;      /* the file read, NULL when only defaults */
 	char *base_dir;  /* directory relative paths are resolved against */
@@ -111,6 +117,8 @@ struct rk_config {
 
 	struct rk_severity_override *severity;
 	size_t nseverity;
+	struct rk_category_override *categories;
+	size_t ncategories;
 };
 
 /* Fill cfg with defaults.  On error cfg is released. */
@@ -131,6 +139,11 @@ void rk_config_release(struct rk_config *cfg);
  * are returned as they are).  Caller frees *out. */
 enum rk_err rk_config_path(const struct rk_config *cfg, const char *value,
 			   char **out);
+
+/* The incident category an event gets: the [categories] override of its
+ * type if any, else rk_category_default (static string). */
+const char *rk_config_category(const struct rk_config *cfg, const char *type,
+			       const char *identifier);
 
 /* The severity a classification.type gets: the [severity] override if
  * any, else the built-in table, else medium. */

@@ -291,6 +291,16 @@ const struct rk_type_info *rk_type_find(const char *type);
 /* The i-th known type in name order, NULL past the end (for listing). */
 const struct rk_type_info *rk_type_at(size_t i);
 
+/* JPCERT/CC-style incident categories (phishing-site, website-defacement,
+ * malware-site, scan, dos, ics, targeted-attack, other), for reporting.
+ * rk_category_default maps an IntelMQ type (and an identifier naming an
+ * ICS protocol) to one; [categories] in the config overrides it per
+ * type (rk_config_category).  Strings are static. */
+bool rk_category_known(const char *name);
+const char *rk_category_at(size_t i); /* NULL past the end */
+const char *rk_category_label(const char *name, const char *lang);
+const char *rk_category_default(const char *type, const char *identifier);
+
 /* ---------------------------------------------------------------- severity */
 
 enum rk_severity {

@@ -117,6 +117,8 @@ struct store_event {
 	uint32_t source_asn;  /* 0 = none */
 	enum rk_tlp tlp;
 	enum rk_severity severity;
+	char *category;       /* JPCERT/CC-style incident category
+			         (rk_config_category), NULL = none */
 	char *data;           /* the whole normalized event as a JSON object
 			         with IntelMQ field names as flat keys */
 	char *state;          /* on rows read back */
@@ -190,11 +192,11 @@ enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 enum rk_err store_events_retry(struct rk_store *store, const char *state,
 			       int64_t since, long long *count);
 
-/* Events in a state (NULL = all), newest first, at most limit (data not
- * loaded).  Caller frees with store_events_free. */
+/* Events in a state (NULL = all) of one report (0 = any), newest first,
+ * at most limit, with their data.  Caller frees with store_events_free. */
 enum rk_err store_events_list(struct rk_store *store, const char *state,
-			      size_t limit, struct store_event **rows,
-			      size_t *n);
+			      int64_t report_id, size_t limit,
+			      struct store_event **rows, size_t *n);
 
 /* Events of a ticket, oldest first (caller frees with store_events_free).
  * only_unnotified: only events no notice has carried yet. */

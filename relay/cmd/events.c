@@ -34,13 +34,39 @@ static const char *subject(const struct store_event *ev, char buf[32])
 	return "-";
 }
 
+/* One stored event as a flat IntelMQ object (its data, as normalized at
+ * ingest) with what renraku knows of it beside: id, report, state (and
+ * reason), severity, tlp, category. */
+static json_t *event_flat(const struct store_event *ev)
+{
+	json_t *o = ev->data ? json_loads(ev->data, 0, NULL) : NULL;
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "id", json_integer((json_int_t)ev->id));
+	json_object_set_new(o, "report", json_integer((json_int_t)ev->report_id));
+	json_object_set_new(o, "state", json_string(ev->state ? ev->state : ""));
+	if (ev->state_reason)
+		json_object_set_new(o, "state_reason", json_string(ev->state_reason));
+	json_object_set_new(o, "severity", json_string(rk_severity_name(ev->severity)));
+	json_object_set_new(o, "tlp", json_string(rk_tlp_name(ev->tlp)));
+	json_object_set_new(o, "category",
+			    ev->category ? json_string(ev->category) : json_null());
+	return o;
+}
+
 static int events_list(const struct app *app, struct rk_store *store,
-		       const char *state, long long limit, bool json)
+		       const char *state, int64_t report, long long limit,
+		       bool json)
 {
 	struct store_event *rows = NULL;
 	size_t n = 0;
-	enum rk_err err = store_events_list(store, state, (size_t)limit, &rows,
-					    &n);
+	enum rk_err err = store_events_list(store, state, report, (size_t)limit,
+					    &rows, &n);
 	char at[RK_TIME_TEXT], asn[32];
 	int rc = RK_EXIT_OK;
 
@@ -50,17 +76,9 @@ static int events_list(const struct app *app, struct rk_store *store,
 		json_t *arr = json_array();
 		char *text;
 
-		for (size_t i = 0; arr && i < n; i++) {
-			rk_time_format_iso(rows[i].time_source, at);
-			json_array_append_new(
-				arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s?}",
-					       "id", (json_int_t)rows[i].id,
-					       "time", at, "type", rows[i].type,
-					       "subject", subject(&rows[i], asn),
-					       "state", rows[i].state, "reason",
-					       rows[i].state_reason));
-		}
-		text = arr ? json_dumps(arr, JSON_INDENT(2)) : NULL;
+		for (size_t i = 0; arr && i < n; i++)
+			json_array_append_new(arr, event_flat(&rows[i]));
+		text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 		if (text)
 			puts(text);
 		else
@@ -99,8 +117,11 @@ static int events_retry(struct rk_store *store, const char *state,
 static const char events_help[] =
 	"usage: renraku [--config FILE] [--db FILE] events COMMAND\n"
 	"\n"
-	"  events list [--state S] [--limit N] [--json]\n"
-	"        the newest events (default 100) with their state and reason\n"
+	"  events list [--state S] [--report ID] [--limit N] [--json]\n"
+	"        the newest events (default 100) with their state and reason;\n"
+	"        --json: each as a flat IntelMQ object (\"source.ip\",\n"
+	"        \"time.source\" in UTC, ...) with id, report, state, severity,\n"
+	"        tlp and category\n"
 	"  events retry [--state unresolved|failed] [--since DATE]\n"
 	"        put events set aside back to new (default: unresolved); the\n"
 	"        next 'renraku run' looks them up again\n"
@@ -108,6 +129,7 @@ static const char events_help[] =
 	"  --state S     new, resolved, ticketed, suppressed, withheld,\n"
 	"                unresolved or failed\n"
 	"  --limit N     at most N events (1 to 1000000)\n"
+	"  --report ID   only the events of that report\n"
 	"  --since DATE  only events ingested at or after DATE (2026-12-01)\n"
 	"  --json        one JSON document\n"
 	"  --help        this text\n";
@@ -118,15 +140,16 @@ int cmd_events(struct app *app, int argc, char **argv)
 		{"state", required_argument, NULL, 's'},
 		{"since", required_argument, NULL, 'S'},
 		{"limit", required_argument, NULL, 'l'},
+		{"report", required_argument, NULL, 'r'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
-		"events list [--state S] [--limit N] [--json] | "
+		"events list [--state S] [--report ID] [--limit N] [--json] | "
 		"retry [--state unresolved|failed] [--since DATE]";
 	const char *state = NULL, *sub;
-	long long limit = 100;
+	long long limit = 100, report = 0;
 	int64_t since = 0;
 	bool json = false;
 	struct rk_store *store;
@@ -153,6 +176,10 @@ int cmd_events(struct app *app, int argc, char **argv)
 			if (rk_parse_long(optarg, 1, 1000000, &limit) != RK_OK)
 				return app_usage("events list: --limit takes 1 to 1000000");
 			break;
+		case 'r':
+			if (rk_parse_long(optarg, 1, INT64_MAX, &report) != RK_OK)
+				return app_usage("events list: --report takes a report id (the \"report\" of events list --json)");
+			break;
 		default: return app_usage("%s", usage);
 		}
 	}
@@ -176,9 +203,12 @@ int cmd_events(struct app *app, int argc, char **argv)
 	} else if (strcmp(sub, "list") != 0 || since) {
 		return app_usage("%s", usage);
 	}
+	if (report && strcmp(sub, "list") != 0) {
+		return app_usage("%s", usage);
+	}
 	if ((err = app_store(app, &store)))
 		return json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 	if (strcmp(sub, "retry") == 0)
 		return events_retry(store, state, since);
-	return events_list(app, store, state, limit, json);
+	return events_list(app, store, state, report, limit, json);
 }

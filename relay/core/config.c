@@ -70,6 +70,15 @@ enum rk_severity rk_config_severity(const struct rk_config *cfg,
 	return rk_severity_default(type);
 }
 
+const char *rk_config_category(const struct rk_config *cfg, const char *type,
+			       const char *identifier)
+{
+	for (size_t i = 0; type && i < cfg->ncategories; i++)
+		if (strcmp(cfg->categories[i].type, type) == 0)
+			return cfg->categories[i].category;
+	return rk_category_default(type, identifier);
+}
+
 void rk_config_release(struct rk_config *cfg)
 {
 	char **strings[] = {
@@ -98,6 +107,11 @@ void rk_config_release(struct rk_config *cfg)
 		free(cfg->severity[i].type);
 	free(cfg->severity);
 	cfg->severity = NULL;
+	for (size_t i = 0; i < cfg->ncategories; i++)
+		free(cfg->categories[i].type);
+	free(cfg->categories);
+	cfg->categories = NULL;
+	cfg->ncategories = 0;
 	cfg->nseverity = 0;
 }
 
@@ -553,6 +567,44 @@ static int set_escalation(struct parse_state *st, const char *section,
 	return set_error(st, "unknown key '%s' in [%s]", name, section);
 }
 
+/* [categories] TYPE = CATEGORY */
+static int set_category(struct parse_state *st, const char *name,
+			const char *value)
+{
+	struct rk_config *cfg = st->cfg;
+	struct rk_category_override *grown;
+	const char *cat = NULL;
+
+	for (size_t i = 0; rk_category_at(i); i++)
+		if (rk_str_ieq(value, rk_category_at(i)))
+			cat = rk_category_at(i);
+	if (!cat)
+		return set_error(st, "[categories] %s: '%s' is not a category (phishing-site, "
+				 "website-defacement, malware-site, scan, dos, ics, "
+				 "targeted-attack, other)",
+				 name, value);
+	if (!rk_name_safe(name) || !rk_type_find(name))
+		return set_error(st, "[categories] '%s' is not an IntelMQ classification "
+				 "type (like vulnerable-system)", name);
+	name = rk_type_find(name)->type;
+	for (size_t i = 0; i < cfg->ncategories; i++) {
+		if (strcmp(cfg->categories[i].type, name) == 0) {
+			cfg->categories[i].category = cat;
+			return 1;
+		}
+	}
+	grown = realloc(cfg->categories, (cfg->ncategories + 1) * sizeof(*grown));
+	if (!grown)
+		return set_error(st, "out of memory");
+	cfg->categories = grown;
+	grown[cfg->ncategories].type = rk_strdup(name);
+	grown[cfg->ncategories].category = cat;
+	if (!grown[cfg->ncategories].type)
+		return set_error(st, "out of memory");
+	cfg->ncategories++;
+	return 1;
+}
+
 static int set_severity(struct parse_state *st, const char *name,
 			const char *value)
 {
@@ -626,6 +678,8 @@ static int on_key(void *user, const char *section, const char *name,
 		return set_escalation(st, section, name, value);
 	if (strcmp(section, "severity") == 0)
 		return set_severity(st, name, value);
+	if (strcmp(section, "categories") == 0)
+		return set_category(st, name, value);
 	if (strcmp(section, "resolve") == 0 && strcmp(name, "order") == 0 &&
 	    !order_ok(st, value))
 		return 0;

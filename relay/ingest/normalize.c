@@ -1041,6 +1041,9 @@ enum rk_err ingest_normalize(struct ingest_norm *n,
 				 : 0;
 	ev->tlp = tlp;
 	ev->severity = rk_config_severity(cfg, type->type);
+	/* a view like the rest: static text, never freed through it */
+	ev->category = (char *)rk_config_category(cfg, type->type,
+						  ev->identifier);
 
 	/* An event needs a subject: IP, URL, domain or AS. */
 	if (!ev->source_ip && !ev->source_url && !ev->source_fqdn &&
@@ -1088,6 +1091,7 @@ enum rk_err ingest_event_copy(const struct store_event *view,
 	    (err = copy_text(&ev->source_url, view->source_url)) ||
 	    (err = copy_text(&ev->source_cc, view->source_cc)) ||
 	    (err = copy_text(&ev->data, view->data)) ||
+	    (err = copy_text(&ev->category, view->category)) ||
 	    (err = copy_text(&ev->state, STORE_EVENT_NEW)))
 		store_event_release(ev);
 	return err;

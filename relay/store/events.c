@@ -86,6 +86,7 @@ void store_event_release(struct store_event *ev)
 	free(ev->state_reason);
 	free(ev->chain);
 	free(ev->chain_contact);
+	free(ev->category);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -104,9 +105,9 @@ enum rk_err store_event_add(struct rk_store *store,
 		"INSERT INTO events (report_id, dedup_key, time_source, type,"
 		" taxonomy, identifier, feed_name, source_ip, source_fqdn,"
 		" source_url, source_cc, source_asn, tlp, severity, data, state,"
-		" created_at)"
+		" created_at, category)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-		" ?14, ?15, 'new', ?16)"
+		" ?14, ?15, 'new', ?16, ?17)"
 		" ON CONFLICT(dedup_key) DO NOTHING";
 	sqlite3_stmt *stmt;
 	bool dup;
@@ -138,6 +139,7 @@ enum rk_err store_event_add(struct rk_store *store,
 	sqlite3_bind_int(stmt, 14, (int)ev->severity);
 	bind_static(stmt, 15, ev->data);
 	sqlite3_bind_int64(stmt, 16, store->now);
+	bind_static(stmt, 17, ev->category);
 	rc = sqlite3_step(stmt);
 	/* Read the outcome before the reset. */
 	dup = rc == SQLITE_DONE && sqlite3_changes(store->db) == 0;
@@ -187,6 +189,7 @@ enum rk_err store_event_read(sqlite3_stmt *stmt, struct store_event *ev)
 	ev->created_at = sqlite3_column_int64(stmt, 18);
 	ev->chain_id = sqlite3_column_int64(stmt, 19);
 	ev->retry_at = sqlite3_column_int64(stmt, 20);
+	ev->category = store_col_text(stmt, 21, &ok);
 	if (!ok) {
 		store_event_release(ev);
 		return RK_ERR_NOMEM;
@@ -467,8 +470,8 @@ enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 		out = grown;
 		if ((err = store_event_read(stmt, &out[count])))
 			break;
-		out[count].chain = store_col_text(stmt, 21, &ok);
-		out[count].chain_contact = store_col_text(stmt, 22, &ok);
+		out[count].chain = store_col_text(stmt, 22, &ok);
+		out[count].chain_contact = store_col_text(stmt, 23, &ok);
 		count++;
 		if (!ok) {
 			err = RK_ERR_NOMEM;
@@ -527,16 +530,14 @@ enum rk_err store_events_retry(struct rk_store *store, const char *state,
 }
 
 enum rk_err store_events_list(struct rk_store *store, const char *state,
-			      size_t limit, struct store_event **rows,
-			      size_t *n)
+			      int64_t report_id, size_t limit,
+			      struct store_event **rows, size_t *n)
 {
 	static const char sql[] =
-		"SELECT e.id, e.report_id, e.dedup_key, e.time_source, e.type,"
-		" e.taxonomy, e.identifier, e.feed_name, e.source_ip,"
-		" e.source_fqdn, e.source_url, e.source_cc, e.source_asn, e.tlp,"
-		" e.severity, NULL, e.state, e.state_reason, e.created_at,"
-		" coalesce(e.chain_id, 0), e.retry_at FROM events e"
-		" WHERE ?1 IS NULL OR e.state = ?1 ORDER BY e.id DESC LIMIT ?2";
+		"SELECT " STORE_EVENT_COLS " FROM events e"
+		" WHERE (?1 IS NULL OR e.state = ?1)"
+		" AND (?3 = 0 OR e.report_id = ?3)"
+		" ORDER BY e.id DESC LIMIT ?2";
 	sqlite3_stmt *stmt;
 
 	*rows = NULL;
@@ -545,5 +546,6 @@ enum rk_err store_events_list(struct rk_store *store, const char *state,
 		return RK_ERR_DB;
 	bind_static(stmt, 1, state);
 	sqlite3_bind_int64(stmt, 2, limit_arg(limit));
+	sqlite3_bind_int64(stmt, 3, report_id);
 	return read_events(store, stmt, "list events", rows, n);
 }

@@ -60,7 +60,7 @@ enum rk_err store_collect(struct rk_store *store, sqlite3_stmt *stmt,
 	"e.identifier, e.feed_name, e.source_ip, e.source_fqdn, "            \
 	"e.source_url, e.source_cc, e.source_asn, e.tlp, e.severity, "       \
 	"e.data, e.state, e.state_reason, e.created_at, "                  \
-	"coalesce(e.chain_id, 0), e.retry_at"
+	"coalesce(e.chain_id, 0), e.retry_at, e.category"
 /* The same columns without the event's data (NULL in its place): for
  * the stages that decide by the indexed fields alone. */
 #define STORE_EVENT_COLS_NODATA                                              \
@@ -68,7 +68,7 @@ enum rk_err store_collect(struct rk_store *store, sqlite3_stmt *stmt,
 	"e.identifier, e.feed_name, e.source_ip, e.source_fqdn, "            \
 	"e.source_url, e.source_cc, e.source_asn, e.tlp, e.severity, "       \
 	"NULL, e.state, e.state_reason, e.created_at, "                      \
-	"coalesce(e.chain_id, 0), e.retry_at"
+	"coalesce(e.chain_id, 0), e.retry_at, e.category"
 /* Fill ev (zeroed first; caller releases) from the current row of a
  * statement that selected STORE_EVENT_COLS first. */
 enum rk_err store_event_read(sqlite3_stmt *stmt, struct store_event *ev);

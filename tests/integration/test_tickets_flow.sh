@@ -139,4 +139,14 @@ check "the constituency grows" R -q contacts import "$WORK/contacts2"
 R -q run --once --now 2026-11-20T10:17:00Z >"$WORK/run7.out" 2>&1 || true
 check "imported: both events ticketed at once, whatever negative_ttl says" test "$(q "SELECT count(*) FROM events WHERE source_ip LIKE '100.64.%' AND state = 'ticketed'")" -eq 2
 check "to the new contact" test "$(q "SELECT count(*) FROM tickets WHERE contact = 'noc@cgn.example'")" -eq 1
+
+# 8. What came in, as IntelMQ objects with renraku's view beside them.
+R events list --json --limit 1000 >"$WORK/events.json"
+check "events list --json: flat IntelMQ fields" test "$(json_get "$WORK/events.json" 'sorted(set(e["source.ip"] for e in d if "source.ip" in e))[0]')" = 100.64.1.1
+check "events list --json: id, report, state, severity, tlp, category" test \
+	"$(json_get "$WORK/events.json" 'all({"id","report","state","severity","tlp","category"} <= set(e) for e in d)')" = True
+check "events list --json: phishing is a phishing site" test \
+	"$(json_get "$WORK/events.json" 'set(e["category"] for e in d if e["classification.type"] == "phishing")')" = "{'phishing-site'}"
+R events list --json --report 1 >"$WORK/report1.json"
+check "events list --report: only that report's events" test "$(json_get "$WORK/report1.json" 'sorted(set(e["report"] for e in d))')" = "[1]"
 finish

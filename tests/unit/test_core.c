@@ -194,6 +194,34 @@ static void test_config(void **state)
 	rk_config_release(&cfg);
 	free(path);
 
+	/* incident categories: the default table, ICS identifiers, and
+	 * [categories] overrides checked at load */
+	assert_string_equal(rk_category_default("phishing", NULL), "phishing-site");
+	assert_string_equal(rk_category_default("scanner", "scan-ssh"), "scan");
+	assert_string_equal(rk_category_default("vulnerable-system", "open-modbus"), "ics");
+	assert_string_equal(rk_category_default("vulnerable-system", "firefox"), "other");
+	assert_string_equal(rk_category_default("infected-system", "mirai"), "other");
+	assert_string_equal(rk_category_default("ddos", NULL), "dos");
+	assert_string_equal(rk_category_label("scan", "ja"), "スキャン");
+	path = write_conf(dir, "[categories]\ninfected-system = targeted-attack\n");
+	rk_test_config(&cfg);
+	assert_int_equal(rk_config_load(&cfg, path, &quiet), RK_OK);
+	assert_string_equal(rk_config_category(&cfg, "infected-system", NULL),
+			    "targeted-attack");
+	assert_string_equal(rk_config_category(&cfg, "phishing", NULL), "phishing-site");
+	rk_config_release(&cfg);
+	free(path);
+	path = write_conf(dir, "[categories]\ninfected-system = apt\n");
+	rk_test_config(&cfg);
+	assert_int_equal(rk_config_load(&cfg, path, &quiet), RK_ERR_CONFIG);
+	rk_config_release(&cfg);
+	free(path);
+	path = write_conf(dir, "[categories]\ninfected-systems = scan\n");
+	rk_test_config(&cfg);
+	assert_int_equal(rk_config_load(&cfg, path, &quiet), RK_ERR_CONFIG);
+	rk_config_release(&cfg);
+	free(path);
+
 	/* [relay] public_url goes into every notice: checked at load */
 	{
 		static const struct {

@@ -101,6 +101,9 @@ static void test_v1_database_opens(void **state)
 		    strcmp(v1_tables[i], "deliveries") != 0)
 			assert_true(table_digest(db, v1_tables[i]) == digest[i]);
 	}
+	/* every v1 event got its type's category */
+	assert_int_equal(count_rows(db, "events WHERE category IS NULL"), 0);
+	assert_int_equal(count_rows(db, "events WHERE type = 'phishing' AND category != 'phishing-site'"), 0);
 	/* every v1 ticket has its history as timeline rows */
 	assert_int_equal(count_rows(db, "ticket_timeline"),
 			 before[6] /* created */ + 7 /* notified */ + 1 /* held */);

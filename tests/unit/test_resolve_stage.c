@@ -163,7 +163,7 @@ static long long count(struct rk_store *store, const char *state)
 	struct store_event *rows = NULL;
 	size_t n = 0;
 
-	assert_int_equal(store_events_list(store, state, 1000, &rows, &n), RK_OK);
+	assert_int_equal(store_events_list(store, state, 0, 1000, &rows, &n), RK_OK);
 	store_events_free(rows, n);
 	return (long long)n;
 }

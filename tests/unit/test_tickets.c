@@ -249,7 +249,7 @@ static void test_poisoned_event(void **state)
 	assert_int_equal(ts.events_seen, 3);
 	assert_int_equal(ts.failed, 1);
 	assert_int_equal(ts.ticketed, 2);
-	assert_int_equal(store_events_list(e->store, STORE_EVENT_FAILED, 10, &rows, &n),
+	assert_int_equal(store_events_list(e->store, STORE_EVENT_FAILED, 0, 10, &rows, &n),
 			 RK_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(rows[0].type, "brute-force");
