@@ -98,6 +98,7 @@ struct rk_config {
 				         rejected; 0 = no limit */
 		long long max_skew;   /* seconds, 1d; time.source further in
 				         the future is rejected */
+		char *spool;          /* directory `run` ingests from, NULL */
 	} ingest;
 	struct {
 		long long window;     /* seconds, 10m */

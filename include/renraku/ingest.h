@@ -104,6 +104,24 @@ enum rk_err ingest_event_text(const struct rk_config *cfg,
 			      struct store_event *ev, char *reason,
 			      size_t reason_len);
 
+/* ------------------------------------------------------------ spool */
+
+struct ingest_spool_stats {
+	long long files;      /* ingested and moved to done/ */
+	long long failed;     /* moved to failed/ with NAME.error */
+	long long events, duplicates, rejected;
+};
+
+/* Ingest every complete file in [ingest] spool (nothing when unset), in
+ * name order, as of now, and move each to done/ (NAME.rejected beside it
+ * when records were rejected) or failed/ (NAME.error says why).  Files
+ * whose names start with '.' are still being written: left alone.  A
+ * failure that is not the file's (the database, memory) leaves the file
+ * where it is and stops with the error. */
+enum rk_err ingest_spool(struct rk_store *store, const struct rk_config *cfg,
+			 const struct rk_log *log, int64_t now,
+			 struct ingest_spool_stats *stats);
+
 /* Write res as the JSON document `renraku ingest --json` prints. */
 enum rk_err ingest_result_json(const struct ingest_result *res,
 			       struct rk_buf *out);

@@ -1,6 +1,7 @@
 /*
  * The pipeline driver: the one part that knows every stage.  One pass
- * runs, in order, resolve (relay/resolve/), ticket aggregation
+ * runs, in order, the spool (relay/ingest/: report files dropped into
+ * [ingest] spool), resolve (relay/resolve/), ticket aggregation
  * (relay/tickets/), notices (relay/notify/) and delivery
  * (relay/deliver/); later the tracking stages (relay/track/).  Each stage
  * picks up whatever an earlier pass left, so a crash at any point loses
@@ -14,6 +15,7 @@
 #define RENRAKU_PIPELINE_H
 
 #include "renraku/config.h"
+#include "renraku/ingest.h"
 #include "renraku/notify.h"
 #include "renraku/resolve.h"
 #include "renraku/store.h"
@@ -30,6 +32,7 @@ struct pipeline_options {
 };
 
 struct pipeline_stats {
+	struct ingest_spool_stats spool;
 	struct resolve_stats resolve;
 	struct tickets_stats tickets;
 	struct notify_stats notify;
@@ -38,7 +41,7 @@ struct pipeline_stats {
 	long long failed;          /* messages */
 	long long waiting;         /* tickets still aggregating */
 	int64_t first_due;         /* earliest send_after of those, 0 */
-	enum rk_err stage_err[4];  /* resolve, tickets, notify, deliver */
+	enum rk_err stage_err[5];  /* resolve, tickets, notify, deliver, spool */
 };
 
 /* Index of each stage in pipeline_stats.stage_err, and its name. */
@@ -46,7 +49,8 @@ enum pipeline_stage {
 	PIPELINE_RESOLVE = 0,
 	PIPELINE_TICKETS = 1,
 	PIPELINE_NOTIFY = 2,
-	PIPELINE_DELIVER = 3
+	PIPELINE_DELIVER = 3,
+	PIPELINE_SPOOL = 4
 };
 const char *pipeline_stage_name(enum pipeline_stage s);
 

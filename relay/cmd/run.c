@@ -70,6 +70,13 @@ static json_t *stats_json(const struct pipeline_stats *s)
 	}
 	json_object_set_new(doc, "first_due", due[0] ? json_string(due) : json_null());
 	json_object_set_new(doc, "stages_failed", failed);
+	json_object_set_new(doc, "spool",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "files",
+				      (json_int_t)s->spool.files, "failed",
+				      (json_int_t)s->spool.failed, "events",
+				      (json_int_t)s->spool.events, "duplicates",
+				      (json_int_t)s->spool.duplicates, "rejected",
+				      (json_int_t)s->spool.rejected));
 	return doc;
 }
 
@@ -114,6 +121,11 @@ static void print_stats(const struct pipeline_stats *s, bool json)
 		json_decref(doc);
 		return;
 	}
+	if (s->spool.files || s->spool.failed)
+		printf("spool: %lld files ingested (%lld events, %lld duplicates, "
+		       "%lld rejected), %lld failed (see failed/*.error)\n",
+		       s->spool.files, s->spool.events, s->spool.duplicates,
+		       s->spool.rejected, s->spool.failed);
 	printf("events: %lld looked up: %lld resolved, %lld suppressed, %lld "
 	       "withheld (TLP:RED), %lld without a contact, %lld to look up "
 	       "again later\n",
@@ -212,7 +224,8 @@ int cmd_run(struct app *app, int argc, char **argv)
 		set_aside = stats.tickets.failed || stats.notify.failed;
 		/* with --json a failed --once prints one document: the
 		 * statistics with the error beside them */
-		if ((once || stats.resolve.seen || stats.tickets.events_seen ||
+		if ((once || stats.spool.files || stats.spool.failed ||
+		     stats.resolve.seen || stats.tickets.events_seen ||
 		     stats.notify.built || stats.notify.held || set_aside ||
 		     stats.sent || stats.deferred || stats.failed) &&
 		    !(once && json && err))

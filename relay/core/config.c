@@ -90,6 +90,7 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->transport.password_file, &cfg->resolve.order,
 		&cfg->resolve.bootstrap, &cfg->resolve.whois, &cfg->resolve.dns,
 		&cfg->resolve.ca_file, &cfg->inbound.imap_url,
+		&cfg->ingest.spool,
 		&cfg->inbound.user, &cfg->inbound.password_file,
 		&cfg->inbound.mailbox, &cfg->http.listen,
 	};
@@ -327,6 +328,7 @@ static const struct key_def keys[] = {
 	{"ingest", "dedup_ignore", K_FIELD_LIST, OFF(ingest.dedup_ignore), 0, 0},
 	{"ingest", "max_age", K_DURATION, OFF(ingest.max_age), 0, LLONG_MAX},
 	{"ingest", "max_skew", K_DURATION, OFF(ingest.max_skew), 0, LLONG_MAX},
+	{"ingest", "spool", K_STR_OPT, OFF(ingest.spool), 0, 0},
 	{"aggregate", "window", K_DURATION, OFF(aggregate.window), 0, 30 * 86400},
 	{"aggregate", "max_events", K_INT, OFF(aggregate.max_events), 1, RK_MAX_TICKET_EVENTS},
 	{"inbound", "imap_url", K_STR_OPT, OFF(inbound.imap_url), 0, 0},

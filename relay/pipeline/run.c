@@ -9,7 +9,7 @@
 const char *pipeline_stage_name(enum pipeline_stage s)
 {
 	static const char *const names[] = {"resolve", "tickets", "notify",
-					    "deliver"};
+					    "deliver", "spool"};
 
 	return (size_t)s < RK_ARRAY_LEN(names) ? names[s] : "?";
 }
@@ -87,6 +87,13 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 		return err;
 	}
 	store_set_now(store, opts->now);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	stats->stage_err[PIPELINE_SPOOL] =
+		ingest_spool(store, cfg, log, opts->now, &stats->spool);
+	if (cfg->ingest.spool)
+		rk_log_debug(log, "spool: %lld files in %.3f s",
+			     stats->spool.files + stats->spool.failed,
+			     elapsed_since(&t0));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	stats->stage_err[PIPELINE_RESOLVE] =
 		run_resolve(store, cfg, log, opts, stats);
