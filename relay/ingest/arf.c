@@ -768,6 +768,10 @@ static int arf_detect(const char *name, const char *data, size_t len)
 	bool named = name && has_suffix(name, ".eml");
 	bool mail = find_ci(data, head, "content-type:") != NULL;
 
+	/* Larger mail is refused by open anyway: look no further. */
+	if (len > RK_MAX_ARF_MESSAGE)
+		len = RK_MAX_ARF_MESSAGE;
+
 	if (!mail)
 		return 0;
 	if (find_ci(data, head, "feedback-report") ||
