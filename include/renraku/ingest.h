@@ -25,7 +25,8 @@
 
 enum ingest_format {
 	INGEST_FORMAT_AUTO = 0,   /* from the file name / content */
-	INGEST_FORMAT_INTELMQ = 1 /* IntelMQ events: JSON lines or array */
+	INGEST_FORMAT_INTELMQ = 1, /* IntelMQ events: JSON lines or array */
+	INGEST_FORMAT_ARF = 3      /* abuse mail: ARF, X-ARF 0.2, XARF v4 */
 };
 
 /* One rejected record. */

@@ -14,6 +14,11 @@
 #define RK_MAX_FIELD (64u << 10)        /* one field value, bytes */
 #define RK_MAX_URL 8192                 /* one URL in an event, bytes */
 #define RK_MAX_ERRORS_LISTED 1000       /* rejected records listed per run */
+#define RK_MAX_ARF_MESSAGE (16u << 20) /* one abuse mail (ARF, X-ARF), bytes */
+#define RK_MAX_ARF_PARTS 64            /* MIME parts read in one abuse mail */
+#define RK_MAX_ARF_HEADERS 1024        /* Content-Type lines in one abuse mail */
+#define RK_MAX_ARF_DEPTH 8             /* nested multiparts walked */
+#define RK_MAX_EVIDENCE (16u << 10)    /* evidence kept with an event, bytes */
 
 /* Contacts */
 #define RK_MAX_CONTACTS_FILE (64u << 20) /* one contacts CSV file */

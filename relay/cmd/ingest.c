@@ -15,7 +15,8 @@ static const char ingest_help[] =
 	"Read reports into the database; each accepted event is normalized,\n"
 	"deduplicated and stored.  '-' reads standard input.\n"
 	"\n"
-	"  --format F       auto (default: from the content) or intelmq\n"
+	"  --format F       auto (default: from the content), intelmq, or arf\n"
+	"                   (xarf is the same: ARF, X-ARF 0.2, XARF v4 mail)\n"
 	"  --reporter NAME  who sent the report (1 to 256 printable characters)\n"
 	"  --json           one JSON document on stdout (also on failure)\n"
 	"  --help           this text\n"
@@ -72,7 +73,11 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "f:r:jh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (!ingest_format_lookup(optarg, &opts.format)) {
+			/* "xarf" names the same reader as "arf". */
+			if (!ingest_format_lookup(strcmp(optarg, "xarf") == 0
+							  ? "arf"
+							  : optarg,
+						  &opts.format)) {
 				struct rk_buf known;
 
 				rk_buf_init(&known, 1024);

@@ -22,6 +22,7 @@
  * reader says why. */
 static const struct ingest_format_ops *const formats[] = {
 	&ingest_format_intelmq,
+	&ingest_format_arf,
 };
 
 /* Events handed back instead of stored (ingest_file_events). */

@@ -68,6 +68,7 @@ struct ingest_format_ops {
 };
 
 extern const struct ingest_format_ops ingest_format_intelmq;
+extern const struct ingest_format_ops ingest_format_arf;
 
 /* ------------------------------------------------------------ text */
 
