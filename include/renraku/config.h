@@ -92,6 +92,8 @@ struct rk_config {
 				         rejected; 0 = no limit */
 		long long max_skew;   /* seconds, 1d; time.source further in
 				         the future is rejected */
+		char *shadowserver_schema; /* NULL = <data dir>/shadowserver/
+					      intelmq.json */
 	} ingest;
 	struct {
 		long long window;     /* seconds, 10m */

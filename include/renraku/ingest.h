@@ -25,7 +25,8 @@
 
 enum ingest_format {
 	INGEST_FORMAT_AUTO = 0,   /* from the file name / content */
-	INGEST_FORMAT_INTELMQ = 1 /* IntelMQ events: JSON lines or array */
+	INGEST_FORMAT_INTELMQ = 1, /* IntelMQ events: JSON lines or array */
+	INGEST_FORMAT_SHADOWSERVER = 2 /* Shadowserver CSV reports */
 };
 
 /* One rejected record. */
@@ -57,6 +58,9 @@ struct ingest_options {
 	 * all its files (or takes --now), tests and replays fix it; the
 	 * ingest stage never reads the clock (0 is RK_ERR_INTERNAL). */
 	int64_t now;
+	/* The TYPE of --format NAME:TYPE (shadowserver:scan_dns), NULL =
+	 * none; borrowed. */
+	const char *format_arg;
 };
 
 /* --format NAME: "auto" or a format's name; false when unknown. */
@@ -103,6 +107,20 @@ enum rk_err ingest_event_text(const struct rk_config *cfg,
 			      const char *json, size_t len,
 			      struct store_event *ev, char *reason,
 			      size_t reason_len);
+
+/* The Shadowserver data file called file ("intelmq.json", the schema,
+ * or "severity.csv", the default severities) into *out (caller frees):
+ * [ingest] shadowserver_schema (the severity table beside it) when set,
+ * else <data dir>/shadowserver/<file>. */
+enum rk_err ingest_shadowserver_schema_path(const struct rk_config *cfg,
+					    const char *file, char **out);
+/* Check data as a Shadowserver schema (JSON, at most
+ * RK_MAX_SHADOWSERVER_SCHEMA bytes, every report with its fields and
+ * known conversions).  RK_OK with the number of report types in
+ * *reports (may be NULL), or RK_ERR_PARSE with the reason. */
+enum rk_err ingest_shadowserver_schema_check(const char *data, size_t len,
+					     size_t *reports, char *reason,
+					     size_t reason_len);
 
 /* Write res as the JSON document `renraku ingest --json` prints. */
 enum rk_err ingest_result_json(const struct ingest_result *res,

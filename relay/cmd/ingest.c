@@ -15,7 +15,8 @@ static const char ingest_help[] =
 	"Read reports into the database; each accepted event is normalized,\n"
 	"deduplicated and stored.  '-' reads standard input.\n"
 	"\n"
-	"  --format F       auto (default: from the content) or intelmq\n"
+	"  --format F       auto (default: from the content and file name),\n"
+	"                   intelmq, shadowserver or shadowserver:TYPE\n"
 	"  --reporter NAME  who sent the report (1 to 256 printable characters)\n"
 	"  --json           one JSON document on stdout (also on failure)\n"
 	"  --help           this text\n"
@@ -71,7 +72,20 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 	rk_buf_init(&doc, 64u << 20);
 	while ((c = getopt_long(argc, argv, "f:r:jh", long_opts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
+		case 'f': {
+			/* NAME or NAME:ARG (shadowserver:scan_dns). */
+			char *colon = strchr(optarg, ':');
+
+			if (colon) {
+				*colon = '\0';
+				opts.format_arg = colon + 1;
+			}
+			if (colon && (strcmp(optarg, "shadowserver") != 0 ||
+				      !rk_name_safe(opts.format_arg)))
+				return app_usage("ingest: --format %s:%s: only "
+						 "shadowserver takes a report "
+						 "type (shadowserver:TYPE)",
+						 optarg, colon + 1);
 			if (!ingest_format_lookup(optarg, &opts.format)) {
 				struct rk_buf known;
 
@@ -88,6 +102,7 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 				return rc;
 			}
 			break;
+		}
 		case 'r':
 			if (!*optarg || rk_str_has_ctl(optarg, false) ||
 			    strlen(optarg) > 256)

@@ -22,6 +22,7 @@
  * reader says why. */
 static const struct ingest_format_ops *const formats[] = {
 	&ingest_format_intelmq,
+	&ingest_format_shadowserver,
 };
 
 /* Events handed back instead of stored (ingest_file_events). */
@@ -363,6 +364,8 @@ static enum rk_err take_record(struct ingest_run *run,
 	if (err)
 		goto cleanup;
 	run->norm.ev.report_id = run->report_id;
+	if (rec->severity >= 0 && rec->severity < RK_SEV_COUNT)
+		run->norm.ev.severity = (enum rk_severity)rec->severity;
 	if ((err = keep_event(run, &duplicate)))
 		goto cleanup;
 	if (duplicate) {
@@ -418,7 +421,12 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 	if (!run.format)
 		return reject_file(res, log, name, RK_ERR_INVAL,
 				   "no reader for format %d", (int)opts->format);
-	err = run.format->open(data, len, &reader, reason, sizeof(reason));
+	{
+		struct ingest_source src = {name, data, len, cfg,
+					    opts->format_arg};
+
+		err = run.format->open(&src, &reader, reason, sizeof(reason));
+	}
 	if (err == RK_ERR_PARSE)
 		return reject_file(res, log, name, RK_ERR_PARSE, "%s", reason);
 	if (err)
@@ -444,6 +452,7 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 		goto cleanup;
 	memset(&rec, 0, sizeof(rec));
 	for (;;) {
+		rec.severity = -1;
 		if ((err = run.format->next(reader, &rec)))
 			goto cleanup;
 		if (rec.kind == INGEST_RECORD_END)
