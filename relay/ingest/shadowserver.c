@@ -868,6 +868,8 @@ static enum rk_err ss_open(const struct ingest_source *src, void **out,
 	o.on_record = header_record;
 	o.arg = &h;
 	o.check_text = true;
+	o.fields.max = RK_MAX_SHADOWSERVER_COLUMNS;
+	o.fields.name = "RK_MAX_SHADOWSERVER_COLUMNS";
 	if ((err = rk_csv_read(&o, data, (size_t)(line_end - data))))
 		goto fail;
 	if (!h.got || r->ncols == 0) {
@@ -904,6 +906,8 @@ static enum rk_err ss_open(const struct ingest_source *src, void **out,
 	o.on_problem = row_problem;
 	o.arg = r;
 	o.check_text = true;
+	o.fields.max = RK_MAX_SHADOWSERVER_COLUMNS;
+	o.fields.name = "RK_MAX_SHADOWSERVER_COLUMNS";
 	if ((err = rk_csv_new(&r->csv, &o)))
 		goto fail;
 	r->p = data;
