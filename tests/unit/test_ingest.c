@@ -1035,7 +1035,7 @@ static void test_formats(void **state)
 	assert_false(ingest_format_lookup("csv", &fmt));
 	rk_buf_init(&names, 256);
 	assert_int_equal(ingest_format_names(&names), RK_OK);
-	assert_string_equal(names.data, "auto, intelmq");
+	assert_string_equal(names.data, "auto, intelmq, shadowserver");
 	rk_buf_release(&names);
 
 	f->opts.format = INGEST_FORMAT_AUTO;
