@@ -110,7 +110,8 @@ enum rk_err ingest_event_text(const struct rk_config *cfg,
 
 /* The Shadowserver data file called file ("intelmq.json", the schema,
  * or "severity.csv", the default severities) into *out (caller frees):
- * [ingest] shadowserver_schema (the severity table beside it) when set,
+ * [ingest] shadowserver_schema when set (the severity table beside it
+ * when there is one there),
  * else <data dir>/shadowserver/<file>. */
 enum rk_err ingest_shadowserver_schema_path(const struct rk_config *cfg,
 					    const char *file, char **out);

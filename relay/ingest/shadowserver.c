@@ -132,7 +132,12 @@ enum rk_err ingest_shadowserver_schema_path(const struct rk_config *cfg,
 			return RK_ERR_NOMEM;
 		err = rk_path_join(dir, file, out);
 		free(dir);
-		return err;
+		dir = NULL;
+		if (err || access(*out, F_OK) == 0)
+			return err;
+		/* None there: the bundled one. */
+		free(*out);
+		*out = NULL;
 	}
 	if ((err = rk_data_dir(&dir)))
 		return err;
