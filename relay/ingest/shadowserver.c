@@ -117,17 +117,22 @@ enum rk_err ingest_shadowserver_schema_path(const struct rk_config *cfg,
 
 	*out = NULL;
 	if (cfg && cfg->ingest.shadowserver_schema &&
-	    strcmp(file, "intelmq.json") == 0) {
-		*out = rk_strdup(cfg->ingest.shadowserver_schema);
-		return *out ? RK_OK : RK_ERR_NOMEM;
-	}
+	    strcmp(file, "intelmq.json") == 0)
+		/* Relative to the configuration file. */
+		return rk_config_path(cfg, cfg->ingest.shadowserver_schema,
+				      out);
 	if (cfg && cfg->ingest.shadowserver_schema) {
 		/* The severity table lives beside the schema. */
-		const char *s = cfg->ingest.shadowserver_schema;
-		const char *slash = strrchr(s, '/');
+		char *s = NULL;
+		const char *slash;
 
+		if ((err = rk_config_path(cfg, cfg->ingest.shadowserver_schema,
+					  &s)))
+			return err;
+		slash = strrchr(s, '/');
 		dir = slash ? rk_strndup(s, (size_t)(slash - s + 1))
 			    : rk_strdup("./");
+		free(s);
 		if (!dir)
 			return RK_ERR_NOMEM;
 		err = rk_path_join(dir, file, out);

@@ -55,9 +55,10 @@ check "only shadowserver takes a type (usage, 2)" [ "$rc" -eq 2 ]
 # [ingest] shadowserver_schema and schema update
 mkdir ss
 cp "$RK_SOURCE_DIR"/data/shadowserver/intelmq.json ss/old.json
-printf '\n[ingest]\nshadowserver_schema = %s/ss/intelmq.json\n' "$WORK" >>renraku.conf
+printf "\n[ingest]\nshadowserver_schema = ss/intelmq.json\n" >>renraku.conf
 rc=0
-"$RENRAKU" --now $NOW ingest "$fx"/2026-11-21-scan_dns-jp-asn.csv >/dev/null 2>err.txt || rc=$?
+# (from another directory: the path is relative to the configuration)
+(cd / && "$RENRAKU" --now $NOW ingest "$fx"/2026-11-21-scan_dns-jp-asn.csv) >/dev/null 2>err.txt || rc=$?
 check "a configured schema that is missing fails the file" [ "$rc" -eq 65 ]
 check "and says which file" grep -q "cannot read the Shadowserver schema '$WORK/ss/intelmq.json'" err.txt
 echo '{"_meta": {}}' >bad.json
