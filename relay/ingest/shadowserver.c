@@ -98,12 +98,13 @@ struct ss_reader {
 static enum rk_err read_small_file(const char *path, size_t max,
 				   struct rk_buf *out)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f;
 	enum rk_err err;
 
+	rk_buf_init(out, max); /* released by the caller whatever happens */
+	f = fopen(path, "rb");
 	if (!f)
 		return errno == ENOENT ? RK_ERR_NOTFOUND : RK_ERR_IO;
-	rk_buf_init(out, max);
 	err = rk_buf_read_stream(out, f);
 	fclose(f);
 	return err;
