@@ -30,7 +30,8 @@ static const char usage_text[] =
 	"commands:\n"
 	"  init        [--gen-key] [--name NAME] [--from ADDR] [--force]\n"
 	"              create the config, database and signing key\n"
-	"  ingest      [--format auto|intelmq] [--reporter NAME] [--json] FILE...|-\n"
+	"  ingest      [--format auto|intelmq|shadowserver[:TYPE]] [--reporter NAME]\n"
+	"              [--json] FILE...|-\n"
 	"  resolve     [--json] [--explain] [--offline] IP|ASN|DOMAIN...\n"
 	"  run         [--once] [--now TIME] [--offline] [--interval DURATION] [--json]\n"
 	"              resolve, aggregate, render, sign, deliver\n"
@@ -42,7 +43,8 @@ static const char usage_text[] =
 	"  contacts    import [--json] DIR | check [--json] DIR\n"
 	"  events      list [--state S] [--report ID] [--limit N] [--json]\n"
 	"              retry [--state unresolved|failed] [--since DATE]\n"
-	"  demo        [--out DIR] the whole pipeline on bundled samples, offline\n"
+	"  schema      update FILE: check and install a new Shadowserver schema\n"
+"  demo        [--out DIR] the whole pipeline on bundled samples, offline\n"
 	"\n"
 	"Every command but init, demo, contacts check and preview --data needs a\n"
 	"configuration and a database: create them with 'renraku init'.\n"
@@ -59,7 +61,7 @@ static const struct command commands[] = {
 	{"resolve", cmd_resolve},   {"run", cmd_run},
 	{"tickets", cmd_tickets},   {"preview", cmd_preview},
 	{"contacts", cmd_contacts}, {"demo", cmd_demo},
-	{"events", cmd_events},
+	{"events", cmd_events},     {"schema", cmd_schema},
 };
 
 static const char *const later_commands[] = {"ack", "inbound", "fetch-mail",

@@ -99,6 +99,8 @@ struct rk_config {
 		long long max_skew;   /* seconds, 1d; time.source further in
 				         the future is rejected */
 		char *spool;          /* directory `run` ingests from, NULL */
+		char *shadowserver_schema; /* NULL = <data dir>/shadowserver/
+					      intelmq.json */
 	} ingest;
 	struct {
 		long long window;     /* seconds, 10m */

@@ -26,6 +26,7 @@
 enum ingest_format {
 	INGEST_FORMAT_AUTO = 0,   /* from the file name / content */
 	INGEST_FORMAT_INTELMQ = 1, /* IntelMQ events: JSON lines or array */
+	INGEST_FORMAT_SHADOWSERVER = 2, /* Shadowserver CSV reports */
 	INGEST_FORMAT_ARF = 3      /* abuse mail: ARF, X-ARF 0.2, XARF v4 */
 };
 
@@ -58,6 +59,9 @@ struct ingest_options {
 	 * all its files (or takes --now), tests and replays fix it; the
 	 * ingest stage never reads the clock (0 is RK_ERR_INTERNAL). */
 	int64_t now;
+	/* The TYPE of --format NAME:TYPE (shadowserver:scan_dns), NULL =
+	 * none; borrowed. */
+	const char *format_arg;
 };
 
 /* --format NAME: "auto" or a format's name; false when unknown. */
@@ -122,6 +126,21 @@ struct ingest_spool_stats {
 enum rk_err ingest_spool(struct rk_store *store, const struct rk_config *cfg,
 			 const struct rk_log *log, int64_t now,
 			 struct ingest_spool_stats *stats);
+
+/* The Shadowserver data file called file ("intelmq.json", the schema,
+ * or "severity.csv", the default severities) into *out (caller frees):
+ * [ingest] shadowserver_schema when set (the severity table beside it
+ * when there is one there),
+ * else <data dir>/shadowserver/<file>. */
+enum rk_err ingest_shadowserver_schema_path(const struct rk_config *cfg,
+					    const char *file, char **out);
+/* Check data as a Shadowserver schema (JSON, at most
+ * RK_MAX_SHADOWSERVER_SCHEMA bytes, every report with its fields and
+ * known conversions).  RK_OK with the number of report types in
+ * *reports (may be NULL), or RK_ERR_PARSE with the reason. */
+enum rk_err ingest_shadowserver_schema_check(const char *data, size_t len,
+					     size_t *reports, char *reason,
+					     size_t reason_len);
 
 /* Write res as the JSON document `renraku ingest --json` prints. */
 enum rk_err ingest_result_json(const struct ingest_result *res,

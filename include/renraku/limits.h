@@ -8,6 +8,8 @@
 
 /* Input reports */
 #define RK_MAX_REPORT (256u << 20)      /* one report file, bytes */
+#define RK_MAX_SHADOWSERVER_SCHEMA (8u << 20) /* the Shadowserver schema, bytes */
+#define RK_MAX_SHADOWSERVER_COLUMNS 512 /* columns of a Shadowserver report */
 #define RK_MAX_JSON_LINE (1u << 20)     /* one IntelMQ JSON line/object */
 #define RK_MAX_JSON_DEPTH 32            /* nesting inside one event */
 #define RK_MAX_EVENT_FIELDS 512         /* keys in one event */

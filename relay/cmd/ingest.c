@@ -15,7 +15,8 @@ static const char ingest_help[] =
 	"Read reports into the database; each accepted event is normalized,\n"
 	"deduplicated and stored.  '-' reads standard input.\n"
 	"\n"
-	"  --format F       auto (default: from the content), intelmq, or arf\n"
+	"  --format F       auto (default: from the content and file name),\n"
+	"                   intelmq, shadowserver, shadowserver:TYPE, or arf\n"
 	"                   (xarf is the same: ARF, X-ARF 0.2, XARF v4 mail)\n"
 	"  --reporter NAME  who sent the report (1 to 256 printable characters)\n"
 	"  --json           one JSON document on stdout (also on failure)\n"
@@ -72,7 +73,20 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 	rk_buf_init(&doc, 64u << 20);
 	while ((c = getopt_long(argc, argv, "f:r:jh", long_opts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
+		case 'f': {
+			/* NAME or NAME:ARG (shadowserver:scan_dns). */
+			char *colon = strchr(optarg, ':');
+
+			if (colon) {
+				*colon = '\0';
+				opts.format_arg = colon + 1;
+			}
+			if (colon && (strcmp(optarg, "shadowserver") != 0 ||
+				      !rk_name_safe(opts.format_arg)))
+				return app_usage("ingest: --format %s:%s: only "
+						 "shadowserver takes a report "
+						 "type (shadowserver:TYPE)",
+						 optarg, colon + 1);
 			/* "xarf" names the same reader as "arf". */
 			if (!ingest_format_lookup(strcmp(optarg, "xarf") == 0
 							  ? "arf"
@@ -93,6 +107,7 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 				return rc;
 			}
 			break;
+		}
 		case 'r':
 			if (!*optarg || rk_str_has_ctl(optarg, false) ||
 			    strlen(optarg) > 256)

@@ -93,6 +93,7 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->ingest.spool,
 		&cfg->inbound.user, &cfg->inbound.password_file,
 		&cfg->inbound.mailbox, &cfg->http.listen,
+		&cfg->ingest.shadowserver_schema,
 	};
 
 	for (size_t i = 0; i < RK_ARRAY_LEN(strings); i++) {
@@ -329,6 +330,7 @@ static const struct key_def keys[] = {
 	{"ingest", "max_age", K_DURATION, OFF(ingest.max_age), 0, LLONG_MAX},
 	{"ingest", "max_skew", K_DURATION, OFF(ingest.max_skew), 0, LLONG_MAX},
 	{"ingest", "spool", K_STR_OPT, OFF(ingest.spool), 0, 0},
+	{"ingest", "shadowserver_schema", K_STR_OPT, OFF(ingest.shadowserver_schema), 0, 0},
 	{"aggregate", "window", K_DURATION, OFF(aggregate.window), 0, 30 * 86400},
 	{"aggregate", "max_events", K_INT, OFF(aggregate.max_events), 1, RK_MAX_TICKET_EVENTS},
 	{"inbound", "imap_url", K_STR_OPT, OFF(inbound.imap_url), 0, 0},

@@ -855,9 +855,11 @@ static enum rk_err read_parts(struct arf_reader *r, GMimeMessage *msg,
 	return err;
 }
 
-static enum rk_err arf_open(const char *data, size_t len, void **out,
+static enum rk_err arf_open(const struct ingest_source *src, void **out,
 			    char *reason, size_t reason_len)
 {
+	const char *data = src->data;
+	size_t len = src->len;
 	struct arf_reader *r;
 	struct arf_parts *parts = NULL;
 	GMimeStream *stream;

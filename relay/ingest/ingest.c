@@ -22,6 +22,7 @@
  * reader says why. */
 static const struct ingest_format_ops *const formats[] = {
 	&ingest_format_intelmq,
+	&ingest_format_shadowserver,
 	&ingest_format_arf,
 };
 
@@ -364,6 +365,8 @@ static enum rk_err take_record(struct ingest_run *run,
 	if (err)
 		goto cleanup;
 	run->norm.ev.report_id = run->report_id;
+	if (rec->severity >= 0 && rec->severity < RK_SEV_COUNT)
+		run->norm.ev.severity = (enum rk_severity)rec->severity;
 	if ((err = keep_event(run, &duplicate)))
 		goto cleanup;
 	if (duplicate) {
@@ -419,7 +422,12 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 	if (!run.format)
 		return reject_file(res, log, name, RK_ERR_INVAL,
 				   "no reader for format %d", (int)opts->format);
-	err = run.format->open(data, len, &reader, reason, sizeof(reason));
+	{
+		struct ingest_source src = {name, data, len, cfg,
+					    opts->format_arg};
+
+		err = run.format->open(&src, &reader, reason, sizeof(reason));
+	}
 	if (err == RK_ERR_PARSE)
 		return reject_file(res, log, name, RK_ERR_PARSE, "%s", reason);
 	if (err)
@@ -445,6 +453,7 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 		goto cleanup;
 	memset(&rec, 0, sizeof(rec));
 	for (;;) {
+		rec.severity = -1;
 		if ((err = run.format->next(reader, &rec)))
 			goto cleanup;
 		if (rec.kind == INGEST_RECORD_END)

@@ -64,11 +64,12 @@ static int intelmq_detect(const char *name, const char *data, size_t len)
 	return named ? 2 : 1; /* empty content is an empty report */
 }
 
-static enum rk_err intelmq_open(const char *data, size_t len, void **out,
+static enum rk_err intelmq_open(const struct ingest_source *src, void **out,
 				char *reason, size_t reason_len)
 {
 	struct intelmq_reader *r;
-	const char *p;
+	const char *p, *data = src->data;
+	size_t len = src->len;
 
 	*out = NULL;
 	data = ingest_skip_bom(data, &len);

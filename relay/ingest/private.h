@@ -45,6 +45,18 @@ struct ingest_record {
 	const char *what; /* what a record is called in reasons ("line",
 			     "element"); static */
 	char reason[INGEST_REASON]; /* RECORD_BAD */
+	int severity;     /* RECORD_VALUE: the event's enum rk_severity, set
+			     by the reader; -1 (the driver's default) = the
+			     normalizer's choice */
+};
+
+/* What a reader is opened on; every pointer borrowed until close. */
+struct ingest_source {
+	const char *name;       /* file name as given, "-" = stdin */
+	const char *data;
+	size_t len;
+	const struct rk_config *cfg;
+	const char *format_arg; /* "TYPE" of --format NAME:TYPE, or NULL */
 };
 
 /* One input format.  Instances are const and static: one file each. */
@@ -59,7 +71,7 @@ struct ingest_format_ops {
 	/* Start reading data (borrowed until close).  RK_ERR_PARSE with
 	 * the reason when the content cannot be this format at all,
 	 * RK_ERR_NOMEM.  *reader is the format's, freed by close. */
-	enum rk_err (*open)(const char *data, size_t len, void **reader,
+	enum rk_err (*open)(const struct ingest_source *src, void **reader,
 			    char *reason, size_t reason_len);
 	/* The next record into *rec (kind, line, value or reason).  RK_OK,
 	 * or RK_ERR_NOMEM. */
@@ -69,6 +81,7 @@ struct ingest_format_ops {
 
 extern const struct ingest_format_ops ingest_format_intelmq;
 extern const struct ingest_format_ops ingest_format_arf;
+extern const struct ingest_format_ops ingest_format_shadowserver;
 
 /* ------------------------------------------------------------ text */
 
