@@ -38,6 +38,15 @@ struct ingest_error {
 };
 
 /* Totals over one ingest call (all files). */
+/* What one file became. */
+struct ingest_file_result {
+	char *file;           /* as given; owned */
+	const char *format;   /* the reader chosen (static), NULL = none */
+	int64_t report_id;    /* 0 = none stored */
+	long long events, duplicates, rejected;
+	bool failed;          /* the file as a whole was refused */
+};
+
 struct ingest_result {
 	long long reports;    /* files read as a report */
 	long long events;     /* events stored */
@@ -46,6 +55,9 @@ struct ingest_result {
 	struct ingest_error *errors; /* first RK_MAX_ERRORS_LISTED, owned */
 	size_t nerrors;
 	bool errors_truncated;
+	struct ingest_file_result *files; /* one per file, the first
+					     RK_MAX_FILES_LISTED; owned */
+	size_t nfiles;
 };
 
 void ingest_result_release(struct ingest_result *res);

@@ -55,4 +55,7 @@
 /* Tickets */
 #define RK_MAX_TICKET_EVENTS 100000      /* events carried by one notice */
 
+/* Files listed one by one in an ingest result (`ingest --json` "files"). */
+#define RK_MAX_FILES_LISTED 10000
+
 #endif /* RENRAKU_LIMITS_H */

@@ -62,6 +62,9 @@ void ingest_result_release(struct ingest_result *res)
 {
 	if (!res)
 		return;
+	for (size_t i = 0; i < res->nfiles; i++)
+		free(res->files[i].file);
+	free(res->files);
 	for (size_t i = 0; i < res->nerrors; i++) {
 		free(res->errors[i].file);
 		free(res->errors[i].reason);
@@ -391,6 +394,36 @@ cleanup:
 
 /* Read one report (data borrowed) with its format into the store or
  * the list. */
+/* Note what a file became, while there is room in the list. */
+static enum rk_err add_file(struct ingest_result *res, const char *name,
+			    const char *format, const struct ingest_run *run,
+			    bool failed)
+{
+	struct ingest_file_result *f;
+	void *grown = res->files;
+	enum rk_err err;
+
+	if (res->nfiles >= RK_MAX_FILES_LISTED)
+		return RK_OK;
+	if ((err = rk_array_room(&grown, res->nfiles, sizeof(*res->files))))
+		return err;
+	res->files = grown;
+	f = &res->files[res->nfiles];
+	memset(f, 0, sizeof(*f));
+	if (!(f->file = rk_strdup(name ? name : "-")))
+		return RK_ERR_NOMEM;
+	f->format = format;
+	f->failed = failed;
+	if (run) {
+		f->report_id = failed ? 0 : run->report_id;
+		f->events = failed ? 0 : run->events;
+		f->duplicates = failed ? 0 : run->duplicates;
+		f->rejected = run->rejected;
+	}
+	res->nfiles++;
+	return RK_OK;
+}
+
 static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log,
@@ -411,14 +444,22 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 	if (!opts || !opts->now)
 		return rk_fail(log, RK_ERR_INTERNAL,
 			       "ingest: no reference time (ingest_options.now)");
-	if (len > RK_MAX_REPORT)
+	if (len > RK_MAX_REPORT) {
+		if ((err = add_file(res, name, NULL, NULL, true)))
+			return err;
 		return reject_file(res, log, name, RK_ERR_LIMIT,
 				   "file is larger than RK_MAX_REPORT (%u bytes)",
 				   RK_MAX_REPORT);
+	}
 	if (!data)
 		data = "";
 	memset(&run, 0, sizeof(run));
 	run.format = choose_format(opts, name, data, len);
+	if (run.format)
+		rk_log_debug(log, "%s: read as %s%s", name, run.format->name,
+			     opts->format == INGEST_FORMAT_AUTO
+				     ? " (--format auto: from its content and name)"
+				     : "");
 	if (!run.format)
 		return reject_file(res, log, name, RK_ERR_INVAL,
 				   "no reader for format %d", (int)opts->format);
@@ -428,8 +469,11 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 
 		err = run.format->open(&src, &reader, reason, sizeof(reason));
 	}
-	if (err == RK_ERR_PARSE)
+	if (err == RK_ERR_PARSE) {
+		if ((err = add_file(res, name, run.format->name, NULL, true)))
+			return err;
 		return reject_file(res, log, name, RK_ERR_PARSE, "%s", reason);
+	}
 	if (err)
 		return err;
 
@@ -482,6 +526,13 @@ cleanup:
 		store_rollback(store);
 	run.format->close(reader);
 	ingest_norm_release(&run.norm);
+	if (!store || err != RK_ERR_NOMEM) {
+		enum rk_err ferr = add_file(res, name, run.format->name, &run,
+					    err != RK_OK);
+
+		if (!err)
+			err = ferr;
+	}
 	if (res->rejected - rejected0 > (long long)(res->nerrors - listed0))
 		rk_log_warn(log, "%s: %lld more rejected records not listed "
 				 "(RK_MAX_ERRORS_LISTED is %d)",
@@ -694,6 +745,33 @@ static int dump_to_buf(const char *buffer, size_t size, void *data)
 	return rk_buf_add(data, buffer, size) == RK_OK ? 0 : -1;
 }
 
+/* "files":[{"file":..,"format":..,"report":..,"events":..,...}] */
+static json_t *files_json(const struct ingest_result *res)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < res->nfiles; i++) {
+		const struct ingest_file_result *f = &res->files[i];
+		json_t *o = json_object();
+
+		if (!o || json_array_append_new(arr, o) ||
+		    json_object_set_new(o, "file", json_text(f->file)) ||
+		    json_object_set_new(o, "format", f->format ? json_string(f->format)
+							       : json_null()) ||
+		    json_object_set_new(o, "report", f->report_id
+							 ? json_integer(f->report_id)
+							 : json_null()) ||
+		    json_object_set_new(o, "events", json_integer(f->events)) ||
+		    json_object_set_new(o, "duplicates", json_integer(f->duplicates)) ||
+		    json_object_set_new(o, "rejected", json_integer(f->rejected)) ||
+		    json_object_set_new(o, "failed", json_boolean(f->failed))) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 enum rk_err ingest_result_json(const struct ingest_result *res,
 			       struct rk_buf *out)
 {
@@ -719,6 +797,7 @@ enum rk_err ingest_result_json(const struct ingest_result *res,
 				json_integer(res->duplicates)) ||
 	    json_object_set_new(doc, "rejected", json_integer(res->rejected)) ||
 	    json_object_set(doc, "errors", errors) ||
+	    json_object_set_new(doc, "files", files_json(res)) ||
 	    (res->errors_truncated &&
 	     json_object_set_new(doc, "errors_truncated", json_true())))
 		goto cleanup;

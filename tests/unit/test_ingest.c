@@ -1091,14 +1091,14 @@ static void test_result_json(void **state)
 			    "{\"reports\":1,\"events\":5,\"duplicates\":1,"
 			    "\"rejected\":1,\"errors\":[{\"file\":\"feed "
 			    "\\\"x\\\".jsonl\",\"line\":3,\"reason\":\"missing "
-			    "time.source\"}]}");
+			    "time.source\"}],\"files\":[]}");
 	rk_buf_release(&doc);
 	res.nerrors = 0;
 	res.errors_truncated = true;
 	assert_int_equal(ingest_result_json(&res, &doc), RK_OK);
 	assert_string_equal(doc.data,
 			    "{\"reports\":1,\"events\":5,\"duplicates\":1,"
-			    "\"rejected\":1,\"errors\":[],"
+			    "\"rejected\":1,\"errors\":[],\"files\":[],"
 			    "\"errors_truncated\":true}");
 	rk_buf_release(&doc);
 }
