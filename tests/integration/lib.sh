@@ -11,6 +11,9 @@ command -v gpg >/dev/null || { echo "FAIL: gpg is missing" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/rki.XXXXXX)
 cleanup_work() {
 	local rc=$?
+	# a test may have mounted something read-only under $WORK
+	awk -v w="$WORK/" 'index($2, w) == 1 {print $2}' /proc/mounts |
+		while read -r m; do umount "$m" 2>/dev/null || true; done
 	for h in "$WORK"/gnupg*; do
 		[ -d "$h" ] && gpgconf --homedir "$h" --kill all >/dev/null 2>&1 || true
 	done

@@ -117,6 +117,16 @@ if [ "$(id -u)" -ne 0 ]; then
 	has "$err" "database 'renraku.db' is read-only" "read-only names the file"
 	chmod 0600 renraku.db
 else
-	echo "ok - # skip read-only database: root writes any file"
+	# root writes any file: a read-only mount is what refuses it
+	mkdir -p "$WORK/ro"
+	cp renraku.db "$WORK/ro/renraku.db"
+	if mount --bind -o ro "$WORK/ro" "$WORK/ro"; then
+		expect 1 "a read-only database is refused (read-only mount)" \
+			--db "$WORK/ro/renraku.db" ingest "$fx/sample.jsonl"
+		has "$err" "database '.*ro/renraku.db' is read-only" "read-only names the file"
+		umount "$WORK/ro"
+	else
+		not_ok "cannot mount a read-only directory to try a read-only database"
+	fi
 fi
 finish
