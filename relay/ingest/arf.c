@@ -483,6 +483,43 @@ static enum rk_err add_value(struct arf_reader *r, long long part, json_t *v)
 	return RK_OK;
 }
 
+/* A report part read as a block of "Key: value" fields (ARF's
+ * message/feedback-report, X-ARF's report.txt). */
+struct field_part {
+	GByteArray *bytes;
+	GMimeMessage *m;   /* NULL: the part holds no field block */
+};
+
+static void field_part_open(struct field_part *f, const struct arf_part *p)
+{
+	f->bytes = part_bytes(p->obj);
+	f->m = f->bytes ? field_block(f->bytes) : NULL;
+}
+
+static void field_part_close(struct field_part *f)
+{
+	if (f->m)
+		g_object_unref(f->m);
+	if (f->bytes)
+		g_byte_array_unref(f->bytes);
+}
+
+/* The end of a field-block report: the fields not mapped (skip) go
+ * under extra., the evidence is attached, and the record is queued; rec
+ * is taken in every case. */
+static enum rk_err field_part_finish(struct arf_reader *r,
+				     const struct arf_part *p,
+				     const struct field_part *f, json_t *rec,
+				     const char *const *skip,
+				     GMimeObject *evidence)
+{
+	if (fields_to_extra(f->m, rec, "", skip) || add_evidence(rec, evidence)) {
+		json_decref(rec);
+		return RK_ERR_NOMEM;
+	}
+	return add_value(r, p->number, rec);
+}
+
 /* The source by its type (X-ARF Source-Type, XARF v4 SourceType). */
 static bool set_source(json_t *rec, const char *type, const char *source)
 {
@@ -519,13 +556,15 @@ static enum rk_err arf_record(struct arf_reader *r, const struct arf_part *p,
 		"Feedback-Type", "Source-IP", "Arrival-Date", "Received-Date",
 		"Reported-Domain", "Reported-Uri", NULL};
 	char feedback[64], value[RK_MAX_HEADER_VALUE + 1], iso[RK_TIME_TEXT];
-	GByteArray *bytes = part_bytes(p->obj);
-	GMimeMessage *m = bytes ? field_block(bytes) : NULL;
+	struct field_part f;
+	GMimeMessage *m;
 	json_t *rec = NULL;
 	const char *type;
 	bool subject = false, has_uri;
 	enum rk_err err = RK_OK;
 
+	field_part_open(&f, p);
+	m = f.m;
 	if (!m) {
 		err = add_bad(r, p->number, "feedback report has no fields");
 		goto cleanup;
@@ -577,19 +616,14 @@ static enum rk_err arf_record(struct arf_reader *r, const struct arf_part *p,
 		if (set_text(rec, "time.source", iso))
 			goto nomem;
 	}
-	if (fields_to_extra(m, rec, "", skip) || add_evidence(rec, evidence))
-		goto nomem;
-	err = add_value(r, p->number, rec);
+	err = field_part_finish(r, p, &f, rec, skip, evidence);
 	rec = NULL;
 	goto cleanup;
 nomem:
 	err = RK_ERR_NOMEM;
 cleanup:
 	json_decref(rec);
-	if (m)
-		g_object_unref(m);
-	if (bytes)
-		g_byte_array_unref(bytes);
+	field_part_close(&f);
 	return err;
 }
 
@@ -602,12 +636,14 @@ static enum rk_err xarf_record(struct arf_reader *r, const struct arf_part *p,
 					   "Port", "Service", NULL};
 	char source[RK_MAX_HEADER_VALUE + 1], stype[64], rtype[64], cat[64];
 	char date[128], value[RK_MAX_HEADER_VALUE + 1], iso[RK_TIME_TEXT];
-	GByteArray *bytes = part_bytes(p->obj);
-	GMimeMessage *m = bytes ? field_block(bytes) : NULL;
+	struct field_part f;
+	GMimeMessage *m;
 	json_t *rec = NULL;
 	bool has_type, has_cat;
 	enum rk_err err = RK_OK;
 
+	field_part_open(&f, p);
+	m = f.m;
 	if (!m) {
 		err = add_bad(r, p->number, "X-ARF report.txt has no fields");
 		goto cleanup;
@@ -651,19 +687,14 @@ static enum rk_err xarf_record(struct arf_reader *r, const struct arf_part *p,
 	if (field(m, "Service", value, sizeof(value)) &&
 	    set_text(rec, "protocol.application", value))
 		goto nomem;
-	if (fields_to_extra(m, rec, "", skip) || add_evidence(rec, evidence))
-		goto nomem;
-	err = add_value(r, p->number, rec);
+	err = field_part_finish(r, p, &f, rec, skip, evidence);
 	rec = NULL;
 	goto cleanup;
 nomem:
 	err = RK_ERR_NOMEM;
 cleanup:
 	json_decref(rec);
-	if (m)
-		g_object_unref(m);
-	if (bytes)
-		g_byte_array_unref(bytes);
+	field_part_close(&f);
 	return err;
 }
 
