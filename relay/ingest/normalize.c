@@ -592,6 +592,18 @@ static bool url_host_ipv4(const char *host, struct rk_addr *out,
 	return true;
 }
 
+/* source.ip from an address found in a URL. */
+static enum rk_err set_source_ip(struct ingest_norm *n, const struct rk_addr *addr)
+{
+	char text[RK_ADDR_TEXT];
+
+	rk_addr_format(addr, text);
+	return json_object_set_new_nocheck(n->fields, "source.ip",
+					   json_string(text))
+		       ? RK_ERR_NOMEM
+		       : RK_OK;
+}
+
 /* The host of an "scheme://[userinfo@]host[:port]/..." URL, when the
  * event lacks them: as source.ip when the host is an address (IPv4, an
  * IPv6 literal in brackets, an IPv4-mapped address as IPv4), else as
@@ -601,7 +613,7 @@ static enum rk_err host_from_url(struct ingest_norm *n, const char *url,
 				 bool want_ip, bool want_fqdn)
 {
 	const char *host, *end, *at, *colon;
-	char buf[RK_MAX_DOMAIN + 2], text[RK_ADDR_TEXT];
+	char buf[RK_MAX_DOMAIN + 2];
 	char *fqdn = NULL;
 	struct rk_addr addr;
 	size_t len;
@@ -641,26 +653,15 @@ static enum rk_err host_from_url(struct ingest_norm *n, const char *url,
 	if (host[-1] != '[') {
 		bool numeric = false;
 
-		if (url_host_ipv4(buf, &addr, &numeric)) {
-			if (!want_ip)
-				return RK_OK;
-			rk_addr_format(&addr, text);
-			return json_object_set_new_nocheck(n->fields, "source.ip",
-							   json_string(text))
-				       ? RK_ERR_NOMEM
-				       : RK_OK;
-		}
+		if (url_host_ipv4(buf, &addr, &numeric))
+			return want_ip ? set_source_ip(n, &addr) : RK_OK;
 		if (numeric)
 			return RK_OK; /* no valid address, and no name either */
 	}
 	if (rk_addr_parse(buf, &addr) == RK_OK) {
 		if (!want_ip || (host[-1] == '[' && !strchr(buf, ':')))
 			return RK_OK;
-		rk_addr_format(&addr, text);
-		return json_object_set_new_nocheck(n->fields, "source.ip",
-						   json_string(text))
-			       ? RK_ERR_NOMEM
-			       : RK_OK;
+		return set_source_ip(n, &addr);
 	}
 	if (!want_fqdn || host[-1] == '[')
 		return RK_OK;

@@ -132,22 +132,10 @@ static enum rk_err retry_unresolved(struct rk_store *store)
 	static const char sql_gen[] =
 		"UPDATE store_meta SET value = value + 1"
 		" WHERE key = 'contacts_generation'";
-	sqlite3_stmt *stmt = store_stmt(store, sql);
-	int rc;
+	enum rk_err err = store_step_once(store, sql, "retry unresolved events");
 
-	if (!stmt)
-		return RK_ERR_DB;
-	rc = sqlite3_step(stmt);
-	store_done(stmt);
-	if (rc != SQLITE_DONE)
-		return store_fail(store, "retry unresolved events");
 	/* a lookup running meanwhile sees the change and writes nothing */
-	if (!(stmt = store_stmt(store, sql_gen)))
-		return RK_ERR_DB;
-	rc = sqlite3_step(stmt);
-	store_done(stmt);
-	return rc == SQLITE_DONE ? RK_OK
-				 : store_fail(store, "count a contacts import");
+	return err ? err : store_step_once(store, sql_gen, "count a contacts import");
 }
 
 enum rk_err store_contacts_generation(struct rk_store *store, int64_t *out)

@@ -628,8 +628,8 @@ enum rk_err store_commit(struct rk_store *store)
 
 /* One prepared statement, stepped once: the savepoints of a batch are
  * thousands of statements, not worth parsing each time. */
-static enum rk_err step_once(struct rk_store *store, const char *sql,
-			     const char *what)
+enum rk_err store_step_once(struct rk_store *store, const char *sql,
+			    const char *what)
 {
 	sqlite3_stmt *stmt = store_stmt(store, sql);
 	int rc;
@@ -647,20 +647,20 @@ enum rk_err store_savepoint(struct rk_store *store)
 
 	if (!store->in_tx)
 		RK_BUG("savepoint outside a transaction");
-	return step_once(store, sql, "savepoint");
+	return store_step_once(store, sql, "savepoint");
 }
 
 enum rk_err store_savepoint_release(struct rk_store *store)
 {
 	static const char sql[] = "RELEASE rk_item";
 
-	return step_once(store, sql, "release savepoint");
+	return store_step_once(store, sql, "release savepoint");
 }
 
 enum rk_err store_savepoint_rollback(struct rk_store *store)
 {
 	static const char sql[] = "ROLLBACK TO rk_item";
-	enum rk_err err = step_once(store, sql, "roll back to savepoint");
+	enum rk_err err = store_step_once(store, sql, "roll back to savepoint");
 
 	return err ? err : store_savepoint_release(store);
 }

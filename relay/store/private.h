@@ -29,6 +29,11 @@ struct rk_store {
  * SQLITE_PREPARE_PERSISTENT.  NULL on error (logged).  Do not finalize. */
 sqlite3_stmt *store_stmt(struct rk_store *store, const char *sql);
 
+/* Prepare (cached) sql, a statement that takes no parameters, step it
+ * to its end once and reset it; what names it in the error. */
+enum rk_err store_step_once(struct rk_store *store, const char *sql,
+			    const char *what);
+
 /* Reset a statement after use (also clears bindings). */
 void store_done(sqlite3_stmt *stmt);
 
