@@ -1,0 +1,46 @@
+/*
+ * libFuzzer harness for generic CSV ingest (relay/ingest/csvmap.c): the
+ * input is a mapping file, a line "---", then the CSV.  The mapping is
+ * written to the harness's directory and the CSV read with
+ * --format csv:MAPPING through ingest_buffer into a store.  Invariants:
+ * only RK_OK, RK_ERR_PARSE or RK_ERR_NOMEM come back, a refused file
+ * stores nothing, the totals add up, every event stored is whole
+ * (tests/fuzz/lib/ingest_harness.c).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/ingest_harness.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_NOW 1795219200LL /* 2026-11-21T00:00:00Z */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_store *h = fuzz_store("csvmap");
+	struct ingest_options opts = {INGEST_FORMAT_CSV, "fuzz", false,
+				      FUZZ_NOW, NULL};
+	struct ingest_result res;
+	const char *text = (const char *)data;
+	const char *sep = size >= 4 ? memmem(text, size, "\n---\n", 5) : NULL;
+	char map[128];
+	size_t mlen;
+	enum rk_err err;
+
+	if (!sep)
+		return 0;
+	mlen = (size_t)(sep - text) + 1;
+	snprintf(map, sizeof(map), "%s/fuzz.map", h->dir);
+	if (rk_write_file_atomic(map, text, mlen, 0600) != RK_OK)
+		return 0;
+	opts.format_arg = map;
+	memset(&res, 0, sizeof(res));
+	err = ingest_buffer(h->store, &h->cfg, &h->log, &opts, "fuzz.csv",
+			    sep + 5, size - mlen - 4, &res);
+	fuzz_check_result(err, &res);
+	fuzz_check_report_events(h, res.nfiles ? res.files[0].report_id : 0);
+	ingest_result_release(&res);
+	return 0;
+}
