@@ -12,7 +12,8 @@
  *
  * Owns: reports and events rows up to state new (through relay/store/),
  * the formats and the normalizer.  May call: store, core (types, TLP,
- * addresses, the CSV reader), Jansson, libcrypto (the dedup hash).
+ * addresses, the CSV reader), Jansson, libcrypto (the dedup hash),
+ * GMime (abuse mail), libxml2 (IODEF: no network, no DTD, no entities).
  * Called by the command line (ingest, preview --events, demo) and, next,
  * the HTTP service.  It never reads the clock: the reference time is the
  * caller's (ingest_options.now).

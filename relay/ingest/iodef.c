@@ -166,8 +166,8 @@ static xmlDocPtr parse(const char *data, size_t len, char *reason,
 	/* No XML_PARSE_NOENT, DTDLOAD, DTDATTR, DTDVALID, XINCLUDE or
 	 * HUGE. */
 	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_BIG_LINES |
-					XML_PARSE_NOERROR |
-					XML_PARSE_NOWARNING);
+					XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+					XML_PARSE_IGNORE_ENC);
 	ctxt->_private = &g;
 	ctxt->sax->startElementNs = guard_start;
 	ctxt->sax->endElementNs = guard_end;
@@ -764,6 +764,19 @@ static enum rk_err iodef_open(const struct ingest_source *src, void **out,
 			 "not an IODEF document: not XML (no '<' at the "
 			 "start)");
 		return RK_ERR_PARSE;
+	}
+	/* IODEF is read as UTF-8 only (what CSIRTs exchange): checked here,
+	 * and libxml2 is told to ignore any other encoding declared, so
+	 * that it converts nothing. */
+	{
+		char why[INGEST_REASON];
+
+		if (!ingest_text_check(src->data, src->len, why, sizeof(why))) {
+			snprintf(reason, reason_len,
+				 "not an IODEF document: %s (IODEF is read as UTF-8)",
+				 why);
+			return RK_ERR_PARSE;
+		}
 	}
 	doc = parse(src->data, src->len, reason, reason_len);
 	if (!doc)

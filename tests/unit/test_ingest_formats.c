@@ -502,7 +502,7 @@ static void test_iodef_refused(void **state)
 		{"<?xml version=\"1.0\"?>\n<IODEF-Document xmlns=\"urn:ietf:"
 		 "params:xml:ns:iodef-2.0\"><Incident>\xff</Incident>"
 		 "</IODEF-Document>",
-		 "not well-formed XML"},
+		 "not an IODEF document: not UTF-8 text"},
 	};
 	struct fx *f = *state;
 
