@@ -549,39 +549,27 @@ static bool time_pattern(const struct cm_map *m, const char *s, int64_t *out)
 				return false;
 			continue;
 		}
-		switch (*++f) {
-		case 'Y':
-			if (!take_digits(&p, 4, 4, &y))
-				return false;
-			break;
-		case 'm':
-			if (!take_digits(&p, 1, 2, &mo))
-				return false;
-			break;
-		case 'd':
-			if (!take_digits(&p, 1, 2, &d))
-				return false;
-			break;
-		case 'H':
-			if (!take_digits(&p, 1, 2, &h))
-				return false;
-			break;
-		case 'M':
-			if (!take_digits(&p, 1, 2, &mi))
-				return false;
-			break;
-		case 'S':
-			if (!take_digits(&p, 1, 2, &sec))
-				return false;
-			break;
+		{
+			/* the numeric fields: where, and how many digits */
+			const char *fields = "YmdHMSf";
+			int *const slots[] = {&y, &mo, &d, &h, &mi, &sec, &v};
+			const char *at = *++f ? strchr(fields, *f) : NULL;
+
+			if (at) {
+				size_t i = (size_t)(at - fields);
+
+				if (!take_digits(&p, i == 0 ? 4 : 1,
+						 i == 0 ? 4 : i == 6 ? 9 : 2,
+						 slots[i]))
+					return false;
+				continue;
+			}
+		}
+		switch (*f) {
 		case 'T':
 			if (!take_digits(&p, 1, 2, &h) || *p++ != ':' ||
 			    !take_digits(&p, 1, 2, &mi) || *p++ != ':' ||
 			    !take_digits(&p, 1, 2, &sec))
-				return false;
-			break;
-		case 'f':
-			if (!take_digits(&p, 1, 9, &v))
 				return false;
 			break;
 		case 'b': {
