@@ -91,7 +91,8 @@ enum rk_err ingest_format_names(struct rk_buf *out);
  * also added to res->errors with line 0), RK_ERR_IO / RK_ERR_NOTFOUND when
  * it cannot be opened, RK_ERR_LIMIT when larger than [ingest] max_file
  * (RK_MAX_REPORT).  With --format auto and [ingest] csv_mappings, a file
- * whose name a mapping's `match` takes is read as generic CSV with it. */
+ * whose name a mapping's `match` takes is read as generic CSV with it;
+ * RK_ERR_CONFIG when that directory cannot be read. */
 enum rk_err ingest_file(struct rk_store *store, const struct rk_config *cfg,
 			const struct rk_log *log,
 			const struct ingest_options *opts, const char *path,

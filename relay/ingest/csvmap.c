@@ -470,7 +470,7 @@ enum rk_err ingest_csvmap_find(const struct rk_config *cfg, const char *file,
 			 "[ingest] csv_mappings: cannot read '%s': %s", dir,
 			 strerror(errno));
 		free(dir);
-		return RK_ERR_IO;
+		return RK_ERR_CONFIG;
 	}
 	while ((de = readdir(d)) && n < RK_MAX_CSVMAP_FILES) {
 		size_t len = strlen(de->d_name);

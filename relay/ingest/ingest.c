@@ -470,7 +470,8 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 		if (err) {
 			if ((err = add_file(res, name, NULL, NULL, true)))
 				return err;
-			return reject_file(res, log, name, RK_ERR_IO, "%s",
+			/* the configuration's fault, not the file's */
+			return reject_file(res, log, name, RK_ERR_CONFIG, "%s",
 					   reason);
 		}
 		if (mapping) {

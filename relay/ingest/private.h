@@ -134,8 +134,8 @@ void ingest_queue_release(struct ingest_queue *q);
 
 /* The NAME.map file of [ingest] csv_mappings whose `match` pattern
  * matches the base name of file, into *path (caller frees); RK_OK with
- * *path NULL when none does or csv_mappings is unset; RK_ERR_IO when the
- * directory cannot be read (reason says why). */
+ * *path NULL when none does or csv_mappings is unset; RK_ERR_CONFIG when
+ * the directory cannot be read (reason says why). */
 enum rk_err ingest_csvmap_find(const struct rk_config *cfg, const char *file,
 			       char **path, char *reason, size_t reason_len);
 

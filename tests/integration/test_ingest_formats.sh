@@ -146,4 +146,12 @@ check "spool: csv events stored" test "$(sqlite3 "$WORK/renraku.db" "select coun
 check "spool: iodef event stored" test "$(sqlite3 "$WORK/renraku.db" "select count(*) from events where source_ip = '192.0.2.201'")" -eq 1
 check "spool: rejected rows listed with their lines" grep -q "^line 6: source.ip: 'not-an-ip'" "$WORK/spool/done/fw-export-spool.csv.rejected"
 check "spool: the unmapped CSV's .error" test -f "$WORK/spool/failed/unmapped.csv.error"
+
+# an unreadable csv_mappings is the configuration's fault: the file stays
+sed -e 's/^csv_mappings = maps$/csv_mappings = no-such-dir/' "$conf" >"$WORK/conf2"
+cp "$FX/csv/noheader.tsv" "$WORK/spool/later.tsv"
+rc=0; "$RENRAKU" --config "$WORK/conf2" run --once --now "$NOW" >/dev/null 2>"$WORK/run2.err" || rc=$?
+check "spool: a missing csv_mappings fails the run (rc $rc)" test "$rc" -ne 0
+check "  saying why" grep -q "csv_mappings: cannot read" "$WORK/run2.err"
+check "  and leaves the file in the spool" test -f "$WORK/spool/later.tsv"
 finish

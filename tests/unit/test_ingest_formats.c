@@ -329,7 +329,7 @@ static void test_csv_mappings_dir(void **state)
 	assert_string_equal(f->res.files[0].format, "intelmq");
 	/* an unreadable directory fails the file and says so */
 	f->cfg.ingest.csv_mappings = rk_strdup("/nonexistent-dir");
-	assert_int_equal(read_file(f, path), RK_ERR_IO);
+	assert_int_equal(read_file(f, path), RK_ERR_CONFIG);
 	assert_non_null(strstr(f->res.errors[0].reason,
 			       "[ingest] csv_mappings: cannot read"));
 	free(dir);
