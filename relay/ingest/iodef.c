@@ -49,8 +49,10 @@ struct parse_guard {
 };
 
 struct iodef_reader {
-	struct ingest_queue q;
+	struct ingest_queue q; /* the records of the incident being read */
 	const xmlChar *ns;   /* the document's IODEF namespace (static) */
+	xmlDocPtr doc;       /* owned */
+	xmlNode *next;       /* the next Incident to read, NULL = done */
 };
 
 /* ------------------------------------------------------------ parsing */
@@ -563,9 +565,10 @@ static int set_target(json_t *obj, const xmlNode *flow, const xmlChar *ns)
 	return 0;
 }
 
-/* A record of scope for one source address (or none: the name only). */
+/* A record of scope for one source address (or none: the name only);
+ * target holds the flow's destination.* fields. */
 static enum rk_err push_record(struct iodef_reader *r, const struct scope *s,
-			       const xmlNode *flow, const xmlNode *sys,
+			       json_t *target, const xmlNode *sys,
 			       const xmlNode *a, enum addr_kind kind,
 			       const xmlChar *ns)
 {
@@ -573,7 +576,7 @@ static enum rk_err push_record(struct iodef_reader *r, const struct scope *s,
 
 	if (!obj || (a && set_address(obj, "source", a, kind)) ||
 	    set_system_extras(obj, "source", sys, ns) ||
-	    set_target(obj, flow, ns)) {
+	    json_object_update(obj, target)) {
 		json_decref(obj);
 		return RK_ERR_NOMEM;
 	}
@@ -587,8 +590,13 @@ static enum rk_err read_flow(struct iodef_reader *r, const struct scope *s,
 {
 	const xmlChar *ns = r->ns;
 	char cat[32];
-	enum rk_err err;
+	json_t *target = json_object(); /* once per flow */
+	enum rk_err err = RK_OK;
 
+	if (!target || set_target(target, flow, ns)) {
+		json_decref(target);
+		return RK_ERR_NOMEM;
+	}
 	EACH_CHILD(sys, flow, "System", ns) {
 		xmlNode *node = first_child(sys, "Node", ns);
 		xmlNode *domain = first_child(node, "DomainData", ns);
@@ -604,17 +612,17 @@ static enum rk_err read_flow(struct iodef_reader *r, const struct scope *s,
 
 			if (k == ADDR_NONE)
 				continue;
-			if ((err = push_record(r, s, flow, sys, a, k, ns)))
-				return err;
+			if ((err = push_record(r, s, target, sys, a, k, ns)))
+				goto cleanup;
 			here++;
 		}
 		if (here)
 			continue;
 		if ((domain && first_child(domain, "Name", ns)) ||
 		    first_child(node, "NodeName", ns)) {
-			if ((err = push_record(r, s, flow, sys, NULL,
+			if ((err = push_record(r, s, target, sys, NULL,
 					       ADDR_NONE, ns)))
-				return err;
+				goto cleanup;
 			continue;
 		}
 		if ((err = ingest_queue_reject(
@@ -622,9 +630,11 @@ static enum rk_err read_flow(struct iodef_reader *r, const struct scope *s,
 			     "element System (category source) has no "
 			     "Node with an IP address, network, ASN, "
 			     "site-uri or a name")))
-			return err;
+			goto cleanup;
 	}
-	return RK_OK;
+cleanup:
+	json_decref(target);
+	return err;
 }
 
 /* An EventData (or, at the top, the Incident itself: its EventData
@@ -747,6 +757,7 @@ static void iodef_close(void *reader)
 	if (!r)
 		return;
 	ingest_queue_release(&r->q);
+	xmlFreeDoc(r->doc);
 	free(r);
 }
 
@@ -787,6 +798,7 @@ static enum rk_err iodef_open(const struct ingest_source *src, void **out,
 		xmlFreeDoc(doc);
 		return RK_ERR_NOMEM;
 	}
+	r->doc = doc;
 	if (is_el(root, "IODEF-Document", (const xmlChar *)IODEF_NS2)) {
 		r->ns = (const xmlChar *)IODEF_NS2;
 	} else if (is_el(root, "IODEF-Document",
@@ -805,18 +817,16 @@ static enum rk_err iodef_open(const struct ingest_source *src, void **out,
 		err = RK_ERR_PARSE;
 		goto cleanup;
 	}
-	EACH_CHILD(inc, root, "Incident", r->ns) {
-		if ((err = read_incident(r, inc)))
-			goto cleanup;
-	}
-	if (r->q.len == 0) {
+	/* Incidents are read one at a time by next(): the records queued
+	 * are one incident's, not the document's. */
+	r->next = first_child(root, "Incident", r->ns);
+	if (!r->next) {
 		snprintf(reason, reason_len,
 			 "not an IODEF document with incidents: no Incident "
 			 "element");
 		err = RK_ERR_PARSE;
 	}
 cleanup:
-	xmlFreeDoc(doc);
 	if (err) {
 		iodef_close(r);
 		return err;
@@ -828,8 +838,16 @@ cleanup:
 static enum rk_err iodef_next(void *reader, struct ingest_record *rec)
 {
 	struct iodef_reader *r = reader;
+	enum rk_err err;
 
 	rec->what = "element";
+	while (r->q.head == r->q.len && r->next) {
+		xmlNode *inc = r->next;
+
+		r->next = next_sibling(inc, "Incident", r->ns);
+		if ((err = read_incident(r, inc)))
+			return err;
+	}
 	return ingest_queue_next(&r->q, rec);
 }
 
