@@ -15,26 +15,23 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_NOW 1795219200LL /* 2026-11-21T00:00:00Z */
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_store *h = fuzz_store("csvmap");
+	/* 2026-11-21T00:00:00Z */
 	struct ingest_options opts = {INGEST_FORMAT_CSV, "fuzz", false,
-				      FUZZ_NOW, NULL};
-	struct ingest_result res;
+				      1795219200LL, NULL};
 	const char *text = (const char *)data;
 	const char *sep = size >= 4 ? memmem(text, size, "\n---\n", 5) : NULL;
 	char map[128];
 	size_t mlen, written;
 	FILE *fp;
-	enum rk_err err;
 
 	if (!sep)
 		return 0;
 	mlen = (size_t)(sep - text) + 1;
 	snprintf(map, sizeof(map), "%s/fuzz.map", h->dir);
-	/* plainly written: no fsync, many thousand inputs a second */
+	/* plainly written: no fsync */
 	fp = fopen(map, "wb");
 	if (!fp)
 		return 0;
@@ -42,11 +39,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fclose(fp) != 0 || written != mlen)
 		return 0;
 	opts.format_arg = map;
-	memset(&res, 0, sizeof(res));
-	err = ingest_buffer(h->store, &h->cfg, &h->log, &opts, "fuzz.csv",
-			    sep + 5, size - mlen - 4, &res);
-	fuzz_check_result(err, &res);
-	fuzz_check_report_events(h, res.nfiles ? res.files[0].report_id : 0);
-	ingest_result_release(&res);
+	fuzz_ingest(h, &opts, "fuzz.csv", sep + 5, size - mlen - 4);
 	return 0;
 }

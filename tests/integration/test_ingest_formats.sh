@@ -10,20 +10,9 @@
 FX=$RK_SOURCE_DIR/tests/fixtures
 conf="$WORK/renraku.conf"
 mkdir -p "$WORK/spool" "$WORK/maps"
-cat >"$conf" <<CONF
-[relay]
-name = Test CSIRT
-from = csirt@test.example
-[gpg]
-mode = none
-[transport]
-url = maildir:outbox
-[aggregate]
-window = 1d
-[ingest]
-spool = spool
-csv_mappings = maps
-CONF
+# nothing signed or sent here: only the spool and the mappings matter
+printf '%s\n' '[relay]' 'from = csirt@test.example' '[gpg]' 'mode = none' \
+	'[ingest]' 'spool = spool' 'csv_mappings = maps' >"$conf"
 R() { "$RENRAKU" --config "$conf" "$@"; }
 NOW=2026-11-21T00:00:00Z
 check "init" R -q init

@@ -123,6 +123,23 @@ static void assert_error(struct fx *f, size_t i, long long line,
 			 text);
 }
 
+/* Event i: its subject (source.ip, else source.fqdn), type, time.source
+ * and severity. */
+static void expect_event(struct fx *f, size_t i, const char *subject,
+			 const char *type, const char *time, int severity)
+{
+	const char *got;
+
+	if (i >= f->n)
+		fail_msg("event %zu wanted (%s), %zu stored", i, subject, f->n);
+	got = f->ev[i].source_ip ? f->ev[i].source_ip : f->ev[i].source_fqdn;
+	assert_non_null(got);
+	assert_string_equal(got, subject);
+	assert_string_equal(f->ev[i].type, type);
+	assert_string_equal(field(f, i, "time.source"), time);
+	assert_int_equal(f->ev[i].severity, severity);
+}
+
 /* ------------------------------------------------------------ csv */
 
 static enum rk_err read_csv(struct fx *f, const char *map, const char *data)
@@ -147,11 +164,12 @@ static void test_csv_tool_export(void **state)
 				  "csv/fw-export-2026-11-20.csv"),
 			 RK_OK);
 	assert_int_equal(f->n, 3);
-	/* JST (+09:00) into UTC; the line of each row is its own */
-	assert_string_equal(f->ev[0].source_ip, "192.0.2.31");
-	assert_string_equal(f->ev[0].type, "scanner");
-	assert_string_equal(field(f, 0, "time.source"),
-			    "2026-11-20T00:00:00+00:00");
+	/* JST (+09:00) into UTC; severity from its column, else the
+	 * type's (scanner: low) */
+	expect_event(f, 0, "192.0.2.31", "scanner",
+		     "2026-11-20T00:00:00+00:00", RK_SEV_HIGH);
+	expect_event(f, 1, "192.0.2.32", "scanner",
+		     "2026-11-20T00:05:00+00:00", RK_SEV_LOW);
 	assert_string_equal(field(f, 0, "source.port"), "51515");
 	assert_string_equal(field(f, 0, "classification.identifier"),
 			    "ssh-scan");
@@ -159,11 +177,9 @@ static void test_csv_tool_export(void **state)
 	/* an unmapped column is kept as extra.<name>, an ignored one not */
 	assert_string_equal(field(f, 0, "extra.hits"), "12");
 	assert_string_equal(field(f, 0, "extra.note"), "");
-	/* severity from its column, else the type's (scanner: low) */
-	assert_int_equal(f->ev[0].severity, RK_SEV_HIGH);
-	assert_int_equal(f->ev[1].severity, RK_SEV_LOW);
 	/* quoted cells, the delimiter inside quotes */
-	assert_string_equal(f->ev[2].source_ip, "2001:db8::35");
+	expect_event(f, 2, "2001:db8::35", "scanner",
+		     "2026-11-20T00:09:00+00:00", RK_SEV_MEDIUM);
 	assert_string_equal(field(f, 2, "classification.identifier"),
 			    "tls;scan");
 	assert_int_equal(f->res.rejected, 3);
@@ -182,10 +198,10 @@ static void test_csv_no_header_epoch(void **state)
 	assert_int_equal(read_csv(f, "csv/noheader.map", "csv/noheader.tsv"),
 			 RK_OK);
 	assert_int_equal(f->n, 2);
-	assert_string_equal(f->ev[0].source_ip, "192.0.2.41");
-	assert_string_equal(f->ev[0].type, "brute-force");
-	assert_string_equal(field(f, 0, "time.source"),
-			    "2026-11-20T10:15:00+00:00");
+	expect_event(f, 0, "192.0.2.41", "brute-force",
+		     "2026-11-20T10:15:00+00:00", RK_SEV_MEDIUM);
+	expect_event(f, 1, "192.0.2.42", "spam",
+		     "2026-11-20T10:16:00+00:00", RK_SEV_MEDIUM);
 	assert_error(f, 0, 3, "'soon' is not a time as time_format epoch");
 }
 
@@ -405,12 +421,9 @@ static void test_iodef_scan_report(void **state)
 	assert_string_equal(f->res.files[0].format, "iodef");
 	assert_int_equal(f->n, 1);
 	assert_int_equal(f->res.rejected, 0);
-	assert_string_equal(f->ev[0].source_ip, "192.0.2.200");
-	assert_string_equal(f->ev[0].type, "system-compromise");
-	assert_int_equal(f->ev[0].severity, RK_SEV_MEDIUM);
 	/* DetectTime, in UTC */
-	assert_string_equal(field(f, 0, "time.source"),
-			    "2026-11-20T00:15:00+00:00");
+	expect_event(f, 0, "192.0.2.200", "system-compromise",
+		     "2026-11-20T00:15:00+00:00", RK_SEV_MEDIUM);
 	assert_string_equal(field(f, 0, "source.port"), "38765");
 	assert_string_equal(field(f, 0, "destination.ip"), "198.51.100.10");
 	assert_string_equal(field(f, 0, "destination.port"), "22");
@@ -434,24 +447,19 @@ static void test_iodef_several(void **state)
 	assert_int_equal(f->n, 5);
 	/* one event per source address; nested EventData keeps its own
 	 * time and assessment, a prefixed namespace is the same */
-	assert_string_equal(f->ev[0].source_ip, "192.0.2.1");
-	assert_string_equal(f->ev[1].source_ip, "2001:db8::1");
-	assert_string_equal(f->ev[0].type, "data-leak");
-	assert_int_equal(f->ev[0].severity, RK_SEV_HIGH);
-	assert_string_equal(field(f, 0, "time.source"),
-			    "2026-11-20T07:00:00+00:00");
-	assert_string_equal(f->ev[2].source_ip, "203.0.113.0");
+	expect_event(f, 0, "192.0.2.1", "data-leak",
+		     "2026-11-20T07:00:00+00:00", RK_SEV_HIGH);
+	expect_event(f, 1, "2001:db8::1", "data-leak",
+		     "2026-11-20T07:00:00+00:00", RK_SEV_HIGH);
+	expect_event(f, 2, "203.0.113.0", "sniffing",
+		     "2026-11-20T07:30:00+00:00", RK_SEV_LOW);
 	assert_string_equal(field(f, 2, "source.network"), "203.0.113.0/24");
-	assert_string_equal(f->ev[2].type, "sniffing");
-	assert_int_equal(f->ev[2].severity, RK_SEV_LOW);
-	assert_string_equal(field(f, 2, "time.source"),
-			    "2026-11-20T07:30:00+00:00");
-	assert_string_equal(f->ev[3].source_fqdn, "phish.example.org");
-	/* no DetectTime: ReportTime; no assessment: undetermined */
-	assert_string_equal(f->ev[4].source_ip, "198.51.100.99");
-	assert_string_equal(f->ev[4].type, "undetermined");
-	assert_string_equal(field(f, 4, "time.source"),
-			    "2026-11-20T06:00:00+00:00");
+	expect_event(f, 3, "phish.example.org", "sniffing",
+		     "2026-11-20T07:30:00+00:00", RK_SEV_LOW);
+	/* no DetectTime: ReportTime; no assessment: undetermined (its
+	 * severity: the type's) */
+	expect_event(f, 4, "198.51.100.99", "undetermined",
+		     "2026-11-20T06:00:00+00:00", RK_SEV_LOW);
 	/* rejected with the line of their element */
 	assert_int_equal(f->res.rejected, 3);
 	assert_error(f, 0, 23, "source.ip: '999.1.1.1' is not an IP address");
@@ -466,12 +474,9 @@ static void test_iodef_v1(void **state)
 
 	assert_int_equal(read_iodef(f, "iodef/iodef-1.0.xml"), RK_OK);
 	assert_int_equal(f->n, 1);
-	assert_string_equal(f->ev[0].source_ip, "192.0.2.77");
+	expect_event(f, 0, "192.0.2.77", "scanner",
+		     "2026-11-20T04:30:00+00:00", RK_SEV_LOW);
 	assert_string_equal(f->ev[0].source_fqdn, "scanner.example.net");
-	assert_string_equal(f->ev[0].type, "scanner");
-	assert_int_equal(f->ev[0].severity, RK_SEV_LOW);
-	assert_string_equal(field(f, 0, "time.source"),
-			    "2026-11-20T04:30:00+00:00");
 	assert_string_equal(field(f, 0, "extra.reporter_email"),
 			    "csirt@example.com");
 }
