@@ -101,6 +101,16 @@ struct rk_config {
 		char *spool;          /* directory `run` ingests from, NULL */
 		char *shadowserver_schema; /* NULL = <data dir>/shadowserver/
 					      intelmq.json */
+		/* Size limits on reports, bytes (docs/ingest.md, Limits):
+		 * defaults RK_MAX_REPORT, RK_MAX_JSON_LINE, RK_MAX_FIELD,
+		 * RK_MAX_EVIDENCE; at most the RK_MAX_CFG_* bounds. */
+		long long max_file;     /* one report file */
+		long long max_line;     /* one record: a JSON line or array
+					   element, a CSV row */
+		long long max_field;    /* one field value */
+		long long max_evidence; /* evidence kept with an event */
+		char *csv_mappings;     /* directory of NAME.map files for
+					   generic CSV, NULL = none */
 	} ingest;
 	struct {
 		long long window;     /* seconds, 10m */

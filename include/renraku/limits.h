@@ -21,6 +21,20 @@
 #define RK_MAX_ARF_HEADERS 1024        /* Content-Type lines in one abuse mail */
 #define RK_MAX_ARF_DEPTH 8             /* nested multiparts walked */
 #define RK_MAX_EVIDENCE (16u << 10)    /* evidence kept with an event, bytes */
+/* The highest values [ingest] max_file, max_line, max_field and
+ * max_evidence take (the defaults are the four limits above). */
+#define RK_MAX_CFG_FILE (1ull << 30)     /* 1 GiB: a report is held in memory */
+#define RK_MAX_CFG_LINE (64ull << 20)
+#define RK_MAX_CFG_FIELD (16ull << 20)
+#define RK_MAX_CFG_EVIDENCE (1ull << 20)
+#define RK_MIN_CFG_LIMIT 1024            /* the lowest of the four */
+/* Generic CSV (relay/ingest/csvmap.c) */
+#define RK_MAX_CSVMAP_FILE (64u << 10)   /* one mapping file, bytes */
+#define RK_MAX_CSVMAP_FILES 1000         /* NAME.map files in csv_mappings */
+#define RK_MAX_CSVMAP_COLUMNS 512        /* columns of one generic CSV row */
+/* IODEF (relay/ingest/iodef.c) */
+#define RK_MAX_XML_DEPTH 64              /* nested elements in an IODEF document */
+#define RK_MAX_XML_ELEMENTS (1u << 20)   /* elements in one IODEF document */
 
 /* Contacts */
 #define RK_MAX_CONTACTS_FILE (64u << 20) /* one contacts CSV file */

@@ -93,7 +93,7 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->ingest.spool,
 		&cfg->inbound.user, &cfg->inbound.password_file,
 		&cfg->inbound.mailbox, &cfg->http.listen,
-		&cfg->ingest.shadowserver_schema,
+		&cfg->ingest.shadowserver_schema, &cfg->ingest.csv_mappings,
 	};
 
 	for (size_t i = 0; i < RK_ARRAY_LEN(strings); i++) {
@@ -210,6 +210,10 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	cfg->resolve.concurrency = 8;
 	cfg->ingest.max_age = 365 * 86400;
 	cfg->ingest.max_skew = 86400;
+	cfg->ingest.max_file = RK_MAX_REPORT;
+	cfg->ingest.max_line = RK_MAX_JSON_LINE;
+	cfg->ingest.max_field = RK_MAX_FIELD;
+	cfg->ingest.max_evidence = RK_MAX_EVIDENCE;
 	ok = ok && set_field_list(cfg, "raw") == RK_OK;
 	cfg->aggregate.window = 600;
 	cfg->aggregate.max_events = 10000;
@@ -227,7 +231,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 
 enum key_kind { K_STR, K_STR_OPT, K_DURATION, K_INT, K_BOOL, K_TLP,
 		K_SIGN_MODE, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX,
-		K_PUBLIC_URL, K_TRANSPORT_URL, K_FIELD_LIST };
+		K_PUBLIC_URL, K_TRANSPORT_URL, K_FIELD_LIST, K_SIZE };
 
 struct key_def {
 	const char *section;
@@ -331,6 +335,11 @@ static const struct key_def keys[] = {
 	{"ingest", "max_skew", K_DURATION, OFF(ingest.max_skew), 0, LLONG_MAX},
 	{"ingest", "spool", K_STR_OPT, OFF(ingest.spool), 0, 0},
 	{"ingest", "shadowserver_schema", K_STR_OPT, OFF(ingest.shadowserver_schema), 0, 0},
+	{"ingest", "max_file", K_SIZE, OFF(ingest.max_file), RK_MIN_CFG_LIMIT, RK_MAX_CFG_FILE},
+	{"ingest", "max_line", K_SIZE, OFF(ingest.max_line), RK_MIN_CFG_LIMIT, RK_MAX_CFG_LINE},
+	{"ingest", "max_field", K_SIZE, OFF(ingest.max_field), RK_MIN_CFG_LIMIT, RK_MAX_CFG_FIELD},
+	{"ingest", "max_evidence", K_SIZE, OFF(ingest.max_evidence), RK_MIN_CFG_LIMIT, RK_MAX_CFG_EVIDENCE},
+	{"ingest", "csv_mappings", K_STR_OPT, OFF(ingest.csv_mappings), 0, 0},
 	{"aggregate", "window", K_DURATION, OFF(aggregate.window), 0, 30 * 86400},
 	{"aggregate", "max_events", K_INT, OFF(aggregate.max_events), 1, RK_MAX_TICKET_EVENTS},
 	{"inbound", "imap_url", K_STR_OPT, OFF(inbound.imap_url), 0, 0},
@@ -395,6 +404,36 @@ static bool transport_url_valid(const char *url)
 	if (*end == '\0')
 		return true;
 	return *end == ':' && rk_parse_long(end + 1, 1, 65535, &port) == RK_OK;
+}
+
+/* "65536", "64k", "1M", "1G" (k, M, G: 1024, 1024^2, 1024^3; a
+ * trailing "iB" or "B" is allowed) into bytes. */
+static enum rk_err parse_size(const char *value, long long *out)
+{
+	char num[32];
+	size_t n = strspn(value, "0123456789");
+	const char *unit = value + n;
+	long long v, mult = 1;
+
+	if (n == 0 || n >= sizeof(num))
+		return RK_ERR_INVAL;
+	memcpy(num, value, n);
+	num[n] = '\0';
+	if (rk_parse_long(num, 0, 1LL << 40, &v))
+		return RK_ERR_INVAL;
+	if (*unit == 'k' || *unit == 'K')
+		mult = 1LL << 10;
+	else if (*unit == 'M')
+		mult = 1LL << 20;
+	else if (*unit == 'G')
+		mult = 1LL << 30;
+	if (mult > 1)
+		unit++;
+	if (strcmp(unit, "") != 0 && strcmp(unit, "B") != 0 &&
+	    !(mult > 1 && strcmp(unit, "iB") == 0))
+		return RK_ERR_INVAL;
+	*out = v * mult;
+	return RK_OK;
 }
 
 static int set_key(struct parse_state *st, const struct key_def *k,
@@ -480,6 +519,15 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 		if (rk_parse_long(value, k->min, k->max, &v))
 			return set_error(st, "[%s] %s: '%s' is not a whole number from %lld to %lld",
 					 k->section, k->name, value, k->min, k->max);
+		*(long long *)base = v;
+		return 1;
+	case K_SIZE:
+		if (parse_size(value, &v) || v < k->min || v > k->max)
+			return set_error(st, "[%s] %s: '%s' is not a size from "
+					 "%lld to %lld bytes (a number of "
+					 "bytes, or with k, M or G)",
+					 k->section, k->name, value, k->min,
+					 k->max);
 		*(long long *)base = v;
 		return 1;
 	case K_BOOL:
@@ -835,7 +883,12 @@ enum rk_err rk_config_write_template(const char *path, const char *name,
 		"[ingest]\n"
 		"# dedup_ignore = raw\n"
 		"# max_age = 365d\n"
-		"# max_skew = 1d\n\n"
+		"# max_skew = 1d\n"
+		"# max_file = 256M\n"
+		"# max_line = 1M\n"
+		"# max_field = 64k\n"
+		"# max_evidence = 16k\n"
+		"# csv_mappings = csv-mappings\n\n"
 		"[aggregate]\n"
 		"window = 10m\n"
 		"max_events = 10000\n",

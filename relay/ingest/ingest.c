@@ -24,6 +24,8 @@ static const struct ingest_format_ops *const formats[] = {
 	&ingest_format_intelmq,
 	&ingest_format_shadowserver,
 	&ingest_format_arf,
+	&ingest_format_iodef,
+	&ingest_format_csvmap, /* never by content: only by a mapping */
 };
 
 /* Events handed back instead of stored (ingest_file_events). */
@@ -438,37 +440,66 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 	char reason[INGEST_REASON];
 	long long rejected0 = res->rejected;
 	size_t listed0 = res->nerrors;
+	char *mapping = NULL;
+	const char *format_arg = opts ? opts->format_arg : NULL;
 	enum rk_err err;
 
 	/* The reference time is the caller's: the stage reads no clock. */
 	if (!opts || !opts->now)
 		return rk_fail(log, RK_ERR_INTERNAL,
 			       "ingest: no reference time (ingest_options.now)");
-	if (len > RK_MAX_REPORT) {
+	if (len > ingest_max_file(cfg)) {
 		if ((err = add_file(res, name, NULL, NULL, true)))
 			return err;
 		return reject_file(res, log, name, RK_ERR_LIMIT,
-				   "file is larger than RK_MAX_REPORT (%u bytes)",
-				   RK_MAX_REPORT);
+				   "file is larger than RK_MAX_REPORT "
+				   "([ingest] max_file, %zu bytes)",
+				   ingest_max_file(cfg));
 	}
 	if (!data)
 		data = "";
 	memset(&run, 0, sizeof(run));
 	run.format = choose_format(opts, name, data, len);
+	if (opts->format == INGEST_FORMAT_AUTO) {
+		/* Generic CSV cannot be sniffed: only a mapping of [ingest]
+		 * csv_mappings that names the file makes it csv. */
+		err = ingest_csvmap_find(cfg, name, &mapping, reason,
+					 sizeof(reason));
+		if (err == RK_ERR_NOMEM)
+			return err;
+		if (err) {
+			if ((err = add_file(res, name, NULL, NULL, true)))
+				return err;
+			/* the configuration's fault, not the file's */
+			return reject_file(res, log, name, RK_ERR_CONFIG, "%s",
+					   reason);
+		}
+		if (mapping) {
+			run.format = &ingest_format_csvmap;
+			format_arg = mapping;
+		}
+	}
 	if (run.format)
-		rk_log_debug(log, "%s: read as %s%s", name, run.format->name,
+		rk_log_debug(log, "%s: read as %s%s%s%s", name,
+			     run.format->name,
+			     mapping ? " with the mapping " : "",
+			     mapping ? mapping : "",
 			     opts->format == INGEST_FORMAT_AUTO
-				     ? " (--format auto: from its content and name)"
+				     ? (mapping ? " ([ingest] csv_mappings: its "
+						  "match takes the name)"
+						: " (--format auto: from its "
+						  "content and name)")
 				     : "");
 	if (!run.format)
 		return reject_file(res, log, name, RK_ERR_INVAL,
 				   "no reader for format %d", (int)opts->format);
 	{
 		struct ingest_source src = {name, data, len, cfg,
-					    opts->format_arg};
+					    format_arg};
 
 		err = run.format->open(&src, &reader, reason, sizeof(reason));
 	}
+	free(mapping); /* the reader keeps what it needs */
 	if (err == RK_ERR_PARSE) {
 		if ((err = add_file(res, name, run.format->name, NULL, true)))
 			return err;
@@ -555,7 +586,7 @@ enum rk_err ingest_buffer(struct rk_store *store, const struct rk_config *cfg,
 /* The whole content of path ("-" = stdin) into content; a failure is
  * listed in res with line 0. */
 static enum rk_err read_input(const struct rk_log *log, const char *path,
-			      struct rk_buf *content,
+			      size_t max, struct rk_buf *content,
 			      struct ingest_result *res)
 {
 	FILE *f = NULL;
@@ -582,11 +613,12 @@ static enum rk_err read_input(const struct rk_log *log, const char *path,
 				goto cleanup;
 			}
 			if (S_ISREG(st.st_mode) &&
-			    (unsigned long long)st.st_size > RK_MAX_REPORT) {
+			    (unsigned long long)st.st_size > max) {
 				err = reject_file(res, log, path, RK_ERR_LIMIT,
 						  "file is larger than "
-						  "RK_MAX_REPORT (%u bytes)",
-						  RK_MAX_REPORT);
+						  "RK_MAX_REPORT ([ingest] "
+						  "max_file, %zu bytes)",
+						  max);
 				goto cleanup;
 			}
 			/* Read a regular file in one allocation. */
@@ -598,8 +630,9 @@ static enum rk_err read_input(const struct rk_log *log, const char *path,
 	err = rk_buf_read_stream(content, f);
 	if (err == RK_ERR_LIMIT)
 		err = reject_file(res, log, path, RK_ERR_LIMIT,
-				  "file is larger than RK_MAX_REPORT (%u bytes)",
-				  RK_MAX_REPORT);
+				  "file is larger than RK_MAX_REPORT ([ingest] "
+				  "max_file, %zu bytes)",
+				  max);
 	else if (err)
 		err = reject_file(res, log, path, err, "cannot read: %s",
 				  err == RK_ERR_IO ? "input/output error"
@@ -618,8 +651,8 @@ enum rk_err ingest_file(struct rk_store *store, const struct rk_config *cfg,
 	struct rk_buf content;
 	enum rk_err err;
 
-	rk_buf_init(&content, RK_MAX_REPORT);
-	err = read_input(log, path, &content, res);
+	rk_buf_init(&content, ingest_max_file(cfg));
+	err = read_input(log, path, ingest_max_file(cfg), &content, res);
 	if (!err)
 		err = read_report(store, NULL, cfg, log, opts, path,
 				  content.data, content.len, res);
@@ -639,8 +672,8 @@ enum rk_err ingest_file_events(const struct rk_config *cfg,
 
 	*events = NULL;
 	*n = 0;
-	rk_buf_init(&content, RK_MAX_REPORT);
-	err = read_input(log, path, &content, res);
+	rk_buf_init(&content, ingest_max_file(cfg));
+	err = read_input(log, path, ingest_max_file(cfg), &content, res);
 	if (!err)
 		err = read_report(NULL, &list, cfg, log, opts, path,
 				  content.data, content.len, res);

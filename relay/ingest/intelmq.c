@@ -28,6 +28,7 @@ struct intelmq_reader {
 	bool pending;
 	long long pending_line;
 	const char *pending_reason; /* static */
+	size_t max_line;       /* [ingest] max_line */
 };
 
 static bool is_ws(char c)
@@ -90,6 +91,7 @@ static enum rk_err intelmq_open(const struct ingest_source *src, void **out,
 	r->data = data;
 	r->end = data + len;
 	r->first = true;
+	r->max_line = ingest_max_line(src->cfg);
 	if (p < r->end && *p == '[') {
 		r->layout = LAYOUT_ARRAY;
 		r->line = ingest_line_of(data, p);
@@ -134,10 +136,10 @@ static void next_line(struct intelmq_reader *r, struct ingest_record *rec)
 		if (q == stop)
 			continue; /* blank */
 		rec->what = "line";
-		if (len > RK_MAX_JSON_LINE) {
+		if (len > r->max_line) {
 			bad(rec, line,
-			    "line is longer than RK_MAX_JSON_LINE (%u bytes)",
-			    RK_MAX_JSON_LINE);
+			    "line is longer than RK_MAX_JSON_LINE (%zu bytes)",
+			    r->max_line);
 			return;
 		}
 		rec->value = json_loadb(start, len, INGEST_JSON_FLAGS, &jerr);
@@ -195,7 +197,7 @@ static void next_element(struct intelmq_reader *r, struct ingest_record *rec)
 	r->first = false;
 	start = r->line;
 	avail = (size_t)(r->end - r->p);
-	cap = avail > RK_MAX_JSON_LINE ? RK_MAX_JSON_LINE : avail;
+	cap = avail > r->max_line ? r->max_line : avail;
 	rec->value = json_loadb(r->p, cap,
 				INGEST_JSON_FLAGS | JSON_DISABLE_EOF_CHECK,
 				&jerr);
@@ -203,9 +205,9 @@ static void next_element(struct intelmq_reader *r, struct ingest_record *rec)
 		r->state = ARRAY_DONE;
 		if (cap < avail && (size_t)jerr.position >= cap)
 			bad(rec, start,
-			    "element is longer than RK_MAX_JSON_LINE (%u "
+			    "element is longer than RK_MAX_JSON_LINE (%zu "
 			    "bytes); the rest of the array is skipped",
-			    RK_MAX_JSON_LINE);
+			    r->max_line);
 		else
 			bad(rec, start,
 			    "element is not valid JSON (line %lld): %s; the "

@@ -202,11 +202,11 @@ static enum rk_err check_value(struct ingest_norm *n, const char *name,
 		return reject(n, "nesting deeper than RK_MAX_JSON_DEPTH (%d)",
 			      RK_MAX_JSON_DEPTH);
 	if (json_is_string(value)) {
-		if (json_string_length(value) > RK_MAX_FIELD)
+		if (json_string_length(value) > n->max_field)
 			return reject(n,
 				      "%s: value is longer than RK_MAX_FIELD "
-				      "(%u bytes)",
-				      name, RK_MAX_FIELD);
+				      "(%zu bytes)",
+				      name, n->max_field);
 	} else if (json_is_array(value)) {
 		size_t i;
 		json_t *item;
@@ -949,6 +949,7 @@ enum rk_err ingest_normalize(struct ingest_norm *n,
 	enum rk_err err;
 
 	reset(n);
+	n->max_field = ingest_max_field(cfg); /* [ingest] max_field */
 	if (!json_is_object(root))
 		return reject(n, "not a JSON object");
 	if ((err = flatten(n, root, 1)))

@@ -82,6 +82,62 @@ struct ingest_format_ops {
 extern const struct ingest_format_ops ingest_format_intelmq;
 extern const struct ingest_format_ops ingest_format_arf;
 extern const struct ingest_format_ops ingest_format_shadowserver;
+extern const struct ingest_format_ops ingest_format_csvmap;
+extern const struct ingest_format_ops ingest_format_iodef;
+
+/* ------------------------------------------------------------ limits */
+
+/* [ingest] max_file, max_line, max_field, max_evidence of cfg in bytes
+ * (limits.c); the limits.h defaults when cfg is NULL or leaves one 0.
+ * Messages name them RK_MAX_REPORT, RK_MAX_JSON_LINE (a CSV row:
+ * "[ingest] max_line"), RK_MAX_FIELD and RK_MAX_EVIDENCE. */
+size_t ingest_max_file(const struct rk_config *cfg);
+size_t ingest_max_line(const struct rk_config *cfg);
+size_t ingest_max_field(const struct rk_config *cfg);
+size_t ingest_max_evidence(const struct rk_config *cfg);
+struct rk_csv_opts;
+/* The input, record and cell limits of a CSV report reader from cfg. */
+void ingest_csv_limits(const struct rk_config *cfg, struct rk_csv_opts *o);
+
+/* ------------------------------------------------------------ queue */
+
+struct rk_csv;
+struct ingest_item;
+
+/* Records found ahead of format->next (queue.c).  Zero it to start; for
+ * a CSV reader set csv (owned: freed by release) and p..end, the input
+ * left to feed it, whose callbacks push.  line_offset is added to every
+ * line handed out (lines skipped before the CSV reader's input). */
+struct ingest_queue {
+	struct ingest_item *items; /* owned */
+	size_t head, len, cap;
+	struct rk_csv *csv;
+	const char *p, *end;       /* borrowed */
+	bool finished;
+	long long line_offset;
+};
+
+/* Queue a record: value (taken, also on failure) with its severity (-1:
+ * the normalizer's), or NULL and the reason of a bad one.  RK_OK or
+ * RK_ERR_NOMEM. */
+enum rk_err ingest_queue_push(struct ingest_queue *q, long long line,
+			      json_t *value, int severity, const char *reason);
+/* Queue a bad record with a formatted reason. */
+enum rk_err ingest_queue_reject(struct ingest_queue *q, long long line,
+				const char *fmt, ...) RK_PRINTF(3, 4);
+/* The next record into rec (feeding the CSV reader while the queue is
+ * empty), or RECORD_END; format->next's contract. */
+enum rk_err ingest_queue_next(struct ingest_queue *q, struct ingest_record *rec);
+void ingest_queue_release(struct ingest_queue *q);
+
+/* ------------------------------------------------------------ csv */
+
+/* The NAME.map file of [ingest] csv_mappings whose `match` pattern
+ * matches the base name of file, into *path (caller frees); RK_OK with
+ * *path NULL when none does or csv_mappings is unset; RK_ERR_CONFIG when
+ * the directory cannot be read (reason says why). */
+enum rk_err ingest_csvmap_find(const struct rk_config *cfg, const char *file,
+			       char **path, char *reason, size_t reason_len);
 
 /* ------------------------------------------------------------ text */
 
@@ -123,6 +179,7 @@ struct ingest_norm {
 	EVP_MD_CTX *md;        /* owned */
 	json_t *tlp_names[RK_TLP_RED + 1]; /* shared "CLEAR", "GREEN", ... */
 	size_t nfields;
+	size_t max_field;      /* [ingest] max_field of the last call */
 	char reason[INGEST_REASON]; /* why the last event was rejected */
 };
 

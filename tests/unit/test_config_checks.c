@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "renraku/limits.h"
 #include "testutil.h"
 
 /* Load text as "t.conf"; returns the error and the logged message. */
@@ -55,11 +56,54 @@ static void test_resolve_order(void **state)
 				    "abusix, security.txt)"));
 }
 
+/* [ingest] max_file, max_line, max_field, max_evidence: sizes with k,
+ * M, G, within their bounds. */
+static void test_ingest_limits(void **state)
+{
+	struct rk_config cfg;
+	struct rk_log quiet = {RK_LOG_ERROR, NULL};
+	char msg[1024];
+	static const char text[] = "[ingest]\nmax_file = 2k\nmax_line = 1M\n"
+				   "max_field = 65536\nmax_evidence = 4KiB\n";
+
+	(void)state;
+	quiet.stream = fopen("/dev/null", "w");
+	assert_int_equal(rk_config_defaults(&cfg), RK_OK);
+	assert_int_equal(cfg.ingest.max_file, RK_MAX_REPORT);
+	assert_int_equal(cfg.ingest.max_line, RK_MAX_JSON_LINE);
+	assert_int_equal(cfg.ingest.max_field, RK_MAX_FIELD);
+	assert_int_equal(cfg.ingest.max_evidence, RK_MAX_EVIDENCE);
+	assert_int_equal(rk_config_load_buffer(&cfg, "t.conf", text,
+					       strlen(text), &quiet),
+			 RK_OK);
+	assert_int_equal(cfg.ingest.max_file, 2048);
+	assert_int_equal(cfg.ingest.max_line, 1 << 20);
+	assert_int_equal(cfg.ingest.max_field, 65536);
+	assert_int_equal(cfg.ingest.max_evidence, 4096);
+	rk_config_release(&cfg);
+	fclose(quiet.stream);
+	assert_int_equal(load("[ingest]\n\nmax_line = 2G\n", msg, sizeof(msg)),
+			 RK_ERR_CONFIG);
+	assert_non_null(strstr(msg, "t.conf:3: [ingest] max_line: '2G' is not "
+				    "a size from 1024 to 67108864 bytes"));
+	assert_int_equal(load("[ingest]\nmax_field = 12q\n", msg, sizeof(msg)),
+			 RK_ERR_CONFIG);
+	assert_non_null(strstr(msg, "t.conf:2: [ingest] max_field: '12q'"));
+	assert_int_equal(load("[ingest]\nmax_evidence = 10\n", msg, sizeof(msg)),
+			 RK_ERR_CONFIG);
+	assert_int_equal(load("[ingest]\nmax_file = 2GiB\n", msg, sizeof(msg)),
+			 RK_ERR_CONFIG);
+	assert_int_equal(load("[ingest]\ncsv_mappings = maps\n", msg,
+			      sizeof(msg)),
+			 RK_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_severity_types),
 		cmocka_unit_test(test_resolve_order),
+		cmocka_unit_test(test_ingest_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
