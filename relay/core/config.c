@@ -226,7 +226,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 /* ------------------------------------------------------------ parsing */
 
 enum key_kind { K_STR, K_STR_OPT, K_DURATION, K_INT, K_BOOL, K_TLP,
-		K_SIGN_MODE, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX,
+		K_SIGN_MODE, K_ENCRYPT, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX,
 		K_PUBLIC_URL, K_TRANSPORT_URL, K_FIELD_LIST };
 
 struct key_def {
@@ -304,13 +304,14 @@ static const struct key_def keys[] = {
 	{"relay", "templates", K_STR, OFF(relay.templates), 0, 0},
 	{"relay", "contacts", K_STR_OPT, OFF(relay.contacts), 0, 0},
 	{"relay", "default_tlp", K_TLP, OFF(relay.default_tlp), 0, 0},
+	{"relay", "review", K_BOOL, OFF(relay.review), 0, 0},
 	{"relay", "retention", K_DURATION, OFF(relay.retention), 0, LLONG_MAX},
 	{"store", "path", K_STR, OFF(store.path), 0, 0},
 	{"store", "busy_timeout", K_INT, OFF(store.busy_timeout), 0, 600000},
 	{"gpg", "home", K_STR, OFF(gpg.home), 0, 0},
 	{"gpg", "signer", K_STR_OPT, OFF(gpg.signer), 0, 0},
 	{"gpg", "mode", K_SIGN_MODE, OFF(gpg.mode), 0, 0},
-	{"gpg", "encrypt", K_BOOL, OFF(gpg.encrypt), 0, 0},
+	{"gpg", "encrypt", K_ENCRYPT, OFF(gpg.encrypt), 0, 0},
 	{"transport", "url", K_TRANSPORT_URL, OFF(transport.url), 0, 0},
 	{"transport", "starttls", K_STARTTLS, OFF(transport.starttls), 0, 0},
 	{"transport", "user", K_STR_OPT, OFF(transport.user), 0, 0},
@@ -503,6 +504,17 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 			*(enum rk_sign_mode *)base = RK_SIGN_NONE;
 		else
 			return set_error(st, "[%s] %s: '%s' is not pgp-mime, inline or none",
+					 k->section, k->name, value);
+		return 1;
+	case K_ENCRYPT:
+		if (strcmp(value, "when-key") == 0)
+			*(enum rk_encrypt *)base = RK_ENCRYPT_WHEN_KEY;
+		else if (strcmp(value, "always") == 0)
+			*(enum rk_encrypt *)base = RK_ENCRYPT_ALWAYS;
+		else if (strcmp(value, "never") == 0)
+			*(enum rk_encrypt *)base = RK_ENCRYPT_NEVER;
+		else
+			return set_error(st, "[%s] %s: '%s' is not when-key, always or never",
 					 k->section, k->name, value);
 		return 1;
 	case K_STARTTLS:
@@ -822,14 +834,16 @@ enum rk_err rk_config_write_template(const char *path, const char *name,
 		"ticket_prefix = RENRAKU\n"
 		"# public_url = https://renraku.example.org\n"
 		"# contacts = contacts\n"
-		"default_tlp = GREEN\n\n"
+		"default_tlp = GREEN\n"
+		"# review = off\n\n"
 		"[store]\n"
 		"path = renraku.db\n"
 		"busy_timeout = 5000\n\n"
 		"[gpg]\n"
 		"home = gnupg\n"
 		"# signer = FINGERPRINT\n"
-		"mode = pgp-mime\n\n"
+		"mode = pgp-mime\n"
+		"encrypt = when-key\n\n"
 		"[transport]\n"
 		"url = maildir:outbox\n\n"
 		"[ingest]\n"

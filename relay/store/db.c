@@ -254,6 +254,15 @@ static const char *const migrations[] = {
 	"  value INTEGER NOT NULL"
 	");"
 	"INSERT INTO store_meta (key, value) VALUES ('contacts_generation', 0);",
+	/* 3: who let a ticket that must go out encrypted (TLP:AMBER) go
+	 * out in the clear (tickets approve --cleartext), and when; messages
+	 * may also be in state 'review' (built for [relay] review, not yet
+	 * released) */
+	"CREATE TABLE ticket_cleartext ("
+	"  ticket_id TEXT PRIMARY KEY REFERENCES tickets(id),"
+	"  actor TEXT NOT NULL,"
+	"  at INTEGER NOT NULL"
+	");",
 };
 
 int store_schema_version(void)
