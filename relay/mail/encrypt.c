@@ -157,7 +157,10 @@ enum rk_err mail_recipient_key(struct mail_signer *s, const char *addr,
 		err = RK_ERR_INVAL;
 		goto cleanup;
 	}
-	if ((err = rk_buf_addf(&query, "%s:%s", is_fpr(fpr) ? fpr : "", addr)))
+	/* judged at now: the same key may be good today and expired in a
+	 * --now replay */
+	if ((err = rk_buf_addf(&query, "%lld:%s:%s", (long long)now,
+			       is_fpr(fpr) ? fpr : "", addr)))
 		goto cleanup;
 	for (size_t i = 0; i < s->nrcpts && !slot; i++)
 		if (rk_str_ieq(s->rcpts[i].query, query.data))

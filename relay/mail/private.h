@@ -10,7 +10,7 @@
 /* A recipient key looked up once per signer (per run): the address or
  * fingerprint asked for, and the key found (NULL = none, why says why). */
 struct mail_rcpt_key {
-	char *query;    /* "fpr:ADDR" as asked; owned */
+	char *query;    /* "NOW:FPR:ADDR" as asked; owned */
 	gpgme_key_t key; /* usable encryption key, NULL = none */
 	char *why;      /* owned, NULL when key is set */
 };
