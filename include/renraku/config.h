@@ -78,6 +78,10 @@ struct rk_config {
 		char *signer;         /* fingerprint/uid, NULL = only key */
 		enum rk_sign_mode mode;
 		enum rk_encrypt encrypt; /* when-key */
+		bool wkd;             /* off: look keys up by WKD */
+		char *wkd_ca_file;    /* NULL = system CAs */
+		long long wkd_port;   /* 443 (tests: the loopback server's) */
+		char *wkd_resolve;    /* tests: "HOST:ADDRESS,...", NULL */
 	} gpg;
 	struct {
 		char *url;            /* "maildir:outbox" */

@@ -124,6 +124,28 @@ enum rk_err mail_recipient_key(struct mail_signer *s, const char *addr,
 			       const char *fpr, int64_t now, char fpr_out[41],
 			       struct rk_buf *why);
 
+/* Web Key Directory lookups for mail_recipient_key (relay/mail/wkd.c,
+ * over include/renraku/http.h): when no usable key for an address is in
+ * the home, its domain's WKD (advanced method, then direct) is asked
+ * and a key with a user id for the address imported.  Strings are
+ * copied. */
+struct mail_wkd_options {
+	const char *ca_file; /* extra CA bundle (PEM), NULL = system CAs */
+	int port;            /* 0 = 443 */
+	const char *resolve; /* tests: "HOST:ADDRESS,..." (curl resolve at
+				port), NULL = DNS */
+	long timeout_ms;     /* 0 = 10000 */
+};
+/* Turn WKD lookups on (opt) or off (NULL) for signer s. */
+enum rk_err mail_signer_wkd(struct mail_signer *s,
+			    const struct mail_wkd_options *opt);
+/* The WKD URLs of addr (advanced and direct method), appended;
+ * RK_ERR_INVAL for an address WKD cannot name. */
+enum rk_err mail_wkd_urls(const char *addr, int port, struct rk_buf *advanced,
+			  struct rk_buf *direct);
+/* The z-base-32 SHA-1 of the lower-cased local part local[0..len). */
+enum rk_err mail_wkd_hash(const char *local, size_t len, char out[33]);
+
 /* Import the public key in data[0..len) (armored or binary, one key)
  * into GnuPG home `home` (created 0700 when missing); fpr_out gets its
  * fingerprint.  Secret key material is refused (RK_ERR_INVAL). */

@@ -86,7 +86,8 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->relay.reply_to, &cfg->relay.ticket_prefix,
 		&cfg->relay.public_url, &cfg->relay.templates,
 		&cfg->relay.contacts, &cfg->store.path, &cfg->gpg.home,
-		&cfg->gpg.signer, &cfg->transport.url, &cfg->transport.user,
+		&cfg->gpg.signer, &cfg->gpg.wkd_ca_file, &cfg->gpg.wkd_resolve,
+		&cfg->transport.url, &cfg->transport.user,
 		&cfg->transport.password_file, &cfg->resolve.order,
 		&cfg->resolve.bootstrap, &cfg->resolve.whois, &cfg->resolve.dns,
 		&cfg->resolve.ca_file, &cfg->inbound.imap_url,
@@ -202,6 +203,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	cfg->relay.retention = 0;
 	cfg->store.busy_timeout = 5000;
 	cfg->gpg.mode = RK_SIGN_PGP_MIME;
+	cfg->gpg.wkd_port = 443;
 	cfg->transport.starttls = RK_STARTTLS_REQUIRED;
 	cfg->transport.max_attempts = 24;
 	cfg->resolve.ttl = 7 * 86400;
@@ -312,6 +314,10 @@ static const struct key_def keys[] = {
 	{"gpg", "signer", K_STR_OPT, OFF(gpg.signer), 0, 0},
 	{"gpg", "mode", K_SIGN_MODE, OFF(gpg.mode), 0, 0},
 	{"gpg", "encrypt", K_ENCRYPT, OFF(gpg.encrypt), 0, 0},
+	{"gpg", "wkd", K_BOOL, OFF(gpg.wkd), 0, 0},
+	{"gpg", "wkd_ca_file", K_STR_OPT, OFF(gpg.wkd_ca_file), 0, 0},
+	{"gpg", "wkd_port", K_INT, OFF(gpg.wkd_port), 1, 65535},
+	{"gpg", "wkd_resolve", K_STR_OPT, OFF(gpg.wkd_resolve), 0, 0},
 	{"transport", "url", K_TRANSPORT_URL, OFF(transport.url), 0, 0},
 	{"transport", "starttls", K_STARTTLS, OFF(transport.starttls), 0, 0},
 	{"transport", "user", K_STR_OPT, OFF(transport.user), 0, 0},

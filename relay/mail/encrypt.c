@@ -189,6 +189,19 @@ enum rk_err mail_recipient_key(struct mail_signer *s, const char *addr,
 						  by_addr.data, addr);
 			rk_buf_release(&by_addr);
 		}
+		if (!err && !key && s->wkd) {
+			/* the recipient's own domain may publish one */
+			struct rk_buf by_wkd;
+			bool imported = false;
+
+			rk_buf_init(&by_wkd, 1024);
+			err = mail_wkd_fetch(s, addr, &imported, &reason);
+			if (!err && imported)
+				err = lookup(s, pattern.data, now, &key, &by_wkd);
+			if (!err && imported && !key)
+				err = rk_buf_addf(&reason, "; from WKD: %s", by_wkd.data);
+			rk_buf_release(&by_wkd);
+		}
 		if (err)
 			goto cleanup;
 		if (s->nrcpts >= MAIL_MAX_RCPT_CACHE)

@@ -25,7 +25,16 @@ struct mail_signer {
 	const struct rk_log *log; /* borrowed */
 	struct mail_rcpt_key *rcpts;
 	size_t nrcpts;
+	struct mail_wkd *wkd;     /* NULL = no WKD lookups */
 };
+
+/* WKD (wkd.c): free the lookup state; fetch addr's key from its domain
+ * and import it into the signer's home (*imported), or append why not
+ * ("; WKD: no key published") to why. */
+struct mail_wkd;
+void mail_wkd_free(struct mail_wkd *w);
+enum rk_err mail_wkd_fetch(struct mail_signer *s, const char *addr,
+			   bool *imported, struct rk_buf *why);
 
 /* A context bound to home (OpenPGP, loopback pinentry, local key
  * listing, armor, offline).  Caller releases with gpgme_release. */

@@ -32,6 +32,23 @@ enum rk_err notify_signer_from_config(const struct rk_config *cfg,
 		return err;
 	err = mail_signer_open(signer, home, cfg->gpg.signer, log);
 	free(home);
+	if (!err && cfg->gpg.wkd) {
+		char *ca = NULL;
+		struct mail_wkd_options wkd = {
+			.port = (int)cfg->gpg.wkd_port, .resolve = cfg->gpg.wkd_resolve,
+		};
+
+		if (cfg->gpg.wkd_ca_file)
+			err = rk_config_path(cfg, cfg->gpg.wkd_ca_file, &ca);
+		wkd.ca_file = ca;
+		if (!err)
+			err = mail_signer_wkd(*signer, &wkd);
+		free(ca);
+		if (err) {
+			mail_signer_close(*signer);
+			*signer = NULL;
+		}
+	}
 	if (err) {
 		rk_log_error(log, "cannot sign notices with [gpg] home '%s'%s%s%s: %s; "
 				  "the tickets due stay due until it is fixed",

@@ -895,6 +895,39 @@ static void test_inline_clearsigned(void **state)
 	rk_buf_release(&out);
 }
 
+/* WKD URLs as gpg-wks-client --print-wkd-url prints them (GnuPG 2.2.40:
+ * noc@wkd.test), the local part lower-cased for the hash only. */
+static void test_wkd_urls(void **state)
+{
+	struct rk_buf adv, dir;
+	char hash[33];
+
+	(void)state;
+	rk_buf_init(&adv, 4096);
+	rk_buf_init(&dir, 4096);
+	assert_int_equal(mail_wkd_hash("noc", 3, hash), RK_OK);
+	assert_string_equal(hash, "e1bxuz5fmgbtjxtngwnb56rnahtt48ij");
+	assert_int_equal(mail_wkd_hash("NoC", 3, hash), RK_OK);
+	assert_string_equal(hash, "e1bxuz5fmgbtjxtngwnb56rnahtt48ij");
+	assert_int_equal(mail_wkd_urls("noc@wkd.test", 0, &adv, &dir), RK_OK);
+	assert_string_equal(adv.data, "https://openpgpkey.wkd.test/.well-known/"
+			    "openpgpkey/wkd.test/hu/e1bxuz5fmgbtjxtngwnb56rnahtt48ij?l=noc");
+	assert_string_equal(dir.data, "https://wkd.test/.well-known/openpgpkey/hu/"
+			    "e1bxuz5fmgbtjxtngwnb56rnahtt48ij?l=noc");
+	rk_buf_reset(&adv);
+	rk_buf_reset(&dir);
+	assert_int_equal(mail_wkd_urls("a+b@x.test", 8443, &adv, &dir), RK_OK);
+	assert_non_null(strstr(adv.data, "https://openpgpkey.x.test:8443/"));
+	assert_non_null(strstr(adv.data, "?l=a%2Bb"));
+	rk_buf_reset(&adv);
+	rk_buf_reset(&dir);
+	assert_int_equal(mail_wkd_urls("x@evil.test/../", 0, &adv, &dir), RK_ERR_INVAL);
+	assert_int_equal(mail_wkd_urls("nobody", 0, &adv, &dir), RK_ERR_INVAL);
+	assert_int_equal(mail_wkd_urls("a@b.test:99", 0, &adv, &dir), RK_ERR_INVAL);
+	rk_buf_release(&adv);
+	rk_buf_release(&dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -907,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_encrypted_structure),
 		cmocka_unit_test(test_recipient_key_reasons),
 		cmocka_unit_test(test_inline_clearsigned),
+		cmocka_unit_test(test_wkd_urls),
 	};
 	int rc;
 
