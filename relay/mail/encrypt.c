@@ -323,67 +323,58 @@ static enum rk_err check_signed(struct mail_signer *s, gpgme_sig_mode_t mode)
 	return RK_OK;
 }
 
-enum rk_err mail_encrypt_signed(struct mail_signer *s, gpgme_key_t *keys,
-				const void *data, size_t len,
-				struct rk_buf *out)
+/* Sign data (clearsigned when keys is NULL) or sign and encrypt it to
+ * keys, into out. */
+static enum rk_err protect(struct mail_signer *s, gpgme_key_t *keys,
+			   const void *data, size_t len, struct rk_buf *out)
 {
-	gpgme_data_t plain = NULL, cipher = NULL;
-	gpgme_encrypt_result_t res;
+	gpgme_data_t plain = NULL, result = NULL;
+	gpgme_encrypt_result_t enc;
 	gpgme_error_t gerr;
 	enum rk_err err;
 
 	if (gpgme_data_new_from_mem(&plain, data, len, 0) ||
-	    gpgme_data_new(&cipher)) {
+	    gpgme_data_new(&result)) {
 		err = RK_ERR_NOMEM;
 		goto cleanup;
 	}
-	gerr = gpgme_op_encrypt_sign(s->ctx, keys, GPGME_ENCRYPT_ALWAYS_TRUST,
-				     plain, cipher);
-	res = gpgme_op_encrypt_result(s->ctx);
-	if (res && res->invalid_recipients) {
+	if (keys)
+		gerr = gpgme_op_encrypt_sign(s->ctx, keys, GPGME_ENCRYPT_ALWAYS_TRUST,
+					     plain, result);
+	else
+		gerr = gpgme_op_sign(s->ctx, plain, result, GPGME_SIG_MODE_CLEAR);
+	enc = keys ? gpgme_op_encrypt_result(s->ctx) : NULL;
+	if (enc && enc->invalid_recipients) {
 		err = rk_fail(s->log, RK_ERR_GPG, "cannot encrypt to %s: %s",
-			      res->invalid_recipients->fpr
-				      ? res->invalid_recipients->fpr : "?",
-			      gpgme_strerror(res->invalid_recipients->reason));
+			      enc->invalid_recipients->fpr
+				      ? enc->invalid_recipients->fpr : "?",
+			      gpgme_strerror(enc->invalid_recipients->reason));
 		goto cleanup;
 	}
 	if (gerr) {
-		err = rk_fail(s->log, RK_ERR_GPG, "encrypting and signing with %s "
-			      "failed: %s", s->fpr, gpgme_strerror(gerr));
+		err = rk_fail(s->log, RK_ERR_GPG, "%s with %s failed: %s",
+			      keys ? "encrypting and signing" : "clearsigning",
+			      s->fpr, gpgme_strerror(gerr));
 		goto cleanup;
 	}
-	if ((err = check_signed(s, GPGME_SIG_MODE_NORMAL)))
-		goto cleanup;
-	err = take_output(s, &cipher, out);
+	if (!(err = check_signed(s, keys ? GPGME_SIG_MODE_NORMAL
+					 : GPGME_SIG_MODE_CLEAR)))
+		err = take_output(s, &result, out);
 cleanup:
 	gpgme_data_release(plain);
-	gpgme_data_release(cipher);
+	gpgme_data_release(result);
 	return err;
+}
+
+enum rk_err mail_encrypt_signed(struct mail_signer *s, gpgme_key_t *keys,
+				const void *data, size_t len,
+				struct rk_buf *out)
+{
+	return keys ? protect(s, keys, data, len, out) : RK_ERR_INVAL;
 }
 
 enum rk_err mail_clearsign(struct mail_signer *s, const void *data,
 			   size_t len, struct rk_buf *out)
 {
-	gpgme_data_t plain = NULL, signed_text = NULL;
-	gpgme_error_t gerr;
-	enum rk_err err;
-
-	if (gpgme_data_new_from_mem(&plain, data, len, 0) ||
-	    gpgme_data_new(&signed_text)) {
-		err = RK_ERR_NOMEM;
-		goto cleanup;
-	}
-	if ((gerr = gpgme_op_sign(s->ctx, plain, signed_text,
-				  GPGME_SIG_MODE_CLEAR))) {
-		err = rk_fail(s->log, RK_ERR_GPG, "clearsigning with %s failed: %s",
-			      s->fpr, gpgme_strerror(gerr));
-		goto cleanup;
-	}
-	if ((err = check_signed(s, GPGME_SIG_MODE_CLEAR)))
-		goto cleanup;
-	err = take_output(s, &signed_text, out);
-cleanup:
-	gpgme_data_release(plain);
-	gpgme_data_release(signed_text);
-	return err;
+	return protect(s, NULL, data, len, out);
 }

@@ -708,15 +708,12 @@ enum rk_err store_message_to_review(struct rk_store *store, int64_t row)
 		"UPDATE messages SET state = 'review' "
 		"WHERE id = ?1 AND state = 'queued' AND direction = 'out'";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
-	int rc;
+	enum rk_err err;
 
-	if (!stmt)
-		return RK_ERR_DB;
-	sqlite3_bind_int64(stmt, 1, row);
-	rc = sqlite3_step(stmt);
-	store_done(stmt);
-	if (rc != SQLITE_DONE)
-		return store_fail(store, "set a message aside for review");
+	if (stmt)
+		sqlite3_bind_int64(stmt, 1, row);
+	if ((err = store_step_done(store, stmt, "set a message aside for review")))
+		return err;
 	return sqlite3_changes(store->db) == 1 ? RK_OK : RK_ERR_NOTFOUND;
 }
 

@@ -443,17 +443,13 @@ static enum rk_err cleartext_add(struct rk_store *store,
 		"INSERT OR REPLACE INTO ticket_cleartext (ticket_id, actor, at) "
 		"VALUES (?1, ?2, ?3)";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
-	int rc;
 
-	if (!stmt)
-		return RK_ERR_DB;
-	store_bind_text(stmt, 1, ch->id);
-	store_bind_text(stmt, 2, ch->cleartext_by);
-	sqlite3_bind_int64(stmt, 3, store->now);
-	rc = sqlite3_step(stmt);
-	store_done(stmt);
-	return rc == SQLITE_DONE ? RK_OK
-				 : store_fail(store, "record a cleartext approval");
+	if (stmt) {
+		store_bind_text(stmt, 1, ch->id);
+		store_bind_text(stmt, 2, ch->cleartext_by);
+		sqlite3_bind_int64(stmt, 3, store->now);
+	}
+	return store_step_done(store, stmt, "record a cleartext approval");
 }
 
 enum rk_err store_ticket_change(struct rk_store *store,

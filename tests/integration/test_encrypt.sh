@@ -16,14 +16,8 @@
 #  - [gpg] encrypt = never holds AMBER; = always leaves nothing in clear.
 . "$(dirname "$0")/lib.sh"
 
-G() { # G HOME gpg-args...: gpg on a throwaway home, no passphrases
-	local home=$1
-	shift
-	gpg --homedir "$home" --batch --quiet --pinentry-mode loopback \
-		--passphrase '' "$@"
-}
-fpr_of() { gpg --homedir "$1" --with-colons --list-keys "$2" 2>/dev/null |
-	awk -F: '$1 == "fpr" {print $10; exit}'; }
+G() { gpgq "$@"; }
+fpr_of() { key_fpr "$@"; }
 
 # --- recipients' keys, made here
 mkdir -m 700 "$WORK/gnupg-a" "$WORK/gnupg-x"
@@ -43,34 +37,15 @@ check "unusable keys made" test -n "$(fpr_of "$WORK/gnupg-x" abuse@signonly.exam
 mkdir -p "$WORK/contacts/keys"
 G "$WORK/gnupg-a" --armor --export noc@isp-a.example >"$WORK/contacts/keys/isp-a.asc"
 G "$WORK/gnupg-a" --armor --export sec@inline.example >"$WORK/contacts/keys/inline.asc"
-cat >"$WORK/contacts/constituency.csv" <<CSV
-org,match,email,cc,pgp,lang,format,notes
-ISP A,192.0.2.0/24,noc@isp-a.example,helpdesk@isp-a.example,$FPR_A,en,csv-attach,
-Expired Org,198.51.100.0/25,abuse@expired.example,,,en,,
-Revoked Org,198.51.100.128/25,abuse@revoked.example,,,en,,
-Signonly Org,203.0.113.0/25,abuse@signonly.example,,,en,,
-Inline Org,203.0.113.128/25,sec@inline.example,,,en,inline,
-Nokey Org,100.64.0.0/16,abuse@nokey.example,,,en,inline,
-CSV
-printf 'country,team,email,pgp,lang\n' >"$WORK/contacts/national-csirts.csv"
-printf 'match,type,until,reason\n' >"$WORK/contacts/suppress.csv"
-
+contacts_with "$WORK/contacts" \
+	"ISP A,192.0.2.0/24,noc@isp-a.example,helpdesk@isp-a.example,$FPR_A,en,csv-attach," \
+	"Expired Org,198.51.100.0/25,abuse@expired.example,,,en,," \
+	"Revoked Org,198.51.100.128/25,abuse@revoked.example,,,en,," \
+	"Signonly Org,203.0.113.0/25,abuse@signonly.example,,,en,," \
+	"Inline Org,203.0.113.128/25,sec@inline.example,,,en,inline," \
+	"Nokey Org,100.64.0.0/16,abuse@nokey.example,,,en,inline,"
 conf="$WORK/renraku.conf"
-cat >"$conf" <<CONF
-[relay]
-name = Test CSIRT
-from = csirt@test.example
-ticket_prefix = TEST
-templates = $RK_SOURCE_DIR/templates
-[gpg]
-home = gnupg
-[transport]
-url = maildir:outbox
-[aggregate]
-window = 0
-[resolve]
-order = local
-CONF
+relay_conf "$conf"
 R() { "$RENRAKU" --config "$conf" "$@"; }
 db="$WORK/renraku.db"
 q() { sqlite3 "$db" "$1"; }
@@ -86,10 +61,7 @@ check "the contacts' keys are in the relay's GnuPG home" \
 G "$WORK/gnupg-x" --armor --export >"$WORK/unusable.asc"
 G "$WORK/gnupg" --import "$WORK/unusable.asc" 2>/dev/null
 
-ev() { # ev IP TLP [TYPE]
-	printf '{"time.source":"2026-11-30T09:00:00Z","source.ip":"%s","classification.type":"%s","tlp":"%s"}\n' \
-		"$1" "${3:-infected-system}" "$2"
-}
+ev() { event_line "$@"; }
 {
 	ev 192.0.2.10 AMBER
 	ev 192.0.2.11 GREEN brute-force
@@ -104,7 +76,7 @@ rc=0; R run --once --offline --json >"$WORK/run1.json" 2>"$WORK/run1.err" || rc=
 check "run exits 0 (rc $rc)" test "$rc" -eq 0
 check "three AMBER tickets held (unusable keys)" test "$(json_get "$WORK/run1.json" 'd["held"]')" -eq 3
 
-tid() { q "SELECT t.id FROM tickets t JOIN ticket_events te ON te.ticket_id = t.id JOIN events e ON e.id = te.event_id WHERE e.source_ip = '$1'"; }
+tid() { ticket_of "$db" "$1"; }
 T_AMB=$(tid 192.0.2.10)
 T_GRN=$(tid 192.0.2.11)
 T_EXP=$(tid 198.51.100.5)
@@ -228,14 +200,14 @@ check "and holds the CSV" grep -q '203.0.113.200' "$WORK/inline-enc.txt"
 
 # --- [gpg] encrypt = never: AMBER is held even with a key; = always:
 #     nothing in clear for GREEN either
-sed -i 's/^home = gnupg$/home = gnupg\nencrypt = never/' "$conf"
+printf '[gpg]\nencrypt = never\n' >>"$conf"
 ev 192.0.2.20 AMBER >"$WORK/ev2.jsonl"
 R -q ingest "$WORK/ev2.jsonl"
 R run --once --offline >/dev/null 2>"$WORK/run3.err"
 T_NEV=$(tid 192.0.2.20)
 check "encrypt = never: AMBER held" test "$(q "SELECT state FROM tickets WHERE id = '$T_NEV'")" = held
 check "with the reason" bash -c "sqlite3 '$db' \"SELECT hold_reason FROM tickets WHERE id = '$T_NEV'\" | grep -q 'encrypt = never'"
-sed -i 's/^encrypt = never$/encrypt = always/' "$conf"
+printf '[gpg]\nencrypt = always\n' >>"$conf"
 ev 192.0.2.21 GREEN phishing >"$WORK/ev3.jsonl"
 ev 100.64.2.2 GREEN phishing >>"$WORK/ev3.jsonl"
 R -q ingest "$WORK/ev3.jsonl"

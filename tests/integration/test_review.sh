@@ -9,53 +9,22 @@
 # and signs it now without queueing anything.
 . "$(dirname "$0")/lib.sh"
 
-G() {
-	local home=$1
-	shift
-	gpg --homedir "$home" --batch --quiet --pinentry-mode loopback \
-		--passphrase '' "$@"
-}
 mkdir -m 700 "$WORK/gnupg-a"
-G "$WORK/gnupg-a" --quick-gen-key "NOC A <noc@isp-a.example>" future-default default never
-FPR_A=$(gpg --homedir "$WORK/gnupg-a" --with-colons --list-keys noc@isp-a.example |
-	awk -F: '$1 == "fpr" {print $10; exit}')
+gpgq "$WORK/gnupg-a" --quick-gen-key "NOC A <noc@isp-a.example>" future-default default never
+FPR_A=$(key_fpr "$WORK/gnupg-a" noc@isp-a.example)
 mkdir -p "$WORK/contacts/keys"
-G "$WORK/gnupg-a" --armor --export noc@isp-a.example >"$WORK/contacts/keys/isp-a.asc"
-cat >"$WORK/contacts/constituency.csv" <<CSV
-org,match,email,cc,pgp,lang,format,notes
-ISP A,192.0.2.0/24,noc@isp-a.example,,$FPR_A,en,,
-Org B,198.51.100.0/24,abuse@b.example,,,en,,
-Org C,203.0.113.0/24,abuse@c.example,,,ja,,
-Org D,100.64.0.0/16,abuse@d.example,,,en,,
-CSV
-printf 'country,team,email,pgp,lang\n' >"$WORK/contacts/national-csirts.csv"
-printf 'match,type,until,reason\n' >"$WORK/contacts/suppress.csv"
-
+gpgq "$WORK/gnupg-a" --armor --export noc@isp-a.example >"$WORK/contacts/keys/isp-a.asc"
+contacts_with "$WORK/contacts" "ISP A,192.0.2.0/24,noc@isp-a.example,,$FPR_A,en,," \
+	"Org B,198.51.100.0/24,abuse@b.example,,,en,," \
+	"Org C,203.0.113.0/24,abuse@c.example,,,ja,," \
+	"Org D,100.64.0.0/16,abuse@d.example,,,en,,"
 conf="$WORK/renraku.conf"
-cat >"$conf" <<CONF
-[relay]
-name = Test CSIRT
-from = csirt@test.example
-ticket_prefix = TEST
-templates = $RK_SOURCE_DIR/templates
-review = on
-[gpg]
-home = gnupg
-[transport]
-url = maildir:outbox
-[aggregate]
-window = 0
-[resolve]
-order = local
-CONF
+relay_conf "$conf" '[relay]' 'review = on'
 R() { "$RENRAKU" --config "$conf" "$@"; }
 db="$WORK/renraku.db"
 q() { sqlite3 "$db" "$1"; }
-ev() {
-	printf '{"time.source":"2026-11-30T09:00:00Z","source.ip":"%s","classification.type":"%s","tlp":"%s"}\n' \
-		"$1" "${3:-infected-system}" "$2"
-}
-tid() { q "SELECT t.id FROM tickets t JOIN ticket_events te ON te.ticket_id = t.id JOIN events e ON e.id = te.event_id WHERE e.source_ip = '$1'"; }
+ev() { event_line "$@"; }
+tid() { ticket_of "$db" "$1"; }
 ndir() { find "$WORK/outbox/new" -type f 2>/dev/null | wc -l; }
 
 check "init --gen-key" R init --gen-key
@@ -114,7 +83,7 @@ check "all four delivered" test "$(ndir)" -eq 4
 check "no message left in review" test "$(q "SELECT count(*) FROM messages WHERE state = 'review'")" -eq 0
 
 # --raw of a ticket still aggregating: built now, nothing queued
-sed -i 's/^window = 0$/window = 1h/' "$conf"
+printf '[aggregate]\nwindow = 1h\n' >>"$conf"
 ev 100.64.1.1 GREEN >"$WORK/ev2.jsonl"
 R -q ingest "$WORK/ev2.jsonl"
 R run --once --offline >/dev/null 2>&1

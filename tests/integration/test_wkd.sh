@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # WKD: keys found in the recipient's own domain, against a loopback HTTPS
 # server (tests/peers/https_server.py, run with /usr/bin/python3) with a
-# throwaway CA made here with openssl; host names map to 127.0.0.x with
+# throwaway CA (tests/peers/mkcert.sh, openssl) naming the WKD hosts; host names map to 127.0.0.x with
 # [gpg] wkd_resolve (curl's resolve list), the port with wkd_port.
 #  - advanced method: the key of noc@wkd.test at openpgpkey.wkd.test,
 #    at the path gpg-wks-client --print-wkd-url names; imported, the
@@ -14,28 +14,13 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v openssl >/dev/null || { echo "FAIL: openssl is missing" >&2; exit 1; }
-G() {
-	local home=$1
-	shift
-	gpg --homedir "$home" --batch --quiet --pinentry-mode loopback \
-		--passphrase '' "$@"
-}
+G() { gpgq "$@"; }
 WKS=/usr/lib/gnupg/gpg-wks-client
 [ -x "$WKS" ] || { echo "FAIL: $WKS is missing (gnupg-utils? gpg-wks-client)" >&2; exit 1; }
 
 # --- the throwaway CA and the server's certificate
-mkdir "$WORK/tls"
-(
-	cd "$WORK/tls"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=wkd test CA" \
-		-keyout ca.key -out ca.pem -addext "basicConstraints=critical,CA:TRUE" \
-		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-	openssl req -newkey rsa:2048 -nodes -subj "/CN=openpgpkey.wkd.test" \
-		-keyout server.key -out server.csr 2>/dev/null
-	printf 'subjectAltName=DNS:openpgpkey.wkd.test,DNS:direct.test,DNS:openpgpkey.other.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >ext.cnf
-	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-		-days 2 -extfile ext.cnf -out server.pem 2>/dev/null
-)
+"$RK_SOURCE_DIR/tests/peers/mkcert.sh" "$WORK/tls" openpgpkey.wkd.test direct.test \
+	openpgpkey.other.test
 check "CA and server certificate made" test -s "$WORK/tls/server.pem"
 
 # --- the recipients' keys, published as WKD serves them (binary)
@@ -66,36 +51,13 @@ for _ in $(seq 1 100); do [ -s "$WORK/port" ] && break; sleep 0.05; done
 check "the HTTPS server is up" test -s "$WORK/port"
 PORT=$(cat "$WORK/port")
 
-mkdir -p "$WORK/contacts"
-cat >"$WORK/contacts/constituency.csv" <<CSV
-org,match,email,cc,pgp,lang,format,notes
-WKD Org,192.0.2.0/24,noc@wkd.test,,,en,,
-Direct Org,198.51.100.0/24,sec@direct.test,,,en,,
-Missing Org,203.0.113.0/25,missing@wkd.test,,,en,,
-Bad Org,203.0.113.128/25,bad@other.test,,,en,,
-CSV
-printf 'country,team,email,pgp,lang\n' >"$WORK/contacts/national-csirts.csv"
-printf 'match,type,until,reason\n' >"$WORK/contacts/suppress.csv"
+contacts_with "$WORK/contacts" "WKD Org,192.0.2.0/24,noc@wkd.test,,,en,," \
+	"Direct Org,198.51.100.0/24,sec@direct.test,,,en,," \
+	"Missing Org,203.0.113.0/25,missing@wkd.test,,,en,," \
+	"Bad Org,203.0.113.128/25,bad@other.test,,,en,,"
 conf="$WORK/renraku.conf"
-cat >"$conf" <<CONF
-[relay]
-name = Test CSIRT
-from = csirt@test.example
-ticket_prefix = TEST
-templates = $RK_SOURCE_DIR/templates
-[gpg]
-home = gnupg
-wkd = on
-wkd_ca_file = tls/ca.pem
-wkd_port = $PORT
-wkd_resolve = openpgpkey.wkd.test:127.0.0.1,direct.test:127.0.0.1,openpgpkey.direct.test:127.0.0.2,openpgpkey.other.test:127.0.0.1
-[transport]
-url = maildir:outbox
-[aggregate]
-window = 0
-[resolve]
-order = local
-CONF
+relay_conf "$conf" '[gpg]' 'wkd = on' 'wkd_ca_file = tls/ca.pem' "wkd_port = $PORT" \
+	'wkd_resolve = openpgpkey.wkd.test:127.0.0.1,direct.test:127.0.0.1,openpgpkey.direct.test:127.0.0.2,openpgpkey.other.test:127.0.0.1'
 R() { "$RENRAKU" --config "$conf" "$@"; }
 db="$WORK/renraku.db"
 q() { sqlite3 "$db" "$1"; }
@@ -110,15 +72,16 @@ PY
 check "init --gen-key" R init --gen-key
 check "contacts import" R contacts import "$WORK/contacts"
 G "$WORK/gnupg-r" --import "$WORK/signing-key.asc" 2>/dev/null
-ev() {
-	printf '{"time.source":"2026-11-30T09:00:00Z","source.ip":"%s","classification.type":"infected-system","tlp":"AMBER"}\n' "$1"
-}
-{ ev 192.0.2.10; ev 198.51.100.10; ev 203.0.113.10; ev 203.0.113.200; } >"$WORK/ev.jsonl"
+{
+	for ip in 192.0.2.10 198.51.100.10 203.0.113.10 203.0.113.200; do
+		event_line "$ip" AMBER
+	done
+} >"$WORK/ev.jsonl"
 check "ingest" R -q ingest "$WORK/ev.jsonl"
 
 rc=0; R run --once >"$WORK/run.out" 2>"$WORK/run.err" || rc=$?
 check "run exits 0 (rc $rc)" test "$rc" -eq 0
-tid() { q "SELECT t.id FROM tickets t JOIN ticket_events te ON te.ticket_id = t.id JOIN events e ON e.id = te.event_id WHERE e.source_ip = '$1'"; }
+tid() { ticket_of "$db" "$1"; }
 T_ADV=$(tid 192.0.2.10)
 T_DIR=$(tid 198.51.100.10)
 T_MIS=$(tid 203.0.113.10)
