@@ -299,6 +299,7 @@ static enum rk_err build_notice(struct notice_env *env,
 	int64_t row = 0, *event_ids = NULL;
 	json_t **datas = NULL;
 	struct store_ticket view;
+	size_t red = 0;
 	bool review;
 	enum rk_err err;
 
@@ -326,6 +327,7 @@ static enum rk_err build_notice(struct notice_env *env,
 	 * should one have reached a ticket it is left out here as well */
 	for (size_t i = 0, keep = 0; i < nevents; i++) {
 		if (events[i].tlp == RK_TLP_RED) {
+			red++;
 			rk_log_error(env->log, "ticket %s: event %lld is TLP:RED: "
 				     "left out of the notice", t->id,
 				     (long long)events[i].id);
@@ -336,6 +338,13 @@ static enum rk_err build_notice(struct notice_env *env,
 		}
 		if (i + 1 == nevents)
 			nevents = keep;
+	}
+	if (nevents == 0 && red && !env->preview) {
+		err = set_aside(env, t->id, STORE_TICKET_FAILED, TICKETS_CAUSE_FAILED,
+				"only TLP:RED events: nothing of it may leave the relay");
+		if (!err)
+			*outcome = NOTICE_FAILED;
+		goto cleanup;
 	}
 	if (nevents == 0) {
 		rk_log_debug(env->log, "ticket %s: no events to notify", t->id);

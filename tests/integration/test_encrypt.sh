@@ -198,6 +198,25 @@ check "it decrypts, the signature inside is good" \
 	bash -c "grep -q DECRYPTION_OKAY '$WORK/inline-enc.status' && grep -q GOODSIG '$WORK/inline-enc.status'"
 check "and holds the CSV" grep -q '203.0.113.200' "$WORK/inline-enc.txt"
 
+# --- TLP:RED never leaves, even should an event reach a ticket: the
+#     last check before the notice is built leaves it out
+printf '[aggregate]\nwindow = 1h\n' >>"$conf"
+{ ev 100.64.3.3 GREEN phishing; ev 100.64.3.4 GREEN phishing; ev 100.64.4.4 GREEN scanner; } >"$WORK/ev-red.jsonl"
+R -q ingest "$WORK/ev-red.jsonl"
+R run --once --offline >/dev/null 2>&1
+T_RED=$(tid 100.64.3.3)
+T_ONLY=$(tid 100.64.4.4)
+check "the tickets wait out the window" test "$(q "SELECT group_concat(state) FROM tickets WHERE id IN ('$T_RED', '$T_ONLY')")" = "open,open"
+q "UPDATE events SET tlp = 4 WHERE source_ip IN ('100.64.3.4', '100.64.4.4')"
+R run --once --offline --now "$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)" >/dev/null 2>"$WORK/red.err" || true
+check "the RED event is named in the log" grep -q "event .* is TLP:RED: left out of the notice" "$WORK/red.err"
+f=$(grep -l "^X-Renraku-Ticket: $T_RED" "$WORK"/outbox/new/*)
+check "the notice went out with the other event" grep -q '100.64.3.3' "$f"
+check "without the RED one" bash -c "! grep -q '100.64.3.4' '$f'"
+check "a ticket of RED events only is set aside, not sent" \
+	test "$(q "SELECT state FROM tickets WHERE id = '$T_ONLY'"):$(grep -l "^X-Renraku-Ticket: $T_ONLY" "$WORK"/outbox/new/* | wc -l)" = "failed:0"
+printf '[aggregate]\nwindow = 0\n' >>"$conf"
+
 # --- [gpg] encrypt = never: AMBER is held even with a key; = always:
 #     nothing in clear for GREEN either
 printf '[gpg]\nencrypt = never\n' >>"$conf"
