@@ -165,6 +165,9 @@ static json_t *ticket_json(struct rk_store *store,
 	if (t->approved_by)
 		json_object_set_new(o, "approved_by",
 				    json_string(t->approved_by));
+	if (t->cleartext_by)
+		json_object_set_new(o, "cleartext_by",
+				    json_string(t->cleartext_by));
 	if (full) {
 		json_t *chain = json_array();
 
@@ -281,8 +284,13 @@ static int tickets_show(struct app *app, struct rk_store *store,
 		printf("due       %s (first notice not before)\n",
 		       json_string_value(json_object_get(doc, "send_after")));
 	if (json_object_get(doc, "approved_by"))
-		printf("approved  by %s\n",
-		       json_string_value(json_object_get(doc, "approved_by")));
+		printf("approved  by %s%s%s\n",
+		       json_string_value(json_object_get(doc, "approved_by")),
+		       json_object_get(doc, "cleartext_by")
+			       ? "; may go out unencrypted, by " : "",
+		       json_object_get(doc, "cleartext_by")
+			       ? json_string_value(json_object_get(doc, "cleartext_by"))
+			       : "");
 	{
 		json_t *chain = json_object_get(doc, "chain"), *e;
 		size_t i;

@@ -168,6 +168,7 @@ check "released in clear: signed, not encrypted" test "$(field "$line" type)" = 
 check "it verifies" "$PY" "$RK_SOURCE_DIR/tests/integration/verify_mail.py" \
 	--key "$WORK/signing-key.asc" "$(field "$line" file)" >/dev/null
 R tickets show "$T_EXP" --json >"$WORK/exp.json"
+check "tickets show --json names who allowed cleartext" test "$(json_get "$WORK/exp.json" 'd["cleartext_by"]')" = carol
 check "timeline: needs-key, approve-cleartext by carol, notice" \
 	test "$(json_get "$WORK/exp.json" '",".join(r["cause"] + ":" + r["actor"] for r in d["timeline"])')" = "created:run,needs-key:run,approve-cleartext:carol,notice-queued:run"
 
