@@ -519,6 +519,10 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 			*(enum rk_encrypt *)base = RK_ENCRYPT_ALWAYS;
 		else if (strcmp(value, "never") == 0)
 			*(enum rk_encrypt *)base = RK_ENCRYPT_NEVER;
+		else if (rk_parse_bool(value, &b) == RK_OK)
+			/* the reserved yes/no of earlier versions */
+			*(enum rk_encrypt *)base = b ? RK_ENCRYPT_WHEN_KEY
+						     : RK_ENCRYPT_NEVER;
 		else
 			return set_error(st, "[%s] %s: '%s' is not when-key, always or never",
 					 k->section, k->name, value);
