@@ -19,6 +19,15 @@ enum rk_sign_mode {
 	RK_SIGN_NONE = 2
 };
 
+/* [gpg] encrypt: when a notice is encrypted (docs/mail.md). */
+enum rk_encrypt {
+	RK_ENCRYPT_WHEN_KEY = 0, /* to every recipient with a usable key */
+	RK_ENCRYPT_ALWAYS = 1,   /* never in the clear: keyless recipients
+				    are left out, a ticket whose To has no
+				    key is held */
+	RK_ENCRYPT_NEVER = 2     /* signed only (TLP:AMBER is then held) */
+};
+
 enum rk_starttls {
 	RK_STARTTLS_REQUIRED = 0,
 	RK_STARTTLS_OPPORTUNISTIC = 1,
@@ -56,6 +65,8 @@ struct rk_config {
 		char *templates;     /* built-in templates directory */
 		char *contacts;      /* contacts directory, NULL = unset */
 		enum rk_tlp default_tlp; /* GREEN: for events without tlp */
+		bool review;         /* off: on holds every new ticket until
+					'renraku tickets approve' */
 		long long retention; /* reserved: seconds events are kept */
 	} relay;
 	struct {
@@ -66,7 +77,11 @@ struct rk_config {
 		char *home;           /* GnuPG home, "gnupg" */
 		char *signer;         /* fingerprint/uid, NULL = only key */
 		enum rk_sign_mode mode;
-		bool encrypt;         /* reserved until encryption lands */
+		enum rk_encrypt encrypt; /* when-key */
+		bool wkd;             /* off: look keys up by WKD */
+		char *wkd_ca_file;    /* NULL = system CAs */
+		long long wkd_port;   /* 443 (tests: the loopback server's) */
+		char *wkd_resolve;    /* tests: "HOST:ADDRESS,...", NULL */
 	} gpg;
 	struct {
 		char *url;            /* "maildir:outbox" */

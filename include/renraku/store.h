@@ -306,6 +306,8 @@ struct store_ticket {
 	enum rk_severity severity; /* highest of its events */
 	char *hold_reason;    /* NULL unless held */
 	char *approved_by;    /* operator who released it from a hold, NULL */
+	char *cleartext_by;   /* operator who let a TLP:AMBER ticket go out
+				 unencrypted (approve --cleartext), NULL */
 	int64_t created_at;
 	int64_t send_after;   /* first notice not before this */
 	int64_t notified_at;  /* 0 = never */
@@ -377,6 +379,7 @@ struct store_ticket_change {
 	const char *detail;      /* reason kept with held/failed, shown in
 				    the timeline; NULL = none */
 	const char *approved_by; /* recorded when not NULL */
+	const char *cleartext_by; /* recorded when not NULL */
 	int level;               /* new level, -1 = unchanged */
 	int64_t message_row;     /* the message that caused it, 0 = none */
 	bool due_now;            /* send_after = min(send_after, now) */
@@ -431,6 +434,8 @@ enum rk_err store_tickets_waiting(struct rk_store *store, int64_t now,
 #define STORE_MSG_SENT "sent"       /* every recipient final, one accepted */
 #define STORE_MSG_DEFERRED "deferred" /* a recipient is still deferred */
 #define STORE_MSG_FAILED "failed"   /* no recipient accepted it */
+#define STORE_MSG_REVIEW "review"   /* built for [relay] review: waits for
+				       'tickets approve', never delivered */
 
 /* Delivery states: one row per envelope recipient (table deliveries). */
 #define STORE_DLV_QUEUED "queued"     /* not tried yet */
@@ -557,6 +562,22 @@ enum rk_err store_message_deliveries(struct rk_store *store,
 enum rk_err store_ticket_messages(struct rk_store *store,
 				  const char *ticket_id,
 				  struct store_message **rows, size_t *n);
+
+/* In a transaction.  Set a message just added (queued) aside for review
+ * (state review: no transport picks it up). */
+enum rk_err store_message_to_review(struct rk_store *store, int64_t row);
+/* In a transaction.  Release a ticket's messages in review to the
+ * queue, exactly as built; *first_row gets the oldest one's row and *n
+ * how many (0 and 0 when there are none). */
+enum rk_err store_ticket_release_review(struct rk_store *store,
+					const char *ticket_id,
+					int64_t *first_row, size_t *n);
+/* A ticket's outgoing messages with their raw bytes, oldest first; only
+ * those in `state` unless state is NULL (caller frees with
+ * store_messages_free). */
+enum rk_err store_ticket_messages_raw(struct rk_store *store,
+				      const char *ticket_id, const char *state,
+				      struct store_message **rows, size_t *n);
 
 /* ------------------------------------------------------------ audit */
 

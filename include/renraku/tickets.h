@@ -37,7 +37,13 @@ const char *tickets_state_at(size_t i);
 #define TICKETS_CAUSE_NOTICE "notice-queued"      /* open -> notified */
 #define TICKETS_CAUSE_NEEDS_KEY "needs-key"       /* open -> held */
 #define TICKETS_CAUSE_HOLD "hold"                 /* open -> held */
+#define TICKETS_CAUSE_REVIEW "review"            /* open -> held: [relay]
+						   review, its notice built
+						   and waiting */
 #define TICKETS_CAUSE_APPROVE "approve"           /* held -> open */
+#define TICKETS_CAUSE_CLEARTEXT "approve-cleartext" /* held -> open: a
+						   TLP:AMBER ticket may go
+						   out unencrypted */
 #define TICKETS_CAUSE_FAILED "notice-failed"      /* open -> failed */
 #define TICKETS_CAUSE_RETRY "retry"               /* failed -> open */
 
@@ -81,14 +87,18 @@ enum rk_err tickets_aggregate(struct rk_store *store,
  * recorded under actor in the timeline and the audit log.
  *   approve: held -> open, due now, approved_by = actor.  The approval
  *            covers exactly the events the ticket holds: no later event
- *            joins an approved ticket.  A TLP:AMBER ticket then goes out
- *            signed (the operator has reviewed it).
+ *            joins an approved ticket.  A notice built for review goes
+ *            out exactly as built.  cleartext: the operator also lets
+ *            a TLP:AMBER ticket go out signed but unencrypted to
+ *            recipients without a key (cleartext_by = actor, cause
+ *            approve-cleartext); without it such a ticket is only ever
+ *            sent encrypted.
  *   hold:    open -> held with reason.
  *   retry:   failed -> open, due now.
  * RK_ERR_NOTFOUND: no such ticket; RK_ERR_TRANSITION: not in a state the
  * decision applies to. */
 enum rk_err tickets_approve(struct rk_store *store, const struct rk_log *log,
-			    const char *id, const char *actor);
+			    const char *id, const char *actor, bool cleartext);
 enum rk_err tickets_hold(struct rk_store *store, const struct rk_log *log,
 			 const char *id, const char *actor, const char *reason);
 enum rk_err tickets_retry(struct rk_store *store, const struct rk_log *log,

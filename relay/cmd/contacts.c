@@ -20,6 +20,7 @@
 
 #include "cmd.h"
 #include "renraku/contacts.h"
+#include "renraku/mail.h"
 
 static const char contacts_usage[] =
 	"contacts import [--json] DIR | contacts check [--json] DIR";
@@ -187,6 +188,55 @@ static enum rk_err changes_of(struct rk_store *store,
 	return err;
 }
 
+/* The usable keys of the contacts directory into the relay's GnuPG home
+ * ([gpg] home), where notices are encrypted to them.  Keys removed from
+ * the directory stay in the home (a key may serve several contacts);
+ * the constituency's pgp fingerprints say which key a contact gets. */
+static enum rk_err import_keys(struct app *app, const char *dir,
+			       const struct contacts_set *set)
+{
+	char *home = NULL, *keys_dir = NULL, *path = NULL, fpr[41];
+	struct rk_buf data;
+	size_t done = 0;
+	enum rk_err err = RK_OK;
+
+	rk_buf_init(&data, RK_MAX_KEY_FILE);
+	for (size_t i = 0; i < set->nkeys && !err; i++) {
+		const struct contacts_key *k = &set->keys[i];
+
+		if (!k->usable)
+			continue;
+		if (!home && (err = rk_config_path(&app->cfg, app->cfg.gpg.home,
+						   &home)))
+			break;
+		free(path);
+		path = NULL;
+		rk_buf_reset(&data);
+		if ((!keys_dir && (err = rk_path_join(dir, "keys", &keys_dir))) ||
+		    (err = rk_path_join(keys_dir, k->file, &path)))
+			break;
+		if ((err = rk_buf_read_file(&data, path))) {
+			rk_log_error(&app->log, "cannot read '%s'", path);
+			break;
+		}
+		if ((err = mail_import_key(home, data.data, data.len, fpr,
+					   &app->log))) {
+			rk_log_error(&app->log, "cannot import '%s' into GnuPG home "
+				     "'%s'; nothing imported", path, home);
+			break;
+		}
+		done++;
+	}
+	if (!err && done)
+		rk_log_info(&app->log, "%zu key%s imported into GnuPG home '%s'", done,
+			    done == 1 ? "" : "s", home);
+	free(home);
+	free(keys_dir);
+	free(path);
+	rk_buf_release(&data);
+	return err;
+}
+
 static enum rk_err import(struct app *app, const char *dir,
 			  const struct contacts_set *set,
 			  const struct contacts_counts *counts,
@@ -203,6 +253,8 @@ static enum rk_err import(struct app *app, const char *dir,
 			     "%s; nothing imported", rk_strerror(err));
 		return err;
 	}
+	if ((err = import_keys(app, dir, set)))
+		return err;
 	if ((err = store_contacts_replace(store, set->contacts, set->ncontacts,
 					  set->supps, set->nsupps))) {
 		rk_log_error(&app->log, "import of '%s' failed: %s; the database is unchanged",

@@ -86,7 +86,8 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->relay.reply_to, &cfg->relay.ticket_prefix,
 		&cfg->relay.public_url, &cfg->relay.templates,
 		&cfg->relay.contacts, &cfg->store.path, &cfg->gpg.home,
-		&cfg->gpg.signer, &cfg->transport.url, &cfg->transport.user,
+		&cfg->gpg.signer, &cfg->gpg.wkd_ca_file, &cfg->gpg.wkd_resolve,
+		&cfg->transport.url, &cfg->transport.user,
 		&cfg->transport.password_file, &cfg->resolve.order,
 		&cfg->resolve.bootstrap, &cfg->resolve.whois, &cfg->resolve.dns,
 		&cfg->resolve.ca_file, &cfg->inbound.imap_url,
@@ -202,6 +203,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	cfg->relay.retention = 0;
 	cfg->store.busy_timeout = 5000;
 	cfg->gpg.mode = RK_SIGN_PGP_MIME;
+	cfg->gpg.wkd_port = 443;
 	cfg->transport.starttls = RK_STARTTLS_REQUIRED;
 	cfg->transport.max_attempts = 24;
 	cfg->resolve.ttl = 7 * 86400;
@@ -230,7 +232,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 /* ------------------------------------------------------------ parsing */
 
 enum key_kind { K_STR, K_STR_OPT, K_DURATION, K_INT, K_BOOL, K_TLP,
-		K_SIGN_MODE, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX,
+		K_SIGN_MODE, K_ENCRYPT, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX,
 		K_PUBLIC_URL, K_TRANSPORT_URL, K_FIELD_LIST, K_SIZE };
 
 struct key_def {
@@ -308,13 +310,18 @@ static const struct key_def keys[] = {
 	{"relay", "templates", K_STR, OFF(relay.templates), 0, 0},
 	{"relay", "contacts", K_STR_OPT, OFF(relay.contacts), 0, 0},
 	{"relay", "default_tlp", K_TLP, OFF(relay.default_tlp), 0, 0},
+	{"relay", "review", K_BOOL, OFF(relay.review), 0, 0},
 	{"relay", "retention", K_DURATION, OFF(relay.retention), 0, LLONG_MAX},
 	{"store", "path", K_STR, OFF(store.path), 0, 0},
 	{"store", "busy_timeout", K_INT, OFF(store.busy_timeout), 0, 600000},
 	{"gpg", "home", K_STR, OFF(gpg.home), 0, 0},
 	{"gpg", "signer", K_STR_OPT, OFF(gpg.signer), 0, 0},
 	{"gpg", "mode", K_SIGN_MODE, OFF(gpg.mode), 0, 0},
-	{"gpg", "encrypt", K_BOOL, OFF(gpg.encrypt), 0, 0},
+	{"gpg", "encrypt", K_ENCRYPT, OFF(gpg.encrypt), 0, 0},
+	{"gpg", "wkd", K_BOOL, OFF(gpg.wkd), 0, 0},
+	{"gpg", "wkd_ca_file", K_STR_OPT, OFF(gpg.wkd_ca_file), 0, 0},
+	{"gpg", "wkd_port", K_INT, OFF(gpg.wkd_port), 1, 65535},
+	{"gpg", "wkd_resolve", K_STR_OPT, OFF(gpg.wkd_resolve), 0, 0},
 	{"transport", "url", K_TRANSPORT_URL, OFF(transport.url), 0, 0},
 	{"transport", "starttls", K_STARTTLS, OFF(transport.starttls), 0, 0},
 	{"transport", "user", K_STR_OPT, OFF(transport.user), 0, 0},
@@ -551,6 +558,21 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 			*(enum rk_sign_mode *)base = RK_SIGN_NONE;
 		else
 			return set_error(st, "[%s] %s: '%s' is not pgp-mime, inline or none",
+					 k->section, k->name, value);
+		return 1;
+	case K_ENCRYPT:
+		if (strcmp(value, "when-key") == 0)
+			*(enum rk_encrypt *)base = RK_ENCRYPT_WHEN_KEY;
+		else if (strcmp(value, "always") == 0)
+			*(enum rk_encrypt *)base = RK_ENCRYPT_ALWAYS;
+		else if (strcmp(value, "never") == 0)
+			*(enum rk_encrypt *)base = RK_ENCRYPT_NEVER;
+		else if (rk_parse_bool(value, &b) == RK_OK)
+			/* the reserved yes/no of earlier versions */
+			*(enum rk_encrypt *)base = b ? RK_ENCRYPT_WHEN_KEY
+						     : RK_ENCRYPT_NEVER;
+		else
+			return set_error(st, "[%s] %s: '%s' is not when-key, always or never",
 					 k->section, k->name, value);
 		return 1;
 	case K_STARTTLS:
@@ -870,14 +892,16 @@ enum rk_err rk_config_write_template(const char *path, const char *name,
 		"ticket_prefix = RENRAKU\n"
 		"# public_url = https://renraku.example.org\n"
 		"# contacts = contacts\n"
-		"default_tlp = GREEN\n\n"
+		"default_tlp = GREEN\n"
+		"# review = off\n\n"
 		"[store]\n"
 		"path = renraku.db\n"
 		"busy_timeout = 5000\n\n"
 		"[gpg]\n"
 		"home = gnupg\n"
 		"# signer = FINGERPRINT\n"
-		"mode = pgp-mime\n\n"
+		"mode = pgp-mime\n"
+		"encrypt = when-key\n\n"
 		"[transport]\n"
 		"url = maildir:outbox\n\n"
 		"[ingest]\n"

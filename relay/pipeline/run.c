@@ -109,6 +109,8 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 	 * cannot sign, no ticket is touched and queued mail still goes. */
 	stats->stage_err[PIPELINE_NOTIFY] =
 		notify_signer_from_config(cfg, log, &signer);
+	if (!stats->stage_err[PIPELINE_NOTIFY] && signer && opts->offline)
+		mail_signer_wkd(signer, NULL); /* no WKD lookups either */
 	if (!stats->stage_err[PIPELINE_NOTIFY])
 		stats->stage_err[PIPELINE_NOTIFY] = notify_due_tickets(
 			store, cfg, log, &signer, opts->now, &stats->notify);

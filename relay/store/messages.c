@@ -699,3 +699,70 @@ enum rk_err store_ticket_messages(struct rk_store *store,
 			     message_release_row, "read a ticket's messages",
 			     (void **)rows, n);
 }
+
+/* ------------------------------------------------------------ review */
+
+enum rk_err store_message_to_review(struct rk_store *store, int64_t row)
+{
+	static const char sql[] =
+		"UPDATE messages SET state = 'review' "
+		"WHERE id = ?1 AND state = 'queued' AND direction = 'out'";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	enum rk_err err;
+
+	if (stmt)
+		sqlite3_bind_int64(stmt, 1, row);
+	if ((err = store_step_done(store, stmt, "set a message aside for review")))
+		return err;
+	return sqlite3_changes(store->db) == 1 ? RK_OK : RK_ERR_NOTFOUND;
+}
+
+enum rk_err store_ticket_release_review(struct rk_store *store,
+					const char *ticket_id,
+					int64_t *first_row, size_t *n)
+{
+	static const char sql[] =
+		"UPDATE messages SET state = 'queued' "
+		"WHERE ticket_id = ?1 AND state = 'review' RETURNING id";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	*first_row = 0;
+	*n = 0;
+	if (!stmt)
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, ticket_id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		int64_t row = sqlite3_column_int64(stmt, 0);
+
+		if (!*first_row || row < *first_row)
+			*first_row = row;
+		(*n)++;
+	}
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "release messages from review");
+	return store_audit(store, "run", "message.released", ticket_id, NULL);
+}
+
+enum rk_err store_ticket_messages_raw(struct rk_store *store,
+				      const char *ticket_id, const char *state,
+				      struct store_message **rows, size_t *n)
+{
+	static const char sql[] =
+		"SELECT " MESSAGE_COLS ", raw FROM messages "
+		"WHERE ticket_id = ?1 AND direction = 'out' "
+		"AND (?2 IS NULL OR state = ?2) ORDER BY id LIMIT ?3";
+	sqlite3_stmt *stmt;
+
+	*rows = NULL;
+	*n = 0;
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, ticket_id);
+	store_bind_text(stmt, 2, state);
+	sqlite3_bind_int64(stmt, 3, 100);
+	return store_collect(store, stmt, sizeof(**rows), message_row_raw,
+			     message_release_row, "read a ticket's messages",
+			     (void **)rows, n);
+}

@@ -34,6 +34,11 @@ sqlite3_stmt *store_stmt(struct rk_store *store, const char *sql);
 enum rk_err store_step_once(struct rk_store *store, const char *sql,
 			    const char *what);
 
+/* Step a bound statement (from store_stmt; NULL is RK_ERR_DB) to its end
+ * once and reset it; what names it in the error. */
+enum rk_err store_step_done(struct rk_store *store, sqlite3_stmt *stmt,
+			    const char *what);
+
 /* Reset a statement after use (also clears bindings). */
 void store_done(sqlite3_stmt *stmt);
 

@@ -98,12 +98,58 @@ static void test_ingest_limits(void **state)
 			 RK_OK);
 }
 
+/* [gpg] encrypt, wkd and [relay] review: values, defaults and errors. */
+static void test_encrypt_review_keys(void **state)
+{
+	static const struct {
+		const char *text;
+		enum rk_encrypt want;
+	} values[] = {
+		{"when-key", RK_ENCRYPT_WHEN_KEY}, {"always", RK_ENCRYPT_ALWAYS},
+		{"never", RK_ENCRYPT_NEVER}, {"yes", RK_ENCRYPT_WHEN_KEY},
+		{"no", RK_ENCRYPT_NEVER},
+	};
+	struct rk_config cfg;
+	struct rk_log log = {RK_LOG_ERROR, NULL};
+	char text[256], msg[1024];
+
+	(void)state;
+	log.stream = tmpfile();
+	assert_non_null(log.stream);
+	assert_int_equal(rk_config_defaults(&cfg), RK_OK);
+	assert_int_equal(cfg.gpg.encrypt, RK_ENCRYPT_WHEN_KEY);
+	assert_false(cfg.relay.review);
+	assert_false(cfg.gpg.wkd);
+	assert_int_equal(cfg.gpg.wkd_port, 443);
+	for (size_t i = 0; i < RK_ARRAY_LEN(values); i++) {
+		snprintf(text, sizeof(text), "[gpg]\nencrypt = %s\n[relay]\nreview = on\n"
+			 "[gpg]\nwkd = yes\nwkd_port = 8443\n", values[i].text);
+		assert_int_equal(rk_config_load_buffer(&cfg, "t.conf", text,
+						       strlen(text), &log), RK_OK);
+		assert_int_equal(cfg.gpg.encrypt, values[i].want);
+		assert_true(cfg.relay.review);
+		assert_true(cfg.gpg.wkd);
+		assert_int_equal(cfg.gpg.wkd_port, 8443);
+	}
+	rk_config_release(&cfg);
+	fclose(log.stream);
+	assert_int_equal(load("[gpg]\nencrypt = sometimes\n", msg, sizeof(msg)),
+			 RK_ERR_CONFIG);
+	assert_non_null(strstr(msg, "t.conf:2: [gpg] encrypt: 'sometimes' is not "
+				    "when-key, always or never"));
+	assert_int_equal(load("[gpg]\nwkd_port = 0\n", msg, sizeof(msg)),
+			 RK_ERR_CONFIG);
+	assert_int_equal(load("[relay]\nreview = maybe\n", msg, sizeof(msg)),
+			 RK_ERR_CONFIG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_severity_types),
 		cmocka_unit_test(test_resolve_order),
 		cmocka_unit_test(test_ingest_limits),
+		cmocka_unit_test(test_encrypt_review_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
