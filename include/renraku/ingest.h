@@ -85,7 +85,9 @@ enum rk_err ingest_format_names(struct rk_buf *out);
  * Returns RK_OK when the file was processed (even with rejected records),
  * RK_ERR_PARSE when it cannot be read as the format at all (the reason is
  * also added to res->errors with line 0), RK_ERR_IO / RK_ERR_NOTFOUND when
- * it cannot be opened, RK_ERR_LIMIT when larger than RK_MAX_REPORT. */
+ * it cannot be opened, RK_ERR_LIMIT when larger than RK_MAX_REPORT.
+ * store NULL is a dry run: every record is read, normalized and counted
+ * (res->events, never duplicates) and nothing is stored. */
 enum rk_err ingest_file(struct rk_store *store, const struct rk_config *cfg,
 			const struct rk_log *log,
 			const struct ingest_options *opts, const char *path,

@@ -333,6 +333,8 @@ static enum rk_err keep_event(struct ingest_run *run, bool *duplicate)
 	if (run->store)
 		return store_event_add(run->store, &run->norm.ev, NULL,
 				       duplicate);
+	if (!l)
+		return RK_OK; /* a dry run: counted, not kept */
 	if ((err = rk_array_room((void **)&l->events, l->n,
 				 sizeof(*l->events))) ||
 	    (err = ingest_event_copy(&run->norm.ev, &l->events[l->n])))
