@@ -107,7 +107,19 @@ struct ingest_field_ref {
  * little beyond what jansson needs.  Initialise with ingest_norm_init,
  * free with ingest_norm_release. */
 struct ingest_norm {
-	json_t *fields;        /* the flat normalized event, owned */
+	/* The flat normalized event: nfields fields in fields[] (room for
+	 * RK_MAX_EVENT_FIELDS + the derived ones), in input order until the
+	 * event is complete, then sorted by name.  Values are borrowed from
+	 * the record or, once replaced by a normalized value, owned (in
+	 * owned[]); names live in names (name_off[] into it while it may
+	 * still grow) or are static. */
+	struct ingest_field_ref *fields;
+	size_t nstored;        /* fields in fields[] */
+	size_t *name_off;      /* SIZE_MAX: fields[i].name is static */
+	uint16_t *index;       /* open-addressing hash of the names */
+	json_t **owned;        /* values to release at the next event */
+	size_t nowned;
+	struct rk_buf names;   /* the names of this event's fields */
 	/* The event as store_event_add wants it.  A view: every string is
 	 * borrowed from fields or the buffers below and stays valid until
 	 * the next ingest_normalize or ingest_norm_release.  report_id is
@@ -118,7 +130,6 @@ struct ingest_norm {
 	struct rk_buf data;    /* ev.data: fields as compact JSON */
 	struct rk_buf canon;   /* the fields the dedup key hashes */
 	char dedup_hex[2 * 32 + 1]; /* ev.dedup_key: SHA-256, hex */
-	struct ingest_field_ref *sorted; /* room to sort the fields, owned */
 	EVP_MD *sha256;        /* fetched once, owned */
 	EVP_MD_CTX *md;        /* owned */
 	json_t *tlp_names[RK_TLP_RED + 1]; /* shared "CLEAR", "GREEN", ... */
