@@ -15,7 +15,11 @@
 /* Events stored between commits on a long file. */
 #define INGEST_BATCH 10000
 /* Records between looks at the clock for progress. */
-#define INGEST_PROGRESS_EVERY 4096
+#define INGEST_PROGRESS_EVERY 1024
+/* Files this large get a progress bar (when stderr is a terminal). */
+#define INGEST_PROGRESS_MIN_BYTES (8u << 20)
+/* Seconds between redraws of the bar. */
+#define INGEST_PROGRESS_PERIOD 0.25
 
 /* Every format, in the order auto detection prefers them on a tie.  The
  * first is read when no format recognizes the content, so that its
@@ -52,7 +56,9 @@ struct ingest_run {
 	long long events, duplicates, rejected; /* this file */
 	long long batch;        /* records since the last commit */
 	long long uncounted_events, uncounted_duplicates; /* not yet in res */
-	struct timespec last_progress;
+	struct timespec started, last_progress;
+	size_t size;            /* bytes of the input */
+	size_t offset;          /* bytes read, as the reader said last */
 	bool progress_shown;
 };
 
@@ -275,21 +281,54 @@ choose_format(const struct ingest_options *opts, const char *name,
 
 /* ------------------------------------------------------------ storing */
 
-static void show_progress(struct ingest_run *run, bool force)
+static double seconds_between(const struct timespec *a,
+			      const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* The progress bar on stderr, for files of INGEST_PROGRESS_MIN_BYTES or
+ * more when opts->progress (the command line sets it when stderr is a
+ * terminal): "NAME [#####.....]  45%  120.3/267.1 MB  85,000 events/s
+ * 0:02 left", redrawn in place at most every INGEST_PROGRESS_PERIOD; the
+ * last call (final) draws 100% and ends the line. */
+static void show_progress(struct ingest_run *run, bool final)
 {
 	struct timespec now;
+	char bar[21];
+	double elapsed, rate, left, frac;
+	long long records = run->events + run->duplicates + run->rejected;
+	int fill;
 
-	if (!run->opts || !run->opts->progress)
+	if (!run->opts || !run->opts->progress ||
+	    run->size < INGEST_PROGRESS_MIN_BYTES)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!force && now.tv_sec - run->last_progress.tv_sec < 1)
+	if (!final && run->progress_shown &&
+	    seconds_between(&run->last_progress, &now) < INGEST_PROGRESS_PERIOD)
 		return;
-	if (force && !run->progress_shown)
-		return; /* short files need no progress */
 	run->last_progress = now;
 	run->progress_shown = true;
-	fprintf(stderr, "ingest: %s: %lld events\n", run->name,
-		run->events + run->duplicates);
+	elapsed = seconds_between(&run->started, &now);
+	frac = final ? 1.0 : (double)run->offset / (double)run->size;
+	if (frac > 1.0)
+		frac = 1.0;
+	rate = elapsed > 0 ? (double)records / elapsed : 0;
+	left = frac > 0 ? elapsed * (1.0 - frac) / frac : 0;
+	fill = (int)(frac * 20.0);
+	for (int i = 0; i < 20; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[20] = '\0';
+	fprintf(stderr, "\r%s [%s] %3d%%  %.1f/%.1f MB  %.0f events/s  "
+			"%lld:%02lld left ",
+		run->name, bar, (int)(frac * 100.0),
+		(double)(final ? run->size : run->offset) / 1e6,
+		(double)run->size / 1e6, rate, (long long)left / 60,
+		(long long)left % 60);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
 }
 
 static enum rk_err begin(struct ingest_run *run)
@@ -352,6 +391,8 @@ static enum rk_err take_record(struct ingest_run *run,
 	enum rk_err err = RK_OK;
 
 	run->records++;
+	if (rec->offset)
+		run->offset = rec->offset;
 	if ((run->records % INGEST_PROGRESS_EVERY) == 0)
 		show_progress(run, false);
 	if (rec->kind == INGEST_RECORD_BAD)
@@ -493,13 +534,16 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 		run.format->close(reader);
 		return err;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &run.last_progress);
+	clock_gettime(CLOCK_MONOTONIC, &run.started);
+	run.last_progress = run.started;
+	run.size = len;
 	if ((err = begin(&run)) ||
 	    (store && (err = store_report_add(store, &report, &run.report_id))))
 		goto cleanup;
 	memset(&rec, 0, sizeof(rec));
 	for (;;) {
 		rec.severity = -1;
+		rec.offset = 0;
 		if ((err = run.format->next(reader, &rec)))
 			goto cleanup;
 		if (rec.kind == INGEST_RECORD_END)

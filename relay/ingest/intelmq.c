@@ -246,6 +246,7 @@ static enum rk_err intelmq_next(void *reader, struct ingest_record *rec)
 		next_line(r, rec);
 	else
 		next_element(r, rec);
+	rec->offset = (size_t)(r->p - r->data);
 	return RK_OK;
 }
 

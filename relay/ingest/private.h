@@ -48,6 +48,9 @@ struct ingest_record {
 	int severity;     /* RECORD_VALUE: the event's enum rk_severity, set
 			     by the reader; -1 (the driver's default) = the
 			     normalizer's choice */
+	size_t offset;    /* bytes of the input read so far, for the
+			     progress bar; 0 (the driver's default) =
+			     unknown */
 };
 
 /* What a reader is opened on; every pointer borrowed until close. */

@@ -87,6 +87,7 @@ struct ss_reader {
 	long severity_col;
 	struct rk_csv *csv;  /* owned */
 	const char *p, *end; /* input left to feed (borrowed) */
+	const char *data;    /* where the input starts (borrowed) */
 	bool finished;
 	struct ss_item *q;   /* owned queue */
 	size_t qhead, qlen, qcap;
@@ -921,7 +922,7 @@ static enum rk_err ss_open(const struct ingest_source *src, void **out,
 	o.fields.name = "RK_MAX_SHADOWSERVER_COLUMNS";
 	if ((err = rk_csv_new(&r->csv, &o)))
 		goto fail;
-	r->p = data;
+	r->data = r->p = data;
 	r->end = data + len;
 	*out = r;
 	return RK_OK;
@@ -961,6 +962,7 @@ static enum rk_err ss_next(void *reader, struct ingest_record *rec)
 		return RK_OK;
 	it = &r->q[r->qhead++];
 	rec->line = it->line;
+	rec->offset = (size_t)(r->p - r->data);
 	if (it->value) {
 		rec->kind = INGEST_RECORD_VALUE;
 		rec->value = it->value;
