@@ -17,6 +17,9 @@
  * commits every 10,000 rows, the same schema, indexes and pragmas) into
  * a fresh database; only the inserts and commits are timed.
  *
+ * Detail: the same ingest with ingest_options.serial (no reading
+ * thread beside the storing one).
+ *
  * Every measurement runs in a child process of its own (fork), so that
  * its peak RSS (wait4) is its own and not the generator's.  Best of
  * RK_BENCH_RUNS (3) runs each, interleaved.
@@ -76,7 +79,7 @@ static void remove_db(const char *db)
 
 /* ingest_file of path into db (NULL: no store, parse-only). */
 static void child_ingest(const struct input *in, const char *path,
-			 const char *db, struct sample *s)
+			 const char *db, bool serial, struct sample *s)
 {
 	struct ingest_options opts = {in->format, "bench", false, rk_now()};
 	struct rk_store *store = NULL;
@@ -93,6 +96,7 @@ static void child_ingest(const struct input *in, const char *path,
 		remove_db(db);
 		bench_check(store_open(&store, db, 5000, &log), "store_open");
 	}
+	opts.serial = serial;
 	memset(&res, 0, sizeof(res));
 	t0 = bench_now();
 	bench_check(ingest_file(store, &cfg, &log, &opts, path, &res),
@@ -210,7 +214,7 @@ static void child_floor(const char *src_path, const char *dst_path,
 	free(rows);
 }
 
-enum what { PARSE_ONLY, INGEST, FLOOR };
+enum what { PARSE_ONLY, INGEST, FLOOR, INGEST_SERIAL, NWHAT };
 
 /* Run one measurement in a child; its peak RSS from wait4. */
 static struct sample measure(enum what what, const struct input *in,
@@ -234,7 +238,8 @@ static struct sample measure(enum what what, const struct input *in,
 		if (what == FLOOR)
 			child_floor(db, db2, &s);
 		else
-			child_ingest(in, path, what == INGEST ? db : NULL, &s);
+			child_ingest(in, path, what == PARSE_ONLY ? NULL : db,
+				     what == INGEST_SERIAL, &s);
 		if (write(fd[1], &s, sizeof(s)) != (ssize_t)sizeof(s))
 			_exit(1);
 		_exit(0);
@@ -413,17 +418,17 @@ int main(void)
 
 	for (size_t i = 0; i < RK_ARRAY_LEN(inputs); i++) {
 		const struct input *in = &inputs[i];
-		struct sample best[3];
+		struct sample best[NWHAT];
 		char measured[128], reference[160], ratio[64], target[64];
 		double rate, parse, floor_rate;
 		struct stat st;
 
 		if (stat(paths[i], &st))
 			bench_die("stat %s failed", paths[i]);
-		for (int k = 0; k < 3; k++)
+		for (int k = 0; k < NWHAT; k++)
 			best[k].seconds = 1e30;
 		for (int run = 0; run < runs; run++) {
-			for (int k = 0; k < 3; k++) {
+			for (int k = 0; k < NWHAT; k++) {
 				struct sample s = measure((enum what)k, in,
 							  paths[i], db, db2);
 
@@ -431,9 +436,11 @@ int main(void)
 					best[k] = s;
 			}
 			fprintf(stderr, "%s: run %d: parse-only %.3f s, ingest "
-					"%.3f s, floor %.3f s\n",
+					"%.3f s, floor %.3f s, serial ingest "
+					"%.3f s\n",
 				in->name, run + 1, best[PARSE_ONLY].seconds,
-				best[INGEST].seconds, best[FLOOR].seconds);
+				best[INGEST].seconds, best[FLOOR].seconds,
+				best[INGEST_SERIAL].seconds);
 		}
 		if (best[INGEST].events + best[INGEST].duplicates != in->count ||
 		    best[FLOOR].events != best[INGEST].events)
@@ -458,10 +465,13 @@ int main(void)
 			  rate >= in->target ? "ok" : "MISS");
 		printf("DETAIL|%s: %lld records, %.1f MB (%.0f bytes each), "
 		       "%lld duplicates; per record: parse+normalize %.2f us, "
-		       "ingest %.2f us, bare insert %.2f us\n",
+		       "ingest %.2f us (one thread: %.2f us, peak %.0f MB), "
+		       "bare insert %.2f us\n",
 		       in->name, in->count, (double)st.st_size / 1e6,
 		       (double)st.st_size / (double)in->count,
 		       best[INGEST].duplicates, 1e6 / parse, 1e6 / rate,
+		       1e6 * best[INGEST_SERIAL].seconds / (double)in->count,
+		       (double)best[INGEST_SERIAL].maxrss_kb / 1024.0,
 		       1e6 / floor_rate);
 		fflush(stdout);
 	}

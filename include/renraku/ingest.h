@@ -74,6 +74,12 @@ struct ingest_options {
 	/* The TYPE of --format NAME:TYPE (shadowserver:scan_dns), NULL =
 	 * none; borrowed. */
 	const char *format_arg;
+	/* Read, normalize and store in the calling thread only.  By
+	 * default a file of 64 KB or more going into a store is read and
+	 * normalized by a second thread while the caller's stores (the same
+	 * events, errors and transactions, in the same order); the
+	 * benchmark compares the two. */
+	bool serial;
 };
 
 /* --format NAME: "auto" or a format's name; false when unknown. */

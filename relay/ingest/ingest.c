@@ -5,6 +5,7 @@
  * the result totals, the errors list with file:line:reason, progress.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,9 @@
 #define INGEST_PROGRESS_EVERY 1024
 /* Files this large get a progress bar (when stderr is a terminal). */
 #define INGEST_PROGRESS_MIN_BYTES (8u << 20)
+/* Files this large are read and normalized in a thread beside the one
+ * storing their events. */
+#define INGEST_THREAD_MIN_BYTES (64u << 10)
 /* Seconds between redraws of the bar. */
 #define INGEST_PROGRESS_PERIOD 0.25
 
@@ -362,59 +366,188 @@ static enum rk_err commit(struct ingest_run *run)
 }
 
 /* Keep one normalized event: into the store (a duplicate when its dedup
- * key is there already), or a copy onto the list. */
-static enum rk_err keep_event(struct ingest_run *run, bool *duplicate)
+ * key is there already), a copy onto the list, or (a dry run) neither. */
+static enum rk_err keep_event(struct ingest_run *run,
+			      const struct store_event *ev, bool *duplicate)
 {
 	struct event_list *l = run->list;
 	enum rk_err err;
 
 	*duplicate = false;
 	if (run->store)
-		return store_event_add(run->store, &run->norm.ev, NULL,
-				       duplicate);
+		return store_event_add(run->store, ev, NULL, duplicate);
 	if (!l)
 		return RK_OK; /* a dry run: counted, not kept */
 	if ((err = rk_array_room((void **)&l->events, l->n,
 				 sizeof(*l->events))) ||
-	    (err = ingest_event_copy(&run->norm.ev, &l->events[l->n])))
+	    (err = ingest_event_copy(ev, &l->events[l->n])))
 		return err;
 	l->events[l->n].id = (int64_t)l->n + 1;
 	l->n++;
 	return RK_OK;
 }
 
-/* One record from the reader (its value is taken over). */
-static enum rk_err take_record(struct ingest_run *run,
-			       struct ingest_record *rec)
+/* ------------------------------------------------------------ records */
+
+/* What a record became, handed from the reading side (reader and
+ * normalizer) to the storing side in input order. */
+enum item_kind {
+	ITEM_EVENT,  /* ev: a normalized event */
+	ITEM_REJECT, /* buf: the reason */
+	ITEM_END,    /* no more records */
+	ITEM_FAIL    /* err: reading cannot go on (memory) */
+};
+
+struct ingest_item {
+	enum item_kind kind;
+	long long line;
+	size_t offset;        /* the reader's, for progress */
+	bool object;          /* the record was a JSON object */
+	enum rk_err err;      /* ITEM_FAIL */
+	struct store_event ev; /* ITEM_EVENT: a view into the normalizer
+				  or, when packed, into buf */
+	struct rk_buf buf;    /* the reason, or the packed event's text */
+};
+
+/* The reading side of one file: reader, normalizer, what they need. */
+struct ingest_reading {
+	const struct ingest_format_ops *format;
+	void *reader;
+	const struct rk_config *cfg;
+	int64_t now;
+	struct ingest_norm *norm;
+	bool pack;            /* copy events into the item (another thread
+				 stores them while the next is normalized) */
+};
+
+static void item_init(struct ingest_item *it)
 {
-	bool duplicate = false;
+	memset(it, 0, sizeof(*it));
+	rk_buf_init(&it->buf, 4 * (size_t)RK_MAX_JSON_LINE);
+}
+
+static enum rk_err item_reason(struct ingest_item *it, const char *fmt, ...)
+	RK_PRINTF(2, 3);
+
+static enum rk_err item_reason(struct ingest_item *it, const char *fmt, ...)
+{
+	char reason[INGEST_REASON + 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	it->kind = ITEM_REJECT;
+	rk_buf_reset(&it->buf);
+	return rk_buf_adds(&it->buf, reason);
+}
+
+/* The event's strings copied into it->buf, it->ev pointing there. */
+static enum rk_err item_pack(struct ingest_item *it,
+			     const struct store_event *view)
+{
+	const char *const src[] = {view->dedup_key, view->type,
+				   view->taxonomy, view->identifier,
+				   view->feed_name, view->source_ip,
+				   view->source_fqdn, view->source_url,
+				   view->source_cc, view->data,
+				   view->category};
+	char **const dst[] = {&it->ev.dedup_key, &it->ev.type,
+			      &it->ev.taxonomy, &it->ev.identifier,
+			      &it->ev.feed_name, &it->ev.source_ip,
+			      &it->ev.source_fqdn, &it->ev.source_url,
+			      &it->ev.source_cc, &it->ev.data,
+			      &it->ev.category};
+	size_t off[RK_ARRAY_LEN(src)];
 	enum rk_err err = RK_OK;
 
-	run->records++;
-	if (rec->offset)
-		run->offset = rec->offset;
-	if ((run->records % INGEST_PROGRESS_EVERY) == 0)
-		show_progress(run, false);
-	if (rec->kind == INGEST_RECORD_BAD)
-		return reject_record(run, rec->line, "%s", rec->reason);
-	if (!json_is_object(rec->value)) {
-		err = reject_record(run, rec->line, "%s is not a JSON object",
-				    rec->what ? rec->what : "record");
-		goto cleanup;
-	}
-	run->objects++;
-	err = ingest_normalize(&run->norm, run->cfg, run->now, rec->value);
-	if (err == RK_ERR_INVAL) {
-		err = reject_record(run, rec->line, "%s", run->norm.reason);
-		goto cleanup;
+	rk_buf_reset(&it->buf);
+	for (size_t k = 0; !err && k < RK_ARRAY_LEN(src); k++) {
+		off[k] = it->buf.len;
+		if (src[k])
+			err = rk_buf_add(&it->buf, src[k], strlen(src[k]) + 1);
 	}
 	if (err)
-		goto cleanup;
-	run->norm.ev.report_id = run->report_id;
-	if (rec->severity >= 0 && rec->severity < RK_SEV_COUNT)
-		run->norm.ev.severity = (enum rk_severity)rec->severity;
-	if ((err = keep_event(run, &duplicate)))
-		goto cleanup;
+		return err;
+	memset(&it->ev, 0, sizeof(it->ev));
+	it->ev.time_source = view->time_source;
+	it->ev.source_asn = view->source_asn;
+	it->ev.tlp = view->tlp;
+	it->ev.severity = view->severity;
+	for (size_t k = 0; k < RK_ARRAY_LEN(src); k++)
+		*dst[k] = src[k] ? it->buf.data + off[k] : NULL;
+	return RK_OK;
+}
+
+/* The next record of the file as an item (reading side). */
+static void produce(struct ingest_reading *rd, struct ingest_item *it)
+{
+	struct ingest_record rec;
+	enum rk_err err;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.severity = -1;
+	it->object = false;
+	it->err = RK_OK;
+	if ((err = rd->format->next(rd->reader, &rec))) {
+		it->kind = ITEM_FAIL;
+		it->err = err;
+		return;
+	}
+	it->line = rec.line;
+	it->offset = rec.offset;
+	if (rec.kind == INGEST_RECORD_END) {
+		it->kind = ITEM_END;
+		return;
+	}
+	if (rec.kind == INGEST_RECORD_BAD) {
+		err = item_reason(it, "%s", rec.reason);
+	} else if (!json_is_object(rec.value)) {
+		err = item_reason(it, "%s is not a JSON object",
+				  rec.what ? rec.what : "record");
+	} else {
+		it->object = true;
+		err = ingest_normalize(rd->norm, rd->cfg, rd->now, rec.value);
+		if (err == RK_ERR_INVAL) {
+			err = item_reason(it, "%s", rd->norm->reason);
+		} else if (!err) {
+			struct store_event *ev = &rd->norm->ev;
+
+			if (rec.severity >= 0 && rec.severity < RK_SEV_COUNT)
+				ev->severity = (enum rk_severity)rec.severity;
+			it->kind = ITEM_EVENT;
+			if (rd->pack)
+				err = item_pack(it, ev);
+			else
+				it->ev = *ev;
+		}
+	}
+	json_decref(rec.value);
+	if (err) {
+		it->kind = ITEM_FAIL;
+		it->err = err;
+	}
+}
+
+/* One item on the storing side: counted, rejected or kept, in input
+ * order. */
+static enum rk_err consume(struct ingest_run *run, struct ingest_item *it)
+{
+	bool duplicate = false;
+	enum rk_err err;
+
+	run->records++;
+	if (it->offset)
+		run->offset = it->offset;
+	if ((run->records % INGEST_PROGRESS_EVERY) == 0)
+		show_progress(run, false);
+	if (it->object)
+		run->objects++;
+	if (it->kind == ITEM_REJECT)
+		return reject_record(run, it->line, "%s", it->buf.data);
+	it->ev.report_id = run->report_id;
+	if ((err = keep_event(run, &it->ev, &duplicate)))
+		return err;
 	if (duplicate) {
 		run->duplicates++;
 		run->uncounted_duplicates++;
@@ -425,11 +558,159 @@ static enum rk_err take_record(struct ingest_run *run,
 	/* Long files commit in batches. */
 	if (++run->batch >= INGEST_BATCH && run->store) {
 		if ((err = commit(run)) || (err = begin(run)))
-			goto cleanup;
+			return err;
 	}
-cleanup:
-	json_decref(rec->value);
-	rec->value = NULL;
+	return RK_OK;
+}
+
+/* Read, normalize and keep every record, one after the other. */
+static enum rk_err pump_serial(struct ingest_run *run,
+			       struct ingest_reading *rd)
+{
+	struct ingest_item it;
+	enum rk_err err = RK_OK;
+
+	item_init(&it);
+	for (;;) {
+		produce(rd, &it);
+		if (it.kind == ITEM_END)
+			break;
+		if (it.kind == ITEM_FAIL) {
+			err = it.err;
+			break;
+		}
+		if ((err = consume(run, &it)))
+			break;
+	}
+	rk_buf_release(&it.buf);
+	return err;
+}
+
+/* Items between the reading thread and the storing one. */
+#define QUEUE_SLOTS 512
+/* A waiting side is woken only once this many items (or the last) are
+ * there for it: one wake-up per batch, not per item. */
+#define QUEUE_WAKE 128
+
+/* A bounded queue of items, filled by the reading thread, emptied in
+ * order by the storing thread.  No state outside it. */
+struct item_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t filled, emptied;
+	struct ingest_item slots[QUEUE_SLOTS];
+	size_t head, count;   /* next to take; items waiting */
+	bool stop;            /* the storing side gives up: stop reading */
+	bool reader_waits, writer_waits;
+	struct ingest_reading *rd;
+};
+
+/* The reading thread: fill slots until the end, a failure or stop. */
+static void *read_thread(void *arg)
+{
+	struct item_queue *q = arg;
+	bool done = false;
+
+	while (!done) {
+		struct ingest_item *it;
+		size_t tail;
+
+		pthread_mutex_lock(&q->lock);
+		while (q->count == QUEUE_SLOTS && !q->stop) {
+			q->reader_waits = true;
+			pthread_cond_wait(&q->emptied, &q->lock);
+		}
+		q->reader_waits = false;
+		if (q->stop) {
+			pthread_mutex_unlock(&q->lock);
+			break;
+		}
+		tail = (q->head + q->count) % QUEUE_SLOTS;
+		pthread_mutex_unlock(&q->lock);
+		/* slot tail is the reader's alone until counted */
+		it = &q->slots[tail];
+		produce(q->rd, it);
+		done = it->kind == ITEM_END || it->kind == ITEM_FAIL;
+		pthread_mutex_lock(&q->lock);
+		q->count++;
+		if (q->writer_waits && (q->count >= QUEUE_WAKE || done))
+			pthread_cond_signal(&q->filled);
+		pthread_mutex_unlock(&q->lock);
+	}
+	return NULL;
+}
+
+/* Read and normalize in a thread of its own while this one stores: the
+ * same items in the same order as pump_serial, the same transactions. */
+static enum rk_err pump_threaded(struct ingest_run *run,
+				 struct ingest_reading *rd)
+{
+	struct item_queue *q = calloc(1, sizeof(*q));
+	pthread_t thread;
+	enum rk_err err = RK_OK;
+	bool started = false;
+
+	if (!q)
+		return RK_ERR_NOMEM;
+	for (size_t i = 0; i < QUEUE_SLOTS; i++)
+		item_init(&q->slots[i]);
+	q->rd = rd;
+	rd->pack = true;
+	if (pthread_mutex_init(&q->lock, NULL) ||
+	    pthread_cond_init(&q->filled, NULL) ||
+	    pthread_cond_init(&q->emptied, NULL)) {
+		free(q);
+		return pump_serial(run, rd);
+	}
+	if (pthread_create(&thread, NULL, read_thread, q) == 0) {
+		started = true;
+	} else {
+		/* no thread to be had: read here */
+		rd->pack = false;
+		err = pump_serial(run, rd);
+	}
+	while (started) {
+		struct ingest_item *it;
+
+		pthread_mutex_lock(&q->lock);
+		while (q->count == 0) {
+			q->writer_waits = true;
+			pthread_cond_wait(&q->filled, &q->lock);
+		}
+		q->writer_waits = false;
+		it = &q->slots[q->head];
+		pthread_mutex_unlock(&q->lock);
+		if (it->kind == ITEM_END)
+			break;
+		if (it->kind == ITEM_FAIL) {
+			err = it->err;
+			break;
+		}
+		err = consume(run, it);
+		pthread_mutex_lock(&q->lock);
+		q->head = (q->head + 1) % QUEUE_SLOTS;
+		q->count--;
+		if (err)
+			q->stop = true;
+		if ((q->reader_waits &&
+		     q->count <= QUEUE_SLOTS - QUEUE_WAKE) || err)
+			pthread_cond_signal(&q->emptied);
+		pthread_mutex_unlock(&q->lock);
+		if (err)
+			break;
+	}
+	if (started) {
+		pthread_mutex_lock(&q->lock);
+		q->stop = true;
+		pthread_cond_signal(&q->emptied);
+		pthread_mutex_unlock(&q->lock);
+		pthread_join(thread, NULL);
+	}
+	pthread_cond_destroy(&q->filled);
+	pthread_cond_destroy(&q->emptied);
+	pthread_mutex_destroy(&q->lock);
+	for (size_t i = 0; i < QUEUE_SLOTS; i++)
+		rk_buf_release(&q->slots[i].buf);
+	free(q);
 	return err;
 }
 
@@ -476,7 +757,6 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 {
 	struct ingest_run run;
 	struct store_report report = {NULL, name, NULL};
-	struct ingest_record rec;
 	void *reader = NULL;
 	char reason[INGEST_REASON];
 	long long rejected0 = res->rejected;
@@ -540,15 +820,17 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 	if ((err = begin(&run)) ||
 	    (store && (err = store_report_add(store, &report, &run.report_id))))
 		goto cleanup;
-	memset(&rec, 0, sizeof(rec));
-	for (;;) {
-		rec.severity = -1;
-		rec.offset = 0;
-		if ((err = run.format->next(reader, &rec)))
-			goto cleanup;
-		if (rec.kind == INGEST_RECORD_END)
-			break;
-		if ((err = take_record(&run, &rec)))
+	{
+		struct ingest_reading rd = {run.format, reader, cfg, run.now,
+					    &run.norm, false};
+
+		/* A store is written beside the reading; a dry run or a list
+		 * has nothing to overlap with. */
+		err = store && !opts->serial &&
+				      len >= INGEST_THREAD_MIN_BYTES
+			      ? pump_threaded(&run, &rd)
+			      : pump_serial(&run, &rd);
+		if (err)
 			goto cleanup;
 	}
 	if (run.objects == 0 && run.rejected > 0) {
