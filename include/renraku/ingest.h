@@ -100,7 +100,8 @@ enum rk_err ingest_file(struct rk_store *store, const struct rk_config *cfg,
 			struct ingest_result *res);
 
 /* Ingest a buffer already in memory (the HTTP API and fuzzers use this);
- * name is used in errors.  Same results as ingest_file. */
+ * name is used in errors.  Same results as ingest_file (store NULL: a
+ * dry run). */
 enum rk_err ingest_buffer(struct rk_store *store, const struct rk_config *cfg,
 			  const struct rk_log *log,
 			  const struct ingest_options *opts, const char *name,

@@ -207,8 +207,45 @@ struct parsed {
 	size_t end;      /* bytes up to the end of the value, or up to where
 			    the error was found */
 	bool eof;        /* the error is that the text ended early */
-	char error[128];
+	char error[JSON_ERROR_TEXT_LENGTH];
 };
+
+/* Whether text has a "\uD800".."\uDFFF" escape: yajl turns a lone
+ * surrogate into '?' or bytes that are not UTF-8 where json_loadb
+ * rejects it, so such text is left to json_loadb. */
+static bool has_surrogate_escape(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+
+	while ((p = memchr(p, '\\', (size_t)(end - p)))) {
+		if (end - p >= 6 && p[1] == 'u' && (p[2] == 'd' || p[2] == 'D') &&
+		    strchr("89abcdefABCDEF", p[3]))
+			return true;
+		p += p + 1 < end ? 2 : 1; /* an escape is two bytes at least */
+	}
+	return false;
+}
+
+/* The same with json_loadb (INGEST_JSON_FLAGS), for the rare text
+ * has_surrogate_escape finds. */
+static void parse_jansson(const char *text, size_t len, bool rest,
+			  struct parsed *out)
+{
+	json_error_t jerr;
+
+	memset(out, 0, sizeof(*out));
+	out->value = json_loadb(text, len,
+				INGEST_JSON_FLAGS |
+					(rest ? JSON_DISABLE_EOF_CHECK : 0),
+				&jerr);
+	if (out->value) {
+		out->end = rest ? (size_t)jerr.position : len;
+		return;
+	}
+	out->end = (size_t)jerr.position;
+	out->eof = (size_t)jerr.position >= len;
+	snprintf(out->error, sizeof(out->error), "%s", jerr.text);
+}
 
 /* One JSON value from text[0..len): the whole text (rest) when !rest,
  * else its first value, the rest left (rest: bytes after it).
@@ -258,7 +295,13 @@ static enum rk_err parse_value(struct builder *b, const char *text,
 	yajl_free(h);
 	json_decref(b->root);
 	b->root = NULL;
-	return b->nomem ? RK_ERR_NOMEM : RK_OK;
+	if (b->nomem)
+		return RK_ERR_NOMEM;
+	if (out->value && has_surrogate_escape(text, out->end)) {
+		json_decref(out->value);
+		parse_jansson(text, len, rest, out);
+	}
+	return RK_OK;
 }
 
 /* ------------------------------------------------------------ reading */
