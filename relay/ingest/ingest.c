@@ -8,8 +8,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "private.h"
 
@@ -22,6 +24,11 @@
 /* Files this large are read and normalized in a thread beside the one
  * storing their events. */
 #define INGEST_THREAD_MIN_BYTES (64u << 10)
+/* A mapped file's pages the reader has passed are given back every
+ * INGEST_DROP_STEP bytes, all but the last INGEST_DROP_SLACK: peak memory
+ * does not grow with the file. */
+#define INGEST_DROP_STEP (4u << 20)
+#define INGEST_DROP_SLACK (1u << 20)
 /* Seconds between redraws of the bar. */
 #define INGEST_PROGRESS_PERIOD 0.25
 
@@ -184,15 +191,37 @@ long long ingest_line_of(const char *start, const char *at)
 	return line;
 }
 
+/* Give back the pages of a mapped file from the page holding from to
+ * the one before the page holding upto. */
+static void release_pages(const char *from, const char *upto)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)from / page * page;
+	uintptr_t b = (uintptr_t)upto / page * page;
+
+	if (b > a)
+		madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
+}
+
 /* Text check over the whole content: no NUL byte, valid UTF-8.  ASCII
- * runs are skipped eight bytes at a time. */
-bool ingest_text_check(const char *data, size_t len, char *reason,
-		       size_t reason_len)
+ * runs are skipped eight bytes at a time.  mapped: give back the pages
+ * checked every INGEST_DROP_STEP bytes. */
+static bool text_check(const char *data, size_t len, bool mapped,
+		       char *reason, size_t reason_len)
 {
 	const unsigned char *p = (const unsigned char *)data;
-	const char *nul = memchr(data, '\0', len);
-	size_t i = 0;
+	const char *nul = NULL;
+	size_t i = 0, released = 0;
 
+	/* First pass: a NUL byte anywhere says "not text" first. */
+	for (size_t at = 0; at < len && !nul; at += INGEST_DROP_STEP) {
+		size_t n = len - at < INGEST_DROP_STEP ? len - at
+						       : INGEST_DROP_STEP;
+
+		nul = memchr(data + at, '\0', n);
+		if (mapped)
+			release_pages(data + at, data + at + n);
+	}
 	if (nul) {
 		snprintf(reason, reason_len,
 			 "not text: NUL byte on line %lld",
@@ -203,6 +232,10 @@ bool ingest_text_check(const char *data, size_t len, char *reason,
 		uint64_t word;
 		size_t n;
 
+		if (mapped && i - released >= INGEST_DROP_STEP) {
+			release_pages(data + released, data + i);
+			released = i;
+		}
 		if (len - i >= 8) {
 			memcpy(&word, p + i, 8);
 			if (!(word & 0x8080808080808080ull)) {
@@ -224,7 +257,22 @@ bool ingest_text_check(const char *data, size_t len, char *reason,
 		}
 		i += n;
 	}
+	if (mapped)
+		release_pages(data + released, data + len);
 	return true;
+}
+
+bool ingest_text_check(const char *data, size_t len, char *reason,
+		       size_t reason_len)
+{
+	return text_check(data, len, false, reason, reason_len);
+}
+
+bool ingest_text_check_input(const struct ingest_source *src,
+			     const char *data, size_t len, char *reason,
+			     size_t reason_len)
+{
+	return text_check(data, len, src->mapped, reason, reason_len);
 }
 
 /* ------------------------------------------------------------ formats */
@@ -418,7 +466,25 @@ struct ingest_reading {
 	struct ingest_norm *norm;
 	bool pack;            /* copy events into the item (another thread
 				 stores them while the next is normalized) */
+	const char *map;      /* the input when it is a mapped file, else
+				 NULL */
+	size_t dropped;       /* bytes of map given back so far */
 };
+
+/* Give back the pages of the mapped input below the reader's offset
+ * (less a slack): they are read again from the file should a reader
+ * look back, so this is only ever about memory. */
+static void drop_pages(struct ingest_reading *rd, size_t offset)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), cut;
+
+	if (!rd->map || offset < rd->dropped + INGEST_DROP_STEP +
+					 INGEST_DROP_SLACK)
+		return;
+	cut = (offset - INGEST_DROP_SLACK) / page * page;
+	madvise((void *)rd->map, cut, MADV_DONTNEED);
+	rd->dropped = cut;
+}
 
 static void item_init(struct ingest_item *it)
 {
@@ -496,6 +562,7 @@ static void produce(struct ingest_reading *rd, struct ingest_item *it)
 	}
 	it->line = rec.line;
 	it->offset = rec.offset;
+	drop_pages(rd, rec.offset);
 	if (rec.kind == INGEST_RECORD_END) {
 		it->kind = ITEM_END;
 		return;
@@ -753,7 +820,7 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 			       const struct rk_log *log,
 			       const struct ingest_options *opts,
 			       const char *name, const char *data, size_t len,
-			       struct ingest_result *res)
+			       bool mapped, struct ingest_result *res)
 {
 	struct ingest_run run;
 	struct store_report report = {NULL, name, NULL};
@@ -788,7 +855,7 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 				   "no reader for format %d", (int)opts->format);
 	{
 		struct ingest_source src = {name, data, len, cfg,
-					    opts->format_arg};
+					    opts->format_arg, mapped};
 
 		err = run.format->open(&src, &reader, reason, sizeof(reason));
 	}
@@ -822,7 +889,12 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 		goto cleanup;
 	{
 		struct ingest_reading rd = {run.format, reader, cfg, run.now,
-					    &run.norm, false};
+					    &run.norm, false,
+					    mapped && len ? data : NULL, 0};
+
+		/* open read it all (the text check): start afresh */
+		if (rd.map)
+			madvise((void *)data, len, MADV_DONTNEED);
 
 		/* A store is written beside the reading; a dry run or a list
 		 * has nothing to overlap with. */
@@ -877,19 +949,38 @@ enum rk_err ingest_buffer(struct rk_store *store, const struct rk_config *cfg,
 			  const char *data, size_t len,
 			  struct ingest_result *res)
 {
-	return read_report(store, NULL, cfg, log, opts, name, data, len, res);
+	return read_report(store, NULL, cfg, log, opts, name, data, len, false,
+			   res);
 }
 
-/* The whole content of path ("-" = stdin) into content; a failure is
- * listed in res with line 0. */
+/* A file's content: mapped (a regular file) or read into buf. */
+struct ingest_input {
+	struct rk_buf buf;
+	char *map;
+	size_t map_len;
+};
+
+static void input_release(struct ingest_input *in)
+{
+	if (in->map)
+		munmap(in->map, in->map_len);
+	in->map = NULL;
+	rk_buf_release(&in->buf);
+}
+
+/* The content of path ("-" = stdin) into in: a regular file is mapped
+ * (read as it is needed; see drop_pages), anything else read whole.  A
+ * failure is listed in res with line 0. */
 static enum rk_err read_input(const struct rk_log *log, const char *path,
-			      struct rk_buf *content,
+			      struct ingest_input *in,
 			      struct ingest_result *res)
 {
 	FILE *f = NULL;
 	struct stat st;
 	enum rk_err err;
 
+	memset(in, 0, sizeof(*in));
+	rk_buf_init(&in->buf, RK_MAX_REPORT);
 	if (strcmp(path, "-") == 0) {
 		f = stdin;
 	} else {
@@ -917,13 +1008,27 @@ static enum rk_err read_input(const struct rk_log *log, const char *path,
 						  RK_MAX_REPORT);
 				goto cleanup;
 			}
-			/* Read a regular file in one allocation. */
-			if (S_ISREG(st.st_mode) && st.st_size > 0 &&
-			    (err = rk_buf_grow(content, (size_t)st.st_size)))
-				goto cleanup;
+			if (S_ISREG(st.st_mode) && st.st_size > 0) {
+				void *m = mmap(NULL, (size_t)st.st_size,
+					       PROT_READ, MAP_PRIVATE,
+					       fileno(f), 0);
+
+				if (m != MAP_FAILED) {
+					in->map = m;
+					in->map_len = (size_t)st.st_size;
+					madvise(m, in->map_len,
+						MADV_SEQUENTIAL);
+					err = RK_OK;
+					goto cleanup;
+				}
+				/* Not mappable: read in one allocation. */
+				if ((err = rk_buf_grow(&in->buf,
+						       (size_t)st.st_size)))
+					goto cleanup;
+			}
 		}
 	}
-	err = rk_buf_read_stream(content, f);
+	err = rk_buf_read_stream(&in->buf, f);
 	if (err == RK_ERR_LIMIT)
 		err = reject_file(res, log, path, RK_ERR_LIMIT,
 				  "file is larger than RK_MAX_REPORT (%u bytes)",
@@ -938,21 +1043,31 @@ cleanup:
 	return err;
 }
 
+/* Read path as a report into the store or the list. */
+static enum rk_err read_path(struct rk_store *store, struct event_list *list,
+			     const struct rk_config *cfg,
+			     const struct rk_log *log,
+			     const struct ingest_options *opts,
+			     const char *path, struct ingest_result *res)
+{
+	struct ingest_input in;
+	enum rk_err err = read_input(log, path, &in, res);
+
+	if (!err)
+		err = read_report(store, list, cfg, log, opts, path,
+				  in.map ? in.map : in.buf.data,
+				  in.map ? in.map_len : in.buf.len,
+				  in.map != NULL, res);
+	input_release(&in);
+	return err;
+}
+
 enum rk_err ingest_file(struct rk_store *store, const struct rk_config *cfg,
 			const struct rk_log *log,
 			const struct ingest_options *opts, const char *path,
 			struct ingest_result *res)
 {
-	struct rk_buf content;
-	enum rk_err err;
-
-	rk_buf_init(&content, RK_MAX_REPORT);
-	err = read_input(log, path, &content, res);
-	if (!err)
-		err = read_report(store, NULL, cfg, log, opts, path,
-				  content.data, content.len, res);
-	rk_buf_release(&content);
-	return err;
+	return read_path(store, NULL, cfg, log, opts, path, res);
 }
 
 enum rk_err ingest_file_events(const struct rk_config *cfg,
@@ -962,17 +1077,11 @@ enum rk_err ingest_file_events(const struct rk_config *cfg,
 			       size_t *n, struct ingest_result *res)
 {
 	struct event_list list = {NULL, 0};
-	struct rk_buf content;
 	enum rk_err err;
 
 	*events = NULL;
 	*n = 0;
-	rk_buf_init(&content, RK_MAX_REPORT);
-	err = read_input(log, path, &content, res);
-	if (!err)
-		err = read_report(NULL, &list, cfg, log, opts, path,
-				  content.data, content.len, res);
-	rk_buf_release(&content);
+	err = read_path(NULL, &list, cfg, log, opts, path, res);
 	if (err) {
 		store_events_free(list.events, list.n);
 		return err;

@@ -349,7 +349,7 @@ static enum rk_err intelmq_open(const struct ingest_source *src, void **out,
 
 	*out = NULL;
 	data = ingest_skip_bom(data, &len);
-	if (!ingest_text_check(data, len, reason, reason_len))
+	if (!ingest_text_check_input(src, data, len, reason, reason_len))
 		return RK_ERR_PARSE;
 	for (p = data; p < data + len && is_ws(*p); p++)
 		;

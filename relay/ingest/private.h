@@ -60,6 +60,9 @@ struct ingest_source {
 	size_t len;
 	const struct rk_config *cfg;
 	const char *format_arg; /* "TYPE" of --format NAME:TYPE, or NULL */
+	bool mapped;            /* data is a read-only mapping of a file:
+				   pages passed may be given back (they are
+				   read again from the file if needed) */
 };
 
 /* One input format.  Instances are const and static: one file each. */
@@ -94,6 +97,12 @@ const char *ingest_skip_bom(const char *data, size_t *len);
  * line). */
 bool ingest_text_check(const char *data, size_t len, char *reason,
 		       size_t reason_len);
+/* The same for data of src (data and len within src's, after a byte
+ * order mark, say); pages checked are given back as the check goes when
+ * src->mapped, so that the check does not hold the whole file. */
+bool ingest_text_check_input(const struct ingest_source *src,
+			     const char *data, size_t len, char *reason,
+			     size_t reason_len);
 /* The 1-based line at of text that starts at start. */
 long long ingest_line_of(const char *start, const char *at);
 
