@@ -60,6 +60,11 @@ struct intelmq_reader {
 
 /* ------------------------------------------------------------ yajl */
 
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static int stop(struct builder *b, const char *why)
 {
 	snprintf(b->error, sizeof(b->error), "%s", why);
@@ -263,18 +268,31 @@ static enum rk_err parse_value(struct builder *b, const char *text,
 	b->depth = 0;
 	b->nomem = false;
 	b->error[0] = '\0';
-	if (rest)
-		yajl_config(h, yajl_allow_trailing_garbage, 1);
+	/* The parse stops at the end of the first value; what follows is
+	 * checked here (yajl lets an unterminated string through). */
+	yajl_config(h, yajl_allow_trailing_garbage, 1);
 	st = yajl_parse(h, (const unsigned char *)text, len);
 	out->end = yajl_get_bytes_consumed(h);
-	if (st == yajl_status_ok && (!b->root || b->depth > 0 || !rest)) {
-		/* the text ended inside the value, or (a whole line) only
-		 * white space may follow it */
+	if (st == yajl_status_ok && (!b->root || b->depth > 0)) {
+		/* the text ended inside the value (or a number) */
 		st = yajl_complete_parse(h);
 		if (st != yajl_status_ok)
 			out->eof = b->depth > 0 || !b->root;
 	}
-	if (st == yajl_status_ok && b->root) {
+	if (st == yajl_status_ok && b->root && !rest) {
+		for (size_t i = out->end; i < len; i++) {
+			if (!is_ws(text[i])) {
+				out->end = i;
+				snprintf(out->error, sizeof(out->error),
+					 "end of file expected");
+				st = yajl_status_error;
+				break;
+			}
+		}
+	}
+	if (out->error[0]) {
+		/* said above */
+	} else if (st == yajl_status_ok && b->root) {
 		out->value = b->root;
 		b->root = NULL;
 	} else if (b->nomem) {
@@ -305,11 +323,6 @@ static enum rk_err parse_value(struct builder *b, const char *text,
 }
 
 /* ------------------------------------------------------------ reading */
-
-static bool is_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
 
 static const char *skip_ws(const char *p, const char *end, long long *line)
 {
