@@ -851,7 +851,85 @@ static char *decimal(char tmp[32], int64_t v)
 /* A string as Jansson writes it: UTF-8 as it is, '"', '\\' and control
  * characters escaped (\uXXXX in upper case where there is no short
  * form).  RK_ERR_NOMEM, as json_dumpb fails, when s is not UTF-8. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Whether one of the eight bytes of w is not plain printable ASCII or
+ * is '"' or '\\' (a string's bytes that dump_string must look at). */
+static bool needs_look(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), bs = w ^ (ONES * '\\');
+
+	return ((w | ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+		 ((bs - ONES) & ~bs)) &
+		HIGHS) != 0;
+}
+
+static enum rk_err dump_string_slow(struct rk_buf *b, const char *s,
+				    size_t len);
+
+/* Strings up to this long are written straight into room reserved for
+ * the worst case (every byte a \uXXXX). */
+#define DUMP_DIRECT_MAX 4096
+
 static enum rk_err dump_string(struct rk_buf *b, const char *s, size_t len)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	bool high = false;
+	char *o;
+	size_t i = 0;
+
+	if (len > DUMP_DIRECT_MAX || rk_buf_grow(b, 6 * len + 2))
+		return dump_string_slow(b, s, len);
+	o = b->data + b->len;
+	*o++ = '"';
+	while (i < len) {
+		unsigned char c;
+		uint64_t w;
+
+		if (len - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if (!needs_look(w)) {
+				memcpy(o, s + i, 8);
+				o += 8;
+				i += 8;
+				continue;
+			}
+		}
+		c = (unsigned char)s[i++];
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			high |= c >= 0x80;
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			memcpy(o, "u00", 3);
+			o[3] = hexd[c >> 4];
+			o[4] = hexd[c & 15];
+			o += 5;
+			break;
+		}
+	}
+	*o++ = '"';
+	if (high && !rk_utf8_valid(s, len))
+		return RK_ERR_NOMEM;
+	b->len = (size_t)(o - b->data);
+	b->data[b->len] = '\0';
+	return RK_OK;
+}
+
+/* dump_string one piece at a time, for long strings. */
+static enum rk_err dump_string_slow(struct rk_buf *b, const char *s,
+				    size_t len)
 {
 	static const char hexd[] = "0123456789ABCDEF";
 	size_t run = 0;
