@@ -11,7 +11,9 @@
  * INGEST_JSON_FLAGS: any value at the top (the driver rejects what is
  * not an object), duplicate keys and "\u0000" rejected, integers that
  * do not fit 64 bits and reals that overflow rejected, nesting at most
- * JSON_MAX_DEPTH deep.
+ * JSON_MAX_DEPTH deep.  The rare value yajl would read otherwise (a
+ * surrogate escape, a form feed or vertical tab) is read by json_loadb.
+ * tests/fuzz/fuzz_intelmq.c checks the two agree.
  */
 #include <errno.h>
 #include <math.h>
@@ -231,8 +233,17 @@ static bool has_surrogate_escape(const char *text, size_t len)
 	return false;
 }
 
+/* Text yajl reads otherwise than json_loadb: a surrogate escape, or a
+ * form feed or vertical tab (white space to yajl, not to JSON; a raw
+ * control character in a string is an error to both). */
+static bool needs_jansson(const char *text, size_t len)
+{
+	return memchr(text, '\f', len) || memchr(text, '\v', len) ||
+	       has_surrogate_escape(text, len);
+}
+
 /* The same with json_loadb (INGEST_JSON_FLAGS), for the rare text
- * has_surrogate_escape finds. */
+ * needs_jansson finds. */
 static void parse_jansson(const char *text, size_t len, bool rest,
 			  struct parsed *out)
 {
@@ -315,7 +326,7 @@ static enum rk_err parse_value(struct builder *b, const char *text,
 	b->root = NULL;
 	if (b->nomem)
 		return RK_ERR_NOMEM;
-	if (out->value && has_surrogate_escape(text, out->end)) {
+	if (out->value && needs_jansson(text, out->end)) {
 		json_decref(out->value);
 		parse_jansson(text, len, rest, out);
 	}
