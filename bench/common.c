@@ -324,6 +324,13 @@ static const char *const services[][3] = {
 	{"smtp", "25", "info,test,postmaster"},
 };
 
+/* The event record i repeats: i itself, or (every dup_every-th) the one
+ * before it, an exact repeat. */
+static uint64_t source_index(const struct bench_events *g, uint64_t i)
+{
+	return g->dup_every && i > 0 && i % g->dup_every == 0 ? i - 1 : i;
+}
+
 /* Event idx as one JSON line. */
 static enum rk_err event_line(const struct bench_events *g, uint64_t idx,
 			      struct rk_buf *out)
@@ -442,13 +449,8 @@ enum rk_err bench_events_jsonl(const struct bench_events *g, uint64_t first,
 {
 	enum rk_err err = RK_OK;
 
-	for (uint64_t i = first; !err && i < first + n; i++) {
-		uint64_t idx = i;
-
-		if (g->dup_every && i > 0 && i % g->dup_every == 0)
-			idx = i - 1; /* an exact repeat of the line before */
-		err = event_line(g, idx, out);
-	}
+	for (uint64_t i = first; !err && i < first + n; i++)
+		err = event_line(g, source_index(g, i), out);
 	return err;
 }
 
@@ -557,10 +559,7 @@ enum rk_err bench_scan_csv(const struct bench_events *g, uint64_t first,
 	for (uint64_t i = first; !err && i < first + n; i++) {
 		struct scan_row row;
 
-		scan_row(g, g->dup_every && i > 0 && i % g->dup_every == 0
-				    ? i - 1
-				    : i,
-			 &row);
+		scan_row(g, source_index(g, i), &row);
 		err = scan_csv_line(&row, out);
 	}
 	return err;
@@ -637,10 +636,7 @@ enum rk_err bench_events_wide(const struct bench_events *g, uint64_t first,
 	for (uint64_t i = first; !err && i < first + n; i++) {
 		struct scan_row row;
 
-		scan_row(g, g->dup_every && i > 0 && i % g->dup_every == 0
-				    ? i - 1
-				    : i,
-			 &row);
+		scan_row(g, source_index(g, i), &row);
 		err = wide_line(&row, &raw, out);
 	}
 	rk_buf_release(&raw);
