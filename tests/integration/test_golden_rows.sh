@@ -36,4 +36,25 @@ else
 	not_ok "stored rows differ from the golden ones"
 	diff "$G/rows.tsv" "$WORK/rows.tsv" | head -n 20 >&2
 fi
+
+# A file large enough for the reading thread (64 KB or more): rejected
+# records are listed in input order with their lines, the good ones kept.
+"$PY" - "$WORK/threaded.jsonl" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(1, 3001):
+        if i in (5, 700, 1999, 3000):
+            f.write('{"time.source": "2026-11-20T00:00:00Z", "classification.type": "nope", "source.ip": "192.0.2.1"}\n' if i != 1999 else '{"broken": \n')
+        else:
+            f.write('{"time.source":"2026-11-20T%02d:%02d:%02dZ","classification.type":"scanner","source.ip":"10.1.%d.%d","extra.pad":"%s"}\n'
+                    % (i // 3600, i // 60 % 60, i % 60, i // 256, i % 256, "p" * 40))
+PY
+R --now 2026-12-01T00:00:00Z ingest --json "$WORK/threaded.jsonl" >"$WORK/t.json" 2>/dev/null || true
+check "threaded: errors in input order, good records kept" "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+lines = [e["line"] for e in d["errors"]]
+ok = lines == [5, 700, 1999, 3000] and d["events"] == 2996 and d["rejected"] == 4
+ok = ok and d["errors"][2]["reason"].startswith("line is not valid JSON")
+sys.exit(0 if ok else 1)' "$WORK/t.json"
 finish
