@@ -78,6 +78,12 @@ struct ingest_options {
 	/* The TYPE of --format NAME:TYPE (shadowserver:scan_dns), or the
 	 * MAPPING file of csv:MAPPING, NULL = none; borrowed. */
 	const char *format_arg;
+	/* Read, normalize and store in the calling thread only.  By
+	 * default a file of 64 KB or more going into a store is read and
+	 * normalized by a second thread while the caller's stores (the same
+	 * events, errors and transactions, in the same order); the
+	 * benchmark compares the two. */
+	bool serial;
 };
 
 /* --format NAME: "auto" or a format's name; false when unknown. */
@@ -92,14 +98,17 @@ enum rk_err ingest_format_names(struct rk_buf *out);
  * it cannot be opened, RK_ERR_LIMIT when larger than [ingest] max_file
  * (RK_MAX_REPORT).  With --format auto and [ingest] csv_mappings, a file
  * whose name a mapping's `match` takes is read as generic CSV with it;
- * RK_ERR_CONFIG when that directory cannot be read. */
+ * RK_ERR_CONFIG when that directory cannot be read.
+ * store NULL is a dry run: every record is read, normalized and counted
+ * (res->events, never duplicates) and nothing is stored. */
 enum rk_err ingest_file(struct rk_store *store, const struct rk_config *cfg,
 			const struct rk_log *log,
 			const struct ingest_options *opts, const char *path,
 			struct ingest_result *res);
 
 /* Ingest a buffer already in memory (the HTTP API and fuzzers use this);
- * name is used in errors.  Same results as ingest_file. */
+ * name is used in errors.  Same results as ingest_file (store NULL: a
+ * dry run). */
 enum rk_err ingest_buffer(struct rk_store *store, const struct rk_config *cfg,
 			  const struct rk_log *log,
 			  const struct ingest_options *opts, const char *name,

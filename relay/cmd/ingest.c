@@ -26,6 +26,9 @@ static const char ingest_help[] =
 	"  --json           one JSON document on stdout (also on failure)\n"
 	"  --help           this text\n"
 	"\n"
+	"A file of 8 MB or more gets a progress bar on stderr when stderr is\n"
+	"a terminal (bytes read / file size, events/s, time left).\n"
+	"\n"
 	"exit codes: 0 ok (rejected records are listed), 1 failure, 2 usage,\n"
 	"65 a file that is not its format or over a limit, 75 database busy\n";
 

@@ -917,7 +917,7 @@ static enum rk_err cm_open(const struct ingest_source *src, void **out,
 	o.on_problem = on_problem;
 	if ((err = rk_csv_new(&r->q.csv, &o)))
 		goto fail;
-	r->q.p = data;
+	r->q.data = r->q.p = data;
 	r->q.end = end;
 	*out = r;
 	return RK_OK;

@@ -91,6 +91,7 @@ enum rk_err ingest_queue_next(struct ingest_queue *q, struct ingest_record *rec)
 		return RK_OK;
 	it = &q->items[q->head++];
 	rec->line = it->line + q->line_offset;
+	rec->offset = q->data ? (size_t)(q->p - q->data) : 0;
 	if (it->value) {
 		rec->kind = INGEST_RECORD_VALUE;
 		rec->value = it->value;

@@ -932,7 +932,7 @@ static enum rk_err ss_open(const struct ingest_source *src, void **out,
 	o.fields.name = "RK_MAX_SHADOWSERVER_COLUMNS";
 	if ((err = rk_csv_new(&r->q.csv, &o)))
 		goto fail;
-	r->q.p = data;
+	r->q.data = r->q.p = data;
 	r->q.end = data + len;
 	*out = r;
 	return RK_OK;
