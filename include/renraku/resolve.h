@@ -43,6 +43,16 @@ struct resolve_contact {
 	char *pgp;    /* NULL = none */
 	char *source; /* "local", ... */
 	char *match;  /* what matched: "192.0.2.0/24", "AS64500", "JP" */
+	/* Network sources fill these (NULL / false / 0 when unknown): */
+	char *range;    /* what the registry's answer covers: "192.0.2.0/24",
+			   "198.51.100.0 - 198.51.100.99", "AS64496-AS64511" */
+	char *country;  /* the resource's country from the registry */
+	char *registry; /* where the answer came from: the RDAP service
+			   that answered (after redirects), a whois server */
+	char *irt;      /* a national registry's IRT passed over for the
+			   network's own contact (APNIC), NULL = none */
+	bool cached;    /* read from the cache, not asked now */
+	int64_t fetched_at; /* when the registry answered, 0 = unknown */
 };
 
 #define RESOLVE_MAX_LEVELS 3

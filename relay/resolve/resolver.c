@@ -2,9 +2,10 @@
  * The resolver: the configured contact sources in order, the chain rules
  * (levels, repeats skipped) and the suppression rules.
  *
- * Sources come from [resolve] order.  `local` is implemented here; the
- * network sources (rdap, whois, abusix, security.txt) are recognised and
- * skipped until they land, and always skipped when offline.  Suppressions
+ * Sources come from [resolve] sources, registered by name in
+ * known_sources below (one constructor each); network sources are
+ * always skipped when offline.  The country a source learns at level 0
+ * (RDAP's "country") reaches level 2 when the event had none.  Suppressions
  * do not depend on the sources: they are loaded from the store once and
  * indexed like the constituency.
  */
@@ -32,17 +33,28 @@ struct resolver {
 	int64_t contacts_gen; /* the contact set the sources loaded */
 };
 
-/* Sources renraku knows by name, and whether each is implemented. */
+/* Sources renraku knows by name.  Registration: a source built into this
+ * version has its constructor here (one file each under relay/resolve/);
+ * NULL means "known name, not built", which is an error when the
+ * configuration asks for it online. */
+static enum rk_err make_local(struct rk_store *store, const struct rk_config *cfg,
+			      const struct rk_log *log, struct resolve_source *out)
+{
+	(void)cfg;
+	return local_source_new(store, log, out);
+}
+
 static const struct {
 	const char *name;
 	bool network;
-	bool implemented;
+	source_ctor make;
 } known_sources[] = {
-	{"local", false, true},
-	{"rdap", true, false},
-	{"whois", true, false},
-	{"abusix", true, false},
-	{"security.txt", true, false},
+	{"local", false, make_local},
+	{"rdap", true, rdap_source_new},
+	{"whois", true, NULL},
+	{"abusix", true, NULL},
+	{"cymru", true, NULL},
+	{"security.txt", true, NULL},
 };
 
 void resolve_chain_release(struct resolve_chain *chain)
@@ -72,7 +84,7 @@ void resolve_free(struct resolver *r)
 }
 
 static enum rk_err add_source(struct resolver *r, struct rk_store *store,
-			      const char *name)
+			      const struct rk_config *cfg, const char *name)
 {
 	enum rk_err err;
 	size_t k;
@@ -82,12 +94,12 @@ static enum rk_err add_source(struct resolver *r, struct rk_store *store,
 			break;
 	if (k == RK_ARRAY_LEN(known_sources))
 		return rk_fail(r->log, RK_ERR_CONFIG,
-			       "[resolve] order: unknown contact source '%s' "
-			       "(known: local, rdap, whois, abusix, security.txt)",
+			       "[resolve] sources: unknown contact source '%s' "
+			       "(known: local, rdap, whois, abusix, cymru, security.txt)",
 			       name);
 	for (size_t i = 0; i < r->nsources; i++) {
 		if (strcmp(r->sources[i].name, name) == 0) {
-			rk_log_debug(r->log, "[resolve] order names '%s' twice; "
+			rk_log_debug(r->log, "[resolve] sources names '%s' twice; "
 					     "the second is ignored", name);
 			return RK_OK;
 		}
@@ -96,39 +108,38 @@ static enum rk_err add_source(struct resolver *r, struct rk_store *store,
 		rk_log_debug(r->log, "contact source '%s' skipped: offline", name);
 		return RK_OK;
 	}
-	if (!known_sources[k].implemented) {
-		rk_log_debug(r->log, "contact source '%s' is not available in this "
-				     "version; skipped", name);
-		return RK_OK;
-	}
+	if (!known_sources[k].make)
+		return rk_fail(r->log, RK_ERR_UNSUPPORTED,
+			       "[resolve] sources: contact source '%s' is not built "
+			       "into this version of renraku", name);
 	if (r->nsources == RESOLVE_MAX_SOURCES)
 		return rk_fail(r->log, RK_ERR_CONFIG,
-			       "[resolve] order: more than %d sources",
+			       "[resolve] sources: more than %d sources",
 			       RESOLVE_MAX_SOURCES);
-	/* Only `local` is implemented so far. */
-	if ((err = local_source_new(store, r->log, &r->sources[r->nsources])))
+	if ((err = known_sources[k].make(store, cfg, r->log,
+					 &r->sources[r->nsources])))
 		return err;
 	r->nsources++;
 	return RK_OK;
 }
 
-/* Split the comma-separated order and add each source. */
+/* Split the comma-separated list and add each source. */
 static enum rk_err add_sources(struct resolver *r, struct rk_store *store,
-			       const char *order)
+			       const struct rk_config *cfg, const char *list)
 {
 	char name[64];
-	const char *p = order ? order : "", *item;
+	const char *p = list ? list : "", *item;
 	size_t n;
 	enum rk_err err = RK_OK;
 
 	while (!err && rk_list_next(&p, &item, &n)) {
 		if (n >= sizeof(name))
 			return rk_fail(r->log, RK_ERR_CONFIG,
-				       "[resolve] order: source name too long");
+				       "[resolve] sources: source name too long");
 		memcpy(name, item, n);
 		name[n] = '\0';
 		if (n)
-			err = add_source(r, store, name);
+			err = add_source(r, store, cfg, name);
 	}
 	return err;
 }
@@ -221,7 +232,8 @@ enum rk_err resolve_new(struct resolver **out, struct rk_store *store,
 	/* read before the contacts: an import after this is seen as newer */
 	err = store ? store_contacts_generation(store, &r->contacts_gen) : RK_OK;
 	if (!err)
-		err = add_sources(r, store, cfg ? cfg->resolve.order : "local");
+		err = add_sources(r, store, cfg,
+				  cfg ? cfg->resolve.sources : "local");
 	if (!err)
 		err = load_suppressions(r, store);
 	if (err) {
@@ -291,7 +303,20 @@ struct level_pass {
 	enum rk_err *errs;
 	bool *found;                  /* per batch index */
 	bool *later;                  /* a source could not tell now */
+	struct resolve_query *q2;     /* the batch's queries, countries
+					 learnt from level 0 and 1 added */
 };
+
+/* A query without a country takes the one a registry named for a lower
+ * level (strings borrowed from the chain). */
+static void learn_countries(struct resolve_query *qs, size_t n,
+			    const struct resolve_chain *chains)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; !qs[i].country && k < chains[i].count; k++)
+			if (chains[i].entry[k].country)
+				qs[i].country = chains[i].entry[k].country;
+}
 
 static enum rk_err run_level(struct resolver *r, const struct resolve_query *qs,
 			     size_t n, int level, struct level_pass *lp,
@@ -361,6 +386,7 @@ enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 	struct resolve_contact outs_s[RESOLVE_SMALL_BATCH];
 	enum rk_err errs_s[RESOLVE_SMALL_BATCH];
 	bool found_s[RESOLVE_SMALL_BATCH], later_s[RESOLVE_SMALL_BATCH];
+	struct resolve_query q2_s[RESOLVE_SMALL_BATCH];
 	struct level_pass lp;
 	bool small = n <= RESOLVE_SMALL_BATCH;
 	enum rk_err err = RK_OK;
@@ -376,7 +402,9 @@ enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 		lp.errs = errs_s;
 		lp.found = found_s;
 		lp.later = later_s;
+		lp.q2 = q2_s;
 	} else {
+		lp.q2 = NULL;
 		lp.idx = calloc(n, sizeof(*lp.idx));
 		lp.qs = calloc(n, sizeof(*lp.qs));
 		lp.outs = calloc(n, sizeof(*lp.outs));
@@ -387,11 +415,18 @@ enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 		    !lp.later)
 			err = RK_ERR_NOMEM;
 	}
-	for (int level = 0; !err && level < RESOLVE_MAX_LEVELS; level++)
-		err = run_level(r, qs, n, level, &lp, chains, errs);
+	if (!err && !small && !(lp.q2 = calloc(n, sizeof(*lp.q2))))
+		err = RK_ERR_NOMEM;
+	if (!err)
+		memcpy(lp.q2, qs, n * sizeof(*qs));
+	for (int level = 0; !err && level < RESOLVE_MAX_LEVELS; level++) {
+		if (level == 2)
+			learn_countries(lp.q2, n, chains);
+		err = run_level(r, lp.q2, n, level, &lp, chains, errs);
+	}
 	for (size_t i = 0; !err && i < n; i++)
 		if (!errs[i])
-			err = set_country(&qs[i], &chains[i]);
+			err = set_country(&lp.q2[i], &chains[i]);
 	for (size_t i = 0; i < n; i++)
 		if (err || errs[i])
 			resolve_chain_release(&chains[i]);
@@ -402,6 +437,7 @@ enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 		free(lp.errs);
 		free(lp.found);
 		free(lp.later);
+		free(lp.q2);
 	}
 	return err;
 }
