@@ -51,6 +51,8 @@ struct resolve_contact {
 			   that answered (after redirects), a whois server */
 	char *irt;      /* a national registry's IRT passed over for the
 			   network's own contact (APNIC), NULL = none */
+	uint32_t asn;   /* the origin AS the registry named, 0 = none: level
+			   1 asks for it when the query had none */
 	bool cached;    /* read from the cache, not asked now */
 	int64_t fetched_at; /* when the registry answered, 0 = unknown */
 };
@@ -176,5 +178,25 @@ bool resolve_suppressed(struct resolver *r, const struct store_event *ev,
 enum rk_err resolve_chain_json(const char *target,
 			       const struct resolve_chain *chain,
 			       struct rk_buf *out);
+
+/* ------------------------------------------------------------ bootstrap */
+
+struct resolve_bootstrap_result {
+	char *dir;         /* the directory written, caller frees */
+	size_t entries[4]; /* prefixes (IPv4, IPv6), AS ranges, labels */
+};
+
+/* `renraku bootstrap update`: fetch the four RFC 9224 files (ipv4.json,
+ * ipv6.json, asn.json, dns.json) from [resolve] bootstrap_url, check
+ * every one parses as a bootstrap naming https services, and only then
+ * replace the files in [resolve] bootstrap_dir, each atomically.
+ * http_resolve: CURLOPT_RESOLVE entries for tests, NULL = none.  Errors:
+ * RK_ERR_CONFIG (no bootstrap_dir), RK_ERR_TEMPFAIL (a file could not be
+ * fetched), RK_ERR_PARSE (a file is not a bootstrap: nothing replaced),
+ * RK_ERR_IO.  res is filled (zeroed first); free res->dir. */
+enum rk_err resolve_bootstrap_update(const struct rk_config *cfg,
+				     const struct rk_log *log,
+				     const char *const *http_resolve,
+				     struct resolve_bootstrap_result *res);
 
 #endif /* RENRAKU_RESOLVE_H */

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "rdap.h"
+#include "renraku/http.h"
+#include "renraku/resolve.h"
 
 const char *const bootstrap_file_names[BOOTSTRAP_FILES] = {
 	"ipv4.json", "ipv6.json", "asn.json", "dns.json"};
@@ -355,4 +357,107 @@ const char *bootstrap_domain(const struct bootstrap *b, const char *domain)
 			p++;
 	}
 	return NULL;
+}
+
+/* ------------------------------------------------------------ update */
+
+enum rk_err resolve_bootstrap_update(const struct rk_config *cfg,
+				     const struct rk_log *log,
+				     const char *const *http_resolve,
+				     struct resolve_bootstrap_result *res)
+{
+	struct rk_http_options opt = {0};
+	struct rk_http_request reqs[BOOTSTRAP_FILES];
+	struct rk_http_response resps[BOOTSTRAP_FILES];
+	struct rk_buf urls[BOOTSTRAP_FILES];
+	struct rk_http *http = NULL;
+	struct bootstrap *check = NULL;
+	char why[256];
+	enum rk_err err = RK_OK;
+	bool fetched = false;
+
+	memset(res, 0, sizeof(*res));
+	for (int k = 0; k < BOOTSTRAP_FILES; k++)
+		rk_buf_init(&urls[k], RK_MAX_URL);
+	if (!cfg->resolve.bootstrap_dir) {
+		err = rk_fail(log, RK_ERR_CONFIG,
+			      "bootstrap update: set [resolve] bootstrap_dir (the "
+			      "bundled copy belongs to the installation and is "
+			      "not rewritten)");
+		goto cleanup;
+	}
+	if ((err = rk_config_path(cfg, cfg->resolve.bootstrap_dir, &res->dir)) ||
+	    (err = rk_mkdir_p(res->dir, 0755)) || (err = bootstrap_new(&check)))
+		goto cleanup;
+	opt.ca_file = cfg->resolve.ca_file;
+	opt.timeout_ms = cfg->resolve.timeout * 1000;
+	opt.max_redirects = 3;
+	opt.resolve = http_resolve;
+	if ((err = rk_http_new(&http, &opt)))
+		goto cleanup;
+	for (int k = 0; k < BOOTSTRAP_FILES; k++) {
+		const char *base = cfg->resolve.bootstrap_url;
+		size_t n = strlen(base);
+
+		if ((err = rk_buf_addf(&urls[k], "%s%s%s", base,
+				       n && base[n - 1] == '/' ? "" : "/",
+				       bootstrap_file_names[k])))
+			goto cleanup;
+		reqs[k] = (struct rk_http_request){.url = urls[k].data,
+						   .accept = "application/json",
+						   .max_body = RK_MAX_BOOTSTRAP};
+	}
+	if ((err = rk_http_fetch(http, reqs, BOOTSTRAP_FILES, resps)))
+		goto cleanup;
+	fetched = true;
+	/* every file checked before any is replaced */
+	for (int k = 0; k < BOOTSTRAP_FILES && !err; k++) {
+		const struct rk_http_response *r = &resps[k];
+
+		if (r->err || r->status != 200) {
+			err = rk_fail(log, r->err == RK_ERR_LIMIT ? RK_ERR_LIMIT
+								 : RK_ERR_TEMPFAIL,
+				      "bootstrap update: %s: %s", urls[k].data,
+				      r->err ? r->error : "HTTP status is not 200");
+			if (r->status >= 400 && r->status < 500 && r->status != 429)
+				err = RK_ERR_PARSE;
+			break;
+		}
+		if (bootstrap_parse(check, (enum bootstrap_file)k, r->body,
+				    r->body_len, false, why, sizeof(why))) {
+			err = rk_fail(log, RK_ERR_PARSE, "bootstrap update: %s: %s",
+				      urls[k].data, why);
+			break;
+		}
+	}
+	if (!err) {
+		res->entries[BOOTSTRAP_IPV4] = check->npfx[0];
+		res->entries[BOOTSTRAP_IPV6] = check->npfx[1];
+		res->entries[BOOTSTRAP_ASN] = check->nasns;
+		res->entries[BOOTSTRAP_DNS] = check->nlabels;
+		if (check->npfx[0] == 0 || check->npfx[1] == 0 || check->nasns == 0)
+			err = rk_fail(log, RK_ERR_PARSE,
+				      "bootstrap update: a file names no https "
+				      "service for addresses or AS numbers: kept "
+				      "the files in place");
+	}
+	for (int k = 0; k < BOOTSTRAP_FILES && !err; k++) {
+		char *path = NULL;
+
+		if (!(err = rk_path_join(res->dir, bootstrap_file_names[k], &path)))
+			err = rk_write_file_atomic(path, resps[k].body,
+						   resps[k].body_len, 0644);
+		if (err)
+			rk_fail(log, err, "bootstrap update: cannot write '%s'",
+				path ? path : res->dir);
+		free(path);
+	}
+cleanup:
+	for (int k = 0; fetched && k < BOOTSTRAP_FILES; k++)
+		rk_http_response_release(&resps[k]);
+	for (int k = 0; k < BOOTSTRAP_FILES; k++)
+		rk_buf_release(&urls[k]);
+	bootstrap_free(check);
+	rk_http_free(http);
+	return err;
 }

@@ -42,6 +42,7 @@ static json_t *contact_json(const struct resolve_contact *c)
 	     set_str_null(obj, "country", c->country) &&
 	     set_str(obj, "registry", c->registry) && set_str(obj, "irt", c->irt) &&
 	     json_object_set_new(obj, "cached", json_boolean(c->cached)) == 0 &&
+	     (!c->asn || json_object_set_new(obj, "asn", json_integer(c->asn)) == 0) &&
 	     (!c->fetched_at ||
 	      json_object_set_new(obj, "fetched_at", json_integer(c->fetched_at)) == 0);
 	if (!ok) {
@@ -158,6 +159,10 @@ enum rk_err resolve_chain_decode(const char *text, struct resolve_chain *out)
 		    !get_str(c, "irt", &e->irt))
 			err = RK_ERR_PARSE;
 		e->cached = json_is_true(json_object_get(c, "cached"));
+		if (json_is_integer(json_object_get(c, "asn")) &&
+		    json_integer_value(json_object_get(c, "asn")) > 0 &&
+		    json_integer_value(json_object_get(c, "asn")) <= 4294967295LL)
+			e->asn = (uint32_t)json_integer_value(json_object_get(c, "asn"));
 		if (json_is_integer(json_object_get(c, "fetched_at")))
 			e->fetched_at = json_integer_value(json_object_get(c, "fetched_at"));
 	}

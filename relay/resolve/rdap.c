@@ -44,7 +44,8 @@ struct rdap_entry {
 	int level;
 	bool has_range;
 	struct rk_addr start, end;
-	uint32_t asn, asn_end;
+	uint32_t asn, asn_end; /* an AS block (level 1) */
+	uint32_t origin_asn;   /* a network's origin AS (level 0), 0 = none */
 	char *domain;
 	char *email, *cc, *org, *country, *registry, *irt;
 	bool negative;
@@ -79,6 +80,7 @@ struct rdap_source {
 	struct rdap_registry regs[RDAP_MAX_REGISTRIES];
 	size_t nregs;
 	long long requests; /* questions sent (logged) */
+	bool offline;       /* the cache only */
 };
 
 /* One question of a batch. */
@@ -315,8 +317,12 @@ static enum rk_err load_cache(struct rdap_source *rs)
 		struct store_resolution *r = &rows[i];
 		struct rdap_entry e = {
 			.level = r->level, .has_range = r->has_range,
-			.start = r->start, .end = r->end, .asn = r->asn,
-			.asn_end = r->asn_end, .domain = r->domain,
+			.start = r->start, .end = r->end,
+			/* a level-0 row keeps the network's origin AS in asn */
+			.asn = r->level == 0 ? 0 : r->asn,
+			.asn_end = r->level == 0 ? 0 : r->asn_end,
+			.origin_asn = r->level == 0 ? r->asn : 0,
+			.domain = r->domain,
 			.email = r->email, .cc = r->cc, .org = r->org,
 			.country = r->country, .registry = r->registry,
 			.irt = r->irt, .negative = r->negative, .cached = true,
@@ -356,8 +362,8 @@ static enum rk_err save_entries(struct rdap_source *rs, size_t first)
 		r->has_range = e->has_range;
 		r->start = e->start;
 		r->end = e->end;
-		r->asn = e->asn;
-		r->asn_end = e->asn_end;
+		r->asn = e->level == 0 ? e->origin_asn : e->asn;
+		r->asn_end = e->level == 0 ? 0 : e->asn_end;
 		/* borrowed for the write only */
 		r->domain = e->domain;
 		r->email = e->email;
@@ -469,6 +475,7 @@ static enum rk_err fill_contact(const struct rdap_entry *e, int level,
 	out->level = level;
 	out->cached = e->cached;
 	out->fetched_at = e->fetched_at;
+	out->asn = e->origin_asn;
 	if (e->has_range)
 		range_format(&e->start, &e->end, range, sizeof(range));
 	else if (e->asn && e->asn_end > e->asn)
@@ -581,6 +588,7 @@ static enum rk_err entry_from(const struct rdap_source *rs,
 		if (!(e->domain = rk_strdup(j->domain)))
 			return RK_ERR_NOMEM;
 	}
+	e->origin_asn = j->kind == RDAP_IP ? a->origin_asn : 0;
 	e->email = a->email;
 	e->cc = a->cc;
 	e->org = a->org;
@@ -895,7 +903,8 @@ static bool job_for(struct rdap_source *rs, const struct resolve_query *q,
 		j->kind = RDAP_IP;
 		j->addr = q->addr;
 		base = bootstrap_addr(rs->bs, &q->addr);
-	} else if (level == 1 && q->asn) {
+	} else if ((level == 1 || (level == 0 && !q->domain && !q->has_addr)) &&
+		   q->asn) {
 		j->kind = RDAP_AUTNUM;
 		j->asn = q->asn;
 		base = bootstrap_asn(rs->bs, q->asn);
@@ -939,6 +948,8 @@ static enum rk_err rdap_lookup(void *self, const struct resolve_query *qs,
 	}
 	for (size_t i = 0; i < rs->nregs; i++)
 		rs->regs[i].down = false;
+	if (rs->offline)
+		goto cleanup; /* the cache only: the rest stay NOTFOUND */
 	/* sorted, so that a round's picks spread over the address space
 	 * and the answers cover the neighbours of what was asked */
 	qsort(b.jobs, b.njobs, sizeof(*b.jobs), job_cmp);
@@ -955,7 +966,8 @@ cleanup:
 }
 
 enum rk_err rdap_source_new(struct rk_store *store, const struct rk_config *cfg,
-			    const struct rk_log *log, struct resolve_source *out)
+			    const struct rk_log *log, bool offline,
+			    struct resolve_source *out)
 {
 	struct rdap_source *rs = calloc(1, sizeof(*rs));
 	char *dir = NULL, why[512];
@@ -967,6 +979,7 @@ enum rk_err rdap_source_new(struct rk_store *store, const struct rk_config *cfg,
 	rs->store = store;
 	rs->cfg = cfg;
 	rs->log = log;
+	rs->offline = offline;
 	if ((err = bootstrap_new(&rs->bs)) || (err = range_index_new(&rs->ix)))
 		goto cleanup;
 	if ((err = bootstrap_dir(cfg, &dir)))

@@ -36,6 +36,8 @@ struct rdap_answer {
 	char *ldh_name;   /* a domain's ldhName (lower case), NULL */
 	bool has_range;   /* ip network: start..end */
 	struct rk_addr start, end;
+	uint32_t origin_asn; /* ip network: the origin AS when the registry
+				says (ARIN's arin_originas0), 0 = none */
 	bool has_asns;    /* autnum: asn_start..asn_end */
 	uint32_t asn_start, asn_end;
 	size_t entities;  /* entities walked */

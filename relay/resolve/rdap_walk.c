@@ -16,6 +16,7 @@ struct walk_entity {
 	json_t *obj;            /* borrowed from the document */
 	int depth;              /* 1 = in the object's own entities */
 	bool under_registrar;   /* its parent has role registrar */
+	const char *parent_fn;  /* the parent entity's fn, NULL */
 	bool abuse, technical, administrative, registrar, registrant;
 	bool has_vcard;
 	const char *handle;     /* borrowed, NULL */
@@ -283,9 +284,11 @@ static size_t walk_entities(json_t *root, struct walk_entity *ents)
 		json_array_foreach(list, i, e) {
 			if (n == RK_MAX_RDAP_ENTITIES)
 				return n;
-			if (json_is_object(e))
-				entity_read(e, parent->depth + 1,
-					    parent->registrar, &ents[n++]);
+			if (!json_is_object(e))
+				continue;
+			entity_read(e, parent->depth + 1, parent->registrar,
+				    &ents[n]);
+			ents[n++].parent_fn = parent->fn;
 		}
 	}
 	return n;
@@ -390,6 +393,8 @@ static enum rk_err choose_contact(const struct walk_entity *ents, size_t n,
 		return RK_OK;
 	if ((err = set_contact(out, c, role)))
 		return err;
+	if (!out->org && c->parent_fn && !(out->org = rk_strdup(c->parent_fn)))
+		return RK_ERR_NOMEM;
 	if (irt && !(out->irt = rk_strdup(irt->emails[0])))
 		return RK_ERR_NOMEM;
 	if (!out->org) {
@@ -486,8 +491,15 @@ enum rk_err rdap_walk(const char *text, size_t len, struct rdap_answer *out,
 		goto cleanup;
 	if (out->ldh_name)
 		rk_str_lower(out->ldh_name);
-	if (out->kind == RDAP_IP)
+	if (out->kind == RDAP_IP) {
+		json_t *origins = json_object_get(root, "arin_originas0_originautnums");
+		json_t *first = json_array_get(origins, 0);
+
 		read_range(root, out);
+		if (json_is_integer(first) && json_integer_value(first) > 0 &&
+		    json_integer_value(first) <= 4294967295LL)
+			out->origin_asn = (uint32_t)json_integer_value(first);
+	}
 	if (out->kind == RDAP_AUTNUM)
 		read_autnum(root, out);
 	ents = calloc(RK_MAX_RDAP_ENTITIES + 1, sizeof(*ents));

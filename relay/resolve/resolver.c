@@ -38,23 +38,26 @@ struct resolver {
  * NULL means "known name, not built", which is an error when the
  * configuration asks for it online. */
 static enum rk_err make_local(struct rk_store *store, const struct rk_config *cfg,
-			      const struct rk_log *log, struct resolve_source *out)
+			      const struct rk_log *log, bool offline,
+			      struct resolve_source *out)
 {
 	(void)cfg;
+	(void)offline;
 	return local_source_new(store, log, out);
 }
 
 static const struct {
 	const char *name;
 	bool network;
-	source_ctor make;
+	bool cache;       /* answers from its cache when offline */
+	source_ctor make; /* NULL = not built into this version */
 } known_sources[] = {
-	{"local", false, make_local},
-	{"rdap", true, rdap_source_new},
-	{"whois", true, NULL},
-	{"abusix", true, NULL},
-	{"cymru", true, NULL},
-	{"security.txt", true, NULL},
+	{"local", false, false, make_local},
+	{"rdap", true, true, rdap_source_new},
+	{"whois", true, false, NULL},
+	{"abusix", true, false, NULL},
+	{"cymru", true, false, NULL},
+	{"security.txt", true, false, NULL},
 };
 
 void resolve_chain_release(struct resolve_chain *chain)
@@ -104,7 +107,7 @@ static enum rk_err add_source(struct resolver *r, struct rk_store *store,
 			return RK_OK;
 		}
 	}
-	if (known_sources[k].network && r->offline) {
+	if (known_sources[k].network && r->offline && !known_sources[k].cache) {
 		rk_log_debug(r->log, "contact source '%s' skipped: offline", name);
 		return RK_OK;
 	}
@@ -116,7 +119,7 @@ static enum rk_err add_source(struct resolver *r, struct rk_store *store,
 		return rk_fail(r->log, RK_ERR_CONFIG,
 			       "[resolve] sources: more than %d sources",
 			       RESOLVE_MAX_SOURCES);
-	if ((err = known_sources[k].make(store, cfg, r->log,
+	if ((err = known_sources[k].make(store, cfg, r->log, r->offline,
 					 &r->sources[r->nsources])))
 		return err;
 	r->nsources++;
@@ -307,15 +310,22 @@ struct level_pass {
 					 learnt from level 0 and 1 added */
 };
 
-/* A query without a country takes the one a registry named for a lower
- * level (strings borrowed from the chain). */
-static void learn_countries(struct resolve_query *qs, size_t n,
-			    const struct resolve_chain *chains)
+/* Before level 1 a query without an AS number takes the origin AS a
+ * registry named at level 0; before level 2 one without a country the
+ * country a registry named (strings borrowed from the chain). */
+static void learn_from_lower(struct resolve_query *qs, size_t n,
+			     const struct resolve_chain *chains, int level)
 {
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; !qs[i].country && k < chains[i].count; k++)
-			if (chains[i].entry[k].country)
-				qs[i].country = chains[i].entry[k].country;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < chains[i].count; k++) {
+			const struct resolve_contact *c = &chains[i].entry[k];
+
+			if (level == 1 && !qs[i].asn && c->asn)
+				qs[i].asn = c->asn;
+			if (level == 2 && !qs[i].country && c->country)
+				qs[i].country = c->country;
+		}
+	}
 }
 
 static enum rk_err run_level(struct resolver *r, const struct resolve_query *qs,
@@ -420,8 +430,8 @@ enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 	if (!err)
 		memcpy(lp.q2, qs, n * sizeof(*qs));
 	for (int level = 0; !err && level < RESOLVE_MAX_LEVELS; level++) {
-		if (level == 2)
-			learn_countries(lp.q2, n, chains);
+		if (level > 0)
+			learn_from_lower(lp.q2, n, chains, level);
 		err = run_level(r, lp.q2, n, level, &lp, chains, errs);
 	}
 	for (size_t i = 0; !err && i < n; i++)
