@@ -6,15 +6,19 @@
  *   level 2  the national CSIRT of the resource's country
  *
  * Levels whose address repeats a lower level are skipped.  Sources are
- * pluggable (struct resolve_source); this issue ships `local` (the
- * imported constituency and national CSIRT tables).  Network sources
- * (rdap, whois, abusix, security.txt) plug in later behind the same
- * interface and are skipped when offline.
+ * pluggable (struct resolve_source), registered by name in resolver.c:
+ * `local` (the imported constituency and national CSIRT tables) and
+ * `rdap` (registries over HTTPS, answers cached by range); whois, abusix,
+ * cymru and security.txt plug in behind the same interface.  Network
+ * sources are skipped when offline, but for rdap, which then answers
+ * from its cache.  A country (or origin AS) a source names at a lower
+ * level is used by the higher levels when the event had none.
  *
  * Owns: the in-memory match index of the constituency, the contact
  * sources, and the resolve stage (events new -> resolved | unresolved |
  * withheld | suppressed, chains rows) through relay/store/.  May call:
- * store, core; network sources: libcurl, c-ares.  Called by the pipeline
+ * store, core, http (the shared libcurl client); network sources:
+ * c-ares.  Called by the pipeline
  * driver, tickets (decoding a stored chain) and the command line
  * (`renraku resolve`).
  */

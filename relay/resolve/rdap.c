@@ -48,6 +48,7 @@ struct rdap_entry {
 	uint32_t origin_asn;   /* a network's origin AS (level 0), 0 = none */
 	char *domain;
 	char *email, *cc, *org, *country, *registry, *irt;
+	char *range;           /* what it covers, as text (entry_add) */
 	bool negative;
 	bool cached; /* from the store or an earlier batch */
 	int64_t fetched_at, expires_at;
@@ -57,7 +58,9 @@ struct rdap_registry {
 	char *base;         /* bootstrap base URL, owned */
 	int64_t backoff;    /* not asked before this time (429) */
 	bool down;          /* no answer this batch (timeout, 5xx) */
-	int block[2];       /* prefix length of the widest answer, v4 / v6 */
+	int block[2];       /* prefix length of the widest answer, v4 / v6
+			       (/16 and /32 before the first) */
+	bool answered[2];   /* block[] was set by an answer */
 	double next_slot;   /* monotonic seconds: the rate's next free slot */
 };
 
@@ -111,6 +114,7 @@ static void entry_release(struct rdap_entry *e)
 	free(e->country);
 	free(e->registry);
 	free(e->irt);
+	free(e->range);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -286,6 +290,24 @@ static enum rk_err index_entry(struct rdap_source *rs, uint32_t id)
 	return err == RK_ERR_INVAL ? RK_OK : err;
 }
 
+/* What an entry covers, as the chain shows it. */
+static enum rk_err range_text(struct rdap_entry *e)
+{
+	char range[2 * RK_ADDR_TEXT + 8];
+
+	if (e->has_range)
+		range_format(&e->start, &e->end, range, sizeof(range));
+	else if (e->asn && e->asn_end > e->asn)
+		snprintf(range, sizeof(range), "AS%u-AS%u", e->asn, e->asn_end);
+	else if (e->asn)
+		snprintf(range, sizeof(range), "AS%u", e->asn);
+	else
+		snprintf(range, sizeof(range), "%s", e->domain ? e->domain : "");
+	free(e->range);
+	e->range = rk_strdup(range);
+	return e->range ? RK_OK : RK_ERR_NOMEM;
+}
+
 static enum rk_err entry_add(struct rdap_source *rs, struct rdap_entry *e,
 			     uint32_t *id)
 {
@@ -293,6 +315,8 @@ static enum rk_err entry_add(struct rdap_source *rs, struct rdap_entry *e,
 
 	if (rs->nentries >= UINT32_MAX - 1)
 		return RK_ERR_LIMIT;
+	if ((err = range_text(e)))
+		return err;
 	if ((err = rk_array_room((void **)&rs->entries, rs->nentries,
 				 sizeof(*rs->entries))))
 		return err;
@@ -468,7 +492,6 @@ static void rate_wait(const struct rdap_source *rs, struct rdap_registry *reg)
 static enum rk_err fill_contact(const struct rdap_entry *e, int level,
 				struct resolve_contact *out)
 {
-	char range[2 * RK_ADDR_TEXT + 8];
 	bool ok;
 
 	memset(out, 0, sizeof(*out));
@@ -476,17 +499,9 @@ static enum rk_err fill_contact(const struct rdap_entry *e, int level,
 	out->cached = e->cached;
 	out->fetched_at = e->fetched_at;
 	out->asn = e->origin_asn;
-	if (e->has_range)
-		range_format(&e->start, &e->end, range, sizeof(range));
-	else if (e->asn && e->asn_end > e->asn)
-		snprintf(range, sizeof(range), "AS%u-AS%u", e->asn, e->asn_end);
-	else if (e->asn)
-		snprintf(range, sizeof(range), "AS%u", e->asn);
-	else
-		snprintf(range, sizeof(range), "%s", e->domain ? e->domain : "");
 	ok = (out->email = rk_strdup(e->email)) &&
 	     (out->source = rk_strdup(RDAP_NAME)) &&
-	     (out->range = rk_strdup(range)) && (out->match = rk_strdup(range)) &&
+	     (out->range = rk_strdup(e->range)) && (out->match = rk_strdup(e->range)) &&
 	     (!e->cc || (out->cc = rk_strdup(e->cc))) &&
 	     (!e->org || (out->org = rk_strdup(e->org))) &&
 	     (!e->country || (out->country = rk_strdup(e->country))) &&
@@ -774,8 +789,11 @@ static enum rk_err take_answer(struct batch *b, struct rdap_job *j,
 		int len = range_common_prefix(&e.start, &e.end);
 		int floor = fam == 0 ? 8 : 16;
 
-		if (len < j->reg->block[fam])
-			j->reg->block[fam] = len < floor ? floor : len;
+		if (len < floor)
+			len = floor;
+		if (!j->reg->answered[fam] || len < j->reg->block[fam])
+			j->reg->block[fam] = len;
+		j->reg->answered[fam] = true;
 	}
 	if (!err)
 		err = entry_add(rs, &e, &id);
@@ -855,7 +873,13 @@ static enum rk_err run_round(struct batch *b, bool *asked)
 	}
 	rs->requests += (long long)npicked;
 	*asked = true;
-	err = rk_http_fetch(rs->http, reqs, npicked, resps);
+	{
+		double t0 = mono_now();
+
+		err = rk_http_fetch(rs->http, reqs, npicked, resps);
+		rk_log_debug(rs->log, "rdap: a round of %zu questions: %.3f s",
+			     npicked, mono_now() - t0);
+	}
 	for (size_t k = 0; !err && k < npicked; k++)
 		err = take_answer(b, picked[k], &resps[k], urls[k].data);
 	for (size_t k = 0; k < npicked; k++)
@@ -887,30 +911,36 @@ static int job_cmp(const void *pa, const void *pb)
 	return strcmp(a->domain, b->domain);
 }
 
-/* What this source asks for query q at level: false when nothing. */
-static bool job_for(struct rdap_source *rs, const struct resolve_query *q,
-		    int level, struct rdap_job *j)
+/* What this source asks for query q at level: false when nothing.  The
+ * registry (from the bootstrap) is found later, for misses only. */
+static bool job_for(const struct resolve_query *q, int level,
+		    struct rdap_job *j)
 {
-	const char *base = NULL;
-
 	memset(j, 0, sizeof(*j));
 	if (level == 0 && q->domain) {
 		j->kind = RDAP_DOMAIN;
 		j->domain = q->domain;
-		base = bootstrap_domain(rs->bs, q->domain);
 	} else if ((level == 0 && q->has_addr) ||
 		   (level == 1 && q->domain && q->has_addr)) {
 		j->kind = RDAP_IP;
 		j->addr = q->addr;
-		base = bootstrap_addr(rs->bs, &q->addr);
 	} else if ((level == 1 || (level == 0 && !q->domain && !q->has_addr)) &&
 		   q->asn) {
 		j->kind = RDAP_AUTNUM;
 		j->asn = q->asn;
-		base = bootstrap_asn(rs->bs, q->asn);
 	} else {
 		return false;
 	}
+	return true;
+}
+
+/* The registry that answers for j, false when the bootstrap names none. */
+static bool job_registry(struct rdap_source *rs, struct rdap_job *j)
+{
+	const char *base = j->kind == RDAP_DOMAIN ? bootstrap_domain(rs->bs, j->domain)
+			   : j->kind == RDAP_IP   ? bootstrap_addr(rs->bs, &j->addr)
+						  : bootstrap_asn(rs->bs, j->asn);
+
 	j->reg = registry_of(rs, base);
 	return j->reg != NULL;
 }
@@ -936,12 +966,13 @@ static enum rk_err rdap_lookup(void *self, const struct resolve_query *qs,
 	for (size_t i = 0; i < n; i++) {
 		struct rdap_job *j = &b.jobs[b.njobs];
 
-		if (!job_for(rs, &qs[i], level, j))
+		if (!job_for(&qs[i], level, j))
 			continue;
 		j->q = i;
 		if ((err = serve_from_cache(&b, j)) == RK_ERR_NOTFOUND) {
-			b.njobs++;
 			err = RK_OK;
+			if (!rs->offline && job_registry(rs, j))
+				b.njobs++;
 		} else if (err) {
 			goto cleanup;
 		}

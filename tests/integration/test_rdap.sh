@@ -51,8 +51,12 @@ for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 PORT=$(cat "$WORK/port")
 BASE="https://127.0.0.1:$PORT"
 count() { # count PATH: requests the peer saw for PATH (all when empty)
-	curl -s --cacert "$WORK/tls/ca.pem" "$BASE/__count" |
-		"$PY" -c 'import json,sys; d=json.load(sys.stdin); p=sys.argv[1]; print(d["total"] if not p else d["paths"].get(p, 0))' "${1:-}"
+	"$PY" -c '
+import json, ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+d = json.load(urllib.request.urlopen(sys.argv[1] + "/__count", context=ctx))
+print(d["total"] if not sys.argv[3] else d["paths"].get(sys.argv[3], 0))
+' "$BASE" "$WORK/tls/ca.pem" "${1:-}"
 }
 
 # The bootstrap names the peer for every registry.

@@ -28,7 +28,7 @@ static const char routes_json[] =
 	" \"/big\": {\"status\": 200, \"size\": 2000000},\n"
 	" \"/bigchunked\": {\"status\": 200, \"size\": 2000000, \"chunked\": true},\n"
 	" \"/hang\": {\"hang\": true},\n"
-	" \"/slow*\": {\"status\": 200, \"body\": \"slow\", \"delay\": 0.3}}\n";
+	" \"/slow*\": {\"status\": 200, \"body\": \"slow\", \"delay\": 0.5}}\n";
 
 static int setup(void **state)
 {
@@ -270,7 +270,7 @@ static void test_timeout_and_refused(void **state)
 	rk_http_free(h);
 }
 
-/* 8 requests of 0.3 s each: all at once with per_host 8, two by two
+/* 8 requests of 0.5 s each: all at once with per_host 8, two by two
  * with per_host 2. */
 static double batch_time(const struct fixture *fx, size_t per_host)
 {
@@ -302,8 +302,10 @@ static void test_concurrency(void **state)
 	struct fixture *fx = *state;
 	double all = batch_time(fx, 8), pairs = batch_time(fx, 2);
 
-	assert_true(all < 1.5);    /* serial would be 2.4 s */
-	assert_true(pairs >= 1.1); /* 4 rounds of 0.3 s */
+	/* serial would be 4 s; margins for a loaded machine (sanitizers) */
+	assert_true(all < 3.0);
+	assert_true(all < pairs);
+	assert_true(pairs >= 1.9); /* 4 rounds of 0.5 s */
 }
 
 int main(void)
