@@ -16,7 +16,7 @@
  * The server is tests/peers/https_server.py (--synth-prefix 24) with a
  * throwaway CA (tests/peers/mkcert.sh), on 127.0.0.1.
  * Knobs: RK_BENCH_RDAP_NETWORKS (5000), RK_BENCH_RDAP_PER_NET (20),
- * RK_BENCH_RDAP_DELAY_MS (20), RK_BENCH_RDAP_CONCURRENCY (64),
+ * RK_BENCH_RDAP_DELAY_MS (20), RK_BENCH_RDAP_CONCURRENCY (32),
  * RK_BENCH_RDAP_LOOKUPS (2000000).
  */
 #include <signal.h>
@@ -102,7 +102,7 @@ int main(void)
 	long long nnet = bench_env_ll("RK_BENCH_RDAP_NETWORKS", 5000);
 	long long per = bench_env_ll("RK_BENCH_RDAP_PER_NET", 20);
 	long long delay = bench_env_ll("RK_BENCH_RDAP_DELAY_MS", 20);
-	long long conc = bench_env_ll("RK_BENCH_RDAP_CONCURRENCY", 64);
+	long long conc = bench_env_ll("RK_BENCH_RDAP_CONCURRENCY", 32);
 	long long lookups = bench_env_ll("RK_BENCH_RDAP_LOOKUPS", 2000000);
 	size_t n = (size_t)(nnet * per);
 	char *dir = bench_tmpdir(), *bs = bench_join(dir, "bootstrap"), *db;

@@ -54,6 +54,15 @@ struct rdap_entry {
 	int64_t fetched_at, expires_at;
 };
 
+/* key -> entry id, open addressing; a key is an AS number or a domain's
+ * hash (never 0).  Keys may repeat (two domains of one hash): `same`
+ * tells the entries apart. */
+struct key_map {
+	uint64_t *keys;
+	uint32_t *ids;
+	size_t mask, used;
+};
+
 struct rdap_registry {
 	char *base;         /* bootstrap base URL, owned */
 	int64_t backoff;    /* not asked before this time (429) */
@@ -73,13 +82,8 @@ struct rdap_source {
 	struct range_index *ix;
 	struct rdap_entry *entries;
 	size_t nentries;
-	/* AS numbers and domains: open addressing, key -> 1 + entry */
-	uint32_t *asn_keys, *asn_vals;
-	size_t asn_mask;
-	uint64_t *dom_keys;
-	uint32_t *dom_vals;
-	size_t dom_mask;
-	size_t nasn, ndom;
+	struct key_map asns;    /* AS number -> entry */
+	struct key_map domains; /* domain -> entry */
 	struct rdap_registry regs[RDAP_MAX_REGISTRIES];
 	size_t nregs;
 	long long requests; /* questions sent (logged) */
@@ -104,6 +108,8 @@ static double mono_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static void key_map_release(struct key_map *m);
 
 static void entry_release(struct rdap_entry *e)
 {
@@ -130,10 +136,8 @@ static void rdap_free(void *self)
 	for (size_t i = 0; i < rs->nentries; i++)
 		entry_release(&rs->entries[i]);
 	free(rs->entries);
-	free(rs->asn_keys);
-	free(rs->asn_vals);
-	free(rs->dom_keys);
-	free(rs->dom_vals);
+	key_map_release(&rs->asns);
+	key_map_release(&rs->domains);
 	for (size_t i = 0; i < rs->nregs; i++)
 		free(rs->regs[i].base);
 	free(rs);
@@ -141,59 +145,75 @@ static void rdap_free(void *self)
 
 /* ------------------------------------------------------------ keyed maps */
 
-static size_t map_slot_u32(const uint32_t *keys, size_t mask, uint32_t key)
-{
-	size_t i = (size_t)rk_hash(&key, sizeof(key)) & mask;
+typedef bool (*same_fn)(const struct rdap_source *rs, uint32_t id,
+			const void *arg);
 
-	while (keys[i] && keys[i] != key)
-		i = (i + 1) & mask;
+static void key_map_release(struct key_map *m)
+{
+	free(m->keys);
+	free(m->ids);
+	memset(m, 0, sizeof(*m));
+}
+
+static size_t key_slot(const struct rdap_source *rs, const struct key_map *m,
+		       uint64_t key, same_fn same, const void *arg)
+{
+	size_t i = (size_t)rk_hash(&key, sizeof(key)) & m->mask;
+
+	while (m->keys[i] &&
+	       !(m->keys[i] == key && (!same || same(rs, m->ids[i], arg))))
+		i = (i + 1) & m->mask;
 	return i;
 }
 
-static enum rk_err asn_put(struct rdap_source *rs, uint32_t asn, uint32_t id)
+static enum rk_err key_map_put(const struct rdap_source *rs, struct key_map *m,
+			       uint64_t key, uint32_t id, same_fn same,
+			       const void *arg)
 {
 	size_t i;
 
-	if ((rs->nasn + 1) * 2 > rs->asn_mask + 1 || !rs->asn_keys) {
-		size_t nmask = rs->asn_keys ? rs->asn_mask * 2 + 1 : 255;
-		uint32_t *nk = calloc(nmask + 1, sizeof(*nk));
-		uint32_t *nv = calloc(nmask + 1, sizeof(*nv));
+	if (!m->keys || (m->used + 1) * 2 > m->mask + 1) {
+		struct key_map g = {NULL, NULL, m->keys ? m->mask * 2 + 1 : 255, 0};
 
-		if (!nk || !nv) {
-			free(nk);
-			free(nv);
+		g.keys = calloc(g.mask + 1, sizeof(*g.keys));
+		g.ids = calloc(g.mask + 1, sizeof(*g.ids));
+		if (!g.keys || !g.ids) {
+			key_map_release(&g);
 			return RK_ERR_NOMEM;
 		}
-		for (size_t k = 0; rs->asn_keys && k <= rs->asn_mask; k++) {
-			if (!rs->asn_keys[k])
+		for (size_t k = 0; m->keys && k <= m->mask; k++) {
+			if (!m->keys[k])
 				continue;
-			i = map_slot_u32(nk, nmask, rs->asn_keys[k]);
-			nk[i] = rs->asn_keys[k];
-			nv[i] = rs->asn_vals[k];
+			/* every old key is distinct as an entry: no `same` */
+			i = key_slot(rs, &g, m->keys[k], NULL, NULL);
+			while (g.keys[i])
+				i = (i + 1) & g.mask;
+			g.keys[i] = m->keys[k];
+			g.ids[i] = m->ids[k];
+			g.used++;
 		}
-		free(rs->asn_keys);
-		free(rs->asn_vals);
-		rs->asn_keys = nk;
-		rs->asn_vals = nv;
-		rs->asn_mask = nmask;
+		key_map_release(m);
+		*m = g;
 	}
-	i = map_slot_u32(rs->asn_keys, rs->asn_mask, asn);
-	if (!rs->asn_keys[i])
-		rs->nasn++;
-	rs->asn_keys[i] = asn;
-	rs->asn_vals[i] = id + 1;
+	i = key_slot(rs, m, key, same, arg);
+	if (!m->keys[i])
+		m->used++;
+	m->keys[i] = key;
+	m->ids[i] = id;
 	return RK_OK;
 }
 
-static const struct rdap_entry *asn_get(const struct rdap_source *rs,
-					uint32_t asn)
+static const struct rdap_entry *key_map_get(const struct rdap_source *rs,
+					    const struct key_map *m,
+					    uint64_t key, same_fn same,
+					    const void *arg)
 {
 	size_t i;
 
-	if (!rs->asn_keys || !asn)
+	if (!m->keys || !key)
 		return NULL;
-	i = map_slot_u32(rs->asn_keys, rs->asn_mask, asn);
-	return rs->asn_keys[i] ? &rs->entries[rs->asn_vals[i] - 1] : NULL;
+	i = key_slot(rs, m, key, same, arg);
+	return m->keys[i] ? &rs->entries[m->ids[i]] : NULL;
 }
 
 static uint64_t dom_key(const char *d)
@@ -203,67 +223,34 @@ static uint64_t dom_key(const char *d)
 	return h ? h : 1;
 }
 
-static size_t map_slot_u64(const struct rdap_source *rs, const uint64_t *keys,
-			   size_t mask, uint64_t key, const char *name)
+static bool same_domain(const struct rdap_source *rs, uint32_t id,
+			const void *name)
 {
-	size_t i = (size_t)key & mask;
+	return strcmp(rs->entries[id].domain, name) == 0;
+}
 
-	while (keys[i] && !(keys[i] == key &&
-			    (!name || strcmp(rs->entries[rs->dom_vals[i] - 1].domain,
-					     name) == 0)))
-		i = (i + 1) & mask;
-	return i;
+static enum rk_err asn_put(struct rdap_source *rs, uint32_t asn, uint32_t id)
+{
+	return key_map_put(rs, &rs->asns, asn, id, NULL, NULL);
+}
+
+static const struct rdap_entry *asn_get(const struct rdap_source *rs,
+					uint32_t asn)
+{
+	return key_map_get(rs, &rs->asns, asn, NULL, NULL);
 }
 
 static enum rk_err dom_put(struct rdap_source *rs, const char *name, uint32_t id)
 {
-	uint64_t key = dom_key(name);
-	size_t i;
-
-	if ((rs->ndom + 1) * 2 > rs->dom_mask + 1 || !rs->dom_keys) {
-		size_t nmask = rs->dom_keys ? rs->dom_mask * 2 + 1 : 255;
-		uint64_t *nk = calloc(nmask + 1, sizeof(*nk));
-		uint32_t *nv = calloc(nmask + 1, sizeof(*nv));
-
-		if (!nk || !nv) {
-			free(nk);
-			free(nv);
-			return RK_ERR_NOMEM;
-		}
-		for (size_t k = 0; rs->dom_keys && k <= rs->dom_mask; k++) {
-			size_t j;
-
-			if (!rs->dom_keys[k])
-				continue;
-			j = (size_t)rs->dom_keys[k] & nmask;
-			while (nk[j])
-				j = (j + 1) & nmask;
-			nk[j] = rs->dom_keys[k];
-			nv[j] = rs->dom_vals[k];
-		}
-		free(rs->dom_keys);
-		free(rs->dom_vals);
-		rs->dom_keys = nk;
-		rs->dom_vals = nv;
-		rs->dom_mask = nmask;
-	}
-	i = map_slot_u64(rs, rs->dom_keys, rs->dom_mask, key, name);
-	if (!rs->dom_keys[i])
-		rs->ndom++;
-	rs->dom_keys[i] = key;
-	rs->dom_vals[i] = id + 1;
-	return RK_OK;
+	return key_map_put(rs, &rs->domains, dom_key(name), id, same_domain, name);
 }
 
 static const struct rdap_entry *dom_get(const struct rdap_source *rs,
 					const char *name)
 {
-	size_t i;
-
-	if (!rs->dom_keys || !name)
-		return NULL;
-	i = map_slot_u64(rs, rs->dom_keys, rs->dom_mask, dom_key(name), name);
-	return rs->dom_keys[i] ? &rs->entries[rs->dom_vals[i] - 1] : NULL;
+	return name ? key_map_get(rs, &rs->domains, dom_key(name), same_domain,
+				  name)
+		    : NULL;
 }
 
 /* ------------------------------------------------------------ the cache */
@@ -639,6 +626,7 @@ static enum rk_err http_client(struct rdap_source *rs)
 		return RK_OK;
 	opt.ca_file = cfg ? cfg->resolve.ca_file : NULL;
 	opt.timeout_ms = (cfg ? cfg->resolve.timeout : 10) * 1000;
+	opt.connect_timeout_ms = opt.timeout_ms; /* [resolve] timeout covers all */
 	opt.max_redirects = RDAP_MAX_REDIRECTS;
 	opt.concurrency = (size_t)(cfg ? cfg->resolve.concurrency : 8) * 4;
 	opt.per_host = (size_t)(cfg ? cfg->resolve.concurrency : 8);
@@ -751,6 +739,14 @@ static enum rk_err take_answer(struct batch *b, struct rdap_job *j,
 		return RK_OK;
 	}
 	j->done = true;
+	if (resp->err == RK_OK && resp->status == 404 && j->kind == RDAP_DOMAIN &&
+	    strchr(j->domain, '.') && strchr(strchr(j->domain, '.') + 1, '.')) {
+		/* www.shop.example: the registry knows shop.example; ask for
+		 * the parent in the next round */
+		j->domain = strchr(j->domain, '.') + 1;
+		j->done = false;
+		return RK_OK;
+	}
 	if (resp->err == RK_OK && resp->status == 404) {
 		rk_log_debug(rs->log, "rdap: %s: not found (the next source is asked)",
 			     url);

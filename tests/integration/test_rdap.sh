@@ -22,6 +22,7 @@ cat >"$WORK/www/routes.json" <<'ROUTES'
  "/rdap/ip/192.0.2.*": {"file": "arin-originas.json"},
  "/rdap/ip/203.0.113.*": {"file": "apnic-ip-irt-national.json"},
  "/rdap/autnum/64500": {"file": "autnum-64500.json"},
+ "/rdap/domain/evil-shop.example": {"file": "domain-registrar.json"},
  "/arin/ip/198.18.0.5": {"status": 302,
    "headers": {"Location": "{base}/ripe/ip/198.18.0.5"}},
  "/ripe/ip/198.18.0.5": {"file": "moved-ripe.json"},
@@ -154,6 +155,12 @@ check "APNIC: the IRT is recorded beside the chosen contact" test "$(json_get "$
 R resolve --explain 203.0.113.5 >"$WORK/r3.txt" 2>/dev/null || true
 check "--explain names source, registry, range and cache age" bash -c \
 	"grep -q 'source rdap, registry $BASE/rdap/' '$WORK/r3.txt' && grep -q 'range 203.0.113.0/24, country JP' '$WORK/r3.txt' && grep -q 'cache: answered [0-9]*s ago' '$WORK/r3.txt'"
+
+# --- a domain: the registrar's abuse contact; a subdomain asks its parent
+rc=0; R resolve --json www.evil-shop.example >"$WORK/rd.json" 2>"$WORK/rd.err" || rc=$?
+check "domain: the registrar's abuse entity (after the subdomain's 404)" test "$(json_get "$WORK/rd.json" '(d["chain"][0]["email"], d["chain"][0]["source"], d["chain"][0]["range"])')" = "('abuse@registrar.example', 'rdap', 'evil-shop.example')"
+check "domain: the subdomain, then its parent" bash -c \
+	"test $(count /rdap/domain/www.evil-shop.example) -eq 1 && test $(count /rdap/domain/evil-shop.example) -eq 1"
 
 # --- a redirect between registries: the one that answered is recorded
 rc=0; R resolve --json 198.18.0.5 >"$WORK/r4.json" 2>"$WORK/r4.err" || rc=$?
