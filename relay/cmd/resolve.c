@@ -115,7 +115,7 @@ static void table(struct rk_buf *b, const char *target,
 		pad(b, c->email, we + 2);
 		pad(b, c->org ? c->org : "", wo + 2);
 		pad(b, c->source ? c->source : "", ws + 2);
-		rk_buf_adds(b, c->match ? c->match : "");
+		rk_buf_adds(b, c->match ? c->match : c->range ? c->range : "");
 		while (b->len && b->data[b->len - 1] == ' ')
 			rk_buf_truncate(b, b->len - 1);
 		rk_buf_addc(b, '\n');

@@ -49,6 +49,9 @@ struct rdap_entry {
 	char *domain;
 	char *email, *cc, *org, *country, *registry, *irt;
 	char *range;           /* what it covers, as text (entry_add) */
+	char *pack;            /* once added: every string above lives in
+				  this one block (a warm lookup copies them
+				  from one place), NULL before */
 	bool negative;
 	bool cached; /* from the store or an earlier batch */
 	int64_t fetched_at, expires_at;
@@ -87,6 +90,8 @@ struct rdap_source {
 	struct rdap_registry regs[RDAP_MAX_REGISTRIES];
 	size_t nregs;
 	long long requests; /* questions sent (logged) */
+	struct rdap_job *jobs; /* a batch's, grown as needed */
+	size_t jobs_cap;
 	bool offline;       /* the cache only */
 };
 
@@ -113,6 +118,11 @@ static void key_map_release(struct key_map *m);
 
 static void entry_release(struct rdap_entry *e)
 {
+	if (e->pack) {
+		free(e->pack);
+		memset(e, 0, sizeof(*e));
+		return;
+	}
 	free(e->domain);
 	free(e->email);
 	free(e->cc);
@@ -138,6 +148,7 @@ static void rdap_free(void *self)
 	free(rs->entries);
 	key_map_release(&rs->asns);
 	key_map_release(&rs->domains);
+	free(rs->jobs);
 	for (size_t i = 0; i < rs->nregs; i++)
 		free(rs->regs[i].base);
 	free(rs);
@@ -295,6 +306,34 @@ static enum rk_err range_text(struct rdap_entry *e)
 	return e->range ? RK_OK : RK_ERR_NOMEM;
 }
 
+/* Move an entry's strings into one block. */
+static enum rk_err entry_pack(struct rdap_entry *e)
+{
+	char **fields[] = {&e->domain, &e->email, &e->cc, &e->org, &e->country,
+			   &e->registry, &e->irt, &e->range};
+	size_t total = 0, at = 0;
+	char *pack;
+
+	for (size_t i = 0; i < RK_ARRAY_LEN(fields); i++)
+		if (*fields[i])
+			total += strlen(*fields[i]) + 1;
+	if (!(pack = malloc(total ? total : 1)))
+		return RK_ERR_NOMEM;
+	for (size_t i = 0; i < RK_ARRAY_LEN(fields); i++) {
+		size_t n;
+
+		if (!*fields[i])
+			continue;
+		n = strlen(*fields[i]) + 1;
+		memcpy(pack + at, *fields[i], n);
+		free(*fields[i]);
+		*fields[i] = pack + at;
+		at += n;
+	}
+	e->pack = pack;
+	return RK_OK;
+}
+
 static enum rk_err entry_add(struct rdap_source *rs, struct rdap_entry *e,
 			     uint32_t *id)
 {
@@ -302,7 +341,7 @@ static enum rk_err entry_add(struct rdap_source *rs, struct rdap_entry *e,
 
 	if (rs->nentries >= UINT32_MAX - 1)
 		return RK_ERR_LIMIT;
-	if ((err = range_text(e)))
+	if ((err = range_text(e)) || (err = entry_pack(e)))
 		return err;
 	if ((err = rk_array_room((void **)&rs->entries, rs->nentries,
 				 sizeof(*rs->entries))))
@@ -488,7 +527,7 @@ static enum rk_err fill_contact(const struct rdap_entry *e, int level,
 	out->asn = e->origin_asn;
 	ok = (out->email = rk_strdup(e->email)) &&
 	     (out->source = rk_strdup(RDAP_NAME)) &&
-	     (out->range = rk_strdup(e->range)) && (out->match = rk_strdup(e->range)) &&
+	     (out->range = rk_strdup(e->range)) &&
 	     (!e->cc || (out->cc = rk_strdup(e->cc))) &&
 	     (!e->org || (out->org = rk_strdup(e->org))) &&
 	     (!e->country || (out->country = rk_strdup(e->country))) &&
@@ -956,9 +995,15 @@ static enum rk_err rdap_lookup(void *self, const struct resolve_query *qs,
 		errs[i] = RK_ERR_NOTFOUND;
 	if (level > 1 || n == 0)
 		return RK_OK;
-	b.jobs = calloc(n, sizeof(*b.jobs));
-	if (!b.jobs)
-		return RK_ERR_NOMEM;
+	if (n > rs->jobs_cap) {
+		struct rdap_job *grown = realloc(rs->jobs, n * sizeof(*grown));
+
+		if (!grown)
+			return RK_ERR_NOMEM;
+		rs->jobs = grown;
+		rs->jobs_cap = n;
+	}
+	b.jobs = rs->jobs;
 	for (size_t i = 0; i < n; i++) {
 		struct rdap_job *j = &b.jobs[b.njobs];
 
@@ -988,7 +1033,6 @@ static enum rk_err rdap_lookup(void *self, const struct resolve_query *qs,
 		rk_log_debug(rs->log, "rdap: %lld questions for %zu lookups at level %d",
 			     rs->requests - asked_before, n, level);
 cleanup:
-	free(b.jobs);
 	return err;
 }
 

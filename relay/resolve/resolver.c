@@ -22,6 +22,18 @@ struct supp_rule {
 	char *reason; /* the rule's reason, or "suppressed by FILE:LINE" */
 };
 
+/* Scratch for one level of a batch: the queries still open there. */
+struct level_pass {
+	size_t *idx;                  /* batch index of each open query */
+	struct resolve_query *qs;     /* their queries, in idx order */
+	struct resolve_contact *outs;
+	enum rk_err *errs;
+	bool *found;                  /* per batch index */
+	bool *later;                  /* a source could not tell now */
+	struct resolve_query *q2;     /* the batch's queries, countries
+					 learnt from level 0 and 1 added */
+};
+
 struct resolver {
 	const struct rk_log *log;
 	bool offline;
@@ -31,6 +43,8 @@ struct resolver {
 	size_t nrules;
 	struct match_index supp_ix;
 	int64_t contacts_gen; /* the contact set the sources loaded */
+	struct level_pass scratch; /* resolve_batch's, grown as needed */
+	size_t scratch_cap;
 };
 
 /* Sources renraku knows by name.  Registration: a source built into this
@@ -83,6 +97,13 @@ void resolve_free(struct resolver *r)
 	}
 	free(r->rules);
 	match_index_release(&r->supp_ix);
+	free(r->scratch.idx);
+	free(r->scratch.qs);
+	free(r->scratch.outs);
+	free(r->scratch.errs);
+	free(r->scratch.found);
+	free(r->scratch.later);
+	free(r->scratch.q2);
 	free(r);
 }
 
@@ -298,17 +319,6 @@ static enum rk_err set_country(const struct resolve_query *q,
 	return RK_OK;
 }
 
-/* Scratch for one level of a batch: the queries still open there. */
-struct level_pass {
-	size_t *idx;                  /* batch index of each open query */
-	struct resolve_query *qs;     /* their queries, in idx order */
-	struct resolve_contact *outs;
-	enum rk_err *errs;
-	bool *found;                  /* per batch index */
-	bool *later;                  /* a source could not tell now */
-	struct resolve_query *q2;     /* the batch's queries, countries
-					 learnt from level 0 and 1 added */
-};
 
 /* Before level 1 a query without an AS number takes the origin AS a
  * registry named at level 0; before level 2 one without a country the
@@ -383,72 +393,60 @@ static enum rk_err run_level(struct resolver *r, const struct resolve_query *qs,
 	return RK_OK;
 }
 
-/* Scratch for batches this small lives on the stack: the command line
- * and warm single lookups pay no allocation. */
-#define RESOLVE_SMALL_BATCH 8
+/* Make the resolver's scratch hold a batch of n (grows, kept between
+ * batches: the stage's batches of 1,000 pay no allocation after the
+ * first). */
+static enum rk_err scratch_room(struct resolver *r, size_t n)
+{
+	struct level_pass *lp = &r->scratch;
+	void *p;
+
+	if (n <= r->scratch_cap)
+		return RK_OK;
+#define GROW(field)                                                   \
+	do {                                                          \
+		p = realloc(lp->field, n * sizeof(*lp->field));       \
+		if (!p)                                               \
+			return RK_ERR_NOMEM;                          \
+		lp->field = p;                                        \
+	} while (0)
+	GROW(idx);
+	GROW(qs);
+	GROW(outs);
+	GROW(errs);
+	GROW(found);
+	GROW(later);
+	GROW(q2);
+#undef GROW
+	r->scratch_cap = n;
+	return RK_OK;
+}
 
 enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 			  size_t n, struct resolve_chain *chains,
 			  enum rk_err *errs)
 {
-	size_t idx_s[RESOLVE_SMALL_BATCH];
-	struct resolve_query qs_s[RESOLVE_SMALL_BATCH];
-	struct resolve_contact outs_s[RESOLVE_SMALL_BATCH];
-	enum rk_err errs_s[RESOLVE_SMALL_BATCH];
-	bool found_s[RESOLVE_SMALL_BATCH], later_s[RESOLVE_SMALL_BATCH];
-	struct resolve_query q2_s[RESOLVE_SMALL_BATCH];
-	struct level_pass lp;
-	bool small = n <= RESOLVE_SMALL_BATCH;
-	enum rk_err err = RK_OK;
+	struct level_pass *lp = &r->scratch;
+	enum rk_err err;
 
 	memset(chains, 0, n * sizeof(*chains));
 	memset(errs, 0, n * sizeof(*errs));
 	if (n == 0)
 		return RK_OK;
-	if (small) {
-		lp.idx = idx_s;
-		lp.qs = qs_s;
-		lp.outs = outs_s;
-		lp.errs = errs_s;
-		lp.found = found_s;
-		lp.later = later_s;
-		lp.q2 = q2_s;
-	} else {
-		lp.q2 = NULL;
-		lp.idx = calloc(n, sizeof(*lp.idx));
-		lp.qs = calloc(n, sizeof(*lp.qs));
-		lp.outs = calloc(n, sizeof(*lp.outs));
-		lp.errs = calloc(n, sizeof(*lp.errs));
-		lp.found = calloc(n, sizeof(*lp.found));
-		lp.later = calloc(n, sizeof(*lp.later));
-		if (!lp.idx || !lp.qs || !lp.outs || !lp.errs || !lp.found ||
-		    !lp.later)
-			err = RK_ERR_NOMEM;
-	}
-	if (!err && !small && !(lp.q2 = calloc(n, sizeof(*lp.q2))))
-		err = RK_ERR_NOMEM;
-	if (!err)
-		memcpy(lp.q2, qs, n * sizeof(*qs));
+	if ((err = scratch_room(r, n)))
+		return err;
+	memcpy(lp->q2, qs, n * sizeof(*qs));
 	for (int level = 0; !err && level < RESOLVE_MAX_LEVELS; level++) {
 		if (level > 0)
-			learn_from_lower(lp.q2, n, chains, level);
-		err = run_level(r, lp.q2, n, level, &lp, chains, errs);
+			learn_from_lower(lp->q2, n, chains, level);
+		err = run_level(r, lp->q2, n, level, lp, chains, errs);
 	}
 	for (size_t i = 0; !err && i < n; i++)
 		if (!errs[i])
-			err = set_country(&lp.q2[i], &chains[i]);
+			err = set_country(&lp->q2[i], &chains[i]);
 	for (size_t i = 0; i < n; i++)
 		if (err || errs[i])
 			resolve_chain_release(&chains[i]);
-	if (!small) {
-		free(lp.idx);
-		free(lp.qs);
-		free(lp.outs);
-		free(lp.errs);
-		free(lp.found);
-		free(lp.later);
-		free(lp.q2);
-	}
 	return err;
 }
 
