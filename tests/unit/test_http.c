@@ -285,6 +285,11 @@ static double batch_time(const struct fixture *fx, size_t per_host)
 		snprintf(urls[i], sizeof(urls[i]), "%s/slow%d", fx->base, i);
 		reqs[i] = (struct rk_http_request){.url = urls[i]};
 	}
+	/* a first batch opens the connections (TLS handshakes are slow on a
+	 * loaded machine); the second is timed */
+	assert_int_equal(rk_http_fetch(h, reqs, 8, r), RK_OK);
+	for (int i = 0; i < 8; i++)
+		rk_http_response_release(&r[i]);
 	t0 = now_s();
 	assert_int_equal(rk_http_fetch(h, reqs, 8, r), RK_OK);
 	t0 = now_s() - t0;
@@ -303,7 +308,7 @@ static void test_concurrency(void **state)
 	double all = batch_time(fx, 8), pairs = batch_time(fx, 2);
 
 	/* serial would be 4 s; margins for a loaded machine (sanitizers) */
-	assert_true(all < 3.0);
+	assert_true(all < 1.5);
 	assert_true(all < pairs);
 	assert_true(pairs >= 1.9); /* 4 rounds of 0.5 s */
 }
