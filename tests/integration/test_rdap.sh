@@ -212,6 +212,14 @@ rc=0; R resolve --json 100.69.0.1 >/dev/null 2>&1 || rc=$?
 check "503: later (exit 75)" test "$rc" -eq 75
 check "no failure was cached" test "$(q "SELECT count(*) FROM resolutions WHERE negative = 1")" -eq 0
 
+# --- the rate per registry: 4 questions at 2 per second take 1.5 s or more
+sed 's/^rate = 0$/rate = 2/' "$conf" >"$WORK/rate.conf"
+start=$(date +%s.%N)
+"$RENRAKU" --config "$WORK/rate.conf" resolve --json 100.70.0.1 100.71.0.1 100.72.0.1 100.73.0.1 >/dev/null 2>&1 || true
+check "rate = 2: four questions spread over 1.5 s or more" \
+	awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { exit !(e - s >= 1.5) }'
+check "rate = 2: each asked once" test "$(count /rdap/ip/100.73.0.1)" -eq 1
+
 # --- offline: the cache only
 before=$(count)
 rc=0; R resolve --json --offline 198.51.100.1 >"$WORK/r11.json" 2>/dev/null || rc=$?
