@@ -103,7 +103,7 @@ sources = local, rdap
 bootstrap_dir = bootstrap
 bootstrap_url = $BASE/iana/
 ca_file = $WORK/tls/ca.pem
-timeout = 2s
+timeout = 5s
 concurrency = 4
 rate = 0
 CONF
@@ -207,7 +207,7 @@ check "a body over the limit is refused" bash -c "test $rc -eq 0 && grep -q 'lar
 start=$(date +%s)
 rc=0; R resolve --json 100.68.0.1 >/dev/null 2>"$WORK/r10.err" || rc=$?
 check "a server that never answers: later (exit 75) within the timeout" \
-	bash -c "test $rc -eq 75 && test $(( $(date +%s) - start )) -le 10"
+	bash -c "test $rc -eq 75 && test $(( $(date +%s) - start )) -le 15"
 rc=0; R resolve --json 100.69.0.1 >/dev/null 2>&1 || rc=$?
 check "503: later (exit 75)" test "$rc" -eq 75
 check "no failure was cached" test "$(q "SELECT count(*) FROM resolutions WHERE negative = 1")" -eq 0
@@ -239,6 +239,7 @@ check "the new file is in place" grep -q new.test "$WORK/bootstrap/ipv4.json"
 cp "$WORK/bootstrap/ipv4.json" "$WORK/ipv4.before"
 echo '{"version": "1.0", "services": [[["not-a-range"], ["https://x.test/"]]]}' >"$WORK/www/iana/asn.json"
 rc=0; R bootstrap update >/dev/null 2>"$WORK/bu2.err" || rc=$?
-check "a bad file: exit 65, named, nothing replaced" bash -c \
-	"test $rc -eq 65 && grep -q 'asn.json' '$WORK/bu2.err' && cmp -s '$WORK/ipv4.before' '$WORK/bootstrap/ipv4.json'"
+check "a bad file: exit 65 (was $rc)" test "$rc" -eq 65
+check "a bad file: named" grep -q 'asn.json' "$WORK/bu2.err"
+check "a bad file: nothing replaced" cmp -s "$WORK/ipv4.before" "$WORK/bootstrap/ipv4.json"
 finish

@@ -307,8 +307,10 @@ static void test_concurrency(void **state)
 	struct fixture *fx = *state;
 	double all = batch_time(fx, 8), pairs = batch_time(fx, 2);
 
+	print_message("8 requests of 0.5 s: %.2f s at once, %.2f s two by two\n",
+		      all, pairs);
 	/* serial would be 4 s; margins for a loaded machine (sanitizers) */
-	assert_true(all < 1.5);
+	assert_true(all < 3.0);
 	assert_true(all < pairs);
 	assert_true(pairs >= 1.9); /* 4 rounds of 0.5 s */
 }
