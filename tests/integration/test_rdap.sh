@@ -118,25 +118,29 @@ check "contacts import" R -q contacts import "$WORK/contacts"
 cat >"$WORK/events.jsonl" <<'EV'
 {"feed.name": "Sinkhole", "time.source": "2026-11-20T10:00:00+00:00", "source.ip": "203.0.113.77", "classification.taxonomy": "malicious-code", "classification.type": "infected-system", "tlp": "GREEN"}
 {"feed.name": "Sinkhole", "time.source": "2026-11-20T10:01:00+00:00", "source.ip": "203.0.113.78", "classification.taxonomy": "malicious-code", "classification.type": "infected-system", "tlp": "GREEN"}
-{"feed.name": "Honeypot", "time.source": "2026-11-20T10:02:00+00:00", "source.ip": "198.51.100.9", "classification.taxonomy": "intrusion-attempts", "classification.type": "brute-force", "tlp": "GREEN"}
+{"feed.name": "Honeypot", "time.source": "2026-11-20T10:02:00+00:00", "source.ip": "198.51.100.9", "source.asn": 64500, "classification.taxonomy": "intrusion-attempts", "classification.type": "brute-force", "tlp": "GREEN"}
 EV
 check "ingest" R -q ingest "$WORK/events.jsonl"
 rc=0; R run --once --json >"$WORK/run.json" 2>"$WORK/run.err" || rc=$?
 check "run --once exits 0" test "$rc" -eq 0
 check "three events resolved" test "$(q "SELECT count(*) FROM events WHERE state = 'ticketed'")" -eq 3
-check "two networks: two questions, none for the second address of one" \
-	test "$(count)" -eq 2
+check "two networks and one AS: three questions, none for the second address of a network" \
+	test "$(count)" -eq 3
+check "pipeline: level 1 is the event's AS (RDAP autnum)" bash -c \
+	"sqlite3 '$db' 'SELECT chain FROM chains' | grep -q '\"level\":1,\"email\":\"abuse@transit.example\"'"
+check "pipeline: level 2 by the country RDAP named (DE)" bash -c \
+	"sqlite3 '$db' 'SELECT chain FROM chains' | grep -q 'cert@cert-de.example'"
 check "the APNIC network's own contact is notified, not the national IRT" \
 	grep -lq '^To: .*abuse@hosting-c.example' "$WORK"/outbox/new/*
 check "the RIPE network's abuse address is notified" \
 	grep -lq '^To: .*abuse@isp-b.example' "$WORK"/outbox/new/*
 check "answers cached by range" \
-	test "$(q "SELECT count(*) FROM resolutions WHERE source = 'rdap' AND negative = 0")" -eq 2
+	test "$(q "SELECT count(*) FROM resolutions WHERE source = 'rdap' AND negative = 0")" -eq 3
 
 # --- resolve --json: levels, sources, range, country, cache
 rc=0; R resolve --json 198.51.100.200 >"$WORK/r1.json" 2>"$WORK/r1.err" || rc=$?
 check "resolve a cached network exits 0" test "$rc" -eq 0
-check "a second address in a resolved network makes no request at all" test "$(count)" -eq 2
+check "a second address in a resolved network makes no request at all" test "$(count)" -eq 3
 check "level 0 from rdap, cached" test "$(json_get "$WORK/r1.json" '[(c["level"], c["email"], c["source"], c["cached"]) for c in d["chain"]][0]')" = "(0, 'abuse@isp-b.example', 'rdap', True)"
 check "level 0 range and country" test "$(json_get "$WORK/r1.json" '(d["chain"][0]["range"], d["chain"][0]["country"])')" = "('198.51.100.0/24', 'DE')"
 check "level 2: the national CSIRT of the country RDAP named" test "$(json_get "$WORK/r1.json" '[(c["level"], c["email"], c["source"]) for c in d["chain"]][-1]')" = "(2, 'cert@cert-de.example', 'local')"
