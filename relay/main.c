@@ -45,6 +45,7 @@ static const char usage_text[] =
 	"  events      list [--state S] [--report ID] [--limit N] [--json]\n"
 	"              retry [--state unresolved|failed] [--since DATE]\n"
 	"  schema      update FILE: check and install a new Shadowserver schema\n"
+	"  bootstrap   update: refresh the RDAP bootstrap from [resolve] bootstrap_url\n"
 "  demo        [--out DIR] the whole pipeline on bundled samples, offline\n"
 	"\n"
 	"Every command but init, demo, contacts check and preview --data needs a\n"
@@ -63,6 +64,7 @@ static const struct command commands[] = {
 	{"tickets", cmd_tickets},   {"preview", cmd_preview},
 	{"contacts", cmd_contacts}, {"demo", cmd_demo},
 	{"events", cmd_events},     {"schema", cmd_schema},
+	{"bootstrap", cmd_bootstrap},
 };
 
 static const char *const later_commands[] = {"ack", "inbound", "fetch-mail",

@@ -93,15 +93,17 @@ struct rk_config {
 					   fails, 24 (crashed attempts count) */
 	} transport;
 	struct {
-		char *order;          /* "local,rdap,whois,abusix" */
-		char *bootstrap;      /* NULL = bundled snapshot */
-		char *whois;          /* NULL = registry default */
-		char *dns;            /* NULL = system resolver */
-		char *ca_file;        /* NULL = system CAs */
+		char *sources;        /* "local, rdap": contact sources in order */
+		char *bootstrap_dir;  /* NULL = <data dir>/rdap (bundled) */
+		char *bootstrap_url;  /* "https://data.iana.org/rdap/" */
+		char *whois_server;   /* host[:port], NULL = whois.iana.org:43 */
+		char *dns_server;     /* host[:port], NULL = system resolver */
+		char *ca_file;        /* extra CA for HTTPS, NULL = system's */
 		long long ttl;        /* seconds, 7d */
 		long long negative_ttl; /* seconds, 1d */
 		long long timeout;    /* seconds, 10 */
-		long long concurrency; /* 8 */
+		long long concurrency; /* requests in flight per registry, 8 */
+		double rate;          /* requests/s per registry, 10; 0 = unlimited */
 	} resolve;
 	struct {
 		/* Fields left out of the dedup key besides time.observation:

@@ -69,6 +69,14 @@
 /* Tickets */
 #define RK_MAX_TICKET_EVENTS 100000      /* events carried by one notice */
 
+/* Registries (RDAP) */
+#define RK_MAX_RDAP_JSON (1u << 20)      /* one RDAP answer, bytes */
+#define RK_MAX_RDAP_DEPTH 8              /* entities nested in entities */
+#define RK_MAX_RDAP_ENTITIES 128         /* entities walked in one answer */
+#define RK_MAX_RDAP_EMAILS 16            /* addresses kept from one entity */
+#define RK_MAX_BOOTSTRAP (4u << 20)      /* one RFC 9224 bootstrap file */
+#define RK_MAX_BOOTSTRAP_ENTRIES 100000  /* prefixes, ranges or labels in one */
+
 /* Files listed one by one in an ingest result (`ingest --json` "files"). */
 #define RK_MAX_FILES_LISTED 10000
 

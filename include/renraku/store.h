@@ -579,6 +579,42 @@ enum rk_err store_ticket_messages_raw(struct rk_store *store,
 				      const char *ticket_id, const char *state,
 				      struct store_message **rows, size_t *n);
 
+/* ------------------------------------------------------------ resolutions */
+
+/* A cached registry answer, keyed by what the registry said it covers:
+ * an address range (level 0), an AS range (level 1) or a domain.  A
+ * negative row says the registry named nobody for it. */
+struct store_resolution {
+	int64_t id;
+	int level;
+	bool has_range;
+	struct rk_addr start, end;
+	uint32_t asn, asn_end;  /* 0 = none */
+	char *domain;           /* NULL = none */
+	char *email, *cc, *org, *country, *registry, *irt; /* NULL = none */
+	bool negative;
+	int64_t fetched_at, expires_at;
+};
+
+void store_resolution_release(struct store_resolution *r);
+void store_resolutions_free(struct store_resolution *rows, size_t n);
+
+/* Every unexpired (expires_at > now) row of source, oldest first
+ * (caller frees with store_resolutions_free). */
+enum rk_err store_resolutions_load(struct rk_store *store, const char *source,
+				   int64_t now, struct store_resolution **rows,
+				   size_t *n);
+/* In a transaction.  Add rows of source (their ids are set); rows of the
+ * same key that expired are removed first. */
+enum rk_err store_resolutions_put(struct rk_store *store, const char *source,
+				  struct store_resolution *rows, size_t n);
+/* Registries asked to be left alone until a time (429 Retry-After):
+ * *until is 0 when not (or no longer) so.  set is in a transaction. */
+enum rk_err store_backoff_get(struct rk_store *store, const char *registry,
+			      int64_t now, int64_t *until);
+enum rk_err store_backoff_set(struct rk_store *store, const char *registry,
+			      int64_t until, const char *reason);
+
 /* ------------------------------------------------------------ audit */
 
 /* In a transaction.  actor: "run", "cli", "ingest", an operator name.

@@ -83,6 +83,7 @@ int cmd_contacts(struct app *app, int argc, char **argv);
 int cmd_demo(struct app *app, int argc, char **argv);
 int cmd_events(struct app *app, int argc, char **argv);
 int cmd_schema(struct app *app, int argc, char **argv);
+int cmd_bootstrap(struct app *app, int argc, char **argv);
 
 /* preview --template T --lang L --events FILE: render the notice for the
  * events in FILE (IntelMQ JSON) as the run would (preview_events.c). */

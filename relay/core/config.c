@@ -88,8 +88,9 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->relay.contacts, &cfg->store.path, &cfg->gpg.home,
 		&cfg->gpg.signer, &cfg->gpg.wkd_ca_file, &cfg->gpg.wkd_resolve,
 		&cfg->transport.url, &cfg->transport.user,
-		&cfg->transport.password_file, &cfg->resolve.order,
-		&cfg->resolve.bootstrap, &cfg->resolve.whois, &cfg->resolve.dns,
+		&cfg->transport.password_file, &cfg->resolve.sources,
+		&cfg->resolve.bootstrap_dir, &cfg->resolve.bootstrap_url,
+		&cfg->resolve.whois_server, &cfg->resolve.dns_server,
 		&cfg->resolve.ca_file, &cfg->inbound.imap_url,
 		&cfg->ingest.spool,
 		&cfg->inbound.user, &cfg->inbound.password_file,
@@ -196,7 +197,8 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	     (cfg->store.path = rk_strdup("renraku.db")) &&
 	     (cfg->gpg.home = rk_strdup("gnupg")) &&
 	     (cfg->transport.url = rk_strdup("maildir:outbox")) &&
-	     (cfg->resolve.order = rk_strdup("local,rdap,whois,abusix")) &&
+	     (cfg->resolve.sources = rk_strdup("local, rdap")) &&
+	     (cfg->resolve.bootstrap_url = rk_strdup("https://data.iana.org/rdap/")) &&
 	     (cfg->inbound.mailbox = rk_strdup("INBOX")) &&
 	     (cfg->http.listen = rk_strdup("127.0.0.1:8025"));
 	cfg->relay.default_tlp = RK_TLP_GREEN;
@@ -210,6 +212,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	cfg->resolve.negative_ttl = 86400;
 	cfg->resolve.timeout = 10;
 	cfg->resolve.concurrency = 8;
+	cfg->resolve.rate = 10;
 	cfg->ingest.max_age = 365 * 86400;
 	cfg->ingest.max_skew = 86400;
 	cfg->ingest.max_file = RK_MAX_REPORT;
@@ -233,6 +236,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 
 enum key_kind { K_STR, K_STR_OPT, K_DURATION, K_INT, K_BOOL, K_TLP,
 		K_SIGN_MODE, K_ENCRYPT, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX,
+		K_HTTPS_URL, K_HOST_PORT,
 		K_PUBLIC_URL, K_TRANSPORT_URL, K_FIELD_LIST, K_SIZE };
 
 struct key_def {
@@ -328,15 +332,18 @@ static const struct key_def keys[] = {
 	{"transport", "password_file", K_STR_OPT, OFF(transport.password_file), 0, 0},
 	{"transport", "rate", K_RATE, OFF(transport.rate), 0, 0},
 	{"transport", "max_attempts", K_INT, OFF(transport.max_attempts), 1, 1000},
-	{"resolve", "order", K_STR, OFF(resolve.order), 0, 0},
-	{"resolve", "bootstrap", K_STR_OPT, OFF(resolve.bootstrap), 0, 0},
-	{"resolve", "whois", K_STR_OPT, OFF(resolve.whois), 0, 0},
-	{"resolve", "dns", K_STR_OPT, OFF(resolve.dns), 0, 0},
+	{"resolve", "sources", K_STR, OFF(resolve.sources), 0, 0},
+	{"resolve", "order", K_STR, OFF(resolve.sources), 0, 0}, /* deprecated */
+	{"resolve", "bootstrap_dir", K_STR_OPT, OFF(resolve.bootstrap_dir), 0, 0},
+	{"resolve", "bootstrap_url", K_HTTPS_URL, OFF(resolve.bootstrap_url), 0, 0},
+	{"resolve", "whois_server", K_HOST_PORT, OFF(resolve.whois_server), 0, 0},
+	{"resolve", "dns_server", K_HOST_PORT, OFF(resolve.dns_server), 0, 0},
 	{"resolve", "ca_file", K_STR_OPT, OFF(resolve.ca_file), 0, 0},
 	{"resolve", "ttl", K_DURATION, OFF(resolve.ttl), 0, LLONG_MAX},
 	{"resolve", "negative_ttl", K_DURATION, OFF(resolve.negative_ttl), 0, LLONG_MAX},
 	{"resolve", "timeout", K_DURATION, OFF(resolve.timeout), 1, 3600},
 	{"resolve", "concurrency", K_INT, OFF(resolve.concurrency), 1, 256},
+	{"resolve", "rate", K_RATE, OFF(resolve.rate), 0, 0},
 	{"ingest", "dedup_ignore", K_FIELD_LIST, OFF(ingest.dedup_ignore), 0, 0},
 	{"ingest", "max_age", K_DURATION, OFF(ingest.max_age), 0, LLONG_MAX},
 	{"ingest", "max_skew", K_DURATION, OFF(ingest.max_skew), 0, LLONG_MAX},
@@ -360,6 +367,8 @@ static const struct key_def keys[] = {
 
 struct parse_state {
 	struct rk_config *cfg;
+	const struct rk_log *log;
+	const char *path;
 	char error[512];
 	bool failed;
 };
@@ -381,19 +390,11 @@ static int set_error(struct parse_state *st, const char *fmt, ...)
 
 /* maildir:PATH, smtp://HOST[:PORT] or smtps://HOST[:PORT]; HOST a DNS
  * name or address ([...] for IPv6), PORT 1 to 65535. */
-static bool transport_url_valid(const char *url)
+static bool host_port_valid(const char *host)
 {
-	const char *host, *end;
+	const char *end;
 	long long port;
 
-	if (strncmp(url, "maildir:", 8) == 0)
-		return url[8] != '\0';
-	if (strncmp(url, "smtp://", 7) == 0)
-		host = url + 7;
-	else if (strncmp(url, "smtps://", 8) == 0)
-		host = url + 8;
-	else
-		return false;
 	if (*host == '[') {
 		end = strchr(host, ']');
 		if (!end || end == host + 1 ||
@@ -441,6 +442,17 @@ static enum rk_err parse_size(const char *value, long long *out)
 		return RK_ERR_INVAL;
 	*out = v * mult;
 	return RK_OK;
+}
+
+static bool transport_url_valid(const char *url)
+{
+	if (strncmp(url, "maildir:", 8) == 0)
+		return url[8] != '\0';
+	if (strncmp(url, "smtp://", 7) == 0)
+		return host_port_valid(url + 7);
+	if (strncmp(url, "smtps://", 8) == 0)
+		return host_port_valid(url + 8);
+	return false;
 }
 
 static int set_key(struct parse_state *st, const struct key_def *k,
@@ -594,6 +606,23 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 					 k->section, k->name, value);
 		return err ? set_error(st, "out of memory") : 1;
 	}
+	case K_HTTPS_URL:
+		if (strncmp(value, "https://", 8) != 0 || !value[8] ||
+		    rk_str_has_ctl(value, false) || strchr(value, ' '))
+			return set_error(st, "[%s] %s: '%s' is not an https:// URL",
+					 k->section, k->name, value);
+		return rk_str_set((char **)base, value) ? set_error(st, "out of memory") : 1;
+	case K_HOST_PORT:
+		if (!*value) {
+			free(*(char **)base);
+			*(char **)base = NULL;
+			return 1;
+		}
+		if (!host_port_valid(value))
+			return set_error(st, "[%s] %s: '%s' is not HOST[:PORT] (a name, "
+					 "an IPv4 address or [IPv6], port 1 to 65535)",
+					 k->section, k->name, value);
+		return rk_str_set((char **)base, value) ? set_error(st, "out of memory") : 1;
 	case K_RATE: {
 		char *end;
 		double d;
@@ -601,8 +630,10 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 		errno = 0;
 		d = strtod(value, &end);
 		if (errno || *end || end == value || d < 0 || d > 1e6)
-			return set_error(st, "[%s] %s: '%s' is not a rate (messages per second)",
-					 k->section, k->name, value);
+			return set_error(st, "[%s] %s: '%s' is not a rate (%s per second)",
+					 k->section, k->name, value,
+					 strcmp(k->section, "resolve") == 0 ? "requests"
+									    : "messages");
 		*(double *)base = d;
 		return 1;
 	}
@@ -711,12 +742,13 @@ static int set_severity(struct parse_state *st, const char *name,
 	return 1;
 }
 
-/* [resolve] order: every name a contact source renraku knows (the
- * resolver skips, at run time, those not available in this version). */
-static bool order_ok(struct parse_state *st, const char *value)
+/* [resolve] sources: every name a contact source renraku knows (the
+ * resolver says, at run time, which are not built into this version). */
+static bool sources_ok(struct parse_state *st, const char *name,
+		       const char *value)
 {
 	static const char *const sources[] = {"local", "rdap", "whois", "abusix",
-					      "security.txt"};
+					      "cymru", "security.txt"};
 	const char *p = value, *item;
 	size_t n;
 
@@ -727,9 +759,10 @@ static bool order_ok(struct parse_state *st, const char *value)
 			known = strlen(sources[i]) == n &&
 				memcmp(sources[i], item, n) == 0;
 		if (!known) {
-			set_error(st, "[resolve] order: unknown contact source '%.*s' "
-				      "(known: local, rdap, whois, abusix, security.txt)",
-				  (int)(n > 64 ? 64 : n), item);
+			set_error(st, "[resolve] %s: unknown contact source '%.*s' "
+				      "(known: local, rdap, whois, abusix, cymru, "
+				      "security.txt)",
+				  name, (int)(n > 64 ? 64 : n), item);
 			return false;
 		}
 	}
@@ -754,9 +787,13 @@ static int on_key(void *user, const char *section, const char *name,
 		return set_severity(st, name, value);
 	if (strcmp(section, "categories") == 0)
 		return set_category(st, name, value);
-	if (strcmp(section, "resolve") == 0 && strcmp(name, "order") == 0 &&
-	    !order_ok(st, value))
+	if (strcmp(section, "resolve") == 0 &&
+	    (strcmp(name, "sources") == 0 || strcmp(name, "order") == 0) &&
+	    !sources_ok(st, name, value))
 		return 0;
+	if (strcmp(section, "resolve") == 0 && strcmp(name, "order") == 0)
+		rk_log_warn(st->log, "%s: [resolve] order is deprecated: it is read "
+				     "as [resolve] sources", st->path);
 	for (size_t i = 0; i < RK_ARRAY_LEN(keys); i++)
 		if (strcmp(keys[i].section, section) == 0 &&
 		    strcmp(keys[i].name, name) == 0)
@@ -794,7 +831,7 @@ enum rk_err rk_config_load_buffer(struct rk_config *cfg, const char *path,
 				  const char *data, size_t len,
 				  const struct rk_log *log)
 {
-	struct parse_state st = {.cfg = cfg};
+	struct parse_state st = {.cfg = cfg, .log = log, .path = path};
 	struct rk_buf text;
 	const char *slash;
 	enum rk_err err = RK_OK;

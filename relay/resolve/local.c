@@ -36,6 +36,10 @@ void resolve_contact_release(struct resolve_contact *c)
 	free(c->pgp);
 	free(c->source);
 	free(c->match);
+	free(c->range);
+	free(c->country);
+	free(c->registry);
+	free(c->irt);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -105,6 +105,22 @@ int64_t resolver_contacts_generation(const struct resolver *r);
 enum rk_err local_source_new(struct rk_store *store, const struct rk_log *log,
 			     struct resolve_source *out);
 
+/* A source's constructor (the registration table in resolver.c): store,
+ * cfg and log are borrowed for the source's lifetime; *out is filled
+ * and its free releases everything.  offline: the source is only made
+ * offline when its table entry says it has a cache to answer from, and
+ * then it must not use the network (a miss is RK_ERR_NOTFOUND). */
+typedef enum rk_err (*source_ctor)(struct rk_store *store,
+				   const struct rk_config *cfg,
+				   const struct rk_log *log, bool offline,
+				   struct resolve_source *out);
+
+/* The `rdap` source (rdap.c): RFC 9224 bootstrap, RDAP over HTTPS, the
+ * answers cached by range in the store. */
+enum rk_err rdap_source_new(struct rk_store *store, const struct rk_config *cfg,
+			    const struct rk_log *log, bool offline,
+			    struct resolve_source *out);
+
 /* Fill *out (zeroed first) from a contacts row; strings are copied.
  * source is the source's name. */
 enum rk_err resolve_contact_set(struct resolve_contact *out, int level,

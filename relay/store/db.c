@@ -263,6 +263,21 @@ static const char *const migrations[] = {
 	"  actor TEXT NOT NULL,"
 	"  at INTEGER NOT NULL"
 	");",
+	/* 4: registries.  Resolutions (version 1's cache table, unused until
+	 * now) get what an RDAP answer carries besides the address: the AS
+	 * range's end, the other addresses, the registry that answered and a
+	 * national IRT passed over; registries that asked us to wait (429
+	 * Retry-After) are remembered across runs. */
+	"ALTER TABLE resolutions ADD COLUMN asn_end INTEGER;"
+	"ALTER TABLE resolutions ADD COLUMN cc TEXT;"
+	"ALTER TABLE resolutions ADD COLUMN registry TEXT;"
+	"ALTER TABLE resolutions ADD COLUMN irt TEXT;"
+	"CREATE INDEX resolutions_by_source ON resolutions(source, expires_at);"
+	"CREATE TABLE registry_backoff ("
+	"  registry TEXT PRIMARY KEY,"
+	"  until INTEGER NOT NULL,"
+	"  reason TEXT"
+	");",
 };
 
 int store_schema_version(void)

@@ -36,6 +36,9 @@ mode = none
 url = maildir:outbox
 [aggregate]
 window = 0
+[resolve]
+# no registry is asked: an unknown address is "nobody"
+sources = local
 CONF
 R() { "$RENRAKU" --config "$conf" "$@"; }
 

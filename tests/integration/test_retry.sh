@@ -17,6 +17,9 @@ home = gnupg
 url = maildir:outbox
 [aggregate]
 window = 0
+[resolve]
+# no registry is asked: an unknown address is "nobody"
+sources = local
 CONF
 R() { "$RENRAKU" --config "$conf" -q "$@"; }
 now=$(date +%s)
@@ -66,6 +69,9 @@ url = maildir:outbox2
 max_attempts = 3
 [aggregate]
 window = 0
+[resolve]
+# no registry is asked: an unknown address is "nobody"
+sources = local
 CONF
 G() { "$RENRAKU" --config "$conf2" -q "$@"; }
 db2="$WORK/giveup.db"

@@ -24,6 +24,8 @@ url = maildir:outbox
 window = 10m
 [resolve]
 negative_ttl = 1h
+# the local tables only: an unknown address is "nobody", not "ask a registry"
+sources = local
 CONF
 R() { "$RENRAKU" --config "$conf" "$@"; }
 db="$WORK/renraku.db"

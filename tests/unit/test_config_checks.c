@@ -47,13 +47,37 @@ static void test_resolve_order(void **state)
 	char msg[1024];
 
 	(void)state;
+	/* order: the deprecated name of sources, still read */
 	assert_int_equal(load("[resolve]\norder = local, rdap,whois,abusix,security.txt\n",
 			      msg, sizeof(msg)), RK_OK);
 	assert_int_equal(load("[resolve]\nttl = 1d\norder = local,rpad\n", msg,
 			      sizeof(msg)), RK_ERR_CONFIG);
 	assert_non_null(strstr(msg, "t.conf:3: [resolve] order: unknown contact "
 				    "source 'rpad' (known: local, rdap, whois, "
-				    "abusix, security.txt)"));
+				    "abusix, cymru, security.txt)"));
+	assert_int_equal(load("[resolve]\nsources = local, rdap, cymru\n"
+			      "bootstrap_dir = rdap\n"
+			      "bootstrap_url = https://127.0.0.1:8443/rdap/\n"
+			      "whois_server = 127.0.0.1:4343\n"
+			      "dns_server = [::1]:5353\nca_file = ca.pem\n"
+			      "timeout = 5s\nconcurrency = 16\nrate = 2.5\n",
+			      msg, sizeof(msg)), RK_OK);
+	assert_int_equal(load("[resolve]\n\nsources = local, whoise\n", msg,
+			      sizeof(msg)), RK_ERR_CONFIG);
+	assert_non_null(strstr(msg, "t.conf:3: [resolve] sources: unknown contact "
+				    "source 'whoise'"));
+	assert_int_equal(load("[resolve]\nbootstrap_url = http://example.test/\n",
+			      msg, sizeof(msg)), RK_ERR_CONFIG);
+	assert_non_null(strstr(msg, "t.conf:2: [resolve] bootstrap_url: "));
+	assert_int_equal(load("[resolve]\nwhois_server = host:0\n", msg,
+			      sizeof(msg)), RK_ERR_CONFIG);
+	assert_non_null(strstr(msg, "t.conf:2: [resolve] whois_server: "));
+	assert_int_equal(load("[resolve]\nrate = fast\n", msg, sizeof(msg)),
+			 RK_ERR_CONFIG);
+	assert_non_null(strstr(msg, "requests per second"));
+	/* the keys they replace are gone */
+	assert_int_equal(load("[resolve]\nbootstrap = x\n", msg, sizeof(msg)),
+			 RK_ERR_CONFIG);
 }
 
 /* [ingest] max_file, max_line, max_field, max_evidence: sizes with k,
