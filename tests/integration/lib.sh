@@ -74,7 +74,7 @@ relay_conf() {
 	printf '%s\n' '[relay]' 'name = Test CSIRT' 'from = csirt@test.example' \
 		'ticket_prefix = TEST' "templates = $RK_SOURCE_DIR/templates" \
 		'[gpg]' 'home = gnupg' '[transport]' 'url = maildir:outbox' \
-		'[aggregate]' 'window = 0' '[resolve]' 'order = local' "$@" >"$file"
+		'[aggregate]' 'window = 0' '[resolve]' 'sources = local' "$@" >"$file"
 }
 # event_line IP TLP [TYPE]: one IntelMQ event of 2026-11-30
 event_line() {
