@@ -44,17 +44,21 @@ static enum rk_err run_deliver(struct rk_store *store,
 			       struct pipeline_stats *stats)
 {
 	struct deliver_transport *transport = NULL;
+	struct deliver_policy policy;
 	struct deliver_stats dstats;
 	enum rk_err err;
 
 	memset(&dstats, 0, sizeof(dstats));
+	if ((err = deliver_policy_from_config(cfg, &policy)))
+		return err;
 	if ((err = deliver_open(&transport, cfg->transport.url, cfg, log)))
 		return err;
-	err = deliver_pending(store, transport, log, cfg->transport.max_attempts,
-			      now, &dstats);
+	err = deliver_pending(store, transport, log, &policy, now, &dstats);
 	stats->sent += dstats.sent;
 	stats->deferred += dstats.deferred;
 	stats->failed += dstats.failed;
+	stats->bounced += dstats.bounced;
+	stats->rate_limited += dstats.rate_limited;
 	deliver_close(transport);
 	return err;
 }
