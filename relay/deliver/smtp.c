@@ -15,7 +15,7 @@
  * Message-ID, so libESMTP adds none, and Bcc is prohibited (stripped if
  * it were ever present).
  *
- * TLS: one SSL_CTX for the transport's lifetime, handed to every session
+ * TLS (1.2, see make_ctx): one SSL_CTX for the transport's lifetime, handed to every session
  * with smtp_starttls_set_ctx (libESMTP 1.1.0 frees the context it makes
  * itself when a session ends and crashes in the next STARTTLS session of
  * the process otherwise).  OpenSSL verifies the chain against ca_file or
@@ -219,10 +219,12 @@ static void item_settle(struct smtp_item *it, smtp_message_t m)
 		return;
 	res->status = st && st->code ? code_status(st->code)
 				     : DELIVER_DEFERRED;
-	status_text(st, res->reply, sizeof(res->reply));
-	if (!res->reply[0] && w.accepted == 0)
+	if (w.accepted == 0)
+		/* the DATA answer would only say there was no RCPT */
 		snprintf(res->reply, sizeof(res->reply),
 			 "no recipient accepted");
+	else
+		status_text(st, res->reply, sizeof(res->reply));
 	it->finished = true;
 	err = run->ops->finish(run->ops->ctx, it->index, RK_OK, res);
 	if (err && !run->finish_err)
@@ -536,7 +538,13 @@ static enum rk_err make_ctx(struct smtp_transport *t, const char *ca_file)
 
 	if (!(t->ctx = SSL_CTX_new(TLS_client_method())))
 		return RK_ERR_NOMEM;
+	/* TLS 1.2 only: a TLS 1.3 server sends its session tickets after
+	 * the handshake, and libESMTP 1.1.0, finding them readable when it
+	 * has queued EHLO but not flushed it, blocks reading the answer to a
+	 * command it never sent (until the timeout).  In TLS 1.2 tickets
+	 * are part of the handshake. */
 	SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
+	SSL_CTX_set_max_proto_version(t->ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
 	if (ca_file) {
 		if (SSL_CTX_load_verify_locations(t->ctx, ca_file, NULL) != 1)
