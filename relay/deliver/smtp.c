@@ -77,6 +77,7 @@ struct smtp_run {
 	struct smtp_item *items;
 	size_t n;
 	char reason[DELIVER_REPLY_MAX]; /* why the session failed */
+	char refusal[DELIVER_REPLY_MAX]; /* the server's last 4xx/5xx line */
 	enum rk_err finish_err;
 };
 
@@ -231,6 +232,29 @@ static void item_settle(struct smtp_item *it, smtp_message_t m)
 		run->finish_err = err;
 }
 
+/* The protocol as libESMTP reads it (commands, replies; never the
+ * message data): the last refusal is kept for the error, so that a
+ * failed AUTH (libESMTP goes on to MAIL, or quits) is named.  What the
+ * client writes (AUTH carries the password) is not looked at. */
+static void monitor_cb(const char *buf, int len, int writing, void *arg)
+{
+	struct smtp_run *run = arg;
+	size_t n;
+
+	if (writing != SMTP_CB_READING || len < 3 ||
+	    (buf[0] != '4' && buf[0] != '5'))
+		return;
+	n = (size_t)len < sizeof(run->refusal) - 1 ? (size_t)len
+						    : sizeof(run->refusal) - 1;
+	memcpy(run->refusal, buf, n);
+	run->refusal[n] = '\0';
+	for (char *p = run->refusal; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	while (n > 0 && run->refusal[n - 1] == ' ')
+		run->refusal[--n] = '\0';
+}
+
 static void event_cb(smtp_session_t session, int event, void *arg, ...)
 {
 	struct smtp_run *run = arg;
@@ -344,6 +368,7 @@ static enum rk_err smtp_send_batch(void *self, const struct deliver_msg *msgs,
 		err = rk_fail(t->log, RK_ERR_INTERNAL, "smtp: session setup failed");
 		goto cleanup;
 	}
+	smtp_set_monitorcb(session, monitor_cb, &run, 0);
 	for (size_t i = 0; i < RK_ARRAY_LEN(timeouts); i++)
 		smtp_set_timeout(session,
 				 timeouts[i] | Timeout_OVERRIDE_RFC2822_MINIMUM,
@@ -420,15 +445,21 @@ static enum rk_err smtp_send_batch(void *self, const struct deliver_msg *msgs,
 
 		ERR_clear_error();
 		ok = smtp_start_session(session);
-		if (!ok) {
-			char buf[256];
+		{
 			unsigned long ssl_err = ERR_peek_last_error();
 
-			if (ssl_err)
-				set_reason(&run, "TLS: %s",
+			if (ssl_err && !run.reason[0])
+				set_reason(&run, "TLS with %s: %s", t->server,
 					   ERR_reason_error_string(ssl_err)
 						   ? ERR_reason_error_string(ssl_err)
 						   : "handshake failed");
+		}
+		if (run.refusal[0])
+			set_reason(&run, "smtp %s: the server answered: %s",
+				   t->server, run.refusal);
+		if (!ok) {
+			char buf[256];
+
 			set_reason(&run, "smtp %s: %s", t->server,
 				   smtp_strerror(smtp_errno(), buf, sizeof(buf)));
 		}
