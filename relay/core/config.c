@@ -88,7 +88,8 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->relay.contacts, &cfg->store.path, &cfg->gpg.home,
 		&cfg->gpg.signer, &cfg->gpg.wkd_ca_file, &cfg->gpg.wkd_resolve,
 		&cfg->transport.url, &cfg->transport.user,
-		&cfg->transport.password_file, &cfg->resolve.sources,
+		&cfg->transport.password_file, &cfg->transport.ca_file,
+		&cfg->resolve.sources,
 		&cfg->resolve.bootstrap_dir, &cfg->resolve.bootstrap_url,
 		&cfg->resolve.whois_server, &cfg->resolve.dns_server,
 		&cfg->resolve.ca_file, &cfg->inbound.imap_url,
@@ -208,6 +209,9 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	cfg->gpg.wkd_port = 443;
 	cfg->transport.starttls = RK_STARTTLS_REQUIRED;
 	cfg->transport.max_attempts = 24;
+	cfg->transport.retry_initial = 300;
+	cfg->transport.give_up_after = 5 * 86400;
+	cfg->transport.timeout = 60000;
 	cfg->resolve.ttl = 7 * 86400;
 	cfg->resolve.negative_ttl = 86400;
 	cfg->resolve.timeout = 10;
@@ -330,7 +334,13 @@ static const struct key_def keys[] = {
 	{"transport", "starttls", K_STARTTLS, OFF(transport.starttls), 0, 0},
 	{"transport", "user", K_STR_OPT, OFF(transport.user), 0, 0},
 	{"transport", "password_file", K_STR_OPT, OFF(transport.password_file), 0, 0},
+	{"transport", "ca_file", K_STR_OPT, OFF(transport.ca_file), 0, 0},
 	{"transport", "rate", K_RATE, OFF(transport.rate), 0, 0},
+	{"transport", "rate_per_domain", K_INT, OFF(transport.rate_per_domain), 0, 1000000},
+	{"transport", "rate_total", K_INT, OFF(transport.rate_total), 0, 1000000},
+	{"transport", "retry_initial", K_DURATION, OFF(transport.retry_initial), 1, 86400},
+	{"transport", "give_up_after", K_DURATION, OFF(transport.give_up_after), 0, 365 * 86400LL},
+	{"transport", "timeout", K_INT, OFF(transport.timeout), 1, 3600000},
 	{"transport", "max_attempts", K_INT, OFF(transport.max_attempts), 1, 1000},
 	{"resolve", "sources", K_STR, OFF(resolve.sources), 0, 0},
 	{"resolve", "order", K_STR, OFF(resolve.sources), 0, 0}, /* deprecated */
@@ -513,8 +523,13 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 	}
 	case K_TRANSPORT_URL:
 		if (rk_str_has_ctl(value, false) || !transport_url_valid(value))
-			return set_error(st, "[%s] %s: '%s' is not maildir:PATH, "
-					 "smtp://HOST[:PORT] or smtps://HOST[:PORT]",
+			return set_error(st, "[%s] %s: '%s' is not maildir:PATH "
+					 "or smtp://HOST[:PORT]",
+					 k->section, k->name, value);
+		if (strncmp(value, "smtps://", 8) == 0)
+			return set_error(st, "[%s] %s: '%s': smtps:// (implicit "
+					 "TLS) is not supported by libESMTP; use "
+					 "smtp://HOST:587 with starttls = required",
 					 k->section, k->name, value);
 		return rk_str_set((char **)base, value) ? set_error(st, "out of memory") : 1;
 	case K_PREFIX:
@@ -592,10 +607,11 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 			*(enum rk_starttls *)base = RK_STARTTLS_REQUIRED;
 		else if (strcmp(value, "opportunistic") == 0)
 			*(enum rk_starttls *)base = RK_STARTTLS_OPPORTUNISTIC;
-		else if (strcmp(value, "disabled") == 0)
+		else if (strcmp(value, "off") == 0 ||
+			 strcmp(value, "disabled") == 0)
 			*(enum rk_starttls *)base = RK_STARTTLS_DISABLED;
 		else
-			return set_error(st, "[%s] %s: '%s' is not required, opportunistic or disabled",
+			return set_error(st, "[%s] %s: '%s' is not required, opportunistic or off",
 					 k->section, k->name, value);
 		return 1;
 	case K_FIELD_LIST: {
@@ -940,7 +956,12 @@ enum rk_err rk_config_write_template(const char *path, const char *name,
 		"mode = pgp-mime\n"
 		"encrypt = when-key\n\n"
 		"[transport]\n"
-		"url = maildir:outbox\n\n"
+		"url = maildir:outbox\n"
+		"# url = smtp://mail.example.org:587\n"
+		"# starttls = required\n"
+		"# user = renraku\n"
+		"# password_file = smtp.pw\n"
+		"# rate_per_domain = 60\n\n"
 		"[ingest]\n"
 		"# dedup_ignore = raw\n"
 		"# max_age = 365d\n"
