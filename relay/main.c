@@ -34,10 +34,13 @@ static const char usage_text[] =
 	"              [--reporter NAME] [--json] FILE...|-\n"
 	"  resolve     [--json] [--explain] [--offline] IP|ASN|DOMAIN...\n"
 	"  run         [--once] [--now TIME] [--offline] [--interval DURATION] [--json]\n"
-	"              resolve, aggregate, render, sign, deliver\n"
+	"              resolve, aggregate, follow up (reminders, escalation),\n"
+	"              render, sign, deliver\n"
 	"  tickets     list [--state S] [--json] | show ID [--json]\n"
 	"              approve ID [--as NAME] | hold ID [--reason TEXT] [--as NAME]\n"
 	"              retry ID [--as NAME]\n"
+	"  ack         ID|--token TOKEN --status received|resolved|disputed\n"
+	"              [--note TEXT] [--as NAME]: the recipient answered\n"
 	"  preview     --template T --lang L --events FILE\n"
 	"              --template FILE --data DATA.json [--partials DIR] [--escape html|none]\n"
 	"  contacts    import [--json] DIR | check [--json] DIR | failing | clear ADDR\n"
@@ -62,9 +65,10 @@ static const struct command commands[] = {
 	{"tickets", cmd_tickets},   {"preview", cmd_preview},
 	{"contacts", cmd_contacts}, {"demo", cmd_demo},
 	{"events", cmd_events},     {"schema", cmd_schema},
+	{"ack", cmd_ack},
 };
 
-static const char *const later_commands[] = {"ack", "inbound", "fetch-mail",
+static const char *const later_commands[] = {"inbound", "fetch-mail",
 					     "stats", "serve"};
 
 int app_usage(const char *fmt, ...)

@@ -659,4 +659,35 @@ enum rk_err store_audit(struct rk_store *store, const char *actor,
 			const char *action, const char *object,
 			const char *detail);
 
+/* ------------------------------------------------------------ tracking */
+
+/* In a transaction.  Keep the SHA-256 (hex) of a notice's
+ * acknowledgement token, never the token (relay/store/track.c). */
+enum rk_err store_ack_token_add(struct rk_store *store, const char *hash_hex,
+				const char *ticket_id, int level,
+				const char *message_id);
+/* The token row whose hash is hash_hex: stored_hash and ticket_id copied
+ * out, *found set (false: no such token). */
+enum rk_err store_ack_token_find(struct rk_store *store, const char *hash_hex,
+				 char stored_hash[65], char ticket_id[32],
+				 bool *found);
+/* In a transaction.  The token was used now. */
+enum rk_err store_ack_token_used(struct rk_store *store, const char *hash_hex);
+/* The ids of the tickets a follow-up may concern (notified or
+ * auto-acknowledged), in id order (caller frees *ids). */
+enum rk_err store_tickets_following(struct rk_store *store,
+				    char (**ids)[32], size_t *n);
+/* In a transaction.  Every event of ticket id counts as not notified:
+ * the next notice (a reminder, the next level) carries them all. */
+enum rk_err store_ticket_events_unnotify_all(struct rk_store *store,
+					     const char *id);
+/* The first message renraku sent for ticket id: its Message-ID (caller
+ * frees; NULL when none), recipients (may be NULL) and creation time. */
+enum rk_err store_ticket_first_notice(struct rk_store *store, const char *id,
+				      char **message_id, char **rcpt,
+				      int64_t *created_at);
+/* In a transaction.  Add one suppression rule (contacts.c). */
+enum rk_err store_suppression_add(struct rk_store *store,
+				  const struct store_suppression *s);
+
 #endif /* RENRAKU_STORE_H */

@@ -77,6 +77,7 @@ int cmd_init(struct app *app, int argc, char **argv);
 int cmd_ingest(struct app *app, int argc, char **argv);
 int cmd_resolve(struct app *app, int argc, char **argv);
 int cmd_run(struct app *app, int argc, char **argv);
+int cmd_ack(struct app *app, int argc, char **argv);
 int cmd_tickets(struct app *app, int argc, char **argv);
 int cmd_preview(struct app *app, int argc, char **argv);
 int cmd_contacts(struct app *app, int argc, char **argv);

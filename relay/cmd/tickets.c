@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "renraku/tickets.h"
+#include "renraku/track.h"
 
 /* The ticket's timeline as a JSON array (NULL when it cannot be read). */
 static json_t *timeline_json(struct rk_store *store, const char *id)
@@ -113,7 +114,21 @@ static const char tickets_help[] =
 	"  --help         this text\n";
 
 
-static json_t *ticket_json(struct rk_store *store,
+/* The ticket's next follow-up as {"action": ..., "at": ...}. */
+static json_t *next_action_json(struct rk_store *store,
+				const struct rk_config *cfg, const char *id)
+{
+	struct track_action a;
+	char at[RK_TIME_TEXT];
+
+	if (track_ticket_next(store, cfg, id, &a) != RK_OK)
+		return json_null();
+	rk_time_format_iso(a.at, at);
+	return json_pack("{s:s, s:s?}", "action", track_action_name(a.kind),
+			 "at", a.kind == TRACK_NONE ? NULL : at);
+}
+
+static json_t *ticket_json(struct rk_store *store, const struct rk_config *cfg,
 			   const struct store_ticket *t, bool full)
 {
 	struct store_message *msgs = NULL;
@@ -146,6 +161,9 @@ static json_t *ticket_json(struct rk_store *store,
 		return NULL;
 	}
 	json_object_set_new(o, "created_at", json_string(created));
+	json_object_set_new(o, "next_action", next_action_json(store, cfg, t->id));
+	/* TODO(lead): "remote_ticket" once the inbound branch's column is
+	 * merged (tickets.remote_ticket) */
 	if (t->notified_at)
 		json_object_set_new(o, "notified_at", json_string(notified));
 	if (t->hold_reason)
@@ -208,8 +226,8 @@ static int tickets_list(struct app *app, struct rk_store *store,
 	if (json) {
 		arr = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, ticket_json(store, &rows[i],
-							       false));
+			json_array_append_new(arr, ticket_json(store, &app->cfg,
+							       &rows[i], false));
 		store_tickets_free(rows, n);
 		return print_json(arr);
 	}
@@ -245,7 +263,7 @@ static int tickets_show(struct app *app, struct rk_store *store,
 	if (err)
 		return json ? app_json_error(app, err, NULL)
 			    : (int)rk_exit_code(err);
-	doc = ticket_json(store, &t, true);
+	doc = ticket_json(store, &app->cfg, &t, true);
 	store_ticket_release(&t);
 	if (json)
 		return print_json(doc);
@@ -272,6 +290,14 @@ static int tickets_show(struct app *app, struct rk_store *store,
 	if (json_object_get(doc, "approved_by"))
 		printf("approved  by %s\n",
 		       json_string_value(json_object_get(doc, "approved_by")));
+	{
+		json_t *na = json_object_get(doc, "next_action");
+		const char *act = json_string_value(json_object_get(na, "action"));
+
+		if (act && strcmp(act, "none") != 0)
+			printf("next      %s at %s\n", act,
+			       json_string_value(json_object_get(na, "at")));
+	}
 	{
 		json_t *chain = json_object_get(doc, "chain"), *e;
 		size_t i;
