@@ -57,8 +57,7 @@ int cmd_ack(struct app *app, int argc, char **argv)
 	enum rk_err err;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': status_arg = optarg; break;
 		case 'n': note = optarg; break;

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The whole lifecycle of tracking with the maildir transport: notices go
+# out, nobody answers, time passes (--now): a reminder to the same
+# contact (References to the first Message-ID), then the next level of
+# the chain (the AS contact); the level-1 contact acknowledges by the
+# link's token and later runs send nothing more.  A ticket nobody
+# answers ends expired at the end of its chain.  A forged token changes
+# nothing; the database holds no token in clear; a disputed ticket
+# suppresses the next event of the same subject and type.
+. "$(dirname "$0")/lib.sh"
+
+conf="$WORK/renraku.conf"
+cp -r "$RK_SOURCE_DIR/templates" "$WORK/templates"
+cat >"$conf" <<CONF
+[relay]
+name = Test CSIRT
+from = csirt@test.example
+ticket_prefix = TEST
+templates = templates
+public_url = https://csirt.test.example/
+[gpg]
+home = gnupg
+[transport]
+url = maildir:outbox
+[aggregate]
+window = 0
+[escalation.high]
+remind_after = 4h
+escalate_after = 24h
+levels = 1
+[tracking]
+dispute_suppress = 30d
+CONF
+R() { "$RENRAKU" --config "$conf" "$@"; }
+db="$WORK/renraku.db"
+q() { sqlite3 "$db" "$1"; }
+mails() { find "$WORK/outbox/new" -type f | wc -l; }
+newest() { ls -t "$WORK"/outbox/new/* | head -1; }
+hdr() { grep -m1 -i "^$1:" "$2" | tr -d '\r' | sed 's/^[^:]*: *//'; }
+
+check "init --gen-key" R -q init --gen-key
+check "contacts import" R -q contacts import "$RK_SOURCE_DIR/contacts"
+cat >"$WORK/ev1.jsonl" <<'EV'
+{"time.source":"2026-11-20T09:00:00Z","source.ip":"192.0.2.10","source.asn":64500,"classification.type":"infected-system","tlp":"GREEN"}
+{"time.source":"2026-11-20T09:00:00Z","source.ip":"203.0.113.7","classification.type":"phishing","source.url":"http://203.0.113.7/login","tlp":"GREEN"}
+EV
+check "ingest" R -q ingest "$WORK/ev1.jsonl"
+check "first run" R -q run --once --now 2026-11-20T10:00:00Z
+A=$(q "SELECT id FROM tickets WHERE template = 'infected-system'")
+B=$(q "SELECT id FROM tickets WHERE template = 'phishing'")
+check "two notices" test "$(mails)" -eq 2
+first_a=$(q "SELECT message_id FROM messages WHERE ticket_id = '$A' ORDER BY id LIMIT 1")
+R tickets show "$A" --json >"$WORK/a1.json"
+check "show --json: state notified, level 0" test "$(json_get "$WORK/a1.json" 'd["state"] + str(d["level"])')" = notified0
+check "show --json: next action a reminder at +remind_after" test "$(json_get "$WORK/a1.json" 'd["next_action"]["action"] + " " + d["next_action"]["at"]')" = "remind 2026-11-20T14:00:00Z"
+check "the notice's link carries a token, not the ticket id" bash -c "grep -i '^X-Renraku-Ack:' '$WORK'/outbox/new/* | grep -qv '$A'"
+
+# Before the time: nothing.  A restart (another run as of the same time)
+# changes nothing.
+check "run before remind_after" R -q run --once --now 2026-11-20T13:59:00Z
+check "nothing sent before remind_after" test "$(mails)" -eq 2
+
+# + remind_after: a reminder to the same contact, References the first.
+check "run at +remind_after" R -q run --once --now 2026-11-20T14:00:30Z
+check "two reminders sent" test "$(mails)" -eq 4
+ra=$(grep -l "^To:.*noc@isp-a.example" $(ls -t "$WORK"/outbox/new/* | head -2))
+check "reminder to the level-0 contact" test -n "$ra"
+check "reminder References the first Message-ID" test "$(hdr References "$ra")" = "$first_a"
+check "reminder In-Reply-To the first Message-ID" test "$(hdr In-Reply-To "$ra")" = "$first_a"
+check "reminder subject is marked" grep -q "^Subject: Reminder: " "$ra"
+check "reminder recorded as kind reminder" test "$(q "SELECT count(*) FROM messages WHERE ticket_id = '$A' AND kind = 'reminder'")" -eq 1
+check "same run again: nothing more" R -q run --once --now 2026-11-20T14:00:30Z
+check "no reminder twice" test "$(mails)" -eq 4
+
+# + escalate_after: level 1 (the AS contact) for A; B has no level 1:
+# expired at the end of its chain.
+check "run at +escalate_after" R -q run --once --now 2026-11-21T10:00:30Z
+check "one escalation sent" test "$(mails)" -eq 5
+esc=$(newest)
+check "escalation to the AS contact" grep -q "^To:.*abuse@isp-a.example" "$esc"
+check "escalation References the first notice" test "$(hdr References "$esc")" = "$first_a"
+check "escalation says when the first notice went" grep -q "2026-11-20 10:00:00" "$esc"
+check "A at level 1" test "$(q "SELECT state || level FROM tickets WHERE id = '$A'")" = notified1
+check "B expired" test "$(q "SELECT state FROM tickets WHERE id = '$B'")" = expired
+check "B's timeline says no-answer" test "$(q "SELECT cause FROM ticket_timeline WHERE ticket_id = '$B' ORDER BY id DESC LIMIT 1")" = no-answer
+
+# The level-1 contact acknowledges by the link.
+token=$(hdr X-Renraku-Ack "$esc" | sed 's|.*/ack/||; s|>.*||')
+check "the token has at least 128 bits" test "${#token}" -ge 32
+forged=$(printf '%s' "$token" | tr '0-9a-f' '1-9a0-f')
+rc=0; R ack --token "$forged" --status received >/dev/null 2>&1 || rc=$?
+check "a forged token is refused (65)" test "$rc" -eq 65
+check "a forged token changes nothing" test "$(q "SELECT state FROM tickets WHERE id = '$A'")" = notified
+# The message itself (kept whole until it is delivered, to resend it
+# after a crash) carries its link like the rest of its text; nothing
+# else in the database holds the token.
+sqlite3 "$db" .dump | grep -v "^INSERT INTO messages " >"$WORK/dump.sql"
+check "the database holds no token in clear (outside the message)" bash -c "! grep -q '$token' '$WORK/dump.sql'"
+check "the token's SHA-256 is what is kept" test "$(q "SELECT count(*) FROM ack_tokens WHERE token_hash = '$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)'")" -eq 1
+check "the token's hash is kept" test "$(q "SELECT count(*) FROM ack_tokens WHERE ticket_id = '$A' AND level = 1")" -eq 1
+check "ack by token" R -q ack --token "$token" --status received --note "looking into it"
+check "A acknowledged" test "$(q "SELECT state FROM tickets WHERE id = '$A'")" = acknowledged
+R tickets show "$A" --json >"$WORK/a2.json"
+check "show --json: next action none" test "$(json_get "$WORK/a2.json" 'd["next_action"]["action"]')" = none
+check "run a week later" R -q run --once --now 2026-11-28T10:00:00Z
+check "nothing more is sent" test "$(mails)" -eq 5
+rc=0; R ack "$B" --status received --as alice >/dev/null 2>&1 || rc=$?
+check "an expired ticket cannot be acknowledged (65)" test "$rc" -eq 65
+
+# A dispute suppresses the next event of the same subject and type.
+cat >"$WORK/ev2.jsonl" <<'EV'
+{"time.source":"2026-11-28T09:00:00Z","source.ip":"203.0.113.9","classification.type":"phishing","source.url":"http://203.0.113.9/x","tlp":"GREEN"}
+EV
+check "ingest a third event" R -q ingest "$WORK/ev2.jsonl"
+check "run" R -q run --once --now 2026-11-28T10:01:00Z
+C=$(q "SELECT t.id FROM tickets t JOIN ticket_events te ON te.ticket_id = t.id JOIN events e ON e.id = te.event_id WHERE e.source_ip = '203.0.113.9'")
+check "ack disputed" R -q ack "$C" --status disputed --note "not ours" --as alice
+check "C disputed" test "$(q "SELECT state FROM tickets WHERE id = '$C'")" = disputed
+check "a suppression for its subject and type" test "$(q "SELECT count(*) FROM suppressions WHERE match = '203.0.113.9' AND type = 'phishing' AND source = 'ack:$C'")" -eq 1
+cat >"$WORK/ev3.jsonl" <<'EV'
+{"time.source":"2026-11-29T09:00:00Z","source.ip":"203.0.113.9","classification.type":"phishing","source.url":"http://203.0.113.9/y","tlp":"GREEN"}
+EV
+check "ingest the same subject again" R -q ingest "$WORK/ev3.jsonl"
+n_before=$(mails)
+check "run" R -q run --once --now 2026-11-29T10:00:00Z
+check "the disputed subject is suppressed" test "$(q "SELECT state FROM events WHERE source_url = 'http://203.0.113.9/y'")" = suppressed
+check "nothing sent for it" test "$(mails)" -eq "$n_before"
+check "the suppression survives a contacts import" R -q contacts import "$RK_SOURCE_DIR/contacts"
+check "still there" test "$(q "SELECT count(*) FROM suppressions WHERE source = 'ack:$C'")" -eq 1
+finish
