@@ -674,7 +674,9 @@ enum rk_err store_ack_token_find(struct rk_store *store, const char *hash_hex,
 /* In a transaction.  The token was used now. */
 enum rk_err store_ack_token_used(struct rk_store *store, const char *hash_hex);
 /* The ids of the tickets a follow-up may concern (notified or
- * auto-acknowledged), in id order (caller frees *ids). */
+ * auto-acknowledged, their latest notice delivered: one still being
+ * retried, or given up, gets no reminder), in id order (caller frees
+ * *ids). */
 enum rk_err store_tickets_following(struct rk_store *store,
 				    char (**ids)[32], size_t *n);
 /* In a transaction.  Every event of ticket id counts as not notified:

@@ -96,8 +96,10 @@ enum rk_err store_tickets_following(struct rk_store *store,
 				    char (**ids)[32], size_t *n)
 {
 	static const char sql[] =
-		"SELECT id FROM tickets WHERE state IN ('notified', "
-		"'auto-acknowledged') ORDER BY id";
+		"SELECT t.id FROM tickets t WHERE t.state IN ('notified', "
+		"'auto-acknowledged') AND (SELECT m.state FROM messages m "
+		"WHERE m.ticket_id = t.id AND m.direction = 'out' "
+		"ORDER BY m.id DESC LIMIT 1) = 'sent' ORDER BY t.id";
 	sqlite3_stmt *stmt;
 
 	*ids = NULL;
