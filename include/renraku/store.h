@@ -688,6 +688,17 @@ enum rk_err store_ticket_events_unnotify_all(struct rk_store *store,
 enum rk_err store_ticket_first_notice(struct rk_store *store, const char *id,
 				      char **message_id, char **rcpt,
 				      int64_t *created_at);
+/* In a transaction.  Like store_ticket_find_open, for a ticket already
+ * notified and not yet answered (notified or auto-acknowledged) whose
+ * severity's bit is set in severity_mask (the severities that have a
+ * follow-up): a new event joins it and goes out with its next reminder
+ * or escalation. */
+enum rk_err store_ticket_find_followed(struct rk_store *store,
+				       const char *contact,
+				       const char *template_name,
+				       bool restricted, long long max_events,
+				       unsigned severity_mask, char id_out[32],
+				       bool *found);
 /* In a transaction.  Add one suppression rule (contacts.c). */
 enum rk_err store_suppression_add(struct rk_store *store,
 				  const struct store_suppression *s);

@@ -55,6 +55,16 @@ check "show --json: state notified, level 0" test "$(json_get "$WORK/a1.json" 'd
 check "show --json: next action a reminder at +remind_after" test "$(json_get "$WORK/a1.json" 'd["next_action"]["action"] + " " + d["next_action"]["at"]')" = "remind 2026-11-20T14:00:00Z"
 check "the notice's link carries a token, not the ticket id" bash -c "grep -i '^X-Renraku-Ack:' '$WORK'/outbox/new/* | grep -qv '$A'"
 
+# A new event for the notified contact joins its ticket (no new ticket,
+# no mail now) and goes out with the reminder.
+cat >"$WORK/ev1b.jsonl" <<'EV'
+{"time.source":"2026-11-20T10:30:00Z","source.ip":"192.0.2.11","source.asn":64500,"classification.type":"infected-system","tlp":"GREEN"}
+EV
+check "ingest an event for the notified contact" R -q ingest "$WORK/ev1b.jsonl"
+check "run" R -q run --once --now 2026-11-20T11:00:00Z
+check "it joined the notified ticket" test "$(q "SELECT te.ticket_id FROM ticket_events te JOIN events e ON e.id = te.event_id WHERE e.source_ip = '192.0.2.11'")" = "$A"
+check "no new ticket, no mail yet" test "$(q "SELECT count(*) FROM tickets")-$(mails)" = 2-2
+
 # Before the time: nothing.  A restart (another run as of the same time)
 # changes nothing.
 check "run before remind_after" R -q run --once --now 2026-11-20T13:59:00Z
@@ -68,6 +78,8 @@ check "reminder to the level-0 contact" test -n "$ra"
 check "reminder References the first Message-ID" test "$(hdr References "$ra")" = "$first_a"
 check "reminder In-Reply-To the first Message-ID" test "$(hdr In-Reply-To "$ra")" = "$first_a"
 check "reminder subject is marked" grep -q "^Subject: Reminder: " "$ra"
+check "the reminder carries the event that arrived since" grep -q "192.0.2.11" "$ra"
+check "and the first one" grep -q "192.0.2.10" "$ra"
 check "reminder recorded as kind reminder" test "$(q "SELECT count(*) FROM messages WHERE ticket_id = '$A' AND kind = 'reminder'")" -eq 1
 check "same run again: nothing more" R -q run --once --now 2026-11-20T14:00:30Z
 check "no reminder twice" test "$(mails)" -eq 4
