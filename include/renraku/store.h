@@ -699,6 +699,24 @@ enum rk_err store_ticket_find_followed(struct rk_store *store,
 				       bool restricted, long long max_events,
 				       unsigned severity_mask, char id_out[32],
 				       bool *found);
+/* How a contact address or an origin AS answers (tracking item 7),
+ * computed from the timeline when asked (indexes of schema 4). */
+struct store_responsiveness {
+	long long tickets;           /* tickets concerned */
+	long long sent;              /* notices and follow-ups queued */
+	long long bounced;           /* refused for good */
+	long long auto_acknowledged; /* auto-replies */
+	long long acknowledged;      /* human answers (reply or ack) */
+	long long answered;          /* ticket levels with a human answer */
+	long long median_answer;     /* seconds from the first notice to the
+					first human answer, -1 = none */
+};
+
+/* For address (not NULL), else the origin AS asn. */
+enum rk_err store_responsiveness_get(struct rk_store *store,
+				     const char *address, int64_t asn,
+				     struct store_responsiveness *out);
+
 /* In a transaction.  Add one suppression rule (contacts.c). */
 enum rk_err store_suppression_add(struct rk_store *store,
 				  const struct store_suppression *s);

@@ -78,6 +78,8 @@ int cmd_ingest(struct app *app, int argc, char **argv);
 int cmd_resolve(struct app *app, int argc, char **argv);
 int cmd_run(struct app *app, int argc, char **argv);
 int cmd_ack(struct app *app, int argc, char **argv);
+/* contacts stats ADDR|ASN [--json] (argv[0] = "stats") */
+int contacts_stats(struct app *app, int argc, char **argv);
 int cmd_tickets(struct app *app, int argc, char **argv);
 int cmd_preview(struct app *app, int argc, char **argv);
 int cmd_contacts(struct app *app, int argc, char **argv);

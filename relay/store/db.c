@@ -275,7 +275,9 @@ static const char *const migrations[] = {
 	"  used_at INTEGER NOT NULL DEFAULT 0"
 	");"
 	"CREATE INDEX ack_tokens_by_ticket ON ack_tokens(ticket_id);"
-	"CREATE INDEX ticket_timeline_by_cause ON ticket_timeline(cause, ticket_id);",
+	/* responsiveness per address and per origin AS, from the timeline */
+	"CREATE INDEX ticket_contacts_by_email ON ticket_contacts(email COLLATE NOCASE);"
+	"CREATE INDEX events_by_asn ON events(source_asn);",
 };
 
 int store_schema_version(void)

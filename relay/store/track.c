@@ -209,3 +209,118 @@ enum rk_err store_ticket_find_followed(struct rk_store *store,
 		return store_fail(store, "find a followed ticket");
 	return RK_OK;
 }
+
+/* ------------------------------------------------------------ responsiveness */
+
+/* The counters, and each ticket's time to its first human answer, over
+ * the timeline rows of one contact address (the rows at a level whose
+ * ticket_contacts address it is) or one origin AS (the rows of the
+ * tickets holding an event of it). */
+#define RESP_ROWS_ADDR                                                      \
+	"WITH r AS (SELECT tl.ticket_id, tl.at, tl.cause, tl.level "        \
+	"FROM ticket_contacts tc JOIN ticket_timeline tl "                  \
+	"ON tl.ticket_id = tc.ticket_id AND tl.level = tc.level "          \
+	"WHERE tc.email = ?1 COLLATE NOCASE) "
+#define RESP_ROWS_ASN                                                       \
+	"WITH x AS (SELECT DISTINCT te.ticket_id FROM events e "            \
+	"JOIN ticket_events te ON te.event_id = e.id "                     \
+	"WHERE e.source_asn = ?1), "                                        \
+	"r AS (SELECT tl.ticket_id, tl.at, tl.cause, tl.level "             \
+	"FROM x JOIN ticket_timeline tl ON tl.ticket_id = x.ticket_id) "
+#define RESP_COUNTS                                                         \
+	"SELECT coalesce(sum(cause = 'notice-queued'), 0), "                \
+	"coalesce(sum(cause = 'bounce'), 0), "                              \
+	"coalesce(sum(cause = 'auto-reply'), 0), "                          \
+	"coalesce(sum(cause IN ('reply', 'ack')), 0), "                     \
+	"count(DISTINCT ticket_id) FROM r"
+/* per ticket and level: first human answer - first notice there */
+#define RESP_DELAYS                                                         \
+	"SELECT h.first - n.first FROM "                                    \
+	"(SELECT ticket_id, level, min(at) AS first FROM r "                \
+	" WHERE cause IN ('reply', 'ack') GROUP BY ticket_id, level) h "    \
+	"JOIN (SELECT ticket_id, level, min(at) AS first FROM r "           \
+	" WHERE cause = 'notice-queued' GROUP BY ticket_id, level) n "      \
+	"ON n.ticket_id = h.ticket_id AND n.level = h.level "               \
+	"ORDER BY 1"
+
+static enum rk_err delays_median(struct rk_store *store, sqlite3_stmt *stmt,
+				 struct store_responsiveness *out)
+{
+	long long *v = NULL;
+	size_t n = 0;
+	enum rk_err err = RK_OK;
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		void *grown = v;
+
+		if ((err = rk_array_room(&grown, n, sizeof(*v))))
+			break;
+		v = grown;
+		v[n++] = sqlite3_column_int64(stmt, 0);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = store_fail(store, "read answer times");
+	store_done(stmt);
+	out->answered = (long long)n;
+	out->median_answer = -1;
+	if (!err && n)
+		out->median_answer = n % 2 ? v[n / 2]
+					   : (v[n / 2 - 1] + v[n / 2]) / 2;
+	free(v);
+	return err;
+}
+
+enum rk_err store_responsiveness_get(struct rk_store *store,
+				     const char *address, int64_t asn,
+				     struct store_responsiveness *out)
+{
+	static const char counts_addr[] = RESP_ROWS_ADDR RESP_COUNTS;
+	static const char counts_asn[] = RESP_ROWS_ASN RESP_COUNTS;
+	static const char delays_addr[] = RESP_ROWS_ADDR RESP_DELAYS;
+	static const char delays_asn[] = RESP_ROWS_ASN RESP_DELAYS;
+	/* a bounce row records the level it moved to: the refused address
+	 * is counted from its deliveries */
+	static const char bounced_addr[] =
+		"SELECT count(*) FROM deliveries WHERE rcpt = ?1 COLLATE NOCASE "
+		"AND state = 'bounced'";
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!(stmt = store_stmt(store, address ? counts_addr : counts_asn)))
+		return RK_ERR_DB;
+	if (address)
+		store_bind_text(stmt, 1, address);
+	else
+		sqlite3_bind_int64(stmt, 1, asn);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		out->sent = sqlite3_column_int64(stmt, 0);
+		out->bounced = sqlite3_column_int64(stmt, 1);
+		out->auto_acknowledged = sqlite3_column_int64(stmt, 2);
+		out->acknowledged = sqlite3_column_int64(stmt, 3);
+		out->tickets = sqlite3_column_int64(stmt, 4);
+	}
+	store_done(stmt);
+	if (rc != SQLITE_ROW)
+		return store_fail(store, "count a contact's answers");
+	if (address) {
+		if (!(stmt = store_stmt(store, bounced_addr)))
+			return RK_ERR_DB;
+		store_bind_text(stmt, 1, address);
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW)
+			out->bounced = sqlite3_column_int64(stmt, 0);
+		store_done(stmt);
+		if (rc != SQLITE_ROW)
+			return store_fail(store, "count bounces");
+	}
+	if (!(stmt = store_stmt(store, address ? delays_addr : delays_asn)))
+		return RK_ERR_DB;
+	if (address)
+		store_bind_text(stmt, 1, address);
+	else
+		sqlite3_bind_int64(stmt, 1, asn);
+	return delays_median(store, stmt, out);
+}

@@ -110,12 +110,25 @@ sqlite3 "$db" .dump | grep -v "^INSERT INTO messages " >"$WORK/dump.sql"
 check "the database holds no token in clear (outside the message)" bash -c "! grep -q '$token' '$WORK/dump.sql'"
 check "the token's SHA-256 is what is kept" test "$(q "SELECT count(*) FROM ack_tokens WHERE token_hash = '$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)'")" -eq 1
 check "the token's hash is kept" test "$(q "SELECT count(*) FROM ack_tokens WHERE ticket_id = '$A' AND level = 1")" -eq 1
-check "ack by token" R -q ack --token "$token" --status received --note "looking into it"
+check "ack by token, an hour later" R -q --now 2026-11-21T11:00:30Z ack --token "$token" --status received --note "looking into it"
 check "A acknowledged" test "$(q "SELECT state FROM tickets WHERE id = '$A'")" = acknowledged
 R tickets show "$A" --json >"$WORK/a2.json"
 check "show --json: next action none" test "$(json_get "$WORK/a2.json" 'd["next_action"]["action"]')" = none
 check "run a week later" R -q run --once --now 2026-11-28T10:00:00Z
 check "nothing more is sent" test "$(mails)" -eq 5
+# Responsiveness: the level-1 address answered 1 of 1 in 1h; the
+# level-0 one got the notice and the reminder and never answered.
+R contacts stats abuse@isp-a.example --json >"$WORK/st1.json"
+check "stats: level-1 address: 1 sent, 1 acknowledged" test "$(json_get "$WORK/st1.json" '"%d/%d" % (d["sent"], d["acknowledged"])')" = 1/1
+check "stats: median first answer 1h" test "$(json_get "$WORK/st1.json" 'd["median_answer_seconds"]')" -eq 3600
+R contacts stats noc@isp-a.example --json >"$WORK/st0.json"
+check "stats: level-0 address: 2 sent, none answered" test "$(json_get "$WORK/st0.json" '"%d/%d/%s" % (d["sent"], d["acknowledged"], d["median_answer_seconds"])')" = 2/0/None
+R contacts stats AS64500 --json >"$WORK/st2.json"
+check "stats: the origin AS: 3 notices, 1 answer" test "$(json_get "$WORK/st2.json" '"%d/%d" % (d["sent"], d["acknowledged"])')" = 3/1
+check "stats: text form" bash -c "R() { \"$RENRAKU\" --config \"$conf\" \"\$@\"; }; R contacts stats 64500 | grep -q 'acknowledged  *1'"
+rc=0; R contacts stats nonsense >/dev/null 2>&1 || rc=$?
+check "stats: neither an address nor an AS is a usage error (2)" test "$rc" -eq 2
+
 rc=0; R ack "$B" --status received --as alice >/dev/null 2>&1 || rc=$?
 check "an expired ticket cannot be acknowledged (65)" test "$rc" -eq 65
 
