@@ -96,8 +96,11 @@ static json_t *message_json(struct rk_store *store,
 static const char tickets_help[] =
 	"usage: renraku [--config FILE] [--db FILE] tickets COMMAND\n"
 	"\n"
-	"  tickets list [--state S] [--json]   the tickets, newest first\n"
-	"  tickets show ID [--json]            one ticket with its chain and messages\n"
+	"  tickets list [--state S] [--json]   the tickets, newest first, with the\n"
+	"                                      next follow-up (remind, escalate,\n"
+	"                                      expire) and when\n"
+	"  tickets show ID [--json]            one ticket with its chain, messages,\n"
+	"                                      timeline and next_action\n"
 	"  tickets approve ID [--as NAME]      release a held ticket: it goes out\n"
 	"                                      with exactly the events it holds\n"
 	"  tickets hold ID [--reason TEXT] [--as NAME]\n"
@@ -237,13 +240,24 @@ static int tickets_list(struct app *app, struct rk_store *store,
 	else
 		printf("%-16s  %-9s  %-5s  %-4s  %6s  %-18s  %s\n", "TICKET",
 		       "STATE", "LEVEL", "LANG", "EVENTS", "TEMPLATE", "CONTACT");
-	for (size_t i = 0; i < n; i++)
-		printf("%-16s  %-9s  %-5d  %-4s  %6lld  %-18s  %s%s%s%s\n",
+	for (size_t i = 0; i < n; i++) {
+		struct track_action a = {TRACK_NONE, 0};
+		char at[RK_TIME_TEXT], next[64] = "";
+
+		/* the next follow-up, when one will come by itself */
+		if (track_ticket_next(store, &app->cfg, rows[i].id, &a) == RK_OK &&
+		    a.kind != TRACK_NONE) {
+			rk_time_format_iso(a.at, at);
+			snprintf(next, sizeof(next), "  next: %s at %s",
+				 track_action_name(a.kind), at);
+		}
+		printf("%-16s  %-9s  %-5d  %-4s  %6lld  %-18s  %s%s%s%s%s\n",
 		       rows[i].id, rows[i].state, rows[i].level, rows[i].lang,
 		       rows[i].event_count, rows[i].template_name,
 		       rows[i].contact, rows[i].hold_reason ? "  (" : "",
 		       rows[i].hold_reason ? rows[i].hold_reason : "",
-		       rows[i].hold_reason ? ")" : "");
+		       rows[i].hold_reason ? ")" : "", next);
+	}
 	store_tickets_free(rows, n);
 	return RK_EXIT_OK;
 }

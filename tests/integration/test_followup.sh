@@ -53,6 +53,7 @@ first_a=$(q "SELECT message_id FROM messages WHERE ticket_id = '$A' ORDER BY id 
 R tickets show "$A" --json >"$WORK/a1.json"
 check "show --json: state notified, level 0" test "$(json_get "$WORK/a1.json" 'd["state"] + str(d["level"])')" = notified0
 check "show --json: next action a reminder at +remind_after" test "$(json_get "$WORK/a1.json" 'd["next_action"]["action"] + " " + d["next_action"]["at"]')" = "remind 2026-11-20T14:00:00Z"
+check "tickets list shows the next action" bash -c "R() { \"$RENRAKU\" --config \"$conf\" \"\$@\"; }; R tickets list | grep -q '^$A .*next: remind at 2026-11-20T14:00:00Z'"
 check "the notice's link carries a token, not the ticket id" bash -c "grep -i '^X-Renraku-Ack:' '$WORK'/outbox/new/* | grep -qv '$A'"
 
 # A new event for the notified contact joins its ticket (no new ticket,
