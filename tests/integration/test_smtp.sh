@@ -48,6 +48,12 @@ $(printf '%s\n' "$@")
 window = 0
 CONF
 }
+# new_relay FN: a relay with the demo's contacts and events, run as FN
+new_relay() {
+	"$1" -q init >/dev/null
+	"$1" -q contacts import "$RK_SOURCE_DIR/contacts" >/dev/null
+	"$1" -q ingest "$RK_SOURCE_DIR/demo/events.jsonl" >/dev/null
+}
 write_conf "$WORK/r.conf" "$TLS_PORT"
 R() { "$RENRAKU" --config "$WORK/r.conf" "$@"; }
 check "init --gen-key" R -q init --gen-key
@@ -123,9 +129,7 @@ start_sink plain "$WORK/sink-plain"
 PLAIN_PID=$SINK_PID
 write_conf "$WORK/p.conf" "$SINK_PORT"
 P() { "$RENRAKU" --config "$WORK/p.conf" "$@"; }
-P -q init >/dev/null
-P -q contacts import "$RK_SOURCE_DIR/contacts" >/dev/null
-P -q ingest "$RK_SOURCE_DIR/demo/events.jsonl" >/dev/null
+new_relay P
 rc=0; P run --once --now "$(iso "$now")" --json >p1.json 2>p1.err || rc=$?
 check "starttls = required without STARTTLS: temporary failure, exit 75 (rc $rc)" test "$rc" -eq 75
 check "the error says why" grep -q "does not offer STARTTLS and \[transport\] starttls = required" p1.err
@@ -181,9 +185,7 @@ DEFER_PORT=$SINK_PORT
 write_conf "$WORK/d.conf" "$DEFER_PORT" "starttls = off" "retry_initial = 10m"
 sed -i '/^user = /d; /^password_file = /d' "$WORK/d.conf"
 D() { "$RENRAKU" --config "$WORK/d.conf" "$@"; }
-D -q init >/dev/null
-D -q contacts import "$RK_SOURCE_DIR/contacts" >/dev/null
-D -q ingest "$RK_SOURCE_DIR/demo/events.jsonl" >/dev/null
+new_relay D
 rc=0; D run --once --now "$(iso "$now")" --json >d1.json 2>d1.err || rc=$?
 check "a 450: the run goes on (rc $rc)" test "$rc" -eq 0
 check "the 450 recipient is deferred with the reply" test \
@@ -210,9 +212,7 @@ DROP_PID=$SINK_PID
 write_conf "$WORK/x.conf" "$SINK_PORT" "starttls = off"
 sed -i '/^user = /d; /^password_file = /d' "$WORK/x.conf"
 X() { "$RENRAKU" --config "$WORK/x.conf" "$@"; }
-X -q init >/dev/null
-X -q contacts import "$RK_SOURCE_DIR/contacts" >/dev/null
-X -q ingest "$RK_SOURCE_DIR/demo/events.jsonl" >/dev/null
+new_relay X
 rc=0; X run --once --now "$(iso "$now")" >x1.out 2>x1.err || rc=$?
 check "a drop in DATA: exit 75 (rc $rc)" test "$rc" -eq 75
 check "nothing arrived" test "$(sink_count sink-drop)" -eq 0
