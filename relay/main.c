@@ -147,6 +147,16 @@ static int print_json(json_t *doc, int exit_code)
 	return exit_code;
 }
 
+int app_print_json(json_t *doc)
+{
+	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+	int rc = text && puts(text) >= 0 ? RK_EXIT_OK : RK_EXIT_FAILURE;
+
+	free(text);
+	json_decref(doc);
+	return rc;
+}
+
 /* what, or the kept failure, or the error's text: valid UTF-8 */
 static const char *error_text(const struct app *app, enum rk_err err,
 			      const char *what)

@@ -96,19 +96,11 @@ int cmd_ack(struct app *app, int argc, char **argv)
 			    : RK_EXIT_DATAERR;
 	if (err)
 		return json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
-	if (json) {
-		json_t *doc = json_pack("{s:s, s:s}", "ticket", id ? id : ticket,
-					"state",
-					status == TRACK_ACK_RECEIVED ? "acknowledged"
-					: status == TRACK_ACK_RESOLVED ? "resolved"
-								       : "disputed");
-		char *text = doc ? json_dumps(doc, 0) : NULL;
-
-		json_decref(doc);
-		if (!text)
-			return RK_EXIT_FAILURE;
-		puts(text);
-		free(text);
-	}
+	if (json)
+		return app_print_json(json_pack(
+			"{s:s, s:s}", "ticket", id ? id : ticket, "state",
+			status == TRACK_ACK_RECEIVED   ? "acknowledged"
+			: status == TRACK_ACK_RESOLVED ? "resolved"
+						       : "disputed"));
 	return RK_EXIT_OK;
 }

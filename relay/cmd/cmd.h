@@ -51,6 +51,10 @@ int app_usage(const char *fmt, ...) RK_PRINTF(1, 2);
  * RK_EXIT_OK, or RK_EXIT_FAILURE when stdout cannot be written. */
 int app_help(const char *text);
 
+/* Print doc (owned: freed) indented to stdout; RK_EXIT_OK, or
+ * RK_EXIT_FAILURE when doc is NULL or stdout cannot be written. */
+struct json_t;
+int app_print_json(struct json_t *doc);
 /* Write a JSON/text document to stdout followed by a newline. */
 int app_print(const struct rk_buf *doc);
 

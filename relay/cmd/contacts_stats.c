@@ -60,7 +60,6 @@ int contacts_stats(struct app *app, int argc, char **argv)
 			(json_int_t)r.auto_acknowledged, "acknowledged",
 			(json_int_t)r.acknowledged, "answered",
 			(json_int_t)r.answered);
-		char *text;
 
 		if (!doc)
 			return RK_EXIT_FAILURE;
@@ -71,13 +70,7 @@ int contacts_stats(struct app *app, int argc, char **argv)
 		json_object_set_new(doc, "median_answer_seconds",
 				    r.median_answer < 0 ? json_null()
 							: json_integer(r.median_answer));
-		text = json_dumps(doc, JSON_INDENT(2));
-		json_decref(doc);
-		if (!text)
-			return RK_EXIT_FAILURE;
-		puts(text);
-		free(text);
-		return RK_EXIT_OK;
+		return app_print_json(doc);
 	}
 	{
 		char med[64];

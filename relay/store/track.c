@@ -169,47 +169,6 @@ enum rk_err store_ticket_first_notice(struct rk_store *store, const char *id,
 	return RK_OK;
 }
 
-enum rk_err store_ticket_find_followed(struct rk_store *store,
-				       const char *contact,
-				       const char *template_name,
-				       bool restricted, long long max_events,
-				       unsigned severity_mask, char id_out[32],
-				       bool *found)
-{
-	static const char sql[] =
-		"SELECT t.id FROM tickets t WHERE t.contact = ?1 "
-		"AND t.template = ?2 "
-		"AND t.state IN ('notified', 'auto-acknowledged') "
-		"AND t.approved_by IS NULL "
-		"AND (t.tlp >= 2) = ?3 AND t.event_count < ?4 "
-		"AND ((?5 >> t.severity) & 1) = 1 "
-		"ORDER BY t.created_at DESC, t.id DESC LIMIT 1";
-	sqlite3_stmt *stmt = store_stmt(store, sql);
-	int rc;
-
-	*found = false;
-	if (!stmt)
-		return RK_ERR_DB;
-	store_bind_text(stmt, 1, contact);
-	store_bind_text(stmt, 2, template_name);
-	sqlite3_bind_int(stmt, 3, restricted ? 1 : 0);
-	sqlite3_bind_int64(stmt, 4, max_events);
-	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)severity_mask);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(stmt, 0);
-
-		if (id && strlen(id) < 32) {
-			memcpy(id_out, id, strlen(id) + 1);
-			*found = true;
-		}
-	}
-	store_done(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(store, "find a followed ticket");
-	return RK_OK;
-}
-
 /* ------------------------------------------------------------ responsiveness */
 
 /* The counters, and each ticket's time to its first human answer, over
