@@ -193,8 +193,23 @@ static enum rk_err changes_of(struct rk_store *store,
 	enum rk_err err;
 
 	if (!(err = store_contacts_load(store, &old, &nold)) &&
-	    !(err = store_suppressions_load(store, &old_supps, &nold_supps)))
+	    !(err = store_suppressions_load(store, &old_supps, &nold_supps))) {
+		size_t keep = 0;
+
+		/* a disputed acknowledgement's suppressions ("ack:ID") are
+		 * not the directory's: an import neither removes nor counts
+		 * them */
+		for (size_t i = 0; i < nold_supps; i++) {
+			if (old_supps[i].source &&
+			    strncmp(old_supps[i].source, "ack:", 4) == 0) {
+				store_suppression_release(&old_supps[i]);
+				continue;
+			}
+			old_supps[keep++] = old_supps[i];
+		}
+		nold_supps = keep;
 		err = contacts_diff(old, nold, old_supps, nold_supps, set, ch);
+	}
 	store_contacts_free(old, nold);
 	store_suppressions_free(old_supps, nold_supps);
 	return err;

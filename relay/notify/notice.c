@@ -155,6 +155,7 @@ static enum rk_err build_notice(struct notice_env *env,
 	int64_t row = 0, *event_ids = NULL;
 	json_t **datas = NULL;
 	struct notice_followup fu;
+	const char *mark;
 	enum rk_err err;
 
 	memset(&fu, 0, sizeof(fu));
@@ -228,13 +229,15 @@ static enum rk_err build_notice(struct notice_env *env,
 	if ((err = rk_buf_addf(&subject, "[%s #%s]", cfg->relay.ticket_prefix,
 			       t->id)))
 		goto cleanup;
+	/* a reminder says so first, in the notice's language */
+	mark = !fu.reminder ? ""
+	       : lang && strcmp(lang, "ja") == 0 ? "【再送】"
+						 : "Reminder: ";
 	if (strstr(r.subject, subject.data)) {
 		rk_buf_reset(&subject);
-		err = rk_buf_addf(&subject, "%s%s", fu.reminder ? "Reminder: " : "",
-				  r.subject);
+		err = rk_buf_addf(&subject, "%s%s", mark, r.subject);
 	} else {
-		err = rk_buf_addf(&subject, " %s%s",
-				  fu.reminder ? "Reminder: " : "", r.subject);
+		err = rk_buf_addf(&subject, " %s%s", mark, r.subject);
 	}
 	if (err)
 		goto cleanup;
