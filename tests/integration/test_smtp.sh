@@ -123,6 +123,29 @@ check "and it is no longer failing" grep -q "no failing addresses" <(R contacts 
 check "the clearing is audited with the operator" test \
 	"$(sqlite3 r.db "SELECT count(*) FROM audit_log WHERE action = 'address.cleared' AND actor = 'tester'")" -eq 1
 
+# 130 notices in one run: two sessions (100 messages each at most) on
+# the transport's one SSL_CTX, both with STARTTLS, in one process
+mkdir -p many/contacts
+printf 'org,match,email,cc,pgp,lang,format,notes\n' >many/contacts/constituency.csv
+printf 'country,team,email,pgp,lang\n' >many/contacts/national-csirts.csv
+printf 'match,type,until,reason\n' >many/contacts/suppress.csv
+for i in $(seq 1 130); do
+	echo "Many $i,10.9.$i.0/24,m$i@many.example,,,en,," >>many/contacts/constituency.csv
+	printf '{"feed.name": "Many", "time.source": "2026-11-20T10:00:00+00:00", "source.ip": "10.9.%d.1", "classification.taxonomy": "vulnerable", "classification.type": "vulnerable-system"}\n' "$i"
+done >many/events.jsonl
+start_sink many "$WORK/sink-many" --tls-cert "$WORK/ca/server.pem" \
+	--tls-key "$WORK/ca/server.key" --require-tls --auth relay:s3cret
+write_conf "$WORK/m.conf" "$SINK_PORT"
+M() { "$RENRAKU" --config "$WORK/m.conf" "$@"; }
+M -q init >/dev/null
+M -q contacts import many/contacts >/dev/null
+M -q ingest many/events.jsonl >/dev/null
+rc=0; M run --once --now "$(iso "$now")" >m1.out 2>m1.err || rc=$?
+check "130 notices over STARTTLS in one run (rc $rc)" test "$rc" -eq 0 -a "$(sink_count sink-many)" -eq 130
+check "in two sessions, each authenticated" test "$(grep -c ' ok' sink-many/auth.log)" -eq 2
+check "all of them over TLS" \
+	"$PY" -c 'import json,glob,sys; sys.exit(not all(json.load(open(f))["tls"] for f in glob.glob(sys.argv[1]+"/*.json")))' "$WORK/sink-many"
+
 # ---------------------------------------------------------------- failures
 # STARTTLS required against a server that does not offer it
 start_sink plain "$WORK/sink-plain"
@@ -223,5 +246,20 @@ X -q run --once --now "$(iso $((now + 900)))" 2>x2.err || true
 total=$(sqlite3 x.db "SELECT count(*) FROM messages")
 check "all $total arrive afterwards" test "$(sink_count sink-drop)" -eq "$total"
 check "each Message-ID once" test "$(grep -h -i '^Message-Id:' sink-drop/*.eml | sort | uniq -d | wc -l)" -eq 0
+
+# give_up_after: a deferred message past it is failed without another try
+start_sink giveup "$WORK/sink-giveup" --defer noc@isp-a.example
+write_conf "$WORK/g.conf" "$SINK_PORT" "starttls = off" "give_up_after = 1h"
+sed -i '/^user = /d; /^password_file = /d' "$WORK/g.conf"
+G() { "$RENRAKU" --config "$WORK/g.conf" "$@"; }
+new_relay G
+G -q run --once --now "$(iso "$now")" >/dev/null 2>&1 || true
+check "give_up_after: the 450 is deferred first" test \
+	"$(grep -c '^450 noc@isp-a.example' sink-giveup/rcpt.log)" -eq 1
+G -q run --once --now "$(iso $((now + 7200)))" >/dev/null 2>g2.err || true
+check "past give_up_after: failed, with the reason" test \
+	"$(sqlite3 g.db "SELECT count(*) FROM deliveries WHERE rcpt = 'noc@isp-a.example' AND state = 'failed' AND reply LIKE 'gave up after 1 attempts in % s (give_up_after)%'")" -eq 1
+check "and not offered to the server again" test \
+	"$(grep -c '^450 noc@isp-a.example' sink-giveup/rcpt.log)" -eq 1
 
 finish

@@ -28,19 +28,7 @@ done >events.jsonl
 start_sink crash "$WORK/sink" --delay-max-ms 150
 PORT=$SINK_PORT
 SINK=$SINK_PID
-cat >r.conf <<CONF
-[relay]
-name = Crash CSIRT
-from = csirt@crash.example
-[gpg]
-home = gnupg
-[transport]
-url = smtp://127.0.0.1:$PORT
-starttls = off
-timeout = 5000
-[aggregate]
-window = 0
-CONF
+plain_conf r.conf crash "$PORT" "timeout = 5000"
 R() { "$RENRAKU" --config r.conf -q "$@"; }
 check "init --gen-key" R init --gen-key
 R contacts import contacts >/dev/null
