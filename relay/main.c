@@ -34,14 +34,18 @@ static const char usage_text[] =
 	"              [--reporter NAME] [--json] FILE...|-\n"
 	"  resolve     [--json] [--explain] [--offline] IP|ASN|DOMAIN...\n"
 	"  run         [--once] [--now TIME] [--offline] [--interval DURATION] [--json]\n"
-	"              resolve, aggregate, render, sign, deliver\n"
+	"              resolve, aggregate, follow up (reminders, escalation),\n"
+	"              render, sign, deliver\n"
 	"  tickets     list [--state S] [--json] | show ID [--json] | show ID --raw\n"
 	"              approve ID...|--all-held [--contact ADDR] [--template T]\n"
 	"              [--level N] [--cleartext] [--as NAME]\n"
 	"              hold ID [--reason TEXT] [--as NAME] | retry ID [--as NAME]\n"
+	"  ack         ID|--token TOKEN --status received|resolved|disputed\n"
+	"              [--note TEXT] [--as NAME]: the recipient answered\n"
 	"  preview     --template T --lang L --events FILE\n"
 	"              --template FILE --data DATA.json [--partials DIR] [--escape html|none]\n"
 	"  contacts    import [--json] DIR | check [--json] DIR | failing | clear ADDR\n"
+	"              stats ADDR|ASN [--json]: how a contact answers\n"
 	"  events      list [--state S] [--report ID] [--limit N] [--json]\n"
 	"              retry [--state unresolved|failed] [--since DATE]\n"
 	"  schema      update FILE: check and install a new Shadowserver schema\n"
@@ -65,9 +69,10 @@ static const struct command commands[] = {
 	{"contacts", cmd_contacts}, {"demo", cmd_demo},
 	{"events", cmd_events},     {"schema", cmd_schema},
 	{"bootstrap", cmd_bootstrap},
+	{"ack", cmd_ack},
 };
 
-static const char *const later_commands[] = {"ack", "inbound", "fetch-mail",
+static const char *const later_commands[] = {"inbound", "fetch-mail",
 					     "stats", "serve"};
 
 int app_usage(const char *fmt, ...)
@@ -143,6 +148,16 @@ static int print_json(json_t *doc, int exit_code)
 	free(text);
 	json_decref(doc);
 	return exit_code;
+}
+
+int app_print_json(json_t *doc)
+{
+	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+	int rc = text && puts(text) >= 0 ? RK_EXIT_OK : RK_EXIT_FAILURE;
+
+	free(text);
+	json_decref(doc);
+	return rc;
 }
 
 /* what, or the kept failure, or the error's text: valid UTF-8 */

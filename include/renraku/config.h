@@ -144,6 +144,14 @@ struct rk_config {
 	} aggregate;
 	struct rk_escalation_policy escalation[RK_SEV_COUNT];
 	struct {
+		long long dispute_suppress; /* seconds a disputed subject
+					       and type are not notified
+					       again, 90d; 0 = forever */
+		long long auto_ack_factor;  /* an auto-acknowledged ticket's
+					       clock runs this many times
+					       slower, 3 */
+	} tracking;
+	struct {
 		char *imap_url;       /* NULL */
 		char *user;
 		char *password_file;

@@ -3,7 +3,8 @@
  * runs, in order, the spool (relay/ingest/: report files dropped into
  * [ingest] spool), resolve (relay/resolve/), ticket aggregation
  * (relay/tickets/), notices (relay/notify/) and delivery
- * (relay/deliver/); later the tracking stages (relay/track/).  Each stage
+ * (relay/deliver/), with the follow-up step of tracking (relay/track/:
+ * reminders, escalation, expiry) between tickets and notices.  Each stage
  * picks up whatever an earlier pass left, so a crash at any point loses
  * nothing, and one failing stage does not keep the others from running:
  * queued messages are delivered even when notices cannot be built.
@@ -20,6 +21,7 @@
 #include "renraku/resolve.h"
 #include "renraku/store.h"
 #include "renraku/tickets.h"
+#include "renraku/track.h"
 
 struct pipeline_options {
 	bool offline;   /* no network contact sources */
@@ -36,6 +38,7 @@ struct pipeline_stats {
 	struct resolve_stats resolve;
 	struct tickets_stats tickets;
 	struct notify_stats notify;
+	struct track_stats track;  /* reminders, escalations, expiries */
 	long long sent;
 	long long deferred;
 	long long failed;          /* messages */

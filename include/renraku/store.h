@@ -716,4 +716,66 @@ enum rk_err store_audit(struct rk_store *store, const char *actor,
 			const char *action, const char *object,
 			const char *detail);
 
+/* ------------------------------------------------------------ tracking */
+
+/* In a transaction.  Keep the SHA-256 (hex) of a notice's
+ * acknowledgement token, never the token (relay/store/track.c). */
+enum rk_err store_ack_token_add(struct rk_store *store, const char *hash_hex,
+				const char *ticket_id, int level,
+				const char *message_id);
+/* The token row whose hash is hash_hex: stored_hash and ticket_id copied
+ * out, *found set (false: no such token). */
+enum rk_err store_ack_token_find(struct rk_store *store, const char *hash_hex,
+				 char stored_hash[65], char ticket_id[32],
+				 bool *found);
+/* In a transaction.  The token was used now. */
+enum rk_err store_ack_token_used(struct rk_store *store, const char *hash_hex);
+/* The ids of the tickets a follow-up may concern (notified or
+ * auto-acknowledged, their latest notice delivered: one still being
+ * retried, or given up, gets no reminder), in id order (caller frees
+ * *ids). */
+enum rk_err store_tickets_following(struct rk_store *store,
+				    char (**ids)[32], size_t *n);
+/* In a transaction.  Every event of ticket id counts as not notified:
+ * the next notice (a reminder, the next level) carries them all. */
+enum rk_err store_ticket_events_unnotify_all(struct rk_store *store,
+					     const char *id);
+/* The first message renraku sent for ticket id: its Message-ID (caller
+ * frees; NULL when none), recipients (may be NULL) and creation time. */
+enum rk_err store_ticket_first_notice(struct rk_store *store, const char *id,
+				      char **message_id, char **rcpt,
+				      int64_t *created_at);
+/* In a transaction.  Like store_ticket_find_open, for a ticket already
+ * notified and not yet answered (notified or auto-acknowledged) whose
+ * severity's bit is set in severity_mask (the severities that have a
+ * follow-up): a new event joins it and goes out with its next reminder
+ * or escalation. */
+enum rk_err store_ticket_find_followed(struct rk_store *store,
+				       const char *contact,
+				       const char *template_name,
+				       bool restricted, long long max_events,
+				       unsigned severity_mask, char id_out[32],
+				       bool *found);
+/* How a contact address or an origin AS answers (tracking item 7),
+ * computed from the timeline when asked (indexes of schema 4). */
+struct store_responsiveness {
+	long long tickets;           /* tickets concerned */
+	long long sent;              /* notices and follow-ups queued */
+	long long bounced;           /* refused for good */
+	long long auto_acknowledged; /* auto-replies */
+	long long acknowledged;      /* human answers (reply or ack) */
+	long long answered;          /* ticket levels with a human answer */
+	long long median_answer;     /* seconds from the first notice to the
+					first human answer, -1 = none */
+};
+
+/* For address (not NULL), else the origin AS asn. */
+enum rk_err store_responsiveness_get(struct rk_store *store,
+				     const char *address, int64_t asn,
+				     struct store_responsiveness *out);
+
+/* In a transaction.  Add one suppression rule (contacts.c). */
+enum rk_err store_suppression_add(struct rk_store *store,
+				  const struct store_suppression *s);
+
 #endif /* RENRAKU_STORE_H */

@@ -50,6 +50,13 @@ const char *tickets_state_at(size_t i);
 						     next level, or ->
 						     expired when none is
 						     left */
+#define TICKETS_CAUSE_REMINDER "reminder"   /* notified|auto-acknowledged
+						  -> open, same level */
+#define TICKETS_CAUSE_NO_ANSWER "no-answer" /* notified|auto-acknowledged
+						  -> open at the next level,
+						  or -> expired */
+#define TICKETS_CAUSE_ACK "ack"             /* -> acknowledged, resolved,
+						  disputed */
 
 /* In a transaction.  The one way a ticket changes state: ch->to and
  * ch->cause say what happens; ch->from is filled with the ticket's
@@ -93,6 +100,20 @@ enum rk_err tickets_aggregate(struct rk_store *store,
 enum rk_err tickets_usable_level(struct rk_store *store,
 				 const struct store_chain_entry *chain,
 				 size_t n, int min_level, int *level);
+
+/* In a transaction.  Send ticket t (notified or auto-acknowledged, at
+ * level t->level) up its chain: to the first level above t->level and
+ * at most max_level whose address is not failing (-> open at that level,
+ * due now; the events the notice of message_row carried, or every event
+ * when message_row is 0, go out again with the new notice), else ->
+ * expired.  cause is TICKETS_CAUSE_BOUNCE or TICKETS_CAUSE_NO_ANSWER;
+ * why (borrowed) starts the timeline's detail.  *next gets the new
+ * level, -1 when the ticket expired.  The one way a ticket climbs: a
+ * bounce and the follow-up schedule both use it. */
+enum rk_err tickets_climb(struct rk_store *store, const struct rk_log *log,
+			  const struct store_ticket *t, int max_level,
+			  const char *cause, const char *why,
+			  int64_t message_row, int *next);
 
 struct tickets_bounce_stats {
 	long long escalated; /* tickets sent up their chain */

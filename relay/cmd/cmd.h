@@ -51,6 +51,10 @@ int app_usage(const char *fmt, ...) RK_PRINTF(1, 2);
  * RK_EXIT_OK, or RK_EXIT_FAILURE when stdout cannot be written. */
 int app_help(const char *text);
 
+/* Print doc (owned: freed) indented to stdout; RK_EXIT_OK, or
+ * RK_EXIT_FAILURE when doc is NULL or stdout cannot be written. */
+struct json_t;
+int app_print_json(struct json_t *doc);
 /* Write a JSON/text document to stdout followed by a newline. */
 int app_print(const struct rk_buf *doc);
 
@@ -77,6 +81,9 @@ int cmd_init(struct app *app, int argc, char **argv);
 int cmd_ingest(struct app *app, int argc, char **argv);
 int cmd_resolve(struct app *app, int argc, char **argv);
 int cmd_run(struct app *app, int argc, char **argv);
+int cmd_ack(struct app *app, int argc, char **argv);
+/* contacts stats ADDR|ASN [--json] (argv[0] = "stats") */
+int contacts_stats(struct app *app, int argc, char **argv);
 int cmd_tickets(struct app *app, int argc, char **argv);
 int cmd_preview(struct app *app, int argc, char **argv);
 int cmd_contacts(struct app *app, int argc, char **argv);

@@ -24,13 +24,15 @@
 
 static const char contacts_usage[] =
 	"contacts import [--json] DIR | contacts check [--json] DIR | "
-	"contacts failing [--json] | contacts clear [--as NAME] ADDR...";
+	"contacts failing [--json] | contacts clear [--as NAME] ADDR... | "
+	"contacts stats ADDR|ASN [--json]";
 
 static const char contacts_help[] =
 	"usage: renraku [--config FILE] [--db FILE] contacts import [--json] DIR\n"
 	"       renraku contacts check [--json] DIR\n"
 	"       renraku contacts failing [--json]\n"
 	"       renraku contacts clear [--as NAME] ADDR...\n"
+	"       renraku contacts stats ADDR|ASN [--json]\n"
 	"\n"
 	"  check DIR   validate constituency.csv, national-csirts.csv,\n"
 	"              suppress.csv and the public keys in DIR/keys/ (needs no\n"
@@ -44,6 +46,9 @@ static const char contacts_help[] =
 	"              of their chain) until they are cleared\n"
 	"  clear ADDR...  use these addresses again (recorded in the audit log\n"
 	"              under --as NAME, else the login name)\n"
+	"  stats ADDR|ASN  how a contact address or an origin AS (64500 or\n"
+	"              AS64500) answers: notices sent, bounced, auto-acknowledged,\n"
+	"              acknowledged, median time to the first human answer\n"
 	"  --json      one JSON document\n"
 	"  --help      this text\n";
 
@@ -189,8 +194,23 @@ static enum rk_err changes_of(struct rk_store *store,
 	enum rk_err err;
 
 	if (!(err = store_contacts_load(store, &old, &nold)) &&
-	    !(err = store_suppressions_load(store, &old_supps, &nold_supps)))
+	    !(err = store_suppressions_load(store, &old_supps, &nold_supps))) {
+		size_t keep = 0;
+
+		/* a disputed acknowledgement's suppressions ("ack:ID") are
+		 * not the directory's: an import neither removes nor counts
+		 * them */
+		for (size_t i = 0; i < nold_supps; i++) {
+			if (old_supps[i].source &&
+			    strncmp(old_supps[i].source, "ack:", 4) == 0) {
+				store_suppression_release(&old_supps[i]);
+				continue;
+			}
+			old_supps[keep++] = old_supps[i];
+		}
+		nold_supps = keep;
 		err = contacts_diff(old, nold, old_supps, nold_supps, set, ch);
+	}
 	store_contacts_free(old, nold);
 	store_suppressions_free(old_supps, nold_supps);
 	return err;
@@ -404,6 +424,8 @@ int cmd_contacts(struct app *app, int argc, char **argv)
 			return app_help(contacts_help);
 	if (argc >= 2 && strcmp(argv[1], "clear") == 0)
 		return contacts_clear(app, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "stats") == 0)
+		return contacts_stats(app, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "failing") == 0) {
 		if (argc > 3 || (argc == 3 && strcmp(argv[2], "--json") != 0))
 			return app_usage("contacts failing [--json]");

@@ -70,6 +70,12 @@ static json_t *stats_json(const struct pipeline_stats *s)
 	}
 	json_object_set_new(doc, "bounced", json_integer(s->bounced));
 	json_object_set_new(doc, "escalated", json_integer(s->escalated));
+	json_object_set_new(doc, "followups",
+			    json_pack("{s:I, s:I, s:I}", "reminders",
+				      (json_int_t)s->track.reminders,
+				      "escalated",
+				      (json_int_t)s->track.escalated,
+				      "expired", (json_int_t)s->track.expired));
 	json_object_set_new(doc, "rate_limited", json_integer(s->rate_limited));
 	json_object_set_new(doc, "first_due", due[0] ? json_string(due) : json_null());
 	json_object_set_new(doc, "stages_failed", failed);
@@ -149,6 +155,11 @@ static void print_stats(const struct pipeline_stats *s, bool json)
 		printf("bounces: %lld recipients refused for good (marked "
 		       "failing), %lld tickets sent up their chain\n",
 		       s->bounced, s->escalated);
+	if (s->track.reminders || s->track.escalated || s->track.expired)
+		printf("follow-ups: %lld reminders, %lld tickets sent to the "
+		       "next level, %lld expired (nobody answered)\n",
+		       s->track.reminders, s->track.escalated,
+		       s->track.expired);
 	if (s->rate_limited)
 		printf("rate limits: %lld messages left queued ([transport] "
 		       "rate_per_domain / rate_total); later runs send them\n",
@@ -239,7 +250,9 @@ int cmd_run(struct app *app, int argc, char **argv)
 		     stats.resolve.seen || stats.tickets.events_seen ||
 		     stats.notify.built || stats.notify.held || set_aside ||
 		     stats.sent || stats.deferred || stats.failed ||
-		     stats.rate_limited || stats.escalated) &&
+		     stats.rate_limited || stats.escalated ||
+		     stats.track.reminders || stats.track.escalated ||
+		     stats.track.expired) &&
 		    !(once && json && err))
 			print_stats(&stats, json);
 		if (err) {

@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "renraku/notify.h"
 #include "renraku/tickets.h"
+#include "renraku/track.h"
 
 /* The ticket's timeline as a JSON array (NULL when it cannot be read). */
 static json_t *timeline_json(struct rk_store *store, const char *id)
@@ -96,8 +97,11 @@ static json_t *message_json(struct rk_store *store,
 static const char tickets_help[] =
 	"usage: renraku [--config FILE] [--db FILE] tickets COMMAND\n"
 	"\n"
-	"  tickets list [--state S] [--json]   the tickets, newest first\n"
-	"  tickets show ID [--json]            one ticket with its chain and messages\n"
+	"  tickets list [--state S] [--json]   the tickets, newest first, with the\n"
+	"                                      next follow-up (remind, escalate,\n"
+	"                                      expire) and when\n"
+	"  tickets show ID [--json]            one ticket with its chain, messages,\n"
+	"                                      timeline and next_action\n"
 	"  tickets show ID --raw               the exact message that goes out: as\n"
 	"                                      built for review or sent, else built\n"
 	"                                      and signed now (not queued)\n"
@@ -124,7 +128,21 @@ static const char tickets_help[] =
 	"  --help         this text\n";
 
 
-static json_t *ticket_json(struct rk_store *store,
+/* The ticket's next follow-up as {"action": ..., "at": ...}. */
+static json_t *next_action_json(struct rk_store *store,
+				const struct rk_config *cfg, const char *id)
+{
+	struct track_action a;
+	char at[RK_TIME_TEXT];
+
+	if (track_ticket_next(store, cfg, id, &a) != RK_OK)
+		return json_null();
+	rk_time_format_iso(a.at, at);
+	return json_pack("{s:s, s:s?}", "action", track_action_name(a.kind),
+			 "at", a.kind == TRACK_NONE ? NULL : at);
+}
+
+static json_t *ticket_json(struct rk_store *store, const struct rk_config *cfg,
 			   const struct store_ticket *t, bool full)
 {
 	struct store_message *msgs = NULL;
@@ -157,6 +175,9 @@ static json_t *ticket_json(struct rk_store *store,
 		return NULL;
 	}
 	json_object_set_new(o, "created_at", json_string(created));
+	json_object_set_new(o, "next_action", next_action_json(store, cfg, t->id));
+	/* TODO(lead): "remote_ticket" once the inbound branch's column is
+	 * merged (tickets.remote_ticket) */
 	if (t->notified_at)
 		json_object_set_new(o, "notified_at", json_string(notified));
 	if (t->hold_reason)
@@ -222,8 +243,8 @@ static int tickets_list(struct app *app, struct rk_store *store,
 	if (json) {
 		arr = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, ticket_json(store, &rows[i],
-							       false));
+			json_array_append_new(arr, ticket_json(store, &app->cfg,
+							       &rows[i], false));
 		store_tickets_free(rows, n);
 		return print_json(arr);
 	}
@@ -233,13 +254,24 @@ static int tickets_list(struct app *app, struct rk_store *store,
 	else
 		printf("%-16s  %-9s  %-5s  %-4s  %6s  %-18s  %s\n", "TICKET",
 		       "STATE", "LEVEL", "LANG", "EVENTS", "TEMPLATE", "CONTACT");
-	for (size_t i = 0; i < n; i++)
-		printf("%-16s  %-9s  %-5d  %-4s  %6lld  %-18s  %s%s%s%s\n",
+	for (size_t i = 0; i < n; i++) {
+		struct track_action a = {TRACK_NONE, 0};
+		char at[RK_TIME_TEXT], next[64] = "";
+
+		/* the next follow-up, when one will come by itself */
+		if (track_ticket_next(store, &app->cfg, rows[i].id, &a) == RK_OK &&
+		    a.kind != TRACK_NONE) {
+			rk_time_format_iso(a.at, at);
+			snprintf(next, sizeof(next), "  next: %s at %s",
+				 track_action_name(a.kind), at);
+		}
+		printf("%-16s  %-9s  %-5d  %-4s  %6lld  %-18s  %s%s%s%s%s\n",
 		       rows[i].id, rows[i].state, rows[i].level, rows[i].lang,
 		       rows[i].event_count, rows[i].template_name,
 		       rows[i].contact, rows[i].hold_reason ? "  (" : "",
 		       rows[i].hold_reason ? rows[i].hold_reason : "",
-		       rows[i].hold_reason ? ")" : "");
+		       rows[i].hold_reason ? ")" : "", next);
+	}
 	store_tickets_free(rows, n);
 	return RK_EXIT_OK;
 }
@@ -259,7 +291,7 @@ static int tickets_show(struct app *app, struct rk_store *store,
 	if (err)
 		return json ? app_json_error(app, err, NULL)
 			    : (int)rk_exit_code(err);
-	doc = ticket_json(store, &t, true);
+	doc = ticket_json(store, &app->cfg, &t, true);
 	store_ticket_release(&t);
 	if (json)
 		return print_json(doc);
@@ -291,6 +323,14 @@ static int tickets_show(struct app *app, struct rk_store *store,
 		       json_object_get(doc, "cleartext_by")
 			       ? json_string_value(json_object_get(doc, "cleartext_by"))
 			       : "");
+	{
+		json_t *na = json_object_get(doc, "next_action");
+		const char *act = json_string_value(json_object_get(na, "action"));
+
+		if (act && strcmp(act, "none") != 0)
+			printf("next      %s at %s\n", act,
+			       json_string_value(json_object_get(na, "at")));
+	}
 	{
 		json_t *chain = json_object_get(doc, "chain"), *e;
 		size_t i;

@@ -179,10 +179,10 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 {
 	static const struct rk_escalation_policy esc[RK_SEV_COUNT] = {
 		[RK_SEV_INFO] = {0, 0, 0},
-		[RK_SEV_LOW] = {7 * 86400, 14 * 86400, 1},
-		[RK_SEV_MEDIUM] = {3 * 86400, 7 * 86400, 2},
-		[RK_SEV_HIGH] = {2 * 86400, 5 * 86400, 2},
-		[RK_SEV_CRITICAL] = {86400, 3 * 86400, 2},
+		[RK_SEV_LOW] = {0, 0, 0},
+		[RK_SEV_MEDIUM] = {3 * 86400, 7 * 86400, 1},
+		[RK_SEV_HIGH] = {86400, 3 * 86400, 2},
+		[RK_SEV_CRITICAL] = {4 * 3600, 86400, 2},
 	};
 	char *data_dir = NULL;
 	bool ok;
@@ -227,6 +227,8 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	cfg->aggregate.window = 600;
 	cfg->aggregate.max_events = 10000;
 	memcpy(cfg->escalation, esc, sizeof(esc));
+	cfg->tracking.dispute_suppress = 90 * 86400;
+	cfg->tracking.auto_ack_factor = 3;
 	cfg->http.max_body = 16 << 20;
 	free(data_dir);
 	if (!ok) {
@@ -366,6 +368,8 @@ static const struct key_def keys[] = {
 	{"ingest", "csv_mappings", K_STR_OPT, OFF(ingest.csv_mappings), 0, 0},
 	{"aggregate", "window", K_DURATION, OFF(aggregate.window), 0, 30 * 86400},
 	{"aggregate", "max_events", K_INT, OFF(aggregate.max_events), 1, RK_MAX_TICKET_EVENTS},
+	{"tracking", "dispute_suppress", K_DURATION, OFF(tracking.dispute_suppress), 0, LLONG_MAX},
+	{"tracking", "auto_ack_factor", K_INT, OFF(tracking.auto_ack_factor), 1, 100},
 	{"inbound", "imap_url", K_STR_OPT, OFF(inbound.imap_url), 0, 0},
 	{"inbound", "user", K_STR_OPT, OFF(inbound.user), 0, 0},
 	{"inbound", "password_file", K_STR_OPT, OFF(inbound.password_file), 0, 0},

@@ -6,6 +6,7 @@
 #include "renraku/mail.h"
 #include "renraku/notify.h"
 #include "renraku/tickets.h"
+#include "renraku/track.h"
 
 struct notice_env {
 	struct rk_store *store;
@@ -280,6 +281,56 @@ static enum rk_err hold_restricted(struct notice_env *env,
 enum notice_outcome { NOTICE_SKIPPED, NOTICE_BUILT, NOTICE_FAILED,
 		      NOTICE_HELD };
 
+/* What tracking adds to a notice (track.h): its own acknowledgement
+ * link, and for a follow-up the first notice it refers to. */
+struct notice_followup {
+	bool reminder;
+	char *first_msgid; /* owned, NULL = this is the first */
+	int64_t first_at;
+	char token_hash[65]; /* "" = no link (no public_url) */
+};
+
+/* ctx gets ticket.ack_url with a fresh token (its hash kept in fu for
+ * the transaction that queues the notice) and "followup": reminder,
+ * first_sent (UTC) when a notice went before. */
+static enum rk_err followup_context(struct notice_env *env,
+				    const struct store_ticket *t, json_t *ctx,
+				    struct notice_followup *fu)
+{
+	const char *base = env->cfg->relay.public_url;
+	json_t *ticket = json_object_get(ctx, "ticket");
+	json_t *f;
+	char token[TRACK_TOKEN_HEX], when[RK_TIME_TEXT];
+	enum rk_err err;
+
+	if ((err = track_notice_followup(env->store, t->id, &fu->reminder,
+					 &fu->first_msgid, &fu->first_at)))
+		return err;
+	if (base && json_is_object(ticket)) {
+		struct rk_buf url;
+		size_t ul = strlen(base);
+
+		if ((err = track_token_new(token, fu->token_hash)))
+			return err;
+		rk_buf_init(&url, 4096);
+		err = rk_buf_addf(&url, "%s%sack/%s", base,
+				  ul && base[ul - 1] == '/' ? "" : "/", token);
+		if (!err && json_object_set_new(ticket, "ack_url",
+						json_string(url.data)))
+			err = RK_ERR_NOMEM;
+		rk_buf_release(&url);
+		if (err)
+			return err;
+	}
+	rk_time_format(fu->first_at, 0, when);
+	f = json_pack("{s:b}", "reminder", fu->reminder ? 1 : 0);
+	if (f && fu->first_msgid)
+		json_object_set_new(f, "first_sent", json_string(when));
+	if (!f || json_object_set_new(ctx, "followup", f))
+		return RK_ERR_NOMEM;
+	return RK_OK;
+}
+
 static enum rk_err build_notice(struct notice_env *env,
 				const struct store_ticket *t,
 				enum notice_outcome *outcome)
@@ -301,9 +352,12 @@ static enum rk_err build_notice(struct notice_env *env,
 	struct store_ticket view;
 	size_t red = 0;
 	bool review;
+	struct notice_followup fu;
+	const char *mark;
 	enum rk_err err;
 
 	plan_init(&plan);
+	memset(&fu, 0, sizeof(fu));
 
 	rk_buf_init(&tmpl, RK_MAX_TEMPLATE);
 	rk_buf_init(&csv, RK_MAX_ATTACHMENT);
@@ -395,7 +449,8 @@ static enum rk_err build_notice(struct notice_env *env,
 	if ((err = notify_ticket_context_parsed(cfg, t, events, datas, nevents,
 					 *env->signer ? mail_signer_fpr(*env->signer)
 						      : NULL,
-					 env->now, &ctx)))
+					 env->now, &ctx)) ||
+	    (err = followup_context(env, t, ctx, &fu)))
 		goto cleanup;
 	err = notify_template_path(env->templates_dir, t->template_name,
 				   t->lang, &path, &lang);
@@ -427,11 +482,15 @@ static enum rk_err build_notice(struct notice_env *env,
 	if ((err = rk_buf_addf(&subject, "[%s #%s]", cfg->relay.ticket_prefix,
 			       t->id)))
 		goto cleanup;
+	/* a reminder says so first, in the notice's language */
+	mark = !fu.reminder ? ""
+	       : lang && strcmp(lang, "ja") == 0 ? "【再送】"
+						 : "Reminder: ";
 	if (strstr(r.subject, subject.data)) {
 		rk_buf_reset(&subject);
-		err = rk_buf_adds(&subject, r.subject);
+		err = rk_buf_addf(&subject, "%s%s", mark, r.subject);
 	} else {
-		err = rk_buf_addf(&subject, " %s", r.subject);
+		err = rk_buf_addf(&subject, " %s%s", mark, r.subject);
 	}
 	if (err)
 		goto cleanup;
@@ -473,6 +532,8 @@ static enum rk_err build_notice(struct notice_env *env,
 	mail.ticket_id = t->id;
 	mail.ack_url = json_string_value(
 		json_object_get(json_object_get(ctx, "ticket"), "ack_url"));
+	mail.in_reply_to = fu.first_msgid;
+	mail.references = fu.first_msgid;
 	mail.date = env->now;
 	mail.body = r.body;
 	mail.tlp = rk_tlp_name(t->tlp);
@@ -545,7 +606,8 @@ static enum rk_err build_notice(struct notice_env *env,
 		memset(&m, 0, sizeof(m));
 		m.ticket_id = (char *)t->id;
 		m.direction = "out";
-		m.kind = t->level == 0 ? "notice" : "escalation";
+		m.kind = fu.reminder ? "reminder"
+			 : t->level == 0 ? "notice" : "escalation";
 		m.message_id = grp->msgid;
 		m.mail_from = cfg->relay.from;
 		m.rcpt = grp->rcpt.data;
@@ -572,7 +634,12 @@ static enum rk_err build_notice(struct notice_env *env,
 	if (err ||
 	    (err = tickets_transition(env->store, env->log, &ch)) ||
 	    (err = store_ticket_events_notified(env->store, t->id, row,
-						event_ids, nevents))) {
+						event_ids, nevents)) ||
+	    (fu.token_hash[0] &&
+	     (err = store_ack_token_add(env->store, fu.token_hash, t->id,
+					t->level,
+					plan.groups[0].n ? plan.groups[0].msgid
+							 : plan.groups[1].msgid)))) {
 		store_rollback(env->store);
 		if (err == RK_ERR_EXISTS || err == RK_ERR_TRANSITION) {
 			/* moved on meanwhile: nothing to do */
@@ -604,6 +671,7 @@ cleanup:
 	free(datas);
 	free(event_ids);
 	json_decref(ctx);
+	free(fu.first_msgid);
 	store_events_free(events, nevents);
 	notify_rendered_release(&r);
 	free(path);

@@ -108,6 +108,11 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 		tickets_aggregate(store, cfg, log, opts->now, &stats->tickets);
 	rk_log_debug(log, "tickets: %lld events in %.3f s",
 		     stats->tickets.events_seen, elapsed_since(&t0));
+	/* follow-ups of tickets nobody answered: made due here, built by
+	 * the notify stage below in this pass */
+	err = track_followups(store, cfg, log, opts->now, &stats->track);
+	if (err && !stats->stage_err[PIPELINE_TICKETS])
+		stats->stage_err[PIPELINE_TICKETS] = err;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* The signer is checked every pass, before any notice: when it
 	 * cannot sign, no ticket is touched and queued mail still goes. */

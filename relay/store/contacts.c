@@ -49,7 +49,11 @@ void store_suppressions_free(struct store_suppression *rows, size_t n)
 static enum rk_err delete_all(struct rk_store *store)
 {
 	static const char del_contacts[] = "DELETE FROM contacts";
-	static const char del_supps[] = "DELETE FROM suppressions";
+	/* the suppressions a disputed acknowledgement added (source
+	 * "ack:TICKET") are not the contacts directory's: they stay */
+	static const char del_supps[] =
+		"DELETE FROM suppressions WHERE source IS NULL OR "
+		"source NOT LIKE 'ack:%'";
 	const char *const sqls[] = {del_contacts, del_supps};
 
 	for (size_t i = 0; i < RK_ARRAY_LEN(sqls); i++) {
@@ -97,8 +101,8 @@ static enum rk_err insert_contact(struct rk_store *store,
 	return rc == SQLITE_DONE ? RK_OK : store_fail(store, "insert a contact");
 }
 
-static enum rk_err insert_suppression(struct rk_store *store,
-				      const struct store_suppression *s)
+enum rk_err store_suppression_add(struct rk_store *store,
+				  const struct store_suppression *s)
 {
 	static const char sql[] =
 		"INSERT INTO suppressions (match, type, until, reason, source) "
@@ -173,7 +177,7 @@ enum rk_err store_contacts_replace(struct rk_store *store,
 		if ((err = insert_contact(store, &contacts[i])))
 			goto cleanup;
 	for (size_t i = 0; i < nsupps; i++)
-		if ((err = insert_suppression(store, &supps[i])))
+		if ((err = store_suppression_add(store, &supps[i])))
 			goto cleanup;
 	if ((err = retry_unresolved(store)))
 		goto cleanup;

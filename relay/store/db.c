@@ -288,6 +288,20 @@ static const char *const migrations[] = {
 	"  message_id TEXT"
 	");"
 	"CREATE INDEX deliveries_by_updated ON deliveries(updated_at);",
+	/* 6: tracking.  Every notice carries its own acknowledgement link;
+	 * only the SHA-256 of its random token is kept. */
+	"CREATE TABLE ack_tokens ("
+	"  token_hash TEXT PRIMARY KEY,"
+	"  ticket_id TEXT NOT NULL REFERENCES tickets(id),"
+	"  level INTEGER NOT NULL,"
+	"  message_id TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  used_at INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX ack_tokens_by_ticket ON ack_tokens(ticket_id);"
+	/* responsiveness per address and per origin AS, from the timeline */
+	"CREATE INDEX ticket_contacts_by_email ON ticket_contacts(email COLLATE NOCASE);"
+	"CREATE INDEX events_by_asn ON events(source_asn);",
 };
 
 int store_schema_version(void)

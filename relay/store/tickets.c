@@ -149,6 +149,37 @@ static enum rk_err tickets_collect(struct rk_store *store, sqlite3_stmt *stmt,
 	return err;
 }
 
+/* The newest ticket sql (parameters: contact, template, restricted,
+ * max_events, a severity mask) selects. */
+static enum rk_err find_ticket(struct rk_store *store, const char *sql,
+			       const char *contact, const char *template_name,
+			       bool restricted, long long max_events,
+			       unsigned severity_mask, char id_out[32],
+			       bool *found)
+{
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	*found = false;
+	if (!stmt)
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, contact);
+	store_bind_text(stmt, 2, template_name);
+	sqlite3_bind_int(stmt, 3, restricted ? 1 : 0);
+	sqlite3_bind_int64(stmt, 4, max_events);
+	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)severity_mask);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		snprintf(id_out, 32, "%s",
+			 (const char *)sqlite3_column_text(stmt, 0));
+		*found = true;
+	}
+	store_done(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(store, "find open ticket");
+	return RK_OK;
+}
+
 enum rk_err store_ticket_find_open(struct rk_store *store,
 				   const char *contact,
 				   const char *template_name, bool restricted,
@@ -161,26 +192,29 @@ enum rk_err store_ticket_find_open(struct rk_store *store,
 		"AND t.approved_by IS NULL "
 		"AND (t.tlp >= 2) = ?3 AND t.event_count < ?4 "
 		"ORDER BY t.created_at DESC, t.id DESC LIMIT 1";
-	sqlite3_stmt *stmt = store_stmt(store, sql);
-	int rc;
 
-	*found = false;
-	if (!stmt)
-		return RK_ERR_DB;
-	store_bind_text(stmt, 1, contact);
-	store_bind_text(stmt, 2, template_name);
-	sqlite3_bind_int(stmt, 3, restricted ? 1 : 0);
-	sqlite3_bind_int64(stmt, 4, max_events);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		snprintf(id_out, 32, "%s",
-			 (const char *)sqlite3_column_text(stmt, 0));
-		*found = true;
-	}
-	store_done(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(store, "find open ticket");
-	return RK_OK;
+	return find_ticket(store, sql, contact, template_name, restricted,
+			   max_events, 0, id_out, found);
+}
+
+enum rk_err store_ticket_find_followed(struct rk_store *store,
+				       const char *contact,
+				       const char *template_name,
+				       bool restricted, long long max_events,
+				       unsigned severity_mask, char id_out[32],
+				       bool *found)
+{
+	static const char sql[] =
+		"SELECT t.id FROM tickets t WHERE t.contact = ?1 "
+		"AND t.template = ?2 "
+		"AND t.state IN ('notified', 'auto-acknowledged') "
+		"AND t.approved_by IS NULL "
+		"AND (t.tlp >= 2) = ?3 AND t.event_count < ?4 "
+		"AND ((?5 >> t.severity) & 1) = 1 "
+		"ORDER BY t.created_at DESC, t.id DESC LIMIT 1";
+
+	return find_ticket(store, sql, contact, template_name, restricted,
+			   max_events, severity_mask, id_out, found);
 }
 
 static enum rk_err next_ticket_id(struct rk_store *store, int64_t now,

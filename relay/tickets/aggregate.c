@@ -167,6 +167,18 @@ static enum rk_err chain_to_ticket(const struct resolve_chain *chain,
 	return RK_OK;
 }
 
+/* The severities whose policy sends a follow-up (a bit each). */
+static unsigned followup_severities(const struct rk_config *cfg)
+{
+	unsigned mask = 0;
+
+	for (unsigned i = 0; i < RK_SEV_COUNT; i++)
+		if (cfg->escalation[i].remind_after > 0 ||
+		    cfg->escalation[i].escalate_after > 0)
+			mask |= 1u << i;
+	return mask;
+}
+
 /* Join ev to its ticket, creating the ticket when there is none. */
 static enum rk_err ticket_for_event(struct rk_store *store,
 				    const struct rk_config *cfg,
@@ -197,6 +209,14 @@ static enum rk_err ticket_for_event(struct rk_store *store,
 					  ev->tlp >= RK_TLP_AMBER,
 					  cfg->aggregate.max_events, id,
 					  &found)))
+		goto cleanup;
+	/* a notified ticket nobody answered yet: the event goes out with
+	 * its reminder or next level (tracking) */
+	if (!found && (err = store_ticket_find_followed(
+			       store, ev->chain_contact, tmpl,
+			       ev->tlp >= RK_TLP_AMBER,
+			       cfg->aggregate.max_events,
+			       followup_severities(cfg), id, &found)))
 		goto cleanup;
 	if (!found) {
 		/* a new ticket takes the whole chain: decoded only now */

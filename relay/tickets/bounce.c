@@ -1,4 +1,5 @@
 /* A notice refused for good (SMTP 5xx): the ticket goes up its chain. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,13 +29,51 @@ enum rk_err tickets_usable_level(struct rk_store *store,
 	return RK_OK;
 }
 
+enum rk_err tickets_climb(struct rk_store *store, const struct rk_log *log,
+			  const struct store_ticket *t, int max_level,
+			  const char *cause, const char *why,
+			  int64_t message_row, int *next)
+{
+	char detail[1024];
+	enum rk_err err;
+	struct store_ticket_change ch = {
+		.id = t->id, .cause = cause, .detail = detail,
+		.message_row = message_row,
+	};
+
+	if ((err = tickets_usable_level(store, t->chain, t->nchain,
+					t->level + 1, next)))
+		return err;
+	if (*next > max_level)
+		*next = -1;
+	ch.level = *next;
+	if (*next >= 0) {
+		snprintf(detail, sizeof(detail), "%s: level %d", why, *next);
+		ch.to = STORE_TICKET_OPEN;
+		ch.due_now = true;
+		err = message_row
+			      ? store_ticket_events_unnotify(store, t->id,
+							     message_row)
+			      : store_ticket_events_unnotify_all(store, t->id);
+		if (err)
+			return err;
+	} else {
+		snprintf(detail, sizeof(detail),
+			 "%s and no level of the chain above %d has an "
+			 "address that works",
+			 why, t->level);
+		ch.to = "expired";
+	}
+	return tickets_transition(store, log, &ch);
+}
+
 static enum rk_err escalate_one(struct rk_store *store,
 				const struct rk_log *log,
 				const struct store_bounce *b,
 				struct tickets_bounce_stats *stats)
 {
 	struct store_ticket t;
-	char detail[1024];
+	char why[768];
 	int next = -1;
 	bool committed = false;
 	enum rk_err err;
@@ -46,37 +85,11 @@ static enum rk_err escalate_one(struct rk_store *store,
 		goto cleanup;
 	if (t.level != b->level || strcmp(t.state, STORE_TICKET_NOTIFIED) != 0)
 		goto cleanup; /* moved on meanwhile */
-	if ((err = tickets_usable_level(store, t.chain, t.nchain, t.level + 1,
-					&next)))
+	snprintf(why, sizeof(why), "%s bounced (%s)", b->rcpt,
+		 b->reply ? b->reply : "refused");
+	if ((err = tickets_climb(store, log, &t, INT_MAX, TICKETS_CAUSE_BOUNCE,
+				 why, b->message_row, &next)))
 		goto cleanup;
-	{
-		struct store_ticket_change ch = {
-			.id = t.id, .cause = TICKETS_CAUSE_BOUNCE,
-			.detail = detail, .message_row = b->message_row,
-			.level = next,
-		};
-
-		if (next >= 0) {
-			snprintf(detail, sizeof(detail),
-				 "%s bounced (%s): level %d", b->rcpt,
-				 b->reply ? b->reply : "refused", next);
-			ch.to = STORE_TICKET_OPEN;
-			ch.due_now = true;
-			if ((err = store_ticket_events_unnotify(
-				     store, t.id, b->message_row)))
-				goto cleanup;
-		} else {
-			snprintf(detail, sizeof(detail),
-				 "%s bounced (%s) and no level of the chain "
-				 "above %d has an address that works",
-				 b->rcpt, b->reply ? b->reply : "refused",
-				 t.level);
-			ch.to = "expired";
-			ch.level = -1;
-		}
-		if ((err = tickets_transition(store, log, &ch)))
-			goto cleanup;
-	}
 	if ((err = store_commit(store)))
 		goto cleanup;
 	committed = true;

@@ -38,6 +38,23 @@ static const struct transition transitions[] = {
 	/* a notice bounced: the next level of the chain, or none left */
 	{STORE_TICKET_NOTIFIED, STORE_TICKET_OPEN, TICKETS_CAUSE_BOUNCE},
 	{STORE_TICKET_NOTIFIED, "expired", TICKETS_CAUSE_BOUNCE},
+	/* (tracking) nobody answered: a reminder to the same contact, the
+	 * next level of the chain, or the end of the chain */
+	{STORE_TICKET_NOTIFIED, STORE_TICKET_OPEN, TICKETS_CAUSE_REMINDER},
+	{"auto-acknowledged", STORE_TICKET_OPEN, TICKETS_CAUSE_REMINDER},
+	{STORE_TICKET_NOTIFIED, STORE_TICKET_OPEN, TICKETS_CAUSE_NO_ANSWER},
+	{"auto-acknowledged", STORE_TICKET_OPEN, TICKETS_CAUSE_NO_ANSWER},
+	{STORE_TICKET_NOTIFIED, "expired", TICKETS_CAUSE_NO_ANSWER},
+	{"auto-acknowledged", "expired", TICKETS_CAUSE_NO_ANSWER},
+	/* (tracking) an acknowledgement by command or by link */
+	{STORE_TICKET_NOTIFIED, "acknowledged", TICKETS_CAUSE_ACK},
+	{"auto-acknowledged", "acknowledged", TICKETS_CAUSE_ACK},
+	{STORE_TICKET_NOTIFIED, "resolved", TICKETS_CAUSE_ACK},
+	{"auto-acknowledged", "resolved", TICKETS_CAUSE_ACK},
+	{"acknowledged", "resolved", TICKETS_CAUSE_ACK},
+	{STORE_TICKET_NOTIFIED, "disputed", TICKETS_CAUSE_ACK},
+	{"auto-acknowledged", "disputed", TICKETS_CAUSE_ACK},
+	{"acknowledged", "disputed", TICKETS_CAUSE_ACK},
 };
 
 bool tickets_state_known(const char *state)

@@ -218,6 +218,12 @@ check "a ticket of RED events only is set aside, not sent" \
 	test "$(q "SELECT state FROM tickets WHERE id = '$T_ONLY'"):$(grep -l "^X-Renraku-Ticket: $T_ONLY" "$WORK"/outbox/new/* | wc -l)" = "failed:0"
 printf '[aggregate]\nwindow = 0\n' >>"$conf"
 
+# The tickets so far were answered: new events start new tickets (events
+# for a notified, unanswered ticket would join it for its reminder)
+for id in $(q "SELECT id FROM tickets WHERE state = 'notified'"); do
+	R -q ack "$id" --status received --as tester
+done
+
 # --- [gpg] encrypt = never: AMBER is held even with a key; = always:
 #     nothing in clear for GREEN either
 printf '[gpg]\nencrypt = never\n' >>"$conf"
