@@ -40,7 +40,7 @@ static const char usage_text[] =
 	"              retry ID [--as NAME]\n"
 	"  preview     --template T --lang L --events FILE\n"
 	"              --template FILE --data DATA.json [--partials DIR] [--escape html|none]\n"
-	"  contacts    import [--json] DIR | check [--json] DIR\n"
+	"  contacts    import [--json] DIR | check [--json] DIR | failing | clear ADDR\n"
 	"  events      list [--state S] [--report ID] [--limit N] [--json]\n"
 	"              retry [--state unresolved|failed] [--since DATE]\n"
 	"  schema      update FILE: check and install a new Shadowserver schema\n"

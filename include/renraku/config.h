@@ -73,7 +73,16 @@ struct rk_config {
 		enum rk_starttls starttls;
 		char *user;           /* NULL */
 		char *password_file;  /* NULL */
-		double rate;          /* messages/s per recipient domain, 0 = unlimited */
+		char *ca_file;        /* CA bundle for the server's certificate,
+					 NULL = the system CAs */
+		double rate;          /* reserved (superseded by rate_per_domain) */
+		long long rate_per_domain; /* messages per minute per recipient
+					      domain, 0 = unlimited */
+		long long rate_total; /* messages per minute in all, 0 = unlimited */
+		long long retry_initial; /* seconds before the first retry, 5m */
+		long long give_up_after; /* seconds after queueing a message is
+					    given up, 5d; 0 = never */
+		long long timeout;    /* SMTP timeouts, milliseconds, 60000 */
 		long long max_attempts; /* delivery attempts before a message
 					   fails, 24 (crashed attempts count) */
 	} transport;

@@ -89,4 +89,8 @@ int cmd_schema(struct app *app, int argc, char **argv);
 int preview_events(struct app *app, const char *template_name,
 		   const char *lang, const char *events_path);
 
+/* Who decides (tickets.c): --as NAME, else the operator behind sudo,
+ * else the login name; NULL when none is usable.  Borrowed. */
+const char *operator_name(const char *as);
+
 #endif

@@ -341,7 +341,7 @@ static int tickets_show(struct app *app, struct rk_store *store,
 /* Who decides: --as NAME, else the operator behind sudo, else the
  * login name of the user running the command.  NULL when none is
  * usable. */
-static const char *operator_name(const char *as)
+const char *operator_name(const char *as)
 {
 	const char *user = as;
 	struct passwd *pw;

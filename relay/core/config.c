@@ -87,7 +87,8 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->relay.public_url, &cfg->relay.templates,
 		&cfg->relay.contacts, &cfg->store.path, &cfg->gpg.home,
 		&cfg->gpg.signer, &cfg->transport.url, &cfg->transport.user,
-		&cfg->transport.password_file, &cfg->resolve.order,
+		&cfg->transport.password_file, &cfg->transport.ca_file,
+		&cfg->resolve.order,
 		&cfg->resolve.bootstrap, &cfg->resolve.whois, &cfg->resolve.dns,
 		&cfg->resolve.ca_file, &cfg->inbound.imap_url,
 		&cfg->ingest.spool,
@@ -204,6 +205,9 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	cfg->gpg.mode = RK_SIGN_PGP_MIME;
 	cfg->transport.starttls = RK_STARTTLS_REQUIRED;
 	cfg->transport.max_attempts = 24;
+	cfg->transport.retry_initial = 300;
+	cfg->transport.give_up_after = 5 * 86400;
+	cfg->transport.timeout = 60000;
 	cfg->resolve.ttl = 7 * 86400;
 	cfg->resolve.negative_ttl = 86400;
 	cfg->resolve.timeout = 10;
@@ -319,7 +323,13 @@ static const struct key_def keys[] = {
 	{"transport", "starttls", K_STARTTLS, OFF(transport.starttls), 0, 0},
 	{"transport", "user", K_STR_OPT, OFF(transport.user), 0, 0},
 	{"transport", "password_file", K_STR_OPT, OFF(transport.password_file), 0, 0},
+	{"transport", "ca_file", K_STR_OPT, OFF(transport.ca_file), 0, 0},
 	{"transport", "rate", K_RATE, OFF(transport.rate), 0, 0},
+	{"transport", "rate_per_domain", K_INT, OFF(transport.rate_per_domain), 0, 1000000},
+	{"transport", "rate_total", K_INT, OFF(transport.rate_total), 0, 1000000},
+	{"transport", "retry_initial", K_DURATION, OFF(transport.retry_initial), 1, 86400},
+	{"transport", "give_up_after", K_DURATION, OFF(transport.give_up_after), 0, 365 * 86400LL},
+	{"transport", "timeout", K_INT, OFF(transport.timeout), 1, 3600000},
 	{"transport", "max_attempts", K_INT, OFF(transport.max_attempts), 1, 1000},
 	{"resolve", "order", K_STR, OFF(resolve.order), 0, 0},
 	{"resolve", "bootstrap", K_STR_OPT, OFF(resolve.bootstrap), 0, 0},
@@ -494,8 +504,13 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 	}
 	case K_TRANSPORT_URL:
 		if (rk_str_has_ctl(value, false) || !transport_url_valid(value))
-			return set_error(st, "[%s] %s: '%s' is not maildir:PATH, "
-					 "smtp://HOST[:PORT] or smtps://HOST[:PORT]",
+			return set_error(st, "[%s] %s: '%s' is not maildir:PATH "
+					 "or smtp://HOST[:PORT]",
+					 k->section, k->name, value);
+		if (strncmp(value, "smtps://", 8) == 0)
+			return set_error(st, "[%s] %s: '%s': smtps:// (implicit "
+					 "TLS) is not supported by libESMTP; use "
+					 "smtp://HOST:587 with starttls = required",
 					 k->section, k->name, value);
 		return rk_str_set((char **)base, value) ? set_error(st, "out of memory") : 1;
 	case K_PREFIX:
@@ -558,10 +573,11 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 			*(enum rk_starttls *)base = RK_STARTTLS_REQUIRED;
 		else if (strcmp(value, "opportunistic") == 0)
 			*(enum rk_starttls *)base = RK_STARTTLS_OPPORTUNISTIC;
-		else if (strcmp(value, "disabled") == 0)
+		else if (strcmp(value, "off") == 0 ||
+			 strcmp(value, "disabled") == 0)
 			*(enum rk_starttls *)base = RK_STARTTLS_DISABLED;
 		else
-			return set_error(st, "[%s] %s: '%s' is not required, opportunistic or disabled",
+			return set_error(st, "[%s] %s: '%s' is not required, opportunistic or off",
 					 k->section, k->name, value);
 		return 1;
 	case K_FIELD_LIST: {

@@ -254,6 +254,16 @@ static const char *const migrations[] = {
 	"  value INTEGER NOT NULL"
 	");"
 	"INSERT INTO store_meta (key, value) VALUES ('contacts_generation', 0);",
+	/* 3: SMTP.  Addresses a server refused for good (5xx) are not used
+	 * again until an operator clears them; deliveries are counted by
+	 * time for the rate limits. */
+	"CREATE TABLE failing_addresses ("
+	"  address TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  since INTEGER NOT NULL,"
+	"  reply TEXT,"
+	"  message_id TEXT"
+	");"
+	"CREATE INDEX deliveries_by_updated ON deliveries(updated_at);",
 };
 
 int store_schema_version(void)

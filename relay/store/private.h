@@ -58,6 +58,12 @@ enum rk_err store_collect(struct rk_store *store, sqlite3_stmt *stmt,
 			  void (*release_row)(void *row), const char *what,
 			  void **rows, size_t *n);
 
+/* In a transaction.  Mark address failing (a 5xx from the server), or
+ * refresh the reply of one marked already (failing.c). */
+enum rk_err store_address_mark_failing(struct rk_store *store,
+				       const char *address, const char *reply,
+				       const char *message_id);
+
 /* Columns read into a struct store_event, in this order, from a query
  * over `events e` (implemented in events.c). */
 #define STORE_EVENT_COLS                                                     \

@@ -33,6 +33,9 @@ static const struct transition transitions[] = {
 	{STORE_TICKET_HELD, STORE_TICKET_OPEN, TICKETS_CAUSE_APPROVE},
 	{STORE_TICKET_OPEN, STORE_TICKET_FAILED, TICKETS_CAUSE_FAILED},
 	{STORE_TICKET_FAILED, STORE_TICKET_OPEN, TICKETS_CAUSE_RETRY},
+	/* a notice bounced: the next level of the chain, or none left */
+	{STORE_TICKET_NOTIFIED, STORE_TICKET_OPEN, TICKETS_CAUSE_BOUNCE},
+	{STORE_TICKET_NOTIFIED, "expired", TICKETS_CAUSE_BOUNCE},
 };
 
 bool tickets_state_known(const char *state)
