@@ -43,6 +43,10 @@ static const char usage_text[] =
 	"  contacts    import [--json] DIR | check [--json] DIR | failing | clear ADDR\n"
 	"  events      list [--state S] [--report ID] [--limit N] [--json]\n"
 	"              retry [--state unresolved|failed] [--since DATE]\n"
+	"  inbound     [--json] [FILE|-] | list [--unmatched] [--json]\n"
+	"              | assign [--as NAME] MSG TICKET\n"
+	"              store, classify and apply one inbound message (MTA pipe)\n"
+	"  fetch-mail  [--json] take new mail from [inbound] maildir and imap_url\n"
 	"  schema      update FILE: check and install a new Shadowserver schema\n"
 "  demo        [--out DIR] the whole pipeline on bundled samples, offline\n"
 	"\n"
@@ -62,10 +66,10 @@ static const struct command commands[] = {
 	{"tickets", cmd_tickets},   {"preview", cmd_preview},
 	{"contacts", cmd_contacts}, {"demo", cmd_demo},
 	{"events", cmd_events},     {"schema", cmd_schema},
+	{"inbound", cmd_inbound},   {"fetch-mail", cmd_fetch_mail},
 };
 
-static const char *const later_commands[] = {"ack", "inbound", "fetch-mail",
-					     "stats", "serve"};
+static const char *const later_commands[] = {"ack", "stats", "serve"};
 
 int app_usage(const char *fmt, ...)
 {

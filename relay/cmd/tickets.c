@@ -113,6 +113,27 @@ static const char tickets_help[] =
 	"  --help         this text\n";
 
 
+/* remote_ticket (null when no auto-reply gave one) and the inbound
+ * messages of the ticket, into o. */
+static void ticket_inbound_json(struct rk_store *store, const char *id,
+				json_t *o)
+{
+	struct store_inbound *rows = NULL;
+	char *remote = NULL;
+	size_t n = 0;
+	json_t *arr = json_array();
+
+	if (store_ticket_remote(store, id, &remote) == RK_OK)
+		json_object_set_new(o, "remote_ticket",
+				    remote ? json_string(remote) : json_null());
+	free(remote);
+	if (store_inbound_list(store, false, id, &rows, &n) == RK_OK)
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, inbound_json(&rows[i]));
+	store_inbound_free(rows, n);
+	json_object_set_new(o, "inbound", arr);
+}
+
 static json_t *ticket_json(struct rk_store *store,
 			   const struct store_ticket *t, bool full)
 {
@@ -174,6 +195,7 @@ static json_t *ticket_json(struct rk_store *store,
 		json_object_set_new(o, "messages", list);
 		json_object_set_new(o, "events", events_json(store, t->id));
 		json_object_set_new(o, "timeline", timeline_json(store, t->id));
+		ticket_inbound_json(store, t->id, o);
 	} else {
 		json_decref(list);
 	}

@@ -86,6 +86,22 @@ level_entry(const struct store_ticket *t)
 
 enum notice_outcome { NOTICE_SKIPPED, NOTICE_BUILT, NOTICE_FAILED };
 
+/* The recipient's own ticket number (an auto-reply gave it, track
+ * keeps it) at the end of the subject, so that their ticket system
+ * files the notice with that ticket. */
+static enum rk_err notice_quote_remote(struct rk_store *store,
+				       const char *id, struct rk_buf *subject)
+{
+	char *remote = NULL;
+	enum rk_err err = store_ticket_remote(store, id, &remote);
+
+	if (!err && remote && *remote && !strstr(subject->data, remote) &&
+	    !rk_str_has_ctl(remote, false))
+		err = rk_buf_addf(subject, " %s", remote);
+	free(remote);
+	return err;
+}
+
 static enum rk_err build_notice(struct notice_env *env,
 				const struct store_ticket *t,
 				enum notice_outcome *outcome)
@@ -180,7 +196,7 @@ static enum rk_err build_notice(struct notice_env *env,
 	} else {
 		err = rk_buf_addf(&subject, " %s", r.subject);
 	}
-	if (err)
+	if (err || (err = notice_quote_remote(env->store, t->id, &subject)))
 		goto cleanup;
 	switch (notify_attach_for(t->format)) {
 	case NOTIFY_ATTACH_UNKNOWN:

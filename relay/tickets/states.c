@@ -36,6 +36,12 @@ static const struct transition transitions[] = {
 	/* a notice bounced: the next level of the chain, or none left */
 	{STORE_TICKET_NOTIFIED, STORE_TICKET_OPEN, TICKETS_CAUSE_BOUNCE},
 	{STORE_TICKET_NOTIFIED, "expired", TICKETS_CAUSE_BOUNCE},
+	/* inbound mail (relay/track/) */
+	{STORE_TICKET_NOTIFIED, "auto-acknowledged", TICKETS_CAUSE_AUTO_REPLY},
+	{STORE_TICKET_NOTIFIED, "acknowledged", TICKETS_CAUSE_REPLY},
+	{"auto-acknowledged", "acknowledged", TICKETS_CAUSE_REPLY},
+	{STORE_TICKET_NOTIFIED, STORE_TICKET_NOTIFIED, TICKETS_CAUSE_DELAYED},
+	{"auto-acknowledged", "auto-acknowledged", TICKETS_CAUSE_DELAYED},
 };
 
 bool tickets_state_known(const char *state)
