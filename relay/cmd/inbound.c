@@ -2,7 +2,6 @@
  * renraku inbound [--json] [FILE|-]          one message (an MTA pipe)
  * renraku inbound list [--unmatched] [--json]
  * renraku inbound assign [--as NAME] MSG TICKET
- * renraku fetch-mail [--json]                 the maildir and IMAP mailbox
  *
  * inbound FILE exits 0 for anything it could store (so that the MTA never
  * bounces a message back), 75 when the database was busy or could not
@@ -48,23 +47,6 @@ static const char inbound_help[] =
 	"renraku never replies to inbound mail.  [inbound] max_message (10M)\n"
 	"bounds what is kept of one message; a longer one is stored truncated.\n";
 
-static const char fetch_help[] =
-	"usage: renraku [--config FILE] [--db FILE] fetch-mail [--json]\n"
-	"\n"
-	"Take new mail from the maildir of [inbound] maildir (new/ -> cur/) and\n"
-	"from the IMAP mailbox of [inbound] imap_url (imap:// or imaps://,\n"
-	"user, password_file, mailbox, ca_file): every message after the last\n"
-	"UID seen is stored and applied as 'renraku inbound' does, its UID\n"
-	"recorded after it is stored, then it is flagged \\Seen or moved to\n"
-	"[inbound] imap_done.  Safe to run twice and after a crash: a message\n"
-	"stored before is recognised and not applied again.\n"
-	"\n"
-	"  --json  one JSON document on stdout\n"
-	"  --help  this text\n"
-	"\n"
-	"exit codes: 0 ok, 1 failure, 75 the server or database cannot be\n"
-	"reached now\n";
-
 json_t *inbound_json(const struct store_inbound *in)
 {
 	char at[RK_TIME_TEXT];
@@ -86,7 +68,7 @@ json_t *inbound_json(const struct store_inbound *in)
 	return o;
 }
 
-static int print_doc(json_t *doc)
+int inbound_print_json(json_t *doc)
 {
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 	int rc = RK_EXIT_FAILURE;
@@ -158,7 +140,7 @@ static int inbound_one(struct app *app, const char *path, bool json)
 			    : RK_EXIT_TEMPFAIL;
 	}
 	if (json)
-		return print_doc(result_json(&res));
+		return inbound_print_json(result_json(&res));
 	print_result(&res);
 	rc = RK_EXIT_OK;
 	return rc;
@@ -180,7 +162,7 @@ static int inbound_list(struct app *app, bool unmatched, bool json)
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr, inbound_json(&rows[i]));
 		store_inbound_free(rows, n);
-		return print_doc(json_pack("{s:o}", "inbound", arr));
+		return inbound_print_json(json_pack("{s:o}", "inbound", arr));
 	}
 	if (n == 0)
 		rk_log_info(&app->log, "no %sinbound messages",
@@ -226,7 +208,7 @@ static int inbound_assign(struct app *app, const char *msg,
 	if (err)
 		return json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 	if (json)
-		return print_doc(result_json(&res));
+		return inbound_print_json(result_json(&res));
 	printf("inbound %lld: %s attached to ticket %s by %s: %s\n",
 	       (long long)id, track_class_name(res.cls), ticket, actor,
 	       res.effect);
@@ -269,67 +251,4 @@ int cmd_inbound(struct app *app, int argc, char **argv)
 	    (sub && (strcmp(sub, "list") == 0 || strcmp(sub, "assign") == 0)))
 		return app_usage("%s", inbound_usage);
 	return inbound_one(app, sub ? sub : "-", json);
-}
-
-int cmd_fetch_mail(struct app *app, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	struct track_intake_stats st = {0, 0, 0, 0};
-	struct rk_store *store;
-	bool json = false;
-	enum rk_err err = RK_OK;
-	int c;
-
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--help") == 0)
-			return app_help(fetch_help);
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
-			return app_usage("fetch-mail [--json]");
-		json = true;
-	}
-	if (optind != argc)
-		return app_usage("fetch-mail [--json]");
-	if ((err = app_store(app, &store)))
-		return json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
-	if (!app->cfg.inbound.maildir && !app->cfg.inbound.imap_url) {
-		rk_log_error(&app->log, "fetch-mail: neither [inbound] imap_url "
-					"nor [inbound] maildir is set");
-		return json ? app_json_error_exit(RK_ERR_CONFIG, NULL, RK_EXIT_FAILURE)
-			    : RK_EXIT_FAILURE;
-	}
-	if (app->cfg.inbound.maildir) {
-		char *dir = NULL;
-
-		err = rk_config_path(&app->cfg, app->cfg.inbound.maildir, &dir);
-		if (!err)
-			err = track_maildir(store, &app->cfg, &app->log, dir, &st);
-		free(dir);
-	}
-	if (!err && app->cfg.inbound.imap_url)
-		err = track_fetch_mail(store, &app->cfg, &app->log, &st);
-	if (json) {
-		json_t *doc = json_pack("{s:I, s:I, s:I, s:I}", "seen",
-					(json_int_t)st.seen, "stored",
-					(json_int_t)st.stored, "duplicates",
-					(json_int_t)st.duplicates, "matched",
-					(json_int_t)st.matched);
-
-		if (err) {
-			json_decref(doc);
-			return app_json_error(app, err, NULL);
-		}
-		return print_doc(doc);
-	}
-	if (err)
-		return rk_exit_code(err);
-	printf("fetch-mail: %lld message%s read, %lld stored, %lld stored before, "
-	       "%lld matched a ticket\n",
-	       st.seen, st.seen == 1 ? "" : "s", st.stored, st.duplicates,
-	       st.matched);
-	return RK_EXIT_OK;
 }

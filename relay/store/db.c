@@ -266,7 +266,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX deliveries_by_updated ON deliveries(updated_at);",
 	/* 4: tracking, inbound.  Every inbound message (pipe, maildir,
 	 * IMAP) with its class and the ticket it matched; the remote ticket
-	 * number an auto-reply gave, kept on the ticket; where an IMAP
+	 * number an auto-reply gave, kept for the ticket; where an IMAP
 	 * mailbox was read up to. */
 	"CREATE TABLE inbound ("
 	"  id INTEGER PRIMARY KEY,"
@@ -290,7 +290,13 @@ static const char *const migrations[] = {
 	");"
 	"CREATE UNIQUE INDEX inbound_by_hash ON inbound(hash);"
 	"CREATE INDEX inbound_by_ticket ON inbound(ticket_id);"
-	"ALTER TABLE tickets ADD COLUMN remote_ticket TEXT;"
+	/* the ticket's remote number beside it, so that the tickets rows
+	 * stay as they were (additive) */
+	"CREATE TABLE ticket_remote ("
+	"  ticket_id TEXT PRIMARY KEY REFERENCES tickets(id),"
+	"  remote_ticket TEXT NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
 	"CREATE TABLE imap_state ("
 	"  mailbox TEXT PRIMARY KEY,"
 	"  uidvalidity INTEGER NOT NULL,"

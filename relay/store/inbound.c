@@ -23,27 +23,42 @@ static enum rk_err step_done(struct rk_store *store, sqlite3_stmt *stmt,
 	return rc == SQLITE_DONE ? RK_OK : store_fail(store, what);
 }
 
+/* The first n integer columns of the row sql selects for key (a text
+ * bound to ?1): out[0..n) (zeros when none), *found (may be NULL). */
+static enum rk_err row_ints(struct rk_store *store, const char *sql,
+			    const char *key, int64_t *out, int n, bool *found,
+			    const char *what)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	for (int i = 0; i < n; i++)
+		out[i] = 0;
+	if (found)
+		*found = false;
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, key);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		for (int i = 0; i < n; i++)
+			out[i] = sqlite3_column_int64(stmt, i);
+		if (found)
+			*found = true;
+	}
+	store_done(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(store, what);
+	return RK_OK;
+}
+
 enum rk_err store_inbound_find(struct rk_store *store, const char *hash,
 			       int64_t *id, bool *found)
 {
 	static const char sql[] = "SELECT id FROM inbound WHERE hash = ?1";
-	sqlite3_stmt *stmt;
-	int rc;
 
-	*found = false;
-	*id = 0;
-	if (!(stmt = store_stmt(store, sql)))
-		return RK_ERR_DB;
-	store_bind_text(stmt, 1, hash);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*found = true;
-		*id = sqlite3_column_int64(stmt, 0);
-	}
-	store_done(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(store, "look up an inbound message");
-	return RK_OK;
+	return row_ints(store, sql, hash, id, 1, found,
+			"look up an inbound message");
 }
 
 enum rk_err store_inbound_add(struct rk_store *store,
@@ -259,22 +274,11 @@ enum rk_err store_ticket_last_notice(struct rk_store *store,
 				     int64_t *message_row)
 {
 	static const char sql[] =
-		"SELECT max(id) FROM messages WHERE ticket_id = ?1 "
+		"SELECT coalesce(max(id), 0) FROM messages WHERE ticket_id = ?1 "
 		"AND direction = 'out'";
-	sqlite3_stmt *stmt;
-	int rc;
 
-	*message_row = 0;
-	if (!(stmt = store_stmt(store, sql)))
-		return RK_ERR_DB;
-	store_bind_text(stmt, 1, ticket_id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*message_row = sqlite3_column_int64(stmt, 0);
-	store_done(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(store, "read a ticket's last notice");
-	return RK_OK;
+	return row_ints(store, sql, ticket_id, message_row, 1, NULL,
+			"read a ticket's last notice");
 }
 
 enum rk_err store_delivery_bounced_later(struct rk_store *store,
@@ -323,13 +327,17 @@ enum rk_err store_ticket_set_remote(struct rk_store *store,
 				    const char *ticket_id, const char *remote)
 {
 	static const char sql[] =
-		"UPDATE tickets SET remote_ticket = ?2 WHERE id = ?1";
+		"INSERT INTO ticket_remote (ticket_id, remote_ticket, updated_at) "
+		"VALUES (?1, ?2, ?3) ON CONFLICT (ticket_id) DO UPDATE SET "
+		"remote_ticket = excluded.remote_ticket, "
+		"updated_at = excluded.updated_at";
 	sqlite3_stmt *stmt;
 
 	if (!(stmt = store_stmt(store, sql)))
 		return RK_ERR_DB;
 	store_bind_text(stmt, 1, ticket_id);
 	store_bind_text(stmt, 2, remote);
+	sqlite3_bind_int64(stmt, 3, store->now);
 	return step_done(store, stmt, "record a remote ticket");
 }
 
@@ -337,7 +345,7 @@ enum rk_err store_ticket_remote(struct rk_store *store, const char *ticket_id,
 				char **remote)
 {
 	static const char sql[] =
-		"SELECT remote_ticket FROM tickets WHERE id = ?1";
+		"SELECT remote_ticket FROM ticket_remote WHERE ticket_id = ?1";
 	sqlite3_stmt *stmt;
 	bool ok = true;
 	int rc;
@@ -364,23 +372,13 @@ enum rk_err store_imap_state(struct rk_store *store, const char *mailbox,
 {
 	static const char sql[] =
 		"SELECT uidvalidity, last_uid FROM imap_state WHERE mailbox = ?1";
-	sqlite3_stmt *stmt;
-	int rc;
+	int64_t v[2];
+	enum rk_err err = row_ints(store, sql, mailbox, v, 2, NULL,
+				   "read the IMAP state");
 
-	*uidvalidity = 0;
-	*last_uid = 0;
-	if (!(stmt = store_stmt(store, sql)))
-		return RK_ERR_DB;
-	store_bind_text(stmt, 1, mailbox);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*uidvalidity = sqlite3_column_int64(stmt, 0);
-		*last_uid = sqlite3_column_int64(stmt, 1);
-	}
-	store_done(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(store, "read the IMAP state");
-	return RK_OK;
+	*uidvalidity = v[0];
+	*last_uid = v[1];
+	return err;
 }
 
 enum rk_err store_imap_state_set(struct rk_store *store, const char *mailbox,

@@ -76,16 +76,6 @@ static char *line_dup(const char *s, size_t max)
 	return copy;
 }
 
-/* Case-insensitive (ASCII) substring search in s[0..len). */
-static const char *find_ci(const char *s, size_t len, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (size_t i = 0; n && i + n <= len; i++)
-		if (g_ascii_strncasecmp(s + i, needle, n) == 0)
-			return s + i;
-	return NULL;
-}
 
 /* A header of m, white space trimmed off the front; NULL when absent. */
 static const char *header(GMimeObject *m, const char *name)
@@ -134,7 +124,7 @@ static enum rk_err add_tags(struct track_list *l, const char *s,
 		return RK_OK;
 	len = strlen(s);
 	end = s + len;
-	for (p = s; (p = find_ci(p, (size_t)(end - p), "[")) != NULL; p++) {
+	for (p = s; (p = rk_str_find_ci(p, (size_t)(end - p), "[")) != NULL; p++) {
 		const char *q = p + 1, *id;
 		size_t digits = 0, seq = 0;
 		enum rk_err err;
@@ -351,6 +341,7 @@ static enum rk_err read_dsn(struct walk *w, const char *p, size_t len)
 {
 	struct dsn_block b;
 	const char *end = p + len;
+	bool in_diag = false;
 	enum rk_err err = RK_OK;
 
 	memset(&b, 0, sizeof(b));
@@ -361,10 +352,26 @@ static enum rk_err read_dsn(struct walk *w, const char *p, size_t len)
 
 		if (n && p[n - 1] == '\r')
 			n--;
-		if (n == 0)
+		if (n == 0) {
 			err = dsn_block_done(w, &b);
-		else if (*p != ' ' && *p != '\t')
+			in_diag = false;
+		} else if (*p != ' ' && *p != '\t') {
 			dsn_field(&b, p, n);
+			in_diag = n >= 16 &&
+				  g_ascii_strncasecmp(p, "Diagnostic-Code:", 16) == 0;
+		} else if (in_diag) { /* a folded diagnostic */
+			size_t have = strlen(b.diag);
+
+			while (n && (*p == ' ' || *p == '\t')) {
+				p++;
+				n--;
+			}
+			if (have + 1 + n < sizeof(b.diag)) {
+				b.diag[have] = ' ';
+				memcpy(b.diag + have + 1, p, n);
+				b.diag[have + 1 + n] = '\0';
+			}
+		}
 		p = nl ? nl + 1 : end;
 	}
 	if (!err)
@@ -627,7 +634,7 @@ static bool any_in(const char *s, size_t len, const char *const *words,
 		   size_t n)
 {
 	for (size_t i = 0; s && i < n; i++)
-		if (find_ci(s, len, words[i]))
+		if (rk_str_find_ci(s, len, words[i]))
 			return true;
 	return false;
 }
@@ -644,7 +651,7 @@ static enum rk_err plain_bounce(struct walk *w, GMimeMessage *m, bool *is)
 
 	*is = false;
 	for (size_t i = 0; i < RK_ARRAY_LEN(bounce_shapes) && !hit; i++)
-		if ((hit = find_ci(text, tlen, bounce_shapes[i].marker))) {
+		if ((hit = rk_str_find_ci(text, tlen, bounce_shapes[i].marker))) {
 			out->why = bounce_shapes[i].name;
 			hit += strlen(bounce_shapes[i].marker);
 		}
@@ -762,7 +769,7 @@ static bool is_auto_reply(GMimeMessage *m, const char *subject,
 		return true;
 	}
 	if ((v = header(o, "X-Auto-Response-Suppress")) &&
-	    find_ci(v, strlen(v), "oof")) {
+	    rk_str_find_ci(v, strlen(v), "oof")) {
 		*why = "x-auto-response-suppress";
 		return true;
 	}

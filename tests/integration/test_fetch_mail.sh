@@ -151,7 +151,7 @@ check "fetch-mail exits 0 (rc $rc)" test "$rc" -eq 0
 check "fetch-mail: three read, three stored, three matched" \
 	test "$(json_get f1.json '"%d/%d/%d" % (d["seen"], d["stored"], d["matched"])')" = 3/3/3
 check "RT autoreply via IMAP: auto-acknowledged with its remote ticket" \
-	test "$(q "SELECT state || ' ' || remote_ticket FROM tickets WHERE id = '$T2'")" = "auto-acknowledged [isp-b.example #88123]"
+	test "$(q "SELECT t.state || ' ' || r.remote_ticket FROM tickets t JOIN ticket_remote r ON r.ticket_id = t.id WHERE t.id = '$T2'")" = "auto-acknowledged [isp-b.example #88123]"
 check "Postfix DSN via IMAP: noc@isp-a.example failing, the ticket at level 1" \
 	test "$(q "SELECT count(*) FROM failing_addresses WHERE address = 'noc@isp-a.example'"):$(q "SELECT state || ':' || level FROM tickets WHERE id = '$T1'")" = 1:open:1
 check "German out-of-office via IMAP: auto-acknowledged" test "$(state $T6)" = auto-acknowledged

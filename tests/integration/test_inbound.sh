@@ -89,7 +89,7 @@ check "RT autoreply classified auto-reply" test "$(class_of autoreply-rt)" = aut
 check "RT autoreply matched $T2" test "$(ticket_of autoreply-rt)" = $T2
 check "RT autoreply: auto-acknowledged" test "$(state $T2)" = auto-acknowledged
 check "RT autoreply: the remote ticket kept" \
-	test "$(q "SELECT remote_ticket FROM tickets WHERE id = '$T2'")" = "[isp-b.example #88123]"
+	test "$(q "SELECT remote_ticket FROM ticket_remote WHERE ticket_id = '$T2'")" = "[isp-b.example #88123]"
 check "inbound: Japanese reply exits 0" feed reply-ja $T2 x
 check "Japanese reply classified reply" test "$(class_of reply-ja)" = reply
 check "Japanese reply: acknowledged" test "$(state $T2)" = acknowledged
@@ -154,7 +154,7 @@ check "German out-of-office: auto-acknowledged" test "$(state $T7)" = auto-ackno
 check "inbound: Znuny autoreply" feed autoreply-otrs $T5 x
 check "Znuny autoreply classified auto-reply" test "$(class_of autoreply-otrs)" = auto-reply
 check "Znuny autoreply: the remote ticket kept" \
-	test "$(q "SELECT remote_ticket FROM tickets WHERE id = '$T5'")" = "[Ticket#2026112110000012]"
+	test "$(q "SELECT remote_ticket FROM ticket_remote WHERE ticket_id = '$T5'")" = "[Ticket#2026112110000012]"
 # stands in for a reminder (the follow-up stage): the ticket is due again
 q "UPDATE tickets SET state = 'open', send_after = 0 WHERE id = '$T5'; UPDATE ticket_events SET message_row = NULL WHERE ticket_id = '$T5'"
 check "run --once builds the ticket's next notice" R -q run --once --now 2026-11-21T02:00:00Z
