@@ -12,7 +12,7 @@
 DOVECOT=/usr/sbin/dovecot
 [ -x "$DOVECOT" ] || { echo "FAIL: $DOVECOT is missing (install dovecot-imapd)" >&2; exit 1; }
 [ -e /usr/lib/dovecot/imap ] || { echo "FAIL: dovecot's imap is missing (install dovecot-imapd)" >&2; exit 1; }
-command -v sqlite3 >/dev/null || { echo "FAIL: sqlite3 is missing" >&2; exit 1; }
+. "$(dirname "$0")/inbound_lib.sh"
 
 cd "$WORK"
 D="$WORK/dovecot"
@@ -97,47 +97,21 @@ if [ "$up" -ne 1 ]; then
 fi
 ok "dovecot listens on 127.0.0.1:$PORT"
 
-cp -r "$RK_SOURCE_DIR/templates" templates
 printf 'imap-s3cret\n' >imap.pw
 chmod 600 imap.pw
-cat >r.conf <<CONF
-[relay]
-name = Test CSIRT
-from = csirt@test.example
-ticket_prefix = CSIRT-EXAMPLE
-templates = templates
-[gpg]
-home = gnupg
-[transport]
-url = maildir:outbox
-[aggregate]
-window = 0
-[inbound]
-imap_url = imap://127.0.0.1:$PORT
-user = test
-password_file = imap.pw
-mailbox = INBOX
-CONF
-R() { "$RENRAKU" --config r.conf "$@"; }
-q() { sqlite3 renraku.db "$1"; }
-FIX="$RK_SOURCE_DIR/tests/fixtures/inbound"
+write_conf "imap_url = imap://127.0.0.1:$PORT" "user = test" \
+	"password_file = imap.pw" "mailbox = INBOX"
 n=0
 # deliver FIXTURE TICKET RCPT: into dovecot's maildir, as an MDA does
 deliver() {
-	local mid f
-	mid=$(q "SELECT message_id FROM messages WHERE ticket_id = '$2' ORDER BY id LIMIT 1")
+	local f
 	n=$((n + 1))
 	f="$D/mail/test/new/$(date +%s).M$n.test"
-	sed -e "s/@MID@/$mid/g" -e "s/@TID@/$2/g" -e "s/@RCPT@/$3/g" \
-		-e "s/@PREFIX@/CSIRT-EXAMPLE/g" "$FIX/$1.eml" >"$f"
+	fill "$@" >"$f"
 	chown "$MUID:$MGID" "$f"
 }
-state() { q "SELECT state FROM tickets WHERE id = '$1'"; }
 
-check "init --gen-key" R -q init --gen-key
-check "contacts import" R -q contacts import "$RK_SOURCE_DIR/contacts"
-check "ingest the demo events" R -q ingest "$RK_SOURCE_DIR/demo/events.jsonl"
-check "run --once --offline sends the notices" R -q run --once --offline --now 2026-11-21T00:00:00Z
+notify_demo
 T1=20261121-000001
 T2=20261121-000002
 T5=20261121-000005

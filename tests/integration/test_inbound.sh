@@ -11,47 +11,18 @@
 # nothing is applied twice; unmatched mail is kept and can be assigned.
 . "$(dirname "$0")/lib.sh"
 
-command -v sqlite3 >/dev/null || { echo "FAIL: sqlite3 is missing" >&2; exit 1; }
+. "$(dirname "$0")/inbound_lib.sh"
 cd "$WORK"
-cp -r "$RK_SOURCE_DIR/templates" templates
-cat >r.conf <<'CONF'
-[relay]
-name = Test CSIRT
-from = csirt@test.example
-ticket_prefix = CSIRT-EXAMPLE
-templates = templates
-[gpg]
-home = gnupg
-[transport]
-url = maildir:outbox
-[aggregate]
-window = 0
-[inbound]
-maildir = inmail
-CONF
-R() { "$RENRAKU" --config r.conf "$@"; }
-q() { sqlite3 renraku.db "$1"; }
-FIX="$RK_SOURCE_DIR/tests/fixtures/inbound"
-# fill FIXTURE TICKET RCPT: the fixture with the ticket's notice filled in
-fill() {
-	local mid
-	mid=$(q "SELECT message_id FROM messages WHERE ticket_id = '$2' ORDER BY id LIMIT 1")
-	sed -e "s/@MID@/$mid/g" -e "s/@TID@/$2/g" -e "s/@RCPT@/$3/g" \
-		-e "s/@PREFIX@/CSIRT-EXAMPLE/g" "$FIX/$1.eml"
-}
+write_conf "maildir = inmail"
 # feed FIXTURE TICKET RCPT: pipe it to renraku inbound --json
 feed() {
 	fill "$@" | R inbound --json >"in-$1.json"
 }
-state() { q "SELECT state FROM tickets WHERE id = '$1'"; }
 class_of() { json_get "in-$1.json" 'd["class"]'; }
 ticket_of() { json_get "in-$1.json" 'd["ticket"]'; }
 
-check "init --gen-key" R -q init --gen-key
-check "contacts import" R -q contacts import "$RK_SOURCE_DIR/contacts"
-check "ingest the demo events" R -q ingest "$RK_SOURCE_DIR/demo/events.jsonl"
 mkdir -p inmail/new inmail/cur inmail/tmp
-check "run --once sends the notices" R -q run --once --now 2026-11-21T00:00:00Z
+notify_demo
 T1=20261121-000001 # noc@isp-a.example, chain 0,1,2
 T2=20261121-000002
 T3=20261121-000003 # csirt@bank-example.test, chain 0,1,2
@@ -59,7 +30,6 @@ T4=20261121-000004 # soc@agency-d.example, chain 0,1,2
 T5=20261121-000005
 T6=20261121-000006
 T7=20261121-000007
-check "seven notified tickets" test "$(q "SELECT count(*) FROM tickets WHERE state = 'notified'")" -eq 7
 
 # a delayed-delivery DSN: recorded, no state change
 check "inbound: delayed DSN exits 0" feed dsn-delayed $T1 noc@isp-a.example
