@@ -374,6 +374,20 @@ static bool message_pending_state(const char *state)
 	       strcmp(state, STORE_MSG_DEFERRED) == 0;
 }
 
+/* In a transaction.  The head of outgoing message id, which must be
+ * waiting for delivery (queued, sending or deferred: RK_ERR_INVAL). */
+static enum rk_err message_head_pending(struct rk_store *store, int64_t id,
+					struct message_head *h)
+{
+	enum rk_err err = message_head(store, id, h);
+
+	if (!err && !message_pending_state(h->state))
+		err = rk_fail(store->log, RK_ERR_INVAL,
+			      "message %s is %s, not waiting for delivery",
+			      h->message_id ? h->message_id : "?", h->state);
+	return err;
+}
+
 /* Counts of a message's deliveries: unfinished (queued or deferred),
  * accepted, and all. */
 static enum rk_err delivery_counts(struct rk_store *store, int64_t id,
@@ -574,14 +588,8 @@ enum rk_err store_message_attempt(struct rk_store *store, int64_t id,
 		return RK_ERR_INVAL;
 	if ((err = store_begin(store)))
 		return err;
-	if ((err = message_head(store, id, &h)))
+	if ((err = message_head_pending(store, id, &h)))
 		goto cleanup;
-	if (!message_pending_state(h.state)) {
-		err = rk_fail(store->log, RK_ERR_INVAL,
-			      "message %s is %s, not waiting for delivery",
-			      h.message_id ? h.message_id : "?", h.state);
-		goto cleanup;
-	}
 	/* a message queued before deliveries were recorded per recipient */
 	if (!(stmt = store_stmt(store, count_sql))) {
 		err = RK_ERR_DB;
@@ -787,14 +795,8 @@ enum rk_err store_message_requeue(struct rk_store *store, int64_t id,
 	memset(&h, 0, sizeof(h));
 	if ((err = store_begin(store)))
 		return err;
-	if ((err = message_head(store, id, &h)))
+	if ((err = message_head_pending(store, id, &h)))
 		goto cleanup;
-	if (!message_pending_state(h.state)) {
-		err = rk_fail(store->log, RK_ERR_INVAL,
-			      "message %s is %s, not waiting for delivery",
-			      h.message_id ? h.message_id : "?", h.state);
-		goto cleanup;
-	}
 	if (!(stmt = store_stmt(store, sql))) {
 		err = RK_ERR_DB;
 		goto cleanup;

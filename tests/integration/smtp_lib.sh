@@ -75,3 +75,18 @@ stop_sink() { # stop_sink PID
 
 # sink_count DIR: messages the sink accepted
 sink_count() { find "$1" -name '*.eml' 2>/dev/null | wc -l; }
+
+# plain_conf FILE NAME PORT [more [transport] lines...]: a relay named
+# NAME (csirt@NAME.example) delivering to the sink on PORT without TLS,
+# its notices due at once
+plain_conf() {
+	local f=$1 name=$2 port=$3
+	shift 3
+	{
+		printf '[relay]\nname = %s CSIRT\nfrom = csirt@%s.example\n' "$name" "$name"
+		printf '[gpg]\nhome = gnupg\n[transport]\nurl = smtp://127.0.0.1:%s\n' "$port"
+		printf 'starttls = off\n'
+		printf '%s\n' "$@"
+		printf '[aggregate]\nwindow = 0\n'
+	} >"$f"
+}

@@ -48,6 +48,12 @@ $(printf '%s\n' "$@")
 window = 0
 CONF
 }
+# new_relay FN: a relay with the demo's contacts and events, run as FN
+new_relay() {
+	"$1" -q init >/dev/null
+	"$1" -q contacts import "$RK_SOURCE_DIR/contacts" >/dev/null
+	"$1" -q ingest "$RK_SOURCE_DIR/demo/events.jsonl" >/dev/null
+}
 write_conf "$WORK/r.conf" "$TLS_PORT"
 R() { "$RENRAKU" --config "$WORK/r.conf" "$@"; }
 check "init --gen-key" R -q init --gen-key
@@ -117,15 +123,36 @@ check "and it is no longer failing" grep -q "no failing addresses" <(R contacts 
 check "the clearing is audited with the operator" test \
 	"$(sqlite3 r.db "SELECT count(*) FROM audit_log WHERE action = 'address.cleared' AND actor = 'tester'")" -eq 1
 
+# 130 notices in one run: two sessions (100 messages each at most) on
+# the transport's one SSL_CTX, both with STARTTLS, in one process
+mkdir -p many/contacts
+printf 'org,match,email,cc,pgp,lang,format,notes\n' >many/contacts/constituency.csv
+printf 'country,team,email,pgp,lang\n' >many/contacts/national-csirts.csv
+printf 'match,type,until,reason\n' >many/contacts/suppress.csv
+for i in $(seq 1 130); do
+	echo "Many $i,10.9.$i.0/24,m$i@many.example,,,en,," >>many/contacts/constituency.csv
+	printf '{"feed.name": "Many", "time.source": "2026-11-20T10:00:00+00:00", "source.ip": "10.9.%d.1", "classification.taxonomy": "vulnerable", "classification.type": "vulnerable-system"}\n' "$i"
+done >many/events.jsonl
+start_sink many "$WORK/sink-many" --tls-cert "$WORK/ca/server.pem" \
+	--tls-key "$WORK/ca/server.key" --require-tls --auth relay:s3cret
+write_conf "$WORK/m.conf" "$SINK_PORT"
+M() { "$RENRAKU" --config "$WORK/m.conf" "$@"; }
+M -q init >/dev/null
+M -q contacts import many/contacts >/dev/null
+M -q ingest many/events.jsonl >/dev/null
+rc=0; M run --once --now "$(iso "$now")" >m1.out 2>m1.err || rc=$?
+check "130 notices over STARTTLS in one run (rc $rc)" test "$rc" -eq 0 -a "$(sink_count sink-many)" -eq 130
+check "in two sessions, each authenticated" test "$(grep -c ' ok' sink-many/auth.log)" -eq 2
+check "all of them over TLS" \
+	"$PY" -c 'import json,glob,sys; sys.exit(not all(json.load(open(f))["tls"] for f in glob.glob(sys.argv[1]+"/*.json")))' "$WORK/sink-many"
+
 # ---------------------------------------------------------------- failures
 # STARTTLS required against a server that does not offer it
 start_sink plain "$WORK/sink-plain"
 PLAIN_PID=$SINK_PID
 write_conf "$WORK/p.conf" "$SINK_PORT"
 P() { "$RENRAKU" --config "$WORK/p.conf" "$@"; }
-P -q init >/dev/null
-P -q contacts import "$RK_SOURCE_DIR/contacts" >/dev/null
-P -q ingest "$RK_SOURCE_DIR/demo/events.jsonl" >/dev/null
+new_relay P
 rc=0; P run --once --now "$(iso "$now")" --json >p1.json 2>p1.err || rc=$?
 check "starttls = required without STARTTLS: temporary failure, exit 75 (rc $rc)" test "$rc" -eq 75
 check "the error says why" grep -q "does not offer STARTTLS and \[transport\] starttls = required" p1.err
@@ -181,9 +208,7 @@ DEFER_PORT=$SINK_PORT
 write_conf "$WORK/d.conf" "$DEFER_PORT" "starttls = off" "retry_initial = 10m"
 sed -i '/^user = /d; /^password_file = /d' "$WORK/d.conf"
 D() { "$RENRAKU" --config "$WORK/d.conf" "$@"; }
-D -q init >/dev/null
-D -q contacts import "$RK_SOURCE_DIR/contacts" >/dev/null
-D -q ingest "$RK_SOURCE_DIR/demo/events.jsonl" >/dev/null
+new_relay D
 rc=0; D run --once --now "$(iso "$now")" --json >d1.json 2>d1.err || rc=$?
 check "a 450: the run goes on (rc $rc)" test "$rc" -eq 0
 check "the 450 recipient is deferred with the reply" test \
@@ -210,9 +235,7 @@ DROP_PID=$SINK_PID
 write_conf "$WORK/x.conf" "$SINK_PORT" "starttls = off"
 sed -i '/^user = /d; /^password_file = /d' "$WORK/x.conf"
 X() { "$RENRAKU" --config "$WORK/x.conf" "$@"; }
-X -q init >/dev/null
-X -q contacts import "$RK_SOURCE_DIR/contacts" >/dev/null
-X -q ingest "$RK_SOURCE_DIR/demo/events.jsonl" >/dev/null
+new_relay X
 rc=0; X run --once --now "$(iso "$now")" >x1.out 2>x1.err || rc=$?
 check "a drop in DATA: exit 75 (rc $rc)" test "$rc" -eq 75
 check "nothing arrived" test "$(sink_count sink-drop)" -eq 0

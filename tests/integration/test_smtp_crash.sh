@@ -28,19 +28,7 @@ done >events.jsonl
 start_sink crash "$WORK/sink" --delay-max-ms 150
 PORT=$SINK_PORT
 SINK=$SINK_PID
-cat >r.conf <<CONF
-[relay]
-name = Crash CSIRT
-from = csirt@crash.example
-[gpg]
-home = gnupg
-[transport]
-url = smtp://127.0.0.1:$PORT
-starttls = off
-timeout = 5000
-[aggregate]
-window = 0
-CONF
+plain_conf r.conf crash "$PORT" "timeout = 5000"
 R() { "$RENRAKU" --config r.conf -q "$@"; }
 check "init --gen-key" R init --gen-key
 R contacts import contacts >/dev/null
@@ -56,6 +44,14 @@ check "$N messages in the store" test "$(sqlite3 renraku.db "SELECT count(*) FRO
 start_sink crash2 "$WORK/sink" --port "$PORT" --delay-max-ms 150
 SINK=$SINK_PID
 
+# how long a run takes to get going (slower under sanitizers): a pass
+# of an empty relay with the same configuration
+sed 's/^\[gpg\]/[store]\npath = probe.db\n[gpg]/' r.conf >probe.conf
+"$RENRAKU" --config probe.conf -q init >/dev/null
+t0=$(date +%s%N)
+"$RENRAKU" --config probe.conf -q run --once --now "$(iso "$now")" >/dev/null 2>&1 || true
+startup_ms=$((($(date +%s%N) - t0) / 1000000))
+echo "# a run with nothing to send takes $startup_ms ms"
 later=$(iso $((now + 86400)))
 : >inflight.txt
 max_inflight=0
@@ -63,10 +59,10 @@ kills=0
 for k in $(seq 1 $KILLS); do
 	"$RENRAKU" --config r.conf -q run --once --now "$later" >/dev/null 2>>kills.err &
 	pid=$!
-	# a random point of the session: 60 to 459 ms after the start (a
-	# run takes ~90 ms to reach the server, which takes up to 150 ms per
-	# message: a few messages a run)
-	sleep "0.$(printf '%03d' $((60 + RANDOM % 400)))"
+	# a random point of the session: from about when a run reaches the
+	# server to 400 ms later (the sink takes up to 150 ms per message: a
+	# few messages a run)
+	sleep "$(awk -v ms=$((startup_ms * 3 / 4 + RANDOM % 400)) 'BEGIN { printf "%.3f", ms / 1000 }')"
 	kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
 	wait "$pid" 2>/dev/null || true
 	sqlite3 renraku.db "SELECT message_id FROM messages WHERE state = 'sending'" >cur.txt

@@ -25,20 +25,7 @@ printf 'match,type,until,reason\n' >contacts/suppress.csv
 done >events.jsonl
 
 start_sink rate "$WORK/sink"
-cat >r.conf <<CONF
-[relay]
-name = Rate CSIRT
-from = csirt@rate.example
-[gpg]
-home = gnupg
-[transport]
-url = smtp://127.0.0.1:$SINK_PORT
-starttls = off
-rate_per_domain = 5
-rate_total = 7
-[aggregate]
-window = 0
-CONF
+plain_conf r.conf rate "$SINK_PORT" "rate_per_domain = 5" "rate_total = 7"
 R() { "$RENRAKU" --config r.conf "$@"; }
 R -q init --gen-key >/dev/null
 R -q contacts import contacts >/dev/null

@@ -797,6 +797,148 @@ static void test_message_rows(void **state)
 	free(dir);
 }
 
+/* The SMTP half of the store: retry_initial with jitter, give_up_after,
+ * a connection failure taken back (requeue), a 5xx marking the address
+ * failing until cleared, and the counts the rate limits read. */
+static void test_retry_failing_rate(void **state)
+{
+	struct rk_log log;
+	struct rk_store *store;
+	struct store_delivery *todo = NULL, *dl = NULL;
+	struct store_delivery_outcome o;
+	struct store_failing *failing = NULL;
+	struct store_domain_count *counts = NULL;
+	struct store_retry retry = store_retry_attempts(24);
+	struct store_message *rows = NULL;
+	const char *final = NULL;
+	char *dir = rk_test_tmpdir();
+	int64_t id1, id2, id3, now = 1795170000;
+	size_t n, ntodo;
+	long long total;
+	bool gave_up, flag;
+	FILE *devnull;
+
+	(void)state;
+	store = quiet_store(dir, &log, &devnull);
+	store_set_now(store, now);
+	add_message(store, "<j@example.org>", "a@big.example", &id1);
+	add_message(store, "<g@example.org>", "b@big.example", &id2);
+	add_message(store, "<f@example.org>", "Bad@Small.example, c@big.example",
+		    &id3);
+
+	/* a 4xx: the retry comes after retry_initial plus up to 20 % */
+	retry.initial = 600;
+	retry.max_delay = 21600;
+	retry.jitter_pct = 20;
+	retry.jitter_seed = 12345;
+	assert_int_equal(store_message_attempt(store, id1, &retry, now, &todo,
+					       &ntodo, &gave_up), RK_OK);
+	o = (struct store_delivery_outcome){todo[0].id, STORE_DLV_DEFERRED,
+					    "451 later", NULL};
+	assert_int_equal(store_message_finish(store, id1, &o, 1, NULL, NULL,
+					      &retry, now, &final), RK_OK);
+	assert_string_equal(final, STORE_MSG_DEFERRED);
+	store_deliveries_free(todo, ntodo);
+	deliveries(store, id1, &dl, &n);
+	assert_in_range(dl[0].next_attempt, now + 600, now + 720);
+	store_deliveries_free(dl, n);
+
+	/* a connection failure takes the attempt back */
+	assert_int_equal(store_message_attempt(store, id2, &retry, now, &todo,
+					       &ntodo, &gave_up), RK_OK);
+	store_deliveries_free(todo, ntodo);
+	assert_int_equal(store_message_requeue(store, id2, now + 600,
+					       "connection refused"), RK_OK);
+	assert_int_equal(store_messages_pending(store, now + 599, 10, &rows,
+						&n), RK_OK);
+	for (size_t i = 0; i < n; i++)
+		assert_true(rows[i].id != id2 && rows[i].id != id1);
+	store_messages_free(rows, n);
+	assert_int_equal(store_messages_pending(store, now + 600, 10, &rows,
+						&n), RK_OK);
+	flag = false;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].id == id2) {
+			flag = true;
+			assert_int_equal(rows[i].attempts, 0);
+			assert_string_equal(rows[i].state, STORE_MSG_DEFERRED);
+			assert_string_equal(rows[i].reply, "connection refused");
+		}
+	assert_true(flag);
+	store_messages_free(rows, n);
+
+	/* give_up_after: past it, no more attempts */
+	retry.give_up_after = 3600;
+	assert_int_equal(store_message_attempt(store, id2, &retry,
+					       1795169700 + 3600, &todo, &ntodo,
+					       &gave_up), RK_OK);
+	assert_true(gave_up);
+	assert_int_equal(ntodo, 0);
+	deliveries(store, id2, &dl, &n);
+	assert_string_equal(dl[0].state, STORE_DLV_FAILED);
+	assert_non_null(strstr(dl[0].reply, "(give_up_after)"));
+	store_deliveries_free(dl, n);
+
+	/* a 5xx: bounced, the address failing (any case) until cleared */
+	retry.give_up_after = 0;
+	assert_int_equal(store_message_attempt(store, id3, &retry, now, &todo,
+					       &ntodo, &gave_up), RK_OK);
+	assert_int_equal(ntodo, 2);
+	{
+		struct store_delivery_outcome two[2] = {
+			{todo[0].id, STORE_DLV_BOUNCED, "550 5.1.1 unknown", NULL},
+			{todo[1].id, STORE_DLV_SENT, "250 ok", NULL},
+		};
+
+		assert_int_equal(store_message_finish(store, id3, two, 2, NULL,
+						      NULL, &retry, now, &final),
+				 RK_OK);
+	}
+	store_deliveries_free(todo, ntodo);
+	assert_string_equal(final, STORE_MSG_SENT);
+	assert_int_equal(store_address_failing(store, "bad@small.example",
+					       &flag), RK_OK);
+	assert_true(flag);
+	assert_int_equal(store_address_failing(store, "c@big.example", &flag),
+			 RK_OK);
+	assert_false(flag);
+	assert_int_equal(store_failing_list(store, &failing, &n), RK_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(failing[0].reply, "550 5.1.1 unknown");
+	assert_string_equal(failing[0].message_id, "<f@example.org>");
+	store_failing_free(failing, n);
+
+	/* the rate limits: messages whose recipients were tried in the
+	 * window, by domain (the one that never reached a server is not) */
+	assert_int_equal(store_recent_deliveries(store, now - 59, &counts, &n,
+						 &total), RK_OK);
+	assert_int_equal(total, 2);
+	assert_int_equal(n, 2);
+	assert_string_equal(counts[0].domain, "big.example");
+	assert_int_equal(counts[0].messages, 2);
+	assert_string_equal(counts[1].domain, "small.example");
+	assert_int_equal(counts[1].messages, 1);
+	store_domain_counts_free(counts, n);
+	assert_int_equal(store_recent_deliveries(store, now + 1, &counts, &n,
+						 &total), RK_OK);
+	assert_int_equal(total, 0);
+	store_domain_counts_free(counts, n);
+
+	assert_int_equal(store_address_clear(store, "BAD@small.example", "op",
+					     &flag), RK_OK);
+	assert_true(flag);
+	assert_int_equal(store_address_failing(store, "bad@small.example",
+					       &flag), RK_OK);
+	assert_false(flag);
+	assert_int_equal(store_address_clear(store, "bad@small.example", "op",
+					     &flag), RK_OK);
+	assert_false(flag);
+	store_close(store);
+	fclose(devnull);
+	rk_test_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -807,6 +949,7 @@ int main(void)
 		cmocka_unit_test(test_max_attempts),
 		cmocka_unit_test(test_legacy_and_limits),
 		cmocka_unit_test(test_message_rows),
+		cmocka_unit_test(test_retry_failing_rate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
