@@ -220,7 +220,8 @@ static enum rk_err search_uids(const struct rk_buf *b, int64_t last,
 			return RK_ERR_NOMEM;
 		(*uids)[(*n)++] = v;
 	}
-	qsort(*uids, *n, sizeof(**uids), cmp_uid);
+	if (*n > 1)
+		qsort(*uids, *n, sizeof(**uids), cmp_uid);
 	return RK_OK;
 }
 

@@ -81,7 +81,8 @@ stop_dovecot() {
 	kill "$DPID" 2>/dev/null || true
 	wait "$DPID" 2>/dev/null || true
 }
-trap 'stop_dovecot; cleanup_work' EXIT
+# cleanup_work exits with the status the test ended with
+trap 'rc=$?; stop_dovecot; set +e; (exit $rc); cleanup_work' EXIT
 up=0
 for _ in $(seq 100); do
 	if "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' "$PORT" 2>/dev/null; then
@@ -136,6 +137,7 @@ check "the processed messages are flagged \\Seen" \
 	test "$(ls "$D/mail/test/cur" | grep -c ':2,.*S')" -eq 3
 
 rc=0; R fetch-mail --json >f2.json 2>f2.err || rc=$?
+[ "$rc" -eq 0 ] || cat f2.err >&2
 check "fetch-mail a second time exits 0" test "$rc" -eq 0
 check "the second run fetches nothing" test "$(json_get f2.json 'd["seen"]')" -eq 0
 
