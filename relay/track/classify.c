@@ -340,10 +340,13 @@ static enum rk_err dsn_block_done(struct walk *w, struct dsn_block *b)
 static enum rk_err read_dsn(struct walk *w, const char *p, size_t len)
 {
 	struct dsn_block b;
-	const char *end = p + len;
+	const char *end;
 	bool in_diag = false;
 	enum rk_err err = RK_OK;
 
+	if (!p || !len) /* an empty part: GMime's array has no data */
+		return RK_OK;
+	end = p + len;
 	memset(&b, 0, sizeof(b));
 	while (p < end && !err) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
