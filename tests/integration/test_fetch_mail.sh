@@ -17,7 +17,14 @@ DOVECOT=/usr/sbin/dovecot
 cd "$WORK"
 D="$WORK/dovecot"
 mkdir -p "$D/run" "$D/state" "$D/home" "$D/mail/test/new" "$D/mail/test/cur" "$D/mail/test/tmp"
-PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+TLS_PORT=$(free_port)
+# a throwaway self-signed certificate for 127.0.0.1 (imaps://)
+command -v openssl >/dev/null || { echo "FAIL: openssl is missing" >&2; exit 1; }
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+	-addext "subjectAltName=IP:127.0.0.1" -keyout "$D/tls.key" \
+	-out "$D/tls.pem" 2>/dev/null
 if [ "$(id -u)" -eq 0 ]; then
 	# root (CI): the mail processes run as nobody, dovecot's own users
 	# for the rest
@@ -35,7 +42,9 @@ state_dir = $D/state
 log_path = $D/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <$D/tls.pem
+ssl_key = <$D/tls.key
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = $INTERNAL
@@ -56,7 +65,8 @@ service imap-login {
     port = $PORT
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = $TLS_PORT
   }
 }
 service anvil {
@@ -183,6 +193,25 @@ printf 'wrong\n' >imap.pw
 rc=0; R fetch-mail >/dev/null 2>f6.err || rc=$?
 check "a refused login: exit 75" test "$rc" -eq 75
 printf 'imap-s3cret\n' >imap.pw
+
+# imaps:// with the server's certificate as ca_file; refused without it
+cp "$D/tls.pem" tls-ca.pem
+sed -e "s|^imap_url = .*|imap_url = imaps://127.0.0.1:$TLS_PORT|" r.conf >tls.conf
+printf 'ca_file = tls-ca.pem\n' >>tls.conf
+deliver ooo-de $T6 x
+sed -i 's/ooo-de-1@/ooo-de-tls@/' "$(ls -t "$D"/mail/test/new/* | head -1)"
+rc=0; "$RENRAKU" --config tls.conf fetch-mail --json >f7.json 2>f7.err || rc=$?
+check "imaps:// with ca_file: exit 0 (rc $rc)" test "$rc" -eq 0
+check "imaps://: the message fetched and stored" \
+	test "$(q "SELECT count(*) FROM inbound WHERE message_id = '<ooo-de-tls@isp-d.example>'")" -eq 1
+sed -i '/^ca_file = /d' tls.conf
+deliver reply-unknown $T6 x
+sed -i 's/unknown-1@/unknown-tls@/' "$(ls -t "$D"/mail/test/new/* | head -1)"
+rc=0; "$RENRAKU" --config tls.conf fetch-mail >/dev/null 2>f8.err || rc=$?
+check "imaps:// with a certificate nobody vouches for: exit 75" test "$rc" -eq 75
+check "the error says it is the certificate" grep -qi "certificate\|SSL" f8.err
+check "nothing stored through an untrusted connection" \
+	test "$(q "SELECT count(*) FROM inbound WHERE message_id = '<unknown-tls@isp-g.example>'")" -eq 0
 
 # renraku run takes the mailbox too (not with --offline)
 deliver ooo-ja $T6 x
