@@ -229,6 +229,17 @@ static void session_release(struct session *s)
 	s->n = 0;
 }
 
+/* Whether the policy allows m another attempt at now (the store decides
+ * the same way in store_message_attempt). */
+static bool retry_left(const struct store_retry *retry,
+		       const struct store_message *m, int64_t now)
+{
+	if (m->attempts >= retry->max_attempts)
+		return false;
+	return retry->give_up_after <= 0 ||
+	       now < m->created_at + retry->give_up_after;
+}
+
 static void gave_up(struct session *s, struct session_item *it)
 {
 	it->finished = true;
@@ -281,6 +292,24 @@ static enum rk_err item_prepare(struct session *s, struct session_item *it,
 		if (strcmp(all[i].state, STORE_DLV_QUEUED) == 0 ||
 		    strcmp(all[i].state, STORE_DLV_DEFERRED) == 0)
 			it->rcpts[it->nrcpts++] = all[i].rcpt;
+	if (!it->begun && !retry_left(&s->policy->retry, m, s->now)) {
+		/* past max_attempts or give_up_after: settled now, before any
+		 * connection, so that the session never carries it */
+		struct store_delivery *none = NULL;
+		size_t nnone = 0;
+		bool given_up = false;
+
+		err = store_message_attempt(s->store, m->id, &s->policy->retry,
+					    s->now, &none, &nnone, &given_up);
+		store_deliveries_free(none, nnone);
+		if (err)
+			return err;
+		it->begun = true;
+		if (given_up) {
+			gave_up(s, it);
+			it->nrcpts = 0;
+		}
+	}
 	snprintf(it->key, sizeof(it->key), "%lld-%016llx", (long long)m->id,
 		 (unsigned long long)fnv1a64(m->message_id));
 	msg->key = it->key;
@@ -303,7 +332,7 @@ static enum rk_err item_prepare(struct session *s, struct session_item *it,
 static enum rk_err session_begin(void *ctx, size_t i)
 {
 	struct session *s = ctx;
-	struct session_item *it = &s->items[i];
+	struct session_item *it;
 	struct store_delivery *todo = NULL;
 	size_t ntodo = 0;
 	bool given_up = false;
@@ -311,6 +340,7 @@ static enum rk_err session_begin(void *ctx, size_t i)
 
 	if (i >= s->n)
 		return RK_ERR_INTERNAL;
+	it = &s->items[i];
 	if (it->finished)
 		return RK_ERR_INVAL; /* given up: not to be sent */
 	if (it->begun)
@@ -356,14 +386,16 @@ static enum rk_err session_finish(void *ctx, size_t i, enum rk_err sent,
 				  struct deliver_result *res)
 {
 	struct session *s = ctx;
-	struct session_item *it = &s->items[i];
-	const struct store_message *m = it->m;
+	struct session_item *it;
+	const struct store_message *m;
 	struct store_delivery_outcome *outcomes = NULL;
 	const char *state = NULL;
 	enum rk_err err;
 
-	if (i >= s->n || it->finished)
+	if (i >= s->n || s->items[i].finished)
 		return RK_ERR_INTERNAL;
+	it = &s->items[i];
+	m = it->m;
 	if (!it->begun && (err = session_begin(ctx, i))) {
 		/* a message the server refused before its data: begun
 		 * here; one the policy gave up is finished already */

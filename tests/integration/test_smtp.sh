@@ -247,4 +247,19 @@ total=$(sqlite3 x.db "SELECT count(*) FROM messages")
 check "all $total arrive afterwards" test "$(sink_count sink-drop)" -eq "$total"
 check "each Message-ID once" test "$(grep -h -i '^Message-Id:' sink-drop/*.eml | sort | uniq -d | wc -l)" -eq 0
 
+# give_up_after: a deferred message past it is failed without another try
+start_sink giveup "$WORK/sink-giveup" --defer noc@isp-a.example
+write_conf "$WORK/g.conf" "$SINK_PORT" "starttls = off" "give_up_after = 1h"
+sed -i '/^user = /d; /^password_file = /d' "$WORK/g.conf"
+G() { "$RENRAKU" --config "$WORK/g.conf" "$@"; }
+new_relay G
+G -q run --once --now "$(iso "$now")" >/dev/null 2>&1 || true
+check "give_up_after: the 450 is deferred first" test \
+	"$(grep -c '^450 noc@isp-a.example' sink-giveup/rcpt.log)" -eq 1
+G -q run --once --now "$(iso $((now + 7200)))" >/dev/null 2>g2.err || true
+check "past give_up_after: failed, with the reason" test \
+	"$(sqlite3 g.db "SELECT count(*) FROM deliveries WHERE rcpt = 'noc@isp-a.example' AND state = 'failed' AND reply LIKE 'gave up after 1 attempts in % s (give_up_after)%'")" -eq 1
+check "and not offered to the server again" test \
+	"$(grep -c '^450 noc@isp-a.example' sink-giveup/rcpt.log)" -eq 1
+
 finish
