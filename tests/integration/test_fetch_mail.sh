@@ -169,6 +169,20 @@ check "after the crash: nothing applied twice" \
 check "after the crash: stored once" test "$(q "SELECT count(*) FROM inbound WHERE message_id = '<otrs-1@isp-e.example>'")" -eq 1
 check "after the crash: the UID recorded" test "$(q "SELECT last_uid FROM imap_state")" -eq 4
 
+# a new UIDVALIDITY (the mailbox was recreated): read again from the
+# start, every message recognised, nothing applied twice
+q "UPDATE imap_state SET uidvalidity = 12345"
+tl=$(q "SELECT count(*) FROM ticket_timeline")
+rc=0; R fetch-mail --json >f9.json 2>f9.err || rc=$?
+check "a changed UIDVALIDITY: exit 0" test "$rc" -eq 0
+check "a changed UIDVALIDITY: all four read again, none stored" \
+	test "$(json_get f9.json '"%d/%d/%d" % (d["seen"], d["stored"], d["duplicates"])')" = 4/0/4
+check "a changed UIDVALIDITY: nothing applied twice" test "$(q "SELECT count(*) FROM ticket_timeline")" -eq "$tl"
+check "a changed UIDVALIDITY: the server's kept again" \
+	test "$(q "SELECT (uidvalidity != 12345) || ':' || last_uid FROM imap_state")" = 1:4
+grep -q "UIDVALIDITY changed" f9.err && ok "a changed UIDVALIDITY is said on stderr" ||
+	not_ok "a changed UIDVALIDITY is said on stderr"
+
 # [inbound] imap_done: processed mail moves to that folder
 mkdir -p "$D/mail/test/.Done/new" "$D/mail/test/.Done/cur" "$D/mail/test/.Done/tmp"
 touch "$D/mail/test/.Done/maildirfolder"
