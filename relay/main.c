@@ -48,6 +48,10 @@ static const char usage_text[] =
 	"              stats ADDR|ASN [--json]: how a contact answers\n"
 	"  events      list [--state S] [--report ID] [--limit N] [--json]\n"
 	"              retry [--state unresolved|failed] [--since DATE]\n"
+	"  inbound     [--json] [FILE|-] | list [--unmatched] [--json]\n"
+	"              | assign [--as NAME] MSG TICKET\n"
+	"              store, classify and apply one inbound message (MTA pipe)\n"
+	"  fetch-mail  [--json] take new mail from [inbound] maildir and imap_url\n"
 	"  schema      update FILE: check and install a new Shadowserver schema\n"
 	"  bootstrap   update: refresh the RDAP bootstrap from [resolve] bootstrap_url\n"
 "  demo        [--out DIR] the whole pipeline on bundled samples, offline\n"
@@ -70,10 +74,10 @@ static const struct command commands[] = {
 	{"events", cmd_events},     {"schema", cmd_schema},
 	{"bootstrap", cmd_bootstrap},
 	{"ack", cmd_ack},
+	{"inbound", cmd_inbound},   {"fetch-mail", cmd_fetch_mail},
 };
 
-static const char *const later_commands[] = {"inbound", "fetch-mail",
-					     "stats", "serve"};
+static const char *const later_commands[] = {"stats", "serve"};
 
 int app_usage(const char *fmt, ...)
 {

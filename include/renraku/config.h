@@ -156,6 +156,11 @@ struct rk_config {
 		char *user;
 		char *password_file;
 		char *mailbox;        /* "INBOX" */
+		char *ca_file;        /* CA bundle for imaps://, NULL = system */
+		char *imap_done;      /* folder processed mail moves to, NULL =
+					 flagged \\Seen where it is */
+		char *maildir;        /* maildir `run` takes new mail from */
+		long long max_message; /* bytes kept of one message, 10 MiB */
 	} inbound;
 	struct {
 		char *listen;         /* "127.0.0.1:8025" */

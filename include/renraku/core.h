@@ -165,6 +165,9 @@ enum rk_err rk_str_set(char **p, const char *s);
  * for anything a stranger may want to collide on purpose. */
 uint64_t rk_hash(const void *data, size_t n);
 bool rk_str_ieq(const char *a, const char *b);
+/* The first place of needle in hay[0..len), ASCII case ignored; NULL
+ * when none (or needle is empty). */
+const char *rk_str_find_ci(const char *hay, size_t len, const char *needle);
 /* Lowercase ASCII letters in place. */
 void rk_str_lower(char *s);
 /* Trim ASCII white space at both ends in place; returns s. */

@@ -47,7 +47,9 @@ struct pipeline_stats {
 	long long escalated;       /* tickets sent up the chain by a bounce */
 	long long waiting;         /* tickets still aggregating */
 	int64_t first_due;         /* earliest send_after of those, 0 */
-	enum rk_err stage_err[5];  /* resolve, tickets, notify, deliver, spool */
+	enum rk_err stage_err[6];  /* resolve, tickets, notify, deliver, spool,
+				      track */
+	struct track_intake_stats inbound; /* the maildir and IMAP mailbox */
 };
 
 /* Index of each stage in pipeline_stats.stage_err, and its name. */
@@ -56,7 +58,8 @@ enum pipeline_stage {
 	PIPELINE_TICKETS = 1,
 	PIPELINE_NOTIFY = 2,
 	PIPELINE_DELIVER = 3,
-	PIPELINE_SPOOL = 4
+	PIPELINE_SPOOL = 4,
+	PIPELINE_TRACK = 5
 };
 const char *pipeline_stage_name(enum pipeline_stage s);
 

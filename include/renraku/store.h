@@ -708,6 +708,88 @@ enum rk_err store_recent_deliveries(struct rk_store *store, int64_t since,
 				    struct store_domain_count **rows,
 				    size_t *n, long long *total_messages);
 
+/* ------------------------------------------------------------ inbound */
+
+/* One inbound message (table inbound).  Rows handed out own every
+ * string; a row passed to store_inbound_add is only read. */
+struct store_inbound {
+	int64_t id;
+	int64_t received_at;
+	char *source;        /* "pipe", "maildir", "imap" */
+	char *message_id;    /* "<...>", NULL = none */
+	char *hash;          /* SHA-256 of the bytes received, hex */
+	char *mail_from;     /* the From header, decoded */
+	char *subject;       /* decoded, UTF-8 */
+	long long size;      /* bytes received */
+	bool truncated;      /* raw holds only the first [inbound] max_message */
+	char *class_name;    /* bounce, delayed, auto-reply, reply, malformed */
+	char *ticket_id;     /* NULL = unmatched */
+	char *matched_by;    /* in-reply-to, references, subject, bounce, operator */
+	char *remote_ticket; /* from an auto-reply's subject, NULL = none */
+	char *failed_rcpts;  /* a bounce's failed recipients, comma-separated */
+	char *status;        /* a bounce's status ("5.1.1 ..."), NULL */
+	char *effect;        /* what was done ("notified -> acknowledged") */
+	char *body;          /* text for the operator, size-limited */
+	unsigned char *raw;  /* the bytes (only store_inbound_get fills it) */
+	size_t raw_len;
+};
+
+void store_inbound_release(struct store_inbound *in);
+void store_inbound_free(struct store_inbound *rows, size_t n);
+
+/* Whether a message with these bytes (hash) was stored already. */
+enum rk_err store_inbound_find(struct rk_store *store, const char *hash,
+			       int64_t *id, bool *found);
+/* In a transaction.  Store one message (received_at = now). */
+enum rk_err store_inbound_add(struct rk_store *store,
+			      const struct store_inbound *in, int64_t *id_out);
+/* In a transaction.  Record the ticket a message was attached to. */
+enum rk_err store_inbound_set_ticket(struct rk_store *store, int64_t id,
+				     const char *ticket_id,
+				     const char *matched_by, const char *effect);
+/* Inbound messages, oldest first: all, the unmatched ones, or those of
+ * one ticket (ticket_id not NULL); without raw.  Caller frees. */
+enum rk_err store_inbound_list(struct rk_store *store, bool unmatched,
+			       const char *ticket_id,
+			       struct store_inbound **rows, size_t *n);
+/* One message with its raw bytes (NUL-terminated); RK_ERR_NOTFOUND. */
+enum rk_err store_inbound_get(struct rk_store *store, int64_t id,
+			      struct store_inbound *out);
+
+/* The notice renraku sent with this Message-ID: its row and ticket. */
+enum rk_err store_sent_message_find(struct rk_store *store,
+				    const char *message_id,
+				    int64_t *message_row,
+				    char ticket_id[32], bool *found);
+/* The latest notice sent for a ticket (0 = none). */
+enum rk_err store_ticket_last_notice(struct rk_store *store,
+				     const char *ticket_id,
+				     int64_t *message_row);
+/* In a transaction.  A bounce that came back by mail after the notice
+ * was accepted: the recipient's delivery of message_row becomes bounced
+ * with reply (*found: there was such a delivery) and the address is
+ * marked failing, as a 5xx at delivery time does; the tickets stage's
+ * tickets_escalate_bounced() then sends the ticket up its chain. */
+enum rk_err store_delivery_bounced_later(struct rk_store *store,
+					 int64_t message_row,
+					 const char *rcpt, const char *reply,
+					 bool *found);
+
+/* In a transaction.  The remote ticket number (as quoted in subjects,
+ * "[isp.example #88123]") an auto-reply gave for a ticket. */
+enum rk_err store_ticket_set_remote(struct rk_store *store,
+				    const char *ticket_id, const char *remote);
+/* A ticket's remote ticket (caller frees; NULL = none). */
+enum rk_err store_ticket_remote(struct rk_store *store, const char *ticket_id,
+				char **remote);
+
+/* Where an IMAP mailbox was read up to (0, 0 = never). */
+enum rk_err store_imap_state(struct rk_store *store, const char *mailbox,
+			     int64_t *uidvalidity, int64_t *last_uid);
+/* In a transaction. */
+enum rk_err store_imap_state_set(struct rk_store *store, const char *mailbox,
+				 int64_t uidvalidity, int64_t last_uid);
+
 /* ------------------------------------------------------------ audit */
 
 /* In a transaction.  actor: "run", "cli", "ingest", an operator name.

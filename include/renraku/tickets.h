@@ -57,6 +57,14 @@ const char *tickets_state_at(size_t i);
 						  or -> expired */
 #define TICKETS_CAUSE_ACK "ack"             /* -> acknowledged, resolved,
 						  disputed */
+#define TICKETS_CAUSE_AUTO_REPLY "auto-reply"     /* notified ->
+						     auto-acknowledged */
+#define TICKETS_CAUSE_REPLY "reply"               /* notified |
+						     auto-acknowledged ->
+						     acknowledged */
+#define TICKETS_CAUSE_DELAYED "delayed"           /* a delayed-delivery
+						     DSN: recorded, the
+						     state stays */
 
 /* In a transaction.  The one way a ticket changes state: ch->to and
  * ch->cause say what happens; ch->from is filled with the ticket's

@@ -4,6 +4,8 @@
 #ifndef RENRAKU_CMD_H
 #define RENRAKU_CMD_H
 
+#include <jansson.h>
+
 #include "renraku/config.h"
 #include "renraku/core.h"
 #include "renraku/store.h"
@@ -91,6 +93,14 @@ int cmd_demo(struct app *app, int argc, char **argv);
 int cmd_events(struct app *app, int argc, char **argv);
 int cmd_schema(struct app *app, int argc, char **argv);
 int cmd_bootstrap(struct app *app, int argc, char **argv);
+int cmd_inbound(struct app *app, int argc, char **argv);
+int cmd_fetch_mail(struct app *app, int argc, char **argv);
+
+/* One inbound message as JSON (inbound.c; for inbound list and tickets
+ * show).  Caller owns the result; NULL when out of memory. */
+json_t *inbound_json(const struct store_inbound *in);
+/* Print doc (consumed) indented on stdout; the exit code. */
+int inbound_print_json(json_t *doc);
 
 /* preview --template T --lang L --events FILE: render the notice for the
  * events in FILE (IntelMQ JSON) as the run would (preview_events.c). */

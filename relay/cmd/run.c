@@ -77,6 +77,12 @@ static json_t *stats_json(const struct pipeline_stats *s)
 				      (json_int_t)s->track.escalated,
 				      "expired", (json_int_t)s->track.expired));
 	json_object_set_new(doc, "rate_limited", json_integer(s->rate_limited));
+	json_object_set_new(doc, "inbound",
+			    json_pack("{s:I, s:I, s:I, s:I}", "seen",
+				      (json_int_t)s->inbound.seen, "stored",
+				      (json_int_t)s->inbound.stored, "duplicates",
+				      (json_int_t)s->inbound.duplicates, "matched",
+				      (json_int_t)s->inbound.matched));
 	json_object_set_new(doc, "first_due", due[0] ? json_string(due) : json_null());
 	json_object_set_new(doc, "stages_failed", failed);
 	json_object_set_new(doc, "spool",
@@ -160,6 +166,11 @@ static void print_stats(const struct pipeline_stats *s, bool json)
 		       "next level, %lld expired (nobody answered)\n",
 		       s->track.reminders, s->track.escalated,
 		       s->track.expired);
+	if (s->inbound.seen)
+		printf("inbound: %lld messages read, %lld stored, %lld matched a "
+		       "ticket, %lld stored before\n",
+		       s->inbound.seen, s->inbound.stored, s->inbound.matched,
+		       s->inbound.duplicates);
 	if (s->rate_limited)
 		printf("rate limits: %lld messages left queued ([transport] "
 		       "rate_per_domain / rate_total); later runs send them\n",

@@ -142,6 +142,27 @@ static json_t *next_action_json(struct rk_store *store,
 			 "at", a.kind == TRACK_NONE ? NULL : at);
 }
 
+/* remote_ticket (null when no auto-reply gave one) and the inbound
+ * messages of the ticket, into o. */
+static void ticket_inbound_json(struct rk_store *store, const char *id,
+				json_t *o)
+{
+	struct store_inbound *rows = NULL;
+	char *remote = NULL;
+	size_t n = 0;
+	json_t *arr = json_array();
+
+	if (store_ticket_remote(store, id, &remote) == RK_OK)
+		json_object_set_new(o, "remote_ticket",
+				    remote ? json_string(remote) : json_null());
+	free(remote);
+	if (store_inbound_list(store, false, id, &rows, &n) == RK_OK)
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, inbound_json(&rows[i]));
+	store_inbound_free(rows, n);
+	json_object_set_new(o, "inbound", arr);
+}
+
 static json_t *ticket_json(struct rk_store *store, const struct rk_config *cfg,
 			   const struct store_ticket *t, bool full)
 {
@@ -176,8 +197,6 @@ static json_t *ticket_json(struct rk_store *store, const struct rk_config *cfg,
 	}
 	json_object_set_new(o, "created_at", json_string(created));
 	json_object_set_new(o, "next_action", next_action_json(store, cfg, t->id));
-	/* TODO(lead): "remote_ticket" once the inbound branch's column is
-	 * merged (tickets.remote_ticket) */
 	if (t->notified_at)
 		json_object_set_new(o, "notified_at", json_string(notified));
 	if (t->hold_reason)
@@ -209,6 +228,7 @@ static json_t *ticket_json(struct rk_store *store, const struct rk_config *cfg,
 		json_object_set_new(o, "messages", list);
 		json_object_set_new(o, "events", events_json(store, t->id));
 		json_object_set_new(o, "timeline", timeline_json(store, t->id));
+		ticket_inbound_json(store, t->id, o);
 	} else {
 		json_decref(list);
 	}

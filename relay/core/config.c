@@ -95,7 +95,8 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->resolve.ca_file, &cfg->inbound.imap_url,
 		&cfg->ingest.spool,
 		&cfg->inbound.user, &cfg->inbound.password_file,
-		&cfg->inbound.mailbox, &cfg->http.listen,
+		&cfg->inbound.mailbox, &cfg->inbound.ca_file,
+		&cfg->inbound.imap_done, &cfg->inbound.maildir, &cfg->http.listen,
 		&cfg->ingest.shadowserver_schema, &cfg->ingest.csv_mappings,
 	};
 
@@ -205,6 +206,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	cfg->relay.default_tlp = RK_TLP_GREEN;
 	cfg->relay.retention = 0;
 	cfg->store.busy_timeout = 5000;
+	cfg->inbound.max_message = 10LL << 20;
 	cfg->gpg.mode = RK_SIGN_PGP_MIME;
 	cfg->gpg.wkd_port = 443;
 	cfg->transport.starttls = RK_STARTTLS_REQUIRED;
@@ -374,6 +376,10 @@ static const struct key_def keys[] = {
 	{"inbound", "user", K_STR_OPT, OFF(inbound.user), 0, 0},
 	{"inbound", "password_file", K_STR_OPT, OFF(inbound.password_file), 0, 0},
 	{"inbound", "mailbox", K_STR, OFF(inbound.mailbox), 0, 0},
+	{"inbound", "ca_file", K_STR_OPT, OFF(inbound.ca_file), 0, 0},
+	{"inbound", "imap_done", K_STR_OPT, OFF(inbound.imap_done), 0, 0},
+	{"inbound", "maildir", K_STR_OPT, OFF(inbound.maildir), 0, 0},
+	{"inbound", "max_message", K_SIZE, OFF(inbound.max_message), 1024, 1LL << 30},
 	{"http", "listen", K_STR, OFF(http.listen), 0, 0},
 	{"http", "max_body", K_INT, OFF(http.max_body), 1024, 1LL << 32},
 };

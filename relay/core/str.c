@@ -55,6 +55,22 @@ bool rk_str_ieq(const char *a, const char *b)
 	return *a == *b;
 }
 
+const char *rk_str_find_ci(const char *hay, size_t len, const char *needle)
+{
+	size_t m = strlen(needle);
+
+	for (size_t i = 0; m && i + m <= len; i++) {
+		size_t k = 0;
+
+		while (k < m && lower((unsigned char)hay[i + k]) ==
+					lower((unsigned char)needle[k]))
+			k++;
+		if (k == m)
+			return hay + i;
+	}
+	return NULL;
+}
+
 void rk_str_lower(char *s)
 {
 	for (; s && *s; s++)

@@ -56,16 +56,6 @@ static bool has_suffix(const char *name, const char *suffix)
 	return n >= m && rk_str_ieq(name + n - m, suffix);
 }
 
-/* Case-insensitive search of needle in the first len bytes of hay. */
-static const char *find_ci(const char *hay, size_t len, const char *needle)
-{
-	size_t m = strlen(needle);
-
-	for (size_t i = 0; m && i + m <= len; i++)
-		if (g_ascii_strncasecmp(hay + i, needle, m) == 0)
-			return hay + i;
-	return NULL;
-}
 
 /* Lines starting with "Content-Type:" in data. */
 static size_t count_content_types(const char *data, size_t len)
@@ -799,7 +789,7 @@ static int arf_detect(const char *name, const char *data, size_t len)
 {
 	size_t head = len < (64u << 10) ? len : (64u << 10);
 	bool named = name && has_suffix(name, ".eml");
-	bool mail = find_ci(data, head, "content-type:") != NULL;
+	bool mail = rk_str_find_ci(data, head, "content-type:") != NULL;
 
 	/* Larger mail is refused by open anyway: look no further. */
 	if (len > RK_MAX_ARF_MESSAGE)
@@ -807,10 +797,10 @@ static int arf_detect(const char *name, const char *data, size_t len)
 
 	if (!mail)
 		return 0;
-	if (find_ci(data, head, "feedback-report") ||
-	    find_ci(data, head, "x-xarf:") ||
-	    (find_ci(data, len, "\"Version\"") &&
-	     find_ci(data, len, "application/json")))
+	if (rk_str_find_ci(data, head, "feedback-report") ||
+	    rk_str_find_ci(data, head, "x-xarf:") ||
+	    (rk_str_find_ci(data, len, "\"Version\"") &&
+	     rk_str_find_ci(data, len, "application/json")))
 		return named ? 2 : 1;
 	return 0;
 }

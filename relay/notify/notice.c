@@ -331,6 +331,22 @@ static enum rk_err followup_context(struct notice_env *env,
 	return RK_OK;
 }
 
+/* The recipient's own ticket number (an auto-reply gave it, track
+ * keeps it) at the end of the subject, so that their ticket system
+ * files the notice with that ticket. */
+static enum rk_err notice_quote_remote(struct rk_store *store,
+				       const char *id, struct rk_buf *subject)
+{
+	char *remote = NULL;
+	enum rk_err err = store_ticket_remote(store, id, &remote);
+
+	if (!err && remote && *remote && !strstr(subject->data, remote) &&
+	    !rk_str_has_ctl(remote, false))
+		err = rk_buf_addf(subject, " %s", remote);
+	free(remote);
+	return err;
+}
+
 static enum rk_err build_notice(struct notice_env *env,
 				const struct store_ticket *t,
 				enum notice_outcome *outcome)
@@ -492,7 +508,7 @@ static enum rk_err build_notice(struct notice_env *env,
 	} else {
 		err = rk_buf_addf(&subject, " %s%s", mark, r.subject);
 	}
-	if (err)
+	if (err || (err = notice_quote_remote(env->store, t->id, &subject)))
 		goto cleanup;
 	switch (notify_attach_for(t->format)) {
 	case NOTIFY_ATTACH_UNKNOWN:

@@ -5,11 +5,12 @@
 
 #include "renraku/deliver.h"
 #include "renraku/pipeline.h"
+#include "renraku/track.h"
 
 const char *pipeline_stage_name(enum pipeline_stage s)
 {
 	static const char *const names[] = {"resolve", "tickets", "notify",
-					    "deliver", "spool"};
+					    "deliver", "spool", "track"};
 
 	return (size_t)s < RK_ARRAY_LEN(names) ? names[s] : "?";
 }
@@ -35,6 +36,27 @@ static enum rk_err run_resolve(struct rk_store *store,
 		err = resolve_pending(store, resolver, cfg, log, opts->now,
 				      &stats->resolve);
 	resolve_free(resolver);
+	return err;
+}
+
+static enum rk_err run_track(struct rk_store *store,
+			     const struct rk_config *cfg,
+			     const struct rk_log *log,
+			     const struct pipeline_options *opts,
+			     struct pipeline_stats *stats)
+{
+	enum rk_err err = RK_OK;
+
+	if (cfg->inbound.maildir) {
+		char *dir = NULL;
+
+		err = rk_config_path(cfg, cfg->inbound.maildir, &dir);
+		if (!err)
+			err = track_maildir(store, cfg, log, dir, &stats->inbound);
+		free(dir);
+	}
+	if (!err && cfg->inbound.imap_url && !opts->offline)
+		err = track_fetch_mail(store, cfg, log, &stats->inbound);
 	return err;
 }
 
@@ -132,6 +154,13 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 		run_deliver(store, cfg, log, opts->now, stats);
 	rk_log_debug(log, "deliver: %lld messages in %.3f s", stats->sent,
 		     elapsed_since(&t0));
+	/* Inbound mail after delivery: bounces, auto-replies and replies
+	 * move their tickets before the follow-up stages look at them. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	stats->stage_err[PIPELINE_TRACK] = run_track(store, cfg, log, opts,
+						     stats);
+	rk_log_debug(log, "track: %lld messages in %.3f s",
+		     stats->inbound.seen, elapsed_since(&t0));
 	/* A notice refused for good goes up the chain at once: the tickets
 	 * stage moves them, and the next level's notices are built and sent
 	 * in this pass. */

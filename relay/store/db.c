@@ -302,6 +302,44 @@ static const char *const migrations[] = {
 	/* responsiveness per address and per origin AS, from the timeline */
 	"CREATE INDEX ticket_contacts_by_email ON ticket_contacts(email COLLATE NOCASE);"
 	"CREATE INDEX events_by_asn ON events(source_asn);",
+	/* 7: tracking, inbound.  Every inbound message (pipe, maildir,
+	 * IMAP) with its class and the ticket it matched; the remote ticket
+	 * number an auto-reply gave, kept for the ticket; where an IMAP
+	 * mailbox was read up to. */
+	"CREATE TABLE inbound ("
+	"  id INTEGER PRIMARY KEY,"
+	"  received_at INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  message_id TEXT,"
+	"  hash TEXT NOT NULL,"
+	"  mail_from TEXT,"
+	"  subject TEXT,"
+	"  size INTEGER NOT NULL,"
+	"  truncated INTEGER NOT NULL DEFAULT 0,"
+	"  class TEXT NOT NULL,"
+	"  ticket_id TEXT REFERENCES tickets(id),"
+	"  matched_by TEXT,"
+	"  remote_ticket TEXT,"
+	"  failed_rcpts TEXT,"
+	"  status TEXT,"
+	"  effect TEXT,"
+	"  body TEXT,"
+	"  raw BLOB NOT NULL"
+	");"
+	"CREATE UNIQUE INDEX inbound_by_hash ON inbound(hash);"
+	"CREATE INDEX inbound_by_ticket ON inbound(ticket_id);"
+	/* the ticket's remote number beside it, so that the tickets rows
+	 * stay as they were (additive) */
+	"CREATE TABLE ticket_remote ("
+	"  ticket_id TEXT PRIMARY KEY REFERENCES tickets(id),"
+	"  remote_ticket TEXT NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE imap_state ("
+	"  mailbox TEXT PRIMARY KEY,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  last_uid INTEGER NOT NULL"
+	");",
 };
 
 int store_schema_version(void)

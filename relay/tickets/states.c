@@ -55,6 +55,12 @@ static const struct transition transitions[] = {
 	{STORE_TICKET_NOTIFIED, "disputed", TICKETS_CAUSE_ACK},
 	{"auto-acknowledged", "disputed", TICKETS_CAUSE_ACK},
 	{"acknowledged", "disputed", TICKETS_CAUSE_ACK},
+	/* inbound mail (relay/track/) */
+	{STORE_TICKET_NOTIFIED, "auto-acknowledged", TICKETS_CAUSE_AUTO_REPLY},
+	{STORE_TICKET_NOTIFIED, "acknowledged", TICKETS_CAUSE_REPLY},
+	{"auto-acknowledged", "acknowledged", TICKETS_CAUSE_REPLY},
+	{STORE_TICKET_NOTIFIED, STORE_TICKET_NOTIFIED, TICKETS_CAUSE_DELAYED},
+	{"auto-acknowledged", "auto-acknowledged", TICKETS_CAUSE_DELAYED},
 };
 
 bool tickets_state_known(const char *state)
