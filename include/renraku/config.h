@@ -78,11 +78,17 @@ struct rk_config {
 					   fails, 24 (crashed attempts count) */
 	} transport;
 	struct {
-		char *order;          /* "local,rdap,whois,abusix" */
+		char *order;          /* "local,rdap,whois" */
 		char *bootstrap;      /* NULL = bundled snapshot */
 		char *whois;          /* NULL = registry default */
 		char *dns;            /* NULL = system resolver */
 		char *ca_file;        /* NULL = system CAs */
+		char *whois_server;   /* first whois server "host:port",
+					 NULL = whois.iana.org:43 */
+		char *whois_map;      /* "name[:port]=host:port, ...": where to
+					 reach servers named in referrals, NULL */
+		char *dns_server;     /* "host:port" for abusix/cymru,
+					 NULL = the system's resolvers */
 		long long ttl;        /* seconds, 7d */
 		long long negative_ttl; /* seconds, 1d */
 		long long timeout;    /* seconds, 10 */

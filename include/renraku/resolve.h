@@ -43,6 +43,13 @@ struct resolve_contact {
 	char *pgp;    /* NULL = none */
 	char *source; /* "local", ... */
 	char *match;  /* what matched: "192.0.2.0/24", "AS64500", "JP" */
+	/* Network sources (whois, abusix, security.txt) also fill: */
+	char *server;     /* who answered: "whois.ripe.net:43", the
+			     security.txt URL, the DNS name asked; NULL */
+	char *country;    /* the resource's country from the answer, NULL */
+	char *encryption; /* security.txt Encryption: key URL, NULL */
+	char *detail;     /* how it was found, for --explain ("signed by
+			     FPR", "signed, key unknown"), NULL */
 };
 
 #define RESOLVE_MAX_LEVELS 3
@@ -166,5 +173,83 @@ bool resolve_suppressed(struct resolver *r, const struct store_event *ev,
 enum rk_err resolve_chain_json(const char *target,
 			       const struct resolve_chain *chain,
 			       struct rk_buf *out);
+
+/* ------------------------------------------------- network sources */
+
+/* What one port-43 whois answer says (RFC 3912 text, any registry's
+ * shape: IANA, ARIN, RIPE/APNIC/AFRINIC/LACNIC RPSL, JPNIC in ISO-2022-JP,
+ * thin/thick domain registries).  Every string is owned (release with
+ * whois_answer_release), printable and on one line. */
+struct whois_answer {
+	char *email;     /* the best contact address, NULL = none */
+	int email_rank;  /* 0 the "% Abuse contact" line, 1 an abuse
+			    field, 2 technical, 3 any other e-mail */
+	char *referral;  /* next server "host:port" (refer:, ReferralServer:
+			    last one wins, whois:// and rwhois://), NULL */
+	char *range;     /* network: "192.0.2.0/24" when the range is one
+			    prefix, else "A - B", NULL */
+	char *country;   /* ISO 3166 alpha-2, upper case, NULL */
+	char *org;       /* organization name (UTF-8), NULL */
+	char *handle;    /* a contact handle to ask for (JPNIC's answers
+			    name the contact, not its address), NULL */
+	uint32_t asn;    /* origin AS, 0 = none */
+	bool decoded;    /* the answer was ISO-2022-JP, decoded to UTF-8 */
+};
+
+/* Parse an answer of len bytes (no NUL needed).  Pure: no I/O.  Longer
+ * answers than RK_MAX_WHOIS_REPLY are RK_ERR_LIMIT; lines longer than
+ * RK_MAX_WHOIS_LINE are skipped.  *out is zeroed first; caller releases
+ * it, also on error. */
+enum rk_err whois_parse(const char *data, size_t len,
+			struct whois_answer *out);
+void whois_answer_release(struct whois_answer *a);
+
+/* The line sent to server host for a subject ("192.0.2.1", "AS64500",
+ * "example.com", a handle): ARIN wants "n + ADDR" / "a + N" to list every
+ * network in full.  Written into out (NUL-terminated, CRLF included). */
+enum rk_err whois_query_line(const char *host, const char *subject,
+			     char *out, size_t outlen);
+
+/* The DNS name of addr under zone: IPv4 octets reversed
+ * ("10.2.0.192.zone"), IPv6 nibbles reversed.  out holds 80 + zone. */
+enum rk_err resolve_reverse_name(const struct rk_addr *addr, const char *zone,
+				 char *out, size_t outlen);
+
+/* Team Cymru's origin answer: "64500 | 192.0.2.0/24 | JP | apnic | 2010-01-01"
+ * (several ASNs separated by spaces: the first).  Fills asn, the prefix
+ * (range, at least 44 bytes) and the country ("" when none; 3 bytes). */
+enum rk_err resolve_cymru_parse(const char *txt, uint32_t *asn, char *range,
+				size_t rangelen, char country[3]);
+
+/* What a security.txt file (RFC 9116) says.  Owned strings; release with
+ * sectxt_release. */
+struct sectxt {
+	char **contacts;   /* mailto: addresses (the address only), in order */
+	size_t ncontacts;
+	size_t nother_contacts; /* Contact values that are not mailto: */
+	char **encryption; /* Encryption URLs */
+	size_t nencryption;
+	char **canonical;  /* Canonical URLs */
+	size_t ncanonical;
+	char *lang;        /* the first Preferred-Languages tag, lower case */
+	int64_t expires;   /* Unix seconds, 0 = no Expires field */
+	bool is_signed;    /* an OpenPGP cleartext signature wraps it */
+	size_t nrejected;  /* lines rejected (bad syntax, too long) */
+};
+
+/* Parse file text of len bytes.  Pure.  RK_ERR_LIMIT when larger than
+ * RK_MAX_SECURITY_TXT; RK_ERR_PARSE with why filled (a reason) when it
+ * is not a usable security.txt (Expires twice or not a date, a broken
+ * signature frame, no line at all).  *out is zeroed first; caller
+ * releases it, also on error. */
+enum rk_err sectxt_parse(const char *data, size_t len, struct sectxt *out,
+			 char *why, size_t whylen);
+void sectxt_release(struct sectxt *st);
+
+/* Whether a file read from url may be trusted by its own fields at time
+ * now: not expired, and url among its Canonical values when it has any.
+ * false with why filled otherwise. */
+bool sectxt_usable(const struct sectxt *st, const char *url, int64_t now,
+		   char *why, size_t whylen);
 
 #endif /* RENRAKU_RESOLVE_H */

@@ -89,7 +89,9 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->gpg.signer, &cfg->transport.url, &cfg->transport.user,
 		&cfg->transport.password_file, &cfg->resolve.order,
 		&cfg->resolve.bootstrap, &cfg->resolve.whois, &cfg->resolve.dns,
-		&cfg->resolve.ca_file, &cfg->inbound.imap_url,
+		&cfg->resolve.ca_file, &cfg->resolve.whois_server,
+		&cfg->resolve.whois_map, &cfg->resolve.dns_server,
+		&cfg->inbound.imap_url,
 		&cfg->ingest.spool,
 		&cfg->inbound.user, &cfg->inbound.password_file,
 		&cfg->inbound.mailbox, &cfg->http.listen,
@@ -195,7 +197,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	     (cfg->store.path = rk_strdup("renraku.db")) &&
 	     (cfg->gpg.home = rk_strdup("gnupg")) &&
 	     (cfg->transport.url = rk_strdup("maildir:outbox")) &&
-	     (cfg->resolve.order = rk_strdup("local,rdap,whois,abusix")) &&
+	     (cfg->resolve.order = rk_strdup("local,rdap,whois")) &&
 	     (cfg->inbound.mailbox = rk_strdup("INBOX")) &&
 	     (cfg->http.listen = rk_strdup("127.0.0.1:8025"));
 	cfg->relay.default_tlp = RK_TLP_GREEN;
@@ -322,6 +324,9 @@ static const struct key_def keys[] = {
 	{"resolve", "whois", K_STR_OPT, OFF(resolve.whois), 0, 0},
 	{"resolve", "dns", K_STR_OPT, OFF(resolve.dns), 0, 0},
 	{"resolve", "ca_file", K_STR_OPT, OFF(resolve.ca_file), 0, 0},
+	{"resolve", "whois_server", K_STR_OPT, OFF(resolve.whois_server), 0, 0},
+	{"resolve", "whois_map", K_STR_OPT, OFF(resolve.whois_map), 0, 0},
+	{"resolve", "dns_server", K_STR_OPT, OFF(resolve.dns_server), 0, 0},
 	{"resolve", "ttl", K_DURATION, OFF(resolve.ttl), 0, LLONG_MAX},
 	{"resolve", "negative_ttl", K_DURATION, OFF(resolve.negative_ttl), 0, LLONG_MAX},
 	{"resolve", "timeout", K_DURATION, OFF(resolve.timeout), 1, 3600},
@@ -646,7 +651,7 @@ static int set_severity(struct parse_state *st, const char *name,
 static bool order_ok(struct parse_state *st, const char *value)
 {
 	static const char *const sources[] = {"local", "rdap", "whois", "abusix",
-					      "security.txt"};
+					      "cymru", "security.txt"};
 	const char *p = value, *item;
 	size_t n;
 
@@ -658,7 +663,7 @@ static bool order_ok(struct parse_state *st, const char *value)
 				memcmp(sources[i], item, n) == 0;
 		if (!known) {
 			set_error(st, "[resolve] order: unknown contact source '%.*s' "
-				      "(known: local, rdap, whois, abusix, security.txt)",
+				      "(known: local, rdap, whois, abusix, cymru, security.txt)",
 				  (int)(n > 64 ? 64 : n), item);
 			return false;
 		}

@@ -36,6 +36,10 @@ void resolve_contact_release(struct resolve_contact *c)
 	free(c->pgp);
 	free(c->source);
 	free(c->match);
+	free(c->server);
+	free(c->country);
+	free(c->encryption);
+	free(c->detail);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -105,6 +105,13 @@ int64_t resolver_contacts_generation(const struct resolver *r);
 enum rk_err local_source_new(struct rk_store *store, const struct rk_log *log,
 			     struct resolve_source *out);
 
+/* The network sources, configured from cfg's [resolve] keys (cfg and
+ * log borrowed for the source's lifetime).  *out is filled; its free
+ * releases everything.  RK_ERR_CONFIG names the bad key. */
+enum rk_err whois_source_new(const struct rk_config *cfg,
+			     const struct rk_log *log,
+			     struct resolve_source *out);
+
 /* Fill *out (zeroed first) from a contacts row; strings are copied.
  * source is the source's name. */
 enum rk_err resolve_contact_set(struct resolve_contact *out, int level,

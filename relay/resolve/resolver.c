@@ -40,8 +40,9 @@ static const struct {
 } known_sources[] = {
 	{"local", false, true},
 	{"rdap", true, false},
-	{"whois", true, false},
+	{"whois", true, true},
 	{"abusix", true, false},
+	{"cymru", true, false},
 	{"security.txt", true, false},
 };
 
@@ -72,7 +73,7 @@ void resolve_free(struct resolver *r)
 }
 
 static enum rk_err add_source(struct resolver *r, struct rk_store *store,
-			      const char *name)
+			      const struct rk_config *cfg, const char *name)
 {
 	enum rk_err err;
 	size_t k;
@@ -83,7 +84,7 @@ static enum rk_err add_source(struct resolver *r, struct rk_store *store,
 	if (k == RK_ARRAY_LEN(known_sources))
 		return rk_fail(r->log, RK_ERR_CONFIG,
 			       "[resolve] order: unknown contact source '%s' "
-			       "(known: local, rdap, whois, abusix, security.txt)",
+			       "(known: local, rdap, whois, abusix, cymru, security.txt)",
 			       name);
 	for (size_t i = 0; i < r->nsources; i++) {
 		if (strcmp(r->sources[i].name, name) == 0) {
@@ -105,8 +106,11 @@ static enum rk_err add_source(struct resolver *r, struct rk_store *store,
 		return rk_fail(r->log, RK_ERR_CONFIG,
 			       "[resolve] order: more than %d sources",
 			       RESOLVE_MAX_SOURCES);
-	/* Only `local` is implemented so far. */
-	if ((err = local_source_new(store, r->log, &r->sources[r->nsources])))
+	if (strcmp(name, "whois") == 0)
+		err = whois_source_new(cfg, r->log, &r->sources[r->nsources]);
+	else
+		err = local_source_new(store, r->log, &r->sources[r->nsources]);
+	if (err)
 		return err;
 	r->nsources++;
 	return RK_OK;
@@ -114,7 +118,7 @@ static enum rk_err add_source(struct resolver *r, struct rk_store *store,
 
 /* Split the comma-separated order and add each source. */
 static enum rk_err add_sources(struct resolver *r, struct rk_store *store,
-			       const char *order)
+			       const struct rk_config *cfg, const char *order)
 {
 	char name[64];
 	const char *p = order ? order : "", *item;
@@ -128,7 +132,7 @@ static enum rk_err add_sources(struct resolver *r, struct rk_store *store,
 		memcpy(name, item, n);
 		name[n] = '\0';
 		if (n)
-			err = add_source(r, store, name);
+			err = add_source(r, store, cfg, name);
 	}
 	return err;
 }
@@ -221,7 +225,7 @@ enum rk_err resolve_new(struct resolver **out, struct rk_store *store,
 	/* read before the contacts: an import after this is seen as newer */
 	err = store ? store_contacts_generation(store, &r->contacts_gen) : RK_OK;
 	if (!err)
-		err = add_sources(r, store, cfg ? cfg->resolve.order : "local");
+		err = add_sources(r, store, cfg, cfg ? cfg->resolve.order : "local");
 	if (!err)
 		err = load_suppressions(r, store);
 	if (err) {

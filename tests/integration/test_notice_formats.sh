@@ -36,6 +36,8 @@ mode = none
 url = maildir:outbox
 [aggregate]
 window = 0
+[resolve]
+order = local
 CONF
 R() { "$RENRAKU" --config "$conf" "$@"; }
 

@@ -24,6 +24,7 @@ url = maildir:outbox
 window = 10m
 [resolve]
 negative_ttl = 1h
+order = local
 CONF
 R() { "$RENRAKU" --config "$conf" "$@"; }
 db="$WORK/renraku.db"

@@ -52,7 +52,7 @@ static void test_resolve_order(void **state)
 			      sizeof(msg)), RK_ERR_CONFIG);
 	assert_non_null(strstr(msg, "t.conf:3: [resolve] order: unknown contact "
 				    "source 'rpad' (known: local, rdap, whois, "
-				    "abusix, security.txt)"));
+				    "abusix, cymru, security.txt)"));
 }
 
 int main(void)
