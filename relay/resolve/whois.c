@@ -76,6 +76,12 @@ static const struct field colon_fields[] = {
 	{"OriginAS", WF_ASN, true},
 	{"origin", WF_ASN, false},
 	{"aut-num", WF_ASN, false},
+	/* RWhois (RFC 2167) "network:Key:value" lines, prefix dropped */
+	{"IP-Network", WF_CIDR, false},
+	{"Org-Name", WF_ORG, false},
+	{"Abuse-Email", WF_EMAIL1, false},
+	{"Tech-Email", WF_EMAIL2, false},
+	{"Email", WF_EMAIL3, false},
 };
 
 /* JPNIC's bracketed labels, after decoding (Japanese and /e English). */
@@ -474,6 +480,16 @@ static void key_line(struct parse_ctx *c, const char *s, size_t n)
 	if (!colon)
 		return;
 	klen = (size_t)(colon - s);
+	if ((klen == 7 && strncasecmp(s, "network", 7) == 0) ||
+	    (klen == 7 && strncasecmp(s, "contact", 7) == 0)) {
+		/* RWhois: the object class before the key */
+		n -= klen + 1;
+		s = colon + 1;
+		colon = memchr(s, ':', n);
+		if (!colon)
+			return;
+		klen = (size_t)(colon - s);
+	}
 	while (klen && is_space(s[klen - 1]))
 		klen--;
 	if (klen == 0 || klen > 64)

@@ -151,6 +151,13 @@ static void test_ranks_and_hostile(void **state)
 	assert_string_equal(a.range, "2001:db8::/32");
 	assert_int_equal(a.asn, 64501);
 	whois_answer_release(&a);
+	/* RWhois */
+	parse_text("%rwhois V-1.5 rwhois.isp.example\nnetwork:IP-Network:192.0.2.64/26\n"
+		   "network:Org-Name:Customer Y\nnetwork:Abuse-Email:abuse@cust-y.example\n", &a);
+	assert_string_equal(a.email, "abuse@cust-y.example");
+	assert_string_equal(a.range, "192.0.2.64/26");
+	assert_string_equal(a.org, "Customer Y");
+	whois_answer_release(&a);
 	/* domain registries */
 	parse_text("   Registrar WHOIS Server: whois.registrar.example\n"
 		   "   Registrar Abuse Contact Email: abuse@registrar.example\n", &a);
