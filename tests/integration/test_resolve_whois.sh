@@ -37,6 +37,12 @@ whois_map = whois.arin.net=127.0.0.1:$(port arin), whois.ripe.net=127.0.0.1:$(po
 whois_map = whois.nic.ad.jp=127.0.0.1:$(port jpnic), rwhois.isp-a.example:4321=127.0.0.1:$(port rwhois)
   loop-a.example=127.0.0.1:$(port loop_a), loop-b.example=127.0.0.1:$(port loop_b)
   big.example=127.0.0.1:$(port big), silent.example=127.0.0.1:$(port silent)
+  slow.example=127.0.0.1:$(port slow)
+concurrency = 8
+[gpg]
+mode = none
+[transport]
+url = maildir:outbox
 CONF
 db="$WORK/renraku.db"
 R() { "$RENRAKU" --config "$conf" --db "$db" "$@"; }
@@ -111,6 +117,24 @@ check "silent server: said so" grep -q "did not answer in time" "$WORK/192.0.2.2
 # no referral and no contact: nobody
 resolve_json 192.0.2.203
 check "no contact: exit 0, empty chain" test "$rc:$(json_get "$WORK/192.0.2.203.json" "len(d['chain'])")" = "0:0"
+
+# a batch runs concurrently: 8 events whose server answers after 1 s each
+# are resolved by the resolve stage in about 2 s (4 at once per server),
+# not 8
+for i in $(seq 120 127); do
+	printf '{"feed.name": "t", "time.source": "2026-11-20T10:00:00+00:00", "source.ip": "192.0.2.%s", "classification.taxonomy": "intrusion-attempts", "classification.type": "brute-force", "tlp": "GREEN"}\n' "$i"
+done >"$WORK/slow.jsonl"
+R -q ingest "$WORK/slow.jsonl" || not_ok "ingest of the slow batch"
+start=$(date +%s.%N)
+rc=0
+R run --once --now 2026-11-20T10:30:00Z >"$WORK/run.out" 2>"$WORK/run.err" || rc=$?
+took=$("$PY" -c "import sys; print(round($(date +%s.%N) - $start, 2))")
+check "slow batch: run exit 0 ($(tail -1 "$WORK/run.err"))" test "$rc" = 0
+check "slow batch: every server asked once per address" test "$(grep -c '^slow ' "$WORK/queries.log")" = 8
+check "slow batch: concurrent (took ${took}s, one by one would be 8s)" \
+	"$PY" -c "import sys; sys.exit(0 if $took < 5 else 1)"
+check "slow batch: all 8 events resolved to the whois contact" \
+	test "$(sqlite3 "$db" "select count(*) from events where state != 'new' and source_ip like '192.0.2.12_'")" = 8
 
 # local first: an address the constituency knows asks no whois server
 printf '[relay]\nfrom = csirt@test.example\n[resolve]\norder = local, whois\nwhois_server = 127.0.0.1:%s\n' \

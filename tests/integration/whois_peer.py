@@ -35,6 +35,8 @@ IANA = {
     "192.0.2.203": b"% no referral, no contact\n",
     "AS64500": b"refer:        whois.arin.net\n",
 }
+for i in range(120, 128):
+    IANA["192.0.2.%d" % i] = b"refer:        slow.example\n"
 
 
 def answer(role, query):
@@ -76,6 +78,10 @@ def answer(role, query):
         return b"ReferralServer: whois://loop-b.example\n"
     if role == "loop_b":
         return b"ReferralServer: whois://loop-a.example:43\n"
+    if role == "slow":
+        time.sleep(1)
+        return (b"inetnum: 192.0.2.120 - 192.0.2.127\n"
+                b"abuse-mailbox: slow@slow.example\n")
     if role == "big":
         return b"remarks: " + b"x" * 100 + b"\n" + (b"remarks: padding\n" * 20000) + b"abuse-mailbox: big@big.example\n"
     return b""
@@ -99,7 +105,7 @@ class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
-roles = ["iana", "arin", "ripe", "jpnic", "rwhois", "loop_a", "loop_b", "big", "silent"]
+roles = ["iana", "arin", "ripe", "jpnic", "rwhois", "loop_a", "loop_b", "big", "silent", "slow"]
 ports = {}
 for role in roles:
     srv = Server(("127.0.0.1", 0), make_handler(role))
