@@ -62,6 +62,13 @@ struct resolve_chain {
 
 void resolve_chain_release(struct resolve_chain *chain);
 
+/* What an enriching source found about a query's subject. */
+struct resolve_hint {
+	uint32_t asn;     /* origin AS, 0 = unknown */
+	char country[3];  /* ISO 3166 alpha-2, "" = unknown */
+	char range[48];   /* the routed prefix, "" = unknown */
+};
+
 /* A contact source.  lookup answers a batch of queries at one level
  * (0 = responsible party for q, 1 = upstream for q->asn or the hosting
  * network of q->domain, 2 = national CSIRT for q->country): for each
@@ -83,6 +90,16 @@ struct resolve_source {
 			      struct resolve_contact *outs, enum rk_err *errs);
 	void (*free)(void *self);
 	void *self;
+	/* Optional (NULL = none): what the queries lack, found before level
+	 * 0 is asked (Team Cymru: the origin AS and country of an address),
+	 * so that levels 1 and 2 can use it.  Called once per batch, with no
+	 * transaction open, with every query: it looks at those with an
+	 * address and no AS or no country.  hints[] is the caller's, zeroed,
+	 * n long; a hint left zero adds nothing, and a hint never replaces
+	 * what the query already has.  Returns RK_OK or a batch-wide error (RK_ERR_NOMEM);
+	 * a query it cannot help just keeps its zero hint. */
+	enum rk_err (*enrich)(void *self, const struct resolve_query *qs,
+			      size_t n, struct resolve_hint *hints);
 };
 
 struct resolver;

@@ -111,6 +111,9 @@ enum rk_err local_source_new(struct rk_store *store, const struct rk_log *log,
 enum rk_err whois_source_new(const struct rk_config *cfg,
 			     const struct rk_log *log,
 			     struct resolve_source *out);
+/* abusix (cymru false) or Team Cymru (cymru true) over c-ares. */
+enum rk_err dns_source_new(const struct rk_config *cfg, const struct rk_log *log,
+			   bool cymru, struct resolve_source *out);
 
 /* Fill *out (zeroed first) from a contacts row; strings are copied.
  * source is the source's name. */

@@ -41,8 +41,8 @@ static const struct {
 	{"local", false, true},
 	{"rdap", true, false},
 	{"whois", true, true},
-	{"abusix", true, false},
-	{"cymru", true, false},
+	{"abusix", true, true},
+	{"cymru", true, true},
 	{"security.txt", true, false},
 };
 
@@ -108,6 +108,9 @@ static enum rk_err add_source(struct resolver *r, struct rk_store *store,
 			       RESOLVE_MAX_SOURCES);
 	if (strcmp(name, "whois") == 0)
 		err = whois_source_new(cfg, r->log, &r->sources[r->nsources]);
+	else if (strcmp(name, "abusix") == 0 || strcmp(name, "cymru") == 0)
+		err = dns_source_new(cfg, r->log, name[0] == 'c',
+				     &r->sources[r->nsources]);
 	else
 		err = local_source_new(store, r->log, &r->sources[r->nsources]);
 	if (err)
@@ -356,6 +359,36 @@ static enum rk_err run_level(struct resolver *r, const struct resolve_query *qs,
  * and warm single lookups pay no allocation. */
 #define RESOLVE_SMALL_BATCH 8
 
+/* The queries as the enriching sources complete them: eq[] is qs[] with
+ * a missing AS or country taken from the hints (a country points into
+ * cc[]).  Without enriching sources eq[] is a plain copy. */
+static enum rk_err enrich_queries(struct resolver *r,
+				  const struct resolve_query *qs, size_t n,
+				  struct resolve_query *eq,
+				  struct resolve_hint *hints, char (*cc)[3])
+{
+	enum rk_err err;
+
+	memcpy(eq, qs, n * sizeof(*eq));
+	for (size_t s = 0; s < r->nsources; s++) {
+		if (!r->sources[s].enrich)
+			continue;
+		memset(hints, 0, n * sizeof(*hints));
+		if ((err = r->sources[s].enrich(r->sources[s].self, eq, n, hints)))
+			return err;
+		for (size_t i = 0; i < n; i++) {
+			if (!eq[i].asn && hints[i].asn)
+				eq[i].asn = hints[i].asn;
+			if (!eq[i].country && hints[i].country[0] &&
+			    hints[i].country[1] && !hints[i].country[2]) {
+				memcpy(cc[i], hints[i].country, 3);
+				eq[i].country = cc[i];
+			}
+		}
+	}
+	return RK_OK;
+}
+
 enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 			  size_t n, struct resolve_chain *chains,
 			  enum rk_err *errs)
@@ -365,6 +398,9 @@ enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 	struct resolve_contact outs_s[RESOLVE_SMALL_BATCH];
 	enum rk_err errs_s[RESOLVE_SMALL_BATCH];
 	bool found_s[RESOLVE_SMALL_BATCH], later_s[RESOLVE_SMALL_BATCH];
+	struct resolve_query eq_s[RESOLVE_SMALL_BATCH], *eq;
+	struct resolve_hint hints_s[RESOLVE_SMALL_BATCH], *hints;
+	char cc_s[RESOLVE_SMALL_BATCH][3], (*cc)[3];
 	struct level_pass lp;
 	bool small = n <= RESOLVE_SMALL_BATCH;
 	enum rk_err err = RK_OK;
@@ -380,6 +416,9 @@ enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 		lp.errs = errs_s;
 		lp.found = found_s;
 		lp.later = later_s;
+		eq = eq_s;
+		hints = hints_s;
+		cc = cc_s;
 	} else {
 		lp.idx = calloc(n, sizeof(*lp.idx));
 		lp.qs = calloc(n, sizeof(*lp.qs));
@@ -387,15 +426,20 @@ enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 		lp.errs = calloc(n, sizeof(*lp.errs));
 		lp.found = calloc(n, sizeof(*lp.found));
 		lp.later = calloc(n, sizeof(*lp.later));
+		eq = calloc(n, sizeof(*eq));
+		hints = calloc(n, sizeof(*hints));
+		cc = calloc(n, sizeof(*cc));
 		if (!lp.idx || !lp.qs || !lp.outs || !lp.errs || !lp.found ||
-		    !lp.later)
+		    !lp.later || !eq || !hints || !cc)
 			err = RK_ERR_NOMEM;
 	}
+	if (!err)
+		err = enrich_queries(r, qs, n, eq, hints, cc);
 	for (int level = 0; !err && level < RESOLVE_MAX_LEVELS; level++)
-		err = run_level(r, qs, n, level, &lp, chains, errs);
+		err = run_level(r, eq, n, level, &lp, chains, errs);
 	for (size_t i = 0; !err && i < n; i++)
 		if (!errs[i])
-			err = set_country(&qs[i], &chains[i]);
+			err = set_country(&eq[i], &chains[i]);
 	for (size_t i = 0; i < n; i++)
 		if (err || errs[i])
 			resolve_chain_release(&chains[i]);
@@ -406,6 +450,9 @@ enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 		free(lp.errs);
 		free(lp.found);
 		free(lp.later);
+		free(eq);
+		free(hints);
+		free(cc);
 	}
 	return err;
 }
