@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gmime/gmime.h>
@@ -73,4 +75,71 @@ void *rk_test_parse_mail(const char *data, size_t len)
 	g_object_unref(stream);
 	assert_non_null(m);
 	return m;
+}
+
+struct rk_test_peer rk_test_https_peer(const char *dir, const char *routes,
+				       const char *const *extra)
+{
+	struct rk_test_peer p = {0};
+	char *mkcert = rk_test_source_path("tests/peers/mkcert.sh");
+	char *script = rk_test_source_path("tests/peers/https_server.py");
+	char cmd[4096], cert[1024], key[1024], portfile[1024];
+	const char *argv[32];
+	size_t argc = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "bash '%s' '%s'", mkcert, dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(p.ca_file, sizeof(p.ca_file), "%s/ca.pem", dir);
+	snprintf(cert, sizeof(cert), "%s/server.pem", dir);
+	snprintf(key, sizeof(key), "%s/server.key", dir);
+	snprintf(portfile, sizeof(portfile), "%s/port", dir);
+	argv[argc++] = "/usr/bin/python3";
+	argv[argc++] = script;
+	argv[argc++] = "--cert";
+	argv[argc++] = cert;
+	argv[argc++] = "--key";
+	argv[argc++] = key;
+	argv[argc++] = "--port-file";
+	argv[argc++] = portfile;
+	if (routes) {
+		argv[argc++] = "--routes";
+		argv[argc++] = routes;
+	}
+	for (; extra && *extra && argc < RK_ARRAY_LEN(argv) - 1; extra++)
+		argv[argc++] = *extra;
+	argv[argc] = NULL;
+	p.pid = fork();
+	assert_true(p.pid >= 0);
+	if (p.pid == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		if ((f = fopen(portfile, "r"))) {
+			char line[32];
+
+			if (fgets(line, sizeof(line), f))
+				p.port = (int)strtol(line, NULL, 10);
+			fclose(f);
+			if (p.port > 0)
+				break;
+		}
+		usleep(50000);
+	}
+	free(mkcert);
+	free(script);
+	if (p.port <= 0)
+		rk_test_peer_stop(&p);
+	assert_true(p.port > 0);
+	return p;
+}
+
+void rk_test_peer_stop(struct rk_test_peer *p)
+{
+	if (p->pid > 0) {
+		kill(p->pid, SIGTERM);
+		waitpid(p->pid, NULL, 0);
+		p->pid = 0;
+	}
 }

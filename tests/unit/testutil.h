@@ -34,4 +34,17 @@ char *rk_test_read(const char *path, size_t *len);
  * caller unrefs.  Declared as void * to keep GMime out of this header. */
 void *rk_test_parse_mail(const char *data, size_t len);
 
+/* An HTTPS peer (tests/peers/https_server.py) on 127.0.0.1, with a
+ * throwaway CA made in dir (tests/peers/mkcert.sh): routes is its routes
+ * file (NULL = none), extra more arguments (NULL-ended, NULL = none).
+ * Fails the test when it does not come up.  Stop with rk_test_peer_stop. */
+struct rk_test_peer {
+	int pid;
+	int port;
+	char ca_file[1024]; /* dir/ca.pem */
+};
+struct rk_test_peer rk_test_https_peer(const char *dir, const char *routes,
+				       const char *const *extra);
+void rk_test_peer_stop(struct rk_test_peer *p);
+
 #endif
