@@ -89,6 +89,9 @@ struct rk_config {
 					 reach servers named in referrals, NULL */
 		char *dns_server;     /* "host:port" for abusix/cymru,
 					 NULL = the system's resolvers */
+		char *security_txt_url; /* where a domain's security.txt is
+					   read, "{host}" = the domain; NULL =
+					   https://{host}/.well-known/security.txt */
 		long long ttl;        /* seconds, 7d */
 		long long negative_ttl; /* seconds, 1d */
 		long long timeout;    /* seconds, 10 */

@@ -43,10 +43,12 @@ struct resolve_contact {
 	char *pgp;    /* NULL = none */
 	char *source; /* "local", ... */
 	char *match;  /* what matched: "192.0.2.0/24", "AS64500", "JP" */
-	/* Network sources (whois, abusix, security.txt) also fill: */
-	char *server;     /* who answered: "whois.ripe.net:43", the
-			     security.txt URL, the DNS name asked; NULL */
-	char *country;    /* the resource's country from the answer, NULL */
+	/* Network sources fill these (NULL when unknown): */
+	char *range;      /* what the answer covers: "192.0.2.0/24",
+			     "198.51.100.0 - 198.51.100.99" */
+	char *country;    /* the resource's country from the answer */
+	char *registry;   /* who answered: "whois.ripe.net:43", the
+			     security.txt URL read, the DNS name asked */
 	char *encryption; /* security.txt Encryption: key URL, NULL */
 	char *detail;     /* how it was found, for --explain ("signed by
 			     FPR", "signed, key unknown"), NULL */

@@ -309,9 +309,9 @@ static enum rk_err abusix_contact(const struct dns_job *j,
 	memset(c, 0, sizeof(*c));
 	c->email = email;
 	c->source = rk_strdup("abusix");
-	c->server = rk_strdup(j->name);
+	c->registry = rk_strdup(j->name);
 	c->match = rk_strdup(addr);
-	if (!c->source || !c->server || !c->match) {
+	if (!c->source || !c->registry || !c->match) {
 		resolve_contact_release(c);
 		return RK_ERR_NOMEM;
 	}
@@ -379,8 +379,9 @@ static void dns_free(void *self)
 	ares_library_cleanup();
 }
 
-enum rk_err dns_source_new(const struct rk_config *cfg, const struct rk_log *log,
-			   bool cymru, struct resolve_source *out)
+static enum rk_err dns_source_new(const struct rk_config *cfg,
+				  const struct rk_log *log, bool cymru,
+				  struct resolve_source *out)
 {
 	struct dns_source *ds;
 	int rc;
@@ -415,4 +416,18 @@ enum rk_err dns_source_new(const struct rk_config *cfg, const struct rk_log *log
 	out->free = dns_free;
 	out->self = ds;
 	return RK_OK;
+}
+
+enum rk_err abusix_source_new(struct rk_store *store, const struct rk_config *cfg,
+			      const struct rk_log *log, struct resolve_source *out)
+{
+	(void)store;
+	return dns_source_new(cfg, log, false, out);
+}
+
+enum rk_err cymru_source_new(struct rk_store *store, const struct rk_config *cfg,
+			     const struct rk_log *log, struct resolve_source *out)
+{
+	(void)store;
+	return dns_source_new(cfg, log, true, out);
 }

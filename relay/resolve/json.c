@@ -30,8 +30,9 @@ static json_t *contact_json(const struct resolve_contact *c)
 	     set_str(obj, "source", c->source ? c->source : "") &&
 	     set_str(obj, "match", c->match) && set_str(obj, "cc", c->cc) &&
 	     set_str(obj, "lang", c->lang) && set_str(obj, "format", c->format) &&
-	     set_str(obj, "pgp", c->pgp) && set_str(obj, "server", c->server) &&
+	     set_str(obj, "pgp", c->pgp) && set_str(obj, "range", c->range) &&
 	     set_str(obj, "country", c->country) &&
+	     set_str(obj, "registry", c->registry) &&
 	     set_str(obj, "encryption", c->encryption) &&
 	     set_str(obj, "detail", c->detail);
 	if (!ok) {
@@ -142,8 +143,9 @@ enum rk_err resolve_chain_decode(const char *text, struct resolve_chain *out)
 		    !get_str(c, "pgp", &e->pgp) ||
 		    !get_str(c, "source", &e->source) ||
 		    !get_str(c, "match", &e->match) ||
-		    !get_str(c, "server", &e->server) ||
+		    !get_str(c, "range", &e->range) ||
 		    !get_str(c, "country", &e->country) ||
+		    !get_str(c, "registry", &e->registry) ||
 		    !get_str(c, "encryption", &e->encryption) ||
 		    !get_str(c, "detail", &e->detail))
 			err = RK_ERR_PARSE;

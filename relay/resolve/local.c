@@ -36,8 +36,9 @@ void resolve_contact_release(struct resolve_contact *c)
 	free(c->pgp);
 	free(c->source);
 	free(c->match);
-	free(c->server);
+	free(c->range);
 	free(c->country);
+	free(c->registry);
 	free(c->encryption);
 	free(c->detail);
 	memset(c, 0, sizeof(*c));

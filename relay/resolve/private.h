@@ -105,15 +105,21 @@ int64_t resolver_contacts_generation(const struct resolver *r);
 enum rk_err local_source_new(struct rk_store *store, const struct rk_log *log,
 			     struct resolve_source *out);
 
-/* The network sources, configured from cfg's [resolve] keys (cfg and
- * log borrowed for the source's lifetime).  *out is filled; its free
- * releases everything.  RK_ERR_CONFIG names the bad key. */
-enum rk_err whois_source_new(const struct rk_config *cfg,
-			     const struct rk_log *log,
-			     struct resolve_source *out);
-/* abusix (cymru false) or Team Cymru (cymru true) over c-ares. */
-enum rk_err dns_source_new(const struct rk_config *cfg, const struct rk_log *log,
-			   bool cymru, struct resolve_source *out);
+/* The network sources (one file each), with the shape of a source
+ * constructor: store, cfg and log are borrowed for the source's
+ * lifetime; *out is filled and its free releases everything.
+ * RK_ERR_CONFIG names the bad [resolve] key.
+ *   whois         port 43, referral chains (whois.c)
+ *   abusix/cymru  DNS TXT over c-ares (dns.c)
+ *   security.txt  RFC 9116 over rk_http (sectxt.c); store dates Expires */
+enum rk_err whois_source_new(struct rk_store *store, const struct rk_config *cfg,
+			     const struct rk_log *log, struct resolve_source *out);
+enum rk_err abusix_source_new(struct rk_store *store, const struct rk_config *cfg,
+			      const struct rk_log *log, struct resolve_source *out);
+enum rk_err cymru_source_new(struct rk_store *store, const struct rk_config *cfg,
+			     const struct rk_log *log, struct resolve_source *out);
+enum rk_err sectxt_source_new(struct rk_store *store, const struct rk_config *cfg,
+			      const struct rk_log *log, struct resolve_source *out);
 
 /* Fill *out (zeroed first) from a contacts row; strings are copied.
  * source is the source's name. */

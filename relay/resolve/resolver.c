@@ -43,7 +43,7 @@ static const struct {
 	{"whois", true, true},
 	{"abusix", true, true},
 	{"cymru", true, true},
-	{"security.txt", true, false},
+	{"security.txt", true, true},
 };
 
 void resolve_chain_release(struct resolve_chain *chain)
@@ -107,10 +107,13 @@ static enum rk_err add_source(struct resolver *r, struct rk_store *store,
 			       "[resolve] order: more than %d sources",
 			       RESOLVE_MAX_SOURCES);
 	if (strcmp(name, "whois") == 0)
-		err = whois_source_new(cfg, r->log, &r->sources[r->nsources]);
-	else if (strcmp(name, "abusix") == 0 || strcmp(name, "cymru") == 0)
-		err = dns_source_new(cfg, r->log, name[0] == 'c',
-				     &r->sources[r->nsources]);
+		err = whois_source_new(store, cfg, r->log, &r->sources[r->nsources]);
+	else if (strcmp(name, "abusix") == 0)
+		err = abusix_source_new(store, cfg, r->log, &r->sources[r->nsources]);
+	else if (strcmp(name, "cymru") == 0)
+		err = cymru_source_new(store, cfg, r->log, &r->sources[r->nsources]);
+	else if (strcmp(name, "security.txt") == 0)
+		err = sectxt_source_new(store, cfg, r->log, &r->sources[r->nsources]);
 	else
 		err = local_source_new(store, r->log, &r->sources[r->nsources]);
 	if (err)

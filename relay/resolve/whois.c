@@ -924,11 +924,11 @@ static enum rk_err contact_from(struct whois_job *j, struct whois_answer *a)
 	c->email = a->email;
 	a->email = NULL;
 	c->source = rk_strdup(WHOIS_NAME);
-	c->server = rk_strdup(server);
-	c->match = a->range ? a->range : k->range;
+	c->registry = rk_strdup(server);
+	c->range = a->range ? a->range : k->range;
 	c->country = a->country ? a->country : k->country;
 	c->org = a->org ? a->org : k->org;
-	if (c->match == a->range)
+	if (c->range == a->range)
 		a->range = NULL;
 	else
 		k->range = NULL;
@@ -940,7 +940,9 @@ static enum rk_err contact_from(struct whois_job *j, struct whois_answer *a)
 		a->org = NULL;
 	else
 		k->org = NULL;
-	if (!c->source || !c->server) {
+	/* what matched: the network (the subject when none is named) */
+	c->match = rk_strdup(c->range ? c->range : j->subject);
+	if (!c->source || !c->registry || !c->match) {
 		resolve_contact_release(c);
 		return RK_ERR_NOMEM;
 	}
@@ -1187,15 +1189,15 @@ static void whois_free(void *self)
 	free(self);
 }
 
-enum rk_err whois_source_new(const struct rk_config *cfg,
-			     const struct rk_log *log,
-			     struct resolve_source *out)
+enum rk_err whois_source_new(struct rk_store *store, const struct rk_config *cfg,
+			     const struct rk_log *log, struct resolve_source *out)
 {
 	struct whois_source *ws = calloc(1, sizeof(*ws));
 	const char *first = cfg && cfg->resolve.whois_server ? cfg->resolve.whois_server
 							     : WHOIS_DEFAULT_SERVER;
 	enum rk_err err;
 
+	(void)store;
 	memset(out, 0, sizeof(*out));
 	if (!ws)
 		return RK_ERR_NOMEM;

@@ -61,7 +61,7 @@ resolve_json "$WORK/abusix.conf" 192.0.2.10
 check "abusix: exit 0" test "$rc" = 0
 check "abusix: the TXT address" test "$(get "d['chain'][0]['email']")" = abuse@isp-a.example
 check "abusix: source" test "$(get "d['chain'][0]['source']")" = abusix
-check "abusix: the name asked" test "$(get "d['chain'][0]['server']")" = 10.2.0.192.abuse-contacts.abusix.zone
+check "abusix: the name asked" test "$(get "d['chain'][0]['registry']")" = 10.2.0.192.abuse-contacts.abusix.zone
 
 resolve_json "$WORK/abusix.conf" 198.51.100.5
 check "abusix: several addresses in one TXT: the first" test "$(get "d['chain'][0]['email']")" = abuse@isp-b.example

@@ -61,8 +61,8 @@ resolve_json 198.51.100.77
 check "IANA -> ARIN -> RIPE: exit 0" test "$rc" = 0
 check "IANA -> ARIN -> RIPE: RIPE's abuse line" test "$(level0 198.51.100.77 email)" = "abuse@isp-b.example"
 check "source is whois" test "$(level0 198.51.100.77 source)" = whois
-check "the server that answered" test "$(level0 198.51.100.77 server)" = "whois.ripe.net:43"
-check "the range as a prefix" test "$(level0 198.51.100.77 match)" = "198.51.100.0/24"
+check "the server that answered" test "$(level0 198.51.100.77 registry)" = "whois.ripe.net:43"
+check "the range as a prefix" test "$(level0 198.51.100.77 range)" = "198.51.100.0/24"
 check "the country" test "$(level0 198.51.100.77 country)" = DE
 check "ARIN was asked in its full form" grep -qx "arin n + 198.51.100.77" "$WORK/queries.log"
 check "RIPE was asked the address" grep -qx "ripe 198.51.100.77" "$WORK/queries.log"
@@ -70,21 +70,21 @@ check "RIPE was asked the address" grep -qx "ripe 198.51.100.77" "$WORK/queries.
 # ARIN answers itself
 resolve_json 192.0.2.10
 check "ARIN: OrgAbuseEmail, not the NOC" test "$(level0 192.0.2.10 email)" = "abuse@isp-a.example"
-check "ARIN: the server" test "$(level0 192.0.2.10 server)" = "whois.arin.net:43"
+check "ARIN: the server" test "$(level0 192.0.2.10 registry)" = "whois.arin.net:43"
 check "ARIN: the org" test "$(level0 192.0.2.10 org)" = "ISP A Inc."
 
 # ARIN with two ReferralServer lines: the last (rwhois://) wins
 resolve_json 192.0.2.66
 check "ReferralServer last wins: the rwhois server's contact" \
 	test "$(level0 192.0.2.66 email)" = "abuse@cust-y.example"
-check "rwhois server and port" test "$(level0 192.0.2.66 server)" = "rwhois.isp-a.example:4321"
-check "rwhois range" test "$(level0 192.0.2.66 match)" = "192.0.2.64/26"
+check "rwhois server and port" test "$(level0 192.0.2.66 registry)" = "rwhois.isp-a.example:4321"
+check "rwhois range" test "$(level0 192.0.2.66 range)" = "192.0.2.64/26"
 
 # JPNIC: ISO-2022-JP, the contact asked for by its handle
 resolve_json 203.0.113.5
 check "JPNIC: the contact's address via its handle" \
 	test "$(level0 203.0.113.5 email)" = "abuse@hosting-c.example"
-check "JPNIC: the network's range" test "$(level0 203.0.113.5 match)" = "203.0.113.0/24"
+check "JPNIC: the network's range" test "$(level0 203.0.113.5 range)" = "203.0.113.0/24"
 check "JPNIC: the organization, decoded" test "$(level0 203.0.113.5 org)" = "Hosting C Co., Ltd."
 check "JPNIC: country JP" test "$(level0 203.0.113.5 country)" = JP
 check "JPNIC: the handle was asked" grep -qx "jpnic HC123JP" "$WORK/queries.log"
