@@ -353,6 +353,7 @@ struct sectxt_source {
 	struct rk_http *http;
 	char *url_template;  /* "{host}" replaced by the domain */
 	char *gpg_home;      /* the relay's keyring, NULL = none */
+	char *ca_file;       /* [resolve] ca_file, relative to the config */
 	struct rk_store *store; /* its clock (store_now) dates Expires; NULL = no
 				   date known: nothing counts as expired */
 };
@@ -576,6 +577,7 @@ static void sectxt_free(void *self)
 	rk_http_free(ss->http);
 	free(ss->url_template);
 	free(ss->gpg_home);
+	free(ss->ca_file);
 	free(ss);
 }
 
@@ -602,8 +604,11 @@ enum rk_err sectxt_source_new(struct rk_store *store, const struct rk_config *cf
 		goto fail;
 	if (cfg && cfg->gpg.home && (err = rk_config_path(cfg, cfg->gpg.home, &ss->gpg_home)))
 		goto fail;
+	if (cfg && cfg->resolve.ca_file &&
+	    (err = rk_config_path(cfg, cfg->resolve.ca_file, &ss->ca_file)))
+		goto fail;
 	memset(&opt, 0, sizeof(opt));
-	opt.ca_file = cfg ? cfg->resolve.ca_file : NULL;
+	opt.ca_file = ss->ca_file;
 	opt.timeout_ms = (cfg ? cfg->resolve.timeout : 10) * 1000;
 	opt.max_redirects = 3;
 	opt.concurrency = cfg && cfg->resolve.concurrency > 0 ? (size_t)cfg->resolve.concurrency : 8;
