@@ -24,12 +24,14 @@ static const char resolve_help[] =
 	"usage: renraku [--config FILE] [--db FILE] resolve [--json] [--explain] "
 	"[--offline] IP|ASN|DOMAIN...\n"
 	"\n"
-	"The contact chain for each target, from the imported constituency.\n"
+	"The contact chain for each target, from the sources in [resolve] order\n"
+	"(local: the imported constituency; whois, abusix, cymru, security.txt:\n"
+	"the network, see docs/configuration.md).\n"
 	"\n"
 	"  --json     one JSON object (an array for several targets); a failure\n"
 	"             prints {\"error\": ...}\n"
 	"  --explain  say how each level was found\n"
-	"  --offline  only local sources (no network)\n"
+	"  --offline  only local sources (no whois, DNS or HTTPS)\n"
 	"  --help     this text\n";
 
 static void pad(struct rk_buf *b, const char *s, size_t width)
@@ -97,10 +99,20 @@ static void table(struct rk_buf *b, const char *target,
 		rk_buf_addc(b, '\n');
 		if (!explain)
 			continue;
-		rk_buf_addf(b, "           found by: %s (source %s, matched %s; "
-			       "cache: none, read from the imported table)\n",
-			    how_found(c, target), c->source ? c->source : "?",
-			    c->match ? c->match : "?");
+		if (c->registry) /* a network source: who answered, and what */
+			rk_buf_addf(b, "           found by: %s, asked %s (range %s, "
+				       "country %s%s%s)\n",
+				    c->source ? c->source : "?", c->registry,
+				    c->range ? c->range : "-",
+				    c->country ? c->country : "-",
+				    c->detail ? "; " : "", c->detail ? c->detail : "");
+		else
+			rk_buf_addf(b, "           found by: %s (source %s, matched %s; "
+				       "cache: none, read from the imported table)\n",
+				    how_found(c, target), c->source ? c->source : "?",
+				    c->match ? c->match : "?");
+		if (c->encryption)
+			rk_buf_addf(b, "           encryption key: %s\n", c->encryption);
 		if (c->cc || c->lang || c->format || c->pgp)
 			rk_buf_addf(b, "           cc %s, lang %s, format %s, pgp %s\n",
 				    c->cc ? c->cc : "-", c->lang ? c->lang : "-",

@@ -162,13 +162,17 @@ static enum rk_err field(struct sectxt_parse *p, const char *name, size_t nlen,
 		return RK_OK;
 	}
 	if (name_is(name, nlen, "Preferred-Languages") && !st->lang) {
-		size_t n = strcspn(v, ", \t");
+		size_t n = 0;
 
-		if (n > vlen)
-			n = vlen;
-		if (n == 0 || n > 35 ||
-		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") < n)
+		/* the first tag (v is not NUL-terminated: bounded by vlen) */
+		while (n < vlen && v[n] != ',' && v[n] != ' ' && v[n] != '\t')
+			n++;
+		if (n == 0 || n > 35)
 			return RK_OK;
+		for (size_t i = 0; i < n; i++)
+			if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+			      (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
+				return RK_OK;
 		if (!(st->lang = rk_strndup(v, n)))
 			return RK_ERR_NOMEM;
 		rk_str_lower(st->lang);

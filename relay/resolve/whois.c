@@ -430,7 +430,8 @@ static void comment_line(struct parse_ctx *c, const char *s, size_t n)
 	if (n > sizeof(abuse) - 1 && strncasecmp(s, abuse, sizeof(abuse) - 1) == 0) {
 		const char *is = NULL;
 
-		for (size_t i = n; i-- > 4;)
+		/* the last " is " after the prefix */
+		for (size_t i = n; i-- > sizeof(abuse) - 1 + 4;)
 			if (memcmp(s + i - 4, " is ", 4) == 0) {
 				is = s + i;
 				break;

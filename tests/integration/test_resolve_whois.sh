@@ -67,6 +67,10 @@ check "the country" test "$(level0 198.51.100.77 country)" = DE
 check "ARIN was asked in its full form" grep -qx "arin n + 198.51.100.77" "$WORK/queries.log"
 check "RIPE was asked the address" grep -qx "ripe 198.51.100.77" "$WORK/queries.log"
 
+R resolve --explain 198.51.100.77 >"$WORK/explain.out" 2>/dev/null
+check "--explain names the source, the server, range and country" \
+	grep -q "found by: whois, asked whois.ripe.net:43 (range 198.51.100.0/24, country DE)" "$WORK/explain.out"
+
 # ARIN answers itself
 resolve_json 192.0.2.10
 check "ARIN: OrgAbuseEmail, not the NOC" test "$(level0 192.0.2.10 email)" = "abuse@isp-a.example"
