@@ -14,19 +14,14 @@ free_port() {
 	"$PY" -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-dns_pid=
-stop_dns() {
-	[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null || true
-	[ -n "$dns_pid" ] && wait "$dns_pid" 2>/dev/null || true
-	dns_pid=
-}
-trap 'rc=$?; stop_dns; cleanup_work; exit $rc' EXIT
 
 v6name=$("$PY" -c "import ipaddress; print(ipaddress.ip_address('2001:db8::1').reverse_pointer.replace('.ip6.arpa', ''))")
+# the port is free when picked; if another process takes it first,
+# dnsmasq exits and the next port is tried
 port=
 for _ in 1 2 3 4 5; do
 	port=$(free_port)
-	"$DNSMASQ" --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null \
+	start_peer "$DNSMASQ" --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null \
 		--pid-file= --port="$port" --listen-address=127.0.0.1 --bind-interfaces \
 		--local=/abusix.zone/ --local=/cymru.com/ --log-queries --log-facility=- \
 		--txt-record=10.2.0.192.abuse-contacts.abusix.zone,abuse@isp-a.example \
@@ -35,13 +30,12 @@ for _ in 1 2 3 4 5; do
 		--txt-record="$v6name.abuse-contacts.abusix.zone,abuse6@agency-d.example" \
 		--txt-record="$v6name.origin6.asn.cymru.com,64502 | 2001:db8::/32 | DE | ripencc | 2011-01-01" \
 		--txt-record=7.100.51.198.abuse-contacts.abusix.zone,"not an address" \
-		>"$WORK/dnsmasq.log" 2>&1 &
-	dns_pid=$!
+		>"$WORK/dnsmasq.log" 2>&1
 	sleep 0.3
-	kill -0 "$dns_pid" 2>/dev/null && break
-	dns_pid=
+	grep -q "started" "$WORK/dnsmasq.log" && kill -0 "${PEER_PIDS[-1]}" 2>/dev/null && break
+	port=
 done
-[ -n "$dns_pid" ] || { echo "FAIL: dnsmasq did not start: $(cat "$WORK/dnsmasq.log")" >&2; exit 1; }
+[ -n "$port" ] || { echo "FAIL: dnsmasq did not start: $(cat "$WORK/dnsmasq.log")" >&2; exit 1; }
 
 write_conf() { # FILE ORDER [DNS_SERVER]
 	printf '[relay]\nfrom = csirt@test.example\n[resolve]\norder = %s\ndns_server = %s\ntimeout = 1\n' \

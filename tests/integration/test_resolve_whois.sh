@@ -6,23 +6,9 @@
 # or "try later" as they should be.
 . "$(dirname "$0")/lib.sh"
 
-peer_pid=
-stop_peer() {
-	[ -n "$peer_pid" ] && kill "$peer_pid" 2>/dev/null || true
-	[ -n "$peer_pid" ] && wait "$peer_pid" 2>/dev/null || true
-	peer_pid=
-}
-trap 'rc=$?; stop_peer; cleanup_work; exit $rc' EXIT
-
-"$PY" "$RK_SOURCE_DIR/tests/integration/whois_peer.py" "$RK_FIXTURES/whois" \
-	"$WORK/ports.json" "$WORK/queries.log" 2>"$WORK/peer.err" &
-peer_pid=$!
-for _ in $(seq 100); do
-	[ -s "$WORK/ports.json" ] && break
-	kill -0 "$peer_pid" 2>/dev/null || break
-	sleep 0.1
-done
-[ -s "$WORK/ports.json" ] || { echo "FAIL: whois peer did not start: $(cat "$WORK/peer.err")" >&2; exit 1; }
+start_peer "$PY" "$RK_SOURCE_DIR/tests/integration/whois_peer.py" "$RK_FIXTURES/whois" \
+	"$WORK/ports.json" "$WORK/queries.log" 2>"$WORK/peer.err"
+wait_for_file "$WORK/ports.json" "the whois peer ($(cat "$WORK/peer.err"))"
 port() { json_get "$WORK/ports.json" "d['$1']"; }
 
 conf="$WORK/renraku.conf"
