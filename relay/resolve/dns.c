@@ -194,9 +194,10 @@ static enum rk_err run_queries(struct dns_source *ds, struct dns_job *jobs,
 		for (int k = 0; k < ARES_GETSOCK_MAXNUM; k++) {
 			short ev = 0;
 
-			if (ARES_GETSOCK_READABLE(bits, k))
+			/* c-ares's own macros shift a signed 1 by up to 31 */
+			if (((unsigned)bits >> k) & 1u)
 				ev |= POLLIN;
-			if (ARES_GETSOCK_WRITABLE(bits, k))
+			if (((unsigned)bits >> (k + ARES_GETSOCK_MAXNUM)) & 1u)
 				ev |= POLLOUT;
 			if (!ev)
 				continue;

@@ -890,6 +890,15 @@ static bool job_visited(const struct whois_job *j, const char *server)
 	return false;
 }
 
+static bool referral_port_ok(const struct whois_source *ws, const char *server)
+{
+	const char *colon = strrchr(server, ':');
+
+	if (server_target(ws, server) != server)
+		return true; /* mapped by the operator */
+	return colon && (strcmp(colon, ":43") == 0 || strcmp(colon, ":4321") == 0);
+}
+
 /* Move on to server (a referral), or say why not. */
 static bool job_refer(struct whois_source *ws, struct whois_job *j,
 		      const char *referral)
@@ -898,6 +907,15 @@ static bool job_refer(struct whois_source *ws, struct whois_job *j,
 
 	if (server_norm(referral, next, sizeof(next)))
 		return false;
+	if (!referral_port_ok(ws, next)) {
+		/* an answer must not send us to any port of any host (a mail
+		 * server next door): whois and RWhois ports only, unless the
+		 * operator mapped the name */
+		rk_log_warn(ws->log, "whois %s: referral to '%s' refused (only ports "
+			    "43 and 4321, or a name in [resolve] whois_map)",
+			    j->subject, next);
+		return false;
+	}
 	if (job_visited(j, next)) {
 		rk_log_warn(ws->log, "whois %s: referral loop back to '%s'",
 			    j->subject, next);

@@ -38,8 +38,9 @@ stop_peers() {
 	done
 	PEER_PIDS=()
 }
-# wait_for_file FILE WHAT: until the last peer started wrote FILE (10 s);
-# exits the test as failed if it dies or never does.
+# wait_for_file FILE WHAT [ERRFILE]: until the last peer started wrote
+# FILE (10 s); exits the test as failed, showing ERRFILE, if it dies or
+# never does.
 wait_for_file() {
 	local pid=${PEER_PIDS[${#PEER_PIDS[@]}-1]}
 	for _ in $(seq 100); do
@@ -47,7 +48,7 @@ wait_for_file() {
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "FAIL: $2 did not start" >&2
+	echo "FAIL: $2 did not start${3:+: $(cat "$3" 2>/dev/null)}" >&2
 	exit 1
 }
 

@@ -69,7 +69,7 @@ EOF
 start_peer "$PY" "$RK_SOURCE_DIR/tests/peers/https_server.py" --cert "$WORK/certs/server.pem" \
 	--key "$WORK/certs/server.key" --routes "$WORK/routes.json" \
 	--port-file "$WORK/port" 2>"$WORK/srv.err"
-wait_for_file "$WORK/port" "the HTTPS peer ($(cat "$WORK/srv.err"))"
+wait_for_file "$WORK/port" "the HTTPS peer" "$WORK/srv.err"
 base="https://127.0.0.1:$(cat "$WORK/port")"
 
 conf="$WORK/renraku.conf"

@@ -8,7 +8,7 @@
 
 start_peer "$PY" "$RK_SOURCE_DIR/tests/integration/whois_peer.py" "$RK_FIXTURES/whois" \
 	"$WORK/ports.json" "$WORK/queries.log" 2>"$WORK/peer.err"
-wait_for_file "$WORK/ports.json" "the whois peer ($(cat "$WORK/peer.err"))"
+wait_for_file "$WORK/ports.json" "the whois peer" "$WORK/peer.err"
 port() { json_get "$WORK/ports.json" "d['$1']"; }
 
 conf="$WORK/renraku.conf"
@@ -125,6 +125,11 @@ check "slow batch: concurrent (took ${took}s, one by one would be 8s)" \
 	"$PY" -c "import sys; sys.exit(0 if $took < 5 else 1)"
 check "slow batch: all 8 events resolved to the whois contact" \
 	test "$(sqlite3 "$db" "select count(*) from events where state != 'new' and source_ip like '192.0.2.12_'")" = 8
+
+# a referral to another port (a mail server next door) is not followed
+resolve_json 192.0.2.204
+check "referral to port 25: refused, nobody" test "$rc:$(json_get "$WORK/192.0.2.204.json" "len(d['chain'])")" = "0:0"
+check "referral to port 25: said so" grep -q "referral to '127.0.0.1:25' refused" "$WORK/192.0.2.204.err"
 
 # local first: an address the constituency knows asks no whois server
 printf '[relay]\nfrom = csirt@test.example\n[resolve]\norder = local, whois\nwhois_server = 127.0.0.1:%s\n' \

@@ -33,6 +33,7 @@ IANA = {
     "192.0.2.201": b"refer:        big.example\n",
     "192.0.2.202": b"refer:        silent.example\n",
     "192.0.2.203": b"% no referral, no contact\n",
+    "192.0.2.204": b"refer:        127.0.0.1:25\n",
     "AS64500": b"refer:        whois.arin.net\n",
 }
 for i in range(120, 128):
