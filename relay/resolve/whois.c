@@ -652,6 +652,12 @@ enum rk_err whois_query_line(const char *host, const char *subject,
 {
 	size_t hl = strlen(host);
 	bool arin = (hl >= 8 && strcasecmp(host + hl - 8, "arin.net") == 0);
+	/* RIPE's software (RIPE, APNIC, AFRINIC): -r leaves out the
+	 * person and role objects, which count against a daily limit and
+	 * get a client blocked; the "% Abuse contact" line stays */
+	bool rpsl = strcasecmp(host, "whois.ripe.net") == 0 ||
+		    strcasecmp(host, "whois.apnic.net") == 0 ||
+		    strcasecmp(host, "whois.afrinic.net") == 0;
 	int w;
 
 	if (rk_str_has_ctl(subject, false))
@@ -662,6 +668,8 @@ enum rk_err whois_query_line(const char *host, const char *subject,
 		w = snprintf(out, outlen, "a + %s\r\n", subject + 2);
 	else if (arin && strspn(subject, "0123456789.:abcdefABCDEF") == strlen(subject))
 		w = snprintf(out, outlen, "n + %s\r\n", subject);
+	else if (rpsl)
+		w = snprintf(out, outlen, "-r %s\r\n", subject);
 	else
 		w = snprintf(out, outlen, "%s\r\n", subject);
 	return w < 0 || (size_t)w >= outlen ? RK_ERR_LIMIT : RK_OK;
@@ -685,7 +693,19 @@ struct whois_map_entry {
 	char to[WHOIS_SERVER_TEXT];   /* where it is reached */
 };
 
+/* A server's address, resolved once per batch: getaddrinfo blocks, and
+ * a batch asks the same few servers again and again. */
+struct whois_addr {
+	char target[WHOIS_SERVER_TEXT];
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	int rc; /* getaddrinfo's result */
+};
+#define WHOIS_ADDR_CACHE 32
+
 struct whois_source {
+	struct whois_addr addrs[WHOIS_ADDR_CACHE];
+	size_t naddrs;
 	const struct rk_log *log;
 	char first[WHOIS_SERVER_TEXT];
 	struct whois_map_entry map[WHOIS_MAX_MAP];
@@ -830,15 +850,50 @@ static void job_finish(struct whois_job *j, enum rk_err err)
 	j->state = JOB_DONE;
 }
 
+/* The address of target "host:port" (numeric first: no resolver wait
+ * for an address), from the batch's cache. */
+static const struct whois_addr *server_addr(struct whois_source *ws,
+					    const char *target, const char *host,
+					    const char *port)
+{
+	struct whois_addr *wa;
+	struct addrinfo hints, *ai = NULL;
+
+	for (size_t i = 0; i < ws->naddrs; i++)
+		if (strcmp(ws->addrs[i].target, target) == 0)
+			return &ws->addrs[i];
+	if (ws->naddrs == WHOIS_ADDR_CACHE)
+		ws->naddrs = 0; /* a batch asking this many servers: start over */
+	wa = &ws->addrs[ws->naddrs++];
+	memset(wa, 0, sizeof(*wa));
+	snprintf(wa->target, sizeof(wa->target), "%s", target);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
+	wa->rc = getaddrinfo(host, port, &hints, &ai);
+	if (wa->rc == EAI_NONAME) {
+		hints.ai_flags &= ~AI_NUMERICHOST;
+		wa->rc = getaddrinfo(host, port, &hints, &ai);
+	}
+	if (wa->rc == 0 && ai && ai->ai_addrlen <= sizeof(wa->sa)) {
+		memcpy(&wa->sa, ai->ai_addr, ai->ai_addrlen);
+		wa->salen = ai->ai_addrlen;
+	} else if (wa->rc == 0) {
+		wa->rc = EAI_FAIL;
+	}
+	if (ai)
+		freeaddrinfo(ai);
+	return wa;
+}
+
 /* Connect to the job's current server and queue its query line. */
 static void job_start(struct whois_source *ws, struct whois_job *j,
 		      long long now)
 {
 	char host[WHOIS_SERVER_TEXT], port[8];
-	struct addrinfo hints, *ai = NULL;
+	const struct whois_addr *wa;
 	const char *target = server_target(ws, j->server);
 	char hostname[WHOIS_SERVER_TEXT];
-	int rc;
 
 	if (split_server(j->server, hostname, sizeof(hostname), port, sizeof(port)) ||
 	    whois_query_line(hostname, j->subject, j->query, sizeof(j->query)) ||
@@ -850,34 +905,22 @@ static void job_start(struct whois_source *ws, struct whois_job *j,
 	j->qlen = strlen(j->query);
 	j->qsent = 0;
 	rk_buf_reset(&j->in);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	/* numeric first: no resolver wait for addresses */
-	hints.ai_flags |= AI_NUMERICHOST;
-	rc = getaddrinfo(host, port, &hints, &ai);
-	if (rc == EAI_NONAME) {
-		hints.ai_flags &= ~AI_NUMERICHOST;
-		rc = getaddrinfo(host, port, &hints, &ai);
-	}
-	if (rc != 0 || !ai) {
+	wa = server_addr(ws, target, host, port);
+	if (wa->rc != 0) {
 		rk_log_warn(ws->log, "whois %s: cannot resolve '%s': %s",
-			    j->subject, host, gai_strerror(rc));
+			    j->subject, host, gai_strerror(wa->rc));
 		job_finish(j, RK_ERR_TEMPFAIL);
 		return;
 	}
-	j->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		       ai->ai_protocol);
+	j->fd = socket(wa->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (j->fd < 0 ||
-	    (connect(j->fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
+	    (connect(j->fd, (const struct sockaddr *)&wa->sa, wa->salen) != 0 &&
 	     errno != EINPROGRESS)) {
 		rk_log_warn(ws->log, "whois %s: cannot connect to '%s': %s",
 			    j->subject, j->server, strerror(errno));
-		freeaddrinfo(ai);
 		job_finish(j, RK_ERR_TEMPFAIL);
 		return;
 	}
-	freeaddrinfo(ai);
 	j->state = JOB_CONNECT;
 	j->deadline = now + ws->timeout_ms;
 }
@@ -1175,6 +1218,7 @@ static enum rk_err whois_lookup(void *self, const struct resolve_query *qs,
 
 	if (!jobs)
 		return RK_ERR_NOMEM;
+	ws->naddrs = 0; /* addresses are looked up again for every batch */
 	for (size_t i = 0; i < n; i++) {
 		struct whois_job *j = &jobs[i];
 

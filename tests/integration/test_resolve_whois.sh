@@ -51,7 +51,7 @@ check "the server that answered" test "$(level0 198.51.100.77 registry)" = "whoi
 check "the range as a prefix" test "$(level0 198.51.100.77 range)" = "198.51.100.0/24"
 check "the country" test "$(level0 198.51.100.77 country)" = DE
 check "ARIN was asked in its full form" grep -qx "arin n + 198.51.100.77" "$WORK/queries.log"
-check "RIPE was asked the address" grep -qx "ripe 198.51.100.77" "$WORK/queries.log"
+check "RIPE was asked with -r (no personal data)" grep -qx "ripe -r 198.51.100.77" "$WORK/queries.log"
 
 R resolve --explain 198.51.100.77 >"$WORK/explain.out" 2>/dev/null
 check "--explain names the source, the server, range and country" \

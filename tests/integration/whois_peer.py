@@ -61,7 +61,8 @@ def answer(role, query):
                     b"Country: US\nOrgAbuseEmail: as-abuse@isp-a.example\n")
         return b"# ARIN: query not in full form\nNetRange: 0.0.0.0 - 255.255.255.255\n"
     if role == "ripe":
-        if q == "198.51.100.77":
+        # asked with -r: no person or role objects (RIPE's daily limit)
+        if q == "-r 198.51.100.77":
             return fixture("ripe-198.51.100.77.txt")
         return b"%ERROR:101: no entries found\n"
     if role == "jpnic":

@@ -203,6 +203,8 @@ static void test_query_line(void **state)
 	assert_int_equal(whois_query_line("WHOIS.ARIN.NET", "AS64500", q, sizeof(q)), RK_OK);
 	assert_string_equal(q, "a + 64500\r\n");
 	assert_int_equal(whois_query_line("whois.ripe.net", "2001:db8::1", q, sizeof(q)), RK_OK);
+	assert_string_equal(q, "-r 2001:db8::1\r\n");
+	assert_int_equal(whois_query_line("whois.lacnic.net", "2001:db8::1", q, sizeof(q)), RK_OK);
 	assert_string_equal(q, "2001:db8::1\r\n");
 	assert_int_equal(whois_query_line("whois.nic.ad.jp", "HC123JP", q, sizeof(q)), RK_OK);
 	assert_string_equal(q, "HC123JP\r\n");
