@@ -959,6 +959,8 @@ static bool job_refer(struct whois_source *ws, struct whois_job *j,
 			    j->subject, next);
 		return false;
 	}
+	if (strcmp(next, j->server) == 0)
+		return false; /* a server naming itself: its answer is the one */
 	if (job_visited(j, next)) {
 		rk_log_warn(ws->log, "whois %s: referral loop back to '%s'",
 			    j->subject, next);
