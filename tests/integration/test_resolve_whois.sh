@@ -24,6 +24,7 @@ whois_map = whois.nic.ad.jp=127.0.0.1:$(port jpnic), rwhois.isp-a.example:4321=1
   loop-a.example=127.0.0.1:$(port loop_a), loop-b.example=127.0.0.1:$(port loop_b)
   big.example=127.0.0.1:$(port big), silent.example=127.0.0.1:$(port silent)
   slow.example=127.0.0.1:$(port slow)
+  whois.nic.test=127.0.0.1:$(port registry), whois.registrar.test=127.0.0.1:$(port registrar)
 concurrency = 8
 [gpg]
 mode = none
@@ -83,6 +84,11 @@ check "JPNIC: the handle was asked" grep -qx "jpnic HC123JP" "$WORK/queries.log"
 resolve_json AS64500
 check "AS: ARIN's AS contact" test "$(level0 AS64500 email)" = "as-abuse@isp-a.example"
 check "AS: asked in ARIN's form" grep -qx "arin a + 64500" "$WORK/queries.log"
+
+# a domain: IANA -> the thin registry -> the registrar's server
+resolve_json shop.example.test
+check "domain: the registrar's abuse address" test "$(level0 shop.example.test email)" = abuse@registrar.test
+check "domain: from the registrar's server" test "$(level0 shop.example.test registry)" = whois.registrar.test:43
 
 # a referral loop: stopped, nobody known (exit 0, empty chain)
 resolve_json 192.0.2.200

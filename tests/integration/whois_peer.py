@@ -34,6 +34,7 @@ IANA = {
     "192.0.2.202": b"refer:        silent.example\n",
     "192.0.2.203": b"% no referral, no contact\n",
     "192.0.2.204": b"refer:        127.0.0.1:25\n",
+    "shop.example.test": b"refer:        whois.nic.test\n",
     "AS64500": b"refer:        whois.arin.net\n",
 }
 for i in range(120, 128):
@@ -71,6 +72,15 @@ def answer(role, query):
         if q == "HC123JP":
             return fixture("jpnic-HC123JP.iso2022jp.txt")
         return b"No match!!\n"
+    if role == "registry":
+        # a thin registry: the registrar's server, and its abuse address
+        return (b"   Domain Name: SHOP.EXAMPLE.TEST\r\n"
+                b"   Registrar WHOIS Server: whois.registrar.test\r\n"
+                b"   Registrar Abuse Contact Email: thin@registrar.test\r\n")
+    if role == "registrar":
+        return (b"Domain Name: shop.example.test\r\n"
+                b"Registrar Abuse Contact Email: abuse@registrar.test\r\n"
+                b"Registrant Country: JP\r\n")
     if role == "rwhois":
         return (b"%rwhois V-1.5:003fff:00 rwhois.isp-a.example\n"
                 b"network:IP-Network:192.0.2.64/26\n"
@@ -107,7 +117,7 @@ class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
-roles = ["iana", "arin", "ripe", "jpnic", "rwhois", "loop_a", "loop_b", "big", "silent", "slow"]
+roles = ["iana", "arin", "ripe", "jpnic", "rwhois", "loop_a", "loop_b", "big", "silent", "slow", "registry", "registrar"]
 ports = {}
 for role in roles:
     srv = Server(("127.0.0.1", 0), make_handler(role))
