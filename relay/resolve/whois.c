@@ -907,9 +907,14 @@ static void job_start(struct whois_source *ws, struct whois_job *j,
 	rk_buf_reset(&j->in);
 	wa = server_addr(ws, target, host, port);
 	if (wa->rc != 0) {
-		rk_log_warn(ws->log, "whois %s: cannot resolve '%s': %s",
-			    j->subject, host, gai_strerror(wa->rc));
-		job_finish(j, RK_ERR_TEMPFAIL);
+		/* a referral to a name that does not exist will not get
+		 * better: nobody; the first server, or a resolver that
+		 * cannot tell now, is worth another try */
+		bool gone = wa->rc == EAI_NONAME && j->nvisited > 1;
+
+		rk_log_warn(ws->log, "whois %s: cannot resolve '%s': %s", j->subject,
+			    host, gai_strerror(wa->rc));
+		job_finish(j, gone ? RK_ERR_NOTFOUND : RK_ERR_TEMPFAIL);
 		return;
 	}
 	j->fd = socket(wa->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
