@@ -17,6 +17,8 @@ home = gnupg
 url = maildir:outbox
 [aggregate]
 window = 0
+[resolve]
+order = local
 CONF
 R() { "$RENRAKU" --config "$conf" -q "$@"; }
 now=$(date +%s)
@@ -66,6 +68,8 @@ url = maildir:outbox2
 max_attempts = 3
 [aggregate]
 window = 0
+[resolve]
+order = local
 CONF
 G() { "$RENRAKU" --config "$conf2" -q "$@"; }
 db2="$WORK/giveup.db"
