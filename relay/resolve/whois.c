@@ -372,8 +372,14 @@ static void set_field(struct parse_ctx *c, const struct field *f,
 		break;
 	case WF_ORG:
 		val = value_dup(v, n);
-		if (val && strlen(val) > RK_MAX_ORG)
-			val[RK_MAX_ORG] = '\0';
+		if (val && strlen(val) > RK_MAX_ORG) {
+			size_t cut = RK_MAX_ORG;
+
+			/* not inside a UTF-8 sequence */
+			while (cut && ((unsigned char)val[cut] & 0xc0) == 0x80)
+				cut--;
+			val[cut] = '\0';
+		}
 		if (val && !rk_utf8_valid(val, strlen(val)))
 			val[0] = '\0';
 		if (val)

@@ -158,6 +158,21 @@ static void test_ranks_and_hostile(void **state)
 	assert_string_equal(a.range, "192.0.2.64/26");
 	assert_string_equal(a.org, "Customer Y");
 	whois_answer_release(&a);
+	/* a long organization name is cut at a character, not inside one */
+	{
+		char text[RK_MAX_ORG * 2 + 16] = "org-name: x";
+		size_t k = strlen(text);
+
+		while (k + 3 < sizeof(text) - 2) {
+			memcpy(text + k, "\xe6\x97\xa5", 3); /* 日 */
+			k += 3;
+		}
+		text[k++] = '\n';
+		assert_int_equal(whois_parse(text, k, &a), RK_OK);
+		assert_non_null(a.org);
+		assert_true(strlen(a.org) <= RK_MAX_ORG && strlen(a.org) > RK_MAX_ORG - 3);
+		whois_answer_release(&a);
+	}
 	/* domain registries */
 	parse_text("   Registrar WHOIS Server: whois.registrar.example\n"
 		   "   Registrar Abuse Contact Email: abuse@registrar.example\n", &a);
