@@ -521,11 +521,13 @@ static enum rk_err response_outcome(const struct sectxt_source *ss,
 	return RK_OK;
 }
 
-static enum rk_err sectxt_lookup(void *self, const struct resolve_query *qs,
-				 size_t n, int level, struct resolve_contact *outs,
-				 enum rk_err *errs)
+/* One round: the file of hosts[i] for every i with one (NULL = skip).
+ * nofile[i] is set when the host has no file at all (404, an HTML page,
+ * no web server), as opposed to a file that is not used. */
+static enum rk_err fetch_round(struct sectxt_source *ss, const char *const *hosts,
+			       size_t n, struct resolve_contact *outs,
+			       enum rk_err *errs, bool *nofile)
 {
-	struct sectxt_source *ss = self;
 	struct rk_http_request *reqs = calloc(n ? n : 1, sizeof(*reqs));
 	struct rk_http_response *resps = calloc(n ? n : 1, sizeof(*resps));
 	char **urls = calloc(n ? n : 1, sizeof(*urls));
@@ -533,16 +535,15 @@ static enum rk_err sectxt_lookup(void *self, const struct resolve_query *qs,
 	size_t m = 0;
 	enum rk_err err = RK_OK;
 
-	for (size_t i = 0; i < n; i++)
-		errs[i] = RK_ERR_NOTFOUND;
 	if (!reqs || !resps || !urls || !which) {
 		err = RK_ERR_NOMEM;
 		goto cleanup;
 	}
-	for (size_t i = 0; level == 0 && i < n && !err; i++) {
-		if (!qs[i].domain)
+	for (size_t i = 0; i < n && !err; i++) {
+		nofile[i] = false;
+		if (!hosts[i])
 			continue;
-		if ((err = sectxt_url(ss, qs[i].domain, &urls[m])))
+		if ((err = sectxt_url(ss, hosts[i], &urls[m])))
 			break;
 		reqs[m].url = urls[m];
 		reqs[m].accept = "text/plain";
@@ -555,8 +556,9 @@ static enum rk_err sectxt_lookup(void *self, const struct resolve_query *qs,
 		size_t i = which[k];
 
 		errs[i] = response_outcome(ss, &resps[k], urls[k]);
+		nofile[i] = errs[i] == RK_ERR_NOTFOUND && resps[k].err != RK_ERR_LIMIT;
 		if (errs[i] == RK_OK)
-			errs[i] = contact_from(ss, &resps[k], urls[k], qs[i].domain, &outs[i]);
+			errs[i] = contact_from(ss, &resps[k], urls[k], hosts[i], &outs[i]);
 		if (errs[i] == RK_ERR_NOMEM)
 			err = RK_ERR_NOMEM;
 	}
@@ -569,6 +571,51 @@ cleanup:
 	free(resps);
 	free(urls);
 	free(which);
+	return err;
+}
+
+/* The domain one label up when that is still a registrable-looking name
+ * (the domain had three labels or more): "login.bank.example" ->
+ * "bank.example"; NULL otherwise. */
+static const char *parent_host(const char *domain)
+{
+	const char *dot = strchr(domain, '.');
+
+	return dot && strchr(dot + 1, '.') ? dot + 1 : NULL;
+}
+
+/* Each domain's own file, then, for those with none, the parent's (a
+ * phishing page on a subdomain of the organization that has one). */
+static enum rk_err sectxt_lookup(void *self, const struct resolve_query *qs,
+				 size_t n, int level, struct resolve_contact *outs,
+				 enum rk_err *errs)
+{
+	struct sectxt_source *ss = self;
+	const char **hosts = calloc(n ? n : 1, sizeof(*hosts));
+	bool *nofile = calloc(n ? n : 1, sizeof(*nofile));
+	bool again = false;
+	enum rk_err err = RK_OK;
+
+	for (size_t i = 0; i < n; i++)
+		errs[i] = RK_ERR_NOTFOUND;
+	if (!hosts || !nofile) {
+		err = RK_ERR_NOMEM;
+		goto cleanup;
+	}
+	if (level != 0)
+		goto cleanup;
+	for (size_t i = 0; i < n; i++)
+		hosts[i] = qs[i].domain;
+	err = fetch_round(ss, hosts, n, outs, errs, nofile);
+	for (size_t i = 0; !err && i < n; i++) {
+		hosts[i] = nofile[i] && qs[i].domain ? parent_host(qs[i].domain) : NULL;
+		again = again || hosts[i];
+	}
+	if (!err && again)
+		err = fetch_round(ss, hosts, n, outs, errs, nofile);
+cleanup:
+	free(hosts);
+	free(nofile);
 	return err;
 }
 

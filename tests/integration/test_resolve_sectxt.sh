@@ -28,9 +28,9 @@ newkey() { # HOME UID
 newkey "$WORK/signer" "Good Signer <security@signed.test>"
 newkey "$WORK/stranger" "Stranger <x@stranger.test>"
 mkdir -p "$WORK/gnupg" && chmod 700 "$WORK/gnupg"
-gpg --homedir "$WORK/signer" --export --armor >"$WORK/signer.asc"
+gpg --homedir "$WORK/signer" --export --armor >"$WORK/signer.asc" 2>/dev/null
 gpg --homedir "$WORK/gnupg" --batch --import "$WORK/signer.asc" >/dev/null 2>&1
-fpr=$(gpg --homedir "$WORK/signer" --with-colons --list-keys | awk -F: '/^fpr/ {print $10; exit}')
+fpr=$(gpg --homedir "$WORK/signer" --with-colons --list-keys 2>/dev/null | awk -F: '/^fpr/ {print $10; exit}')
 
 cat >"$files/good.txt" <<'EOF'
 # security.txt of good.test
@@ -106,6 +106,10 @@ check "good: Preferred-Languages chooses the language" test "$(level0 lang)" = j
 check "good: Encryption key URL kept" test "$(level0 encryption)" = https://good.test/pgp-key.asc
 check "good: the URL read" test "$(level0 registry)" = "$base/good.test/.well-known/security.txt"
 check "good: not signed" test "$(level0 detail)" = "not signed"
+
+resolve_json www.good.test
+check "a subdomain without a file: its parent's" test "$(level0 email)" = security@good.test
+check "a subdomain without a file: the parent matched" test "$(level0 match)" = good.test
 
 resolve_json moved.test
 check "a redirect to a file whose Canonical names where it landed: used" \
