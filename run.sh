@@ -11,10 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake pkg-config clang gnupg gpg-agent
-	libgpgme-dev libgmime-3.0-dev libjansson-dev libsqlite3-dev
+	libgpgme-dev libgmime-3.0-dev libjansson-dev libyajl-dev libsqlite3-dev
 	libinih-dev libcsv-dev libcmocka-dev libcurl4-openssl-dev
 	libesmtp-dev libssl-dev libmicrohttpd-dev libc-ares-dev libidn2-dev
-	python3 python3-aiosmtpd sqlite3 dnsmasq-base)
+	libxml2-dev bsdutils libcjson-dev
+	python3 python3-aiosmtpd sqlite3 openssl gpg-wks-client dnsmasq-base)
 
 JOBS=$(nproc 2>/dev/null || echo 2)
 

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "renraku/core.h"
 
@@ -113,6 +114,28 @@ struct bench_events {
 /* Append events [first, first + n) (one line each, "\n"-terminated). */
 enum rk_err bench_events_jsonl(const struct bench_events *g, uint64_t first,
 			       uint64_t n, struct rk_buf *out);
+
+/* The same events' addresses as Shadowserver scan_http rows: CSV with
+ * its header line (written when first is 0), ~300 bytes a row. */
+enum rk_err bench_scan_csv(const struct bench_events *g, uint64_t first,
+			   uint64_t n, struct rk_buf *out);
+/* Wide events, as IntelMQ's Shadowserver parser and its experts write
+ * scan_http rows: ~40 fields with the raw row in base64, ~2 KB a line. */
+enum rk_err bench_events_wide(const struct bench_events *g, uint64_t first,
+			      uint64_t n, struct rk_buf *out);
+
+enum bench_input {
+	BENCH_INPUT_LINES, /* IntelMQ JSON lines, ~480 bytes */
+	BENCH_INPUT_ARRAY, /* the same events as one JSON array */
+	BENCH_INPUT_WIDE,  /* wide events, JSON lines */
+	BENCH_INPUT_SCAN   /* Shadowserver scan_http CSV */
+};
+
+/* count inputs of kind into out, generated in chunks (memory stays
+ * small for any count).  RK_ERR_IO when a write fails. */
+enum rk_err bench_write_input(enum bench_input kind,
+			      const struct bench_events *g, uint64_t count,
+			      FILE *out);
 
 /* The relay config text for a scratch home (window 0, maildir, no
  * network sources).  gpg_home, maildir, db: absolute paths. */

@@ -324,6 +324,13 @@ static const char *const services[][3] = {
 	{"smtp", "25", "info,test,postmaster"},
 };
 
+/* The event record i repeats: i itself, or (every dup_every-th) the one
+ * before it, an exact repeat. */
+static uint64_t source_index(const struct bench_events *g, uint64_t i)
+{
+	return g->dup_every && i > 0 && i % g->dup_every == 0 ? i - 1 : i;
+}
+
 /* Event idx as one JSON line. */
 static enum rk_err event_line(const struct bench_events *g, uint64_t idx,
 			      struct rk_buf *out)
@@ -442,13 +449,242 @@ enum rk_err bench_events_jsonl(const struct bench_events *g, uint64_t first,
 {
 	enum rk_err err = RK_OK;
 
-	for (uint64_t i = first; !err && i < first + n; i++) {
-		uint64_t idx = i;
+	for (uint64_t i = first; !err && i < first + n; i++)
+		err = event_line(g, source_index(g, i), out);
+	return err;
+}
 
-		if (g->dup_every && i > 0 && i % g->dup_every == 0)
-			idx = i - 1; /* an exact repeat of the line before */
-		err = event_line(g, idx, out);
+/* ------------------------------------------------------------ wide events */
+
+static const char b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static enum rk_err add_base64(struct rk_buf *out, const char *s, size_t n)
+{
+	enum rk_err err = RK_OK;
+
+	for (size_t i = 0; !err && i < n; i += 3) {
+		unsigned v = (unsigned char)s[i] << 16;
+		char q[4];
+
+		if (i + 1 < n)
+			v |= (unsigned char)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)s[i + 2];
+		q[0] = b64[(v >> 18) & 63];
+		q[1] = b64[(v >> 12) & 63];
+		q[2] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		q[3] = i + 2 < n ? b64[v & 63] : '=';
+		err = rk_buf_add(out, q, 4);
 	}
+	return err;
+}
+
+static const char *const servers[] = {
+	"Apache/2.4.29 (Ubuntu)", "nginx/1.14.0", "Microsoft-IIS/8.5",
+	"lighttpd/1.4.35", "Boa/0.94.14rc21", "mini_httpd/1.19 19dec2003"};
+
+/* The scan_http row of event idx: the values both the CSV and the wide
+ * event carry. */
+struct scan_row {
+	char ts[RK_TIME_TEXT], iso[RK_TIME_TEXT], obs[RK_TIME_TEXT];
+	char ip[RK_ADDR_TEXT];
+	unsigned port, code, length, naics, lat, lon;
+	uint32_t asn;
+	const char *cc, *server;
+	unsigned long long host;
+	size_t org;
+};
+
+static void scan_row(const struct bench_events *g, uint64_t idx,
+		     struct scan_row *row)
+{
+	struct bench_rng r = {g->seed ^ (idx * 0x9e3779b97f4a7c15ull)};
+	int64_t t = BENCH_T_END - (int64_t)idx;
+	uint64_t a;
+	size_t k;
+
+	bench_rand(&r);
+	a = bench_rand(&r) % g->naddr;
+	k = (size_t)(a % g->c->nnet);
+	bench_pool_addr(g->c, a, row->ip);
+	rk_time_format(t, 0, row->ts); /* "YYYY-MM-DD HH:MM:SS" */
+	rk_time_format_iso(t, row->iso);
+	rk_time_format_iso(t + 3600 + bench_randn(&r, 3000), row->obs);
+	row->cc = bench_net_cc(k);
+	row->asn = bench_net_asn(g->c, k);
+	row->port = bench_randn(&r, 4) ? 80 : 8080 + bench_randn(&r, 20);
+	row->code = bench_randn(&r, 3) ? 200 : 401;
+	row->length = 100 + bench_randn(&r, 60000);
+	row->naics = 517311 + bench_randn(&r, 3);
+	row->lat = bench_randn(&r, 90000);
+	row->lon = bench_randn(&r, 180000);
+	row->server = servers[bench_randn(&r, RK_ARRAY_LEN(servers))];
+	row->host = (unsigned long long)a;
+	row->org = k / 4;
+}
+
+static const char scan_header[] =
+	"\"timestamp\",\"ip\",\"port\",\"protocol\",\"hostname\",\"tag\","
+	"\"asn\",\"geo\",\"region\",\"city\",\"naics\",\"sector\",\"http\","
+	"\"http_code\",\"http_reason\",\"content_type\",\"connection\","
+	"\"www_authenticate\",\"set_cookie\",\"server\",\"content_length\","
+	"\"transfer_encoding\",\"http_date\",\"version\",\"severity\"\n";
+
+static enum rk_err scan_csv_line(const struct scan_row *row,
+				 struct rk_buf *out)
+{
+	return rk_buf_addf(out,
+		"\"%s\",\"%s\",%u,\"tcp\",\"host-%llu.org%zu.example\","
+		"\"http;%s\",%u,\"%s\",\"TOKYO\",\"CHIYODA\",%u,"
+		"\"Communications, Service Provider, and Telecommunications\","
+		"\"HTTP/1.1\",%u,\"%s\",\"text/html; charset=UTF-8\","
+		"\"keep-alive\",\"%s\",\"%s\",\"%s\",%u,\"chunked\","
+		"\"%.10s\",\"1.1\",\"%s\"\n",
+		row->ts, row->ip, row->port, row->host, row->org,
+		row->code == 401 ? "auth" : "open", row->asn, row->cc,
+		row->naics, row->code,
+		row->code == 401 ? "Unauthorized" : "OK",
+		row->code == 401 ? "Basic realm=\"\"router\"\"" : "",
+		row->code == 401 ? "" : "PHPSESSID=abcdef0123456789; path=/",
+		row->server, row->length, row->ts,
+		row->code == 401 ? "medium" : "low");
+}
+
+enum rk_err bench_scan_csv(const struct bench_events *g, uint64_t first,
+			   uint64_t n, struct rk_buf *out)
+{
+	enum rk_err err = first == 0 ? rk_buf_adds(out, scan_header) : RK_OK;
+
+	for (uint64_t i = first; !err && i < first + n; i++) {
+		struct scan_row row;
+
+		scan_row(g, source_index(g, i), &row);
+		err = scan_csv_line(&row, out);
+	}
+	return err;
+}
+
+/* One wide event: what IntelMQ's Shadowserver parser and its experts
+ * (cymru, geoip, rdap) write for a scan_http row: about 40 fields with
+ * the raw row, about 2 KB. */
+static enum rk_err wide_line(const struct scan_row *row, struct rk_buf *raw,
+			     struct rk_buf *out)
+{
+	enum rk_err err;
+
+	rk_buf_reset(raw);
+	if ((err = rk_buf_adds(raw, scan_header)) ||
+	    (err = scan_csv_line(row, raw)))
+		return err;
+	err = rk_buf_addf(out,
+		"{\"__type\":\"Event\",\"feed.accuracy\":100.0,"
+		"\"feed.name\":\"Accessible-HTTP\","
+		"\"feed.provider\":\"Shadowserver\","
+		"\"feed.url\":\"https://dl.shadowserver.org/reports/scan_http\","
+		"\"feed.documentation\":\"https://www.shadowserver.org/what-we-do/"
+		"network-reporting/accessible-http-report/\","
+		"\"time.observation\":\"%s\",\"time.source\":\"%s\","
+		"\"source.ip\":\"%s\",\"source.port\":%u,"
+		"\"source.reverse_dns\":\"host-%llu.org%zu.example\","
+		"\"source.asn\":%u,\"source.as_name\":\"ORG%zu-AS Example "
+		"Networks\",\"source.network\":\"%s/24\","
+		"\"source.registry\":\"APNIC\",\"source.allocated\":"
+		"\"2001-07-03T00:00:00+00:00\",\"source.geolocation.cc\":\"%s\","
+		"\"source.geolocation.region\":\"TOKYO\","
+		"\"source.geolocation.city\":\"CHIYODA\","
+		"\"source.geolocation.latitude\":%u.%03u,"
+		"\"source.geolocation.longitude\":%u.%03u,"
+		"\"protocol.transport\":\"tcp\",\"protocol.application\":\"http\","
+		"\"classification.taxonomy\":\"vulnerable\","
+		"\"classification.type\":\"vulnerable-system\","
+		"\"classification.identifier\":\"accessible-http\","
+		"\"extra.tag\":\"http;%s\",\"extra.source.naics\":%u,"
+		"\"extra.source.sector\":\"Communications, Service Provider, "
+		"and Telecommunications\",\"extra.http\":\"HTTP/1.1\","
+		"\"extra.http_code\":%u,\"extra.http_reason\":\"%s\","
+		"\"extra.content_type\":\"text/html; charset=UTF-8\","
+		"\"extra.connection\":\"keep-alive\","
+		"\"extra.www_authenticate\":\"%s\",\"extra.set_cookie\":\"%s\","
+		"\"extra.server\":\"%s\",\"extra.content_length\":%u,"
+		"\"extra.transfer_encoding\":\"chunked\","
+		"\"extra.http_date\":\"%s\",\"extra.version\":\"1.1\","
+		"\"extra.severity\":\"%s\",\"raw\":\"",
+		row->obs, row->iso, row->ip, row->port, row->host, row->org,
+		row->asn, row->org, row->ip, row->cc, row->lat / 1000,
+		row->lat % 1000, row->lon / 1000, row->lon % 1000,
+		row->code == 401 ? "auth" : "open", row->naics, row->code,
+		row->code == 401 ? "Unauthorized" : "OK",
+		row->code == 401 ? "Basic realm=\\\"router\\\"" : "",
+		row->code == 401 ? "" : "PHPSESSID=abcdef0123456789; path=/",
+		row->server, row->length, row->iso,
+		row->code == 401 ? "medium" : "low");
+	if (!err)
+		err = add_base64(out, raw->data, raw->len);
+	if (!err)
+		err = rk_buf_adds(out, "\"}\n");
+	return err;
+}
+
+enum rk_err bench_events_wide(const struct bench_events *g, uint64_t first,
+			      uint64_t n, struct rk_buf *out)
+{
+	struct rk_buf raw;
+	enum rk_err err = RK_OK;
+
+	rk_buf_init(&raw, 1u << 16);
+	for (uint64_t i = first; !err && i < first + n; i++) {
+		struct scan_row row;
+
+		scan_row(g, source_index(g, i), &row);
+		err = wide_line(&row, &raw, out);
+	}
+	rk_buf_release(&raw);
+	return err;
+}
+
+enum rk_err bench_write_input(enum bench_input kind,
+			      const struct bench_events *g, uint64_t count,
+			      FILE *out)
+{
+	struct rk_buf buf;
+	enum rk_err err = RK_OK;
+
+	rk_buf_init(&buf, (size_t)1 << 30);
+	if (kind == BENCH_INPUT_ARRAY)
+		err = rk_buf_adds(&buf, "[");
+	/* in chunks, so memory stays small for any count */
+	for (uint64_t i = 0; !err && i < count; i += 10000) {
+		uint64_t n = count - i < 10000 ? count - i : 10000;
+		size_t from = buf.len;
+
+		switch (kind) {
+		case BENCH_INPUT_LINES:
+		case BENCH_INPUT_ARRAY:
+			err = bench_events_jsonl(g, i, n, &buf);
+			break;
+		case BENCH_INPUT_WIDE:
+			err = bench_events_wide(g, i, n, &buf);
+			break;
+		case BENCH_INPUT_SCAN:
+			err = bench_scan_csv(g, i, n, &buf);
+			break;
+		}
+		if (!err && kind == BENCH_INPUT_ARRAY) {
+			/* "[" line ",\n" line ... "]\n": the objects of the
+			 * lines, separated by commas */
+			for (size_t j = from; j < buf.len; j++)
+				if (buf.data[j] == '\n' &&
+				    (j + 1 < buf.len || i + n < count))
+					buf.data[j] = ',';
+			if (i + n >= count)
+				err = rk_buf_adds(&buf, "]\n");
+		}
+		if (!err && fwrite(buf.data, 1, buf.len, out) != buf.len)
+			err = RK_ERR_IO;
+		rk_buf_reset(&buf);
+	}
+	rk_buf_release(&buf);
 	return err;
 }
 

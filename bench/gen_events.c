@@ -3,7 +3,8 @@
  * hand on the same data the benchmarks use.
  *
  *   rk_bench_gen events [--count N] [--addresses M] [--networks K]
- *                       [--dup-every D] [--seed S] FILE|-
+ *                       [--dup-every D] [--seed S]
+ *                       [--form lines|array|wide|scan] FILE|-
  *   rk_bench_gen contacts [--networks K] [--extra] DIR
  *
  * events: N IntelMQ JSON lines (default 100,000) about M addresses
@@ -11,6 +12,10 @@
  * constituency: infected-system, brute-force, scanner and
  * vulnerable-system events, IPv4 and IPv6, with extra.* fields, about
  * 450 bytes a line; every D-th line (100) repeats the one before it.
+ * --form array: the same events as one JSON array; wide: ~40-field
+ * events of ~2 KB as IntelMQ's Shadowserver parser writes them; scan:
+ * Shadowserver scan_http CSV rows (name the file
+ * YYYY-MM-DD-scan_http-....csv for --format auto).
  * contacts: DIR/constituency.csv and DIR/national-csirts.csv for K
  * networks (--extra: K is the total row count, with covering /16s, AS
  * rows and domains, as bench_resolve uses).
@@ -24,7 +29,8 @@
 
 static const char usage[] =
 	"usage: rk_bench_gen events [--count N] [--addresses M] [--networks K]\n"
-	"                           [--dup-every D] [--seed S] FILE|-\n"
+	"                           [--dup-every D] [--seed S]\n"
+	"                           [--form lines|array|wide|scan] FILE|-\n"
 	"       rk_bench_gen contacts [--networks K] [--extra] DIR\n";
 
 static long long number(const char *s)
@@ -45,11 +51,13 @@ int main(int argc, char **argv)
 		{"dup-every", required_argument, NULL, 'd'},
 		{"seed", required_argument, NULL, 's'},
 		{"extra", no_argument, NULL, 'x'},
+		{"form", required_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
 	long long count = 100000, addrs = 10000, nets = 1000, dup = 100;
 	long long seed = 42;
 	int extra = 0, c;
+	enum bench_input form = BENCH_INPUT_LINES;
 	const char *what;
 	struct bench_constituency k;
 	struct rk_buf buf;
@@ -68,6 +76,18 @@ int main(int argc, char **argv)
 		case 'd': dup = number(optarg); break;
 		case 's': seed = number(optarg); break;
 		case 'x': extra = 1; break;
+		case 'f':
+			if (strcmp(optarg, "lines") == 0)
+				form = BENCH_INPUT_LINES;
+			else if (strcmp(optarg, "array") == 0)
+				form = BENCH_INPUT_ARRAY;
+			else if (strcmp(optarg, "wide") == 0)
+				form = BENCH_INPUT_WIDE;
+			else if (strcmp(optarg, "scan") == 0)
+				form = BENCH_INPUT_SCAN;
+			else
+				bench_die("--form: lines, array, wide or scan");
+			break;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
@@ -86,17 +106,8 @@ int main(int argc, char **argv)
 
 		if (!out)
 			bench_die("cannot create '%s'", argv[optind]);
-		/* in chunks, so memory stays small for any count */
-		for (long long i = 0; i < count; i += 10000) {
-			long long n = count - i < 10000 ? count - i : 10000;
-
-			rk_buf_reset(&buf);
-			bench_check(bench_events_jsonl(&g, (uint64_t)i, (uint64_t)n,
-						       &buf),
-				    "generate");
-			if (fwrite(buf.data, 1, buf.len, out) != buf.len)
-				bench_die("write failed");
-		}
+		bench_check(bench_write_input(form, &g, (uint64_t)count, out),
+			    "generate");
 		if (out != stdout ? fclose(out) != 0 : fflush(out) != 0)
 			bench_die("write failed");
 	} else if (strcmp(what, "contacts") == 0) {

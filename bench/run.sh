@@ -6,12 +6,12 @@
 #   bench/run.sh [--full] [--only LIST] [--no-build]
 #     --full       end to end with the design's 1,000,000 events from
 #                  100,000 addresses (default 100,000 from 10,000)
-#     --only LIST  comma-separated subset of: ingest,resolve,sign,maildir,e2e
+#     --only LIST  comma-separated subset of: ingest,resolve,sign,maildir,smtp,e2e,rdap
 #     --no-build   use build-bench/ as it is
 #
 # Sizes can be changed through the environment (RK_BENCH_INGEST_EVENTS,
 # RK_BENCH_RESOLVE_ROWS, RK_BENCH_RESOLVE_LOOKUPS, RK_BENCH_SIGN_COUNT,
-# RK_BENCH_MAILDIR_COUNT, RK_BENCH_E2E_EVENTS, RK_BENCH_E2E_ADDRS,
+# RK_BENCH_MAILDIR_COUNT, RK_BENCH_SMTP_COUNT, RK_BENCH_E2E_EVENTS, RK_BENCH_E2E_ADDRS,
 # RK_BENCH_E2E_NETWORKS).  Everything is offline; scratch data lives under
 # one /tmp/rkbench.* directory that is removed (with its gpg-agents) at the
 # end.
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 build=$top/build-bench
-only=ingest,resolve,sign,maildir,e2e
+only=ingest,resolve,sign,maildir,smtp,e2e,rdap
 do_build=1
 
 while [ $# -gt 0 ]; do
@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
 		;;
 	--no-build) do_build=0 ;;
 	*)
-		echo "usage: bench/run.sh [--full] [--only ingest,resolve,sign,maildir,e2e] [--no-build]" >&2
+		echo "usage: bench/run.sh [--full] [--only ingest,resolve,sign,maildir,smtp,e2e,rdap] [--no-build]" >&2
 		exit 2
 		;;
 	esac
@@ -81,7 +81,7 @@ echo "== machine: $(nproc) CPUs, ${cpu:-unknown CPU}, $(uname -sr)"
 echo "== libraries: jansson $(pkg-config --modversion jansson), sqlite $(pkg-config --modversion sqlite3), gpgme $(pkg-config --modversion gpgme), $(gpg --version | head -n 1)"
 
 failed=()
-for name in ingest resolve sign maildir e2e; do
+for name in ingest resolve sign maildir smtp e2e rdap; do
 	case ",$only," in *",$name,"*) ;; *) continue ;; esac
 	echo "== $name" >&2
 	start=$(date +%s.%N)

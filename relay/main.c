@@ -30,20 +30,22 @@ static const char usage_text[] =
 	"commands:\n"
 	"  init        [--gen-key] [--name NAME] [--from ADDR] [--force]\n"
 	"              create the config, database and signing key\n"
-	"  ingest      [--format auto|intelmq|shadowserver[:TYPE]] [--reporter NAME]\n"
-	"              [--json] FILE...|-\n"
+	"  ingest      [--format auto|intelmq|shadowserver[:TYPE]|arf|iodef|csv:MAPPING]\n"
+	"              [--reporter NAME] [--json] FILE...|-\n"
 	"  resolve     [--json] [--explain] [--offline] IP|ASN|DOMAIN...\n"
 	"  run         [--once] [--now TIME] [--offline] [--interval DURATION] [--json]\n"
 	"              resolve, aggregate, render, sign, deliver\n"
-	"  tickets     list [--state S] [--json] | show ID [--json]\n"
-	"              approve ID [--as NAME] | hold ID [--reason TEXT] [--as NAME]\n"
-	"              retry ID [--as NAME]\n"
+	"  tickets     list [--state S] [--json] | show ID [--json] | show ID --raw\n"
+	"              approve ID...|--all-held [--contact ADDR] [--template T]\n"
+	"              [--level N] [--cleartext] [--as NAME]\n"
+	"              hold ID [--reason TEXT] [--as NAME] | retry ID [--as NAME]\n"
 	"  preview     --template T --lang L --events FILE\n"
 	"              --template FILE --data DATA.json [--partials DIR] [--escape html|none]\n"
-	"  contacts    import [--json] DIR | check [--json] DIR\n"
+	"  contacts    import [--json] DIR | check [--json] DIR | failing | clear ADDR\n"
 	"  events      list [--state S] [--report ID] [--limit N] [--json]\n"
 	"              retry [--state unresolved|failed] [--since DATE]\n"
 	"  schema      update FILE: check and install a new Shadowserver schema\n"
+	"  bootstrap   update: refresh the RDAP bootstrap from [resolve] bootstrap_url\n"
 "  demo        [--out DIR] the whole pipeline on bundled samples, offline\n"
 	"\n"
 	"Every command but init, demo, contacts check and preview --data needs a\n"
@@ -62,6 +64,7 @@ static const struct command commands[] = {
 	{"tickets", cmd_tickets},   {"preview", cmd_preview},
 	{"contacts", cmd_contacts}, {"demo", cmd_demo},
 	{"events", cmd_events},     {"schema", cmd_schema},
+	{"bootstrap", cmd_bootstrap},
 };
 
 static const char *const later_commands[] = {"ack", "inbound", "fetch-mail",

@@ -19,6 +19,15 @@ enum rk_sign_mode {
 	RK_SIGN_NONE = 2
 };
 
+/* [gpg] encrypt: when a notice is encrypted (docs/mail.md). */
+enum rk_encrypt {
+	RK_ENCRYPT_WHEN_KEY = 0, /* to every recipient with a usable key */
+	RK_ENCRYPT_ALWAYS = 1,   /* never in the clear: keyless recipients
+				    are left out, a ticket whose To has no
+				    key is held */
+	RK_ENCRYPT_NEVER = 2     /* signed only (TLP:AMBER is then held) */
+};
+
 enum rk_starttls {
 	RK_STARTTLS_REQUIRED = 0,
 	RK_STARTTLS_OPPORTUNISTIC = 1,
@@ -56,6 +65,8 @@ struct rk_config {
 		char *templates;     /* built-in templates directory */
 		char *contacts;      /* contacts directory, NULL = unset */
 		enum rk_tlp default_tlp; /* GREEN: for events without tlp */
+		bool review;         /* off: on holds every new ticket until
+					'renraku tickets approve' */
 		long long retention; /* reserved: seconds events are kept */
 	} relay;
 	struct {
@@ -66,36 +77,48 @@ struct rk_config {
 		char *home;           /* GnuPG home, "gnupg" */
 		char *signer;         /* fingerprint/uid, NULL = only key */
 		enum rk_sign_mode mode;
-		bool encrypt;         /* reserved until encryption lands */
+		enum rk_encrypt encrypt; /* when-key */
+		bool wkd;             /* off: look keys up by WKD */
+		char *wkd_ca_file;    /* NULL = system CAs */
+		long long wkd_port;   /* 443 (tests: the loopback server's) */
+		char *wkd_resolve;    /* tests: "HOST:ADDRESS,...", NULL */
 	} gpg;
 	struct {
 		char *url;            /* "maildir:outbox" */
 		enum rk_starttls starttls;
 		char *user;           /* NULL */
 		char *password_file;  /* NULL */
-		double rate;          /* messages/s per recipient domain, 0 = unlimited */
+		char *ca_file;        /* CA bundle for the server's certificate,
+					 NULL = the system CAs */
+		double rate;          /* reserved (superseded by rate_per_domain) */
+		long long rate_per_domain; /* messages per minute per recipient
+					      domain, 0 = unlimited */
+		long long rate_total; /* messages per minute in all, 0 = unlimited */
+		long long retry_initial; /* seconds before the first retry, 5m */
+		long long give_up_after; /* seconds after queueing a message is
+					    given up, 5d; 0 = never */
+		long long timeout;    /* SMTP timeouts, milliseconds, 60000 */
 		long long max_attempts; /* delivery attempts before a message
 					   fails, 24 (crashed attempts count) */
 	} transport;
 	struct {
-		char *order;          /* "local,rdap,whois" */
-		char *bootstrap;      /* NULL = bundled snapshot */
-		char *whois;          /* NULL = registry default */
-		char *dns;            /* NULL = system resolver */
-		char *ca_file;        /* NULL = system CAs */
-		char *whois_server;   /* first whois server "host:port",
-					 NULL = whois.iana.org:43 */
+		char *sources;        /* "local, rdap": contact sources in order */
+		char *bootstrap_dir;  /* NULL = <data dir>/rdap (bundled) */
+		char *bootstrap_url;  /* "https://data.iana.org/rdap/" */
+		char *whois_server;   /* host[:port], NULL = whois.iana.org:43 */
 		char *whois_map;      /* "name[:port]=host:port, ...": where to
 					 reach servers named in referrals, NULL */
-		char *dns_server;     /* "host:port" for abusix/cymru,
-					 NULL = the system's resolvers */
+		char *dns_server;     /* host[:port] for abusix/cymru, NULL =
+					 the system's resolvers */
 		char *security_txt_url; /* where a domain's security.txt is
 					   read, "{host}" = the domain; NULL =
 					   https://{host}/.well-known/security.txt */
+		char *ca_file;        /* extra CA for HTTPS, NULL = system's */
 		long long ttl;        /* seconds, 7d */
 		long long negative_ttl; /* seconds, 1d */
 		long long timeout;    /* seconds, 10 */
-		long long concurrency; /* 8 */
+		long long concurrency; /* requests in flight per registry, 8 */
+		double rate;          /* requests/s per registry, 10; 0 = unlimited */
 	} resolve;
 	struct {
 		/* Fields left out of the dedup key besides time.observation:
@@ -110,6 +133,16 @@ struct rk_config {
 		char *spool;          /* directory `run` ingests from, NULL */
 		char *shadowserver_schema; /* NULL = <data dir>/shadowserver/
 					      intelmq.json */
+		/* Size limits on reports, bytes (docs/ingest.md, Limits):
+		 * defaults RK_MAX_REPORT, RK_MAX_JSON_LINE, RK_MAX_FIELD,
+		 * RK_MAX_EVIDENCE; at most the RK_MAX_CFG_* bounds. */
+		long long max_file;     /* one report file */
+		long long max_line;     /* one record: a JSON line or array
+					   element, a CSV row */
+		long long max_field;    /* one field value */
+		long long max_evidence; /* evidence kept with an event */
+		char *csv_mappings;     /* directory of NAME.map files for
+					   generic CSV, NULL = none */
 	} ingest;
 	struct {
 		long long window;     /* seconds, 10m */

@@ -24,7 +24,7 @@
 
 /* The formats a contact may ask for (the `format` column); empty means
  * the default, csv-attach. */
-#define CONTACTS_FORMATS "csv-attach, csv-inline, json"
+#define CONTACTS_FORMATS "csv-attach, csv-inline, json, inline"
 
 /* One problem found in a contacts directory. */
 struct contacts_problem {

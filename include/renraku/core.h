@@ -212,6 +212,11 @@ enum rk_err rk_array_room(void **arr, size_t n, size_t size);
  * "...Z", fractional seconds, "2026-11-20 10:15:00" taken as UTC, a date
  * alone as midnight UTC) into Unix seconds. */
 enum rk_err rk_time_parse(const char *s, int64_t *out);
+/* A calendar date and time at offset_min minutes east of UTC into Unix
+ * seconds; RK_ERR_INVAL when a part is out of range (second 60 is read
+ * as 59) or the time is before 1970 or after 9999. */
+enum rk_err rk_time_from_civil(int y, int mo, int d, int h, int mi, int sec,
+			       int offset_min, int64_t *out);
 /* Format Unix seconds with an offset in minutes east of UTC as
  * "YYYY-MM-DD HH:MM:SS" (out must hold RK_TIME_TEXT bytes). */
 #define RK_TIME_TEXT 32

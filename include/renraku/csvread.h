@@ -46,6 +46,7 @@ struct rk_csv_limit {
 
 struct rk_csv_opts {
 	char delim;                   /* 0: ',' */
+	char quote;                   /* 0: '"' */
 	struct rk_csv_limit input;    /* bytes of the whole input; RK_MAX_REPORT:
 					 past it one problem and the rest is
 					 not read */

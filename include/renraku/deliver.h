@@ -2,10 +2,12 @@
  * Deliver: hand a built message to a transport.
  *
  * A transport is a struct of function pointers; one file per backend
- * (maildir.c now; smtp.c later).  URL forms:
+ * (maildir.c, smtp.c).  URL forms:
  *   maildir:/path/to/Maildir   (relative paths are relative to the
  *                               config file's directory)
- *   smtp://host:port           (a later issue)
+ *   smtp://host[:port]         libESMTP, port 25 unless given; STARTTLS,
+ *                              AUTH, many messages per session
+ *                              ([transport] in docs/configuration.md)
  *
  * Owns: the state of messages after they are queued (sending, sent,
  * deferred, failed) and one deliveries row per envelope recipient
@@ -16,6 +18,7 @@
 #define RENRAKU_DELIVER_H
 
 #include "renraku/config.h"
+#include "renraku/store.h"
 
 struct deliver_msg {
 	const char *key;        /* stable name for this message (e.g. the
@@ -65,8 +68,25 @@ struct deliver_result {
 	size_t nrcpts;
 };
 
+/* What a session transport reports back while it works through a batch
+ * (deliver_pending supplies them).  For each message it tries, in order:
+ * begin(ctx, i) before the first byte of message i's data goes out (it
+ * records the message as sending: after a crash only such a message can
+ * have reached the server without its outcome being recorded), then
+ * finish(ctx, i, RK_OK or a send()-style error, res) as soon as its
+ * outcome is known, before the next message's data.  An error from
+ * begin means the message must not be sent; an error from finish stops
+ * the session. */
+struct deliver_session_ops {
+	enum rk_err (*begin)(void *ctx, size_t i);
+	enum rk_err (*finish)(void *ctx, size_t i, enum rk_err sent,
+			      struct deliver_result *res);
+	void *ctx;
+};
+
 struct deliver_transport {
 	const char *name;       /* "maildir", "smtp" */
+
 	/* RK_OK: res holds an outcome per recipient and for the message.
 	 * An error return is an attempt that never reached the recipients
 	 * (connection refused, disk full): RK_ERR_TEMPFAIL defers every
@@ -77,6 +97,19 @@ struct deliver_transport {
 			    struct deliver_result *res);
 	void (*free)(void *self);
 	void *self;
+	/* Optional (NULL: deliver_pending calls send() once per message):
+	 * one session carrying msgs[0..n), each with its result res[i]
+	 * prepared as for send(), reported through ops.  RK_OK: the session
+	 * ran to its end (every message tried has been finished).
+	 * RK_ERR_TEMPFAIL: the connection failed (refused, TLS, AUTH, a drop
+	 * before the end of DATA); the messages not finished are deferred
+	 * without counting against their recipients, with reason[] (at
+	 * least DELIVER_REPLY_MAX bytes) saying why.  Other errors: the
+	 * same, for a fault of the configuration or the machine. */
+	enum rk_err (*send_batch)(void *self, const struct deliver_msg *msgs,
+				  size_t n, struct deliver_result *res,
+				  const struct deliver_session_ops *ops,
+				  char *reason);
 };
 
 /* The outcome of recipient i in res: rcpts[i].status when it is not
@@ -96,26 +129,74 @@ void deliver_close(struct deliver_transport *t);
 enum rk_err deliver_maildir_open(struct deliver_transport **out,
 				 const char *dir, const struct rk_log *log);
 
+/* SMTP options, from [transport] (strings borrowed for the transport's
+ * lifetime). */
+struct deliver_smtp_options {
+	const char *host;          /* DNS name or address, [v6] bracketed */
+	const char *port;          /* "25" */
+	enum rk_starttls starttls;
+	const char *ca_file;       /* NULL = the system CAs */
+	const char *user;          /* NULL = no AUTH */
+	const char *password_file; /* required with user; refused when
+				      group or others may read it */
+	const char *helo;          /* name for EHLO, NULL = libESMTP's */
+	long long timeout_ms;      /* every SMTP timeout, below the RFC
+				      minimums if asked (libESMTP's
+				      Timeout_OVERRIDE_RFC2822_MINIMUM) */
+};
+
+/* The SMTP backend directly.  Reads the password file now (RK_ERR_CONFIG
+ * naming the file when it is missing, empty or readable by group or
+ * others) and builds the one TLS context every session uses.  Ignores
+ * SIGPIPE for the process. */
+enum rk_err deliver_smtp_open(struct deliver_transport **out,
+			      const struct deliver_smtp_options *opts,
+			      const struct rk_log *log);
+
 struct rk_store;
+
+/* How deliver_pending paces and retries. */
+struct deliver_policy {
+	struct store_retry retry;
+	long long rate_per_domain; /* messages per minute per recipient
+				      domain, 0 = unlimited */
+	long long rate_total;      /* messages per minute, 0 = unlimited */
+	size_t session_max;        /* messages per session, 0 = 100 */
+};
+
+/* The policy [transport] asks for (retry_initial, give_up_after,
+ * max_attempts, rate_per_domain, rate_total), with a random jitter seed
+ * and 20 % jitter. */
+enum rk_err deliver_policy_from_config(const struct rk_config *cfg,
+				       struct deliver_policy *out);
 
 struct deliver_stats {
 	long long sent;     /* messages now sent (every recipient final, at
 			       least one accepted) */
 	long long deferred; /* messages with a recipient still deferred */
-	long long failed;   /* messages no recipient accepted, or past
-			       max_attempts with none accepted */
+	long long failed;   /* messages no recipient accepted, or given up
+			       with none accepted */
+	long long bounced;  /* recipients refused for good (5xx) */
+	long long rate_limited; /* messages due but left for a later pass by
+				   rate_per_domain / rate_total */
+	long long sessions; /* transport sessions opened */
 };
 
 /* Send every queued message (and any left in state sending by a run that
- * died, and deferred ones whose time has come) through t.  Each attempt
- * is counted and the message marked sending in one transaction before the
- * transport is called (a crash counts as an attempt); the outcome of every
- * recipient, and the message state derived from them, is recorded in one
- * transaction after.  A crash repeats at most the message in flight.  A
- * message that has had max_attempts attempts is failed without another
- * (see store_message_attempt). */
+ * died, and deferred ones whose time has come) through t, many to a
+ * session when t has send_batch.  Just before a message's data goes out
+ * its attempt is counted and it is marked sending, in one transaction
+ * (a crash counts as an attempt); the outcome of every recipient, and the
+ * message state derived from them, is recorded in one transaction as
+ * soon as the server has answered.  A crash repeats at most the message
+ * in flight, with its Message-ID.  A connection failure defers the
+ * messages of the session not yet finished, uncounted.  Messages over
+ * the rate limits in the minute before now stay as they are for a later
+ * pass (stats->rate_limited).  A message the retry policy gives up is
+ * failed without another attempt (see store_message_attempt). */
 enum rk_err deliver_pending(struct rk_store *store, struct deliver_transport *t,
-			    const struct rk_log *log, long long max_attempts,
-			    int64_t now, struct deliver_stats *stats);
+			    const struct rk_log *log,
+			    const struct deliver_policy *policy, int64_t now,
+			    struct deliver_stats *stats);
 
 #endif /* RENRAKU_DELIVER_H */

@@ -12,7 +12,8 @@
  *
  * Owns: reports and events rows up to state new (through relay/store/),
  * the formats and the normalizer.  May call: store, core (types, TLP,
- * addresses, the CSV reader), Jansson, libcrypto (the dedup hash).
+ * addresses, the CSV reader), Jansson, libcrypto (the dedup hash),
+ * GMime (abuse mail), libxml2 (IODEF: no network, no DTD, no entities).
  * Called by the command line (ingest, preview --events, demo) and, next,
  * the HTTP service.  It never reads the clock: the reference time is the
  * caller's (ingest_options.now).
@@ -27,7 +28,10 @@ enum ingest_format {
 	INGEST_FORMAT_AUTO = 0,   /* from the file name / content */
 	INGEST_FORMAT_INTELMQ = 1, /* IntelMQ events: JSON lines or array */
 	INGEST_FORMAT_SHADOWSERVER = 2, /* Shadowserver CSV reports */
-	INGEST_FORMAT_ARF = 3      /* abuse mail: ARF, X-ARF 0.2, XARF v4 */
+	INGEST_FORMAT_ARF = 3,     /* abuse mail: ARF, X-ARF 0.2, XARF v4 */
+	INGEST_FORMAT_CSV = 4,     /* generic CSV with a mapping file
+				      (format_arg: its path) */
+	INGEST_FORMAT_IODEF = 5    /* IODEF v2 (RFC 7970) XML, and 1.0 */
 };
 
 /* One rejected record. */
@@ -71,9 +75,15 @@ struct ingest_options {
 	 * all its files (or takes --now), tests and replays fix it; the
 	 * ingest stage never reads the clock (0 is RK_ERR_INTERNAL). */
 	int64_t now;
-	/* The TYPE of --format NAME:TYPE (shadowserver:scan_dns), NULL =
-	 * none; borrowed. */
+	/* The TYPE of --format NAME:TYPE (shadowserver:scan_dns), or the
+	 * MAPPING file of csv:MAPPING, NULL = none; borrowed. */
 	const char *format_arg;
+	/* Read, normalize and store in the calling thread only.  By
+	 * default a file of 64 KB or more going into a store is read and
+	 * normalized by a second thread while the caller's stores (the same
+	 * events, errors and transactions, in the same order); the
+	 * benchmark compares the two. */
+	bool serial;
 };
 
 /* --format NAME: "auto" or a format's name; false when unknown. */
@@ -85,14 +95,20 @@ enum rk_err ingest_format_names(struct rk_buf *out);
  * Returns RK_OK when the file was processed (even with rejected records),
  * RK_ERR_PARSE when it cannot be read as the format at all (the reason is
  * also added to res->errors with line 0), RK_ERR_IO / RK_ERR_NOTFOUND when
- * it cannot be opened, RK_ERR_LIMIT when larger than RK_MAX_REPORT. */
+ * it cannot be opened, RK_ERR_LIMIT when larger than [ingest] max_file
+ * (RK_MAX_REPORT).  With --format auto and [ingest] csv_mappings, a file
+ * whose name a mapping's `match` takes is read as generic CSV with it;
+ * RK_ERR_CONFIG when that directory cannot be read.
+ * store NULL is a dry run: every record is read, normalized and counted
+ * (res->events, never duplicates) and nothing is stored. */
 enum rk_err ingest_file(struct rk_store *store, const struct rk_config *cfg,
 			const struct rk_log *log,
 			const struct ingest_options *opts, const char *path,
 			struct ingest_result *res);
 
 /* Ingest a buffer already in memory (the HTTP API and fuzzers use this);
- * name is used in errors.  Same results as ingest_file. */
+ * name is used in errors.  Same results as ingest_file (store NULL: a
+ * dry run). */
 enum rk_err ingest_buffer(struct rk_store *store, const struct rk_config *cfg,
 			  const struct rk_log *log,
 			  const struct ingest_options *opts, const char *name,

@@ -21,6 +21,20 @@
 #define RK_MAX_ARF_HEADERS 1024        /* Content-Type lines in one abuse mail */
 #define RK_MAX_ARF_DEPTH 8             /* nested multiparts walked */
 #define RK_MAX_EVIDENCE (16u << 10)    /* evidence kept with an event, bytes */
+/* The highest values [ingest] max_file, max_line, max_field and
+ * max_evidence take (the defaults are the four limits above). */
+#define RK_MAX_CFG_FILE (1ull << 30)     /* 1 GiB: a report is held in memory */
+#define RK_MAX_CFG_LINE (64ull << 20)
+#define RK_MAX_CFG_FIELD (16ull << 20)
+#define RK_MAX_CFG_EVIDENCE (1ull << 20)
+#define RK_MIN_CFG_LIMIT 1024            /* the lowest of the four */
+/* Generic CSV (relay/ingest/csvmap.c) */
+#define RK_MAX_CSVMAP_FILE (64u << 10)   /* one mapping file, bytes */
+#define RK_MAX_CSVMAP_FILES 1000         /* NAME.map files in csv_mappings */
+#define RK_MAX_CSVMAP_COLUMNS 512        /* columns of one generic CSV row */
+/* IODEF (relay/ingest/iodef.c) */
+#define RK_MAX_XML_DEPTH 64              /* nested elements in an IODEF document */
+#define RK_MAX_XML_ELEMENTS (1u << 20)   /* elements in one IODEF document */
 
 /* Contacts */
 #define RK_MAX_CONTACTS_FILE (64u << 20) /* one contacts CSV file */
@@ -54,6 +68,14 @@
 
 /* Tickets */
 #define RK_MAX_TICKET_EVENTS 100000      /* events carried by one notice */
+
+/* Registries (RDAP) */
+#define RK_MAX_RDAP_JSON (1u << 20)      /* one RDAP answer, bytes */
+#define RK_MAX_RDAP_DEPTH 8              /* entities nested in entities */
+#define RK_MAX_RDAP_ENTITIES 128         /* entities walked in one answer */
+#define RK_MAX_RDAP_EMAILS 16            /* addresses kept from one entity */
+#define RK_MAX_BOOTSTRAP (4u << 20)      /* one RFC 9224 bootstrap file */
+#define RK_MAX_BOOTSTRAP_ENTRIES 100000  /* prefixes, ranges or labels in one */
 
 /* Registries (whois, DNS, security.txt) */
 #define RK_MAX_WHOIS_REPLY (256u << 10)  /* one port-43 answer, bytes */

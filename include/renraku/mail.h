@@ -5,6 +5,8 @@
  *            the wire form (CRLF, 7-bit, checked)
  *   sign.c   OpenPGP/MIME signing (RFC 3156) with GPGME; key creation,
  *            export and listing
+ *   encrypt.c recipient keys in the relay's GnuPG home (import, lookup,
+ *            usability at a given time), sign+encrypt, clearsigning
  *   init.c   process-wide initialisation of GMime and GPGME
  *
  * Parsing inbound mail (GMime) comes here too: what notify builds, track
@@ -42,6 +44,7 @@ struct mail_message {
 	const char *references;  /* NULL = none */
 	const char *ticket_id;   /* X-Renraku-Ticket, NULL = none */
 	const char *ack_url;     /* NULL = none */
+	const char *tlp;         /* X-Renraku-TLP ("AMBER"), NULL = none */
 	int64_t date;            /* Unix seconds */
 	const char *body;        /* UTF-8 text, LF or CRLF */
 	const char *attach_name; /* NULL = no attachment */
@@ -79,6 +82,75 @@ enum rk_err mail_envelope(const char *to, const char *cc, struct rk_buf *out,
  * from its hash algorithm.  signer and mail borrowed. */
 enum rk_err mail_build(struct mail_signer *signer,
 		       const struct mail_message *mail, struct rk_buf *out);
+
+/* ------------------------------------------------------------ encryption */
+
+enum mail_form {
+	MAIL_FORM_PGP_MIME = 0, /* RFC 3156 multipart/signed or /encrypted */
+	MAIL_FORM_INLINE = 1    /* text/plain: a cleartext signature of the
+				   body, or the body signed and encrypted
+				   as one armored OpenPGP message; nothing
+				   attached (put the CSV in the body) */
+};
+
+/* How mail_build_crypt protects a message.  encrypt_to: fingerprints
+ * mail_recipient_key returned with the same signer (borrowed); none =
+ * signed only.  Encrypted messages are signed and encrypted in one
+ * OpenPGP message (RFC 3156 section 6.2, the combined method) inside
+ * multipart/encrypted, also to the signer's own key when it has an
+ * encryption subkey (the relay can read what it sent). */
+struct mail_crypt {
+	enum mail_form form;
+	const char *const *encrypt_to;
+	size_t nencrypt_to;
+};
+
+/* mail_build with a form and encryption (crypt NULL = mail_build).
+ * Inline and encryption need a signer (RK_ERR_INVAL otherwise). */
+enum rk_err mail_build_crypt(struct mail_signer *signer,
+			     const struct mail_message *mail,
+			     const struct mail_crypt *crypt,
+			     struct rk_buf *out);
+
+/* The key a notice to addr is encrypted to, from the relay's GnuPG home
+ * (the signer's): the key with fingerprint fpr when fpr is one (the
+ * contact's pgp column), else a key whose user id holds <addr>.  A key
+ * that is revoked, expired at `now`, disabled, or has no usable
+ * encryption subkey is skipped.  Found: its primary fingerprint in
+ * fpr_out.  None: fpr_out is "" and why (the caller's buffer) gets the
+ * reason ("key 0123... is expired for a@x").  Answers are cached for
+ * the signer's lifetime.  Errors only when the lookup cannot run. */
+enum rk_err mail_recipient_key(struct mail_signer *s, const char *addr,
+			       const char *fpr, int64_t now, char fpr_out[41],
+			       struct rk_buf *why);
+
+/* Web Key Directory lookups for mail_recipient_key (relay/mail/wkd.c,
+ * over include/renraku/http.h): when no usable key for an address is in
+ * the home, its domain's WKD (advanced method, then direct) is asked
+ * and a key with a user id for the address imported.  Strings are
+ * copied. */
+struct mail_wkd_options {
+	const char *ca_file; /* extra CA bundle (PEM), NULL = system CAs */
+	int port;            /* 0 = 443 */
+	const char *resolve; /* tests: "HOST:ADDRESS,..." (curl resolve at
+				port), NULL = DNS */
+	long timeout_ms;     /* 0 = 10000 */
+};
+/* Turn WKD lookups on (opt) or off (NULL) for signer s. */
+enum rk_err mail_signer_wkd(struct mail_signer *s,
+			    const struct mail_wkd_options *opt);
+/* The WKD URLs of addr (advanced and direct method), appended;
+ * RK_ERR_INVAL for an address WKD cannot name. */
+enum rk_err mail_wkd_urls(const char *addr, int port, struct rk_buf *advanced,
+			  struct rk_buf *direct);
+/* The z-base-32 SHA-1 of the lower-cased local part local[0..len). */
+enum rk_err mail_wkd_hash(const char *local, size_t len, char out[33]);
+
+/* Import the public key in data[0..len) (armored or binary, one key)
+ * into GnuPG home `home` (created 0700 when missing); fpr_out gets its
+ * fingerprint.  Secret key material is refused (RK_ERR_INVAL). */
+enum rk_err mail_import_key(const char *home, const void *data, size_t len,
+			    char fpr_out[41], const struct rk_log *log);
 
 /* Create an OpenPGP key (signing primary and encryption subkey, no
  * passphrase) for "name <email>" in GnuPG home `home` (created 0700 when

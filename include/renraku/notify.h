@@ -139,7 +139,8 @@ enum rk_err notify_events_csv_parsed(const struct store_event *events,
 enum notify_attach {
 	NOTIFY_ATTACH_CSV,        /* "csv-attach", the default (NULL, "") */
 	NOTIFY_ATTACH_CSV_INLINE, /* "csv-inline": CSV in the body, nothing
-				     attached */
+				     attached; also "inline" (the body
+				     clearsigned, notify_form_for) */
 	NOTIFY_ATTACH_JSON,       /* "json": events-TICKET.json */
 	NOTIFY_ATTACH_UNKNOWN     /* anything else: not produced (contacts
 				     import refuses it); a notice for an
@@ -156,6 +157,17 @@ enum rk_err notify_events_json(const struct store_event *events, size_t n,
 			       struct rk_buf *out);
 
 /* ------------------------------------------------------------ notices */
+
+/* The form a notice takes: inline for [gpg] mode = inline or a contact
+ * whose format is "inline", else PGP/MIME. */
+enum mail_form notify_form_for(const struct rk_config *cfg,
+			       const char *format /* borrowed, NULL */);
+
+/* Whether ticket t may go out only encrypted: TLP:AMBER or AMBER+STRICT,
+ * or [gpg] encrypt = always, unless an operator approved it with
+ * --cleartext. */
+bool notify_must_encrypt(const struct rk_config *cfg,
+			 const struct store_ticket *t);
 
 struct notify_stats {
 	long long built;  /* notices queued */
@@ -188,5 +200,26 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 			       const struct rk_log *log,
 			       struct mail_signer **signer, int64_t now,
 			       struct notify_stats *stats);
+
+/* Build ticket t's notice as notify_due_tickets would now, without
+ * storing or queueing anything: the exact bytes appended to out (when
+ * the recipients get two messages, each after a line "--- message N of
+ * M: MESSAGE-ID to RCPT ---").  A ticket that would be held for a key
+ * shows what approve --cleartext would send (said in the log).  The
+ * signer is opened as in notify_due_tickets (caller closes). */
+enum rk_err notify_preview(struct rk_store *store, const struct rk_config *cfg,
+			   const struct rk_log *log,
+			   struct mail_signer **signer,
+			   const struct store_ticket *t, int64_t now,
+			   struct rk_buf *out);
+
+/* Whether the To recipient of ticket t has a usable key in the relay's
+ * GnuPG home at now (*ready); why it has none appended to why.  Opens
+ * the signer as notify_due_tickets does (caller closes). */
+enum rk_err notify_key_ready(const struct rk_config *cfg,
+			     const struct rk_log *log,
+			     struct mail_signer **signer,
+			     const struct store_ticket *t, int64_t now,
+			     bool *ready, struct rk_buf *why);
 
 #endif /* RENRAKU_NOTIFY_H */

@@ -39,6 +39,9 @@ struct pipeline_stats {
 	long long sent;
 	long long deferred;
 	long long failed;          /* messages */
+	long long bounced;         /* recipients refused for good (5xx) */
+	long long rate_limited;    /* messages left queued by the rate limits */
+	long long escalated;       /* tickets sent up the chain by a bounce */
 	long long waiting;         /* tickets still aggregating */
 	int64_t first_due;         /* earliest send_after of those, 0 */
 	enum rk_err stage_err[5];  /* resolve, tickets, notify, deliver, spool */

@@ -6,15 +6,21 @@
  *   level 2  the national CSIRT of the resource's country
  *
  * Levels whose address repeats a lower level are skipped.  Sources are
- * pluggable (struct resolve_source); this issue ships `local` (the
- * imported constituency and national CSIRT tables).  Network sources
- * (rdap, whois, abusix, security.txt) plug in later behind the same
- * interface and are skipped when offline.
+ * pluggable (struct resolve_source), registered by name in resolver.c:
+ * `local` (the imported constituency and national CSIRT tables) and
+ * `rdap` (registries over HTTPS, answers cached by range), `whois`
+ * (port 43, referral chains), `abusix` and `cymru` (DNS TXT) and
+ * `security.txt` (RFC 9116 over HTTPS).  Network sources are skipped
+ * when offline, but for rdap, which then answers from its cache.  A
+ * country (or origin AS) a source names at a lower level is used by the
+ * higher levels when the event had none; an enriching source (cymru)
+ * fills them in before level 0 is asked.
  *
  * Owns: the in-memory match index of the constituency, the contact
  * sources, and the resolve stage (events new -> resolved | unresolved |
  * withheld | suppressed, chains rows) through relay/store/.  May call:
- * store, core; network sources: libcurl, c-ares.  Called by the pipeline
+ * store, core, http (the shared libcurl client); network sources:
+ * c-ares.  Called by the pipeline
  * driver, tickets (decoding a stored chain) and the command line
  * (`renraku resolve`).
  */
@@ -43,15 +49,23 @@ struct resolve_contact {
 	char *pgp;    /* NULL = none */
 	char *source; /* "local", ... */
 	char *match;  /* what matched: "192.0.2.0/24", "AS64500", "JP" */
-	/* Network sources fill these (NULL when unknown): */
-	char *range;      /* what the answer covers: "192.0.2.0/24",
-			     "198.51.100.0 - 198.51.100.99" */
-	char *country;    /* the resource's country from the answer */
-	char *registry;   /* who answered: "whois.ripe.net:43", the
-			     security.txt URL read, the DNS name asked */
+	/* Network sources fill these (NULL / false / 0 when unknown): */
+	char *range;    /* what the registry's answer covers: "192.0.2.0/24",
+			   "198.51.100.0 - 198.51.100.99", "AS64496-AS64511" */
+	char *country;  /* the resource's country from the registry */
+	char *registry; /* where the answer came from: the RDAP service
+			   that answered (after redirects), a whois server
+			   ("whois.ripe.net:43"), the security.txt URL read,
+			   the DNS name asked */
+	char *irt;      /* a national registry's IRT passed over for the
+			   network's own contact (APNIC), NULL = none */
 	char *encryption; /* security.txt Encryption: key URL, NULL */
-	char *detail;     /* how it was found, for --explain ("signed by
-			     FPR", "signed, key unknown"), NULL */
+	char *detail;   /* how it was found, for --explain ("signed by
+			   FPR", "signed, key unknown"), NULL */
+	uint32_t asn;   /* the origin AS the registry named, 0 = none: level
+			   1 asks for it when the query had none */
+	bool cached;    /* read from the cache, not asked now */
+	int64_t fetched_at; /* when the registry answered, 0 = unknown */
 };
 
 #define RESOLVE_MAX_LEVELS 3
@@ -192,6 +206,26 @@ bool resolve_suppressed(struct resolver *r, const struct store_event *ev,
 enum rk_err resolve_chain_json(const char *target,
 			       const struct resolve_chain *chain,
 			       struct rk_buf *out);
+
+/* ------------------------------------------------------------ bootstrap */
+
+struct resolve_bootstrap_result {
+	char *dir;         /* the directory written, caller frees */
+	size_t entries[4]; /* prefixes (IPv4, IPv6), AS ranges, labels */
+};
+
+/* `renraku bootstrap update`: fetch the four RFC 9224 files (ipv4.json,
+ * ipv6.json, asn.json, dns.json) from [resolve] bootstrap_url, check
+ * every one parses as a bootstrap naming https services, and only then
+ * replace the files in [resolve] bootstrap_dir, each atomically.
+ * http_resolve: CURLOPT_RESOLVE entries for tests, NULL = none.  Errors:
+ * RK_ERR_CONFIG (no bootstrap_dir), RK_ERR_TEMPFAIL (a file could not be
+ * fetched), RK_ERR_PARSE (a file is not a bootstrap: nothing replaced),
+ * RK_ERR_IO.  res is filled (zeroed first); free res->dir. */
+enum rk_err resolve_bootstrap_update(const struct rk_config *cfg,
+				     const struct rk_log *log,
+				     const char *const *http_resolve,
+				     struct resolve_bootstrap_result *res);
 
 /* ------------------------------------------------- network sources */
 

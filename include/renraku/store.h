@@ -306,6 +306,8 @@ struct store_ticket {
 	enum rk_severity severity; /* highest of its events */
 	char *hold_reason;    /* NULL unless held */
 	char *approved_by;    /* operator who released it from a hold, NULL */
+	char *cleartext_by;   /* operator who let a TLP:AMBER ticket go out
+				 unencrypted (approve --cleartext), NULL */
 	int64_t created_at;
 	int64_t send_after;   /* first notice not before this */
 	int64_t notified_at;  /* 0 = never */
@@ -377,6 +379,7 @@ struct store_ticket_change {
 	const char *detail;      /* reason kept with held/failed, shown in
 				    the timeline; NULL = none */
 	const char *approved_by; /* recorded when not NULL */
+	const char *cleartext_by; /* recorded when not NULL */
 	int level;               /* new level, -1 = unchanged */
 	int64_t message_row;     /* the message that caused it, 0 = none */
 	bool due_now;            /* send_after = min(send_after, now) */
@@ -431,6 +434,8 @@ enum rk_err store_tickets_waiting(struct rk_store *store, int64_t now,
 #define STORE_MSG_SENT "sent"       /* every recipient final, one accepted */
 #define STORE_MSG_DEFERRED "deferred" /* a recipient is still deferred */
 #define STORE_MSG_FAILED "failed"   /* no recipient accepted it */
+#define STORE_MSG_REVIEW "review"   /* built for [relay] review: waits for
+				       'tickets approve', never delivered */
 
 /* Delivery states: one row per envelope recipient (table deliveries). */
 #define STORE_DLV_QUEUED "queued"     /* not tried yet */
@@ -489,12 +494,28 @@ void store_deliveries_free(struct store_delivery *rows, size_t n);
 enum rk_err store_message_add(struct rk_store *store,
 			      const struct store_message *m,
 			      int64_t *id_out);
-/* Deferred deliveries are retried with a delay doubling from
- * STORE_RETRY_FIRST up to STORE_RETRY_MAX: the n-th attempt's retry
- * waits min(MAX, FIRST << (n - 1)) seconds.  How many attempts a message
- * gets is [transport] max_attempts (default 24, about five days). */
+/* How deferred deliveries are retried: the n-th attempt's retry waits
+ * min(max_delay, initial << (n - 1)) seconds, lengthened by up to
+ * jitter_pct percent (so that many messages deferred together do not
+ * come back together); a message is given up (its unfinished deliveries
+ * failed) after max_attempts attempts or once give_up_after seconds have
+ * passed since it was queued, whichever comes first.  From [transport]
+ * retry_initial (default STORE_RETRY_FIRST), give_up_after (default 5d)
+ * and max_attempts (default 24). */
 #define STORE_RETRY_FIRST 300
 #define STORE_RETRY_MAX 21600
+struct store_retry {
+	long long max_attempts; /* >= 1 */
+	int64_t initial;        /* seconds, >= 1 */
+	int64_t max_delay;      /* seconds, >= initial */
+	int64_t give_up_after;  /* seconds after created_at, 0 = no limit */
+	unsigned jitter_pct;    /* 0 to 100 */
+	uint64_t jitter_seed;   /* the caller's random value (the store reads
+				   no clock and no random source) */
+};
+/* The policy of the previous versions: max_attempts attempts, 5 minutes
+ * doubling up to 6 hours, no jitter, no time limit. */
+struct store_retry store_retry_attempts(long long max_attempts);
 
 /* Messages to deliver now: queued, sending (in flight when a run died),
  * and deferred ones whose retry time has come; oldest first, with raw
@@ -502,12 +523,21 @@ enum rk_err store_message_add(struct rk_store *store,
 enum rk_err store_messages_pending(struct rk_store *store, int64_t now,
 				   size_t limit, struct store_message **rows,
 				   size_t *n);
+/* The same, only those with id > after_id (a cursor through a pass). */
+enum rk_err store_messages_pending_after(struct rk_store *store, int64_t now,
+					 int64_t after_id, size_t limit,
+					 struct store_message **rows,
+					 size_t *n);
+enum rk_err store_messages_pending(struct rk_store *store, int64_t now,
+				   size_t limit, struct store_message **rows,
+				   size_t *n);
 
 /* Takes its own transaction.  Begin a delivery attempt of outgoing
  * message id (state queued, sending or deferred; RK_ERR_INVAL for any
  * other, RK_ERR_NOTFOUND when there is no such message).
- * When it has had max_attempts attempts already (counting runs that
- * died while sending it), nothing more is sent: its unfinished
+ * When it has had retry->max_attempts attempts already (counting runs
+ * that died while sending it), or its give_up_after has passed, nothing
+ * more is sent: its unfinished
  * deliveries become failed ("gave up after N attempts"), the message
  * sent if a recipient accepted it earlier, else failed; *gave_up is set
  * and *todo empty.  Otherwise the message is marked sending with its
@@ -516,7 +546,7 @@ enum rk_err store_messages_pending(struct rk_store *store, int64_t now,
  * messages.rcpt for a message that has none).  Caller frees *todo with
  * store_deliveries_free.  Audited. */
 enum rk_err store_message_attempt(struct rk_store *store, int64_t id,
-				  long long max_attempts, int64_t now,
+				  const struct store_retry *retry, int64_t now,
 				  struct store_delivery **todo, size_t *n,
 				  bool *gave_up);
 
@@ -531,19 +561,31 @@ struct store_delivery_outcome {
 /* Takes its own transaction (one per attempt).  Record the outcome of
  * each recipient of the attempt, then the message state that follows
  * from all its deliveries: deferred, retried after the backoff delay,
- * while one is queued or deferred and fewer than max_attempts attempts
- * were made; otherwise those still unfinished become failed, and the
+ * while one is queued or deferred and the retry policy allows another
+ * attempt (retry, above); otherwise those still unfinished become failed, and the
  * message is sent (sent_at = now) when a recipient accepted it, failed
  * when none did.  reply and location are the message's (NULL keeps the
  * old value).  *state_out (may be NULL) gets the message state, one of
  * the STORE_MSG_ constants.  RK_ERR_INVAL for an unknown state or a
  * delivery not in flight for this message.  Audited: one row per
- * recipient and one for the message. */
+ * recipient and one for the message.  Every bounced recipient is marked
+ * failing (store_address_failing) in the same transaction. */
 enum rk_err store_message_finish(struct rk_store *store, int64_t id,
 				 const struct store_delivery_outcome *outcomes,
 				 size_t n, const char *reply,
-				 const char *location, long long max_attempts,
-				 int64_t now, const char **state_out);
+				 const char *location,
+				 const struct store_retry *retry, int64_t now,
+				 const char **state_out);
+
+/* Takes its own transaction.  An attempt that never reached the
+ * recipients (the connection failed: refused, TLS, dropped before the
+ * end of DATA): message id (queued, sending or deferred) becomes
+ * deferred until next_attempt, its deliveries unchanged, and the attempt
+ * store_message_attempt counted is taken back, so connection trouble
+ * does not count against the recipients (give_up_after still applies).
+ * reason is kept as the message's reply.  Audited. */
+enum rk_err store_message_requeue(struct rk_store *store, int64_t id,
+				  int64_t next_attempt, const char *reason);
 
 /* The deliveries of a message, one per envelope recipient, in the order
  * of the message's recipients (caller frees with store_deliveries_free).
@@ -557,6 +599,114 @@ enum rk_err store_message_deliveries(struct rk_store *store,
 enum rk_err store_ticket_messages(struct rk_store *store,
 				  const char *ticket_id,
 				  struct store_message **rows, size_t *n);
+
+/* In a transaction.  Set a message just added (queued) aside for review
+ * (state review: no transport picks it up). */
+enum rk_err store_message_to_review(struct rk_store *store, int64_t row);
+/* In a transaction.  Release a ticket's messages in review to the
+ * queue, exactly as built; *first_row gets the oldest one's row and *n
+ * how many (0 and 0 when there are none). */
+enum rk_err store_ticket_release_review(struct rk_store *store,
+					const char *ticket_id,
+					int64_t *first_row, size_t *n);
+/* A ticket's outgoing messages with their raw bytes, oldest first; only
+ * those in `state` unless state is NULL (caller frees with
+ * store_messages_free). */
+enum rk_err store_ticket_messages_raw(struct rk_store *store,
+				      const char *ticket_id, const char *state,
+				      struct store_message **rows, size_t *n);
+
+/* ------------------------------------------------------------ resolutions */
+
+/* A cached registry answer, keyed by what the registry said it covers:
+ * an address range (level 0), an AS range (level 1) or a domain.  A
+ * negative row says the registry named nobody for it. */
+struct store_resolution {
+	int64_t id;
+	int level;
+	bool has_range;
+	struct rk_addr start, end;
+	uint32_t asn, asn_end;  /* 0 = none */
+	char *domain;           /* NULL = none */
+	char *email, *cc, *org, *country, *registry, *irt; /* NULL = none */
+	bool negative;
+	int64_t fetched_at, expires_at;
+};
+
+void store_resolution_release(struct store_resolution *r);
+void store_resolutions_free(struct store_resolution *rows, size_t n);
+
+/* Every unexpired (expires_at > now) row of source, oldest first
+ * (caller frees with store_resolutions_free). */
+enum rk_err store_resolutions_load(struct rk_store *store, const char *source,
+				   int64_t now, struct store_resolution **rows,
+				   size_t *n);
+/* In a transaction.  Add rows of source (their ids are set); rows of the
+ * same key that expired are removed first. */
+enum rk_err store_resolutions_put(struct rk_store *store, const char *source,
+				  struct store_resolution *rows, size_t n);
+/* Registries asked to be left alone until a time (429 Retry-After):
+ * *until is 0 when not (or no longer) so.  set is in a transaction. */
+enum rk_err store_backoff_get(struct rk_store *store, const char *registry,
+			      int64_t now, int64_t *until);
+enum rk_err store_backoff_set(struct rk_store *store, const char *registry,
+			      int64_t until, const char *reason);
+
+/* ------------------------------------------------------------ failing addresses */
+
+/* An address a mail server refused for good (SMTP 5xx).  It is not used
+ * again (tickets skip it when choosing a level of the chain) until an
+ * operator clears it (`renraku contacts clear ADDR`). */
+struct store_failing {
+	char *address;
+	int64_t since;
+	char *reply;      /* the server's reply, NULL = none */
+	char *message_id; /* of the message that bounced, NULL = none */
+};
+void store_failing_free(struct store_failing *rows, size_t n);
+
+/* Whether address is marked failing (case-insensitive). */
+enum rk_err store_address_failing(struct rk_store *store, const char *address,
+				  bool *failing);
+/* Every failing address, oldest first (caller frees). */
+enum rk_err store_failing_list(struct rk_store *store,
+			       struct store_failing **rows, size_t *n);
+/* Takes its own transaction.  Clear a failing address; *cleared tells
+ * whether it was marked.  Audited under actor. */
+enum rk_err store_address_clear(struct rk_store *store, const char *address,
+				const char *actor, bool *cleared);
+
+/* A ticket whose notice bounced at the address of its current level. */
+struct store_bounce {
+	char ticket_id[32];
+	int level;          /* the ticket's level now */
+	int64_t message_row; /* the bounced notice */
+	char *rcpt;         /* the address that bounced */
+	char *reply;        /* the server's reply, NULL = none */
+};
+void store_bounces_free(struct store_bounce *rows, size_t n);
+/* Tickets in state notified whose latest notice has a bounced delivery
+ * to the address of the ticket's current level (caller frees). */
+enum rk_err store_tickets_bounced(struct rk_store *store,
+				  struct store_bounce **rows, size_t *n);
+/* In a transaction.  The events message_row carried for ticket id count
+ * as not notified again (the notice never reached anyone): the next
+ * notice of the ticket carries them. */
+enum rk_err store_ticket_events_unnotify(struct rk_store *store,
+					 const char *id, int64_t message_row);
+
+/* ------------------------------------------------------------ rate limits */
+
+/* Recipients attempted since `since` (deliveries whose last attempt is
+ * at or after it), counted by messages per recipient domain. */
+struct store_domain_count {
+	char *domain; /* lower case */
+	long long messages;
+};
+void store_domain_counts_free(struct store_domain_count *rows, size_t n);
+enum rk_err store_recent_deliveries(struct rk_store *store, int64_t since,
+				    struct store_domain_count **rows,
+				    size_t *n, long long *total_messages);
 
 /* ------------------------------------------------------------ audit */
 

@@ -37,9 +37,19 @@ const char *tickets_state_at(size_t i);
 #define TICKETS_CAUSE_NOTICE "notice-queued"      /* open -> notified */
 #define TICKETS_CAUSE_NEEDS_KEY "needs-key"       /* open -> held */
 #define TICKETS_CAUSE_HOLD "hold"                 /* open -> held */
+#define TICKETS_CAUSE_REVIEW "review"            /* open -> held: [relay]
+						   review, its notice built
+						   and waiting */
 #define TICKETS_CAUSE_APPROVE "approve"           /* held -> open */
+#define TICKETS_CAUSE_CLEARTEXT "approve-cleartext" /* held -> open: a
+						   TLP:AMBER ticket may go
+						   out unencrypted */
 #define TICKETS_CAUSE_FAILED "notice-failed"      /* open -> failed */
 #define TICKETS_CAUSE_RETRY "retry"               /* failed -> open */
+#define TICKETS_CAUSE_BOUNCE "bounce"             /* notified -> open at the
+						     next level, or ->
+						     expired when none is
+						     left */
 
 /* In a transaction.  The one way a ticket changes state: ch->to and
  * ch->cause say what happens; ch->from is filled with the ticket's
@@ -75,20 +85,49 @@ enum rk_err tickets_aggregate(struct rk_store *store,
 			      const struct rk_log *log, int64_t now,
 			      struct tickets_stats *stats);
 
+/* ------------------------------------------------------------ bounces */
+
+/* The first level of chain[0..n) at or above min_level whose address is
+ * not failing (store_address_failing): *level gets it, or -1 when every
+ * such level's address is failing. */
+enum rk_err tickets_usable_level(struct rk_store *store,
+				 const struct store_chain_entry *chain,
+				 size_t n, int min_level, int *level);
+
+struct tickets_bounce_stats {
+	long long escalated; /* tickets sent up their chain */
+	long long expired;   /* tickets whose chain had no address left */
+};
+
+/* For every notified ticket whose latest notice bounced (SMTP 5xx) at
+ * the address of its current level: the ticket moves at once to the
+ * next level of its chain whose address is not failing (notified ->
+ * open, level raised, due now; the events the bounced notice carried go
+ * out again with the new notice), or expires when no level is left; both
+ * recorded in the timeline with cause "bounce" and the server's reply.
+ * One transaction per ticket. */
+enum rk_err tickets_escalate_bounced(struct rk_store *store,
+				     const struct rk_log *log, int64_t now,
+				     struct tickets_bounce_stats *stats);
+
 /* ------------------------------------------------------------ decide */
 
 /* An operator's decisions; each takes its own transaction and is
  * recorded under actor in the timeline and the audit log.
  *   approve: held -> open, due now, approved_by = actor.  The approval
  *            covers exactly the events the ticket holds: no later event
- *            joins an approved ticket.  A TLP:AMBER ticket then goes out
- *            signed (the operator has reviewed it).
+ *            joins an approved ticket.  A notice built for review goes
+ *            out exactly as built.  cleartext: the operator also lets
+ *            a TLP:AMBER ticket go out signed but unencrypted to
+ *            recipients without a key (cleartext_by = actor, cause
+ *            approve-cleartext); without it such a ticket is only ever
+ *            sent encrypted.
  *   hold:    open -> held with reason.
  *   retry:   failed -> open, due now.
  * RK_ERR_NOTFOUND: no such ticket; RK_ERR_TRANSITION: not in a state the
  * decision applies to. */
 enum rk_err tickets_approve(struct rk_store *store, const struct rk_log *log,
-			    const char *id, const char *actor);
+			    const char *id, const char *actor, bool cleartext);
 enum rk_err tickets_hold(struct rk_store *store, const struct rk_log *log,
 			 const char *id, const char *actor, const char *reason);
 enum rk_err tickets_retry(struct rk_store *store, const struct rk_log *log,

@@ -83,10 +83,15 @@ int cmd_contacts(struct app *app, int argc, char **argv);
 int cmd_demo(struct app *app, int argc, char **argv);
 int cmd_events(struct app *app, int argc, char **argv);
 int cmd_schema(struct app *app, int argc, char **argv);
+int cmd_bootstrap(struct app *app, int argc, char **argv);
 
 /* preview --template T --lang L --events FILE: render the notice for the
  * events in FILE (IntelMQ JSON) as the run would (preview_events.c). */
 int preview_events(struct app *app, const char *template_name,
 		   const char *lang, const char *events_path);
+
+/* Who decides (tickets.c): --as NAME, else the operator behind sudo,
+ * else the login name; NULL when none is usable.  Borrowed. */
+const char *operator_name(const char *as);
 
 #endif

@@ -20,13 +20,17 @@
 
 #include "cmd.h"
 #include "renraku/contacts.h"
+#include "renraku/mail.h"
 
 static const char contacts_usage[] =
-	"contacts import [--json] DIR | contacts check [--json] DIR";
+	"contacts import [--json] DIR | contacts check [--json] DIR | "
+	"contacts failing [--json] | contacts clear [--as NAME] ADDR...";
 
 static const char contacts_help[] =
 	"usage: renraku [--config FILE] [--db FILE] contacts import [--json] DIR\n"
 	"       renraku contacts check [--json] DIR\n"
+	"       renraku contacts failing [--json]\n"
+	"       renraku contacts clear [--as NAME] ADDR...\n"
 	"\n"
 	"  check DIR   validate constituency.csv, national-csirts.csv,\n"
 	"              suppress.csv and the public keys in DIR/keys/ (needs no\n"
@@ -35,6 +39,11 @@ static const char contacts_help[] =
 	"              in one transaction (nothing is imported when any problem)\n"
 	"              and say what was added, changed and removed; events that\n"
 	"              found no contact are looked up again at the next run\n"
+	"  failing     the addresses a mail server refused for good (SMTP 5xx):\n"
+	"              no notice goes to them (tickets skip to the next level\n"
+	"              of their chain) until they are cleared\n"
+	"  clear ADDR...  use these addresses again (recorded in the audit log\n"
+	"              under --as NAME, else the login name)\n"
 	"  --json      one JSON document\n"
 	"  --help      this text\n";
 
@@ -187,6 +196,55 @@ static enum rk_err changes_of(struct rk_store *store,
 	return err;
 }
 
+/* The usable keys of the contacts directory into the relay's GnuPG home
+ * ([gpg] home), where notices are encrypted to them.  Keys removed from
+ * the directory stay in the home (a key may serve several contacts);
+ * the constituency's pgp fingerprints say which key a contact gets. */
+static enum rk_err import_keys(struct app *app, const char *dir,
+			       const struct contacts_set *set)
+{
+	char *home = NULL, *keys_dir = NULL, *path = NULL, fpr[41];
+	struct rk_buf data;
+	size_t done = 0;
+	enum rk_err err = RK_OK;
+
+	rk_buf_init(&data, RK_MAX_KEY_FILE);
+	for (size_t i = 0; i < set->nkeys && !err; i++) {
+		const struct contacts_key *k = &set->keys[i];
+
+		if (!k->usable)
+			continue;
+		if (!home && (err = rk_config_path(&app->cfg, app->cfg.gpg.home,
+						   &home)))
+			break;
+		free(path);
+		path = NULL;
+		rk_buf_reset(&data);
+		if ((!keys_dir && (err = rk_path_join(dir, "keys", &keys_dir))) ||
+		    (err = rk_path_join(keys_dir, k->file, &path)))
+			break;
+		if ((err = rk_buf_read_file(&data, path))) {
+			rk_log_error(&app->log, "cannot read '%s'", path);
+			break;
+		}
+		if ((err = mail_import_key(home, data.data, data.len, fpr,
+					   &app->log))) {
+			rk_log_error(&app->log, "cannot import '%s' into GnuPG home "
+				     "'%s'; nothing imported", path, home);
+			break;
+		}
+		done++;
+	}
+	if (!err && done)
+		rk_log_info(&app->log, "%zu key%s imported into GnuPG home '%s'", done,
+			    done == 1 ? "" : "s", home);
+	free(home);
+	free(keys_dir);
+	free(path);
+	rk_buf_release(&data);
+	return err;
+}
+
 static enum rk_err import(struct app *app, const char *dir,
 			  const struct contacts_set *set,
 			  const struct contacts_counts *counts,
@@ -203,6 +261,8 @@ static enum rk_err import(struct app *app, const char *dir,
 			     "%s; nothing imported", rk_strerror(err));
 		return err;
 	}
+	if ((err = import_keys(app, dir, set)))
+		return err;
 	if ((err = store_contacts_replace(store, set->contacts, set->ncontacts,
 					  set->supps, set->nsupps))) {
 		rk_log_error(&app->log, "import of '%s' failed: %s; the database is unchanged",
@@ -232,6 +292,98 @@ static enum rk_err import(struct app *app, const char *dir,
 	return RK_OK;
 }
 
+/* contacts failing: every failing address, when and why. */
+static int contacts_failing(struct app *app, bool json)
+{
+	struct store_failing *rows = NULL;
+	struct rk_store *store;
+	size_t n = 0;
+	enum rk_err err;
+
+	if ((err = app_store(app, &store)) ||
+	    (err = store_failing_list(store, &rows, &n)))
+		return json ? app_json_error(app, err, NULL)
+			    : (int)rk_exit_code(err);
+	if (json) {
+		json_t *arr = json_array(), *doc;
+		char *text;
+
+		for (size_t i = 0; arr && i < n; i++) {
+			char since[RK_TIME_TEXT];
+
+			rk_time_format_iso(rows[i].since, since);
+			json_array_append_new(
+				arr, json_pack("{s:s, s:s, s:s?, s:s?}", "address",
+					       rows[i].address, "since", since,
+					       "reply", rows[i].reply,
+					       "message_id", rows[i].message_id));
+		}
+		doc = json_pack("{s:o}", "failing", arr);
+		text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER)
+			   : NULL;
+		if (text)
+			puts(text);
+		free(text);
+		json_decref(doc);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			char since[RK_TIME_TEXT];
+
+			rk_time_format_iso(rows[i].since, since);
+			printf("%s  since %s  %s\n", rows[i].address, since,
+			       rows[i].reply ? rows[i].reply : "");
+		}
+		if (n == 0)
+			printf("no failing addresses\n");
+	}
+	store_failing_free(rows, n);
+	return RK_EXIT_OK;
+}
+
+/* contacts clear ADDR...: use them again. */
+static int contacts_clear(struct app *app, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"as", required_argument, NULL, 'a'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *as = NULL, *actor;
+	struct rk_store *store;
+	int c, rc = RK_EXIT_OK;
+	enum rk_err err;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'a')
+			as = optarg;
+		else
+			return app_usage("contacts clear [--as NAME] ADDR...");
+	}
+	if (optind >= argc)
+		return app_usage("contacts clear [--as NAME] ADDR...");
+	if (!(actor = operator_name(as)))
+		return app_usage("contacts clear: --as NAME: no usable operator name");
+	if ((err = app_store(app, &store)))
+		return (int)rk_exit_code(err);
+	for (int i = optind; i < argc; i++) {
+		bool cleared = false;
+
+		if (!rk_email_valid(argv[i])) {
+			fprintf(stderr, "renraku: error: contacts clear: '%s' is "
+					"not an e-mail address\n", argv[i]);
+			rc = RK_EXIT_USAGE;
+			continue;
+		}
+		if ((err = store_address_clear(store, argv[i], actor, &cleared)))
+			return (int)rk_exit_code(err);
+		if (cleared)
+			printf("cleared %s: it is used again\n", argv[i]);
+		else
+			printf("%s was not failing\n", argv[i]);
+	}
+	return rc;
+}
+
 int cmd_contacts(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -250,6 +402,13 @@ int cmd_contacts(struct app *app, int argc, char **argv)
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--help") == 0)
 			return app_help(contacts_help);
+	if (argc >= 2 && strcmp(argv[1], "clear") == 0)
+		return contacts_clear(app, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "failing") == 0) {
+		if (argc > 3 || (argc == 3 && strcmp(argv[2], "--json") != 0))
+			return app_usage("contacts failing [--json]");
+		return contacts_failing(app, argc == 3);
+	}
 	/* options anywhere: `contacts import --json DIR` as well as
 	 * `contacts --json import DIR` */
 	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {

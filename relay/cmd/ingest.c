@@ -16,11 +16,18 @@ static const char ingest_help[] =
 	"deduplicated and stored.  '-' reads standard input.\n"
 	"\n"
 	"  --format F       auto (default: from the content and file name),\n"
-	"                   intelmq, shadowserver, shadowserver:TYPE, or arf\n"
-	"                   (xarf is the same: ARF, X-ARF 0.2, XARF v4 mail)\n"
+	"                   intelmq, shadowserver, shadowserver:TYPE, arf\n"
+	"                   (xarf is the same: ARF, X-ARF 0.2, XARF v4 mail),\n"
+	"                   iodef (IODEF v2 XML, RFC 7970; also 1.0), or\n"
+	"                   csv:MAPPING (generic CSV read with the mapping\n"
+	"                   file MAPPING; auto takes csv only by [ingest]\n"
+	"                   csv_mappings: CSV cannot be told by content)\n"
 	"  --reporter NAME  who sent the report (1 to 256 printable characters)\n"
 	"  --json           one JSON document on stdout (also on failure)\n"
 	"  --help           this text\n"
+	"\n"
+	"A file of 8 MB or more gets a progress bar on stderr when stderr is\n"
+	"a terminal (bytes read / file size, events/s, time left).\n"
 	"\n"
 	"exit codes: 0 ok (rejected records are listed), 1 failure, 2 usage,\n"
 	"65 a file that is not its format or over a limit, 75 database busy\n";
@@ -81,12 +88,26 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 				*colon = '\0';
 				opts.format_arg = colon + 1;
 			}
-			if (colon && (strcmp(optarg, "shadowserver") != 0 ||
-				      !rk_name_safe(opts.format_arg)))
+			if (colon && strcmp(optarg, "csv") == 0) {
+				if (!*opts.format_arg)
+					return app_usage("ingest: --format "
+							 "csv:MAPPING wants "
+							 "the mapping file");
+			} else if (colon &&
+				   (strcmp(optarg, "shadowserver") != 0 ||
+				    !rk_name_safe(opts.format_arg))) {
 				return app_usage("ingest: --format %s:%s: only "
-						 "shadowserver takes a report "
-						 "type (shadowserver:TYPE)",
+						 "shadowserver (a report type, "
+						 "shadowserver:TYPE) and csv (a "
+						 "mapping file, csv:MAPPING) "
+						 "take an argument",
 						 optarg, colon + 1);
+			} else if (!colon && strcmp(optarg, "csv") == 0) {
+				return app_usage("ingest: --format csv needs "
+						 "its mapping file: "
+						 "--format csv:MAPPING (see "
+						 "docs/ingest.md)");
+			}
 			/* "xarf" names the same reader as "arf". */
 			if (!ingest_format_lookup(strcmp(optarg, "xarf") == 0
 							  ? "arf"

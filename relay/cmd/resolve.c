@@ -24,14 +24,17 @@ static const char resolve_help[] =
 	"usage: renraku [--config FILE] [--db FILE] resolve [--json] [--explain] "
 	"[--offline] IP|ASN|DOMAIN...\n"
 	"\n"
-	"The contact chain for each target, from the sources in [resolve] order\n"
-	"(local: the imported constituency; whois, abusix, cymru, security.txt:\n"
-	"the network, see docs/configuration.md).\n"
+	"The contact chain for each target, from the sources of [resolve]\n"
+	"sources in order (default: the imported constituency, then RDAP;\n"
+	"whois, abusix, cymru and security.txt when named there, see\n"
+	"docs/configuration.md).\n"
 	"\n"
 	"  --json     one JSON object (an array for several targets); a failure\n"
 	"             prints {\"error\": ...}\n"
-	"  --explain  say how each level was found\n"
-	"  --offline  only local sources (no whois, DNS or HTTPS)\n"
+	"  --explain  say how each level was found: source, registry or server,\n"
+	"             range, country, cache age, security.txt signature\n"
+	"  --offline  only local sources and cached answers (no whois, DNS or\n"
+	"             HTTPS)\n"
 	"  --help     this text\n";
 
 static void pad(struct rk_buf *b, const char *s, size_t width)
@@ -67,8 +70,38 @@ static const char *how_found(const struct resolve_contact *c,
 	return "parent domain";
 }
 
+/* A level a network source found: where from, what the answer covers,
+ * how old it is. */
+static void explain_network(struct rk_buf *b, const struct resolve_contact *c,
+			    int64_t now)
+{
+	rk_buf_addf(b, "           found by: source %s, %s %s\n", c->source,
+		    strcmp(c->source, "rdap") == 0	  ? "registry"
+		    : strcmp(c->source, "whois") == 0 ? "server"
+						      : "asked",
+		    c->registry ? c->registry : "?");
+	rk_buf_addf(b, "           range %s, country %s\n",
+		    c->range ? c->range : "-", c->country ? c->country : "-");
+	if (c->asn)
+		rk_buf_addf(b, "           origin AS%u (asked at level 1)\n", c->asn);
+	if (c->irt)
+		rk_buf_addf(b, "           passed over: %s (a national registry's IRT; "
+			       "the network's own contact is preferred)\n", c->irt);
+	if (c->detail) /* security.txt: how its signature was found */
+		rk_buf_addf(b, "           detail: %s\n", c->detail);
+	if (c->encryption)
+		rk_buf_addf(b, "           encryption key: %s\n", c->encryption);
+	if (c->cached && c->fetched_at)
+		rk_buf_addf(b, "           cache: answered %llds ago, kept by range\n",
+			    (long long)(now - c->fetched_at));
+	else if (strcmp(c->source, "rdap") == 0)
+		rk_buf_adds(b, "           cache: asked now, kept by range\n");
+	else
+		rk_buf_adds(b, "           cache: none, asked now\n");
+}
+
 static void table(struct rk_buf *b, const char *target,
-		  const struct resolve_chain *chain, bool explain)
+		  const struct resolve_chain *chain, bool explain, int64_t now)
 {
 	size_t we = 0, wo = 0, ws = 0;
 
@@ -93,26 +126,19 @@ static void table(struct rk_buf *b, const char *target,
 		pad(b, c->email, we + 2);
 		pad(b, c->org ? c->org : "", wo + 2);
 		pad(b, c->source ? c->source : "", ws + 2);
-		rk_buf_adds(b, c->match ? c->match : "");
+		rk_buf_adds(b, c->match ? c->match : c->range ? c->range : "");
 		while (b->len && b->data[b->len - 1] == ' ')
 			rk_buf_truncate(b, b->len - 1);
 		rk_buf_addc(b, '\n');
 		if (!explain)
 			continue;
-		if (c->registry) /* a network source: who answered, and what */
-			rk_buf_addf(b, "           found by: %s, asked %s (range %s, "
-				       "country %s%s%s)\n",
-				    c->source ? c->source : "?", c->registry,
-				    c->range ? c->range : "-",
-				    c->country ? c->country : "-",
-				    c->detail ? "; " : "", c->detail ? c->detail : "");
+		if (c->source && strcmp(c->source, "local") != 0)
+			explain_network(b, c, now);
 		else
 			rk_buf_addf(b, "           found by: %s (source %s, matched %s; "
 				       "cache: none, read from the imported table)\n",
 				    how_found(c, target), c->source ? c->source : "?",
 				    c->match ? c->match : "?");
-		if (c->encryption)
-			rk_buf_addf(b, "           encryption key: %s\n", c->encryption);
 		if (c->cc || c->lang || c->format || c->pgp)
 			rk_buf_addf(b, "           cc %s, lang %s, format %s, pgp %s\n",
 				    c->cc ? c->cc : "-", c->lang ? c->lang : "-",
@@ -178,7 +204,7 @@ int cmd_resolve(struct app *app, int argc, char **argv)
 			if (!err)
 				err = resolve_chain_json(argv[i], &chain, &doc);
 		} else {
-			table(&doc, argv[i], &chain, explain);
+			table(&doc, argv[i], &chain, explain, app->now);
 		}
 		printed++;
 		resolve_chain_release(&chain);

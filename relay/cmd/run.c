@@ -68,6 +68,9 @@ static json_t *stats_json(const struct pipeline_stats *s)
 		json_decref(failed);
 		return NULL;
 	}
+	json_object_set_new(doc, "bounced", json_integer(s->bounced));
+	json_object_set_new(doc, "escalated", json_integer(s->escalated));
+	json_object_set_new(doc, "rate_limited", json_integer(s->rate_limited));
 	json_object_set_new(doc, "first_due", due[0] ? json_string(due) : json_null());
 	json_object_set_new(doc, "stages_failed", failed);
 	json_object_set_new(doc, "spool",
@@ -142,6 +145,14 @@ static void print_stats(const struct pipeline_stats *s, bool json)
 		       s->waiting, due);
 	printf("delivery: %lld sent, %lld deferred, %lld failed\n", s->sent,
 	       s->deferred, s->failed);
+	if (s->bounced || s->escalated)
+		printf("bounces: %lld recipients refused for good (marked "
+		       "failing), %lld tickets sent up their chain\n",
+		       s->bounced, s->escalated);
+	if (s->rate_limited)
+		printf("rate limits: %lld messages left queued ([transport] "
+		       "rate_per_domain / rate_total); later runs send them\n",
+		       s->rate_limited);
 	if (t->failed || n->failed)
 		printf("failed: %lld events and %lld tickets were set aside "
 		       "(renraku events list --state failed; renraku tickets "
@@ -227,7 +238,8 @@ int cmd_run(struct app *app, int argc, char **argv)
 		if ((once || stats.spool.files || stats.spool.failed ||
 		     stats.resolve.seen || stats.tickets.events_seen ||
 		     stats.notify.built || stats.notify.held || set_aside ||
-		     stats.sent || stats.deferred || stats.failed) &&
+		     stats.sent || stats.deferred || stats.failed ||
+		     stats.rate_limited || stats.escalated) &&
 		    !(once && json && err))
 			print_stats(&stats, json);
 		if (err) {

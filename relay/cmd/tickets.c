@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "renraku/notify.h"
 #include "renraku/tickets.h"
 
 /* The ticket's timeline as a JSON array (NULL when it cannot be read). */
@@ -97,8 +98,14 @@ static const char tickets_help[] =
 	"\n"
 	"  tickets list [--state S] [--json]   the tickets, newest first\n"
 	"  tickets show ID [--json]            one ticket with its chain and messages\n"
-	"  tickets approve ID [--as NAME]      release a held ticket: it goes out\n"
+	"  tickets show ID --raw               the exact message that goes out: as\n"
+	"                                      built for review or sent, else built\n"
+	"                                      and signed now (not queued)\n"
+	"  tickets approve ID... [--cleartext] [--as NAME]\n"
+	"                                      release held tickets: each goes out\n"
 	"                                      with exactly the events it holds\n"
+	"  tickets approve --all-held [--contact ADDR] [--template T] [--level N]\n"
+	"                                      release every held ticket matching\n"
 	"  tickets hold ID [--reason TEXT] [--as NAME]\n"
 	"                                      hold an open ticket for review\n"
 	"  tickets retry ID [--as NAME]        put a failed ticket back (after the\n"
@@ -108,6 +115,10 @@ static const char tickets_help[] =
 	"                 auto-acknowledged, resolved, disputed or expired\n"
 	"  --json         one JSON document; a failure prints {\"error\": ...}\n"
 	"  --reason TEXT  why the ticket is held (one line, at most 500 bytes)\n"
+	"  --cleartext    also let a TLP:AMBER ticket whose recipient has no\n"
+	"                 usable key go out signed but unencrypted (recorded);\n"
+	"                 without it approving such a ticket is refused (65)\n"
+	"  --raw          print the message bytes (CRLF), nothing else\n"
 	"  --as NAME      the operator recorded in the timeline and audit log\n"
 	"                 (default: the user behind sudo, else the login name)\n"
 	"  --help         this text\n";
@@ -154,6 +165,9 @@ static json_t *ticket_json(struct rk_store *store,
 	if (t->approved_by)
 		json_object_set_new(o, "approved_by",
 				    json_string(t->approved_by));
+	if (t->cleartext_by)
+		json_object_set_new(o, "cleartext_by",
+				    json_string(t->cleartext_by));
 	if (full) {
 		json_t *chain = json_array();
 
@@ -270,8 +284,13 @@ static int tickets_show(struct app *app, struct rk_store *store,
 		printf("due       %s (first notice not before)\n",
 		       json_string_value(json_object_get(doc, "send_after")));
 	if (json_object_get(doc, "approved_by"))
-		printf("approved  by %s\n",
-		       json_string_value(json_object_get(doc, "approved_by")));
+		printf("approved  by %s%s%s\n",
+		       json_string_value(json_object_get(doc, "approved_by")),
+		       json_object_get(doc, "cleartext_by")
+			       ? "; may go out unencrypted, by " : "",
+		       json_object_get(doc, "cleartext_by")
+			       ? json_string_value(json_object_get(doc, "cleartext_by"))
+			       : "");
 	{
 		json_t *chain = json_object_get(doc, "chain"), *e;
 		size_t i;
@@ -341,7 +360,7 @@ static int tickets_show(struct app *app, struct rk_store *store,
 /* Who decides: --as NAME, else the operator behind sudo, else the
  * login name of the user running the command.  NULL when none is
  * usable. */
-static const char *operator_name(const char *as)
+const char *operator_name(const char *as)
 {
 	const char *user = as;
 	struct passwd *pw;
@@ -358,28 +377,74 @@ static const char *operator_name(const char *as)
 	return user;
 }
 
-static int tickets_decide(struct app *app, struct rk_store *store,
-			  const char *what, const char *id, const char *reason,
-			  const char *as)
+/* May ticket t be approved without --cleartext?  Not when it must go
+ * out encrypted, no notice was built for review, and its recipient still
+ * has no usable key. */
+static int approve_check(struct app *app, struct rk_store *store,
+			 struct mail_signer **signer,
+			 const struct store_ticket *t, bool cleartext)
 {
-	const char *actor = operator_name(as);
+	struct store_message *msgs = NULL;
+	size_t nmsgs = 0;
+	struct rk_buf why;
+	bool ready = false;
 	enum rk_err err;
+	int rc = RK_EXIT_OK;
 
-	if (as && (!*as || !actor))
-		return app_usage("tickets %s: --as takes a name of one line, at most 64 bytes",
-				 what);
-	if (!actor)
-		return app_usage("tickets %s: --as NAME is needed (one line of at most 64 bytes): "
-				 "no login name to record", what);
-	if (reason && (rk_str_has_ctl(reason, false) || strlen(reason) > 500))
-		return app_usage("tickets hold: --reason is one line of at most 500 bytes");
-	if (strcmp(what, "approve") == 0)
-		err = tickets_approve(store, &app->log, id, actor);
-	else if (strcmp(what, "hold") == 0)
+	if (cleartext || strcmp(t->state, STORE_TICKET_HELD) != 0 ||
+	    !notify_must_encrypt(&app->cfg, t))
+		return RK_EXIT_OK;
+	if ((err = store_ticket_messages_raw(store, t->id, STORE_MSG_REVIEW,
+					     &msgs, &nmsgs)))
+		return rk_exit_code(err);
+	store_messages_free(msgs, nmsgs);
+	if (nmsgs)
+		return RK_EXIT_OK; /* built encrypted for review */
+	rk_buf_init(&why, 4096);
+	err = notify_key_ready(&app->cfg, &app->log, signer, t, app->now, &ready,
+			       &why);
+	if (err) {
+		rc = rk_exit_code(err);
+	} else if (!ready) {
+		rk_log_error(&app->log, "ticket %s is TLP:%s and %s: it goes out only "
+			     "encrypted; add the recipient's key (contacts import) "
+			     "or approve with --cleartext to send it signed only",
+			     t->id, rk_tlp_name(t->tlp), why.data);
+		rc = RK_EXIT_DATAERR;
+	}
+	rk_buf_release(&why);
+	return rc;
+}
+
+static int decide_one(struct app *app, struct rk_store *store,
+		      struct mail_signer **signer, const char *what,
+		      const char *id, const char *reason, const char *actor,
+		      bool cleartext)
+{
+	enum rk_err err;
+	int rc;
+
+	if (strcmp(what, "approve") == 0) {
+		struct store_ticket t;
+
+		err = store_ticket_get(store, id, &t);
+		if (err == RK_ERR_NOTFOUND) {
+			rk_log_error(&app->log, "no ticket '%s'", id);
+			return RK_EXIT_DATAERR;
+		}
+		if (err)
+			return rk_exit_code(err);
+		rc = approve_check(app, store, signer, &t, cleartext);
+		store_ticket_release(&t);
+		if (rc)
+			return rc;
+		err = tickets_approve(store, &app->log, id, actor, cleartext);
+	} else if (strcmp(what, "hold") == 0) {
 		err = tickets_hold(store, &app->log, id, actor,
 				   reason ? reason : "held by an operator");
-	else
+	} else {
 		err = tickets_retry(store, &app->log, id, actor);
+	}
 	if (err == RK_ERR_TRANSITION) {
 		rk_log_error(&app->log, "ticket %s is not %s", id,
 			     strcmp(what, "approve") == 0 ? "held"
@@ -393,13 +458,123 @@ static int tickets_decide(struct app *app, struct rk_store *store,
 	if (err)
 		return rk_exit_code(err);
 	if (strcmp(what, "approve") == 0)
-		printf("ticket %s approved by %s: it goes out at the next run\n", id, actor);
+		printf("ticket %s approved by %s%s: it goes out at the next run\n", id,
+		       actor, cleartext ? " (cleartext allowed)" : "");
 	else if (strcmp(what, "hold") == 0)
 		printf("ticket %s held by %s until 'renraku tickets approve'\n", id, actor);
 	else
 		printf("ticket %s back to open by %s: its notice is built at the next run\n",
 		       id, actor);
 	return RK_EXIT_OK;
+}
+
+struct held_filter {
+	bool all_held;
+	const char *contact, *template_name;
+	int level; /* -1 = any */
+};
+
+static int tickets_decide(struct app *app, struct rk_store *store,
+			  const char *what, char **ids, int nids,
+			  const char *reason, const char *as, bool cleartext,
+			  const struct held_filter *filter)
+{
+	const char *actor = operator_name(as);
+	struct mail_signer *signer = NULL;
+	struct store_ticket *held = NULL;
+	size_t nheld = 0, matched = 0;
+	int rc = RK_EXIT_OK;
+
+	if (as && (!*as || !actor))
+		return app_usage("tickets %s: --as takes a name of one line, at most 64 bytes",
+				 what);
+	if (!actor)
+		return app_usage("tickets %s: --as NAME is needed (one line of at most 64 bytes): "
+				 "no login name to record", what);
+	if (reason && (rk_str_has_ctl(reason, false) || strlen(reason) > 500))
+		return app_usage("tickets hold: --reason is one line of at most 500 bytes");
+	for (int i = 0; i < nids && (rc == RK_EXIT_OK || nids > 1); i++) {
+		int one = decide_one(app, store, &signer, what, ids[i], reason,
+				     actor, cleartext);
+
+		if (one && rc == RK_EXIT_OK)
+			rc = one;
+	}
+	if (filter->all_held) {
+		enum rk_err err = store_tickets_list(store, STORE_TICKET_HELD,
+						     &held, &nheld);
+
+		if (err)
+			rc = rk_exit_code(err);
+		for (size_t i = 0; !err && i < nheld; i++) {
+			const struct store_ticket *t = &held[i];
+			int one;
+
+			if ((filter->contact && !rk_str_ieq(filter->contact, t->contact)) ||
+			    (filter->template_name &&
+			     strcmp(filter->template_name, t->template_name) != 0) ||
+			    (filter->level >= 0 && filter->level != t->level))
+				continue;
+			matched++;
+			one = decide_one(app, store, &signer, what, t->id, reason,
+					 actor, cleartext);
+			if (one && rc == RK_EXIT_OK)
+				rc = one;
+		}
+		if (!err && !matched)
+			rk_log_info(&app->log, "no held ticket matches");
+		store_tickets_free(held, nheld);
+	}
+	mail_signer_close(signer);
+	return rc;
+}
+
+/* tickets show ID --raw */
+static int tickets_raw(struct app *app, struct rk_store *store, const char *id)
+{
+	struct store_ticket t;
+	struct store_message *msgs = NULL;
+	struct mail_signer *signer = NULL;
+	size_t nmsgs = 0;
+	struct rk_buf out;
+	enum rk_err err = store_ticket_get(store, id, &t);
+
+	if (err == RK_ERR_NOTFOUND) {
+		rk_log_error(&app->log, "no ticket '%s'", id);
+		return RK_EXIT_DATAERR;
+	}
+	if (err)
+		return rk_exit_code(err);
+	rk_buf_init(&out, (size_t)RK_MAX_MESSAGE * 2 + 4096);
+	/* what waits for review, else the last notice sent, else built now */
+	err = store_ticket_messages_raw(store, id, STORE_MSG_REVIEW, &msgs, &nmsgs);
+	if (!err && !nmsgs && strcmp(t.state, STORE_TICKET_OPEN) != 0 &&
+	    strcmp(t.state, STORE_TICKET_HELD) != 0 &&
+	    strcmp(t.state, STORE_TICKET_FAILED) != 0)
+		err = store_ticket_messages_raw(store, id, NULL, &msgs, &nmsgs);
+	for (size_t i = 0; !err && i < nmsgs; i++) {
+		if (nmsgs > 1)
+			err = rk_buf_addf(&out, "%s--- message %zu of %zu: %s to %s ---\n",
+					  i ? "\n" : "", i + 1, nmsgs,
+					  msgs[i].message_id, msgs[i].rcpt);
+		if (!err)
+			err = rk_buf_add(&out, msgs[i].raw ? (char *)msgs[i].raw : "",
+					 msgs[i].raw_len);
+	}
+	if (!err && !nmsgs) {
+		rk_log_info(&app->log, "ticket %s: built now, not queued (its Date, "
+			    "Message-ID, MIME boundaries and signature will differ "
+			    "when it is sent)", id);
+		err = notify_preview(store, &app->cfg, &app->log, &signer, &t,
+				     app->now, &out);
+	}
+	if (!err && fwrite(out.data, 1, out.len, stdout) != out.len)
+		err = RK_ERR_IO;
+	mail_signer_close(signer);
+	store_messages_free(msgs, nmsgs);
+	store_ticket_release(&t);
+	rk_buf_release(&out);
+	return err ? (int)rk_exit_code(err) : RK_EXIT_OK;
 }
 
 int cmd_tickets(struct app *app, int argc, char **argv)
@@ -409,17 +584,27 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 		{"state", required_argument, NULL, 's'},
 		{"reason", required_argument, NULL, 'r'},
 		{"as", required_argument, NULL, 'a'},
+		{"cleartext", no_argument, NULL, 'c'},
+		{"all-held", no_argument, NULL, 'A'},
+		{"contact", required_argument, NULL, 'C'},
+		{"template", required_argument, NULL, 'T'},
+		{"level", required_argument, NULL, 'L'},
+		{"raw", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
 		"tickets list [--state S] [--json] | show ID [--json] | "
-		"approve ID [--as NAME] | hold ID [--reason TEXT] [--as NAME] | "
+		"approve ID...|--all-held [--contact A] [--template T] [--level N] "
+		"[--cleartext] [--as NAME] | show ID --raw | "
+		"hold ID [--reason TEXT] [--as NAME] | "
 		"retry ID [--as NAME]";
 	const char *reason = NULL, *as = NULL;
 	struct rk_store *store;
 	const char *state = NULL, *sub;
-	bool json = false;
+	bool json = false, cleartext = false, raw = false;
+	struct held_filter filter = {false, NULL, NULL, -1};
+	long long level;
 	enum rk_err err;
 	int c;
 
@@ -437,6 +622,16 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 		case 's': state = optarg; break;
 		case 'r': reason = optarg; break;
 		case 'a': as = optarg; break;
+		case 'c': cleartext = true; break;
+		case 'A': filter.all_held = true; break;
+		case 'C': filter.contact = optarg; break;
+		case 'T': filter.template_name = optarg; break;
+		case 'L':
+			if (rk_parse_long(optarg, 0, 2, &level))
+				return app_usage("tickets approve: --level is 0, 1 or 2");
+			filter.level = (int)level;
+			break;
+		case 'R': raw = true; break;
 		default: return app_usage("%s", usage);
 		}
 	}
@@ -455,11 +650,27 @@ int cmd_tickets(struct app *app, int argc, char **argv)
 		return json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 	if (strcmp(sub, "list") == 0 && optind == argc)
 		return tickets_list(app, store, state, json);
+	if ((cleartext || filter.all_held || filter.contact ||
+	     filter.template_name || filter.level >= 0) &&
+	    strcmp(sub, "approve") != 0)
+		return app_usage("--cleartext, --all-held and its filters are for "
+				 "'tickets approve'");
+	if ((filter.contact || filter.template_name || filter.level >= 0) &&
+	    !filter.all_held)
+		return app_usage("tickets approve: --contact, --template and --level "
+				 "filter --all-held");
+	if (raw && (strcmp(sub, "show") != 0 || json))
+		return app_usage("--raw is for 'tickets show ID' (without --json)");
 	if (strcmp(sub, "show") == 0 && optind + 1 == argc && !state)
-		return tickets_show(app, store, argv[optind], json);
-	if ((strcmp(sub, "approve") == 0 || strcmp(sub, "hold") == 0 ||
-	     strcmp(sub, "retry") == 0) &&
+		return raw ? tickets_raw(app, store, argv[optind])
+			   : tickets_show(app, store, argv[optind], json);
+	if (strcmp(sub, "approve") == 0 && !state && !json &&
+	    (optind < argc || filter.all_held))
+		return tickets_decide(app, store, sub, argv + optind, argc - optind,
+				      NULL, as, cleartext, &filter);
+	if ((strcmp(sub, "hold") == 0 || strcmp(sub, "retry") == 0) &&
 	    optind + 1 == argc && !state && !json)
-		return tickets_decide(app, store, sub, argv[optind], reason, as);
+		return tickets_decide(app, store, sub, argv + optind, 1, reason, as,
+				      false, &filter);
 	return app_usage("%s", usage);
 }

@@ -49,7 +49,8 @@ static const struct kind_def kinds[] = {
 };
 
 /* The formats notify produces; keep CONTACTS_FORMATS in step. */
-static const char *const formats[] = {"csv-attach", "csv-inline", "json"};
+static const char *const formats[] = {"csv-attach", "csv-inline", "json",
+				      "inline"};
 
 /* ------------------------------------------------------------ duplicates */
 

@@ -86,17 +86,18 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->relay.reply_to, &cfg->relay.ticket_prefix,
 		&cfg->relay.public_url, &cfg->relay.templates,
 		&cfg->relay.contacts, &cfg->store.path, &cfg->gpg.home,
-		&cfg->gpg.signer, &cfg->transport.url, &cfg->transport.user,
-		&cfg->transport.password_file, &cfg->resolve.order,
-		&cfg->resolve.bootstrap, &cfg->resolve.whois, &cfg->resolve.dns,
-		&cfg->resolve.ca_file, &cfg->resolve.whois_server,
-		&cfg->resolve.whois_map, &cfg->resolve.dns_server,
-		&cfg->resolve.security_txt_url,
-		&cfg->inbound.imap_url,
+		&cfg->gpg.signer, &cfg->gpg.wkd_ca_file, &cfg->gpg.wkd_resolve,
+		&cfg->transport.url, &cfg->transport.user,
+		&cfg->transport.password_file, &cfg->transport.ca_file,
+		&cfg->resolve.sources,
+		&cfg->resolve.bootstrap_dir, &cfg->resolve.bootstrap_url,
+		&cfg->resolve.whois_server, &cfg->resolve.whois_map,
+		&cfg->resolve.dns_server, &cfg->resolve.security_txt_url,
+		&cfg->resolve.ca_file, &cfg->inbound.imap_url,
 		&cfg->ingest.spool,
 		&cfg->inbound.user, &cfg->inbound.password_file,
 		&cfg->inbound.mailbox, &cfg->http.listen,
-		&cfg->ingest.shadowserver_schema,
+		&cfg->ingest.shadowserver_schema, &cfg->ingest.csv_mappings,
 	};
 
 	for (size_t i = 0; i < RK_ARRAY_LEN(strings); i++) {
@@ -198,21 +199,31 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	     (cfg->store.path = rk_strdup("renraku.db")) &&
 	     (cfg->gpg.home = rk_strdup("gnupg")) &&
 	     (cfg->transport.url = rk_strdup("maildir:outbox")) &&
-	     (cfg->resolve.order = rk_strdup("local,rdap,whois")) &&
+	     (cfg->resolve.sources = rk_strdup("local, rdap")) &&
+	     (cfg->resolve.bootstrap_url = rk_strdup("https://data.iana.org/rdap/")) &&
 	     (cfg->inbound.mailbox = rk_strdup("INBOX")) &&
 	     (cfg->http.listen = rk_strdup("127.0.0.1:8025"));
 	cfg->relay.default_tlp = RK_TLP_GREEN;
 	cfg->relay.retention = 0;
 	cfg->store.busy_timeout = 5000;
 	cfg->gpg.mode = RK_SIGN_PGP_MIME;
+	cfg->gpg.wkd_port = 443;
 	cfg->transport.starttls = RK_STARTTLS_REQUIRED;
 	cfg->transport.max_attempts = 24;
+	cfg->transport.retry_initial = 300;
+	cfg->transport.give_up_after = 5 * 86400;
+	cfg->transport.timeout = 60000;
 	cfg->resolve.ttl = 7 * 86400;
 	cfg->resolve.negative_ttl = 86400;
 	cfg->resolve.timeout = 10;
 	cfg->resolve.concurrency = 8;
+	cfg->resolve.rate = 10;
 	cfg->ingest.max_age = 365 * 86400;
 	cfg->ingest.max_skew = 86400;
+	cfg->ingest.max_file = RK_MAX_REPORT;
+	cfg->ingest.max_line = RK_MAX_JSON_LINE;
+	cfg->ingest.max_field = RK_MAX_FIELD;
+	cfg->ingest.max_evidence = RK_MAX_EVIDENCE;
 	ok = ok && set_field_list(cfg, "raw") == RK_OK;
 	cfg->aggregate.window = 600;
 	cfg->aggregate.max_events = 10000;
@@ -229,8 +240,9 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 /* ------------------------------------------------------------ parsing */
 
 enum key_kind { K_STR, K_STR_OPT, K_DURATION, K_INT, K_BOOL, K_TLP,
-		K_SIGN_MODE, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX,
-		K_PUBLIC_URL, K_TRANSPORT_URL, K_FIELD_LIST,
+		K_SIGN_MODE, K_ENCRYPT, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX,
+		K_HTTPS_URL, K_HOST_PORT,
+		K_PUBLIC_URL, K_TRANSPORT_URL, K_FIELD_LIST, K_SIZE,
 		K_STR_APPEND /* repeated (or continued) lines join with ", " */ };
 
 struct key_def {
@@ -308,37 +320,54 @@ static const struct key_def keys[] = {
 	{"relay", "templates", K_STR, OFF(relay.templates), 0, 0},
 	{"relay", "contacts", K_STR_OPT, OFF(relay.contacts), 0, 0},
 	{"relay", "default_tlp", K_TLP, OFF(relay.default_tlp), 0, 0},
+	{"relay", "review", K_BOOL, OFF(relay.review), 0, 0},
 	{"relay", "retention", K_DURATION, OFF(relay.retention), 0, LLONG_MAX},
 	{"store", "path", K_STR, OFF(store.path), 0, 0},
 	{"store", "busy_timeout", K_INT, OFF(store.busy_timeout), 0, 600000},
 	{"gpg", "home", K_STR, OFF(gpg.home), 0, 0},
 	{"gpg", "signer", K_STR_OPT, OFF(gpg.signer), 0, 0},
 	{"gpg", "mode", K_SIGN_MODE, OFF(gpg.mode), 0, 0},
-	{"gpg", "encrypt", K_BOOL, OFF(gpg.encrypt), 0, 0},
+	{"gpg", "encrypt", K_ENCRYPT, OFF(gpg.encrypt), 0, 0},
+	{"gpg", "wkd", K_BOOL, OFF(gpg.wkd), 0, 0},
+	{"gpg", "wkd_ca_file", K_STR_OPT, OFF(gpg.wkd_ca_file), 0, 0},
+	{"gpg", "wkd_port", K_INT, OFF(gpg.wkd_port), 1, 65535},
+	{"gpg", "wkd_resolve", K_STR_OPT, OFF(gpg.wkd_resolve), 0, 0},
 	{"transport", "url", K_TRANSPORT_URL, OFF(transport.url), 0, 0},
 	{"transport", "starttls", K_STARTTLS, OFF(transport.starttls), 0, 0},
 	{"transport", "user", K_STR_OPT, OFF(transport.user), 0, 0},
 	{"transport", "password_file", K_STR_OPT, OFF(transport.password_file), 0, 0},
+	{"transport", "ca_file", K_STR_OPT, OFF(transport.ca_file), 0, 0},
 	{"transport", "rate", K_RATE, OFF(transport.rate), 0, 0},
+	{"transport", "rate_per_domain", K_INT, OFF(transport.rate_per_domain), 0, 1000000},
+	{"transport", "rate_total", K_INT, OFF(transport.rate_total), 0, 1000000},
+	{"transport", "retry_initial", K_DURATION, OFF(transport.retry_initial), 1, 86400},
+	{"transport", "give_up_after", K_DURATION, OFF(transport.give_up_after), 0, 365 * 86400LL},
+	{"transport", "timeout", K_INT, OFF(transport.timeout), 1, 3600000},
 	{"transport", "max_attempts", K_INT, OFF(transport.max_attempts), 1, 1000},
-	{"resolve", "order", K_STR, OFF(resolve.order), 0, 0},
-	{"resolve", "bootstrap", K_STR_OPT, OFF(resolve.bootstrap), 0, 0},
-	{"resolve", "whois", K_STR_OPT, OFF(resolve.whois), 0, 0},
-	{"resolve", "dns", K_STR_OPT, OFF(resolve.dns), 0, 0},
-	{"resolve", "ca_file", K_STR_OPT, OFF(resolve.ca_file), 0, 0},
-	{"resolve", "whois_server", K_STR_OPT, OFF(resolve.whois_server), 0, 0},
+	{"resolve", "sources", K_STR, OFF(resolve.sources), 0, 0},
+	{"resolve", "order", K_STR, OFF(resolve.sources), 0, 0}, /* deprecated */
+	{"resolve", "bootstrap_dir", K_STR_OPT, OFF(resolve.bootstrap_dir), 0, 0},
+	{"resolve", "bootstrap_url", K_HTTPS_URL, OFF(resolve.bootstrap_url), 0, 0},
+	{"resolve", "whois_server", K_HOST_PORT, OFF(resolve.whois_server), 0, 0},
 	{"resolve", "whois_map", K_STR_APPEND, OFF(resolve.whois_map), 0, 0},
-	{"resolve", "dns_server", K_STR_OPT, OFF(resolve.dns_server), 0, 0},
+	{"resolve", "dns_server", K_HOST_PORT, OFF(resolve.dns_server), 0, 0},
 	{"resolve", "security_txt_url", K_STR_OPT, OFF(resolve.security_txt_url), 0, 0},
+	{"resolve", "ca_file", K_STR_OPT, OFF(resolve.ca_file), 0, 0},
 	{"resolve", "ttl", K_DURATION, OFF(resolve.ttl), 0, LLONG_MAX},
 	{"resolve", "negative_ttl", K_DURATION, OFF(resolve.negative_ttl), 0, LLONG_MAX},
 	{"resolve", "timeout", K_DURATION, OFF(resolve.timeout), 1, 3600},
 	{"resolve", "concurrency", K_INT, OFF(resolve.concurrency), 1, 256},
+	{"resolve", "rate", K_RATE, OFF(resolve.rate), 0, 0},
 	{"ingest", "dedup_ignore", K_FIELD_LIST, OFF(ingest.dedup_ignore), 0, 0},
 	{"ingest", "max_age", K_DURATION, OFF(ingest.max_age), 0, LLONG_MAX},
 	{"ingest", "max_skew", K_DURATION, OFF(ingest.max_skew), 0, LLONG_MAX},
 	{"ingest", "spool", K_STR_OPT, OFF(ingest.spool), 0, 0},
 	{"ingest", "shadowserver_schema", K_STR_OPT, OFF(ingest.shadowserver_schema), 0, 0},
+	{"ingest", "max_file", K_SIZE, OFF(ingest.max_file), RK_MIN_CFG_LIMIT, RK_MAX_CFG_FILE},
+	{"ingest", "max_line", K_SIZE, OFF(ingest.max_line), RK_MIN_CFG_LIMIT, RK_MAX_CFG_LINE},
+	{"ingest", "max_field", K_SIZE, OFF(ingest.max_field), RK_MIN_CFG_LIMIT, RK_MAX_CFG_FIELD},
+	{"ingest", "max_evidence", K_SIZE, OFF(ingest.max_evidence), RK_MIN_CFG_LIMIT, RK_MAX_CFG_EVIDENCE},
+	{"ingest", "csv_mappings", K_STR_OPT, OFF(ingest.csv_mappings), 0, 0},
 	{"aggregate", "window", K_DURATION, OFF(aggregate.window), 0, 30 * 86400},
 	{"aggregate", "max_events", K_INT, OFF(aggregate.max_events), 1, RK_MAX_TICKET_EVENTS},
 	{"inbound", "imap_url", K_STR_OPT, OFF(inbound.imap_url), 0, 0},
@@ -352,6 +381,8 @@ static const struct key_def keys[] = {
 
 struct parse_state {
 	struct rk_config *cfg;
+	const struct rk_log *log;
+	const char *path;
 	char error[512];
 	bool failed;
 };
@@ -373,19 +404,11 @@ static int set_error(struct parse_state *st, const char *fmt, ...)
 
 /* maildir:PATH, smtp://HOST[:PORT] or smtps://HOST[:PORT]; HOST a DNS
  * name or address ([...] for IPv6), PORT 1 to 65535. */
-static bool transport_url_valid(const char *url)
+static bool host_port_valid(const char *host)
 {
-	const char *host, *end;
+	const char *end;
 	long long port;
 
-	if (strncmp(url, "maildir:", 8) == 0)
-		return url[8] != '\0';
-	if (strncmp(url, "smtp://", 7) == 0)
-		host = url + 7;
-	else if (strncmp(url, "smtps://", 8) == 0)
-		host = url + 8;
-	else
-		return false;
 	if (*host == '[') {
 		end = strchr(host, ']');
 		if (!end || end == host + 1 ||
@@ -403,6 +426,47 @@ static bool transport_url_valid(const char *url)
 	if (*end == '\0')
 		return true;
 	return *end == ':' && rk_parse_long(end + 1, 1, 65535, &port) == RK_OK;
+}
+
+/* "65536", "64k", "1M", "1G" (k, M, G: 1024, 1024^2, 1024^3; a
+ * trailing "iB" or "B" is allowed) into bytes. */
+static enum rk_err parse_size(const char *value, long long *out)
+{
+	char num[32];
+	size_t n = strspn(value, "0123456789");
+	const char *unit = value + n;
+	long long v, mult = 1;
+
+	if (n == 0 || n >= sizeof(num))
+		return RK_ERR_INVAL;
+	memcpy(num, value, n);
+	num[n] = '\0';
+	if (rk_parse_long(num, 0, 1LL << 40, &v))
+		return RK_ERR_INVAL;
+	if (*unit == 'k' || *unit == 'K')
+		mult = 1LL << 10;
+	else if (*unit == 'M')
+		mult = 1LL << 20;
+	else if (*unit == 'G')
+		mult = 1LL << 30;
+	if (mult > 1)
+		unit++;
+	if (strcmp(unit, "") != 0 && strcmp(unit, "B") != 0 &&
+	    !(mult > 1 && strcmp(unit, "iB") == 0))
+		return RK_ERR_INVAL;
+	*out = v * mult;
+	return RK_OK;
+}
+
+static bool transport_url_valid(const char *url)
+{
+	if (strncmp(url, "maildir:", 8) == 0)
+		return url[8] != '\0';
+	if (strncmp(url, "smtp://", 7) == 0)
+		return host_port_valid(url + 7);
+	if (strncmp(url, "smtps://", 8) == 0)
+		return host_port_valid(url + 8);
+	return false;
 }
 
 static int set_key(struct parse_state *st, const struct key_def *k,
@@ -484,8 +548,13 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 	}
 	case K_TRANSPORT_URL:
 		if (rk_str_has_ctl(value, false) || !transport_url_valid(value))
-			return set_error(st, "[%s] %s: '%s' is not maildir:PATH, "
-					 "smtp://HOST[:PORT] or smtps://HOST[:PORT]",
+			return set_error(st, "[%s] %s: '%s' is not maildir:PATH "
+					 "or smtp://HOST[:PORT]",
+					 k->section, k->name, value);
+		if (strncmp(value, "smtps://", 8) == 0)
+			return set_error(st, "[%s] %s: '%s': smtps:// (implicit "
+					 "TLS) is not supported by libESMTP; use "
+					 "smtp://HOST:587 with starttls = required",
 					 k->section, k->name, value);
 		return rk_str_set((char **)base, value) ? set_error(st, "out of memory") : 1;
 	case K_PREFIX:
@@ -511,6 +580,15 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 					 k->section, k->name, value, k->min, k->max);
 		*(long long *)base = v;
 		return 1;
+	case K_SIZE:
+		if (parse_size(value, &v) || v < k->min || v > k->max)
+			return set_error(st, "[%s] %s: '%s' is not a size from "
+					 "%lld to %lld bytes (a number of "
+					 "bytes, or with k, M or G)",
+					 k->section, k->name, value, k->min,
+					 k->max);
+		*(long long *)base = v;
+		return 1;
 	case K_BOOL:
 		if (rk_parse_bool(value, &b))
 			return set_error(st, "[%s] %s: '%s' is not yes or no",
@@ -534,15 +612,31 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 			return set_error(st, "[%s] %s: '%s' is not pgp-mime, inline or none",
 					 k->section, k->name, value);
 		return 1;
+	case K_ENCRYPT:
+		if (strcmp(value, "when-key") == 0)
+			*(enum rk_encrypt *)base = RK_ENCRYPT_WHEN_KEY;
+		else if (strcmp(value, "always") == 0)
+			*(enum rk_encrypt *)base = RK_ENCRYPT_ALWAYS;
+		else if (strcmp(value, "never") == 0)
+			*(enum rk_encrypt *)base = RK_ENCRYPT_NEVER;
+		else if (rk_parse_bool(value, &b) == RK_OK)
+			/* the reserved yes/no of earlier versions */
+			*(enum rk_encrypt *)base = b ? RK_ENCRYPT_WHEN_KEY
+						     : RK_ENCRYPT_NEVER;
+		else
+			return set_error(st, "[%s] %s: '%s' is not when-key, always or never",
+					 k->section, k->name, value);
+		return 1;
 	case K_STARTTLS:
 		if (strcmp(value, "required") == 0)
 			*(enum rk_starttls *)base = RK_STARTTLS_REQUIRED;
 		else if (strcmp(value, "opportunistic") == 0)
 			*(enum rk_starttls *)base = RK_STARTTLS_OPPORTUNISTIC;
-		else if (strcmp(value, "disabled") == 0)
+		else if (strcmp(value, "off") == 0 ||
+			 strcmp(value, "disabled") == 0)
 			*(enum rk_starttls *)base = RK_STARTTLS_DISABLED;
 		else
-			return set_error(st, "[%s] %s: '%s' is not required, opportunistic or disabled",
+			return set_error(st, "[%s] %s: '%s' is not required, opportunistic or off",
 					 k->section, k->name, value);
 		return 1;
 	case K_FIELD_LIST: {
@@ -553,6 +647,23 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 					 k->section, k->name, value);
 		return err ? set_error(st, "out of memory") : 1;
 	}
+	case K_HTTPS_URL:
+		if (strncmp(value, "https://", 8) != 0 || !value[8] ||
+		    rk_str_has_ctl(value, false) || strchr(value, ' '))
+			return set_error(st, "[%s] %s: '%s' is not an https:// URL",
+					 k->section, k->name, value);
+		return rk_str_set((char **)base, value) ? set_error(st, "out of memory") : 1;
+	case K_HOST_PORT:
+		if (!*value) {
+			free(*(char **)base);
+			*(char **)base = NULL;
+			return 1;
+		}
+		if (!host_port_valid(value))
+			return set_error(st, "[%s] %s: '%s' is not HOST[:PORT] (a name, "
+					 "an IPv4 address or [IPv6], port 1 to 65535)",
+					 k->section, k->name, value);
+		return rk_str_set((char **)base, value) ? set_error(st, "out of memory") : 1;
 	case K_RATE: {
 		char *end;
 		double d;
@@ -560,8 +671,10 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 		errno = 0;
 		d = strtod(value, &end);
 		if (errno || *end || end == value || d < 0 || d > 1e6)
-			return set_error(st, "[%s] %s: '%s' is not a rate (messages per second)",
-					 k->section, k->name, value);
+			return set_error(st, "[%s] %s: '%s' is not a rate (%s per second)",
+					 k->section, k->name, value,
+					 strcmp(k->section, "resolve") == 0 ? "requests"
+									    : "messages");
 		*(double *)base = d;
 		return 1;
 	}
@@ -670,9 +783,10 @@ static int set_severity(struct parse_state *st, const char *name,
 	return 1;
 }
 
-/* [resolve] order: every name a contact source renraku knows (the
- * resolver skips, at run time, those not available in this version). */
-static bool order_ok(struct parse_state *st, const char *value)
+/* [resolve] sources: every name a contact source renraku knows (the
+ * resolver says, at run time, which are not built into this version). */
+static bool sources_ok(struct parse_state *st, const char *name,
+		       const char *value)
 {
 	static const char *const sources[] = {"local", "rdap", "whois", "abusix",
 					      "cymru", "security.txt"};
@@ -686,9 +800,10 @@ static bool order_ok(struct parse_state *st, const char *value)
 			known = strlen(sources[i]) == n &&
 				memcmp(sources[i], item, n) == 0;
 		if (!known) {
-			set_error(st, "[resolve] order: unknown contact source '%.*s' "
-				      "(known: local, rdap, whois, abusix, cymru, security.txt)",
-				  (int)(n > 64 ? 64 : n), item);
+			set_error(st, "[resolve] %s: unknown contact source '%.*s' "
+				      "(known: local, rdap, whois, abusix, cymru, "
+				      "security.txt)",
+				  name, (int)(n > 64 ? 64 : n), item);
 			return false;
 		}
 	}
@@ -713,9 +828,13 @@ static int on_key(void *user, const char *section, const char *name,
 		return set_severity(st, name, value);
 	if (strcmp(section, "categories") == 0)
 		return set_category(st, name, value);
-	if (strcmp(section, "resolve") == 0 && strcmp(name, "order") == 0 &&
-	    !order_ok(st, value))
+	if (strcmp(section, "resolve") == 0 &&
+	    (strcmp(name, "sources") == 0 || strcmp(name, "order") == 0) &&
+	    !sources_ok(st, name, value))
 		return 0;
+	if (strcmp(section, "resolve") == 0 && strcmp(name, "order") == 0)
+		rk_log_warn(st->log, "%s: [resolve] order is deprecated: it is read "
+				     "as [resolve] sources", st->path);
 	for (size_t i = 0; i < RK_ARRAY_LEN(keys); i++)
 		if (strcmp(keys[i].section, section) == 0 &&
 		    strcmp(keys[i].name, name) == 0)
@@ -753,7 +872,7 @@ enum rk_err rk_config_load_buffer(struct rk_config *cfg, const char *path,
 				  const char *data, size_t len,
 				  const struct rk_log *log)
 {
-	struct parse_state st = {.cfg = cfg};
+	struct parse_state st = {.cfg = cfg, .log = log, .path = path};
 	struct rk_buf text;
 	const char *slash;
 	enum rk_err err = RK_OK;
@@ -851,20 +970,32 @@ enum rk_err rk_config_write_template(const char *path, const char *name,
 		"ticket_prefix = RENRAKU\n"
 		"# public_url = https://renraku.example.org\n"
 		"# contacts = contacts\n"
-		"default_tlp = GREEN\n\n"
+		"default_tlp = GREEN\n"
+		"# review = off\n\n"
 		"[store]\n"
 		"path = renraku.db\n"
 		"busy_timeout = 5000\n\n"
 		"[gpg]\n"
 		"home = gnupg\n"
 		"# signer = FINGERPRINT\n"
-		"mode = pgp-mime\n\n"
+		"mode = pgp-mime\n"
+		"encrypt = when-key\n\n"
 		"[transport]\n"
-		"url = maildir:outbox\n\n"
+		"url = maildir:outbox\n"
+		"# url = smtp://mail.example.org:587\n"
+		"# starttls = required\n"
+		"# user = renraku\n"
+		"# password_file = smtp.pw\n"
+		"# rate_per_domain = 60\n\n"
 		"[ingest]\n"
 		"# dedup_ignore = raw\n"
 		"# max_age = 365d\n"
-		"# max_skew = 1d\n\n"
+		"# max_skew = 1d\n"
+		"# max_file = 256M\n"
+		"# max_line = 1M\n"
+		"# max_field = 64k\n"
+		"# max_evidence = 16k\n"
+		"# csv_mappings = csv-mappings\n\n"
 		"[aggregate]\n"
 		"window = 10m\n"
 		"max_events = 10000\n",

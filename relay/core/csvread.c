@@ -74,6 +74,7 @@ static enum rk_err parser_init(struct rk_csv *csv)
 		return RK_ERR_NOMEM;
 	csv->p_live = true;
 	csv_set_delim(&csv->p, (unsigned char)csv->o.delim);
+	csv_set_quote(&csv->p, (unsigned char)csv->o.quote);
 	if (csv->o.delim == '\t')
 		csv_set_space_func(&csv->p, space_only);
 	return RK_OK;
@@ -90,6 +91,8 @@ enum rk_err rk_csv_new(struct rk_csv **out, const struct rk_csv_opts *opts)
 	csv->o = *opts;
 	if (!csv->o.delim)
 		csv->o.delim = ',';
+	if (!csv->o.quote)
+		csv->o.quote = '"';
 	limit_default(&csv->o.input, RK_MAX_REPORT, "RK_MAX_REPORT");
 	limit_default(&csv->o.record, RK_MAX_CSV_LINE, "RK_MAX_CSV_LINE");
 	limit_default(&csv->o.cell, RK_MAX_FIELD, "RK_MAX_FIELD");

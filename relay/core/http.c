@@ -358,7 +358,8 @@ static enum rk_err xfer_finish(struct http_xfer *x, CURLcode rc,
 
 		r->retry_after = d > 0 ? d : 0;
 	}
-	if (r->err == RK_ERR_LIMIT && x->over_limit)
+	if (r->err == RK_ERR_LIMIT &&
+	    (x->over_limit || rc == CURLE_FILESIZE_EXCEEDED))
 		snprintf(r->error, sizeof(r->error), "body larger than %zu bytes",
 			 x->body.max);
 	else if (r->err != RK_OK)

@@ -41,6 +41,26 @@ static int days_in_month(int y, int m)
 	return m == 2 && leap ? 29 : dm[m - 1];
 }
 
+enum rk_err rk_time_from_civil(int y, int mo, int d, int h, int mi, int sec,
+			       int offset_min, int64_t *out)
+{
+	int64_t t;
+
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
+	    d > days_in_month(y, mo) || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || sec < 0 || sec > 60 || offset_min < -1439 ||
+	    offset_min > 1439)
+		return RK_ERR_INVAL;
+	if (sec == 60)
+		sec = 59;
+	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	    (int64_t)offset_min * 60;
+	if (t < 0 || t > 253402300799LL)
+		return RK_ERR_INVAL;
+	*out = t;
+	return RK_OK;
+}
+
 enum rk_err rk_time_parse(const char *s, int64_t *out)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0, sign = 1;

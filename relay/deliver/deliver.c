@@ -8,6 +8,52 @@
 
 #include "renraku/deliver.h"
 
+/* smtp://HOST[:PORT]: HOST a name, an address or [v6]; port 25 unless
+ * given.  The rest of the options from [transport]. */
+static enum rk_err open_smtp(struct deliver_transport **out,
+			     const char *hostport, const struct rk_config *cfg,
+			     const struct rk_log *log)
+{
+	struct deliver_smtp_options o;
+	char *host = NULL, *ca = NULL, *pw = NULL;
+	const char *colon, *end;
+	enum rk_err err;
+
+	memset(&o, 0, sizeof(o));
+	end = hostport[0] == '[' ? strchr(hostport, ']') : hostport;
+	colon = end ? strchr(end, ':') : NULL;
+	host = colon ? rk_strndup(hostport, (size_t)(colon - hostport))
+		     : rk_strdup(hostport);
+	if (!host)
+		return RK_ERR_NOMEM;
+	if (!*host || (colon && !colon[1])) {
+		free(host);
+		return rk_fail(log, RK_ERR_CONFIG,
+			       "[transport] url 'smtp://%s' is not "
+			       "smtp://HOST[:PORT]", hostport);
+	}
+	o.host = host;
+	o.port = colon ? colon + 1 : "25";
+	o.starttls = cfg->transport.starttls;
+	o.user = cfg->transport.user;
+	o.timeout_ms = cfg->transport.timeout;
+	if ((cfg->transport.ca_file &&
+	     (err = rk_config_path(cfg, cfg->transport.ca_file, &ca))) ||
+	    (cfg->transport.password_file &&
+	     (err = rk_config_path(cfg, cfg->transport.password_file, &pw)))) {
+		free(host);
+		free(ca);
+		return err;
+	}
+	o.ca_file = ca;
+	o.password_file = pw;
+	err = deliver_smtp_open(out, &o, log);
+	free(host);
+	free(ca);
+	free(pw);
+	return err;
+}
+
 enum rk_err deliver_open(struct deliver_transport **out, const char *url,
 			 const struct rk_config *cfg,
 			 const struct rk_log *log)
@@ -33,11 +79,14 @@ enum rk_err deliver_open(struct deliver_transport **out, const char *url,
 		free(dir);
 		return err;
 	}
-	if (strncmp(url, "smtp://", 7) == 0 || strncmp(url, "smtps://", 8) == 0)
-		return rk_fail(log, RK_ERR_UNSUPPORTED,
-			       "[transport] url '%s': the smtp transport arrives "
-			       "with a later version (use maildir:PATH)",
+	if (strncmp(url, "smtps://", 8) == 0)
+		return rk_fail(log, RK_ERR_CONFIG,
+			       "[transport] url '%s': smtps:// (implicit TLS) is "
+			       "not supported by libESMTP; use smtp://HOST:587 "
+			       "with starttls = required",
 			       url);
+	if (strncmp(url, "smtp://", 7) == 0)
+		return open_smtp(out, url + 7, cfg, log);
 	return rk_fail(log, RK_ERR_CONFIG,
 		       "[transport] url '%s' is not maildir:PATH or "
 		       "smtp://HOST:PORT",

@@ -32,6 +32,7 @@ struct arf_item {
 struct arf_reader {
 	struct arf_item *items; /* owned */
 	size_t n, next;
+	size_t max_evidence;    /* [ingest] max_evidence */
 };
 
 /* One leaf part of the mail, borrowed from the message. */
@@ -273,8 +274,9 @@ static bool iso_date(const char *s, char out[RK_TIME_TEXT])
 	return true;
 }
 
-/* extra.evidence: the bytes of obj, cut to RK_MAX_EVIDENCE. */
-static int add_evidence(json_t *rec, GMimeObject *obj)
+/* extra.evidence: the bytes of obj, cut to max ([ingest] max_evidence,
+ * RK_MAX_EVIDENCE). */
+static int add_evidence(json_t *rec, GMimeObject *obj, size_t max)
 {
 	GByteArray *bytes = obj ? part_bytes(obj) : NULL;
 	size_t len;
@@ -284,8 +286,8 @@ static int add_evidence(json_t *rec, GMimeObject *obj)
 	if (!bytes)
 		return 0;
 	len = bytes->len;
-	if (len > RK_MAX_EVIDENCE) {
-		len = RK_MAX_EVIDENCE;
+	if (len > max) {
+		len = max;
 		/* Do not end inside a UTF-8 sequence. */
 		while (len && (bytes->data[len] & 0xc0) == 0x80)
 			len--;
@@ -513,7 +515,7 @@ static enum rk_err field_part_finish(struct arf_reader *r,
 				     const char *const *skip,
 				     GMimeObject *evidence)
 {
-	if (fields_to_extra(f->m, rec, "", skip) || add_evidence(rec, evidence)) {
+	if (fields_to_extra(f->m, rec, "", skip) || add_evidence(rec, evidence, r->max_evidence)) {
 		json_decref(rec);
 		return RK_ERR_NOMEM;
 	}
@@ -778,7 +780,7 @@ static enum rk_err xarf4_record(struct arf_reader *r,
 		if (org && set_text(rec, "extra.reporter_org", org))
 			goto nomem;
 	}
-	if (add_evidence(rec, evidence))
+	if (add_evidence(rec, evidence, r->max_evidence))
 		goto nomem;
 	err = add_value(r, p->number, rec);
 	rec = NULL;
@@ -930,6 +932,7 @@ static enum rk_err arf_open(const struct ingest_source *src, void **out,
 		err = RK_ERR_NOMEM;
 		goto cleanup;
 	}
+	r->max_evidence = ingest_max_evidence(src->cfg);
 	err = read_parts(r, msg, parts, reason, reason_len);
 cleanup:
 	g_object_unref(msg);

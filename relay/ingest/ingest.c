@@ -5,17 +5,32 @@
  * the result totals, the errors list with file:line:reason, progress.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "private.h"
 
 /* Events stored between commits on a long file. */
 #define INGEST_BATCH 10000
 /* Records between looks at the clock for progress. */
-#define INGEST_PROGRESS_EVERY 4096
+#define INGEST_PROGRESS_EVERY 1024
+/* Files this large get a progress bar (when stderr is a terminal). */
+#define INGEST_PROGRESS_MIN_BYTES (8u << 20)
+/* Files this large are read and normalized in a thread beside the one
+ * storing their events. */
+#define INGEST_THREAD_MIN_BYTES (64u << 10)
+/* A mapped file's pages the reader has passed are given back every
+ * INGEST_DROP_STEP bytes, all but the last INGEST_DROP_SLACK: peak memory
+ * does not grow with the file. */
+#define INGEST_DROP_STEP (4u << 20)
+#define INGEST_DROP_SLACK (1u << 20)
+/* Seconds between redraws of the bar. */
+#define INGEST_PROGRESS_PERIOD 0.25
 
 /* Every format, in the order auto detection prefers them on a tie.  The
  * first is read when no format recognizes the content, so that its
@@ -24,6 +39,8 @@ static const struct ingest_format_ops *const formats[] = {
 	&ingest_format_intelmq,
 	&ingest_format_shadowserver,
 	&ingest_format_arf,
+	&ingest_format_iodef,
+	&ingest_format_csvmap, /* never by content: only by a mapping */
 };
 
 /* Events handed back instead of stored (ingest_file_events). */
@@ -52,7 +69,9 @@ struct ingest_run {
 	long long events, duplicates, rejected; /* this file */
 	long long batch;        /* records since the last commit */
 	long long uncounted_events, uncounted_duplicates; /* not yet in res */
-	struct timespec last_progress;
+	struct timespec started, last_progress;
+	size_t size;            /* bytes of the input */
+	size_t offset;          /* bytes read, as the reader said last */
 	bool progress_shown;
 };
 
@@ -174,15 +193,37 @@ long long ingest_line_of(const char *start, const char *at)
 	return line;
 }
 
+/* Give back the pages of a mapped file from the page holding from to
+ * the one before the page holding upto. */
+static void release_pages(const char *from, const char *upto)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)from / page * page;
+	uintptr_t b = (uintptr_t)upto / page * page;
+
+	if (b > a)
+		madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
+}
+
 /* Text check over the whole content: no NUL byte, valid UTF-8.  ASCII
- * runs are skipped eight bytes at a time. */
-bool ingest_text_check(const char *data, size_t len, char *reason,
-		       size_t reason_len)
+ * runs are skipped eight bytes at a time.  mapped: give back the pages
+ * checked every INGEST_DROP_STEP bytes. */
+static bool text_check(const char *data, size_t len, bool mapped,
+		       char *reason, size_t reason_len)
 {
 	const unsigned char *p = (const unsigned char *)data;
-	const char *nul = memchr(data, '\0', len);
-	size_t i = 0;
+	const char *nul = NULL;
+	size_t i = 0, released = 0;
 
+	/* First pass: a NUL byte anywhere says "not text" first. */
+	for (size_t at = 0; at < len && !nul; at += INGEST_DROP_STEP) {
+		size_t n = len - at < INGEST_DROP_STEP ? len - at
+						       : INGEST_DROP_STEP;
+
+		nul = memchr(data + at, '\0', n);
+		if (mapped)
+			release_pages(data + at, data + at + n);
+	}
 	if (nul) {
 		snprintf(reason, reason_len,
 			 "not text: NUL byte on line %lld",
@@ -193,6 +234,10 @@ bool ingest_text_check(const char *data, size_t len, char *reason,
 		uint64_t word;
 		size_t n;
 
+		if (mapped && i - released >= INGEST_DROP_STEP) {
+			release_pages(data + released, data + i);
+			released = i;
+		}
 		if (len - i >= 8) {
 			memcpy(&word, p + i, 8);
 			if (!(word & 0x8080808080808080ull)) {
@@ -214,7 +259,22 @@ bool ingest_text_check(const char *data, size_t len, char *reason,
 		}
 		i += n;
 	}
+	if (mapped)
+		release_pages(data + released, data + len);
 	return true;
+}
+
+bool ingest_text_check(const char *data, size_t len, char *reason,
+		       size_t reason_len)
+{
+	return text_check(data, len, false, reason, reason_len);
+}
+
+bool ingest_text_check_input(const struct ingest_source *src,
+			     const char *data, size_t len, char *reason,
+			     size_t reason_len)
+{
+	return text_check(data, len, src->mapped, reason, reason_len);
 }
 
 /* ------------------------------------------------------------ formats */
@@ -275,21 +335,54 @@ choose_format(const struct ingest_options *opts, const char *name,
 
 /* ------------------------------------------------------------ storing */
 
-static void show_progress(struct ingest_run *run, bool force)
+static double seconds_between(const struct timespec *a,
+			      const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* The progress bar on stderr, for files of INGEST_PROGRESS_MIN_BYTES or
+ * more when opts->progress (the command line sets it when stderr is a
+ * terminal): "NAME [#####.....]  45%  120.3/267.1 MB  85,000 events/s
+ * 0:02 left", redrawn in place at most every INGEST_PROGRESS_PERIOD; the
+ * last call (final) draws 100% and ends the line. */
+static void show_progress(struct ingest_run *run, bool final)
 {
 	struct timespec now;
+	char bar[21];
+	double elapsed, rate, left, frac;
+	long long records = run->events + run->duplicates + run->rejected;
+	int fill;
 
-	if (!run->opts || !run->opts->progress)
+	if (!run->opts || !run->opts->progress ||
+	    run->size < INGEST_PROGRESS_MIN_BYTES)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!force && now.tv_sec - run->last_progress.tv_sec < 1)
+	if (!final && run->progress_shown &&
+	    seconds_between(&run->last_progress, &now) < INGEST_PROGRESS_PERIOD)
 		return;
-	if (force && !run->progress_shown)
-		return; /* short files need no progress */
 	run->last_progress = now;
 	run->progress_shown = true;
-	fprintf(stderr, "ingest: %s: %lld events\n", run->name,
-		run->events + run->duplicates);
+	elapsed = seconds_between(&run->started, &now);
+	frac = final ? 1.0 : (double)run->offset / (double)run->size;
+	if (frac > 1.0)
+		frac = 1.0;
+	rate = elapsed > 0 ? (double)records / elapsed : 0;
+	left = frac > 0 ? elapsed * (1.0 - frac) / frac : 0;
+	fill = (int)(frac * 20.0);
+	for (int i = 0; i < 20; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[20] = '\0';
+	fprintf(stderr, "\r%s [%s] %3d%%  %.1f/%.1f MB  %.0f events/s  "
+			"%lld:%02lld left ",
+		run->name, bar, (int)(frac * 100.0),
+		(double)(final ? run->size : run->offset) / 1e6,
+		(double)run->size / 1e6, rate, (long long)left / 60,
+		(long long)left % 60);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
 }
 
 static enum rk_err begin(struct ingest_run *run)
@@ -323,55 +416,207 @@ static enum rk_err commit(struct ingest_run *run)
 }
 
 /* Keep one normalized event: into the store (a duplicate when its dedup
- * key is there already), or a copy onto the list. */
-static enum rk_err keep_event(struct ingest_run *run, bool *duplicate)
+ * key is there already), a copy onto the list, or (a dry run) neither. */
+static enum rk_err keep_event(struct ingest_run *run,
+			      const struct store_event *ev, bool *duplicate)
 {
 	struct event_list *l = run->list;
 	enum rk_err err;
 
 	*duplicate = false;
 	if (run->store)
-		return store_event_add(run->store, &run->norm.ev, NULL,
-				       duplicate);
+		return store_event_add(run->store, ev, NULL, duplicate);
+	if (!l)
+		return RK_OK; /* a dry run: counted, not kept */
 	if ((err = rk_array_room((void **)&l->events, l->n,
 				 sizeof(*l->events))) ||
-	    (err = ingest_event_copy(&run->norm.ev, &l->events[l->n])))
+	    (err = ingest_event_copy(ev, &l->events[l->n])))
 		return err;
 	l->events[l->n].id = (int64_t)l->n + 1;
 	l->n++;
 	return RK_OK;
 }
 
-/* One record from the reader (its value is taken over). */
-static enum rk_err take_record(struct ingest_run *run,
-			       struct ingest_record *rec)
+/* ------------------------------------------------------------ records */
+
+/* What a record became, handed from the reading side (reader and
+ * normalizer) to the storing side in input order. */
+enum item_kind {
+	ITEM_EVENT,  /* ev: a normalized event */
+	ITEM_REJECT, /* buf: the reason */
+	ITEM_END,    /* no more records */
+	ITEM_FAIL    /* err: reading cannot go on (memory) */
+};
+
+struct ingest_item {
+	enum item_kind kind;
+	long long line;
+	size_t offset;        /* the reader's, for progress */
+	bool object;          /* the record was a JSON object */
+	enum rk_err err;      /* ITEM_FAIL */
+	struct store_event ev; /* ITEM_EVENT: a view into the normalizer
+				  or, when packed, into buf */
+	struct rk_buf buf;    /* the reason, or the packed event's text */
+};
+
+/* The reading side of one file: reader, normalizer, what they need. */
+struct ingest_reading {
+	const struct ingest_format_ops *format;
+	void *reader;
+	const struct rk_config *cfg;
+	int64_t now;
+	struct ingest_norm *norm;
+	bool pack;            /* copy events into the item (another thread
+				 stores them while the next is normalized) */
+	const char *map;      /* the input when it is a mapped file, else
+				 NULL */
+	size_t dropped;       /* bytes of map given back so far */
+};
+
+/* Give back the pages of the mapped input below the reader's offset
+ * (less a slack): they are read again from the file should a reader
+ * look back, so this is only ever about memory. */
+static void drop_pages(struct ingest_reading *rd, size_t offset)
 {
-	bool duplicate = false;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), cut;
+
+	if (!rd->map || offset < rd->dropped + INGEST_DROP_STEP +
+					 INGEST_DROP_SLACK)
+		return;
+	cut = (offset - INGEST_DROP_SLACK) / page * page;
+	madvise((void *)rd->map, cut, MADV_DONTNEED);
+	rd->dropped = cut;
+}
+
+static void item_init(struct ingest_item *it)
+{
+	memset(it, 0, sizeof(*it));
+	rk_buf_init(&it->buf, 4 * (size_t)RK_MAX_JSON_LINE);
+}
+
+static enum rk_err item_reason(struct ingest_item *it, const char *fmt, ...)
+	RK_PRINTF(2, 3);
+
+static enum rk_err item_reason(struct ingest_item *it, const char *fmt, ...)
+{
+	char reason[INGEST_REASON + 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	it->kind = ITEM_REJECT;
+	rk_buf_reset(&it->buf);
+	return rk_buf_adds(&it->buf, reason);
+}
+
+/* The event's strings copied into it->buf, it->ev pointing there. */
+static enum rk_err item_pack(struct ingest_item *it,
+			     const struct store_event *view)
+{
+	const char *const src[] = {view->dedup_key, view->type,
+				   view->taxonomy, view->identifier,
+				   view->feed_name, view->source_ip,
+				   view->source_fqdn, view->source_url,
+				   view->source_cc, view->data,
+				   view->category};
+	char **const dst[] = {&it->ev.dedup_key, &it->ev.type,
+			      &it->ev.taxonomy, &it->ev.identifier,
+			      &it->ev.feed_name, &it->ev.source_ip,
+			      &it->ev.source_fqdn, &it->ev.source_url,
+			      &it->ev.source_cc, &it->ev.data,
+			      &it->ev.category};
+	size_t off[RK_ARRAY_LEN(src)];
 	enum rk_err err = RK_OK;
 
-	run->records++;
-	if ((run->records % INGEST_PROGRESS_EVERY) == 0)
-		show_progress(run, false);
-	if (rec->kind == INGEST_RECORD_BAD)
-		return reject_record(run, rec->line, "%s", rec->reason);
-	if (!json_is_object(rec->value)) {
-		err = reject_record(run, rec->line, "%s is not a JSON object",
-				    rec->what ? rec->what : "record");
-		goto cleanup;
-	}
-	run->objects++;
-	err = ingest_normalize(&run->norm, run->cfg, run->now, rec->value);
-	if (err == RK_ERR_INVAL) {
-		err = reject_record(run, rec->line, "%s", run->norm.reason);
-		goto cleanup;
+	rk_buf_reset(&it->buf);
+	for (size_t k = 0; !err && k < RK_ARRAY_LEN(src); k++) {
+		off[k] = it->buf.len;
+		if (src[k])
+			err = rk_buf_add(&it->buf, src[k], strlen(src[k]) + 1);
 	}
 	if (err)
-		goto cleanup;
-	run->norm.ev.report_id = run->report_id;
-	if (rec->severity >= 0 && rec->severity < RK_SEV_COUNT)
-		run->norm.ev.severity = (enum rk_severity)rec->severity;
-	if ((err = keep_event(run, &duplicate)))
-		goto cleanup;
+		return err;
+	memset(&it->ev, 0, sizeof(it->ev));
+	it->ev.time_source = view->time_source;
+	it->ev.source_asn = view->source_asn;
+	it->ev.tlp = view->tlp;
+	it->ev.severity = view->severity;
+	for (size_t k = 0; k < RK_ARRAY_LEN(src); k++)
+		*dst[k] = src[k] ? it->buf.data + off[k] : NULL;
+	return RK_OK;
+}
+
+/* The next record of the file as an item (reading side). */
+static void produce(struct ingest_reading *rd, struct ingest_item *it)
+{
+	struct ingest_record rec;
+	enum rk_err err;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.severity = -1;
+	it->object = false;
+	it->err = RK_OK;
+	if ((err = rd->format->next(rd->reader, &rec))) {
+		it->kind = ITEM_FAIL;
+		it->err = err;
+		return;
+	}
+	it->line = rec.line;
+	it->offset = rec.offset;
+	drop_pages(rd, rec.offset);
+	if (rec.kind == INGEST_RECORD_END) {
+		it->kind = ITEM_END;
+		return;
+	}
+	if (rec.kind == INGEST_RECORD_BAD) {
+		err = item_reason(it, "%s", rec.reason);
+	} else if (!json_is_object(rec.value)) {
+		err = item_reason(it, "%s is not a JSON object",
+				  rec.what ? rec.what : "record");
+	} else {
+		it->object = true;
+		err = ingest_normalize(rd->norm, rd->cfg, rd->now, rec.value);
+		if (err == RK_ERR_INVAL) {
+			err = item_reason(it, "%s", rd->norm->reason);
+		} else if (!err) {
+			struct store_event *ev = &rd->norm->ev;
+
+			if (rec.severity >= 0 && rec.severity < RK_SEV_COUNT)
+				ev->severity = (enum rk_severity)rec.severity;
+			it->kind = ITEM_EVENT;
+			if (rd->pack)
+				err = item_pack(it, ev);
+			else
+				it->ev = *ev;
+		}
+	}
+	json_decref(rec.value);
+	if (err) {
+		it->kind = ITEM_FAIL;
+		it->err = err;
+	}
+}
+
+/* One item on the storing side: counted, rejected or kept, in input
+ * order. */
+static enum rk_err consume(struct ingest_run *run, struct ingest_item *it)
+{
+	bool duplicate = false;
+	enum rk_err err;
+
+	run->records++;
+	if (it->offset)
+		run->offset = it->offset;
+	if ((run->records % INGEST_PROGRESS_EVERY) == 0)
+		show_progress(run, false);
+	if (it->object)
+		run->objects++;
+	if (it->kind == ITEM_REJECT)
+		return reject_record(run, it->line, "%s", it->buf.data);
+	it->ev.report_id = run->report_id;
+	if ((err = keep_event(run, &it->ev, &duplicate)))
+		return err;
 	if (duplicate) {
 		run->duplicates++;
 		run->uncounted_duplicates++;
@@ -382,11 +627,159 @@ static enum rk_err take_record(struct ingest_run *run,
 	/* Long files commit in batches. */
 	if (++run->batch >= INGEST_BATCH && run->store) {
 		if ((err = commit(run)) || (err = begin(run)))
-			goto cleanup;
+			return err;
 	}
-cleanup:
-	json_decref(rec->value);
-	rec->value = NULL;
+	return RK_OK;
+}
+
+/* Read, normalize and keep every record, one after the other. */
+static enum rk_err pump_serial(struct ingest_run *run,
+			       struct ingest_reading *rd)
+{
+	struct ingest_item it;
+	enum rk_err err = RK_OK;
+
+	item_init(&it);
+	for (;;) {
+		produce(rd, &it);
+		if (it.kind == ITEM_END)
+			break;
+		if (it.kind == ITEM_FAIL) {
+			err = it.err;
+			break;
+		}
+		if ((err = consume(run, &it)))
+			break;
+	}
+	rk_buf_release(&it.buf);
+	return err;
+}
+
+/* Items between the reading thread and the storing one. */
+#define QUEUE_SLOTS 512
+/* A waiting side is woken only once this many items (or the last) are
+ * there for it: one wake-up per batch, not per item. */
+#define QUEUE_WAKE 128
+
+/* A bounded queue of items, filled by the reading thread, emptied in
+ * order by the storing thread.  No state outside it. */
+struct item_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t filled, emptied;
+	struct ingest_item slots[QUEUE_SLOTS];
+	size_t head, count;   /* next to take; items waiting */
+	bool stop;            /* the storing side gives up: stop reading */
+	bool reader_waits, writer_waits;
+	struct ingest_reading *rd;
+};
+
+/* The reading thread: fill slots until the end, a failure or stop. */
+static void *read_thread(void *arg)
+{
+	struct item_queue *q = arg;
+	bool done = false;
+
+	while (!done) {
+		struct ingest_item *it;
+		size_t tail;
+
+		pthread_mutex_lock(&q->lock);
+		while (q->count == QUEUE_SLOTS && !q->stop) {
+			q->reader_waits = true;
+			pthread_cond_wait(&q->emptied, &q->lock);
+		}
+		q->reader_waits = false;
+		if (q->stop) {
+			pthread_mutex_unlock(&q->lock);
+			break;
+		}
+		tail = (q->head + q->count) % QUEUE_SLOTS;
+		pthread_mutex_unlock(&q->lock);
+		/* slot tail is the reader's alone until counted */
+		it = &q->slots[tail];
+		produce(q->rd, it);
+		done = it->kind == ITEM_END || it->kind == ITEM_FAIL;
+		pthread_mutex_lock(&q->lock);
+		q->count++;
+		if (q->writer_waits && (q->count >= QUEUE_WAKE || done))
+			pthread_cond_signal(&q->filled);
+		pthread_mutex_unlock(&q->lock);
+	}
+	return NULL;
+}
+
+/* Read and normalize in a thread of its own while this one stores: the
+ * same items in the same order as pump_serial, the same transactions. */
+static enum rk_err pump_threaded(struct ingest_run *run,
+				 struct ingest_reading *rd)
+{
+	struct item_queue *q = calloc(1, sizeof(*q));
+	pthread_t thread;
+	enum rk_err err = RK_OK;
+	bool started = false;
+
+	if (!q)
+		return RK_ERR_NOMEM;
+	for (size_t i = 0; i < QUEUE_SLOTS; i++)
+		item_init(&q->slots[i]);
+	q->rd = rd;
+	rd->pack = true;
+	if (pthread_mutex_init(&q->lock, NULL) ||
+	    pthread_cond_init(&q->filled, NULL) ||
+	    pthread_cond_init(&q->emptied, NULL)) {
+		free(q);
+		return pump_serial(run, rd);
+	}
+	if (pthread_create(&thread, NULL, read_thread, q) == 0) {
+		started = true;
+	} else {
+		/* no thread to be had: read here */
+		rd->pack = false;
+		err = pump_serial(run, rd);
+	}
+	while (started) {
+		struct ingest_item *it;
+
+		pthread_mutex_lock(&q->lock);
+		while (q->count == 0) {
+			q->writer_waits = true;
+			pthread_cond_wait(&q->filled, &q->lock);
+		}
+		q->writer_waits = false;
+		it = &q->slots[q->head];
+		pthread_mutex_unlock(&q->lock);
+		if (it->kind == ITEM_END)
+			break;
+		if (it->kind == ITEM_FAIL) {
+			err = it->err;
+			break;
+		}
+		err = consume(run, it);
+		pthread_mutex_lock(&q->lock);
+		q->head = (q->head + 1) % QUEUE_SLOTS;
+		q->count--;
+		if (err)
+			q->stop = true;
+		if ((q->reader_waits &&
+		     q->count <= QUEUE_SLOTS - QUEUE_WAKE) || err)
+			pthread_cond_signal(&q->emptied);
+		pthread_mutex_unlock(&q->lock);
+		if (err)
+			break;
+	}
+	if (started) {
+		pthread_mutex_lock(&q->lock);
+		q->stop = true;
+		pthread_cond_signal(&q->emptied);
+		pthread_mutex_unlock(&q->lock);
+		pthread_join(thread, NULL);
+	}
+	pthread_cond_destroy(&q->filled);
+	pthread_cond_destroy(&q->emptied);
+	pthread_mutex_destroy(&q->lock);
+	for (size_t i = 0; i < QUEUE_SLOTS; i++)
+		rk_buf_release(&q->slots[i].buf);
+	free(q);
 	return err;
 }
 
@@ -429,46 +822,74 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 			       const struct rk_log *log,
 			       const struct ingest_options *opts,
 			       const char *name, const char *data, size_t len,
-			       struct ingest_result *res)
+			       bool mapped, struct ingest_result *res)
 {
 	struct ingest_run run;
 	struct store_report report = {NULL, name, NULL};
-	struct ingest_record rec;
 	void *reader = NULL;
 	char reason[INGEST_REASON];
 	long long rejected0 = res->rejected;
 	size_t listed0 = res->nerrors;
+	char *mapping = NULL;
+	const char *format_arg = opts ? opts->format_arg : NULL;
 	enum rk_err err;
 
 	/* The reference time is the caller's: the stage reads no clock. */
 	if (!opts || !opts->now)
 		return rk_fail(log, RK_ERR_INTERNAL,
 			       "ingest: no reference time (ingest_options.now)");
-	if (len > RK_MAX_REPORT) {
+	if (len > ingest_max_file(cfg)) {
 		if ((err = add_file(res, name, NULL, NULL, true)))
 			return err;
 		return reject_file(res, log, name, RK_ERR_LIMIT,
-				   "file is larger than RK_MAX_REPORT (%u bytes)",
-				   RK_MAX_REPORT);
+				   "file is larger than RK_MAX_REPORT "
+				   "([ingest] max_file, %zu bytes)",
+				   ingest_max_file(cfg));
 	}
 	if (!data)
 		data = "";
 	memset(&run, 0, sizeof(run));
 	run.format = choose_format(opts, name, data, len);
+	if (opts->format == INGEST_FORMAT_AUTO) {
+		/* Generic CSV cannot be sniffed: only a mapping of [ingest]
+		 * csv_mappings that names the file makes it csv. */
+		err = ingest_csvmap_find(cfg, name, &mapping, reason,
+					 sizeof(reason));
+		if (err == RK_ERR_NOMEM)
+			return err;
+		if (err) {
+			if ((err = add_file(res, name, NULL, NULL, true)))
+				return err;
+			/* the configuration's fault, not the file's */
+			return reject_file(res, log, name, RK_ERR_CONFIG, "%s",
+					   reason);
+		}
+		if (mapping) {
+			run.format = &ingest_format_csvmap;
+			format_arg = mapping;
+		}
+	}
 	if (run.format)
-		rk_log_debug(log, "%s: read as %s%s", name, run.format->name,
+		rk_log_debug(log, "%s: read as %s%s%s%s", name,
+			     run.format->name,
+			     mapping ? " with the mapping " : "",
+			     mapping ? mapping : "",
 			     opts->format == INGEST_FORMAT_AUTO
-				     ? " (--format auto: from its content and name)"
+				     ? (mapping ? " ([ingest] csv_mappings: its "
+						  "match takes the name)"
+						: " (--format auto: from its "
+						  "content and name)")
 				     : "");
 	if (!run.format)
 		return reject_file(res, log, name, RK_ERR_INVAL,
 				   "no reader for format %d", (int)opts->format);
 	{
 		struct ingest_source src = {name, data, len, cfg,
-					    opts->format_arg};
+					    format_arg, mapped};
 
 		err = run.format->open(&src, &reader, reason, sizeof(reason));
 	}
+	free(mapping); /* the reader keeps what it needs */
 	if (err == RK_ERR_PARSE) {
 		if ((err = add_file(res, name, run.format->name, NULL, true)))
 			return err;
@@ -491,18 +912,28 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 		run.format->close(reader);
 		return err;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &run.last_progress);
+	clock_gettime(CLOCK_MONOTONIC, &run.started);
+	run.last_progress = run.started;
+	run.size = len;
 	if ((err = begin(&run)) ||
 	    (store && (err = store_report_add(store, &report, &run.report_id))))
 		goto cleanup;
-	memset(&rec, 0, sizeof(rec));
-	for (;;) {
-		rec.severity = -1;
-		if ((err = run.format->next(reader, &rec)))
-			goto cleanup;
-		if (rec.kind == INGEST_RECORD_END)
-			break;
-		if ((err = take_record(&run, &rec)))
+	{
+		struct ingest_reading rd = {run.format, reader, cfg, run.now,
+					    &run.norm, false,
+					    mapped && len ? data : NULL, 0};
+
+		/* open read it all (the text check): start afresh */
+		if (rd.map)
+			madvise((void *)data, len, MADV_DONTNEED);
+
+		/* A store is written beside the reading; a dry run or a list
+		 * has nothing to overlap with. */
+		err = store && !opts->serial &&
+				      len >= INGEST_THREAD_MIN_BYTES
+			      ? pump_threaded(&run, &rd)
+			      : pump_serial(&run, &rd);
+		if (err)
 			goto cleanup;
 	}
 	if (run.objects == 0 && run.rejected > 0) {
@@ -549,19 +980,38 @@ enum rk_err ingest_buffer(struct rk_store *store, const struct rk_config *cfg,
 			  const char *data, size_t len,
 			  struct ingest_result *res)
 {
-	return read_report(store, NULL, cfg, log, opts, name, data, len, res);
+	return read_report(store, NULL, cfg, log, opts, name, data, len, false,
+			   res);
 }
 
-/* The whole content of path ("-" = stdin) into content; a failure is
- * listed in res with line 0. */
+/* A file's content: mapped (a regular file) or read into buf. */
+struct ingest_input {
+	struct rk_buf buf;
+	char *map;
+	size_t map_len;
+};
+
+static void input_release(struct ingest_input *in)
+{
+	if (in->map)
+		munmap(in->map, in->map_len);
+	in->map = NULL;
+	rk_buf_release(&in->buf);
+}
+
+/* The content of path ("-" = stdin) into in: a regular file is mapped
+ * (read as it is needed; see drop_pages), anything else read whole.  A
+ * failure is listed in res with line 0. */
 static enum rk_err read_input(const struct rk_log *log, const char *path,
-			      struct rk_buf *content,
+			      size_t max, struct ingest_input *in,
 			      struct ingest_result *res)
 {
 	FILE *f = NULL;
 	struct stat st;
 	enum rk_err err;
 
+	memset(in, 0, sizeof(*in));
+	rk_buf_init(&in->buf, max);
 	if (strcmp(path, "-") == 0) {
 		f = stdin;
 	} else {
@@ -582,24 +1032,40 @@ static enum rk_err read_input(const struct rk_log *log, const char *path,
 				goto cleanup;
 			}
 			if (S_ISREG(st.st_mode) &&
-			    (unsigned long long)st.st_size > RK_MAX_REPORT) {
+			    (unsigned long long)st.st_size > max) {
 				err = reject_file(res, log, path, RK_ERR_LIMIT,
 						  "file is larger than "
-						  "RK_MAX_REPORT (%u bytes)",
-						  RK_MAX_REPORT);
+						  "RK_MAX_REPORT ([ingest] "
+						  "max_file, %zu bytes)",
+						  max);
 				goto cleanup;
 			}
-			/* Read a regular file in one allocation. */
-			if (S_ISREG(st.st_mode) && st.st_size > 0 &&
-			    (err = rk_buf_grow(content, (size_t)st.st_size)))
-				goto cleanup;
+			if (S_ISREG(st.st_mode) && st.st_size > 0) {
+				void *m = mmap(NULL, (size_t)st.st_size,
+					       PROT_READ, MAP_PRIVATE,
+					       fileno(f), 0);
+
+				if (m != MAP_FAILED) {
+					in->map = m;
+					in->map_len = (size_t)st.st_size;
+					madvise(m, in->map_len,
+						MADV_SEQUENTIAL);
+					err = RK_OK;
+					goto cleanup;
+				}
+				/* Not mappable: read in one allocation. */
+				if ((err = rk_buf_grow(&in->buf,
+						       (size_t)st.st_size)))
+					goto cleanup;
+			}
 		}
 	}
-	err = rk_buf_read_stream(content, f);
+	err = rk_buf_read_stream(&in->buf, f);
 	if (err == RK_ERR_LIMIT)
 		err = reject_file(res, log, path, RK_ERR_LIMIT,
-				  "file is larger than RK_MAX_REPORT (%u bytes)",
-				  RK_MAX_REPORT);
+				  "file is larger than RK_MAX_REPORT ([ingest] "
+				  "max_file, %zu bytes)",
+				  max);
 	else if (err)
 		err = reject_file(res, log, path, err, "cannot read: %s",
 				  err == RK_ERR_IO ? "input/output error"
@@ -610,21 +1076,31 @@ cleanup:
 	return err;
 }
 
+/* Read path as a report into the store or the list. */
+static enum rk_err read_path(struct rk_store *store, struct event_list *list,
+			     const struct rk_config *cfg,
+			     const struct rk_log *log,
+			     const struct ingest_options *opts,
+			     const char *path, struct ingest_result *res)
+{
+	struct ingest_input in;
+	enum rk_err err = read_input(log, path, ingest_max_file(cfg), &in, res);
+
+	if (!err)
+		err = read_report(store, list, cfg, log, opts, path,
+				  in.map ? in.map : in.buf.data,
+				  in.map ? in.map_len : in.buf.len,
+				  in.map != NULL, res);
+	input_release(&in);
+	return err;
+}
+
 enum rk_err ingest_file(struct rk_store *store, const struct rk_config *cfg,
 			const struct rk_log *log,
 			const struct ingest_options *opts, const char *path,
 			struct ingest_result *res)
 {
-	struct rk_buf content;
-	enum rk_err err;
-
-	rk_buf_init(&content, RK_MAX_REPORT);
-	err = read_input(log, path, &content, res);
-	if (!err)
-		err = read_report(store, NULL, cfg, log, opts, path,
-				  content.data, content.len, res);
-	rk_buf_release(&content);
-	return err;
+	return read_path(store, NULL, cfg, log, opts, path, res);
 }
 
 enum rk_err ingest_file_events(const struct rk_config *cfg,
@@ -634,17 +1110,11 @@ enum rk_err ingest_file_events(const struct rk_config *cfg,
 			       size_t *n, struct ingest_result *res)
 {
 	struct event_list list = {NULL, 0};
-	struct rk_buf content;
 	enum rk_err err;
 
 	*events = NULL;
 	*n = 0;
-	rk_buf_init(&content, RK_MAX_REPORT);
-	err = read_input(log, path, &content, res);
-	if (!err)
-		err = read_report(NULL, &list, cfg, log, opts, path,
-				  content.data, content.len, res);
-	rk_buf_release(&content);
+	err = read_path(NULL, &list, cfg, log, opts, path, res);
 	if (err) {
 		store_events_free(list.events, list.n);
 		return err;

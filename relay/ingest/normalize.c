@@ -93,6 +93,12 @@ static const struct {
 
 /* Fields an event can have: the input's and the derived ones. */
 #define DEDUP_FIELDS_ROOM (RK_MAX_EVENT_FIELDS + 16)
+/* Slots of the name hash: a power of two, at least twice the fields. */
+#define INDEX_SLOTS 2048
+#define INDEX_EMPTY 0xffffu
+/* Values replaced in one event: every checked and derived field at most
+ * once or twice. */
+#define OWNED_ROOM (2 * DEDUP_FIELDS_ROOM)
 
 /* Room for a value quoted in a reason. */
 #define SHOWN_MAX 64
@@ -151,12 +157,18 @@ enum rk_err ingest_norm_init(struct ingest_norm *n)
 	rk_buf_init(&n->data, 2 * (size_t)RK_MAX_JSON_LINE);
 	/* The canonical text holds every field once, like the data. */
 	rk_buf_init(&n->canon, 2 * (size_t)RK_MAX_JSON_LINE);
-	n->fields = json_object();
-	n->sorted = calloc(DEDUP_FIELDS_ROOM, sizeof(*n->sorted));
+	/* Names are at most a line long in all. */
+	rk_buf_init(&n->names, 2 * (size_t)RK_MAX_JSON_LINE);
+	n->fields = calloc(DEDUP_FIELDS_ROOM, sizeof(*n->fields));
+	n->name_off = calloc(DEDUP_FIELDS_ROOM, sizeof(*n->name_off));
+	n->index = malloc(INDEX_SLOTS * sizeof(*n->index));
+	n->owned = calloc(OWNED_ROOM, sizeof(*n->owned));
 	n->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	n->md = EVP_MD_CTX_new();
-	if (!n->fields || !n->sorted || !n->sha256 || !n->md)
+	if (!n->fields || !n->name_off || !n->index || !n->owned ||
+	    !n->sha256 || !n->md)
 		goto fail;
+	memset(n->index, 0xff, INDEX_SLOTS * sizeof(*n->index));
 	for (int t = RK_TLP_CLEAR; t <= RK_TLP_RED; t++) {
 		n->tlp_names[t] = json_string(rk_tlp_name((enum rk_tlp)t));
 		if (!n->tlp_names[t])
@@ -168,10 +180,26 @@ fail:
 	return RK_ERR_NOMEM;
 }
 
+static void release_owned(struct ingest_norm *n)
+{
+	for (size_t i = 0; i < n->nowned; i++)
+		json_decref(n->owned[i]);
+	n->nowned = 0;
+}
+
 void ingest_norm_release(struct ingest_norm *n)
 {
-	json_decref(n->fields);
+	if (n->owned)
+		release_owned(n);
+	free(n->owned);
+	n->owned = NULL;
+	free(n->fields);
 	n->fields = NULL;
+	free(n->name_off);
+	n->name_off = NULL;
+	free(n->index);
+	n->index = NULL;
+	rk_buf_release(&n->names);
 	for (size_t t = 0; t < RK_ARRAY_LEN(n->tlp_names); t++) {
 		json_decref(n->tlp_names[t]);
 		n->tlp_names[t] = NULL;
@@ -180,13 +208,96 @@ void ingest_norm_release(struct ingest_norm *n)
 	rk_buf_release(&n->name);
 	rk_buf_release(&n->data);
 	rk_buf_release(&n->canon);
-	free(n->sorted);
-	n->sorted = NULL;
 	EVP_MD_CTX_free(n->md);
 	n->md = NULL;
 	EVP_MD_free(n->sha256);
 	n->sha256 = NULL;
 	memset(&n->ev, 0, sizeof(n->ev));
+}
+
+/* ------------------------------------------------------------ the fields */
+
+/* The name of field i. */
+static const char *fname(const struct ingest_norm *n, size_t i)
+{
+	return n->name_off[i] == SIZE_MAX ? n->fields[i].name
+					  : n->names.data + n->name_off[i];
+}
+
+static size_t name_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h & (INDEX_SLOTS - 1);
+}
+
+/* The slot of the index holding name's field, or the empty slot where
+ * it would go. */
+static size_t find_slot(const struct ingest_norm *n, const char *name,
+			size_t len)
+{
+	size_t slot = name_hash(name, len);
+
+	for (;;) {
+		uint16_t i = n->index[slot];
+
+		if (i == INDEX_EMPTY ||
+		    (n->fields[i].name_len == len &&
+		     memcmp(fname(n, i), name, len) == 0))
+			return slot;
+		slot = (slot + 1) & (INDEX_SLOTS - 1);
+	}
+}
+
+/* The value of field name, NULL when the event has none. */
+static json_t *get(const struct ingest_norm *n, const char *name)
+{
+	uint16_t i = n->index[find_slot(n, name, strlen(name))];
+
+	return i == INDEX_EMPTY ? NULL : n->fields[i].value;
+}
+
+/* Keep value (a new reference) until the next event; NULL is out of
+ * memory. */
+static enum rk_err own(struct ingest_norm *n, json_t *value)
+{
+	if (!value)
+		return RK_ERR_NOMEM;
+	if (n->nowned == OWNED_ROOM) {
+		json_decref(value);
+		return RK_ERR_INTERNAL;
+	}
+	n->owned[n->nowned++] = value;
+	return RK_OK;
+}
+
+/* Field name (static text) takes value (a new reference, taken over
+ * even on failure): replaced when there, else added. */
+static enum rk_err put(struct ingest_norm *n, const char *name, json_t *value)
+{
+	size_t len = strlen(name), slot;
+	uint16_t i;
+	enum rk_err err;
+
+	if ((err = own(n, value)))
+		return err;
+	slot = find_slot(n, name, len);
+	i = n->index[slot];
+	if (i == INDEX_EMPTY) {
+		if (n->nstored == DEDUP_FIELDS_ROOM)
+			return RK_ERR_INTERNAL;
+		i = (uint16_t)n->nstored++;
+		n->fields[i].name = name;
+		n->fields[i].name_len = len;
+		n->name_off[i] = SIZE_MAX;
+		n->index[slot] = i;
+	}
+	n->fields[i].value = value;
+	return RK_OK;
 }
 
 /* ------------------------------------------------------------ flattening */
@@ -202,11 +313,11 @@ static enum rk_err check_value(struct ingest_norm *n, const char *name,
 		return reject(n, "nesting deeper than RK_MAX_JSON_DEPTH (%d)",
 			      RK_MAX_JSON_DEPTH);
 	if (json_is_string(value)) {
-		if (json_string_length(value) > RK_MAX_FIELD)
+		if (json_string_length(value) > n->max_field)
 			return reject(n,
 				      "%s: value is longer than RK_MAX_FIELD "
-				      "(%u bytes)",
-				      name, RK_MAX_FIELD);
+				      "(%zu bytes)",
+				      name, n->max_field);
 	} else if (json_is_array(value)) {
 		size_t i;
 		json_t *item;
@@ -230,7 +341,8 @@ static enum rk_err check_value(struct ingest_norm *n, const char *name,
 static enum rk_err add_field(struct ingest_norm *n, json_t *value, int depth)
 {
 	const char *name = n->key.data;
-	size_t before;
+	size_t len, slot;
+	uint16_t i;
 	enum rk_err err;
 
 	if (++n->nfields > RK_MAX_EVENT_FIELDS)
@@ -251,16 +363,23 @@ static enum rk_err add_field(struct ingest_norm *n, json_t *value, int depth)
 			return reject(n, "field name is too long");
 		name = n->name.data;
 	}
-	/* A name seen before replaces the value and leaves the size as it
-	 * was: one hash lookup instead of two on the hot path. */
-	before = json_object_size(n->fields);
-	if (json_object_set_nocheck(n->fields, name, value))
-		return RK_ERR_NOMEM;
-	if (json_object_size(n->fields) == before) {
+	len = strlen(name);
+	slot = find_slot(n, name, len);
+	if (n->index[slot] != INDEX_EMPTY) {
 		char tmp[SHOWN_SIZE];
 
 		return reject(n, "duplicate field '%s'", shown(name, tmp));
 	}
+	if (n->nstored == DEDUP_FIELDS_ROOM)
+		return RK_ERR_INTERNAL;
+	i = (uint16_t)n->nstored++;
+	n->name_off[i] = n->names.len;
+	n->fields[i].name = NULL; /* set once names stops growing */
+	n->fields[i].name_len = len;
+	n->fields[i].value = value;
+	if (rk_buf_add(&n->names, name, len) || rk_buf_addc(&n->names, '\0'))
+		return reject(n, "field names are too long");
+	n->index[slot] = i;
 	return RK_OK;
 }
 
@@ -319,9 +438,7 @@ static enum rk_err set_string(struct ingest_norm *n, const char *name,
 {
 	if (old && strcmp(json_string_value(old), s) == 0)
 		return RK_OK;
-	if (json_object_set_new_nocheck(n->fields, name, json_string(s)))
-		return RK_ERR_NOMEM;
-	return RK_OK;
+	return put(n, name, json_string(s));
 }
 
 /* An integer field given as a number or a decimal string. */
@@ -346,9 +463,8 @@ static enum rk_err want_integer(struct ingest_norm *n, const char *name,
 		if (rk_parse_long(s, min, max, out))
 			return reject(n, "%s: '%s' is not %s", name,
 				      shown(s, tmp), what);
-		if (json_object_set_new_nocheck(n->fields, name,
-						json_integer(*out)))
-			return RK_ERR_NOMEM;
+		if ((err = put(n, name, json_integer(*out))))
+			return err;
 	}
 	return RK_OK;
 }
@@ -411,9 +527,7 @@ static enum rk_err norm_asn(struct ingest_norm *n, const char *name,
 	if (rk_asn_parse(s, &asn))
 		return reject(n, "%s: '%s' is not an AS number", name,
 			      shown(s, tmp));
-	if (json_object_set_new_nocheck(n->fields, name, json_integer(asn)))
-		return RK_ERR_NOMEM;
-	return RK_OK;
+	return put(n, name, json_integer(asn));
 }
 
 static enum rk_err norm_fqdn_text(struct ingest_norm *n, const char *name,
@@ -598,10 +712,7 @@ static enum rk_err set_source_ip(struct ingest_norm *n, const struct rk_addr *ad
 	char text[RK_ADDR_TEXT];
 
 	rk_addr_format(addr, text);
-	return json_object_set_new_nocheck(n->fields, "source.ip",
-					   json_string(text))
-		       ? RK_ERR_NOMEM
-		       : RK_OK;
+	return put(n, "source.ip", json_string(text));
 }
 
 /* The host of an "scheme://[userinfo@]host[:port]/..." URL, when the
@@ -670,10 +781,7 @@ static enum rk_err host_from_url(struct ingest_norm *n, const char *url,
 		return err;
 	if (err)
 		return RK_OK;
-	err = json_object_set_new_nocheck(n->fields, "source.fqdn",
-					  json_string(fqdn))
-		      ? RK_ERR_NOMEM
-		      : RK_OK;
+	err = put(n, "source.fqdn", json_string(fqdn));
 	free(fqdn);
 	return err;
 }
@@ -709,7 +817,11 @@ bad:
 
 static void reset(struct ingest_norm *n)
 {
-	json_object_clear(n->fields);
+	release_owned(n);
+	if (n->nstored)
+		memset(n->index, 0xff, INDEX_SLOTS * sizeof(*n->index));
+	n->nstored = 0;
+	rk_buf_reset(&n->names);
 	n->nfields = 0;
 	n->reason[0] = '\0';
 	rk_buf_reset(&n->key);
@@ -721,46 +833,229 @@ static void reset(struct ingest_norm *n)
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15))
 
-/* n->fields as compact JSON into n->data.  json_dumpb into the room the
- * buffer has (grown once when short) costs far less than a callback per
- * token. */
-static enum rk_err dump_fields(struct ingest_norm *n)
+/* v in decimal, ending at tmp + 32: returns where it starts. */
+static char *decimal(char tmp[32], int64_t v)
 {
-	size_t room, need;
+	char *p = tmp + 32;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	return p;
+}
+
+/* A string as Jansson writes it: UTF-8 as it is, '"', '\\' and control
+ * characters escaped (\uXXXX in upper case where there is no short
+ * form).  RK_ERR_NOMEM, as json_dumpb fails, when s is not UTF-8. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Whether one of the eight bytes of w is not plain printable ASCII or
+ * is '"' or '\\' (a string's bytes that dump_string must look at). */
+static bool needs_look(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), bs = w ^ (ONES * '\\');
+
+	return ((w | ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+		 ((bs - ONES) & ~bs)) &
+		HIGHS) != 0;
+}
+
+static enum rk_err dump_string_slow(struct rk_buf *b, const char *s,
+				    size_t len);
+
+/* Strings up to this long are written straight into room reserved for
+ * the worst case (every byte a \uXXXX). */
+#define DUMP_DIRECT_MAX 4096
+
+static enum rk_err dump_string(struct rk_buf *b, const char *s, size_t len)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	bool high = false;
+	char *o;
+	size_t i = 0;
+
+	if (len > DUMP_DIRECT_MAX || rk_buf_grow(b, 6 * len + 2))
+		return dump_string_slow(b, s, len);
+	o = b->data + b->len;
+	*o++ = '"';
+	while (i < len) {
+		unsigned char c;
+		uint64_t w;
+
+		if (len - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if (!needs_look(w)) {
+				memcpy(o, s + i, 8);
+				o += 8;
+				i += 8;
+				continue;
+			}
+		}
+		c = (unsigned char)s[i++];
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			high |= c >= 0x80;
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			memcpy(o, "u00", 3);
+			o[3] = hexd[c >> 4];
+			o[4] = hexd[c & 15];
+			o += 5;
+			break;
+		}
+	}
+	*o++ = '"';
+	if (high && !rk_utf8_valid(s, len))
+		return RK_ERR_NOMEM;
+	b->len = (size_t)(o - b->data);
+	b->data[b->len] = '\0';
+	return RK_OK;
+}
+
+/* dump_string one piece at a time, for long strings. */
+static enum rk_err dump_string_slow(struct rk_buf *b, const char *s,
+				    size_t len)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	size_t run = 0;
+	bool high = false;
+	enum rk_err err = rk_buf_addc(b, '"');
+
+	for (size_t i = 0; !err && i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char u[6] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15]};
+		const char *esc = u;
+		size_t elen = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			high |= c >= 0x80;
+			continue;
+		}
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		default: elen = 6; break;
+		}
+		if (!(err = rk_buf_add(b, s + run, i - run)))
+			err = rk_buf_add(b, esc, elen);
+		run = i + 1;
+	}
+	if (!err && high && !rk_utf8_valid(s, len))
+		return RK_ERR_NOMEM;
+	if (!err)
+		err = rk_buf_add(b, s + run, len - run);
+	return err ? err : rk_buf_addc(b, '"');
+}
+
+/* A real as Jansson writes it with JSON_REAL_PRECISION(15): "%.15g",
+ * ".0" when that looks like an integer, no '+' or leading zeros in the
+ * exponent. */
+static enum rk_err dump_real(struct rk_buf *b, double d)
+{
+	char tmp[64], *e;
+	int len = snprintf(tmp, sizeof(tmp), "%.15g", d);
+
+	if (len <= 0 || (size_t)len >= sizeof(tmp) - 2)
+		return RK_ERR_INTERNAL;
+	if (!strchr(tmp, '.') && !strchr(tmp, 'e')) {
+		memcpy(tmp + len, ".0", 3);
+		len += 2;
+	}
+	if ((e = strchr(tmp, 'e'))) {
+		char *start = e + 1, *end = start + 1;
+
+		if (*start == '-')
+			start++;
+		while (*end == '0')
+			end++;
+		if (end != start) {
+			memmove(start, end, (size_t)(tmp + len - end) + 1);
+			len -= (int)(end - start);
+		}
+	}
+	return rk_buf_add(b, tmp, (size_t)len);
+}
+
+static enum rk_err dump_value(struct rk_buf *b, json_t *v)
+{
+	char tmp[32], *text;
 	enum rk_err err;
 
-	for (int attempt = 0; attempt < 2; attempt++) {
-		room = n->data.alloc > 1 ? n->data.alloc - 1 : 0;
-		need = room ? json_dumpb(n->fields, n->data.data, room,
-					 DUMP_FLAGS)
-			    : 0;
-		if (room && need == 0)
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return dump_string(b, json_string_value(v),
+				   json_string_length(v));
+	case JSON_INTEGER:
+		text = decimal(tmp, (int64_t)json_integer_value(v));
+		return rk_buf_add(b, text, (size_t)(tmp + 32 - text));
+	case JSON_REAL: return dump_real(b, json_real_value(v));
+	case JSON_TRUE: return rk_buf_add(b, "true", 4);
+	case JSON_FALSE: return rk_buf_add(b, "false", 5);
+	case JSON_NULL: return rk_buf_add(b, "null", 4);
+	case JSON_ARRAY:
+	case JSON_OBJECT:
+		text = json_dumps(v, DUMP_FLAGS);
+		if (!text)
 			return RK_ERR_NOMEM;
-		if (need && need <= room) {
-			n->data.len = need;
-			n->data.data[need] = '\0';
-			return RK_OK;
-		}
-		if (!need)
-			need = json_dumpb(n->fields, NULL, 0, DUMP_FLAGS);
-		if (!need)
-			return RK_ERR_NOMEM;
-		err = rk_buf_grow(&n->data, need);
-		if (err == RK_ERR_LIMIT)
-			return reject(n, "normalized event is larger than %zu "
-					 "bytes",
-				      n->data.max);
-		if (err)
-			return err;
+		err = rk_buf_adds(b, text);
+		free(text);
+		return err;
 	}
 	return RK_ERR_INTERNAL;
+}
+
+/* The fields (sorted by name) as compact JSON into n->data, byte for
+ * byte what json_dumpb with DUMP_FLAGS writes for them as one object:
+ * the stored data of events ingested before stays comparable. */
+static enum rk_err dump_fields(struct ingest_norm *n)
+{
+	struct rk_buf *b = &n->data;
+	enum rk_err err;
+
+	rk_buf_reset(b);
+	err = rk_buf_addc(b, '{');
+	for (size_t i = 0; !err && i < n->nstored; i++) {
+		const struct ingest_field_ref *f = &n->fields[i];
+
+		if ((i && (err = rk_buf_addc(b, ','))) ||
+		    (err = dump_string(b, f->name, f->name_len)) ||
+		    (err = rk_buf_addc(b, ':')))
+			break;
+		err = dump_value(b, f->value);
+	}
+	if (!err)
+		err = rk_buf_addc(b, '}');
+	if (err == RK_ERR_LIMIT)
+		return reject(n, "normalized event is larger than %zu bytes",
+			      b->max);
+	return err;
 }
 
 /* The string value of field name in n->fields, NULL if absent or not a
  * string.  Borrowed from n->fields. */
 static char *field_text(struct ingest_norm *n, const char *name)
 {
-	json_t *value = json_object_get(n->fields, name);
+	json_t *value = get(n, name);
 
 	/* store_event's members are not const; the view is only read. */
 	return json_is_string(value) ? (char *)json_string_value(value) : NULL;
@@ -828,20 +1123,14 @@ static bool dedup_ignored(const struct rk_config *cfg, const char *name)
 static enum rk_err canon_number(struct rk_buf *b, char tag, int64_t v,
 				char end)
 {
-	char tmp[32];
-	size_t i = sizeof(tmp);
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	char tmp[32], *text = decimal(tmp, v);
+	enum rk_err err = RK_OK;
 
-	tmp[--i] = end;
-	do {
-		tmp[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		tmp[--i] = '-';
 	if (tag)
-		tmp[--i] = tag;
-	return rk_buf_add(b, tmp + i, sizeof(tmp) - i);
+		err = rk_buf_addc(b, tag);
+	if (!err)
+		err = rk_buf_add(b, text, (size_t)(tmp + 32 - text));
+	return err ? err : rk_buf_addc(b, end);
 }
 
 /* One value in the canonical text: a type letter, then the value with
@@ -892,26 +1181,17 @@ static enum rk_err dedup_key(struct ingest_norm *n,
 	static const char hex[] = "0123456789abcdef";
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
-	size_t count = 0;
-	const char *key;
-	json_t *value;
 	enum rk_err err = RK_OK;
 
-	json_object_foreach(n->fields, key, value) {
-		if (count == DEDUP_FIELDS_ROOM)
-			return RK_ERR_INTERNAL;
-		if (!dedup_ignored(cfg, key)) {
-			n->sorted[count].name = key;
-			n->sorted[count].name_len = strlen(key);
-			n->sorted[count].value = value;
-			count++;
-		}
-	}
-	qsort(n->sorted, count, sizeof(*n->sorted), cmp_field_ref);
+	/* Once sorted, the fields are looked up no more: the index is
+	 * stale until the next event. */
+	qsort(n->fields, n->nstored, sizeof(*n->fields), cmp_field_ref);
 	rk_buf_reset(&n->canon);
-	for (size_t i = 0; i < count && !err; i++) {
-		const struct ingest_field_ref *f = &n->sorted[i];
+	for (size_t i = 0; i < n->nstored && !err; i++) {
+		const struct ingest_field_ref *f = &n->fields[i];
 
+		if (dedup_ignored(cfg, f->name))
+			continue;
 		if (!(err = canon_number(&n->canon, '\0', (int64_t)f->name_len,
 					 ':')) &&
 		    !(err = rk_buf_add(&n->canon, f->name, f->name_len)) &&
@@ -949,15 +1229,21 @@ enum rk_err ingest_normalize(struct ingest_norm *n,
 	enum rk_err err;
 
 	reset(n);
+	n->max_field = ingest_max_field(cfg); /* [ingest] max_field */
 	if (!json_is_object(root))
 		return reject(n, "not a JSON object");
-	if ((err = flatten(n, root, 1)))
+	/* the fields borrow their values from root */
+	if ((err = own(n, json_incref(root))) || (err = flatten(n, root, 1)))
 		return err;
+	for (size_t i = 0; i < n->nstored; i++) {
+		n->fields[i].name = n->names.data + n->name_off[i];
+		n->name_off[i] = SIZE_MAX;
+	}
 
 	for (size_t i = 0; i < RK_ARRAY_LEN(checked_fields); i++) {
 		const char *name = checked_fields[i].name;
 
-		value = json_object_get(n->fields, name);
+		value = get(n, name);
 		if (!value) {
 			if (checked_fields[i].required)
 				return reject(n, "missing %s", name);
@@ -1017,15 +1303,15 @@ enum rk_err ingest_normalize(struct ingest_norm *n,
 
 	/* Derived fields. */
 	if ((s = field_text(n, "source.url")) &&
-	    (err = host_from_url(n, s, !json_object_get(n->fields, "source.ip"),
-				 !json_object_get(n->fields, "source.fqdn"))))
+	    (err = host_from_url(n, s, !get(n, "source.ip"),
+				 !get(n, "source.fqdn"))))
 		return err;
-	if (!json_object_get(n->fields, "classification.taxonomy") &&
-	    json_object_set_new_nocheck(n->fields, "classification.taxonomy",
-					json_string(type->taxonomy)))
-		return RK_ERR_NOMEM;
-	if (json_object_set_nocheck(n->fields, "tlp", n->tlp_names[tlp]))
-		return RK_ERR_NOMEM;
+	if (!get(n, "classification.taxonomy") &&
+	    (err = put(n, "classification.taxonomy",
+		       json_string(type->taxonomy))))
+		return err;
+	if ((err = put(n, "tlp", json_incref(n->tlp_names[tlp]))))
+		return err;
 
 	/* The view handed to the store. */
 	ev->type = (char *)type->type;
@@ -1036,7 +1322,7 @@ enum rk_err ingest_normalize(struct ingest_norm *n,
 	ev->source_fqdn = field_text(n, "source.fqdn");
 	ev->source_url = field_text(n, "source.url");
 	ev->source_cc = field_text(n, "source.geolocation.cc");
-	value = json_object_get(n->fields, "source.asn");
+	value = get(n, "source.asn");
 	ev->source_asn = json_is_integer(value)
 				 ? (uint32_t)json_integer_value(value)
 				 : 0;

@@ -48,6 +48,9 @@ struct ingest_record {
 	int severity;     /* RECORD_VALUE: the event's enum rk_severity, set
 			     by the reader; -1 (the driver's default) = the
 			     normalizer's choice */
+	size_t offset;    /* bytes of the input read so far, for the
+			     progress bar; 0 (the driver's default) =
+			     unknown */
 };
 
 /* What a reader is opened on; every pointer borrowed until close. */
@@ -57,6 +60,9 @@ struct ingest_source {
 	size_t len;
 	const struct rk_config *cfg;
 	const char *format_arg; /* "TYPE" of --format NAME:TYPE, or NULL */
+	bool mapped;            /* data is a read-only mapping of a file:
+				   pages passed may be given back (they are
+				   read again from the file if needed) */
 };
 
 /* One input format.  Instances are const and static: one file each. */
@@ -82,6 +88,64 @@ struct ingest_format_ops {
 extern const struct ingest_format_ops ingest_format_intelmq;
 extern const struct ingest_format_ops ingest_format_arf;
 extern const struct ingest_format_ops ingest_format_shadowserver;
+extern const struct ingest_format_ops ingest_format_csvmap;
+extern const struct ingest_format_ops ingest_format_iodef;
+
+/* ------------------------------------------------------------ limits */
+
+/* [ingest] max_file, max_line, max_field, max_evidence of cfg in bytes
+ * (limits.c); the limits.h defaults when cfg is NULL or leaves one 0.
+ * Messages name them RK_MAX_REPORT, RK_MAX_JSON_LINE (a CSV row:
+ * "[ingest] max_line"), RK_MAX_FIELD and RK_MAX_EVIDENCE. */
+size_t ingest_max_file(const struct rk_config *cfg);
+size_t ingest_max_line(const struct rk_config *cfg);
+size_t ingest_max_field(const struct rk_config *cfg);
+size_t ingest_max_evidence(const struct rk_config *cfg);
+struct rk_csv_opts;
+/* The input, record and cell limits of a CSV report reader from cfg. */
+void ingest_csv_limits(const struct rk_config *cfg, struct rk_csv_opts *o);
+
+/* ------------------------------------------------------------ queue */
+
+struct rk_csv;
+struct ingest_item;
+
+/* Records found ahead of format->next (queue.c).  Zero it to start; for
+ * a CSV reader set csv (owned: freed by release) and p..end, the input
+ * left to feed it, whose callbacks push.  line_offset is added to every
+ * line handed out (lines skipped before the CSV reader's input). */
+struct ingest_queue {
+	struct ingest_item *items; /* owned */
+	size_t head, len, cap;
+	struct rk_csv *csv;
+	const char *p, *end;       /* borrowed */
+	const char *data;          /* where the input starts (borrowed;
+				      NULL: no offsets for progress) */
+	bool finished;
+	long long line_offset;
+};
+
+/* Queue a record: value (taken, also on failure) with its severity (-1:
+ * the normalizer's), or NULL and the reason of a bad one.  RK_OK or
+ * RK_ERR_NOMEM. */
+enum rk_err ingest_queue_push(struct ingest_queue *q, long long line,
+			      json_t *value, int severity, const char *reason);
+/* Queue a bad record with a formatted reason. */
+enum rk_err ingest_queue_reject(struct ingest_queue *q, long long line,
+				const char *fmt, ...) RK_PRINTF(3, 4);
+/* The next record into rec (feeding the CSV reader while the queue is
+ * empty), or RECORD_END; format->next's contract. */
+enum rk_err ingest_queue_next(struct ingest_queue *q, struct ingest_record *rec);
+void ingest_queue_release(struct ingest_queue *q);
+
+/* ------------------------------------------------------------ csv */
+
+/* The NAME.map file of [ingest] csv_mappings whose `match` pattern
+ * matches the base name of file, into *path (caller frees); RK_OK with
+ * *path NULL when none does or csv_mappings is unset; RK_ERR_CONFIG when
+ * the directory cannot be read (reason says why). */
+enum rk_err ingest_csvmap_find(const struct rk_config *cfg, const char *file,
+			       char **path, char *reason, size_t reason_len);
 
 /* ------------------------------------------------------------ text */
 
@@ -91,6 +155,12 @@ const char *ingest_skip_bom(const char *data, size_t *len);
  * line). */
 bool ingest_text_check(const char *data, size_t len, char *reason,
 		       size_t reason_len);
+/* The same for data of src (data and len within src's, after a byte
+ * order mark, say); pages checked are given back as the check goes when
+ * src->mapped, so that the check does not hold the whole file. */
+bool ingest_text_check_input(const struct ingest_source *src,
+			     const char *data, size_t len, char *reason,
+			     size_t reason_len);
 /* The 1-based line at of text that starts at start. */
 long long ingest_line_of(const char *start, const char *at);
 
@@ -107,7 +177,19 @@ struct ingest_field_ref {
  * little beyond what jansson needs.  Initialise with ingest_norm_init,
  * free with ingest_norm_release. */
 struct ingest_norm {
-	json_t *fields;        /* the flat normalized event, owned */
+	/* The flat normalized event: nfields fields in fields[] (room for
+	 * RK_MAX_EVENT_FIELDS + the derived ones), in input order until the
+	 * event is complete, then sorted by name.  Values are borrowed from
+	 * the record or, once replaced by a normalized value, owned (in
+	 * owned[]); names live in names (name_off[] into it while it may
+	 * still grow) or are static. */
+	struct ingest_field_ref *fields;
+	size_t nstored;        /* fields in fields[] */
+	size_t *name_off;      /* SIZE_MAX: fields[i].name is static */
+	uint16_t *index;       /* open-addressing hash of the names */
+	json_t **owned;        /* values to release at the next event */
+	size_t nowned;
+	struct rk_buf names;   /* the names of this event's fields */
 	/* The event as store_event_add wants it.  A view: every string is
 	 * borrowed from fields or the buffers below and stays valid until
 	 * the next ingest_normalize or ingest_norm_release.  report_id is
@@ -118,11 +200,11 @@ struct ingest_norm {
 	struct rk_buf data;    /* ev.data: fields as compact JSON */
 	struct rk_buf canon;   /* the fields the dedup key hashes */
 	char dedup_hex[2 * 32 + 1]; /* ev.dedup_key: SHA-256, hex */
-	struct ingest_field_ref *sorted; /* room to sort the fields, owned */
 	EVP_MD *sha256;        /* fetched once, owned */
 	EVP_MD_CTX *md;        /* owned */
 	json_t *tlp_names[RK_TLP_RED + 1]; /* shared "CLEAR", "GREEN", ... */
 	size_t nfields;
+	size_t max_field;      /* [ingest] max_field of the last call */
 	char reason[INGEST_REASON]; /* why the last event was rejected */
 };
 

@@ -65,14 +65,6 @@ struct ss_field {
 	long col;           /* header index, -1 = not in the file */
 };
 
-/* A queued record. */
-struct ss_item {
-	long long line;
-	json_t *value;  /* owned; NULL = bad */
-	int severity;   /* enum rk_severity or -1 */
-	char *reason;   /* owned; bad records */
-};
-
 struct ss_reader {
 	json_t *schema;      /* owned */
 	json_t *report;      /* borrowed from schema */
@@ -85,11 +77,8 @@ struct ss_reader {
 	bool *used;          /* owned, ncols: a schema field reads it */
 	size_t ncols;
 	long severity_col;
-	struct rk_csv *csv;  /* owned */
-	const char *p, *end; /* input left to feed (borrowed) */
-	bool finished;
-	struct ss_item *q;   /* owned queue */
-	size_t qhead, qlen, qcap;
+	struct ingest_queue q; /* the rows read ahead; owns the CSV
+				  reader */
 	enum rk_err failure; /* NOMEM from a callback */
 };
 
@@ -466,33 +455,7 @@ static enum rk_err add_fields(struct ss_reader *r, json_t *list,
 static enum rk_err enqueue(struct ss_reader *r, long long line, json_t *value,
 			   int severity, const char *reason)
 {
-	struct ss_item *it;
-
-	if (r->qhead > 0 && r->qhead == r->qlen) {
-		r->qhead = r->qlen = 0;
-	}
-	if (r->qlen == r->qcap) {
-		size_t cap = r->qcap ? r->qcap * 2 : 64;
-		struct ss_item *q = realloc(r->q, cap * sizeof(*q));
-
-		if (!q) {
-			json_decref(value);
-			return RK_ERR_NOMEM;
-		}
-		r->q = q;
-		r->qcap = cap;
-	}
-	it = &r->q[r->qlen];
-	it->line = line;
-	it->value = value;
-	it->severity = severity;
-	it->reason = reason ? rk_strdup(reason) : NULL;
-	if (reason && !it->reason) {
-		json_decref(value);
-		return RK_ERR_NOMEM;
-	}
-	r->qlen++;
-	return RK_OK;
+	return ingest_queue_push(&r->q, line, value, severity, reason);
 }
 
 static const char *cell(const struct rk_csv_record *rec, long col)
@@ -697,6 +660,55 @@ static int set_field(json_t *obj, const struct ss_field *f, json_t *value)
 	return json_object_set_new(obj, f->key, value);
 }
 
+/* Reports whose schema maps no column to source.ip, .fqdn, .url or .asn:
+ * the column that names who is affected, as IntelMQ keeps it under
+ * extra.  Without it such a row would reach nobody. */
+static const struct {
+	const char *type;
+	const char *field; /* as stored: extra.<column> */
+	bool email;        /* the domain of an address */
+} subject_columns[] = {
+	{"compromised_account", "extra.email", true},
+	{"ransomware_victim", "extra.website", false},
+	{"sandbox_dns", "extra.request", false},
+};
+
+/* A row without a subject of a report above: source.url (a URL) or
+ * source.fqdn (the host of a website, the domain of a mail address, a
+ * queried name) from its column; the normalizer validates it. */
+static enum rk_err add_subject(const struct ss_reader *r, json_t *obj)
+{
+	static const char *const subjects[] = {"source.ip", "source.fqdn",
+					       "source.url", "source.asn"};
+	const char *v = NULL, *at, *end;
+	json_t *value;
+
+	for (size_t i = 0; i < RK_ARRAY_LEN(subjects); i++)
+		if (json_object_get(obj, subjects[i]))
+			return RK_OK;
+	for (size_t i = 0; !v && i < RK_ARRAY_LEN(subject_columns); i++) {
+		if (strcmp(r->type, subject_columns[i].type) != 0)
+			continue;
+		v = json_string_value(
+			json_object_get(obj, subject_columns[i].field));
+		if (v && subject_columns[i].email) {
+			at = strrchr(v, '@');
+			v = at ? at + 1 : NULL;
+		}
+	}
+	if (!v || !*v)
+		return RK_OK;
+	if (strstr(v, "://"))
+		return json_object_set_new(obj, "source.url", json_string(v))
+			       ? RK_ERR_NOMEM
+			       : RK_OK;
+	end = v + strcspn(v, "/:?# ");
+	value = json_stringn(v, (size_t)(end - v));
+	return !value || json_object_set_new(obj, "source.fqdn", value)
+		       ? RK_ERR_NOMEM
+		       : RK_OK;
+}
+
 static enum rk_err row_record(void *arg, struct rk_csv *csv,
 			      const struct rk_csv_record *rec)
 {
@@ -759,6 +771,8 @@ static enum rk_err row_record(void *arg, struct rk_csv *csv,
 		if (json_object_set_new(obj, name, value))
 			goto nomem;
 	}
+	if ((err = add_subject(r, obj)))
+		goto nomem;
 	if (r->severity_col >= 0) {
 		enum rk_severity sev;
 
@@ -798,12 +812,7 @@ static void ss_close(void *reader)
 
 	if (!r)
 		return;
-	for (size_t i = r->qhead; i < r->qlen; i++) {
-		json_decref(r->q[i].value);
-		free(r->q[i].reason);
-	}
-	free(r->q);
-	rk_csv_free(r->csv);
+	ingest_queue_release(&r->q);
 	for (size_t i = 0; i < r->ncols; i++)
 		free(r->header[i]);
 	free(r->header);
@@ -879,6 +888,7 @@ static enum rk_err ss_open(const struct ingest_source *src, void **out,
 	o.on_record = header_record;
 	o.arg = &h;
 	o.check_text = true;
+	ingest_csv_limits(src->cfg, &o);
 	o.fields.max = RK_MAX_SHADOWSERVER_COLUMNS;
 	o.fields.name = "RK_MAX_SHADOWSERVER_COLUMNS";
 	if ((err = rk_csv_read(&o, data, (size_t)(line_end - data))))
@@ -917,12 +927,13 @@ static enum rk_err ss_open(const struct ingest_source *src, void **out,
 	o.on_problem = row_problem;
 	o.arg = r;
 	o.check_text = true;
+	ingest_csv_limits(src->cfg, &o);
 	o.fields.max = RK_MAX_SHADOWSERVER_COLUMNS;
 	o.fields.name = "RK_MAX_SHADOWSERVER_COLUMNS";
-	if ((err = rk_csv_new(&r->csv, &o)))
+	if ((err = rk_csv_new(&r->q.csv, &o)))
 		goto fail;
-	r->p = data;
-	r->end = data + len;
+	r->q.data = r->q.p = data;
+	r->q.end = data + len;
 	*out = r;
 	return RK_OK;
 fail:
@@ -930,50 +941,12 @@ fail:
 	return err;
 }
 
-/* Input is fed this much at a time: memory stays flat in the file. */
-#define SS_CHUNK (64u << 10)
-
 static enum rk_err ss_next(void *reader, struct ingest_record *rec)
 {
 	struct ss_reader *r = reader;
-	struct ss_item *it;
-	enum rk_err err;
 
-	rec->kind = INGEST_RECORD_END;
-	rec->value = NULL;
 	rec->what = "row";
-	while (r->qhead == r->qlen && !r->finished) {
-		size_t n = (size_t)(r->end - r->p);
-
-		if (n > SS_CHUNK)
-			n = SS_CHUNK;
-		if (n) {
-			err = rk_csv_feed(r->csv, r->p, n);
-			r->p += n;
-		} else {
-			err = rk_csv_finish(r->csv);
-			r->finished = true;
-		}
-		if (err)
-			return err;
-	}
-	if (r->qhead == r->qlen)
-		return RK_OK;
-	it = &r->q[r->qhead++];
-	rec->line = it->line;
-	if (it->value) {
-		rec->kind = INGEST_RECORD_VALUE;
-		rec->value = it->value;
-		rec->severity = it->severity;
-	} else {
-		rec->kind = INGEST_RECORD_BAD;
-		snprintf(rec->reason, sizeof(rec->reason), "%s",
-			 it->reason ? it->reason : "bad row");
-		free(it->reason);
-	}
-	it->value = NULL;
-	it->reason = NULL;
-	return RK_OK;
+	return ingest_queue_next(&r->q, rec);
 }
 
 const struct ingest_format_ops ingest_format_shadowserver = {

@@ -182,7 +182,8 @@ enum rk_err ingest_spool(struct rk_store *store, const struct rk_config *cfg,
 		ierr = ingest_file(store, cfg, log, &opts, path, &res);
 		free(path);
 		if (ierr == RK_ERR_NOMEM || ierr == RK_ERR_DB ||
-		    ierr == RK_ERR_BUSY || ierr == RK_ERR_INTERNAL) {
+		    ierr == RK_ERR_BUSY || ierr == RK_ERR_INTERNAL ||
+		    ierr == RK_ERR_CONFIG) {
 			/* ours, not the file's: it stays for the next pass */
 			ingest_result_release(&res);
 			err = ierr;

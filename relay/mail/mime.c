@@ -37,6 +37,8 @@
 #define MIME_MAX_CC 100   /* addresses in one Cc */
 #define MIME_SIG_PROLOGUE \
 	"This is an OpenPGP/MIME signed message (RFC 4880 and 3156)"
+#define MIME_ENC_PROLOGUE \
+	"This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)"
 
 /* Log a refusal when there is a log (signed builds); unsigned builds are
  * silent: their callers (and the fuzzer) see the code only. */
@@ -681,6 +683,14 @@ static enum rk_err set_headers(GMimeMessage *msg, const struct mail_message *m,
 		if ((err = header_token(obj, "X-Renraku-Ticket", m->ticket_id)))
 			goto cleanup;
 	}
+	if (m->tlp) {
+		if (!token_valid(m->tlp, 32, "()<>@,;:\\\"[]?=/")) {
+			err = refuse(log, RK_ERR_INVAL, "TLP", "is not a plain token");
+			goto cleanup;
+		}
+		if ((err = header_token(obj, "X-Renraku-TLP", m->tlp)))
+			goto cleanup;
+	}
 	if (m->ack_url) {
 		if (!token_valid(m->ack_url, RK_MAX_HEADER_VALUE, "<>\"\\{}|^`") ||
 		    (strncmp(m->ack_url, "https://", 8) != 0 &&
@@ -1041,8 +1051,124 @@ cleanup:
 	return err;
 }
 
+/* The multipart/encrypted of RFC 3156 section 4 around the armored
+ * OpenPGP message: the version part, then the ciphertext. */
+static enum rk_err encrypted_entity(const struct rk_buf *cipher,
+				    GMimeObject **out)
+{
+	static const char version[] = "Version: 1\n";
+	GMimeMultipartEncrypted *mpe = g_mime_multipart_encrypted_new();
+	GMimePart *ver = g_mime_part_new_with_type("application",
+						    "pgp-encrypted");
+	GMimePart *data = g_mime_part_new_with_type("application",
+						     "octet-stream");
+	GMimeStream *vs = g_mime_stream_mem_new_with_buffer(version,
+							    sizeof(version) - 1);
+	GMimeStream *ds = g_mime_stream_mem_new_with_buffer(cipher->data,
+							    cipher->len);
+	GMimeDataWrapper *vw = g_mime_data_wrapper_new_with_stream(
+		vs, GMIME_CONTENT_ENCODING_DEFAULT);
+	GMimeDataWrapper *dw = g_mime_data_wrapper_new_with_stream(
+		ds, GMIME_CONTENT_ENCODING_DEFAULT);
+
+	g_mime_part_set_content_description(ver, "PGP/MIME version identification");
+	g_mime_part_set_content(ver, vw);
+	g_mime_part_set_content_encoding(ver, GMIME_CONTENT_ENCODING_7BIT);
+	g_mime_part_set_content_description(data, "OpenPGP encrypted message");
+	g_mime_part_set_filename(data, "encrypted.asc");
+	g_mime_object_set_disposition(GMIME_OBJECT(data), "inline");
+	g_mime_part_set_content(data, dw);
+	g_mime_part_set_content_encoding(data, GMIME_CONTENT_ENCODING_7BIT);
+	g_mime_multipart_add(GMIME_MULTIPART(mpe), GMIME_OBJECT(ver));
+	g_mime_multipart_add(GMIME_MULTIPART(mpe), GMIME_OBJECT(data));
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(mpe), "protocol",
+						 "application/pgp-encrypted");
+	g_mime_multipart_set_boundary(GMIME_MULTIPART(mpe), NULL);
+	g_mime_multipart_set_prologue(GMIME_MULTIPART(mpe), MIME_ENC_PROLOGUE);
+	g_object_unref(vw);
+	g_object_unref(dw);
+	g_object_unref(vs);
+	g_object_unref(ds);
+	g_object_unref(ver);
+	g_object_unref(data);
+	*out = GMIME_OBJECT(mpe);
+	return RK_OK;
+}
+
+/* The recipients' keys (from the signer's cache) and the signer's own
+ * when it can encrypt, so that the relay can read what it sent;
+ * NULL-ended, caller frees the array (the keys are borrowed). */
+static enum rk_err encryption_keys(struct mail_signer *signer,
+				   const struct mail_crypt *crypt,
+				   gpgme_key_t **out)
+{
+	const struct rk_log *log = mail_signer_log(signer);
+	gpgme_key_t *keys = calloc(crypt->nencrypt_to + 2, sizeof(*keys));
+	size_t n = 0;
+
+	*out = NULL;
+	if (!keys)
+		return RK_ERR_NOMEM;
+	for (size_t i = 0; i < crypt->nencrypt_to; i++) {
+		gpgme_key_t k = mail_recipient_cached(signer, crypt->encrypt_to[i]);
+
+		if (!k) {
+			free(keys);
+			return rk_fail(log, RK_ERR_INTERNAL, "key %s was not looked "
+				       "up with mail_recipient_key",
+				       crypt->encrypt_to[i]);
+		}
+		keys[n++] = k;
+	}
+	for (gpgme_subkey_t sub = signer->key->subkeys; sub; sub = sub->next)
+		if (sub->can_encrypt && !sub->revoked && !sub->expired) {
+			keys[n++] = signer->key;
+			break;
+		}
+	*out = keys;
+	return RK_OK;
+}
+
+/* Inline form: the body clearsigned, or signed and encrypted into an
+ * armored OpenPGP message; the CSV is in the body (the caller put it
+ * there) and nothing is attached. */
+static enum rk_err inline_body(struct mail_signer *signer,
+			       const struct mail_message *mail,
+			       const struct mail_crypt *crypt,
+			       struct rk_buf *body)
+{
+	struct rk_buf text;
+	gpgme_key_t *keys = NULL;
+	enum rk_err err;
+
+	rk_buf_init(&text, RK_MAX_MESSAGE);
+	if (!mail->body || (err = body_text(mail->body, &text))) {
+		err = refuse(mail_signer_log(signer), mail->body ? err : RK_ERR_INVAL,
+			     "body", "is missing, not valid UTF-8 or too long");
+		goto cleanup;
+	}
+	if (crypt->nencrypt_to) {
+		if (!(err = encryption_keys(signer, crypt, &keys)))
+			err = mail_encrypt_signed(signer, keys, text.data, text.len,
+						  body);
+	} else {
+		err = mail_clearsign(signer, text.data, text.len, body);
+	}
+cleanup:
+	free(keys);
+	rk_buf_release(&text);
+	return err;
+}
+
 enum rk_err mail_build(struct mail_signer *signer,
-			 const struct mail_message *mail, struct rk_buf *out)
+		       const struct mail_message *mail, struct rk_buf *out)
+{
+	return mail_build_crypt(signer, mail, NULL, out);
+}
+
+enum rk_err mail_build_crypt(struct mail_signer *signer,
+			     const struct mail_message *mail,
+			     const struct mail_crypt *crypt, struct rk_buf *out)
 {
 	const struct rk_log *log = signer ? mail_signer_log(signer) : NULL;
 	GMimeMessage *msg = NULL;
@@ -1050,16 +1176,36 @@ enum rk_err mail_build(struct mail_signer *signer,
 	GMimeStream *content_stream = NULL, *wire = NULL;
 	GMimeParser *parser = NULL;
 	GByteArray *bytes;
-	struct rk_buf armored, dos;
+	struct rk_buf armored, dos, inline_text;
+	struct mail_message plain;
+	const struct mail_message *m = mail;
+	gpgme_key_t *keys = NULL;
 	const char *boundary = NULL;
 	size_t start = out->len;
+	bool is_inline = crypt && crypt->form == MAIL_FORM_INLINE;
+	bool encrypt = crypt && crypt->nencrypt_to > 0;
 	enum rk_err err;
 
 	rk_buf_init(&armored, RK_MAX_MESSAGE);
 	rk_buf_init(&dos, RK_MAX_MESSAGE);
+	rk_buf_init(&inline_text, RK_MAX_MESSAGE);
+	if ((is_inline || encrypt) && !signer) {
+		err = RK_ERR_INVAL;
+		goto cleanup;
+	}
+	if (is_inline) {
+		if ((err = inline_body(signer, mail, crypt, &inline_text)))
+			goto cleanup;
+		plain = *mail;
+		plain.body = inline_text.data;
+		plain.attach_name = NULL;
+		plain.attach = NULL;
+		plain.attach_len = 0;
+		m = &plain;
+	}
 	msg = g_mime_message_new(FALSE);
-	if ((err = set_headers(msg, mail, log)) ||
-	    (err = build_content(mail, &content, log)))
+	if ((err = set_headers(msg, m, log)) ||
+	    (err = build_content(m, &content, log)))
 		goto cleanup;
 
 	/* The content once, armored; what is signed is its CRLF form, what
@@ -1072,20 +1218,33 @@ enum rk_err mail_build(struct mail_signer *signer,
 	content_stream = NULL;
 	if (err || (err = add_crlf(&dos, armored.data, armored.len)))
 		goto cleanup;
-	content_stream = g_mime_stream_mem_new_with_buffer(armored.data,
-							   armored.len);
-	parser = g_mime_parser_new_with_stream(content_stream);
-	part = g_mime_parser_construct_part(parser, NULL);
-	if (!part) {
-		err = RK_ERR_MIME;
-		goto cleanup;
-	}
-	if (signer) {
-		if ((err = sign_content(signer, part, &dos, &top, &boundary)))
+	if (encrypt && !is_inline) {
+		struct rk_buf cipher;
+
+		rk_buf_init(&cipher, RK_MAX_MESSAGE);
+		if (!(err = encryption_keys(signer, crypt, &keys)) &&
+		    !(err = mail_encrypt_signed(signer, keys, dos.data, dos.len,
+						&cipher)))
+			err = encrypted_entity(&cipher, &top);
+		rk_buf_release(&cipher);
+		if (err)
 			goto cleanup;
 	} else {
-		top = part;
-		g_object_ref(top);
+		content_stream = g_mime_stream_mem_new_with_buffer(armored.data,
+								   armored.len);
+		parser = g_mime_parser_new_with_stream(content_stream);
+		part = g_mime_parser_construct_part(parser, NULL);
+		if (!part) {
+			err = RK_ERR_MIME;
+			goto cleanup;
+		}
+		if (signer && !is_inline) {
+			if ((err = sign_content(signer, part, &dos, &top, &boundary)))
+				goto cleanup;
+		} else {
+			top = part;
+			g_object_ref(top);
+		}
 	}
 	g_mime_message_set_mime_part(msg, top);
 
@@ -1110,8 +1269,8 @@ enum rk_err mail_build(struct mail_signer *signer,
 			      "CRLF text");
 		goto cleanup;
 	}
-	if (signer && !signed_part_matches(out->data + start, out->len - start,
-					   boundary, &dos)) {
+	if (boundary && !signed_part_matches(out->data + start, out->len - start,
+					     boundary, &dos)) {
 		err = rk_fail(log, RK_ERR_MIME, "the signed part on the wire "
 			      "differs from the bytes that were signed");
 		goto cleanup;
@@ -1119,6 +1278,7 @@ enum rk_err mail_build(struct mail_signer *signer,
 cleanup:
 	if (err)
 		rk_buf_truncate(out, start);
+	free(keys);
 	if (wire)
 		g_object_unref(wire);
 	if (top)
@@ -1135,5 +1295,6 @@ cleanup:
 		g_object_unref(msg);
 	rk_buf_release(&armored);
 	rk_buf_release(&dos);
+	rk_buf_release(&inline_text);
 	return err;
 }

@@ -3,7 +3,63 @@
 #ifndef RENRAKU_MAIL_PRIVATE_H
 #define RENRAKU_MAIL_PRIVATE_H
 
+#include <gpgme.h>
+
 #include "renraku/mail.h"
+
+/* A recipient key looked up once per signer (per run): the address or
+ * fingerprint asked for, and the key found (NULL = none, why says why). */
+struct mail_rcpt_key {
+	char *query;    /* "NOW:FPR:ADDR" as asked; owned */
+	gpgme_key_t key; /* usable encryption key, NULL = none */
+	char *why;      /* owned, NULL when key is set */
+};
+
+/* The relay's OpenPGP context: one GPGME context on its GnuPG home,
+ * the signing key, and the recipient keys looked up so far. */
+struct mail_signer {
+	gpgme_ctx_t ctx;
+	gpgme_key_t key;
+	char fpr[41];
+	char *home;               /* owned */
+	const struct rk_log *log; /* borrowed */
+	struct mail_rcpt_key *rcpts;
+	size_t nrcpts;
+	struct mail_wkd *wkd;     /* NULL = no WKD lookups */
+};
+
+/* WKD (wkd.c): free the lookup state; fetch addr's key from its domain
+ * and import it into the signer's home (*imported), or append why not
+ * ("; WKD: no key published") to why. */
+struct mail_wkd;
+void mail_wkd_free(struct mail_wkd *w);
+enum rk_err mail_wkd_fetch(struct mail_signer *s, const char *addr,
+			   bool *imported, struct rk_buf *why);
+
+/* A context bound to home (OpenPGP, loopback pinentry, local key
+ * listing, armor, offline).  Caller releases with gpgme_release. */
+enum rk_err mail_gpg_ctx(const char *home, gpgme_ctx_t *out,
+			 const struct rk_log *log);
+
+/* Free the recipient key cache of s (encrypt.c). */
+void mail_recipients_release(struct mail_signer *s);
+
+/* The cached key for fingerprint fpr (borrowed from s), NULL if none. */
+gpgme_key_t mail_recipient_cached(const struct mail_signer *s,
+				  const char *fpr);
+
+/* Encrypt data[0..len) to keys (NULL-ended) and sign it with the
+ * signer's key in one OpenPGP message (RFC 3156 section 6.2, the
+ * combined method), armored, appended to out.  The signature result must
+ * hold exactly one signature and the encryption no invalid recipient. */
+enum rk_err mail_encrypt_signed(struct mail_signer *s, gpgme_key_t *keys,
+				const void *data, size_t len,
+				struct rk_buf *out);
+
+/* An OpenPGP cleartext signature (RFC 4880 section 7) of the UTF-8 text
+ * data[0..len) with the signer's key, appended to out. */
+enum rk_err mail_clearsign(struct mail_signer *s, const void *data,
+			   size_t len, struct rk_buf *out);
 
 /* "pgp-sha512" and the like (RFC 3156 section 5 / RFC 4880 names). */
 #define MAIL_MICALG_MAX 32

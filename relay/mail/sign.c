@@ -16,13 +16,6 @@
 
 #include "private.h"
 
-struct mail_signer {
-	gpgme_ctx_t ctx;
-	gpgme_key_t key;
-	char fpr[41];
-	const struct rk_log *log; /* borrowed */
-};
-
 static enum rk_err gpg_fail(const struct rk_log *log, gpgme_error_t gerr,
 			    const char *what, const char *home)
 {
@@ -30,8 +23,7 @@ static enum rk_err gpg_fail(const struct rk_log *log, gpgme_error_t gerr,
 		       gpgme_strerror(gerr));
 }
 
-/* A context bound to home.  Caller releases with gpgme_release. */
-static enum rk_err ctx_open(const char *home, gpgme_ctx_t *out,
+enum rk_err mail_gpg_ctx(const char *home, gpgme_ctx_t *out,
 			    const struct rk_log *log)
 {
 	gpgme_ctx_t ctx = NULL;
@@ -183,7 +175,11 @@ enum rk_err mail_signer_open(struct mail_signer **out, const char *home,
 	if (!s)
 		return RK_ERR_NOMEM;
 	s->log = log;
-	if ((err = ctx_open(home, &s->ctx, log)) ||
+	if (!(s->home = rk_strdup(home))) {
+		err = RK_ERR_NOMEM;
+		goto cleanup;
+	}
+	if ((err = mail_gpg_ctx(home, &s->ctx, log)) ||
 	    (err = find_signing_key(s->ctx, home, signer, &s->key, log)))
 		goto cleanup;
 	if (strlen(s->key->fpr) >= sizeof(s->fpr)) {
@@ -209,8 +205,11 @@ void mail_signer_close(struct mail_signer *s)
 {
 	if (!s)
 		return;
+	mail_recipients_release(s);
+	mail_wkd_free(s->wkd);
 	gpgme_key_unref(s->key);
 	gpgme_release(s->ctx);
+	free(s->home);
 	free(s);
 }
 
@@ -324,7 +323,7 @@ enum rk_err mail_secret_keys(const char *home, char fpr_out[41], size_t *n,
 	*n = 0;
 	if (!home_exists(home))
 		return RK_OK;
-	if ((err = ctx_open(home, &ctx, log)) ||
+	if ((err = mail_gpg_ctx(home, &ctx, log)) ||
 	    (err = list_secret(ctx, home, NULL, &first, n, log)))
 		goto cleanup;
 	if (first && first->fpr)
@@ -379,7 +378,7 @@ enum rk_err mail_gen_key(const char *home, const char *name,
 			      home, strerror(errno));
 		goto cleanup;
 	}
-	if ((err = ctx_open(home, &ctx, log)))
+	if ((err = mail_gpg_ctx(home, &ctx, log)))
 		goto cleanup;
 	gerr = gpgme_op_createkey(ctx, uid.data, "ed25519", 0, 0, NULL,
 				  flags_primary);
@@ -426,7 +425,7 @@ enum rk_err mail_export_key(const char *home, const char *fpr,
 	if (!home_exists(home))
 		return rk_fail(log, RK_ERR_NOTFOUND,
 			       "GnuPG home '%s' does not exist", home);
-	if ((err = ctx_open(home, &ctx, log)) ||
+	if ((err = mail_gpg_ctx(home, &ctx, log)) ||
 	    (err = find_signing_key(ctx, home, fpr, &key, log)))
 		goto cleanup;
 	if ((gerr = gpgme_data_new(&data)) ||

@@ -14,7 +14,7 @@ enum notify_attach notify_attach_for(const char *format)
 {
 	if (!format || !*format || strcmp(format, "csv-attach") == 0)
 		return NOTIFY_ATTACH_CSV;
-	if (strcmp(format, "csv-inline") == 0)
+	if (strcmp(format, "csv-inline") == 0 || strcmp(format, "inline") == 0)
 		return NOTIFY_ATTACH_CSV_INLINE;
 	if (strcmp(format, "json") == 0)
 		return NOTIFY_ATTACH_JSON;

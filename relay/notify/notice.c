@@ -15,6 +15,8 @@ struct notice_env {
 	char *templates_dir;
 	char *partials_dir;
 	int64_t now;
+	struct rk_buf *preview;  /* set: build only, the bytes appended here */
+	bool force_cleartext;    /* preview of what approve --cleartext sends */
 };
 
 enum rk_err notify_signer_from_config(const struct rk_config *cfg,
@@ -26,12 +28,27 @@ enum rk_err notify_signer_from_config(const struct rk_config *cfg,
 
 	if (*signer || cfg->gpg.mode == RK_SIGN_NONE)
 		return RK_OK;
-	if (cfg->gpg.mode == RK_SIGN_INLINE)
-		rk_log_warn(log, "[gpg] mode = inline is not supported yet: signing as pgp-mime");
 	if ((err = rk_config_path(cfg, cfg->gpg.home, &home)))
 		return err;
 	err = mail_signer_open(signer, home, cfg->gpg.signer, log);
 	free(home);
+	if (!err && cfg->gpg.wkd) {
+		char *ca = NULL;
+		struct mail_wkd_options wkd = {
+			.port = (int)cfg->gpg.wkd_port, .resolve = cfg->gpg.wkd_resolve,
+		};
+
+		if (cfg->gpg.wkd_ca_file)
+			err = rk_config_path(cfg, cfg->gpg.wkd_ca_file, &ca);
+		wkd.ca_file = ca;
+		if (!err)
+			err = mail_signer_wkd(*signer, &wkd);
+		free(ca);
+		if (err) {
+			mail_signer_close(*signer);
+			*signer = NULL;
+		}
+	}
 	if (err) {
 		rk_log_error(log, "cannot sign notices with [gpg] home '%s'%s%s%s: %s; "
 				  "the tickets due stay due until it is fixed",
@@ -84,7 +101,184 @@ level_entry(const struct store_ticket *t)
 	return NULL;
 }
 
-enum notice_outcome { NOTICE_SKIPPED, NOTICE_BUILT, NOTICE_FAILED };
+/* ------------------------------------------------------------ recipients */
+
+/* Who gets which message.  groups[0]: the recipients with a usable key,
+ * one message signed and encrypted to all their keys; groups[1]: those
+ * without, one signed message -- unless the ticket must go out
+ * encrypted (TLP:AMBER, AMBER+STRICT, or [gpg] encrypt = always, and no
+ * approve --cleartext): then they are left out (named in left_out) and,
+ * when the ticket's own To address is one of them, the whole ticket is
+ * held (hold, why). */
+struct notice_group {
+	char **addrs; /* borrowed from the plan's list */
+	size_t n;
+	bool has_to;  /* the ticket's To address is among them */
+	struct rk_buf cc, rcpt, raw;
+	char *msgid;
+};
+
+struct notice_plan {
+	struct notice_group groups[2];
+	char *list;   /* the envelope, split in place */
+	char **addrs;
+	size_t naddrs;
+	char (*fprs_store)[41];
+	char **fprs;
+	size_t nfprs;
+	bool hold;
+	struct rk_buf why, left_out;
+};
+
+static void plan_init(struct notice_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	for (int g = 0; g < 2; g++) {
+		rk_buf_init(&p->groups[g].cc, RK_MAX_HEADER_VALUE * 8);
+		rk_buf_init(&p->groups[g].rcpt, RK_MAX_HEADER_VALUE * 8);
+		rk_buf_init(&p->groups[g].raw, RK_MAX_MESSAGE);
+	}
+	rk_buf_init(&p->why, 8192);
+	rk_buf_init(&p->left_out, 8192);
+}
+
+static void plan_release(struct notice_plan *p)
+{
+	for (int g = 0; g < 2; g++) {
+		free(p->groups[g].addrs);
+		free(p->groups[g].msgid);
+		rk_buf_release(&p->groups[g].cc);
+		rk_buf_release(&p->groups[g].rcpt);
+		rk_buf_release(&p->groups[g].raw);
+	}
+	free(p->list);
+	free(p->addrs);
+	free(p->fprs_store);
+	free(p->fprs);
+	rk_buf_release(&p->why);
+	rk_buf_release(&p->left_out);
+	memset(p, 0, sizeof(*p));
+}
+
+enum mail_form notify_form_for(const struct rk_config *cfg, const char *format)
+{
+	if (cfg->gpg.mode == RK_SIGN_INLINE ||
+	    (format && strcmp(format, "inline") == 0))
+		return MAIL_FORM_INLINE;
+	return MAIL_FORM_PGP_MIME;
+}
+
+bool notify_must_encrypt(const struct rk_config *cfg,
+			 const struct store_ticket *t)
+{
+	return (t->tlp >= RK_TLP_AMBER || cfg->gpg.encrypt == RK_ENCRYPT_ALWAYS) &&
+	       !t->cleartext_by;
+}
+
+static enum rk_err group_add(struct notice_group *grp, char *addr, bool is_to)
+{
+	enum rk_err err = rk_array_room((void **)&grp->addrs, grp->n,
+					sizeof(*grp->addrs));
+
+	if (err)
+		return err;
+	if (grp->n && (err = rk_buf_addf(&grp->cc, "%s%s",
+					 grp->n > 1 ? "," : "", addr)))
+		return err;
+	grp->addrs[grp->n++] = addr;
+	grp->has_to = grp->has_to || is_to;
+	return RK_OK;
+}
+
+static enum rk_err plan_recipients(struct notice_env *env,
+				   const struct store_ticket *t,
+				   const struct store_chain_entry *who,
+				   const char *envelope, struct notice_plan *p)
+{
+	const struct rk_config *cfg = env->cfg;
+	struct mail_signer *signer = *env->signer;
+	bool must = !env->force_cleartext && notify_must_encrypt(cfg, t);
+	bool may = signer && cfg->gpg.encrypt != RK_ENCRYPT_NEVER;
+	struct rk_buf why;
+	enum rk_err err = RK_OK;
+
+	rk_buf_init(&why, 4096);
+	if (!(p->list = rk_strdup(envelope)))
+		return RK_ERR_NOMEM;
+	for (char *a = p->list; *a;) {
+		char *comma = strchr(a, ',');
+
+		if (comma)
+			*comma = '\0';
+		if ((err = rk_array_room((void **)&p->addrs, p->naddrs,
+					 sizeof(*p->addrs))))
+			goto cleanup;
+		p->addrs[p->naddrs++] = a;
+		if (!comma)
+			break;
+		a = comma + 1;
+	}
+	if (!(p->fprs_store = calloc(p->naddrs + 1, sizeof(*p->fprs_store))) ||
+	    !(p->fprs = calloc(p->naddrs + 1, sizeof(*p->fprs)))) {
+		err = RK_ERR_NOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < p->naddrs && !err; i++) {
+		char *fpr = p->fprs_store[i];
+		bool is_to = i == 0;
+
+		rk_buf_reset(&why);
+		if (!may) {
+			err = rk_buf_adds(&why, signer ? "[gpg] encrypt = never"
+						       : "[gpg] mode = none");
+		} else {
+			err = mail_recipient_key(signer, p->addrs[i],
+						 is_to && who ? who->pgp : NULL,
+						 env->now, fpr, &why);
+		}
+		if (err)
+			break;
+		if (*fpr) {
+			p->fprs[p->nfprs++] = fpr;
+			err = group_add(&p->groups[0], p->addrs[i], is_to);
+			continue;
+		}
+		/* a key that is there but unusable is the operator's to
+		 * fix: said aloud; no key at all is the common case */
+		if (may && strncmp(why.data, "key ", 4) == 0)
+			rk_log_warn(env->log, "ticket %s: not encrypting to %s: %s",
+				    t->id, p->addrs[i], why.data);
+		else
+			rk_log_debug(env->log, "ticket %s: no key for %s: %s", t->id,
+				     p->addrs[i], why.data);
+		if (!must) {
+			err = group_add(&p->groups[1], p->addrs[i], is_to);
+			continue;
+		}
+		if (is_to) {
+			p->hold = true;
+			err = rk_buf_addf(&p->why, "no usable key for %s (%s)",
+					  p->addrs[i], why.data);
+		} else {
+			err = rk_buf_addf(&p->left_out, "%s%s (no usable key: %s)",
+					  p->left_out.len ? "; " : "left out, TLP "
+							  "allows them no clear text: ",
+					  p->addrs[i], why.data);
+		}
+	}
+	if (!err && p->left_out.len && !p->hold)
+		rk_log_warn(env->log, "ticket %s: %s", t->id, p->left_out.data);
+cleanup:
+	rk_buf_release(&why);
+	return err;
+}
+
+static enum rk_err hold_restricted(struct notice_env *env,
+				   const struct store_ticket *t,
+				   const char *why);
+
+enum notice_outcome { NOTICE_SKIPPED, NOTICE_BUILT, NOTICE_FAILED,
+		      NOTICE_HELD };
 
 static enum rk_err build_notice(struct notice_env *env,
 				const struct store_ticket *t,
@@ -98,16 +292,21 @@ static enum rk_err build_notice(struct notice_env *env,
 	char *path = NULL, *lang = NULL;
 	char rnd[17], attach_name[64];
 	struct notify_rendered r = {NULL, NULL};
-	struct rk_buf tmpl, csv, raw, msgid, rcpt, subject;
+	struct rk_buf tmpl, csv, msgid, rcpt, subject;
 	struct mail_message mail;
 	struct store_message m;
+	struct notice_plan plan;
 	int64_t row = 0, *event_ids = NULL;
 	json_t **datas = NULL;
+	struct store_ticket view;
+	size_t red = 0;
+	bool review;
 	enum rk_err err;
+
+	plan_init(&plan);
 
 	rk_buf_init(&tmpl, RK_MAX_TEMPLATE);
 	rk_buf_init(&csv, RK_MAX_ATTACHMENT);
-	rk_buf_init(&raw, RK_MAX_MESSAGE);
 	rk_buf_init(&msgid, 512);
 	rk_buf_init(&rcpt, 8192);
 	rk_buf_init(&subject, RK_MAX_SUBJECT + 256);
@@ -115,11 +314,65 @@ static enum rk_err build_notice(struct notice_env *env,
 	memset(&m, 0, sizeof(m));
 	*outcome = NOTICE_SKIPPED;
 
+	if (cfg->gpg.mode == RK_SIGN_INLINE) {
+		/* every notice inline: the CSV goes into the body */
+		view = *t;
+		view.format = (char *)"inline";
+		t = &view;
+	}
 	if ((err = store_ticket_events(env->store, t->id, true, &events,
 				       &nevents)))
 		goto cleanup;
+	/* TLP:RED never leaves the relay: resolve withholds such events, and
+	 * should one have reached a ticket it is left out here as well */
+	for (size_t i = 0, keep = 0; i < nevents; i++) {
+		if (events[i].tlp == RK_TLP_RED) {
+			red++;
+			rk_log_error(env->log, "ticket %s: event %lld is TLP:RED: "
+				     "left out of the notice", t->id,
+				     (long long)events[i].id);
+			store_event_release(&events[i]);
+		} else if (keep++ != i) {
+			events[keep - 1] = events[i];
+			memset(&events[i], 0, sizeof(events[i]));
+		}
+		if (i + 1 == nevents)
+			nevents = keep;
+	}
+	if (nevents == 0 && red && !env->preview) {
+		err = set_aside(env, t->id, STORE_TICKET_FAILED, TICKETS_CAUSE_FAILED,
+				"only TLP:RED events: nothing of it may leave the relay");
+		if (!err)
+			*outcome = NOTICE_FAILED;
+		goto cleanup;
+	}
 	if (nevents == 0) {
 		rk_log_debug(env->log, "ticket %s: no events to notify", t->id);
+		goto cleanup;
+	}
+	/* who may get what, before anything is rendered: a ticket held
+	 * for a key needs no notice yet */
+	/* the envelope is exactly the To and Cc the message carries */
+	if ((err = mail_envelope(who && who->email ? who->email : t->contact,
+				 who ? who->cc : NULL, &rcpt, env->log)))
+		goto cleanup;
+	if ((err = plan_recipients(env, t, who, rcpt.data, &plan)))
+		goto cleanup;
+	if (plan.hold && env->preview) {
+		rk_log_warn(env->log, "ticket %s: %s; showing what approve "
+			    "--cleartext would send", t->id, plan.why.data);
+		plan_release(&plan);
+		plan_init(&plan);
+		env->force_cleartext = true;
+		err = plan_recipients(env, t, who, rcpt.data, &plan);
+		env->force_cleartext = false;
+		if (err)
+			goto cleanup;
+	}
+	if (plan.hold) {
+		err = hold_restricted(env, t, plan.why.data);
+		if (!err)
+			*outcome = NOTICE_HELD;
 		goto cleanup;
 	}
 	/* parse each event once, for the context and the CSV */
@@ -212,56 +465,112 @@ static enum rk_err build_notice(struct notice_env *env,
 		mail.attach = csv.data;
 		mail.attach_len = csv.len;
 	}
-	if ((err = rk_random_hex(rnd, 8)) ||
-	    (err = rk_buf_addf(&msgid, "<%s.%s@%s>", t->id, rnd,
-			       rk_config_mail_domain(cfg))) ||
-	    /* the envelope is exactly the To and Cc the message carries */
-	    (err = mail_envelope(who && who->email ? who->email : t->contact,
-				 who ? who->cc : NULL, &rcpt, env->log)))
-		goto cleanup;
 	mail.from_name = cfg->relay.name;
 	mail.from_addr = cfg->relay.from;
-	mail.to_name = who && who->org ? who->org : NULL;
-	mail.to_addr = who && who->email ? who->email : t->contact;
-	mail.cc = who ? who->cc : NULL;
 	mail.reply_to = cfg->relay.reply_to ? cfg->relay.reply_to
 					    : cfg->relay.from;
 	mail.subject = subject.data;
-	mail.message_id = msgid.data;
 	mail.ticket_id = t->id;
 	mail.ack_url = json_string_value(
 		json_object_get(json_object_get(ctx, "ticket"), "ack_url"));
 	mail.date = env->now;
 	mail.body = r.body;
-	if ((err = mail_build(*env->signer, &mail, &raw)))
-		goto cleanup;
+	mail.tlp = rk_tlp_name(t->tlp);
 	if (!(event_ids = calloc(nevents, sizeof(*event_ids)))) {
 		err = RK_ERR_NOMEM;
 		goto cleanup;
 	}
 	for (size_t i = 0; i < nevents; i++)
 		event_ids[i] = events[i].id;
+	for (int g = 0; g < 2; g++) {
+		struct notice_group *grp = &plan.groups[g];
+		struct mail_crypt crypt = {
+			.form = notify_form_for(cfg, t->format),
+			.encrypt_to = g == 0 ? (const char *const *)plan.fprs : NULL,
+			.nencrypt_to = g == 0 ? plan.nfprs : 0,
+		};
 
-	m.ticket_id = (char *)t->id;
-	m.direction = "out";
-	m.kind = t->level == 0 ? "notice" : "escalation";
-	m.message_id = msgid.data;
-	m.mail_from = cfg->relay.from;
-	m.rcpt = rcpt.data;
-	m.subject = subject.data;
-	m.state = STORE_MSG_QUEUED;
-	m.created_at = env->now;
-	m.raw = (unsigned char *)raw.data;
-	m.raw_len = raw.len;
+		if (!grp->n)
+			continue;
+		rk_buf_reset(&msgid);
+		rk_buf_reset(&grp->raw);
+		if ((err = rk_random_hex(rnd, 8)) ||
+		    (err = rk_buf_addf(&msgid, "<%s.%s@%s>", t->id, rnd,
+				       rk_config_mail_domain(cfg))) ||
+		    !(grp->msgid = rk_strdup(msgid.data))) {
+			err = err ? err : RK_ERR_NOMEM;
+			goto cleanup;
+		}
+		mail.message_id = grp->msgid;
+		mail.to_addr = grp->addrs[0];
+		mail.to_name = who && who->org && grp->has_to ? who->org : NULL;
+		mail.cc = grp->cc.len ? grp->cc.data : NULL;
+		if ((err = mail_build_crypt(*env->signer, &mail,
+					    *env->signer ? &crypt : NULL,
+					    &grp->raw)) ||
+		    (err = mail_envelope(mail.to_addr, mail.cc, &grp->rcpt,
+					 env->log)))
+			goto cleanup;
+	}
+
+	if (env->preview) {
+		int shown = 0, total = !!plan.groups[0].n + !!plan.groups[1].n;
+
+		for (int g = 0; g < 2 && !err; g++) {
+			if (!plan.groups[g].n)
+				continue;
+			if (total > 1)
+				err = rk_buf_addf(env->preview, "%s--- message %d of %d: "
+						  "%s to %s ---\n", shown ? "\n" : "",
+						  shown + 1, total, plan.groups[g].msgid,
+						  plan.groups[g].rcpt.data);
+			shown++;
+			if (!err)
+				err = rk_buf_add(env->preview, plan.groups[g].raw.data,
+						 plan.groups[g].raw.len);
+		}
+		if (!err)
+			*outcome = NOTICE_BUILT;
+		goto cleanup;
+	}
+	review = cfg->relay.review && !t->approved_by;
 	if ((err = store_begin(env->store)))
 		goto cleanup;
+	for (int g = 0; g < 2 && !err; g++) {
+		struct notice_group *grp = &plan.groups[g];
+		int64_t one = 0;
+
+		if (!grp->n)
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.ticket_id = (char *)t->id;
+		m.direction = "out";
+		m.kind = t->level == 0 ? "notice" : "escalation";
+		m.message_id = grp->msgid;
+		m.mail_from = cfg->relay.from;
+		m.rcpt = grp->rcpt.data;
+		m.subject = subject.data;
+		m.state = STORE_MSG_QUEUED;
+		m.created_at = env->now;
+		m.raw = (unsigned char *)grp->raw.data;
+		m.raw_len = grp->raw.len;
+		err = store_message_add(env->store, &m, &one);
+		if (!err && review)
+			err = store_message_to_review(env->store, one);
+		if (!row)
+			row = one;
+	}
 	struct store_ticket_change ch = {
-		.id = t->id, .to = STORE_TICKET_NOTIFIED,
-		.cause = TICKETS_CAUSE_NOTICE, .level = -1, .notified = true,
+		.id = t->id,
+		.to = review ? STORE_TICKET_HELD : STORE_TICKET_NOTIFIED,
+		.cause = review ? TICKETS_CAUSE_REVIEW : TICKETS_CAUSE_NOTICE,
+		.level = -1, .notified = !review, .message_row = row,
+		.detail = review ? "review: [relay] review = on; the notice is "
+				   "built and waits for 'renraku tickets approve'"
+				 : plan.left_out.len ? plan.left_out.data : NULL,
 	};
-	if ((err = store_message_add(env->store, &m, &row)) ||
-	    (ch.message_row = row,
-	     err = tickets_transition(env->store, env->log, &ch)) ||
+	if (err ||
+	    (err = tickets_transition(env->store, env->log, &ch)) ||
 	    (err = store_ticket_events_notified(env->store, t->id, row,
 						event_ids, nevents))) {
 		store_rollback(env->store);
@@ -274,11 +583,22 @@ static enum rk_err build_notice(struct notice_env *env,
 	}
 	err = store_commit(env->store);
 	if (!err)
-		*outcome = NOTICE_BUILT;
-	if (!err)
-		rk_log_info(env->log, "ticket %s: notice %s for %s (%s, %zu events)",
-			    t->id, msgid.data, t->contact, lang, nevents);
+		*outcome = review ? NOTICE_HELD : NOTICE_BUILT;
+	if (!err && review)
+		rk_log_info(env->log, "ticket %s held for review: renraku tickets "
+			    "show %s --raw; renraku tickets approve %s", t->id,
+			    t->id, t->id);
+	else if (!err)
+		rk_log_info(env->log, "ticket %s: notice %s for %s (%s, %zu events%s%s)",
+			    t->id, plan.groups[0].n ? plan.groups[0].msgid
+						    : plan.groups[1].msgid,
+			    t->contact, lang, nevents,
+			    plan.groups[0].n ? ", encrypted" : "",
+			    plan.groups[0].n && plan.groups[1].n
+				    ? ", and a signed copy for those without a key"
+				    : "");
 cleanup:
+	plan_release(&plan);
 	for (size_t i = 0; datas && i < nevents; i++)
 		json_decref(datas[i]);
 	free(datas);
@@ -290,50 +610,99 @@ cleanup:
 	free(lang);
 	rk_buf_release(&tmpl);
 	rk_buf_release(&csv);
-	rk_buf_release(&raw);
 	rk_buf_release(&msgid);
 	rk_buf_release(&rcpt);
 	rk_buf_release(&subject);
 	return err;
 }
 
-/* A TLP:AMBER ticket waits for a person: it may go out only encrypted
- * to a key of the recipient, which this version cannot do yet.  The
- * reason names the key the contact's pgp value leads to, or why there
- * is none or it is unusable, so the operator knows what to fix. */
+/* A ticket that may go out only encrypted (TLP:AMBER, or [gpg] encrypt
+ * = always) whose recipient has no usable key waits for a person.  The
+ * reason names what the key lookup found and the key the contact's pgp
+ * value leads to in the contacts directory, so the operator knows what
+ * to fix; or they release it in clear with approve --cleartext. */
 static enum rk_err hold_restricted(struct notice_env *env,
-				   const struct store_ticket *t)
+				   const struct store_ticket *t,
+				   const char *why)
 {
 	const struct store_chain_entry *who = level_entry(t);
 	char *contacts_dir = NULL;
 	struct rk_buf reason;
 	enum rk_err err;
 
-	rk_buf_init(&reason, 2048);
-	err = rk_buf_addf(&reason,
-			  "TLP:%s goes out only encrypted to a key of the "
-			  "recipient (not available in this version): ",
-			  rk_tlp_name(t->tlp));
-	if (!err && env->cfg->relay.contacts)
+	rk_buf_init(&reason, 4096);
+	if (t->tlp >= RK_TLP_AMBER)
+		err = rk_buf_addf(&reason, "TLP:%s goes out only encrypted to a "
+				  "key of the recipient: %s; ",
+				  rk_tlp_name(t->tlp), why);
+	else
+		err = rk_buf_addf(&reason, "[gpg] encrypt = always: %s; ", why);
+	if (!err && env->cfg->relay.contacts && who && who->pgp)
 		err = rk_config_path(env->cfg, env->cfg->relay.contacts,
 				     &contacts_dir);
-	if (!err) {
+	if (!err && contacts_dir) {
 		size_t before = reason.len;
 
-		err = contacts_key_explain(contacts_dir, who ? who->pgp : NULL,
-					   env->now, env->log, &reason, NULL);
+		err = contacts_key_explain(contacts_dir, who->pgp, env->now,
+					   env->log, &reason, NULL);
 		if (err && err != RK_ERR_NOMEM) {
 			/* the check could not run: say so, hold anyway */
 			reason.len = before;
 			reason.data[before] = '\0';
 			err = rk_buf_adds(&reason, "its key could not be checked");
 		}
+		if (!err)
+			err = rk_buf_adds(&reason, "; ");
 	}
+	if (!err)
+		err = rk_buf_adds(&reason, "approve with --cleartext to send it "
+					   "signed only");
+	if (err == RK_ERR_LIMIT)
+		err = RK_OK; /* a long reason is cut, the ticket still held */
 	if (!err)
 		err = set_aside(env, t->id, STORE_TICKET_HELD,
 				TICKETS_CAUSE_NEEDS_KEY, reason.data);
 	free(contacts_dir);
 	rk_buf_release(&reason);
+	return err;
+}
+
+/* An approved ticket whose notice was built for review: its messages go
+ * to the queue exactly as the reviewer saw them.  *done tells whether
+ * there were any. */
+static enum rk_err release_reviewed(struct notice_env *env,
+				    const struct store_ticket *t, bool *done)
+{
+	int64_t row = 0;
+	size_t n = 0;
+	enum rk_err err;
+
+	*done = false;
+	if ((err = store_begin(env->store)))
+		return err;
+	if ((err = store_ticket_release_review(env->store, t->id, &row, &n)))
+		goto fail;
+	if (n) {
+		struct store_ticket_change ch = {
+			.id = t->id, .to = STORE_TICKET_NOTIFIED,
+			.cause = TICKETS_CAUSE_NOTICE, .level = -1,
+			.notified = true, .message_row = row,
+			.actor = t->approved_by,
+		};
+
+		if ((err = tickets_transition(env->store, env->log, &ch)))
+			goto fail;
+	}
+	if ((err = store_commit(env->store)))
+		return err;
+	*done = n > 0;
+	if (n)
+		rk_log_info(env->log, "ticket %s: %zu reviewed message%s queued as "
+			    "approved by %s", t->id, n, n == 1 ? "" : "s",
+			    t->approved_by);
+	return RK_OK;
+fail:
+	store_rollback(env->store);
 	return err;
 }
 
@@ -354,7 +723,8 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 			       struct mail_signer **signer, int64_t now,
 			       struct notify_stats *stats)
 {
-	struct notice_env env = {store, cfg, log, signer, NULL, NULL, now};
+	struct notice_env env = {store, cfg, log, signer, NULL, NULL, now, NULL,
+				 false};
 	struct store_ticket *due = NULL;
 	size_t ndue = 0;
 	bool need_signer = false;
@@ -366,8 +736,7 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 				&env.partials_dir)) ||
 	    (err = store_tickets_due(store, now, &due, &ndue)))
 		goto cleanup;
-	for (size_t i = 0; i < ndue && !need_signer; i++)
-		need_signer = !(due[i].tlp >= RK_TLP_AMBER && !due[i].approved_by);
+	need_signer = ndue > 0;
 	/* The signer is the operator's: when it cannot be opened, say so
 	 * and leave every ticket due for the run after the fix. */
 	if (need_signer && (err = open_signer(&env)))
@@ -376,11 +745,15 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 		const struct store_ticket *t = &due[i];
 		enum notice_outcome outcome;
 
-		if (t->tlp >= RK_TLP_AMBER && !t->approved_by) {
-			if ((err = hold_restricted(&env, t)))
+		if (t->approved_by) {
+			bool released;
+
+			if ((err = release_reviewed(&env, t, &released)))
 				goto cleanup;
-			stats->held++;
-			continue;
+			if (released) {
+				stats->built++;
+				continue;
+			}
 		}
 		err = build_notice(&env, t, &outcome);
 		if (err && operator_fault(err)) {
@@ -405,6 +778,8 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 		}
 		if (outcome == NOTICE_BUILT)
 			stats->built++;
+		else if (outcome == NOTICE_HELD)
+			stats->held++;
 		else if (outcome == NOTICE_FAILED)
 			stats->failed++;
 	}
@@ -412,5 +787,56 @@ cleanup:
 	store_tickets_free(due, ndue);
 	free(env.templates_dir);
 	free(env.partials_dir);
+	return err;
+}
+
+enum rk_err notify_preview(struct rk_store *store, const struct rk_config *cfg,
+			   const struct rk_log *log,
+			   struct mail_signer **signer,
+			   const struct store_ticket *t, int64_t now,
+			   struct rk_buf *out)
+{
+	struct notice_env env = {store, cfg, log, signer, NULL, NULL, now, out,
+				 false};
+	enum notice_outcome outcome = NOTICE_SKIPPED;
+	enum rk_err err;
+
+	if ((err = rk_config_path(cfg, cfg->relay.templates,
+				  &env.templates_dir)) ||
+	    (err = rk_path_join(env.templates_dir, "_partials",
+				&env.partials_dir)) ||
+	    (err = open_signer(&env)))
+		goto cleanup;
+	err = build_notice(&env, t, &outcome);
+	if (!err && outcome != NOTICE_BUILT)
+		err = rk_fail(log, RK_ERR_NOTFOUND, "ticket %s: no notice to build "
+			      "(no events left to notify, or its template "
+			      "failed)", t->id);
+cleanup:
+	free(env.templates_dir);
+	free(env.partials_dir);
+	return err;
+}
+
+enum rk_err notify_key_ready(const struct rk_config *cfg,
+			     const struct rk_log *log,
+			     struct mail_signer **signer,
+			     const struct store_ticket *t, int64_t now,
+			     bool *ready, struct rk_buf *why)
+{
+	const struct store_chain_entry *who = level_entry(t);
+	char fpr[41];
+	enum rk_err err;
+
+	*ready = false;
+	if (cfg->gpg.mode == RK_SIGN_NONE || cfg->gpg.encrypt == RK_ENCRYPT_NEVER)
+		return rk_buf_adds(why, cfg->gpg.mode == RK_SIGN_NONE
+					 ? "[gpg] mode = none" : "[gpg] encrypt = never");
+	if ((err = notify_signer_from_config(cfg, log, signer)))
+		return err;
+	err = mail_recipient_key(*signer, who && who->email ? who->email
+							    : t->contact,
+				 who ? who->pgp : NULL, now, fpr, why);
+	*ready = !err && fpr[0];
 	return err;
 }

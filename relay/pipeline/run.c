@@ -44,17 +44,21 @@ static enum rk_err run_deliver(struct rk_store *store,
 			       struct pipeline_stats *stats)
 {
 	struct deliver_transport *transport = NULL;
+	struct deliver_policy policy;
 	struct deliver_stats dstats;
 	enum rk_err err;
 
 	memset(&dstats, 0, sizeof(dstats));
+	if ((err = deliver_policy_from_config(cfg, &policy)))
+		return err;
 	if ((err = deliver_open(&transport, cfg->transport.url, cfg, log)))
 		return err;
-	err = deliver_pending(store, transport, log, cfg->transport.max_attempts,
-			      now, &dstats);
+	err = deliver_pending(store, transport, log, &policy, now, &dstats);
 	stats->sent += dstats.sent;
 	stats->deferred += dstats.deferred;
 	stats->failed += dstats.failed;
+	stats->bounced += dstats.bounced;
+	stats->rate_limited += dstats.rate_limited;
 	deliver_close(transport);
 	return err;
 }
@@ -109,10 +113,13 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 	 * cannot sign, no ticket is touched and queued mail still goes. */
 	stats->stage_err[PIPELINE_NOTIFY] =
 		notify_signer_from_config(cfg, log, &signer);
+	if (!stats->stage_err[PIPELINE_NOTIFY] && signer && opts->offline)
+		mail_signer_wkd(signer, NULL); /* no WKD lookups either */
 	if (!stats->stage_err[PIPELINE_NOTIFY])
 		stats->stage_err[PIPELINE_NOTIFY] = notify_due_tickets(
 			store, cfg, log, &signer, opts->now, &stats->notify);
 	mail_signer_close(signer);
+	signer = NULL;
 	rk_log_debug(log, "notify: %lld notices in %.3f s", stats->notify.built,
 		     elapsed_since(&t0));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -120,6 +127,30 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 		run_deliver(store, cfg, log, opts->now, stats);
 	rk_log_debug(log, "deliver: %lld messages in %.3f s", stats->sent,
 		     elapsed_since(&t0));
+	/* A notice refused for good goes up the chain at once: the tickets
+	 * stage moves them, and the next level's notices are built and sent
+	 * in this pass. */
+	for (int round = 0; round < 3; round++) { /* at most 3 levels */
+		struct tickets_bounce_stats b = {0, 0};
+
+		err = tickets_escalate_bounced(store, log, opts->now, &b);
+		if (err && !stats->stage_err[PIPELINE_TICKETS])
+			stats->stage_err[PIPELINE_TICKETS] = err;
+		stats->escalated += b.escalated;
+		if (err || b.escalated == 0)
+			break;
+		err = notify_signer_from_config(cfg, log, &signer);
+		if (!err)
+			err = notify_due_tickets(store, cfg, log, &signer,
+						 opts->now, &stats->notify);
+		mail_signer_close(signer);
+		signer = NULL;
+		if (err && !stats->stage_err[PIPELINE_NOTIFY])
+			stats->stage_err[PIPELINE_NOTIFY] = err;
+		err = run_deliver(store, cfg, log, opts->now, stats);
+		if (err && !stats->stage_err[PIPELINE_DELIVER])
+			stats->stage_err[PIPELINE_DELIVER] = err;
+	}
 	for (size_t i = 0; i < RK_ARRAY_LEN(stats->stage_err); i++) {
 		if (stats->stage_err[i] && !first)
 			first = stats->stage_err[i];

@@ -420,15 +420,19 @@ static enum rk_err dns_source_new(const struct rk_config *cfg,
 }
 
 enum rk_err abusix_source_new(struct rk_store *store, const struct rk_config *cfg,
-			      const struct rk_log *log, struct resolve_source *out)
+			      const struct rk_log *log, bool offline,
+			      struct resolve_source *out)
 {
 	(void)store;
+	(void)offline; /* no cache: never made offline */
 	return dns_source_new(cfg, log, false, out);
 }
 
 enum rk_err cymru_source_new(struct rk_store *store, const struct rk_config *cfg,
-			     const struct rk_log *log, struct resolve_source *out)
+			     const struct rk_log *log, bool offline,
+			     struct resolve_source *out)
 {
 	(void)store;
+	(void)offline; /* no cache: never made offline */
 	return dns_source_new(cfg, log, true, out);
 }

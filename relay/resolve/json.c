@@ -17,6 +17,14 @@ static bool set_str(json_t *obj, const char *key, const char *s)
 	return v && json_object_set_new(obj, key, v) == 0;
 }
 
+/* Set key to a string, or to null when s is NULL. */
+static bool set_str_null(json_t *obj, const char *key, const char *s)
+{
+	if (!s)
+		return json_object_set_new(obj, key, json_null()) == 0;
+	return set_str(obj, key, s);
+}
+
 static json_t *contact_json(const struct resolve_contact *c)
 {
 	json_t *obj = json_object();
@@ -30,11 +38,15 @@ static json_t *contact_json(const struct resolve_contact *c)
 	     set_str(obj, "source", c->source ? c->source : "") &&
 	     set_str(obj, "match", c->match) && set_str(obj, "cc", c->cc) &&
 	     set_str(obj, "lang", c->lang) && set_str(obj, "format", c->format) &&
-	     set_str(obj, "pgp", c->pgp) && set_str(obj, "range", c->range) &&
-	     set_str(obj, "country", c->country) &&
-	     set_str(obj, "registry", c->registry) &&
+	     set_str(obj, "pgp", c->pgp) && set_str_null(obj, "range", c->range) &&
+	     set_str_null(obj, "country", c->country) &&
+	     set_str(obj, "registry", c->registry) && set_str(obj, "irt", c->irt) &&
 	     set_str(obj, "encryption", c->encryption) &&
-	     set_str(obj, "detail", c->detail);
+	     set_str(obj, "detail", c->detail) &&
+	     json_object_set_new(obj, "cached", json_boolean(c->cached)) == 0 &&
+	     (!c->asn || json_object_set_new(obj, "asn", json_integer(c->asn)) == 0) &&
+	     (!c->fetched_at ||
+	      json_object_set_new(obj, "fetched_at", json_integer(c->fetched_at)) == 0);
 	if (!ok) {
 		json_decref(obj);
 		return NULL;
@@ -146,9 +158,17 @@ enum rk_err resolve_chain_decode(const char *text, struct resolve_chain *out)
 		    !get_str(c, "range", &e->range) ||
 		    !get_str(c, "country", &e->country) ||
 		    !get_str(c, "registry", &e->registry) ||
+		    !get_str(c, "irt", &e->irt) ||
 		    !get_str(c, "encryption", &e->encryption) ||
 		    !get_str(c, "detail", &e->detail))
 			err = RK_ERR_PARSE;
+		e->cached = json_is_true(json_object_get(c, "cached"));
+		if (json_is_integer(json_object_get(c, "asn")) &&
+		    json_integer_value(json_object_get(c, "asn")) > 0 &&
+		    json_integer_value(json_object_get(c, "asn")) <= 4294967295LL)
+			e->asn = (uint32_t)json_integer_value(json_object_get(c, "asn"));
+		if (json_is_integer(json_object_get(c, "fetched_at")))
+			e->fetched_at = json_integer_value(json_object_get(c, "fetched_at"));
 	}
 	if (!err && !get_str(root, "country", &out->country))
 		err = RK_ERR_PARSE;

@@ -105,21 +105,40 @@ int64_t resolver_contacts_generation(const struct resolver *r);
 enum rk_err local_source_new(struct rk_store *store, const struct rk_log *log,
 			     struct resolve_source *out);
 
-/* The network sources (one file each), with the shape of a source
- * constructor: store, cfg and log are borrowed for the source's
- * lifetime; *out is filled and its free releases everything.
+/* A source's constructor (the registration table in resolver.c): store,
+ * cfg and log are borrowed for the source's lifetime; *out is filled
+ * and its free releases everything.  offline: the source is only made
+ * offline when its table entry says it has a cache to answer from, and
+ * then it must not use the network (a miss is RK_ERR_NOTFOUND). */
+typedef enum rk_err (*source_ctor)(struct rk_store *store,
+				   const struct rk_config *cfg,
+				   const struct rk_log *log, bool offline,
+				   struct resolve_source *out);
+
+/* The `rdap` source (rdap.c): RFC 9224 bootstrap, RDAP over HTTPS, the
+ * answers cached by range in the store. */
+enum rk_err rdap_source_new(struct rk_store *store, const struct rk_config *cfg,
+			    const struct rk_log *log, bool offline,
+			    struct resolve_source *out);
+
+/* The other network sources (one file each), source_ctor constructors
+ * without a cache (never made offline: offline is always false).
  * RK_ERR_CONFIG names the bad [resolve] key.
  *   whois         port 43, referral chains (whois.c)
  *   abusix/cymru  DNS TXT over c-ares (dns.c)
  *   security.txt  RFC 9116 over rk_http (sectxt.c); store dates Expires */
 enum rk_err whois_source_new(struct rk_store *store, const struct rk_config *cfg,
-			     const struct rk_log *log, struct resolve_source *out);
+			     const struct rk_log *log, bool offline,
+			     struct resolve_source *out);
 enum rk_err abusix_source_new(struct rk_store *store, const struct rk_config *cfg,
-			      const struct rk_log *log, struct resolve_source *out);
+			      const struct rk_log *log, bool offline,
+			      struct resolve_source *out);
 enum rk_err cymru_source_new(struct rk_store *store, const struct rk_config *cfg,
-			     const struct rk_log *log, struct resolve_source *out);
+			     const struct rk_log *log, bool offline,
+			     struct resolve_source *out);
 enum rk_err sectxt_source_new(struct rk_store *store, const struct rk_config *cfg,
-			      const struct rk_log *log, struct resolve_source *out);
+			      const struct rk_log *log, bool offline,
+			      struct resolve_source *out);
 
 /* Fill *out (zeroed first) from a contacts row; strings are copied.
  * source is the source's name. */

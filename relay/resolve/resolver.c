@@ -2,9 +2,12 @@
  * The resolver: the configured contact sources in order, the chain rules
  * (levels, repeats skipped) and the suppression rules.
  *
- * Sources come from [resolve] order.  `local` is implemented here; the
- * network sources (rdap, whois, abusix, security.txt) are recognised and
- * skipped until they land, and always skipped when offline.  Suppressions
+ * Sources come from [resolve] sources, registered by name in
+ * known_sources below (one constructor each); network sources are
+ * skipped when offline, but for those with a cache (rdap).  The country
+ * a source learns at level 0 (RDAP's "country") reaches level 2 when the
+ * event had none; an enriching source (cymru) fills in a missing origin
+ * AS and country before level 0 is asked.  Suppressions
  * do not depend on the sources: they are loaded from the store once and
  * indexed like the constituency.
  */
@@ -21,6 +24,21 @@ struct supp_rule {
 	char *reason; /* the rule's reason, or "suppressed by FILE:LINE" */
 };
 
+/* Scratch for one level of a batch: the queries still open there. */
+struct level_pass {
+	size_t *idx;                  /* batch index of each open query */
+	struct resolve_query *qs;     /* their queries, in idx order */
+	struct resolve_contact *outs;
+	enum rk_err *errs;
+	bool *found;                  /* per batch index */
+	bool *later;                  /* a source could not tell now */
+	struct resolve_query *q2;     /* the batch's queries, countries
+					 learnt from level 0 and 1 added */
+	struct resolve_hint *hints;   /* what an enriching source found */
+	char (*cc)[3];                /* countries taken from hints (q2
+					 points into these) */
+};
+
 struct resolver {
 	const struct rk_log *log;
 	bool offline;
@@ -30,20 +48,35 @@ struct resolver {
 	size_t nrules;
 	struct match_index supp_ix;
 	int64_t contacts_gen; /* the contact set the sources loaded */
+	struct level_pass scratch; /* resolve_batch's, grown as needed */
+	size_t scratch_cap;
 };
 
-/* Sources renraku knows by name, and whether each is implemented. */
+/* Sources renraku knows by name.  Registration: a source built into this
+ * version has its constructor here (one file each under relay/resolve/);
+ * NULL means "known name, not built", which is an error when the
+ * configuration asks for it online. */
+static enum rk_err make_local(struct rk_store *store, const struct rk_config *cfg,
+			      const struct rk_log *log, bool offline,
+			      struct resolve_source *out)
+{
+	(void)cfg;
+	(void)offline;
+	return local_source_new(store, log, out);
+}
+
 static const struct {
 	const char *name;
 	bool network;
-	bool implemented;
+	bool cache;       /* answers from its cache when offline */
+	source_ctor make; /* NULL = not built into this version */
 } known_sources[] = {
-	{"local", false, true},
-	{"rdap", true, false},
-	{"whois", true, true},
-	{"abusix", true, true},
-	{"cymru", true, true},
-	{"security.txt", true, true},
+	{"local", false, false, make_local},
+	{"rdap", true, true, rdap_source_new},
+	{"whois", true, false, whois_source_new},
+	{"abusix", true, false, abusix_source_new},
+	{"cymru", true, false, cymru_source_new},
+	{"security.txt", true, false, sectxt_source_new},
 };
 
 void resolve_chain_release(struct resolve_chain *chain)
@@ -69,6 +102,15 @@ void resolve_free(struct resolver *r)
 	}
 	free(r->rules);
 	match_index_release(&r->supp_ix);
+	free(r->scratch.idx);
+	free(r->scratch.qs);
+	free(r->scratch.outs);
+	free(r->scratch.errs);
+	free(r->scratch.found);
+	free(r->scratch.later);
+	free(r->scratch.q2);
+	free(r->scratch.hints);
+	free(r->scratch.cc);
 	free(r);
 }
 
@@ -83,58 +125,48 @@ static enum rk_err add_source(struct resolver *r, struct rk_store *store,
 			break;
 	if (k == RK_ARRAY_LEN(known_sources))
 		return rk_fail(r->log, RK_ERR_CONFIG,
-			       "[resolve] order: unknown contact source '%s' "
+			       "[resolve] sources: unknown contact source '%s' "
 			       "(known: local, rdap, whois, abusix, cymru, security.txt)",
 			       name);
 	for (size_t i = 0; i < r->nsources; i++) {
 		if (strcmp(r->sources[i].name, name) == 0) {
-			rk_log_debug(r->log, "[resolve] order names '%s' twice; "
+			rk_log_debug(r->log, "[resolve] sources names '%s' twice; "
 					     "the second is ignored", name);
 			return RK_OK;
 		}
 	}
-	if (known_sources[k].network && r->offline) {
+	if (known_sources[k].network && r->offline && !known_sources[k].cache) {
 		rk_log_debug(r->log, "contact source '%s' skipped: offline", name);
 		return RK_OK;
 	}
-	if (!known_sources[k].implemented) {
-		rk_log_debug(r->log, "contact source '%s' is not available in this "
-				     "version; skipped", name);
-		return RK_OK;
-	}
+	if (!known_sources[k].make)
+		return rk_fail(r->log, RK_ERR_UNSUPPORTED,
+			       "[resolve] sources: contact source '%s' is not built "
+			       "into this version of renraku", name);
 	if (r->nsources == RESOLVE_MAX_SOURCES)
 		return rk_fail(r->log, RK_ERR_CONFIG,
-			       "[resolve] order: more than %d sources",
+			       "[resolve] sources: more than %d sources",
 			       RESOLVE_MAX_SOURCES);
-	if (strcmp(name, "whois") == 0)
-		err = whois_source_new(store, cfg, r->log, &r->sources[r->nsources]);
-	else if (strcmp(name, "abusix") == 0)
-		err = abusix_source_new(store, cfg, r->log, &r->sources[r->nsources]);
-	else if (strcmp(name, "cymru") == 0)
-		err = cymru_source_new(store, cfg, r->log, &r->sources[r->nsources]);
-	else if (strcmp(name, "security.txt") == 0)
-		err = sectxt_source_new(store, cfg, r->log, &r->sources[r->nsources]);
-	else
-		err = local_source_new(store, r->log, &r->sources[r->nsources]);
-	if (err)
+	if ((err = known_sources[k].make(store, cfg, r->log, r->offline,
+					 &r->sources[r->nsources])))
 		return err;
 	r->nsources++;
 	return RK_OK;
 }
 
-/* Split the comma-separated order and add each source. */
+/* Split the comma-separated list and add each source. */
 static enum rk_err add_sources(struct resolver *r, struct rk_store *store,
-			       const struct rk_config *cfg, const char *order)
+			       const struct rk_config *cfg, const char *list)
 {
 	char name[64];
-	const char *p = order ? order : "", *item;
+	const char *p = list ? list : "", *item;
 	size_t n;
 	enum rk_err err = RK_OK;
 
 	while (!err && rk_list_next(&p, &item, &n)) {
 		if (n >= sizeof(name))
 			return rk_fail(r->log, RK_ERR_CONFIG,
-				       "[resolve] order: source name too long");
+				       "[resolve] sources: source name too long");
 		memcpy(name, item, n);
 		name[n] = '\0';
 		if (n)
@@ -231,7 +263,8 @@ enum rk_err resolve_new(struct resolver **out, struct rk_store *store,
 	/* read before the contacts: an import after this is seen as newer */
 	err = store ? store_contacts_generation(store, &r->contacts_gen) : RK_OK;
 	if (!err)
-		err = add_sources(r, store, cfg, cfg ? cfg->resolve.order : "local");
+		err = add_sources(r, store, cfg,
+				  cfg ? cfg->resolve.sources : "local");
 	if (!err)
 		err = load_suppressions(r, store);
 	if (err) {
@@ -293,15 +326,24 @@ static enum rk_err set_country(const struct resolve_query *q,
 	return RK_OK;
 }
 
-/* Scratch for one level of a batch: the queries still open there. */
-struct level_pass {
-	size_t *idx;                  /* batch index of each open query */
-	struct resolve_query *qs;     /* their queries, in idx order */
-	struct resolve_contact *outs;
-	enum rk_err *errs;
-	bool *found;                  /* per batch index */
-	bool *later;                  /* a source could not tell now */
-};
+
+/* Before level 1 a query without an AS number takes the origin AS a
+ * registry named at level 0; before level 2 one without a country the
+ * country a registry named (strings borrowed from the chain). */
+static void learn_from_lower(struct resolve_query *qs, size_t n,
+			     const struct resolve_chain *chains, int level)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < chains[i].count; k++) {
+			const struct resolve_contact *c = &chains[i].entry[k];
+
+			if (level == 1 && !qs[i].asn && c->asn)
+				qs[i].asn = c->asn;
+			if (level == 2 && !qs[i].country && c->country)
+				qs[i].country = c->country;
+		}
+	}
+}
 
 static enum rk_err run_level(struct resolver *r, const struct resolve_query *qs,
 			     size_t n, int level, struct level_pass *lp,
@@ -358,34 +400,60 @@ static enum rk_err run_level(struct resolver *r, const struct resolve_query *qs,
 	return RK_OK;
 }
 
-/* Scratch for batches this small lives on the stack: the command line
- * and warm single lookups pay no allocation. */
-#define RESOLVE_SMALL_BATCH 8
+/* Make the resolver's scratch hold a batch of n (grows, kept between
+ * batches: the stage's batches of 1,000 pay no allocation after the
+ * first). */
+static enum rk_err scratch_room(struct resolver *r, size_t n)
+{
+	struct level_pass *lp = &r->scratch;
+	void *p;
 
-/* The queries as the enriching sources complete them: eq[] is qs[] with
- * a missing AS or country taken from the hints (a country points into
- * cc[]).  Without enriching sources eq[] is a plain copy. */
-static enum rk_err enrich_queries(struct resolver *r,
-				  const struct resolve_query *qs, size_t n,
-				  struct resolve_query *eq,
-				  struct resolve_hint *hints, char (*cc)[3])
+	if (n <= r->scratch_cap)
+		return RK_OK;
+#define GROW(field)                                                   \
+	do {                                                          \
+		p = realloc(lp->field, n * sizeof(*lp->field));       \
+		if (!p)                                               \
+			return RK_ERR_NOMEM;                          \
+		lp->field = p;                                        \
+	} while (0)
+	GROW(idx);
+	GROW(qs);
+	GROW(outs);
+	GROW(errs);
+	GROW(found);
+	GROW(later);
+	GROW(q2);
+	GROW(hints);
+	GROW(cc);
+#undef GROW
+	r->scratch_cap = n;
+	return RK_OK;
+}
+
+/* The queries as the enriching sources complete them: a query of qs[]
+ * without an AS or country takes it from the hints (a country is copied
+ * into cc[], which qs[] then points into).  Before level 0, so that
+ * levels 1 and 2 can use it; without enriching sources nothing changes. */
+static enum rk_err enrich_queries(struct resolver *r, struct resolve_query *qs,
+				  size_t n, struct resolve_hint *hints,
+				  char (*cc)[3])
 {
 	enum rk_err err;
 
-	memcpy(eq, qs, n * sizeof(*eq));
 	for (size_t s = 0; s < r->nsources; s++) {
 		if (!r->sources[s].enrich)
 			continue;
 		memset(hints, 0, n * sizeof(*hints));
-		if ((err = r->sources[s].enrich(r->sources[s].self, eq, n, hints)))
+		if ((err = r->sources[s].enrich(r->sources[s].self, qs, n, hints)))
 			return err;
 		for (size_t i = 0; i < n; i++) {
-			if (!eq[i].asn && hints[i].asn)
-				eq[i].asn = hints[i].asn;
-			if (!eq[i].country && hints[i].country[0] &&
+			if (!qs[i].asn && hints[i].asn)
+				qs[i].asn = hints[i].asn;
+			if (!qs[i].country && hints[i].country[0] &&
 			    hints[i].country[1] && !hints[i].country[2]) {
 				memcpy(cc[i], hints[i].country, 3);
-				eq[i].country = cc[i];
+				qs[i].country = cc[i];
 			}
 		}
 	}
@@ -396,67 +464,28 @@ enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 			  size_t n, struct resolve_chain *chains,
 			  enum rk_err *errs)
 {
-	size_t idx_s[RESOLVE_SMALL_BATCH];
-	struct resolve_query qs_s[RESOLVE_SMALL_BATCH];
-	struct resolve_contact outs_s[RESOLVE_SMALL_BATCH];
-	enum rk_err errs_s[RESOLVE_SMALL_BATCH];
-	bool found_s[RESOLVE_SMALL_BATCH], later_s[RESOLVE_SMALL_BATCH];
-	struct resolve_query eq_s[RESOLVE_SMALL_BATCH], *eq;
-	struct resolve_hint hints_s[RESOLVE_SMALL_BATCH], *hints;
-	char cc_s[RESOLVE_SMALL_BATCH][3], (*cc)[3];
-	struct level_pass lp;
-	bool small = n <= RESOLVE_SMALL_BATCH;
-	enum rk_err err = RK_OK;
+	struct level_pass *lp = &r->scratch;
+	enum rk_err err;
 
 	memset(chains, 0, n * sizeof(*chains));
 	memset(errs, 0, n * sizeof(*errs));
 	if (n == 0)
 		return RK_OK;
-	if (small) {
-		lp.idx = idx_s;
-		lp.qs = qs_s;
-		lp.outs = outs_s;
-		lp.errs = errs_s;
-		lp.found = found_s;
-		lp.later = later_s;
-		eq = eq_s;
-		hints = hints_s;
-		cc = cc_s;
-	} else {
-		lp.idx = calloc(n, sizeof(*lp.idx));
-		lp.qs = calloc(n, sizeof(*lp.qs));
-		lp.outs = calloc(n, sizeof(*lp.outs));
-		lp.errs = calloc(n, sizeof(*lp.errs));
-		lp.found = calloc(n, sizeof(*lp.found));
-		lp.later = calloc(n, sizeof(*lp.later));
-		eq = calloc(n, sizeof(*eq));
-		hints = calloc(n, sizeof(*hints));
-		cc = calloc(n, sizeof(*cc));
-		if (!lp.idx || !lp.qs || !lp.outs || !lp.errs || !lp.found ||
-		    !lp.later || !eq || !hints || !cc)
-			err = RK_ERR_NOMEM;
+	if ((err = scratch_room(r, n)))
+		return err;
+	memcpy(lp->q2, qs, n * sizeof(*qs));
+	err = enrich_queries(r, lp->q2, n, lp->hints, lp->cc);
+	for (int level = 0; !err && level < RESOLVE_MAX_LEVELS; level++) {
+		if (level > 0)
+			learn_from_lower(lp->q2, n, chains, level);
+		err = run_level(r, lp->q2, n, level, lp, chains, errs);
 	}
-	if (!err)
-		err = enrich_queries(r, qs, n, eq, hints, cc);
-	for (int level = 0; !err && level < RESOLVE_MAX_LEVELS; level++)
-		err = run_level(r, eq, n, level, &lp, chains, errs);
 	for (size_t i = 0; !err && i < n; i++)
 		if (!errs[i])
-			err = set_country(&eq[i], &chains[i]);
+			err = set_country(&lp->q2[i], &chains[i]);
 	for (size_t i = 0; i < n; i++)
 		if (err || errs[i])
 			resolve_chain_release(&chains[i]);
-	if (!small) {
-		free(lp.idx);
-		free(lp.qs);
-		free(lp.outs);
-		free(lp.errs);
-		free(lp.found);
-		free(lp.later);
-		free(eq);
-		free(hints);
-		free(cc);
-	}
 	return err;
 }
 

@@ -633,7 +633,8 @@ static void sectxt_free(void *self)
 }
 
 enum rk_err sectxt_source_new(struct rk_store *store, const struct rk_config *cfg,
-			      const struct rk_log *log, struct resolve_source *out)
+			      const struct rk_log *log, bool offline,
+			      struct resolve_source *out)
 {
 	struct sectxt_source *ss = calloc(1, sizeof(*ss));
 	struct rk_http_options opt;
@@ -641,6 +642,7 @@ enum rk_err sectxt_source_new(struct rk_store *store, const struct rk_config *cf
 				   ? cfg->resolve.security_txt_url : SECTXT_DEFAULT_URL;
 	enum rk_err err = RK_ERR_NOMEM;
 
+	(void)offline; /* no cache: never made offline */
 	memset(out, 0, sizeof(*out));
 	if (!ss)
 		return RK_ERR_NOMEM;

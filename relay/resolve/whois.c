@@ -1266,7 +1266,8 @@ static void whois_free(void *self)
 }
 
 enum rk_err whois_source_new(struct rk_store *store, const struct rk_config *cfg,
-			     const struct rk_log *log, struct resolve_source *out)
+			     const struct rk_log *log, bool offline,
+			     struct resolve_source *out)
 {
 	struct whois_source *ws = calloc(1, sizeof(*ws));
 	const char *first = cfg && cfg->resolve.whois_server ? cfg->resolve.whois_server
@@ -1274,6 +1275,7 @@ enum rk_err whois_source_new(struct rk_store *store, const struct rk_config *cfg
 	enum rk_err err;
 
 	(void)store;
+	(void)offline; /* no cache: never made offline */
 	memset(out, 0, sizeof(*out));
 	if (!ws)
 		return RK_ERR_NOMEM;

@@ -254,6 +254,40 @@ static const char *const migrations[] = {
 	"  value INTEGER NOT NULL"
 	");"
 	"INSERT INTO store_meta (key, value) VALUES ('contacts_generation', 0);",
+	/* 3: who let a ticket that must go out encrypted (TLP:AMBER) go
+	 * out in the clear (tickets approve --cleartext), and when; messages
+	 * may also be in state 'review' (built for [relay] review, not yet
+	 * released) */
+	"CREATE TABLE ticket_cleartext ("
+	"  ticket_id TEXT PRIMARY KEY REFERENCES tickets(id),"
+	"  actor TEXT NOT NULL,"
+	"  at INTEGER NOT NULL"
+	");",
+	/* 4: registries.  Resolutions (version 1's cache table, unused until
+	 * now) get what an RDAP answer carries besides the address: the AS
+	 * range's end, the other addresses, the registry that answered and a
+	 * national IRT passed over; registries that asked us to wait (429
+	 * Retry-After) are remembered across runs. */
+	"ALTER TABLE resolutions ADD COLUMN asn_end INTEGER;"
+	"ALTER TABLE resolutions ADD COLUMN cc TEXT;"
+	"ALTER TABLE resolutions ADD COLUMN registry TEXT;"
+	"ALTER TABLE resolutions ADD COLUMN irt TEXT;"
+	"CREATE INDEX resolutions_by_source ON resolutions(source, expires_at);"
+	"CREATE TABLE registry_backoff ("
+	"  registry TEXT PRIMARY KEY,"
+	"  until INTEGER NOT NULL,"
+	"  reason TEXT"
+	");",
+	/* 5: SMTP.  Addresses a server refused for good (5xx) are not used
+	 * again until an operator clears them; deliveries are counted by
+	 * time for the rate limits. */
+	"CREATE TABLE failing_addresses ("
+	"  address TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  since INTEGER NOT NULL,"
+	"  reply TEXT,"
+	"  message_id TEXT"
+	");"
+	"CREATE INDEX deliveries_by_updated ON deliveries(updated_at);",
 };
 
 int store_schema_version(void)
@@ -628,10 +662,9 @@ enum rk_err store_commit(struct rk_store *store)
 
 /* One prepared statement, stepped once: the savepoints of a batch are
  * thousands of statements, not worth parsing each time. */
-enum rk_err store_step_once(struct rk_store *store, const char *sql,
+enum rk_err store_step_done(struct rk_store *store, sqlite3_stmt *stmt,
 			    const char *what)
 {
-	sqlite3_stmt *stmt = store_stmt(store, sql);
 	int rc;
 
 	if (!stmt)
@@ -639,6 +672,12 @@ enum rk_err store_step_once(struct rk_store *store, const char *sql,
 	rc = sqlite3_step(stmt);
 	store_done(stmt);
 	return rc == SQLITE_DONE ? RK_OK : store_fail(store, what);
+}
+
+enum rk_err store_step_once(struct rk_store *store, const char *sql,
+			    const char *what)
+{
+	return store_step_done(store, store_stmt(store, sql), what);
 }
 
 enum rk_err store_savepoint(struct rk_store *store)

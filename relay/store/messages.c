@@ -210,9 +210,26 @@ enum rk_err store_messages_pending(struct rk_store *store, int64_t now,
 				   size_t limit, struct store_message **rows,
 				   size_t *n)
 {
+	return store_messages_pending_after(store, now, 0, limit, rows, n);
+}
+
+struct store_retry store_retry_attempts(long long max_attempts)
+{
+	struct store_retry r = {max_attempts, STORE_RETRY_FIRST,
+				STORE_RETRY_MAX, 0, 0, 0};
+
+	return r;
+}
+
+enum rk_err store_messages_pending_after(struct rk_store *store, int64_t now,
+					 int64_t after_id, size_t limit,
+					 struct store_message **rows,
+					 size_t *n)
+{
 	static const char sql[] =
 		"SELECT " MESSAGE_COLS ", raw FROM messages "
-		"WHERE direction = 'out' AND (state IN ('queued', 'sending') "
+		"WHERE direction = 'out' AND id > ?3 "
+		"AND (state IN ('queued', 'sending') "
 		"OR (state = 'deferred' AND next_attempt <= ?2)) "
 		"ORDER BY id LIMIT ?1";
 	sqlite3_stmt *stmt;
@@ -227,6 +244,7 @@ enum rk_err store_messages_pending(struct rk_store *store, int64_t now,
 		return RK_ERR_DB;
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)limit);
 	sqlite3_bind_int64(stmt, 2, now);
+	sqlite3_bind_int64(stmt, 3, after_id);
 	return store_collect(store, stmt, sizeof(**rows), message_row_raw,
 			     message_release_row, "read pending messages",
 			     (void **)rows, n);
@@ -303,6 +321,7 @@ struct message_head {
 	char *rcpt;
 	char *state;
 	long long attempts;
+	int64_t created_at;
 };
 
 static void message_head_release(struct message_head *h)
@@ -317,8 +336,8 @@ static enum rk_err message_head(struct rk_store *store, int64_t id,
 				struct message_head *h)
 {
 	static const char sql[] =
-		"SELECT message_id, rcpt, state, attempts FROM messages "
-		"WHERE id = ?1 AND direction = 'out'";
+		"SELECT message_id, rcpt, state, attempts, created_at "
+		"FROM messages WHERE id = ?1 AND direction = 'out'";
 	sqlite3_stmt *stmt;
 	enum rk_err err = RK_OK;
 	bool ok = true;
@@ -334,6 +353,7 @@ static enum rk_err message_head(struct rk_store *store, int64_t id,
 		h->rcpt = store_col_text(stmt, 1, &ok);
 		h->state = store_col_text(stmt, 2, &ok);
 		h->attempts = sqlite3_column_int64(stmt, 3);
+		h->created_at = sqlite3_column_int64(stmt, 4);
 		if (!ok || !h->state)
 			err = RK_ERR_NOMEM;
 	} else if (rc == SQLITE_DONE) {
@@ -352,6 +372,20 @@ static bool message_pending_state(const char *state)
 	return strcmp(state, STORE_MSG_QUEUED) == 0 ||
 	       strcmp(state, STORE_MSG_SENDING) == 0 ||
 	       strcmp(state, STORE_MSG_DEFERRED) == 0;
+}
+
+/* In a transaction.  The head of outgoing message id, which must be
+ * waiting for delivery (queued, sending or deferred: RK_ERR_INVAL). */
+static enum rk_err message_head_pending(struct rk_store *store, int64_t id,
+					struct message_head *h)
+{
+	enum rk_err err = message_head(store, id, h);
+
+	if (!err && !message_pending_state(h->state))
+		err = rk_fail(store->log, RK_ERR_INVAL,
+			      "message %s is %s, not waiting for delivery",
+			      h->message_id ? h->message_id : "?", h->state);
+	return err;
 }
 
 /* Counts of a message's deliveries: unfinished (queued or deferred),
@@ -383,14 +417,65 @@ static enum rk_err delivery_counts(struct rk_store *store, int64_t id,
 	return err;
 }
 
+/* Whether the policy allows another attempt of a message with h's
+ * attempts and age at now; when not, why into why[len]. */
+static bool retry_allowed(const struct store_retry *retry,
+			  const struct message_head *h, int64_t now,
+			  char *why, size_t len)
+{
+	if (h->attempts >= retry->max_attempts) {
+		snprintf(why, len, "gave up after %lld attempts", h->attempts);
+		return false;
+	}
+	if (retry->give_up_after > 0 &&
+	    now >= h->created_at + retry->give_up_after) {
+		snprintf(why, len,
+			 "gave up after %lld attempts in %lld s (give_up_after)",
+			 h->attempts, (long long)(now - h->created_at));
+		return false;
+	}
+	return true;
+}
+
+/* When the message of h, deferred at now, is tried again: the doubling
+ * delay with its jitter, never after its give_up_after. */
+static int64_t retry_at(const struct store_retry *retry, int64_t id,
+			const struct message_head *h, int64_t now)
+{
+	long long shift = h->attempts > 0 ? h->attempts - 1 : 0;
+	int64_t first = retry->initial > 0 ? retry->initial : STORE_RETRY_FIRST;
+	int64_t cap = retry->max_delay >= first ? retry->max_delay : first;
+	int64_t delay = cap, next;
+
+	if (shift < 32 && (first << shift) < cap)
+		delay = first << shift;
+	if (retry->jitter_pct > 0) {
+		char key[64];
+		uint64_t r;
+		int n = snprintf(key, sizeof(key), "%llu:%lld:%lld",
+				 (unsigned long long)retry->jitter_seed,
+				 (long long)id, h->attempts);
+
+		r = rk_hash(key, (size_t)(n > 0 ? n : 0));
+		/* up to jitter_pct percent more, in steps of 1/1000 */
+		delay += delay * (int64_t)retry->jitter_pct *
+			 (int64_t)(r % 1000) / 100000;
+	}
+	next = now + delay;
+	if (retry->give_up_after > 0 &&
+	    next > h->created_at + retry->give_up_after)
+		next = h->created_at + retry->give_up_after;
+	return next > now ? next : now + 1;
+}
+
 /* In a transaction.  The message's state from its deliveries (see
  * store_message_finish), written with reply and location (NULL keeps),
  * and audited.  *state_out gets the state. */
 static enum rk_err message_settle(struct rk_store *store, int64_t id,
 				  const struct message_head *h,
-				  long long max_attempts, const char *reply,
-				  const char *location, int64_t now,
-				  const char **state_out)
+				  const struct store_retry *retry,
+				  const char *reply, const char *location,
+				  int64_t now, const char **state_out)
 {
 	static const char give_up_sql[] =
 		"UPDATE deliveries SET state = 'failed', updated_at = ?2, "
@@ -407,7 +492,7 @@ static enum rk_err message_settle(struct rk_store *store, int64_t id,
 		"next_attempt = ?6 WHERE id = ?1";
 	long long open, sent, total;
 	const char *state;
-	char gave_up[96];
+	char gave_up[128];
 	int64_t next = 0;
 	sqlite3_stmt *stmt;
 	enum rk_err err;
@@ -416,15 +501,9 @@ static enum rk_err message_settle(struct rk_store *store, int64_t id,
 	gave_up[0] = '\0';
 	if ((err = delivery_counts(store, id, &open, &sent, &total)))
 		return err;
-	if (open > 0 && h->attempts < max_attempts) {
-		long long shift = h->attempts > 0 ? h->attempts - 1 : 0;
-
+	if (open > 0 && retry_allowed(retry, h, now, gave_up, sizeof(gave_up))) {
 		state = STORE_MSG_DEFERRED;
-		next = STORE_RETRY_MAX;
-		if (shift < 16 && ((int64_t)STORE_RETRY_FIRST << shift) <
-				  STORE_RETRY_MAX)
-			next = (int64_t)STORE_RETRY_FIRST << shift;
-		next += now;
+		next = retry_at(retry, id, h, now);
 		if (!(stmt = store_stmt(store, defer_sql)))
 			return RK_ERR_DB;
 		sqlite3_bind_int64(stmt, 1, id);
@@ -435,8 +514,6 @@ static enum rk_err message_settle(struct rk_store *store, int64_t id,
 			return store_fail(store, "defer deliveries");
 	} else {
 		if (open > 0) {
-			snprintf(gave_up, sizeof(gave_up),
-				 "gave up after %lld attempts", h->attempts);
 			if (!(stmt = store_stmt(store, give_up_sql)))
 				return RK_ERR_DB;
 			sqlite3_bind_int64(stmt, 1, id);
@@ -483,7 +560,7 @@ static enum rk_err message_settle(struct rk_store *store, int64_t id,
 }
 
 enum rk_err store_message_attempt(struct rk_store *store, int64_t id,
-				  long long max_attempts, int64_t now,
+				  const struct store_retry *retry, int64_t now,
 				  struct store_delivery **todo, size_t *n,
 				  bool *gave_up)
 {
@@ -500,25 +577,19 @@ enum rk_err store_message_attempt(struct rk_store *store, int64_t id,
 	sqlite3_stmt *stmt;
 	long long ndeliveries = 0;
 	enum rk_err err;
-	char detail[64];
+	char detail[64], why[128];
 	int rc;
 
 	*todo = NULL;
 	*n = 0;
 	*gave_up = false;
 	memset(&h, 0, sizeof(h));
-	if (max_attempts < 1)
+	if (retry->max_attempts < 1)
 		return RK_ERR_INVAL;
 	if ((err = store_begin(store)))
 		return err;
-	if ((err = message_head(store, id, &h)))
+	if ((err = message_head_pending(store, id, &h)))
 		goto cleanup;
-	if (!message_pending_state(h.state)) {
-		err = rk_fail(store->log, RK_ERR_INVAL,
-			      "message %s is %s, not waiting for delivery",
-			      h.message_id ? h.message_id : "?", h.state);
-		goto cleanup;
-	}
 	/* a message queued before deliveries were recorded per recipient */
 	if (!(stmt = store_stmt(store, count_sql))) {
 		err = RK_ERR_DB;
@@ -534,10 +605,10 @@ enum rk_err store_message_attempt(struct rk_store *store, int64_t id,
 		err = deliveries_add(store, id, h.rcpt, now);
 	if (err)
 		goto cleanup;
-	if (h.attempts >= max_attempts) {
+	if (!retry_allowed(retry, &h, now, why, sizeof(why))) {
 		*gave_up = true;
-		err = message_settle(store, id, &h, max_attempts, NULL, NULL,
-				     now, NULL);
+		err = message_settle(store, id, &h, retry, NULL, NULL, now,
+				     NULL);
 		if (!err)
 			err = store_commit(store);
 		goto cleanup;
@@ -590,8 +661,9 @@ static bool delivery_outcome_known(const char *state)
 enum rk_err store_message_finish(struct rk_store *store, int64_t id,
 				 const struct store_delivery_outcome *outcomes,
 				 size_t n, const char *reply,
-				 const char *location, long long max_attempts,
-				 int64_t now, const char **state_out)
+				 const char *location,
+				 const struct store_retry *retry, int64_t now,
+				 const char **state_out)
 {
 	static const char sql[] =
 		"UPDATE deliveries SET state = ?3, reply = ?4, "
@@ -608,7 +680,7 @@ enum rk_err store_message_finish(struct rk_store *store, int64_t id,
 	for (size_t i = 0; i < n; i++)
 		if (!delivery_outcome_known(outcomes[i].state))
 			return RK_ERR_INVAL;
-	if (max_attempts < 1)
+	if (retry->max_attempts < 1)
 		return RK_ERR_INVAL;
 	if ((err = store_begin(store)))
 		return err;
@@ -662,12 +734,15 @@ enum rk_err store_message_finish(struct rk_store *store, int64_t id,
 			err = store_audit(store, "deliver", action,
 					  h.message_id, detail);
 		}
+		if (!err && rcpt && strcmp(o->state, STORE_DLV_BOUNCED) == 0)
+			err = store_address_mark_failing(store, rcpt, o->reply,
+							 h.message_id);
 		free(rcpt);
 	}
 	if (err)
 		goto cleanup;
-	if ((err = message_settle(store, id, &h, max_attempts, reply,
-				  location, now, state_out)))
+	if ((err = message_settle(store, id, &h, retry, reply, location, now,
+				  state_out)))
 		goto cleanup;
 	err = store_commit(store);
 cleanup:
@@ -698,4 +773,129 @@ enum rk_err store_ticket_messages(struct rk_store *store,
 	return store_collect(store, stmt, sizeof(**rows), message_row_plain,
 			     message_release_row, "read a ticket's messages",
 			     (void **)rows, n);
+}
+
+/* ------------------------------------------------------------ review */
+
+enum rk_err store_message_to_review(struct rk_store *store, int64_t row)
+{
+	static const char sql[] =
+		"UPDATE messages SET state = 'review' "
+		"WHERE id = ?1 AND state = 'queued' AND direction = 'out'";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	enum rk_err err;
+
+	if (stmt)
+		sqlite3_bind_int64(stmt, 1, row);
+	if ((err = store_step_done(store, stmt, "set a message aside for review")))
+		return err;
+	return sqlite3_changes(store->db) == 1 ? RK_OK : RK_ERR_NOTFOUND;
+}
+
+enum rk_err store_ticket_release_review(struct rk_store *store,
+					const char *ticket_id,
+					int64_t *first_row, size_t *n)
+{
+	static const char sql[] =
+		"UPDATE messages SET state = 'queued' "
+		"WHERE ticket_id = ?1 AND state = 'review' RETURNING id";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	*first_row = 0;
+	*n = 0;
+	if (!stmt)
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, ticket_id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		int64_t row = sqlite3_column_int64(stmt, 0);
+
+		if (!*first_row || row < *first_row)
+			*first_row = row;
+		(*n)++;
+	}
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "release messages from review");
+	return store_audit(store, "run", "message.released", ticket_id, NULL);
+}
+
+enum rk_err store_ticket_messages_raw(struct rk_store *store,
+				      const char *ticket_id, const char *state,
+				      struct store_message **rows, size_t *n)
+{
+	static const char sql[] =
+		"SELECT " MESSAGE_COLS ", raw FROM messages "
+		"WHERE ticket_id = ?1 AND direction = 'out' "
+		"AND (?2 IS NULL OR state = ?2) ORDER BY id LIMIT ?3";
+	sqlite3_stmt *stmt;
+
+	*rows = NULL;
+	*n = 0;
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, ticket_id);
+	store_bind_text(stmt, 2, state);
+	sqlite3_bind_int64(stmt, 3, 100);
+	return store_collect(store, stmt, sizeof(**rows), message_row_raw,
+			     message_release_row, "read a ticket's messages",
+			     (void **)rows, n);
+}
+
+enum rk_err store_message_requeue(struct rk_store *store, int64_t id,
+				  int64_t next_attempt, const char *reason)
+{
+	static const char sql[] =
+		"UPDATE messages SET state = 'deferred', next_attempt = ?2, "
+		"reply = coalesce(?3, reply), "
+		"attempts = CASE WHEN state = 'sending' AND attempts > 0 "
+		"  THEN attempts - 1 ELSE attempts END "
+		"WHERE id = ?1 AND state IN ('queued', 'sending', 'deferred')";
+	static const char dlv_sql[] =
+		"UPDATE deliveries SET next_attempt = ?2 "
+		"WHERE message_row = ?1 AND state IN ('queued', 'deferred')";
+	struct message_head h;
+	sqlite3_stmt *stmt;
+	enum rk_err err;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	if ((err = store_begin(store)))
+		return err;
+	if ((err = message_head_pending(store, id, &h)))
+		goto cleanup;
+	if (!(stmt = store_stmt(store, sql))) {
+		err = RK_ERR_DB;
+		goto cleanup;
+	}
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, next_attempt);
+	store_bind_text(stmt, 3, reason);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE) {
+		err = store_fail(store, "requeue message");
+		goto cleanup;
+	}
+	if (!(stmt = store_stmt(store, dlv_sql))) {
+		err = RK_ERR_DB;
+		goto cleanup;
+	}
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, next_attempt);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE) {
+		err = store_fail(store, "requeue deliveries");
+		goto cleanup;
+	}
+	if ((err = store_audit(store, "deliver", "message.requeued",
+			       h.message_id, reason)))
+		goto cleanup;
+	err = store_commit(store);
+cleanup:
+	if (err)
+		store_rollback(store);
+	message_head_release(&h);
+	return err;
 }

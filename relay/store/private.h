@@ -34,6 +34,11 @@ sqlite3_stmt *store_stmt(struct rk_store *store, const char *sql);
 enum rk_err store_step_once(struct rk_store *store, const char *sql,
 			    const char *what);
 
+/* Step a bound statement (from store_stmt; NULL is RK_ERR_DB) to its end
+ * once and reset it; what names it in the error. */
+enum rk_err store_step_done(struct rk_store *store, sqlite3_stmt *stmt,
+			    const char *what);
+
 /* Reset a statement after use (also clears bindings). */
 void store_done(sqlite3_stmt *stmt);
 
@@ -57,6 +62,12 @@ enum rk_err store_collect(struct rk_store *store, sqlite3_stmt *stmt,
 			  size_t size, store_row_fn read_row,
 			  void (*release_row)(void *row), const char *what,
 			  void **rows, size_t *n);
+
+/* In a transaction.  Mark address failing (a 5xx from the server), or
+ * refresh the reply of one marked already (failing.c). */
+enum rk_err store_address_mark_failing(struct rk_store *store,
+				       const char *address, const char *reply,
+				       const char *message_id);
 
 /* Columns read into a struct store_event, in this order, from a query
  * over `events e` (implemented in events.c). */

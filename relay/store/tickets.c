@@ -8,7 +8,8 @@
 #define TICKET_COLS                                                         \
 	"t.id, t.state, t.level, t.contact, t.template, t.lang, t.format, "  \
 	"t.tlp, t.severity, t.hold_reason, t.created_at, t.send_after, "     \
-	"t.notified_at, t.event_count, t.approved_by"
+	"t.notified_at, t.event_count, t.approved_by, "                   \
+	"(SELECT c.actor FROM ticket_cleartext c WHERE c.ticket_id = t.id)"
 
 static void chain_entry_release(struct store_chain_entry *e)
 {
@@ -33,6 +34,7 @@ void store_ticket_release(struct store_ticket *t)
 	free(t->format);
 	free(t->hold_reason);
 	free(t->approved_by);
+	free(t->cleartext_by);
 	for (size_t i = 0; i < t->nchain; i++)
 		chain_entry_release(&t->chain[i]);
 	free(t->chain);
@@ -67,6 +69,7 @@ static enum rk_err ticket_read(sqlite3_stmt *stmt, struct store_ticket *t)
 	t->notified_at = sqlite3_column_int64(stmt, 12);
 	t->event_count = sqlite3_column_int64(stmt, 13);
 	t->approved_by = store_col_text(stmt, 14, &ok);
+	t->cleartext_by = store_col_text(stmt, 15, &ok);
 	if (!ok) {
 		store_ticket_release(t);
 		return RK_ERR_NOMEM;
@@ -433,6 +436,22 @@ static enum rk_err timeline_add(struct rk_store *store,
 	return rc == SQLITE_DONE ? RK_OK : store_fail(store, "write ticket timeline");
 }
 
+static enum rk_err cleartext_add(struct rk_store *store,
+				 const struct store_ticket_change *ch)
+{
+	static const char sql[] =
+		"INSERT OR REPLACE INTO ticket_cleartext (ticket_id, actor, at) "
+		"VALUES (?1, ?2, ?3)";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+
+	if (stmt) {
+		store_bind_text(stmt, 1, ch->id);
+		store_bind_text(stmt, 2, ch->cleartext_by);
+		sqlite3_bind_int64(stmt, 3, store->now);
+	}
+	return store_step_done(store, stmt, "record a cleartext approval");
+}
+
 enum rk_err store_ticket_change(struct rk_store *store,
 				const struct store_ticket_change *ch)
 {
@@ -441,6 +460,7 @@ enum rk_err store_ticket_change(struct rk_store *store,
 		"hold_reason = CASE WHEN ?3 IN ('held', 'failed') THEN ?4 "
 		"  ELSE NULL END, "
 		"approved_by = coalesce(?5, approved_by), "
+
 		"send_after = CASE WHEN ?6 THEN min(send_after, ?8) "
 		"  ELSE send_after END, "
 		"notified_at = CASE WHEN ?7 THEN ?8 ELSE notified_at END, "
@@ -481,6 +501,8 @@ enum rk_err store_ticket_change(struct rk_store *store,
 		if (rc != SQLITE_ROW)
 			return store_fail(store, "change ticket state");
 	}
+	if (ch->cleartext_by && (err = cleartext_add(store, ch)))
+		return err;
 	if ((err = timeline_add(store, ch, level)))
 		return err;
 	snprintf(action, sizeof(action), "ticket.%s", ch->cause);

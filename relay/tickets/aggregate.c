@@ -242,8 +242,25 @@ static enum rk_err ticket_for_event(struct rk_store *store,
 				     (long long)ev->id, ev->type, templates_dir);
 			goto cleanup;
 		}
-		if ((err = chain_to_ticket(chain, &t)) ||
-		    (err = store_ticket_create(store, &t)))
+		if ((err = chain_to_ticket(chain, &t)))
+			goto cleanup;
+		{
+			/* an address that bounced before is not used again
+			 * until cleared: the ticket starts at the first level
+			 * that works (or level 0 when none does) */
+			int usable;
+
+			if ((err = tickets_usable_level(store, t.chain, t.nchain,
+							t.level, &usable)))
+				goto cleanup;
+			if (usable > t.level) {
+				rk_log_info(log, "event %lld: %s is failing: the "
+						 "ticket starts at level %d",
+					    (long long)ev->id, t.contact, usable);
+				t.level = usable;
+			}
+		}
+		if ((err = store_ticket_create(store, &t)))
 			goto cleanup;
 		memcpy(id, t.id, sizeof(id));
 		struct store_ticket_change ch = {

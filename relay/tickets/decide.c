@@ -19,12 +19,16 @@ static enum rk_err decide(struct rk_store *store, const struct rk_log *log,
 }
 
 enum rk_err tickets_approve(struct rk_store *store, const struct rk_log *log,
-			    const char *id, const char *actor)
+			    const char *id, const char *actor, bool cleartext)
 {
 	struct store_ticket_change ch = {
-		.id = id, .to = STORE_TICKET_OPEN, .cause = TICKETS_CAUSE_APPROVE,
-		.actor = actor, .approved_by = actor, .level = -1,
+		.id = id, .to = STORE_TICKET_OPEN,
+		.cause = cleartext ? TICKETS_CAUSE_CLEARTEXT : TICKETS_CAUSE_APPROVE,
+		.actor = actor, .approved_by = actor,
+		.cleartext_by = cleartext ? actor : NULL, .level = -1,
 		.due_now = true,
+		.detail = cleartext ? "TLP:AMBER may go out unencrypted to "
+				      "recipients without a key" : NULL,
 	};
 
 	return decide(store, log, &ch);

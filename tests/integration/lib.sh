@@ -69,3 +69,49 @@ finish() {
 json_get() {
 	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
+
+# --- relays with recipients' keys (test_encrypt, test_review, test_wkd)
+
+# gpgq HOME ARGS...: gpg on a throwaway home: batch, no passphrase
+gpgq() {
+	local home=$1
+	shift
+	gpg --homedir "$home" --batch --quiet --pinentry-mode loopback \
+		--passphrase '' "$@"
+}
+# key_fpr HOME USERID: the fingerprint of the first key matching USERID
+key_fpr() {
+	gpg --homedir "$1" --with-colons --list-keys "$2" 2>/dev/null |
+		awk -F: '$1 == "fpr" {print $10; exit}'
+}
+# contacts_with DIR ROW...: DIR/constituency.csv holding the ROWs (org,
+# match, email, cc, pgp, lang, format, notes), no national CSIRTs or
+# suppressions
+contacts_with() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	printf '%s\n' 'org,match,email,cc,pgp,lang,format,notes' "$@" >"$dir/constituency.csv"
+	echo 'country,team,email,pgp,lang' >"$dir/national-csirts.csv"
+	echo 'match,type,until,reason' >"$dir/suppress.csv"
+}
+# relay_conf FILE [LINE...]: a relay that notifies at once (window 0) from
+# local contacts only into the maildir outbox/, signing with gnupg/; the
+# LINEs follow (more sections; a section given again overrides keys)
+relay_conf() {
+	local file=$1
+	shift
+	printf '%s\n' '[relay]' 'name = Test CSIRT' 'from = csirt@test.example' \
+		'ticket_prefix = TEST' "templates = $RK_SOURCE_DIR/templates" \
+		'[gpg]' 'home = gnupg' '[transport]' 'url = maildir:outbox' \
+		'[aggregate]' 'window = 0' '[resolve]' 'sources = local' "$@" >"$file"
+}
+# event_line IP TLP [TYPE]: one IntelMQ event of 2026-11-30
+event_line() {
+	printf '{"time.source":"2026-11-30T09:00:00Z","source.ip":"%s","classification.type":"%s","tlp":"%s"}\n' \
+		"$1" "${3:-infected-system}" "$2"
+}
+# ticket_of DB IP: the ticket holding the event of source.ip IP
+ticket_of() {
+	sqlite3 "$1" "SELECT t.id FROM tickets t JOIN ticket_events te ON te.ticket_id = t.id JOIN events e ON e.id = te.event_id WHERE e.source_ip = '$2'"
+}

@@ -105,7 +105,11 @@ for url in "smtp://mail.example.org:0" "smtp://" "smtps://mail.example.org:99999
 	expect 1 "[transport] url '$url' refused" --config bad-url.conf tickets list
 	has "$err" "bad-url.conf:$line: \\[transport\\] url" "'$url' named with FILE:LINE"
 done
-for url in "smtp://mail.example.org" "smtps://127.0.0.1:465" "smtp://[::1]:2525" "maildir:/tmp/x"; do
+sed -i '$d' bad-url.conf
+printf 'url = smtps://127.0.0.1:465\n' >>bad-url.conf
+expect 1 "smtps:// is refused: libESMTP has no implicit TLS" --config bad-url.conf tickets list
+has "$err" "bad-url.conf:$line: \\[transport\\] url: 'smtps://127.0.0.1:465': smtps:// .implicit TLS. is not supported" "the smtps refusal says why"
+for url in "smtp://mail.example.org" "smtp://[::1]:2525" "maildir:/tmp/x"; do
 	sed -i '$d' bad-url.conf
 	printf 'url = %s\n' "$url" >>bad-url.conf
 	expect 0 "[transport] url '$url' accepted" --config bad-url.conf tickets list

@@ -43,6 +43,9 @@ from = csirt@example.org
 busy_timeout = 200
 [gpg]
 mode = none
+[resolve]
+# no registry is asked: an unknown address is "nobody"
+sources = local
 CONF
 jexpect 1 not-found "database 'renraku.db' .*does not exist" ingest --json "$fx/sample.jsonl"
 jexpect 1 not-found "database 'renraku.db' .*does not exist" run --once --json

@@ -21,6 +21,9 @@ home = gnupg
 url = maildir:outbox
 [aggregate]
 window = 0
+[resolve]
+# no registry is asked: an unknown address is "nobody"
+sources = local
 CONF
 R() { "$RENRAKU" --config "$conf" -q "$@"; }
 

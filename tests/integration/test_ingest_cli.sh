@@ -84,8 +84,8 @@ grep -qx 'ingested 1 event from 1 report (0 duplicates, 1 rejected)' "$tmp/out" 
 	fail "summary line: $(cat "$tmp/out")"
 
 # 7. Usage errors exit 2.
-run 2 ingest --format csv "$fx/sample.jsonl"
-grep -q "unknown format 'csv' (known: auto, intelmq" "$tmp/err" ||
+run 2 ingest --format yaml "$fx/sample.jsonl"
+grep -q "unknown format 'yaml' (known: auto, intelmq" "$tmp/err" ||
 	fail "unknown format message: $(cat "$tmp/err")"
 run 2 ingest
 run 2 ingest --bogus "$fx/sample.jsonl"

@@ -37,7 +37,8 @@ url = maildir:outbox
 [aggregate]
 window = 0
 [resolve]
-order = local
+# no registry is asked: an unknown address is "nobody"
+sources = local
 CONF
 R() { "$RENRAKU" --config "$conf" "$@"; }
 

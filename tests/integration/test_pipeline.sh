@@ -16,6 +16,9 @@ home = gnupg
 url = maildir:outbox
 [aggregate]
 window = 0
+[resolve]
+# no registry is asked: an unknown address is "nobody"
+sources = local
 CONF
 R() { "$RENRAKU" --config "$conf" "$@"; }
 
@@ -73,8 +76,9 @@ check "unknown ticket exits 65" test "$rc" -eq 65
 held_id=$(json_get "$WORK/tickets.json" '[t["id"] for t in d if t["state"] == "held"][0]')
 rc=0; R tickets hold "$held_id" >/dev/null 2>&1 || rc=$?
 check "holding a held ticket is refused (65)" test "$rc" -eq 65
-check "tickets approve" R tickets approve "$held_id"
-check "approve is audited" test "$(sqlite3 "$WORK/renraku.db" "SELECT count(*) FROM audit_log WHERE action = 'ticket.approve' AND object = '$held_id'")" -eq 1
+check "tickets approve of TLP:AMBER without a key is refused (65)" bash -c "'$RENRAKU' --config '$conf' tickets approve $held_id >/dev/null 2>&1; test \$? -eq 65"
+check "tickets approve --cleartext" R tickets approve "$held_id" --cleartext
+check "approve is audited" test "$(sqlite3 "$WORK/renraku.db" "SELECT count(*) FROM audit_log WHERE action = 'ticket.approve-cleartext' AND object = '$held_id'")" -eq 1
 check "run after approval" bash -c "'$RENRAKU' --config '$conf' run --once --json >'$WORK/run3.json'"
 check "the approved ticket goes out" test "$(json_get "$WORK/run3.json" 'd["sent"]')" -eq 1
 R tickets show "$held_id" --json >"$WORK/approved.json"

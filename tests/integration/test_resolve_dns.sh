@@ -38,7 +38,7 @@ done
 [ -n "$port" ] || { echo "FAIL: dnsmasq did not start: $(cat "$WORK/dnsmasq.log")" >&2; exit 1; }
 
 write_conf() { # FILE ORDER [DNS_SERVER]
-	printf '[relay]\nfrom = csirt@test.example\n[resolve]\norder = %s\ndns_server = %s\ntimeout = 1\n' \
+	printf '[relay]\nfrom = csirt@test.example\n[resolve]\nsources = %s\ndns_server = %s\ntimeout = 1\n' \
 		"$2" "${3:-127.0.0.1:$port}" >"$1"
 }
 db="$WORK/renraku.db"

@@ -79,7 +79,7 @@ from = csirt@test.example
 [gpg]
 home = gnupg
 [resolve]
-order = local, security.txt
+sources = local, security.txt
 timeout = 3
 ca_file = certs/ca.pem
 security_txt_url = $base/{host}/.well-known/security.txt
@@ -152,7 +152,7 @@ R resolve --offline --json good.test >"$WORK/out.json" 2>/dev/null || rc=$?
 check "offline: no security.txt" test "$rc:$(nchain)" = 0:0
 
 # a bad template is a config error
-printf '[relay]\nfrom = a@b.example\n[resolve]\norder = security.txt\nsecurity_txt_url = http://{host}/x\n' >"$WORK/bad.conf"
+printf '[relay]\nfrom = a@b.example\n[resolve]\nsources = security.txt\nsecurity_txt_url = http://{host}/x\n' >"$WORK/bad.conf"
 rc=0
 "$RENRAKU" --config "$WORK/bad.conf" --db "$db" resolve x.test >/dev/null 2>"$WORK/err" || rc=$?
 check "bad security_txt_url: exit 1 naming the key" test "$rc" = 1

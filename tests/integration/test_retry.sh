@@ -18,7 +18,8 @@ url = maildir:outbox
 [aggregate]
 window = 0
 [resolve]
-order = local
+# no registry is asked: an unknown address is "nobody"
+sources = local
 CONF
 R() { "$RENRAKU" --config "$conf" -q "$@"; }
 now=$(date +%s)
@@ -39,8 +40,12 @@ rm "$WORK/outbox/tmp"
 mkdir "$WORK/outbox/tmp"
 R run --once --now "$(iso $((now + 60)))" --json >"$WORK/run2.json"
 check "not retried before its time" test "$(json_get "$WORK/run2.json" 'd["sent"]')" -eq 0
-R run --once --now "$(iso $((now + 301)))" --json >"$WORK/run3.json"
-check "retried after 5 minutes: all $deferred sent" test "$(json_get "$WORK/run3.json" 'd["sent"]')" -eq "$deferred"
+R run --once --now "$(iso $((now + 299)))" --json >"$WORK/run2b.json"
+check "not retried before retry_initial (5m)" test "$(json_get "$WORK/run2b.json" 'd["sent"]')" -eq 0
+check "the retry times are spread by the jitter, within 5m to 6m" test \
+	"$(sqlite3 "$WORK/renraku.db" "SELECT count(*) FROM messages WHERE state = 'deferred' AND next_attempt BETWEEN $((now + 300)) AND $((now + 360))")" -eq "$deferred"
+R run --once --now "$(iso $((now + 361)))" --json >"$WORK/run3.json"
+check "retried after 5 minutes (and the jitter): all $deferred sent" test "$(json_get "$WORK/run3.json" 'd["sent"]')" -eq "$deferred"
 check "one file per message" test "$(find "$WORK/outbox/new" -type f | wc -l)" -eq "$deferred"
 # attempt 1 deferred, attempt 2 sent
 check "attempts recorded" test "$(sqlite3 "$WORK/renraku.db" "SELECT min(attempts) || ' ' || max(attempts) FROM messages")" = "2 2"
@@ -69,7 +74,8 @@ max_attempts = 3
 [aggregate]
 window = 0
 [resolve]
-order = local
+# no registry is asked: an unknown address is "nobody"
+sources = local
 CONF
 G() { "$RENRAKU" --config "$conf2" -q "$@"; }
 db2="$WORK/giveup.db"

@@ -20,6 +20,9 @@ url = maildir:outbox
 window = 1d
 [ingest]
 spool = spool
+[resolve]
+# no registry is asked: an unknown address is "nobody"
+sources = local
 CONF
 R() { "$RENRAKU" --config "$conf" "$@"; }
 q() { sqlite3 "$WORK/renraku.db" "$1"; }

@@ -24,7 +24,8 @@ url = maildir:outbox
 window = 10m
 [resolve]
 negative_ttl = 1h
-order = local
+# the local tables only: an unknown address is "nobody", not "ask a registry"
+sources = local
 CONF
 R() { "$RENRAKU" --config "$conf" "$@"; }
 db="$WORK/renraku.db"
@@ -103,7 +104,11 @@ check "an unknown state is a usage error (2)" test "$rc" -eq 2
 #    AMBER event for the same contact does not join the approved ticket.
 rc=0; R tickets approve "$id_amb" --as '' >/dev/null 2>&1 || rc=$?
 check "an empty --as is a usage error (2)" test "$rc" -eq 2
-check "approve as bob" R tickets approve "$id_amb" --as bob
+rc=0; R tickets approve "$id_amb" --as bob >/dev/null 2>"$WORK/amb-refused.err" || rc=$?
+check "approving TLP:AMBER without a key needs --cleartext (65)" test "$rc" -eq 65
+check "and says so" grep -q -- "--cleartext" "$WORK/amb-refused.err"
+check "still held" test "$(q "SELECT state FROM tickets WHERE id = '$id_amb'")" = held
+check "approve --cleartext as bob" R tickets approve "$id_amb" --as bob --cleartext
 cat >"$WORK/ev2.jsonl" <<'EV'
 {"time.source":"2026-11-20T10:00:00Z","source.fqdn":"login.bank-example.test","classification.type":"phishing","tlp":"AMBER"}
 EV
@@ -112,11 +117,12 @@ rc=0; R run --once --now 2026-11-20T10:14:00Z >"$WORK/run5.out" 2>"$WORK/run5.er
 check "approved ticket sent with its one reviewed event" test "$(q "SELECT state || ':' || event_count FROM tickets WHERE id = '$id_amb'")" = "notified:1"
 check "the later event started a ticket of its own" test "$(q "SELECT count(*) FROM tickets WHERE tlp >= 2 AND id != '$id_amb' AND state = 'open'")" -eq 1
 check "approver recorded" test "$(q "SELECT approved_by FROM tickets WHERE id = '$id_amb'")" = bob
-check "approval audited under the operator" test "$(q "SELECT actor FROM audit_log WHERE action = 'ticket.approve' AND object = '$id_amb'")" = bob
+check "approval audited under the operator" test "$(q "SELECT actor FROM audit_log WHERE action = 'ticket.approve-cleartext' AND object = '$id_amb'")" = bob
+check "cleartext decision recorded" test "$(q "SELECT actor FROM ticket_cleartext WHERE ticket_id = '$id_amb'")" = bob
 
 # 6. Every change is a timeline row, in --json too.
 R tickets show "$id_amb" --json >"$WORK/amb.json"
-check "timeline: created, held, approved, notified" test "$(json_get "$WORK/amb.json" '",".join(r["cause"] for r in d["timeline"])')" = "created,needs-key,approve,notice-queued"
+check "timeline: created, held, approved, notified" test "$(json_get "$WORK/amb.json" '",".join(r["cause"] for r in d["timeline"])')" = "created,needs-key,approve-cleartext,notice-queued"
 check "timeline: the notice row names its message" test "$(json_get "$WORK/amb.json" 'd["timeline"][-1]["message_id"] == d["message_ids"][0]')" = True
 check "timeline rows equal the state changes in the audit log" test "$(q "SELECT count(*) FROM ticket_timeline")" -eq "$(q "SELECT count(*) FROM audit_log WHERE action LIKE 'ticket.%'")"
 

@@ -30,7 +30,7 @@ ALLOWED = {
     "from", "to", "cc", "reply-to", "subject", "date", "message-id",
     "in-reply-to", "references", "auto-submitted", "mime-version",
     "content-type", "content-transfer-encoding", "x-renraku-ticket",
-    "x-renraku-ack",
+    "x-renraku-ack", "x-renraku-tlp",
 }
 SINGLE = ALLOWED
 

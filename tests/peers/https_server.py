@@ -23,7 +23,7 @@ bytes of "x" (streamed without Content-Length when "chunked" is true).
 n-th entry to the n-th request, then repeats the last.  A path ending
 in "*" matches every path with that prefix.
 
---synth-prefix N answers every /ip/A.B.C.D not in the routes with an RDAP
+--synth-prefix N answers every .../ip/A.B.C.D not in the routes with an RDAP
 network: the /N holding the address, abuse contact abuse-<net>@synth.test
 (for the benchmark), after --delay-ms.
 
@@ -78,10 +78,10 @@ def find_route(state, path):
 
 
 def synth_answer(state, path):
-    if not path.startswith("/ip/"):
+    if "/ip/" not in path:
         return None
     try:
-        addr = ipaddress.ip_address(path[4:])
+        addr = ipaddress.ip_address(path.rsplit("/ip/", 1)[1])
     except ValueError:
         return None
     plen = state.synth_prefix if addr.version == 4 else 48
@@ -112,6 +112,9 @@ def synth_answer(state, path):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out as separate writes: without TCP_NODELAY,
+    # Nagle and delayed ACKs add 40 ms to every answer
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         pass

@@ -242,10 +242,23 @@ static void test_evidence_cut(void **state)
 		mail[sizeof(head) - 1 + i] = (i % 64 == 63) ? '\n' : 'e';
 	memcpy(mail + sizeof(head) - 1 + body, "\n--b--", 6);
 	assert_int_equal(read_text(f, "big.eml", mail, len), RK_OK);
-	free(mail);
 	assert_int_equal(f->n, 1);
 	assert_true(strlen(text_of(f, "extra.evidence")) <= RK_MAX_EVIDENCE);
 	assert_true(strlen(text_of(f, "extra.evidence")) > RK_MAX_EVIDENCE / 2);
+	assert_true(json_is_true(json_object_get(f->data,
+						 "extra.evidence_truncated")));
+	/* [ingest] max_evidence sets the cut */
+	json_decref(f->data);
+	f->data = NULL;
+	store_events_free(f->events, f->n);
+	f->events = NULL;
+	f->n = 0;
+	f->cfg.ingest.max_evidence = 1024;
+	assert_int_equal(read_text(f, "big.eml", mail, len), RK_OK);
+	free(mail);
+	assert_int_equal(f->n, 1);
+	assert_true(strlen(text_of(f, "extra.evidence")) <= 1024);
+	assert_true(strlen(text_of(f, "extra.evidence")) > 512);
 	assert_true(json_is_true(json_object_get(f->data,
 						 "extra.evidence_truncated")));
 }

@@ -32,7 +32,7 @@ static void transport_url(void **state)
 	static const char *const good[] = {
 		"maildir:outbox",      "maildir:/var/spool/renraku",
 		"smtp://mail.example.org", "smtp://mail.example.org:25",
-		"smtps://127.0.0.1:465",   "smtp://[::1]:2525",
+		"smtp://127.0.0.1:465",    "smtp://[::1]:2525",
 		"smtp://[2001:db8::1]",
 	};
 	static const char *const bad[] = {
@@ -41,6 +41,7 @@ static void transport_url(void **state)
 		"smtp://host:25/",    "smtp://user@host", "smtp://-host",
 		"smtp://[::1",        "smtp://[]:25",     "http://host",
 		"smpt://host:25",     "/var/mail",        "smtp://host:2x5",
+		"smtps://127.0.0.1:465", /* libESMTP has no implicit TLS */
 	};
 	char *dir = rk_test_tmpdir(), *logpath = NULL;
 	char text[512];

@@ -542,7 +542,8 @@ static void test_formats_and_types(void **state)
 	      &set);
 	expect_problem(&set, "constituency.csv", 2,
 		       "format 'xarf' is not one renraku produces (accepted: "
-		       "csv-attach, csv-inline, json, or empty for csv-attach)");
+		       "csv-attach, csv-inline, json, inline, or empty for "
+		       "csv-attach)");
 	expect_problem(&set, "constituency.csv", 6, "format 'JSON'");
 	assert_int_equal(set.nproblems, 2);
 	assert_int_equal(set.ncontacts, 3);

@@ -124,7 +124,7 @@ static void test_enrich(void **state)
 	memset(&rec, 0, sizeof(rec));
 	memset(qs, 0, sizeof(qs));
 	rk_test_config(&cfg);
-	assert_int_equal(rk_str_set(&cfg.resolve.order, ""), RK_OK);
+	assert_int_equal(rk_str_set(&cfg.resolve.sources, ""), RK_OK);
 	assert_int_equal(resolve_new(&r, NULL, &cfg, &quiet, false), RK_OK);
 	assert_int_equal(resolve_add_source(r, &enrich), RK_OK);
 	assert_int_equal(resolve_add_source(r, &record), RK_OK);

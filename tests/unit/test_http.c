@@ -28,7 +28,7 @@ static const char routes_json[] =
 	" \"/big\": {\"status\": 200, \"size\": 2000000},\n"
 	" \"/bigchunked\": {\"status\": 200, \"size\": 2000000, \"chunked\": true},\n"
 	" \"/hang\": {\"hang\": true},\n"
-	" \"/slow*\": {\"status\": 200, \"body\": \"slow\", \"delay\": 0.3}}\n";
+	" \"/slow*\": {\"status\": 200, \"body\": \"slow\", \"delay\": 0.5}}\n";
 
 static int setup(void **state)
 {
@@ -270,7 +270,7 @@ static void test_timeout_and_refused(void **state)
 	rk_http_free(h);
 }
 
-/* 8 requests of 0.3 s each: all at once with per_host 8, two by two
+/* 8 requests of 0.5 s each: all at once with per_host 8, two by two
  * with per_host 2. */
 static double batch_time(const struct fixture *fx, size_t per_host)
 {
@@ -285,6 +285,11 @@ static double batch_time(const struct fixture *fx, size_t per_host)
 		snprintf(urls[i], sizeof(urls[i]), "%s/slow%d", fx->base, i);
 		reqs[i] = (struct rk_http_request){.url = urls[i]};
 	}
+	/* a first batch opens the connections (TLS handshakes are slow on a
+	 * loaded machine); the second is timed */
+	assert_int_equal(rk_http_fetch(h, reqs, 8, r), RK_OK);
+	for (int i = 0; i < 8; i++)
+		rk_http_response_release(&r[i]);
 	t0 = now_s();
 	assert_int_equal(rk_http_fetch(h, reqs, 8, r), RK_OK);
 	t0 = now_s() - t0;
@@ -302,8 +307,12 @@ static void test_concurrency(void **state)
 	struct fixture *fx = *state;
 	double all = batch_time(fx, 8), pairs = batch_time(fx, 2);
 
-	assert_true(all < 1.5);    /* serial would be 2.4 s */
-	assert_true(pairs >= 1.1); /* 4 rounds of 0.3 s */
+	print_message("8 requests of 0.5 s: %.2f s at once, %.2f s two by two\n",
+		      all, pairs);
+	/* serial would be 4 s; margins for a loaded machine (sanitizers) */
+	assert_true(all < 3.0);
+	assert_true(all < pairs);
+	assert_true(pairs >= 1.9); /* 4 rounds of 0.5 s */
 }
 
 int main(void)

@@ -1032,7 +1032,11 @@ static void test_formats(void **state)
 	assert_int_equal(fmt, INGEST_FORMAT_INTELMQ);
 	assert_true(ingest_format_lookup("auto", &fmt));
 	assert_int_equal(fmt, INGEST_FORMAT_AUTO);
-	assert_false(ingest_format_lookup("csv", &fmt));
+	assert_true(ingest_format_lookup("csv", &fmt));
+	assert_int_equal(fmt, INGEST_FORMAT_CSV);
+	assert_true(ingest_format_lookup("iodef", &fmt));
+	assert_int_equal(fmt, INGEST_FORMAT_IODEF);
+	assert_false(ingest_format_lookup("yaml", &fmt));
 	rk_buf_init(&names, 256);
 	assert_int_equal(ingest_format_names(&names), RK_OK);
 	/* Other formats follow intelmq (arf, ...). */

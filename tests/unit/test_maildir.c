@@ -11,6 +11,11 @@
 #include "renraku/store.h"
 #include "testutil.h"
 
+/* The retry policy of max_attempts attempts, no jitter, no time limit. */
+#define RETRY(n) (&(const struct store_retry[]){store_retry_attempts(n)}[0])
+#define POLICY(n)                                                         \
+	(&(const struct deliver_policy[]){{store_retry_attempts(n), 0, 0, 0}}[0])
+
 static const char sample[] =
 	"From: a@example.org\r\nTo: b@example.net\r\nSubject: x\r\n"
 	"Message-ID: <1@example.org>\r\n\r\nbody\r\n";
@@ -164,8 +169,15 @@ static void test_deliver_open(void **state)
 	assert_int_equal(stat(expect, &st), 0);
 	deliver_close(t);
 	t = NULL;
+	/* smtp opens without connecting; smtps (implicit TLS) is refused */
 	assert_int_equal(deliver_open(&t, "smtp://127.0.0.1:25", &cfg, &log),
-			 RK_ERR_UNSUPPORTED);
+			 RK_OK);
+	assert_non_null(t);
+	assert_non_null(t->send_batch);
+	deliver_close(t);
+	t = NULL;
+	assert_int_equal(deliver_open(&t, "smtps://127.0.0.1:465", &cfg, &log),
+			 RK_ERR_CONFIG);
 	assert_null(t);
 	assert_int_equal(deliver_open(&t, "maildir:", &cfg, &log),
 			 RK_ERR_CONFIG);
@@ -331,7 +343,7 @@ static void test_pending(void **state)
 	store_messages_free(rows, n);
 
 	assert_int_equal(deliver_maildir_open(&t, md, &log), RK_OK);
-	assert_int_equal(deliver_pending(store, t, &log, 24, 1795170000,
+	assert_int_equal(deliver_pending(store, t, &log, POLICY(24), 1795170000,
 					 &stats), RK_OK);
 	assert_int_equal(stats.sent, 3);
 	assert_int_equal(stats.failed, 1); /* no recipients */
@@ -356,10 +368,10 @@ static void test_pending(void **state)
 	{
 		bool gave_up;
 
-		assert_int_equal(store_message_attempt(store, id2, 24, 1, &dl,
+		assert_int_equal(store_message_attempt(store, id2, RETRY(24), 1, &dl,
 						       &n, &gave_up),
 				 RK_ERR_INVAL);
-		assert_int_equal(store_message_attempt(store, 9999, 24, 1, &dl,
+		assert_int_equal(store_message_attempt(store, 9999, RETRY(24), 1, &dl,
 						       &n, &gave_up),
 				 RK_ERR_NOTFOUND);
 	}
@@ -375,14 +387,14 @@ static void test_pending(void **state)
 		add_message(store, "<5@example.org>", "e@example.net", &id5);
 		memset(&stats, 0, sizeof(stats));
 		/* the transport wrote the file, then the run was killed */
-		assert_int_equal(store_message_attempt(store, id5, 24, 1795170001,
+		assert_int_equal(store_message_attempt(store, id5, RETRY(24), 1795170001,
 						       &todo, &ntodo, &gave_up),
 				 RK_OK);
 		assert_false(gave_up);
 		assert_int_equal(ntodo, 1);
 		assert_string_equal(todo[0].rcpt, "e@example.net");
 		store_deliveries_free(todo, ntodo);
-		assert_int_equal(deliver_pending(store, t, &log, 24, 1795170002,
+		assert_int_equal(deliver_pending(store, t, &log, POLICY(24), 1795170002,
 						 &stats), RK_OK);
 		assert_int_equal(stats.sent, 1);
 		assert_int_equal(list_dir(newd, NULL), 4);
@@ -390,7 +402,7 @@ static void test_pending(void **state)
 				 RK_OK);
 		assert_int_equal(n, 0);
 		store_messages_free(rows, n);
-		assert_int_equal(store_message_attempt(store, id5, 24, 1, &todo,
+		assert_int_equal(store_message_attempt(store, id5, RETRY(24), 1, &todo,
 						       &ntodo, &gave_up),
 				 RK_ERR_INVAL);
 	}
@@ -406,7 +418,7 @@ static void test_pending(void **state)
 		add_message(store, "<6@example.org>", "e@example.net,f@example.net",
 			    &id6);
 		memset(&stats, 0, sizeof(stats));
-		assert_int_equal(deliver_pending(store, &ft, &log, 24, 1795170003,
+		assert_int_equal(deliver_pending(store, &ft, &log, POLICY(24), 1795170003,
 						 &stats), RK_OK);
 		assert_int_equal(stats.deferred, 1);
 		assert_int_equal(f.calls, 1);
@@ -421,7 +433,7 @@ static void test_pending(void **state)
 		f.answer = RK_ERR_TRANSPORT;
 		add_message(store, "<7@example.org>", "g@example.net", &id7);
 		memset(&stats, 0, sizeof(stats));
-		assert_int_equal(deliver_pending(store, &ft, &log, 24, 1795170004,
+		assert_int_equal(deliver_pending(store, &ft, &log, POLICY(24), 1795170004,
 						 &stats), RK_OK);
 		assert_int_equal(stats.failed, 1);
 		assert_int_equal(f.calls, 2);
@@ -463,7 +475,7 @@ static void test_per_recipient(void **state)
 	store = quiet_store(dir, &log, &devnull);
 	add_message(store, "<p1@example.org>",
 		    "gone@example.net, grey@example.net, ok@example.net", &id);
-	assert_int_equal(deliver_pending(store, &ft, &log, 24, now, &stats),
+	assert_int_equal(deliver_pending(store, &ft, &log, POLICY(24), now, &stats),
 			 RK_OK);
 	assert_int_equal(stats.deferred, 1);
 	assert_int_equal(f.nrcpts, 3);
@@ -481,12 +493,12 @@ static void test_per_recipient(void **state)
 
 	/* not before its time */
 	memset(&stats, 0, sizeof(stats));
-	assert_int_equal(deliver_pending(store, &ft, &log, 24, now + 299,
+	assert_int_equal(deliver_pending(store, &ft, &log, POLICY(24), now + 299,
 					 &stats), RK_OK);
 	assert_int_equal(f.calls, 1);
 	/* the retry goes to the deferred recipient only */
 	f.status[1] = DELIVER_ACCEPTED;
-	assert_int_equal(deliver_pending(store, &ft, &log, 24, now + 300,
+	assert_int_equal(deliver_pending(store, &ft, &log, POLICY(24), now + 300,
 					 &stats), RK_OK);
 	assert_int_equal(f.calls, 2);
 	assert_int_equal(f.nrcpts, 1);
@@ -506,7 +518,7 @@ static void test_per_recipient(void **state)
 	 * deferred is deferred */
 	add_message(store, "<p2@example.org>", "gone@example.net", &id2);
 	memset(&stats, 0, sizeof(stats));
-	assert_int_equal(deliver_pending(store, &ft, &log, 24, now + 400,
+	assert_int_equal(deliver_pending(store, &ft, &log, POLICY(24), now + 400,
 					 &stats), RK_OK);
 	assert_int_equal(stats.failed, 1);
 	deliveries(store, id2, &dl, &n);
@@ -516,7 +528,7 @@ static void test_per_recipient(void **state)
 	add_message(store, "<p3@example.org>", "ok@example.net, gone@example.net",
 		    &id3);
 	memset(&stats, 0, sizeof(stats));
-	assert_int_equal(deliver_pending(store, &ft, &log, 24, now + 500,
+	assert_int_equal(deliver_pending(store, &ft, &log, POLICY(24), now + 500,
 					 &stats), RK_OK);
 	assert_int_equal(stats.deferred, 1);
 	deliveries(store, id3, &dl, &n);
@@ -558,7 +570,7 @@ static void test_max_attempts(void **state)
 		    &id);
 	/* three runs die while sending it */
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(store_message_attempt(store, id, 3, now + i,
+		assert_int_equal(store_message_attempt(store, id, RETRY(3), now + i,
 						       &todo, &ntodo, &gave_up),
 				 RK_OK);
 		assert_false(gave_up);
@@ -572,7 +584,7 @@ static void test_max_attempts(void **state)
 	assert_int_equal(rows[0].attempts, 3);
 	store_messages_free(rows, n);
 	/* the fourth run does not send it again: it has failed */
-	assert_int_equal(deliver_pending(store, &ft, &log, 3, now + 10, &stats),
+	assert_int_equal(deliver_pending(store, &ft, &log, POLICY(3), now + 10, &stats),
 			 RK_OK);
 	assert_int_equal(f.calls, 0);
 	assert_int_equal(stats.failed, 1);
@@ -590,19 +602,19 @@ static void test_max_attempts(void **state)
 	/* deferrals count the same way, with the doubling delay */
 	add_message(store, "<c2@example.org>", "a@example.net", &id2);
 	memset(&stats, 0, sizeof(stats));
-	assert_int_equal(deliver_pending(store, &ft, &log, 3, now, &stats),
+	assert_int_equal(deliver_pending(store, &ft, &log, POLICY(3), now, &stats),
 			 RK_OK);
 	assert_int_equal(stats.deferred, 1);
 	deliveries(store, id2, &dl, &n);
 	assert_int_equal(dl[0].next_attempt, now + 300);
 	store_deliveries_free(dl, n);
-	assert_int_equal(deliver_pending(store, &ft, &log, 3, now + 300, &stats),
+	assert_int_equal(deliver_pending(store, &ft, &log, POLICY(3), now + 300, &stats),
 			 RK_OK);
 	deliveries(store, id2, &dl, &n);
 	assert_int_equal(dl[0].next_attempt, now + 300 + 600);
 	store_deliveries_free(dl, n);
 	memset(&stats, 0, sizeof(stats));
-	assert_int_equal(deliver_pending(store, &ft, &log, 3, now + 900, &stats),
+	assert_int_equal(deliver_pending(store, &ft, &log, POLICY(3), now + 900, &stats),
 			 RK_OK);
 	assert_int_equal(f.calls, 3);
 	assert_int_equal(stats.failed, 1);
@@ -613,7 +625,7 @@ static void test_max_attempts(void **state)
 	assert_int_equal(dl[0].attempts, 3);
 	store_deliveries_free(dl, n);
 	memset(&stats, 0, sizeof(stats));
-	assert_int_equal(deliver_pending(store, &ft, &log, 3, now + 86400,
+	assert_int_equal(deliver_pending(store, &ft, &log, POLICY(3), now + 86400,
 					 &stats), RK_OK);
 	assert_int_equal(f.calls, 3);
 	assert_int_equal(stats.failed + stats.sent + stats.deferred, 0);
@@ -653,7 +665,7 @@ static void test_legacy_and_limits(void **state)
 	deliveries(store, id, &dl, &n);
 	assert_int_equal(n, 0);
 	store_deliveries_free(dl, n);
-	assert_int_equal(deliver_pending(store, &ft, &log, 24, 1795170000,
+	assert_int_equal(deliver_pending(store, &ft, &log, POLICY(24), 1795170000,
 					 &stats), RK_OK);
 	assert_int_equal(stats.sent, 1);
 	assert_int_equal(f.nrcpts, 2);
@@ -735,7 +747,7 @@ static void test_message_rows(void **state)
 	assert_int_equal(store_message_add(store, &m, NULL), RK_ERR_INVAL);
 	assert_int_equal(store_commit(store), RK_OK);
 
-	assert_int_equal(store_message_attempt(store, id, 24, 1795170000, &todo,
+	assert_int_equal(store_message_attempt(store, id, RETRY(24), 1795170000, &todo,
 					       &ntodo, &gave_up), RK_OK);
 	assert_int_equal(ntodo, 1);
 	/* a finish for a delivery of another message, or an unknown state */
@@ -743,19 +755,19 @@ static void test_message_rows(void **state)
 	o.state = STORE_DLV_SENT;
 	o.reply = "250 ok";
 	o.location = "/x/new/f";
-	assert_int_equal(store_message_finish(store, id, &o, 1, NULL, NULL, 24,
+	assert_int_equal(store_message_finish(store, id, &o, 1, NULL, NULL, RETRY(24),
 					      1795170000, &final), RK_ERR_INVAL);
 	o.delivery_id = todo[0].id;
 	o.state = "bogus";
-	assert_int_equal(store_message_finish(store, id, &o, 1, NULL, NULL, 24,
+	assert_int_equal(store_message_finish(store, id, &o, 1, NULL, NULL, RETRY(24),
 					      1795170000, &final), RK_ERR_INVAL);
 	o.state = STORE_DLV_SENT;
 	assert_int_equal(store_message_finish(store, id, &o, 1, "delivered",
-					      "/x/new/f", 24, 1795170001,
+					      "/x/new/f", RETRY(24), 1795170001,
 					      &final), RK_OK);
 	assert_string_equal(final, STORE_MSG_SENT);
 	/* recorded once: a second finish is refused */
-	assert_int_equal(store_message_finish(store, id, &o, 1, NULL, NULL, 24,
+	assert_int_equal(store_message_finish(store, id, &o, 1, NULL, NULL, RETRY(24),
 					      1795170002, &final), RK_ERR_INVAL);
 	store_deliveries_free(todo, ntodo);
 
@@ -785,6 +797,148 @@ static void test_message_rows(void **state)
 	free(dir);
 }
 
+/* The SMTP half of the store: retry_initial with jitter, give_up_after,
+ * a connection failure taken back (requeue), a 5xx marking the address
+ * failing until cleared, and the counts the rate limits read. */
+static void test_retry_failing_rate(void **state)
+{
+	struct rk_log log;
+	struct rk_store *store;
+	struct store_delivery *todo = NULL, *dl = NULL;
+	struct store_delivery_outcome o;
+	struct store_failing *failing = NULL;
+	struct store_domain_count *counts = NULL;
+	struct store_retry retry = store_retry_attempts(24);
+	struct store_message *rows = NULL;
+	const char *final = NULL;
+	char *dir = rk_test_tmpdir();
+	int64_t id1, id2, id3, now = 1795170000;
+	size_t n, ntodo;
+	long long total;
+	bool gave_up, flag;
+	FILE *devnull;
+
+	(void)state;
+	store = quiet_store(dir, &log, &devnull);
+	store_set_now(store, now);
+	add_message(store, "<j@example.org>", "a@big.example", &id1);
+	add_message(store, "<g@example.org>", "b@big.example", &id2);
+	add_message(store, "<f@example.org>", "Bad@Small.example, c@big.example",
+		    &id3);
+
+	/* a 4xx: the retry comes after retry_initial plus up to 20 % */
+	retry.initial = 600;
+	retry.max_delay = 21600;
+	retry.jitter_pct = 20;
+	retry.jitter_seed = 12345;
+	assert_int_equal(store_message_attempt(store, id1, &retry, now, &todo,
+					       &ntodo, &gave_up), RK_OK);
+	o = (struct store_delivery_outcome){todo[0].id, STORE_DLV_DEFERRED,
+					    "451 later", NULL};
+	assert_int_equal(store_message_finish(store, id1, &o, 1, NULL, NULL,
+					      &retry, now, &final), RK_OK);
+	assert_string_equal(final, STORE_MSG_DEFERRED);
+	store_deliveries_free(todo, ntodo);
+	deliveries(store, id1, &dl, &n);
+	assert_in_range(dl[0].next_attempt, now + 600, now + 720);
+	store_deliveries_free(dl, n);
+
+	/* a connection failure takes the attempt back */
+	assert_int_equal(store_message_attempt(store, id2, &retry, now, &todo,
+					       &ntodo, &gave_up), RK_OK);
+	store_deliveries_free(todo, ntodo);
+	assert_int_equal(store_message_requeue(store, id2, now + 600,
+					       "connection refused"), RK_OK);
+	assert_int_equal(store_messages_pending(store, now + 599, 10, &rows,
+						&n), RK_OK);
+	for (size_t i = 0; i < n; i++)
+		assert_true(rows[i].id != id2 && rows[i].id != id1);
+	store_messages_free(rows, n);
+	assert_int_equal(store_messages_pending(store, now + 600, 10, &rows,
+						&n), RK_OK);
+	flag = false;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].id == id2) {
+			flag = true;
+			assert_int_equal(rows[i].attempts, 0);
+			assert_string_equal(rows[i].state, STORE_MSG_DEFERRED);
+			assert_string_equal(rows[i].reply, "connection refused");
+		}
+	assert_true(flag);
+	store_messages_free(rows, n);
+
+	/* give_up_after: past it, no more attempts */
+	retry.give_up_after = 3600;
+	assert_int_equal(store_message_attempt(store, id2, &retry,
+					       1795169700 + 3600, &todo, &ntodo,
+					       &gave_up), RK_OK);
+	assert_true(gave_up);
+	assert_int_equal(ntodo, 0);
+	deliveries(store, id2, &dl, &n);
+	assert_string_equal(dl[0].state, STORE_DLV_FAILED);
+	assert_non_null(strstr(dl[0].reply, "(give_up_after)"));
+	store_deliveries_free(dl, n);
+
+	/* a 5xx: bounced, the address failing (any case) until cleared */
+	retry.give_up_after = 0;
+	assert_int_equal(store_message_attempt(store, id3, &retry, now, &todo,
+					       &ntodo, &gave_up), RK_OK);
+	assert_int_equal(ntodo, 2);
+	{
+		struct store_delivery_outcome two[2] = {
+			{todo[0].id, STORE_DLV_BOUNCED, "550 5.1.1 unknown", NULL},
+			{todo[1].id, STORE_DLV_SENT, "250 ok", NULL},
+		};
+
+		assert_int_equal(store_message_finish(store, id3, two, 2, NULL,
+						      NULL, &retry, now, &final),
+				 RK_OK);
+	}
+	store_deliveries_free(todo, ntodo);
+	assert_string_equal(final, STORE_MSG_SENT);
+	assert_int_equal(store_address_failing(store, "bad@small.example",
+					       &flag), RK_OK);
+	assert_true(flag);
+	assert_int_equal(store_address_failing(store, "c@big.example", &flag),
+			 RK_OK);
+	assert_false(flag);
+	assert_int_equal(store_failing_list(store, &failing, &n), RK_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(failing[0].reply, "550 5.1.1 unknown");
+	assert_string_equal(failing[0].message_id, "<f@example.org>");
+	store_failing_free(failing, n);
+
+	/* the rate limits: messages whose recipients were tried in the
+	 * window, by domain (the one that never reached a server is not) */
+	assert_int_equal(store_recent_deliveries(store, now - 59, &counts, &n,
+						 &total), RK_OK);
+	assert_int_equal(total, 2);
+	assert_int_equal(n, 2);
+	assert_string_equal(counts[0].domain, "big.example");
+	assert_int_equal(counts[0].messages, 2);
+	assert_string_equal(counts[1].domain, "small.example");
+	assert_int_equal(counts[1].messages, 1);
+	store_domain_counts_free(counts, n);
+	assert_int_equal(store_recent_deliveries(store, now + 1, &counts, &n,
+						 &total), RK_OK);
+	assert_int_equal(total, 0);
+	store_domain_counts_free(counts, n);
+
+	assert_int_equal(store_address_clear(store, "BAD@small.example", "op",
+					     &flag), RK_OK);
+	assert_true(flag);
+	assert_int_equal(store_address_failing(store, "bad@small.example",
+					       &flag), RK_OK);
+	assert_false(flag);
+	assert_int_equal(store_address_clear(store, "bad@small.example", "op",
+					     &flag), RK_OK);
+	assert_false(flag);
+	store_close(store);
+	fclose(devnull);
+	rk_test_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -795,6 +949,7 @@ int main(void)
 		cmocka_unit_test(test_max_attempts),
 		cmocka_unit_test(test_legacy_and_limits),
 		cmocka_unit_test(test_message_rows),
+		cmocka_unit_test(test_retry_failing_rate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -115,7 +115,7 @@ static void test_v1_database_opens(void **state)
 	assert_int_equal(store_tickets_list(store, STORE_TICKET_HELD, &rows, &n),
 			 RK_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(tickets_approve(store, &log, rows[0].id, "tester"), RK_OK);
+	assert_int_equal(tickets_approve(store, &log, rows[0].id, "tester", false), RK_OK);
 	assert_int_equal(store_ticket_timeline(store, rows[0].id, &tl, &ntl), RK_OK);
 	assert_int_equal(ntl, 3);
 	assert_string_equal(tl[2].cause, "approve");
@@ -258,7 +258,7 @@ static void test_v2_database_opens(void **state)
 	assert_int_equal(store_tickets_list(store, STORE_TICKET_HELD, &rows, &n),
 			 RK_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(tickets_approve(store, &log, rows[0].id, "tester"),
+	assert_int_equal(tickets_approve(store, &log, rows[0].id, "tester", false),
 			 RK_OK);
 	store_tickets_free(rows, n);
 	store_close(store);

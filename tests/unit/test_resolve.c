@@ -42,6 +42,8 @@ static void fixture_open(struct fixture *f, const char *rel_dir)
 	f->tmp = rk_test_tmpdir();
 	f->store = rk_test_store(f->tmp, &quiet);
 	rk_test_config(&f->cfg);
+	/* the local tables only: these tests never reach a registry */
+	assert_int_equal(rk_str_set(&f->cfg.resolve.sources, "local"), RK_OK);
 	assert_int_equal(contacts_read_dir(dir, rk_now(), &quiet, &set), RK_OK);
 	free(dir);
 	import_set(f, &set);
@@ -375,17 +377,15 @@ static void test_order(void **state)
 
 	(void)state;
 	fixture_open(&f, "contacts");
-	/* network sources are skipped (not implemented yet / offline) */
-	assert_int_equal(rk_str_set(&f.cfg.resolve.order, " rdap, local ,whois,abusix"), RK_OK);
-	assert_int_equal(resolve_new(&r, f.store, &f.cfg, &quiet, false), RK_OK);
+	/* network sources are skipped offline, whether built or not */
+	assert_int_equal(rk_str_set(&f.cfg.resolve.sources, " rdap, local ,whois,abusix"), RK_OK);
+	assert_int_equal(resolve_new(&r, f.store, &f.cfg, &quiet, true), RK_OK);
 	assert_int_equal(resolve_target(r, "192.0.2.10", &chain), RK_OK);
 	assert_int_equal(chain.count, 1);
 	resolve_chain_release(&chain);
 	resolve_free(r);
-	assert_int_equal(resolve_new(&r, f.store, &f.cfg, &quiet, true), RK_OK);
-	resolve_free(r);
 	/* no local source: no contacts, suppressions still apply */
-	assert_int_equal(rk_str_set(&f.cfg.resolve.order, "rdap"), RK_OK);
+	assert_int_equal(rk_str_set(&f.cfg.resolve.sources, "rdap"), RK_OK);
 	assert_int_equal(resolve_new(&r, f.store, &f.cfg, &quiet, true), RK_OK);
 	assert_int_equal(resolve_target(r, "192.0.2.10", &chain), RK_OK);
 	assert_int_equal(chain.count, 0);
@@ -398,12 +398,12 @@ static void test_order(void **state)
 	}
 	resolve_free(r);
 	/* a misspelt source is a configuration error */
-	assert_int_equal(rk_str_set(&f.cfg.resolve.order, "local,rpad"), RK_OK);
+	assert_int_equal(rk_str_set(&f.cfg.resolve.sources, "local,rpad"), RK_OK);
 	assert_int_equal(resolve_new(&r, f.store, &f.cfg, &quiet, false),
 			 RK_ERR_CONFIG);
 	assert_null(r);
 	/* no store: empty tables */
-	assert_int_equal(rk_str_set(&f.cfg.resolve.order, "local"), RK_OK);
+	assert_int_equal(rk_str_set(&f.cfg.resolve.sources, "local"), RK_OK);
 	assert_int_equal(resolve_new(&r, NULL, &f.cfg, &quiet, false), RK_OK);
 	assert_int_equal(resolve_target(r, "192.0.2.10", &chain), RK_OK);
 	assert_int_equal(chain.count, 0);
@@ -456,6 +456,7 @@ static void test_lookup_rate(void **state)
 	f.tmp = rk_test_tmpdir();
 	f.store = rk_test_store(f.tmp, &quiet);
 	rk_test_config(&f.cfg);
+	assert_int_equal(rk_str_set(&f.cfg.resolve.sources, "local"), RK_OK);
 	rk_buf_init(&csv, 8u << 20);
 	rk_buf_init(&national, 1u << 20);
 	assert_int_equal(rk_buf_adds(&csv, "org,match,email,lang\n"), RK_OK);

@@ -73,8 +73,8 @@ static int setup(void **state)
 	e->store = rk_test_store(e->dir, &e->log);
 	assert_int_equal(rk_path_join(e->dir, "test.db", &e->db), RK_OK);
 	rk_test_config(&e->cfg);
-	free(e->cfg.resolve.order);
-	e->cfg.resolve.order = rk_strdup("local");
+	free(e->cfg.resolve.sources);
+	e->cfg.resolve.sources = rk_strdup("local");
 	assert_int_equal(pipe(e->slow.started), 0);
 	e->slow.sleep_ms = 1500;
 	*state = e;

@@ -662,6 +662,272 @@ static void test_signer_reuse(void **state)
 	rk_buf_release(&msg);
 }
 
+/* ------------------------------------------------------------ encryption */
+
+/* A recipient with a key of its own in home dir/r (made once), its
+ * public key imported into the relay's home; the relay's public key is
+ * in dir/r too, so the signature inside verifies there. */
+static void recipient_home(struct fixture *f, char **home, char fpr[41])
+{
+	struct rk_buf pub, cmd, out;
+	char imported[41];
+
+	assert_int_equal(rk_path_join(f->dir, "r", home), RK_OK);
+	rk_buf_init(&pub, 1 << 20);
+	rk_buf_init(&cmd, 4096);
+	rk_buf_init(&out, 1 << 16);
+	if (mail_secret_keys(*home, fpr, &(size_t){0}, &f->log) == RK_OK && !fpr[0])
+		assert_int_equal(mail_gen_key(*home, "NOC", "abuse@example.net",
+					      fpr, &f->log), RK_OK);
+	assert_int_equal(mail_export_key(*home, fpr, &pub, &f->log), RK_OK);
+	assert_int_equal(mail_import_key(f->home, pub.data, pub.len, imported,
+					 &f->log), RK_OK);
+	assert_string_equal(imported, fpr);
+	assert_int_equal(rk_buf_addf(&cmd, "gpg --homedir '%s' --batch --quiet "
+				     "--import '%s/pub.asc' 2>&1", *home, f->dir),
+			 RK_OK);
+	if (run(cmd.data, &out) != 0)
+		fail_msg("gpg --import failed: %s", out.data);
+	rk_buf_release(&pub);
+	rk_buf_release(&cmd);
+	rk_buf_release(&out);
+}
+
+/* RFC 3156 section 4 and 6.2: multipart/encrypted with the version part
+ * and the ciphertext; it decrypts in the recipient's home to the content
+ * entity (CRLF), signed inside by the relay; the outer headers carry the
+ * TLP. */
+static void test_encrypted_structure(void **state)
+{
+	struct fixture *f = *state;
+	struct mail_message m;
+	struct rk_buf msg, why, cmd, out;
+	GMimeMessage *parsed;
+	GMimeObject *top, *ver, *data;
+	const char *protocol, *to[1];
+	struct mail_crypt crypt = {MAIL_FORM_PGP_MIME, to, 1};
+	char fpr[41], found[41], *rhome = NULL, *text;
+	bool found_tlp;
+	size_t len;
+
+	recipient_home(f, &rhome, fpr);
+	sample_mail(&m);
+	m.tlp = "AMBER";
+	rk_buf_init(&msg, RK_MAX_MESSAGE);
+	rk_buf_init(&why, 4096);
+	rk_buf_init(&cmd, 8192);
+	rk_buf_init(&out, 1 << 20);
+	assert_int_equal(mail_recipient_key(f->signer, "abuse@example.net", NULL,
+					    1795169700, found, &why), RK_OK);
+	assert_string_equal(found, fpr);
+	/* by fingerprint too */
+	assert_int_equal(mail_recipient_key(f->signer, "other@example.net", fpr,
+					    1795169700, found, &why), RK_OK);
+	assert_string_equal(found, fpr);
+	to[0] = found;
+	assert_int_equal(mail_build_crypt(f->signer, &m, &crypt, &msg), RK_OK);
+	assert_wire_lines(&msg);
+	header_lines(&msg, "X-Renraku-TLP", &found_tlp);
+	assert_true(found_tlp);
+	assert_non_null(strstr(msg.data, "\r\nX-Renraku-TLP: AMBER\r\n"));
+	/* nothing of the body or the CSV in the clear */
+	assert_null(strstr(msg.data, "192.0.2.10"));
+	assert_null(strstr(msg.data, "BEGIN PGP SIGNATURE"));
+
+	parsed = parse(&msg);
+	assert_string_equal(g_mime_message_get_subject(parsed), SUBJECT_JA);
+	top = g_mime_message_get_mime_part(parsed);
+	assert_true(GMIME_IS_MULTIPART_ENCRYPTED(top));
+	protocol = g_mime_object_get_content_type_parameter(top, "protocol");
+	assert_non_null(protocol);
+	assert_string_equal(protocol, "application/pgp-encrypted");
+	assert_int_equal(g_mime_multipart_get_count(GMIME_MULTIPART(top)), 2);
+	ver = g_mime_multipart_get_part(GMIME_MULTIPART(top), 0);
+	data = g_mime_multipart_get_part(GMIME_MULTIPART(top), 1);
+	assert_true(g_mime_content_type_is_type(g_mime_object_get_content_type(ver),
+						"application", "pgp-encrypted"));
+	assert_true(g_mime_content_type_is_type(g_mime_object_get_content_type(data),
+						"application", "octet-stream"));
+	text = part_text(ver, &len);
+	to_lf(text);
+	assert_string_equal(text, "Version: 1\n");
+	free(text);
+	text = part_text(data, &len);
+	assert_int_equal(strncmp(text, "-----BEGIN PGP MESSAGE-----", 27), 0);
+	write_file(f->dir, "msg.asc", text, len);
+	free(text);
+
+	assert_int_equal(rk_buf_addf(&cmd, "LC_ALL=C gpg --homedir '%s' --batch "
+				     "--status-fd 1 --decrypt '%s/msg.asc' 2>/dev/null",
+				     rhome, f->dir), RK_OK);
+	if (run(cmd.data, &out) != 0)
+		fail_msg("gpg --decrypt failed:\n%s", out.data);
+	assert_non_null(strstr(out.data, "[GNUPG:] DECRYPTION_OKAY"));
+	assert_int_equal(count(out.data, "[GNUPG:] GOODSIG"), 1);
+	assert_non_null(strstr(out.data, f->fpr));
+	assert_non_null(strstr(out.data, "Content-Type: multipart/mixed"));
+	assert_non_null(strstr(out.data, "events-20261120-000001.csv"));
+	assert_non_null(strstr(out.data, "\r\n\r\n"));
+
+	/* a fingerprint that is not looked up first is refused */
+	to[0] = "0000000000000000000000000000000000000000";
+	rk_buf_reset(&msg);
+	assert_int_equal(mail_build_crypt(f->signer, &m, &crypt, &msg),
+			 RK_ERR_INTERNAL);
+	assert_int_equal(msg.len, 0);
+	g_object_unref(parsed);
+	rk_buf_release(&msg);
+	rk_buf_release(&why);
+	rk_buf_release(&cmd);
+	rk_buf_release(&out);
+	kill_agent(rhome);
+	free(rhome);
+}
+
+/* Keys that cannot take a notice are skipped with the reason: a
+ * signing-only key, a key expired at the caller's `now`, an address
+ * nobody has a key for; a secret key is never imported. */
+static void test_recipient_key_reasons(void **state)
+{
+	struct fixture *f = *state;
+	struct rk_buf cmd, out, why, pub;
+	char found[41], fpr[41];
+	char *khome = NULL;
+
+	assert_int_equal(rk_path_join(f->dir, "k", &khome), RK_OK);
+	assert_int_equal(rk_mkdir_p(khome, 0700), RK_OK);
+	rk_buf_init(&cmd, 8192);
+	rk_buf_init(&out, 1 << 20);
+	rk_buf_init(&why, 4096);
+	rk_buf_init(&pub, 1 << 20);
+	assert_int_equal(rk_buf_addf(&cmd, "G() { gpg --homedir '%s' --batch --quiet "
+				     "--pinentry-mode loopback --passphrase '' \"$@\"; }; "
+				     "G --quick-gen-key 'S <sign@example.net>' ed25519 sign never && "
+				     "G --quick-gen-key 'E <exp@example.net>' future-default default 2y && "
+				     "G --armor --export 2>&1", khome), RK_OK);
+	if (run(cmd.data, &out) != 0)
+		fail_msg("making keys failed: %s", out.data);
+	assert_int_equal(mail_import_key(f->home, out.data, out.len, fpr, &f->log),
+			 RK_OK);
+	assert_int_equal(mail_recipient_key(f->signer, "sign@example.net", NULL,
+					    1795169700, found, &why), RK_OK);
+	assert_string_equal(found, "");
+	assert_non_null(strstr(why.data, "has no encryption subkey"));
+	rk_buf_reset(&why);
+	assert_int_equal(mail_recipient_key(f->signer, "exp@example.net", NULL,
+					    1795169700, found, &why), RK_OK);
+	assert_int_equal(strlen(found), 40);
+	/* the same key, three years on */
+	assert_int_equal(mail_recipient_key(f->signer, "exp@example.net", NULL,
+					    1795169700 + 3LL * 365 * 86400, found,
+					    &why), RK_OK);
+	assert_int_equal(mail_recipient_key(f->signer, "EXP@example.net", NULL,
+					    1795169700 + 3LL * 365 * 86400, found,
+					    &why), RK_OK);
+	assert_string_equal(found, "");
+	assert_non_null(strstr(why.data, "is expired"));
+	rk_buf_reset(&why);
+	assert_int_equal(mail_recipient_key(f->signer, "nobody@example.net", NULL,
+					    1795169700, found, &why), RK_OK);
+	assert_string_equal(found, "");
+	assert_non_null(strstr(why.data, "no key in the relay's GnuPG home"));
+
+	/* secret key material never goes in */
+	rk_buf_reset(&cmd);
+	assert_int_equal(rk_buf_addf(&cmd, "gpg --homedir '%s' --batch --quiet "
+				     "--pinentry-mode loopback --passphrase '' "
+				     "--armor --export-secret-keys sign@example.net",
+				     khome), RK_OK);
+	assert_int_equal(run(cmd.data, &pub), 0);
+	assert_int_equal(mail_import_key(f->home, pub.data, pub.len, fpr, &f->log),
+			 RK_ERR_INVAL);
+	kill_agent(khome);
+	free(khome);
+	rk_buf_release(&cmd);
+	rk_buf_release(&out);
+	rk_buf_release(&why);
+	rk_buf_release(&pub);
+}
+
+/* Inline: one text/plain part whose decoded body is a cleartext
+ * signature gpg --verify accepts; nothing attached. */
+static void test_inline_clearsigned(void **state)
+{
+	struct fixture *f = *state;
+	struct mail_message m;
+	struct mail_crypt crypt = {MAIL_FORM_INLINE, NULL, 0};
+	struct rk_buf msg, cmd, out;
+	GMimeMessage *parsed;
+	GMimeObject *top;
+	char *text;
+	size_t len;
+
+	sample_mail(&m);
+	rk_buf_init(&msg, RK_MAX_MESSAGE);
+	rk_buf_init(&cmd, 8192);
+	rk_buf_init(&out, 1 << 20);
+	assert_int_equal(mail_build_crypt(f->signer, &m, &crypt, &msg), RK_OK);
+	assert_wire_lines(&msg);
+	parsed = parse(&msg);
+	top = g_mime_message_get_mime_part(parsed);
+	assert_true(GMIME_IS_TEXT_PART(top));
+	assert_string_equal(g_mime_object_get_content_type_parameter(top, "charset"),
+			    "utf-8");
+	text = part_text(top, &len);
+	assert_int_equal(strncmp(text, "-----BEGIN PGP SIGNED MESSAGE-----", 34), 0);
+	assert_non_null(strstr(text, "貴組織のネットワーク"));
+	assert_null(strstr(text, "events-20261120-000001.csv"));
+	write_file(f->dir, "inline.txt", text, len);
+	free(text);
+	assert_int_equal(rk_buf_addf(&cmd, "LC_ALL=C gpg --homedir '%s' --batch "
+				     "--status-fd 1 --verify '%s/inline.txt' 2>&1",
+				     f->verify, f->dir), RK_OK);
+	if (run(cmd.data, &out) != 0)
+		fail_msg("gpg --verify failed:\n%s", out.data);
+	assert_int_equal(count(out.data, "[GNUPG:] GOODSIG"), 1);
+	assert_non_null(strstr(out.data, f->fpr));
+	/* without a signer there is nothing to sign with */
+	rk_buf_reset(&msg);
+	assert_int_equal(mail_build_crypt(NULL, &m, &crypt, &msg), RK_ERR_INVAL);
+	g_object_unref(parsed);
+	rk_buf_release(&msg);
+	rk_buf_release(&cmd);
+	rk_buf_release(&out);
+}
+
+/* WKD URLs as gpg-wks-client --print-wkd-url prints them (GnuPG 2.2.40:
+ * noc@wkd.test), the local part lower-cased for the hash only. */
+static void test_wkd_urls(void **state)
+{
+	struct rk_buf adv, dir;
+	char hash[33];
+
+	(void)state;
+	rk_buf_init(&adv, 4096);
+	rk_buf_init(&dir, 4096);
+	assert_int_equal(mail_wkd_hash("noc", 3, hash), RK_OK);
+	assert_string_equal(hash, "e1bxuz5fmgbtjxtngwnb56rnahtt48ij");
+	assert_int_equal(mail_wkd_hash("NoC", 3, hash), RK_OK);
+	assert_string_equal(hash, "e1bxuz5fmgbtjxtngwnb56rnahtt48ij");
+	assert_int_equal(mail_wkd_urls("noc@wkd.test", 0, &adv, &dir), RK_OK);
+	assert_string_equal(adv.data, "https://openpgpkey.wkd.test/.well-known/"
+			    "openpgpkey/wkd.test/hu/e1bxuz5fmgbtjxtngwnb56rnahtt48ij?l=noc");
+	assert_string_equal(dir.data, "https://wkd.test/.well-known/openpgpkey/hu/"
+			    "e1bxuz5fmgbtjxtngwnb56rnahtt48ij?l=noc");
+	rk_buf_reset(&adv);
+	rk_buf_reset(&dir);
+	assert_int_equal(mail_wkd_urls("a+b@x.test", 8443, &adv, &dir), RK_OK);
+	assert_non_null(strstr(adv.data, "https://openpgpkey.x.test:8443/"));
+	assert_non_null(strstr(adv.data, "?l=a%2Bb"));
+	rk_buf_reset(&adv);
+	rk_buf_reset(&dir);
+	assert_int_equal(mail_wkd_urls("x@evil.test/../", 0, &adv, &dir), RK_ERR_INVAL);
+	assert_int_equal(mail_wkd_urls("nobody", 0, &adv, &dir), RK_ERR_INVAL);
+	assert_int_equal(mail_wkd_urls("a@b.test:99", 0, &adv, &dir), RK_ERR_INVAL);
+	rk_buf_release(&adv);
+	rk_buf_release(&dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -671,6 +937,10 @@ int main(void)
 		cmocka_unit_test(test_invalid_addresses),
 		cmocka_unit_test(test_signer_selection),
 		cmocka_unit_test(test_signer_reuse),
+		cmocka_unit_test(test_encrypted_structure),
+		cmocka_unit_test(test_recipient_key_reasons),
+		cmocka_unit_test(test_inline_clearsigned),
+		cmocka_unit_test(test_wkd_urls),
 	};
 	int rc;
 

@@ -106,3 +106,17 @@ void fuzz_check_report_events(struct fuzz_store *s, int64_t report_id)
 		fuzz_check_event(&rows[i]);
 	store_events_free(rows, n);
 }
+
+void fuzz_ingest(struct fuzz_store *s, const struct ingest_options *opts,
+		 const char *name, const char *data, size_t len)
+{
+	struct ingest_result res;
+	enum rk_err err;
+
+	memset(&res, 0, sizeof(res));
+	err = ingest_buffer(s->store, &s->cfg, &s->log, opts, name, data, len,
+			    &res);
+	fuzz_check_result(err, &res);
+	fuzz_check_report_events(s, res.nfiles ? res.files[0].report_id : 0);
+	ingest_result_release(&res);
+}

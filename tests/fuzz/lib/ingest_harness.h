@@ -37,4 +37,9 @@ void fuzz_check_event(const struct store_event *ev);
  * fuzz_check_event. */
 void fuzz_check_report_events(struct fuzz_store *s, int64_t report_id);
 
+/* One ingest_buffer of data (named name) into s with opts, then every
+ * check above. */
+void fuzz_ingest(struct fuzz_store *s, const struct ingest_options *opts,
+		 const char *name, const char *data, size_t len);
+
 #endif
