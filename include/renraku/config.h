@@ -106,7 +106,13 @@ struct rk_config {
 		char *bootstrap_dir;  /* NULL = <data dir>/rdap (bundled) */
 		char *bootstrap_url;  /* "https://data.iana.org/rdap/" */
 		char *whois_server;   /* host[:port], NULL = whois.iana.org:43 */
-		char *dns_server;     /* host[:port], NULL = system resolver */
+		char *whois_map;      /* "name[:port]=host:port, ...": where to
+					 reach servers named in referrals, NULL */
+		char *dns_server;     /* host[:port] for abusix/cymru, NULL =
+					 the system's resolvers */
+		char *security_txt_url; /* where a domain's security.txt is
+					   read, "{host}" = the domain; NULL =
+					   https://{host}/.well-known/security.txt */
 		char *ca_file;        /* extra CA for HTTPS, NULL = system's */
 		long long ttl;        /* seconds, 7d */
 		long long negative_ttl; /* seconds, 1d */

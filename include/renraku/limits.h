@@ -77,6 +77,16 @@
 #define RK_MAX_BOOTSTRAP (4u << 20)      /* one RFC 9224 bootstrap file */
 #define RK_MAX_BOOTSTRAP_ENTRIES 100000  /* prefixes, ranges or labels in one */
 
+/* Registries (whois, DNS, security.txt) */
+#define RK_MAX_WHOIS_REPLY (256u << 10)  /* one port-43 answer, bytes */
+#define RK_MAX_WHOIS_LINE 4096           /* one line of a whois answer */
+#define RK_MAX_WHOIS_REFERRALS 6         /* servers asked for one subject */
+#define RK_MAX_WHOIS_PER_HOST 4          /* connections at once to one server */
+#define RK_MAX_DNS_TXT 4096              /* one TXT answer, all strings, bytes */
+#define RK_MAX_SECURITY_TXT (32u << 10)  /* one security.txt file, bytes */
+#define RK_MAX_SECURITY_TXT_LINE 2048    /* one line of it */
+#define RK_MAX_SECURITY_TXT_FIELDS 64    /* Contact/Encryption/... values kept */
+
 /* Files listed one by one in an ingest result (`ingest --json` "files"). */
 #define RK_MAX_FILES_LISTED 10000
 

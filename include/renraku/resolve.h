@@ -8,11 +8,13 @@
  * Levels whose address repeats a lower level are skipped.  Sources are
  * pluggable (struct resolve_source), registered by name in resolver.c:
  * `local` (the imported constituency and national CSIRT tables) and
- * `rdap` (registries over HTTPS, answers cached by range); whois, abusix,
- * cymru and security.txt plug in behind the same interface.  Network
- * sources are skipped when offline, but for rdap, which then answers
- * from its cache.  A country (or origin AS) a source names at a lower
- * level is used by the higher levels when the event had none.
+ * `rdap` (registries over HTTPS, answers cached by range), `whois`
+ * (port 43, referral chains), `abusix` and `cymru` (DNS TXT) and
+ * `security.txt` (RFC 9116 over HTTPS).  Network sources are skipped
+ * when offline, but for rdap, which then answers from its cache.  A
+ * country (or origin AS) a source names at a lower level is used by the
+ * higher levels when the event had none; an enriching source (cymru)
+ * fills them in before level 0 is asked.
  *
  * Owns: the in-memory match index of the constituency, the contact
  * sources, and the resolve stage (events new -> resolved | unresolved |
@@ -52,9 +54,14 @@ struct resolve_contact {
 			   "198.51.100.0 - 198.51.100.99", "AS64496-AS64511" */
 	char *country;  /* the resource's country from the registry */
 	char *registry; /* where the answer came from: the RDAP service
-			   that answered (after redirects), a whois server */
+			   that answered (after redirects), a whois server
+			   ("whois.ripe.net:43"), the security.txt URL read,
+			   the DNS name asked */
 	char *irt;      /* a national registry's IRT passed over for the
 			   network's own contact (APNIC), NULL = none */
+	char *encryption; /* security.txt Encryption: key URL, NULL */
+	char *detail;   /* how it was found, for --explain ("signed by
+			   FPR", "signed, key unknown"), NULL */
 	uint32_t asn;   /* the origin AS the registry named, 0 = none: level
 			   1 asks for it when the query had none */
 	bool cached;    /* read from the cache, not asked now */
@@ -70,6 +77,13 @@ struct resolve_chain {
 };
 
 void resolve_chain_release(struct resolve_chain *chain);
+
+/* What an enriching source found about a query's subject. */
+struct resolve_hint {
+	uint32_t asn;     /* origin AS, 0 = unknown */
+	char country[3];  /* ISO 3166 alpha-2, "" = unknown */
+	char range[48];   /* the routed prefix, "" = unknown */
+};
 
 /* A contact source.  lookup answers a batch of queries at one level
  * (0 = responsible party for q, 1 = upstream for q->asn or the hosting
@@ -92,6 +106,16 @@ struct resolve_source {
 			      struct resolve_contact *outs, enum rk_err *errs);
 	void (*free)(void *self);
 	void *self;
+	/* Optional (NULL = none): what the queries lack, found before level
+	 * 0 is asked (Team Cymru: the origin AS and country of an address),
+	 * so that levels 1 and 2 can use it.  Called once per batch, with no
+	 * transaction open, with every query: it looks at those with an
+	 * address and no AS or no country.  hints[] is the caller's, zeroed,
+	 * n long; a hint left zero adds nothing, and a hint never replaces
+	 * what the query already has.  Returns RK_OK or a batch-wide error (RK_ERR_NOMEM);
+	 * a query it cannot help just keeps its zero hint. */
+	enum rk_err (*enrich)(void *self, const struct resolve_query *qs,
+			      size_t n, struct resolve_hint *hints);
 };
 
 struct resolver;
@@ -202,5 +226,83 @@ enum rk_err resolve_bootstrap_update(const struct rk_config *cfg,
 				     const struct rk_log *log,
 				     const char *const *http_resolve,
 				     struct resolve_bootstrap_result *res);
+
+/* ------------------------------------------------- network sources */
+
+/* What one port-43 whois answer says (RFC 3912 text, any registry's
+ * shape: IANA, ARIN, RIPE/APNIC/AFRINIC/LACNIC RPSL, JPNIC in ISO-2022-JP,
+ * thin/thick domain registries).  Every string is owned (release with
+ * whois_answer_release), printable and on one line. */
+struct whois_answer {
+	char *email;     /* the best contact address, NULL = none */
+	int email_rank;  /* 0 the "% Abuse contact" line, 1 an abuse
+			    field, 2 technical, 3 any other e-mail */
+	char *referral;  /* next server "host:port" (refer:, ReferralServer:
+			    last one wins, whois:// and rwhois://), NULL */
+	char *range;     /* network: "192.0.2.0/24" when the range is one
+			    prefix, else "A - B", NULL */
+	char *country;   /* ISO 3166 alpha-2, upper case, NULL */
+	char *org;       /* organization name (UTF-8), NULL */
+	char *handle;    /* a contact handle to ask for (JPNIC's answers
+			    name the contact, not its address), NULL */
+	uint32_t asn;    /* origin AS, 0 = none */
+	bool decoded;    /* the answer was ISO-2022-JP, decoded to UTF-8 */
+};
+
+/* Parse an answer of len bytes (no NUL needed).  Pure: no I/O.  Longer
+ * answers than RK_MAX_WHOIS_REPLY are RK_ERR_LIMIT; lines longer than
+ * RK_MAX_WHOIS_LINE are skipped.  *out is zeroed first; caller releases
+ * it, also on error. */
+enum rk_err whois_parse(const char *data, size_t len,
+			struct whois_answer *out);
+void whois_answer_release(struct whois_answer *a);
+
+/* The line sent to server host for a subject ("192.0.2.1", "AS64500",
+ * "example.com", a handle): ARIN wants "n + ADDR" / "a + N" to list every
+ * network in full.  Written into out (NUL-terminated, CRLF included). */
+enum rk_err whois_query_line(const char *host, const char *subject,
+			     char *out, size_t outlen);
+
+/* The DNS name of addr under zone: IPv4 octets reversed
+ * ("10.2.0.192.zone"), IPv6 nibbles reversed.  out holds 80 + zone. */
+enum rk_err resolve_reverse_name(const struct rk_addr *addr, const char *zone,
+				 char *out, size_t outlen);
+
+/* Team Cymru's origin answer: "64500 | 192.0.2.0/24 | JP | apnic | 2010-01-01"
+ * (several ASNs separated by spaces: the first).  Fills asn, the prefix
+ * (range, at least 44 bytes) and the country ("" when none; 3 bytes). */
+enum rk_err resolve_cymru_parse(const char *txt, uint32_t *asn, char *range,
+				size_t rangelen, char country[3]);
+
+/* What a security.txt file (RFC 9116) says.  Owned strings; release with
+ * sectxt_release. */
+struct sectxt {
+	char **contacts;   /* mailto: addresses (the address only), in order */
+	size_t ncontacts;
+	size_t nother_contacts; /* Contact values that are not mailto: */
+	char **encryption; /* Encryption URLs */
+	size_t nencryption;
+	char **canonical;  /* Canonical URLs */
+	size_t ncanonical;
+	char *lang;        /* the first Preferred-Languages tag, lower case */
+	int64_t expires;   /* Unix seconds, 0 = no Expires field */
+	bool is_signed;    /* an OpenPGP cleartext signature wraps it */
+	size_t nrejected;  /* lines rejected (bad syntax, too long) */
+};
+
+/* Parse file text of len bytes.  Pure.  RK_ERR_LIMIT when larger than
+ * RK_MAX_SECURITY_TXT; RK_ERR_PARSE with why filled (a reason) when it
+ * is not a usable security.txt (Expires twice or not a date, a broken
+ * signature frame, no line at all).  *out is zeroed first; caller
+ * releases it, also on error. */
+enum rk_err sectxt_parse(const char *data, size_t len, struct sectxt *out,
+			 char *why, size_t whylen);
+void sectxt_release(struct sectxt *st);
+
+/* Whether a file read from url may be trusted by its own fields at time
+ * now: not expired, and url among its Canonical values when it has any.
+ * false with why filled otherwise. */
+bool sectxt_usable(const struct sectxt *st, const char *url, int64_t now,
+		   char *why, size_t whylen);
 
 #endif /* RENRAKU_RESOLVE_H */

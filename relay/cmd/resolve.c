@@ -25,13 +25,16 @@ static const char resolve_help[] =
 	"[--offline] IP|ASN|DOMAIN...\n"
 	"\n"
 	"The contact chain for each target, from the sources of [resolve]\n"
-	"sources in order (default: the imported constituency, then RDAP).\n"
+	"sources in order (default: the imported constituency, then RDAP;\n"
+	"whois, abusix, cymru and security.txt when named there, see\n"
+	"docs/configuration.md).\n"
 	"\n"
 	"  --json     one JSON object (an array for several targets); a failure\n"
 	"             prints {\"error\": ...}\n"
 	"  --explain  say how each level was found: source, registry or server,\n"
-	"             range, country and cache age\n"
-	"  --offline  only local sources and cached answers (no network)\n"
+	"             range, country, cache age, security.txt signature\n"
+	"  --offline  only local sources and cached answers (no whois, DNS or\n"
+	"             HTTPS)\n"
 	"  --help     this text\n";
 
 static void pad(struct rk_buf *b, const char *s, size_t width)
@@ -73,7 +76,9 @@ static void explain_network(struct rk_buf *b, const struct resolve_contact *c,
 			    int64_t now)
 {
 	rk_buf_addf(b, "           found by: source %s, %s %s\n", c->source,
-		    strcmp(c->source, "rdap") == 0 ? "registry" : "server",
+		    strcmp(c->source, "rdap") == 0	  ? "registry"
+		    : strcmp(c->source, "whois") == 0 ? "server"
+						      : "asked",
 		    c->registry ? c->registry : "?");
 	rk_buf_addf(b, "           range %s, country %s\n",
 		    c->range ? c->range : "-", c->country ? c->country : "-");
@@ -82,11 +87,17 @@ static void explain_network(struct rk_buf *b, const struct resolve_contact *c,
 	if (c->irt)
 		rk_buf_addf(b, "           passed over: %s (a national registry's IRT; "
 			       "the network's own contact is preferred)\n", c->irt);
+	if (c->detail) /* security.txt: how its signature was found */
+		rk_buf_addf(b, "           detail: %s\n", c->detail);
+	if (c->encryption)
+		rk_buf_addf(b, "           encryption key: %s\n", c->encryption);
 	if (c->cached && c->fetched_at)
 		rk_buf_addf(b, "           cache: answered %llds ago, kept by range\n",
 			    (long long)(now - c->fetched_at));
-	else
+	else if (strcmp(c->source, "rdap") == 0)
 		rk_buf_adds(b, "           cache: asked now, kept by range\n");
+	else
+		rk_buf_adds(b, "           cache: none, asked now\n");
 }
 
 static void table(struct rk_buf *b, const char *target,

@@ -91,7 +91,8 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->transport.password_file, &cfg->transport.ca_file,
 		&cfg->resolve.sources,
 		&cfg->resolve.bootstrap_dir, &cfg->resolve.bootstrap_url,
-		&cfg->resolve.whois_server, &cfg->resolve.dns_server,
+		&cfg->resolve.whois_server, &cfg->resolve.whois_map,
+		&cfg->resolve.dns_server, &cfg->resolve.security_txt_url,
 		&cfg->resolve.ca_file, &cfg->inbound.imap_url,
 		&cfg->ingest.spool,
 		&cfg->inbound.user, &cfg->inbound.password_file,
@@ -245,7 +246,8 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 enum key_kind { K_STR, K_STR_OPT, K_DURATION, K_INT, K_BOOL, K_TLP,
 		K_SIGN_MODE, K_ENCRYPT, K_STARTTLS, K_RATE, K_EMAIL, K_PREFIX,
 		K_HTTPS_URL, K_HOST_PORT,
-		K_PUBLIC_URL, K_TRANSPORT_URL, K_FIELD_LIST, K_SIZE };
+		K_PUBLIC_URL, K_TRANSPORT_URL, K_FIELD_LIST, K_SIZE,
+		K_STR_APPEND /* repeated (or continued) lines join with ", " */ };
 
 struct key_def {
 	const char *section;
@@ -351,7 +353,9 @@ static const struct key_def keys[] = {
 	{"resolve", "bootstrap_dir", K_STR_OPT, OFF(resolve.bootstrap_dir), 0, 0},
 	{"resolve", "bootstrap_url", K_HTTPS_URL, OFF(resolve.bootstrap_url), 0, 0},
 	{"resolve", "whois_server", K_HOST_PORT, OFF(resolve.whois_server), 0, 0},
+	{"resolve", "whois_map", K_STR_APPEND, OFF(resolve.whois_map), 0, 0},
 	{"resolve", "dns_server", K_HOST_PORT, OFF(resolve.dns_server), 0, 0},
+	{"resolve", "security_txt_url", K_STR_OPT, OFF(resolve.security_txt_url), 0, 0},
 	{"resolve", "ca_file", K_STR_OPT, OFF(resolve.ca_file), 0, 0},
 	{"resolve", "ttl", K_DURATION, OFF(resolve.ttl), 0, LLONG_MAX},
 	{"resolve", "negative_ttl", K_DURATION, OFF(resolve.negative_ttl), 0, LLONG_MAX},
@@ -492,6 +496,27 @@ static int set_key(struct parse_state *st, const struct key_def *k,
 					 "goes into every notice as the link "
 					 "to the acknowledgement page)",
 					 k->section, k->name, value);
+		/* fall through */
+	case K_STR_APPEND:
+		if (k->kind == K_STR_APPEND && *(char **)base && *value) {
+			struct rk_buf joined;
+			int ok;
+
+			if (rk_str_has_ctl(value, false) ||
+			    !rk_utf8_valid(value, strlen(value)))
+				return set_error(st, "[%s] %s: control character or "
+						 "not UTF-8", k->section, k->name);
+			rk_buf_init(&joined, 64 * RK_MAX_CONFIG_VALUE);
+			ok = rk_buf_addf(&joined, "%s, %s", *(char **)base, value) == RK_OK;
+			if (ok) {
+				free(*(char **)base);
+				*(char **)base = rk_buf_detach(&joined, NULL);
+				ok = *(char **)base != NULL;
+			}
+			rk_buf_release(&joined);
+			return ok ? 1 : set_error(st, "[%s] %s: too long", k->section,
+						  k->name);
+		}
 		/* fall through */
 	case K_STR_OPT:
 		if (!*value) {

@@ -41,6 +41,8 @@ static json_t *contact_json(const struct resolve_contact *c)
 	     set_str(obj, "pgp", c->pgp) && set_str_null(obj, "range", c->range) &&
 	     set_str_null(obj, "country", c->country) &&
 	     set_str(obj, "registry", c->registry) && set_str(obj, "irt", c->irt) &&
+	     set_str(obj, "encryption", c->encryption) &&
+	     set_str(obj, "detail", c->detail) &&
 	     json_object_set_new(obj, "cached", json_boolean(c->cached)) == 0 &&
 	     (!c->asn || json_object_set_new(obj, "asn", json_integer(c->asn)) == 0) &&
 	     (!c->fetched_at ||
@@ -156,7 +158,9 @@ enum rk_err resolve_chain_decode(const char *text, struct resolve_chain *out)
 		    !get_str(c, "range", &e->range) ||
 		    !get_str(c, "country", &e->country) ||
 		    !get_str(c, "registry", &e->registry) ||
-		    !get_str(c, "irt", &e->irt))
+		    !get_str(c, "irt", &e->irt) ||
+		    !get_str(c, "encryption", &e->encryption) ||
+		    !get_str(c, "detail", &e->detail))
 			err = RK_ERR_PARSE;
 		e->cached = json_is_true(json_object_get(c, "cached"));
 		if (json_is_integer(json_object_get(c, "asn")) &&

@@ -40,6 +40,8 @@ void resolve_contact_release(struct resolve_contact *c)
 	free(c->country);
 	free(c->registry);
 	free(c->irt);
+	free(c->encryption);
+	free(c->detail);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -121,6 +121,25 @@ enum rk_err rdap_source_new(struct rk_store *store, const struct rk_config *cfg,
 			    const struct rk_log *log, bool offline,
 			    struct resolve_source *out);
 
+/* The other network sources (one file each), source_ctor constructors
+ * without a cache (never made offline: offline is always false).
+ * RK_ERR_CONFIG names the bad [resolve] key.
+ *   whois         port 43, referral chains (whois.c)
+ *   abusix/cymru  DNS TXT over c-ares (dns.c)
+ *   security.txt  RFC 9116 over rk_http (sectxt.c); store dates Expires */
+enum rk_err whois_source_new(struct rk_store *store, const struct rk_config *cfg,
+			     const struct rk_log *log, bool offline,
+			     struct resolve_source *out);
+enum rk_err abusix_source_new(struct rk_store *store, const struct rk_config *cfg,
+			      const struct rk_log *log, bool offline,
+			      struct resolve_source *out);
+enum rk_err cymru_source_new(struct rk_store *store, const struct rk_config *cfg,
+			     const struct rk_log *log, bool offline,
+			     struct resolve_source *out);
+enum rk_err sectxt_source_new(struct rk_store *store, const struct rk_config *cfg,
+			      const struct rk_log *log, bool offline,
+			      struct resolve_source *out);
+
 /* Fill *out (zeroed first) from a contacts row; strings are copied.
  * source is the source's name. */
 enum rk_err resolve_contact_set(struct resolve_contact *out, int level,

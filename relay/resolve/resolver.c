@@ -4,8 +4,10 @@
  *
  * Sources come from [resolve] sources, registered by name in
  * known_sources below (one constructor each); network sources are
- * always skipped when offline.  The country a source learns at level 0
- * (RDAP's "country") reaches level 2 when the event had none.  Suppressions
+ * skipped when offline, but for those with a cache (rdap).  The country
+ * a source learns at level 0 (RDAP's "country") reaches level 2 when the
+ * event had none; an enriching source (cymru) fills in a missing origin
+ * AS and country before level 0 is asked.  Suppressions
  * do not depend on the sources: they are loaded from the store once and
  * indexed like the constituency.
  */
@@ -32,6 +34,9 @@ struct level_pass {
 	bool *later;                  /* a source could not tell now */
 	struct resolve_query *q2;     /* the batch's queries, countries
 					 learnt from level 0 and 1 added */
+	struct resolve_hint *hints;   /* what an enriching source found */
+	char (*cc)[3];                /* countries taken from hints (q2
+					 points into these) */
 };
 
 struct resolver {
@@ -68,10 +73,10 @@ static const struct {
 } known_sources[] = {
 	{"local", false, false, make_local},
 	{"rdap", true, true, rdap_source_new},
-	{"whois", true, false, NULL},
-	{"abusix", true, false, NULL},
-	{"cymru", true, false, NULL},
-	{"security.txt", true, false, NULL},
+	{"whois", true, false, whois_source_new},
+	{"abusix", true, false, abusix_source_new},
+	{"cymru", true, false, cymru_source_new},
+	{"security.txt", true, false, sectxt_source_new},
 };
 
 void resolve_chain_release(struct resolve_chain *chain)
@@ -104,6 +109,8 @@ void resolve_free(struct resolver *r)
 	free(r->scratch.found);
 	free(r->scratch.later);
 	free(r->scratch.q2);
+	free(r->scratch.hints);
+	free(r->scratch.cc);
 	free(r);
 }
 
@@ -417,8 +424,39 @@ static enum rk_err scratch_room(struct resolver *r, size_t n)
 	GROW(found);
 	GROW(later);
 	GROW(q2);
+	GROW(hints);
+	GROW(cc);
 #undef GROW
 	r->scratch_cap = n;
+	return RK_OK;
+}
+
+/* The queries as the enriching sources complete them: a query of qs[]
+ * without an AS or country takes it from the hints (a country is copied
+ * into cc[], which qs[] then points into).  Before level 0, so that
+ * levels 1 and 2 can use it; without enriching sources nothing changes. */
+static enum rk_err enrich_queries(struct resolver *r, struct resolve_query *qs,
+				  size_t n, struct resolve_hint *hints,
+				  char (*cc)[3])
+{
+	enum rk_err err;
+
+	for (size_t s = 0; s < r->nsources; s++) {
+		if (!r->sources[s].enrich)
+			continue;
+		memset(hints, 0, n * sizeof(*hints));
+		if ((err = r->sources[s].enrich(r->sources[s].self, qs, n, hints)))
+			return err;
+		for (size_t i = 0; i < n; i++) {
+			if (!qs[i].asn && hints[i].asn)
+				qs[i].asn = hints[i].asn;
+			if (!qs[i].country && hints[i].country[0] &&
+			    hints[i].country[1] && !hints[i].country[2]) {
+				memcpy(cc[i], hints[i].country, 3);
+				qs[i].country = cc[i];
+			}
+		}
+	}
 	return RK_OK;
 }
 
@@ -436,6 +474,7 @@ enum rk_err resolve_batch(struct resolver *r, const struct resolve_query *qs,
 	if ((err = scratch_room(r, n)))
 		return err;
 	memcpy(lp->q2, qs, n * sizeof(*qs));
+	err = enrich_queries(r, lp->q2, n, lp->hints, lp->cc);
 	for (int level = 0; !err && level < RESOLVE_MAX_LEVELS; level++) {
 		if (level > 0)
 			learn_from_lower(lp->q2, n, chains, level);

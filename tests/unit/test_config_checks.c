@@ -80,6 +80,42 @@ static void test_resolve_order(void **state)
 			 RK_ERR_CONFIG);
 }
 
+/* [resolve] whois_map adds up over repeated lines; security_txt_url and
+ * the network sources' names are read beside h-rdap's keys. */
+static void test_resolve_whois_keys(void **state)
+{
+	static const char text[] =
+		"[resolve]\nsources = local, whois, abusix, cymru, security.txt\n"
+		"whois_server = 127.0.0.1\n"
+		"whois_map = whois.ripe.net=127.0.0.1:4343\n"
+		"whois_map = rwhois.example:4321=127.0.0.1:4344\n"
+		"dns_server = 127.0.0.1:5353\n"
+		"security_txt_url = https://127.0.0.1:8443/{host}/security.txt\n";
+	struct rk_config cfg;
+	struct rk_log quiet = {RK_LOG_ERROR, NULL};
+
+	(void)state;
+	quiet.stream = fopen("/dev/null", "w");
+	assert_non_null(quiet.stream);
+	assert_int_equal(rk_config_defaults(&cfg), RK_OK);
+	assert_string_equal(cfg.resolve.sources, "local, rdap");
+	assert_null(cfg.resolve.whois_map);
+	assert_null(cfg.resolve.security_txt_url);
+	assert_int_equal(rk_config_load_buffer(&cfg, "t.conf", text, strlen(text),
+					       &quiet), RK_OK);
+	assert_string_equal(cfg.resolve.sources,
+			    "local, whois, abusix, cymru, security.txt");
+	assert_string_equal(cfg.resolve.whois_server, "127.0.0.1");
+	assert_string_equal(cfg.resolve.whois_map,
+			    "whois.ripe.net=127.0.0.1:4343, "
+			    "rwhois.example:4321=127.0.0.1:4344");
+	assert_string_equal(cfg.resolve.dns_server, "127.0.0.1:5353");
+	assert_string_equal(cfg.resolve.security_txt_url,
+			    "https://127.0.0.1:8443/{host}/security.txt");
+	rk_config_release(&cfg);
+	fclose(quiet.stream);
+}
+
 /* [ingest] max_file, max_line, max_field, max_evidence: sizes with k,
  * M, G, within their bounds. */
 static void test_ingest_limits(void **state)
@@ -172,6 +208,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_severity_types),
 		cmocka_unit_test(test_resolve_order),
+		cmocka_unit_test(test_resolve_whois_keys),
 		cmocka_unit_test(test_ingest_limits),
 		cmocka_unit_test(test_encrypt_review_keys),
 	};

@@ -50,6 +50,9 @@ struct rk_store *rk_test_store(const char *dir, const struct rk_log *log)
 void rk_test_config(struct rk_config *cfg)
 {
 	assert_int_equal(rk_config_defaults(cfg), RK_OK);
+	/* tests never reach the internet: only the local tables unless a
+	 * test names its (loopback) sources */
+	assert_int_equal(rk_str_set(&cfg->resolve.sources, "local"), RK_OK);
 }
 
 char *rk_test_read(const char *path, size_t *len)
