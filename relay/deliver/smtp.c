@@ -23,6 +23,7 @@
  * name check, which knows no IP addresses, is answered by OpenSSL's.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
@@ -32,7 +33,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -267,32 +267,51 @@ static void monitor_cb(const char *buf, int len, int writing, void *arg)
  * per connection.  libESMTP does not hand out its socket, so at
  * SMTP_EV_CONNECT the process's TCP sockets connected to the server's
  * port get the option (a session is the only such connection the
- * process has while it runs; the option is harmless on any other). */
+ * process has while it runs; the option is harmless on any other).
+ *
+ * The open descriptors are read from /proc/self/fd: trying every number
+ * up to RLIMIT_NOFILE (20,000 here) cost a getsockopt each, ~20 ms a
+ * session, a fifth of a millisecond per message (bench_smtp).  Without
+ * /proc, the first 1,024 numbers are tried. */
+static void nodelay_fd(int fd, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type = 0, one = 1, peer_port = -1;
+	socklen_t tlen = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
+	    type != SOCK_STREAM ||
+	    getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET)
+		peer_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else if (ss.ss_family == AF_INET6)
+		peer_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	if (peer_port == port)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static void nodelay(int port)
 {
-	struct rlimit rl;
-	rlim_t max = 1024;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536)
-		max = rl.rlim_cur;
-	for (int fd = 3; fd < (int)max; fd++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int type = 0, one = 1, peer_port = -1;
-		socklen_t tlen = sizeof(type);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
-		    type != SOCK_STREAM ||
-		    getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-			continue;
-		if (ss.ss_family == AF_INET)
-			peer_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			peer_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-		if (peer_port == port)
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-				   sizeof(one));
+	if (!d) {
+		for (int fd = 3; fd < 1024; fd++)
+			nodelay_fd(fd, port);
+		return;
 	}
+	while ((de = readdir(d)) != NULL) {
+		long long fd = 0;
+
+		if (de->d_name[0] == '.' ||
+		    rk_parse_long(de->d_name, 3, INT_MAX, &fd) != RK_OK ||
+		    (int)fd == dirfd(d))
+			continue;
+		nodelay_fd((int)fd, port);
+	}
+	closedir(d);
 }
 
 static void event_cb(smtp_session_t session, int event, void *arg, ...)

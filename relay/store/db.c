@@ -340,6 +340,16 @@ static const char *const migrations[] = {
 	"  uidvalidity INTEGER NOT NULL,"
 	"  last_uid INTEGER NOT NULL"
 	");",
+	/* 8: a message's raw bytes in a table of their own, written once:
+	 * SQLite rewrites a whole row (its overflow pages too) on every
+	 * update, and the messages row changes state at least twice per
+	 * delivery.  New messages leave messages.raw NULL; the rows queued
+	 * before keep their bytes where they are (additive: nothing moves),
+	 * and readers take message_raw first, the old column otherwise. */
+	"CREATE TABLE message_raw ("
+	"  message_row INTEGER PRIMARY KEY REFERENCES messages(id),"
+	"  raw BLOB NOT NULL"
+	");",
 };
 
 int store_schema_version(void)

@@ -17,6 +17,11 @@
 	"subject, state, location, reply, created_at, sent_at, attempts, "  \
 	"next_attempt"
 #define MESSAGE_NCOLS 15
+/* The raw bytes after MESSAGE_COLS: message_raw (migration 6), or the
+ * column the row had before it. */
+#define MESSAGE_RAW_COL                                                     \
+	"coalesce((SELECT r.raw FROM message_raw r "                        \
+	"WHERE r.message_row = messages.id), messages.raw)"
 
 void store_message_release(struct store_message *m)
 {
@@ -149,13 +154,34 @@ static enum rk_err deliveries_add(struct rk_store *store, int64_t message_row,
 	return RK_OK;
 }
 
+/* The raw bytes of message row, in their own table (migration 6): they
+ * are written once, the messages row changes state many times. */
+static enum rk_err raw_add(struct rk_store *store, int64_t row,
+			   const struct store_message *m)
+{
+	static const char sql[] =
+		"INSERT INTO message_raw (message_row, raw) VALUES (?1, ?2)";
+	sqlite3_stmt *stmt;
+	enum rk_err err;
+	int rc;
+
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, row);
+	sqlite3_bind_blob64(stmt, 2, m->raw, m->raw_len, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	err = rc == SQLITE_DONE ? RK_OK : store_fail(store, "add message bytes");
+	store_done(stmt);
+	return err;
+}
+
 enum rk_err store_message_add(struct rk_store *store,
 			      const struct store_message *m, int64_t *id_out)
 {
 	static const char sql[] =
 		"INSERT INTO messages (ticket_id, direction, kind, message_id, "
-		"mail_from, rcpt, subject, state, created_at, raw) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+		"mail_from, rcpt, subject, state, created_at) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 	sqlite3_stmt *stmt;
 	enum rk_err err = RK_OK;
 	int rc;
@@ -178,11 +204,6 @@ enum rk_err store_message_add(struct rk_store *store,
 	store_bind_text(stmt, 7, m->subject);
 	store_bind_text(stmt, 8, STORE_MSG_QUEUED);
 	sqlite3_bind_int64(stmt, 9, m->created_at ? m->created_at : store->now);
-	if (m->raw)
-		sqlite3_bind_blob64(stmt, 10, m->raw, m->raw_len,
-				    SQLITE_STATIC);
-	else
-		sqlite3_bind_null(stmt, 10);
 	rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE) {
 		if (sqlite3_extended_errcode(store->db) ==
@@ -196,7 +217,8 @@ enum rk_err store_message_add(struct rk_store *store,
 		int64_t row = sqlite3_last_insert_rowid(store->db);
 
 		store_done(stmt);
-		if ((err = deliveries_add(store, row, m->rcpt, store->now)))
+		if ((m->raw && (err = raw_add(store, row, m)) != RK_OK) ||
+		    (err = deliveries_add(store, row, m->rcpt, store->now)))
 			return err;
 		if (id_out)
 			*id_out = row;
@@ -227,7 +249,7 @@ enum rk_err store_messages_pending_after(struct rk_store *store, int64_t now,
 					 size_t *n)
 {
 	static const char sql[] =
-		"SELECT " MESSAGE_COLS ", raw FROM messages "
+		"SELECT " MESSAGE_COLS ", " MESSAGE_RAW_COL " FROM messages "
 		"WHERE direction = 'out' AND id > ?3 "
 		"AND (state IN ('queued', 'sending') "
 		"OR (state = 'deferred' AND next_attempt <= ?2)) "
@@ -468,14 +490,22 @@ static int64_t retry_at(const struct store_retry *retry, int64_t id,
 	return next > now ? next : now + 1;
 }
 
+/* The recipients' outcomes an attempt's audit row carries ("; rcpt
+ * state: reply" each); recipients past it get rows of their own. */
+#define AUDIT_RCPTS_MAX 4096
+/* The start of a recipient's reply in the audit log. */
+#define AUDIT_REPLY_MAX 400
+
 /* In a transaction.  The message's state from its deliveries (see
  * store_message_finish), written with reply and location (NULL keeps),
- * and audited.  *state_out gets the state. */
+ * and audited in one row, with rcpts (the recipients' outcomes, "" or
+ * NULL for none) in its detail.  *state_out gets the state. */
 static enum rk_err message_settle(struct rk_store *store, int64_t id,
 				  const struct message_head *h,
 				  const struct store_retry *retry,
 				  const char *reply, const char *location,
-				  int64_t now, const char **state_out)
+				  const char *rcpts, int64_t now,
+				  const char **state_out)
 {
 	static const char give_up_sql[] =
 		"UPDATE deliveries SET state = 'failed', updated_at = ?2, "
@@ -543,13 +573,13 @@ static enum rk_err message_settle(struct rk_store *store, int64_t id,
 	if (rc != SQLITE_DONE)
 		return store_fail(store, "set message state");
 	{
-		char action[32], detail[640];
+		char action[32], detail[640 + AUDIT_RCPTS_MAX];
 
 		snprintf(action, sizeof(action), "message.%s", state);
 		snprintf(detail, sizeof(detail),
-			 "attempt %lld: %lld of %lld recipients accepted%s%s",
+			 "attempt %lld: %lld of %lld recipients accepted%s%.512s%s",
 			 h->attempts, sent, total, reply ? ": " : "",
-			 reply ? reply : "");
+			 reply ? reply : "", rcpts ? rcpts : "");
 		if ((err = store_audit(store, "deliver", action, h->message_id,
 				       detail)))
 			return err;
@@ -577,7 +607,7 @@ enum rk_err store_message_attempt(struct rk_store *store, int64_t id,
 	sqlite3_stmt *stmt;
 	long long ndeliveries = 0;
 	enum rk_err err;
-	char detail[64], why[128];
+	char why[128];
 	int rc;
 
 	*todo = NULL;
@@ -607,8 +637,8 @@ enum rk_err store_message_attempt(struct rk_store *store, int64_t id,
 		goto cleanup;
 	if (!retry_allowed(retry, &h, now, why, sizeof(why))) {
 		*gave_up = true;
-		err = message_settle(store, id, &h, retry, NULL, NULL, now,
-				     NULL);
+		err = message_settle(store, id, &h, retry, NULL, NULL, NULL,
+				     now, NULL);
 		if (!err)
 			err = store_commit(store);
 		goto cleanup;
@@ -624,10 +654,9 @@ enum rk_err store_message_attempt(struct rk_store *store, int64_t id,
 		err = store_fail(store, "mark message sending");
 		goto cleanup;
 	}
-	snprintf(detail, sizeof(detail), "attempt %lld", h.attempts + 1);
-	if ((err = store_audit(store, "deliver", "message.sending",
-			       h.message_id, detail)))
-		goto cleanup;
+	/* no audit row of its own: the attempt's outcome row says "attempt
+	 * N"; one cut short by a crash leaves the message sending, and the
+	 * next outcome row's number shows the attempt counted */
 	if (!(stmt = store_stmt(store, todo_sql))) {
 		err = RK_ERR_DB;
 		goto cleanup;
@@ -672,11 +701,13 @@ enum rk_err store_message_finish(struct rk_store *store, int64_t id,
 		"WHERE id = ?1 AND message_row = ?2 "
 		"AND state IN ('queued', 'deferred') RETURNING rcpt";
 	struct message_head h;
+	struct rk_buf rcpts;
 	enum rk_err err;
 
 	if (state_out)
 		*state_out = NULL;
 	memset(&h, 0, sizeof(h));
+	rk_buf_init(&rcpts, AUDIT_RCPTS_MAX);
 	for (size_t i = 0; i < n; i++)
 		if (!delivery_outcome_known(outcomes[i].state))
 			return RK_ERR_INVAL;
@@ -725,14 +756,26 @@ enum rk_err store_message_finish(struct rk_store *store, int64_t id,
 			err = store_fail(store, "record delivery");
 		store_done(stmt);
 		if (!err) {
-			char detail[1024]; /* a long reply: its start */
+			/* in the attempt's row, or (too many for it) one
+			 * row of its own */
+			size_t mark = rcpts.len;
 
-			snprintf(action, sizeof(action), "delivery.%s",
-				 o->state);
-			snprintf(detail, sizeof(detail), "%s: %s",
-				 rcpt ? rcpt : "", o->reply ? o->reply : "");
-			err = store_audit(store, "deliver", action,
-					  h.message_id, detail);
+			err = rk_buf_addf(&rcpts, "; %s %s: %.*s",
+					  rcpt ? rcpt : "", o->state,
+					  AUDIT_REPLY_MAX,
+					  o->reply ? o->reply : "");
+			if (err == RK_ERR_LIMIT) {
+				char detail[1024]; /* a long reply: its start */
+
+				rk_buf_truncate(&rcpts, mark);
+				snprintf(action, sizeof(action), "delivery.%s",
+					 o->state);
+				snprintf(detail, sizeof(detail), "%s: %s",
+					 rcpt ? rcpt : "",
+					 o->reply ? o->reply : "");
+				err = store_audit(store, "deliver", action,
+						  h.message_id, detail);
+			}
 		}
 		if (!err && rcpt && strcmp(o->state, STORE_DLV_BOUNCED) == 0)
 			err = store_address_mark_failing(store, rcpt, o->reply,
@@ -741,8 +784,8 @@ enum rk_err store_message_finish(struct rk_store *store, int64_t id,
 	}
 	if (err)
 		goto cleanup;
-	if ((err = message_settle(store, id, &h, retry, reply, location, now,
-				  state_out)))
+	if ((err = message_settle(store, id, &h, retry, reply, location,
+				  rcpts.data, now, state_out)))
 		goto cleanup;
 	err = store_commit(store);
 cleanup:
@@ -751,6 +794,7 @@ cleanup:
 		if (state_out)
 			*state_out = NULL;
 	}
+	rk_buf_release(&rcpts);
 	message_head_release(&h);
 	return err;
 }
@@ -825,7 +869,7 @@ enum rk_err store_ticket_messages_raw(struct rk_store *store,
 				      struct store_message **rows, size_t *n)
 {
 	static const char sql[] =
-		"SELECT " MESSAGE_COLS ", raw FROM messages "
+		"SELECT " MESSAGE_COLS ", " MESSAGE_RAW_COL " FROM messages "
 		"WHERE ticket_id = ?1 AND direction = 'out' "
 		"AND (?2 IS NULL OR state = ?2) ORDER BY id LIMIT ?3";
 	sqlite3_stmt *stmt;

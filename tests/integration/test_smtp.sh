@@ -83,7 +83,7 @@ check "each recipient's reply is stored" test \
 same=0
 for f in sink/*.eml; do
 	mid=$(sed -n 's/^Message-I[Dd]: \(<[^>]*>\).*/\1/p' "$f" | head -1 | tr -d '\r')
-	sqlite3 r.db "SELECT writefile('stored.eml', raw) FROM messages WHERE message_id = '$mid'" >/dev/null
+	sqlite3 r.db "SELECT writefile('stored.eml', r.raw) FROM messages m JOIN message_raw r ON r.message_row = m.id WHERE m.message_id = '$mid'" >/dev/null
 	cmp -s stored.eml "$f" && same=$((same + 1))
 done
 check "every message arrived byte for byte as stored ($same)" test "$same" -eq "$nsent"

@@ -792,6 +792,67 @@ static void test_message_rows(void **state)
 	assert_string_equal(dl[0].reply, "250 ok");
 	assert_string_equal(dl[0].location, "/x/new/f");
 	store_deliveries_free(dl, n);
+	/* the bytes, read back from their own table */
+	assert_int_equal(store_ticket_messages_raw(store, t.id, NULL, &rows, &n),
+			 RK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].raw_len, strlen(sample));
+	assert_memory_equal(rows[0].raw, sample, strlen(sample));
+	store_messages_free(rows, n);
+	store_close(store);
+	{
+		/* written once, in message_raw (migration 6), not in the row
+		 * that changes state; one audit row for the attempt, naming
+		 * the recipient's outcome */
+		sqlite3 *db;
+		sqlite3_stmt *st;
+		char *path = NULL;
+
+		assert_int_equal(rk_path_join(dir, "test.db", &path), RK_OK);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(
+			sqlite3_prepare_v2(db,
+					   "SELECT m.raw IS NULL, length(r.raw) "
+					   "FROM messages m JOIN message_raw r "
+					   "ON r.message_row = m.id",
+					   -1, &st, NULL),
+			SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 1);
+		assert_int_equal(sqlite3_column_int(st, 1), (int)strlen(sample));
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+		assert_int_equal(
+			sqlite3_prepare_v2(db,
+					   "SELECT action, detail FROM audit_log "
+					   "WHERE object = '<t1@example.org>' "
+					   "AND actor = 'deliver'",
+					   -1, &st, NULL),
+			SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0),
+				    "message.sent");
+		assert_string_equal((const char *)sqlite3_column_text(st, 1),
+				    "attempt 1: 1 of 1 recipients accepted: "
+				    "delivered; abuse@example.net sent: 250 ok");
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+		/* a row queued before migration 6 keeps its bytes inline */
+		assert_int_equal(sqlite3_exec(db,
+					      "DELETE FROM message_raw;"
+					      "UPDATE messages SET raw = x'41';",
+					      NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(db);
+		free(path);
+	}
+	store = rk_test_store(dir, &log);
+	assert_int_equal(store_ticket_messages_raw(store, t.id, NULL, &rows, &n),
+			 RK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].raw_len, 1);
+	assert_memory_equal(rows[0].raw, "A", 1);
+	store_messages_free(rows, n);
 	store_close(store);
 	rk_test_rmtree(dir);
 	free(dir);
