@@ -202,7 +202,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	     (cfg->resolve.sources = rk_strdup("local, rdap")) &&
 	     (cfg->resolve.bootstrap_url = rk_strdup("https://data.iana.org/rdap/")) &&
 	     (cfg->inbound.mailbox = rk_strdup("INBOX")) &&
-	     (cfg->http.listen = rk_strdup("127.0.0.1:8025"));
+	     (cfg->http.listen = rk_strdup("127.0.0.1:8080"));
 	cfg->relay.default_tlp = RK_TLP_GREEN;
 	cfg->relay.retention = 0;
 	cfg->store.busy_timeout = 5000;
@@ -232,6 +232,11 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	cfg->tracking.dispute_suppress = 90 * 86400;
 	cfg->tracking.auto_ack_factor = 3;
 	cfg->http.max_body = 16 << 20;
+	cfg->http.interval = 15;
+	cfg->http.max_connections = 256;
+	cfg->http.timeout = 30;
+	cfg->http.rate = 600;
+	cfg->http.threads = 4;
 	free(data_dir);
 	if (!ok) {
 		rk_config_release(cfg);
@@ -382,6 +387,11 @@ static const struct key_def keys[] = {
 	{"inbound", "max_message", K_SIZE, OFF(inbound.max_message), 1024, 1LL << 30},
 	{"http", "listen", K_STR, OFF(http.listen), 0, 0},
 	{"http", "max_body", K_INT, OFF(http.max_body), 1024, 1LL << 32},
+	{"http", "interval", K_DURATION, OFF(http.interval), 1, 86400},
+	{"http", "max_connections", K_INT, OFF(http.max_connections), 1, 100000},
+	{"http", "timeout", K_DURATION, OFF(http.timeout), 1, 3600},
+	{"http", "rate", K_INT, OFF(http.rate), 0, 1000000},
+	{"http", "threads", K_INT, OFF(http.threads), 1, 64},
 };
 #undef OFF
 
