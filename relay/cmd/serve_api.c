@@ -41,6 +41,8 @@ struct request {
 	struct rk_buf body;
 	bool too_large;         /* the body went over its limit */
 	bool answered;          /* a response was queued early */
+	size_t limit;           /* bytes of body kept at most */
+	size_t dropped;         /* bytes read past the limit */
 	unsigned status;
 	char reporter[257];     /* the token's reporter, "" = none */
 	char scopes[64];
@@ -474,6 +476,7 @@ static enum MHD_Result ack_ticket(struct serve_ctx *ctx, struct MHD_Connection *
 	const char *status = body ? json_string_value(json_object_get(body, "status")) : NULL;
 	const char *note = body ? json_string_value(json_object_get(body, "note")) : NULL;
 	enum track_ack_status st;
+	json_t *doc;
 	char actor[300];
 	enum rk_err err;
 
@@ -490,11 +493,15 @@ static enum MHD_Result ack_ticket(struct serve_ctx *ctx, struct MHD_Connection *
 			note, actor, rk_now());
 	pthread_rwlock_unlock(&ctx->cfg_lock);
 	pthread_mutex_unlock(&ctx->db_lock);
+	doc = err ? NULL
+		  : json_pack("{s:s, s:s}", "ticket", rq->path_id, "status", status);
 	json_decref(body);
-	if (err)
+	if (err) {
+		rk_log_warn(&ctx->http_log, "ticket %s: ack: %s", rq->path_id,
+			    rk_strerror(err));
 		return reply_error(rq, conn, ack_status(err), rk_strerror(err));
-	return reply_json(rq, conn, 200,
-			  json_pack("{s:s, s:s}", "ticket", rq->path_id, "status", status));
+	}
+	return reply_json(rq, conn, 200, doc);
 }
 
 /* ------------------------------------------------------------ ack pages */
@@ -931,7 +938,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		limit = rq->route == R_REPORTS_POST ? ctx->max_body : SMALL_BODY_MAX;
 		rate = ctx->app->cfg.http.rate;
 		pthread_rwlock_unlock(&ctx->cfg_lock);
-		rk_buf_init(&rq->body, (size_t)limit);
+		rq->limit = (size_t)limit;
+		rk_buf_init(&rq->body, rq->limit);
 		if (bad_method) {
 			rq->answered = true;
 			return reply_error(rq, conn, 405, "method not allowed");
@@ -964,15 +972,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			rq->too_large = true;
 			rk_buf_release(&rq->body);
 		}
-		*upload_data_size = 0;
-		if (rq->too_large && !rq->answered) {
-			/* over the limit while reading: answer now and read
-			 * no more than MHD must to close */
-			rq->answered = true;
-			if (reply_error(rq, conn, 413,
-					"the body is larger than [http] max_body") == MHD_NO)
+		if (rq->too_large) {
+			/* over the limit while reading (chunked): nothing more
+			 * is kept; libmicrohttpd cannot answer in the middle of
+			 * a body, so the rest is read and dropped; past the
+			 * limit again (at least 1 MiB) the connection closes */
+			rq->dropped += *upload_data_size;
+			if (rq->dropped > rq->limit && rq->dropped > (1u << 20))
 				return MHD_NO;
 		}
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (rq->answered)

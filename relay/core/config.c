@@ -386,7 +386,7 @@ static const struct key_def keys[] = {
 	{"inbound", "maildir", K_STR_OPT, OFF(inbound.maildir), 0, 0},
 	{"inbound", "max_message", K_SIZE, OFF(inbound.max_message), 1024, 1LL << 30},
 	{"http", "listen", K_STR, OFF(http.listen), 0, 0},
-	{"http", "max_body", K_INT, OFF(http.max_body), 1024, 1LL << 32},
+	{"http", "max_body", K_SIZE, OFF(http.max_body), 1024, 1LL << 32},
 	{"http", "interval", K_DURATION, OFF(http.interval), 1, 86400},
 	{"http", "max_connections", K_INT, OFF(http.max_connections), 1, 100000},
 	{"http", "timeout", K_DURATION, OFF(http.timeout), 1, 3600},
