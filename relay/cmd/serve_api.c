@@ -3,7 +3,6 @@
  * request that touches the database holds ctx->db_lock on the API's own
  * connection; no request runs a pipeline pass (serve_wake asks the
  * scheduler for one). */
-#include <ctype.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -689,50 +688,11 @@ static enum MHD_Result ack_page(struct serve_ctx *ctx, struct MHD_Connection *co
 	return ret;
 }
 
-/* One field of an application/x-www-form-urlencoded body, decoded into
- * out (size bytes); false when absent or too long. */
+/* One field of the form body (rk_form_field). */
 static bool form_field(const struct rk_buf *body, const char *name, char *out,
 		       size_t size)
 {
-	size_t nl = strlen(name), i = 0, len = body->len;
-	const char *d = body->data ? body->data : "";
-
-	while (i < len) {
-		size_t end = i;
-
-		while (end < len && d[end] != '&')
-			end++;
-		if (end - i > nl && strncmp(d + i, name, nl) == 0 && d[i + nl] == '=') {
-			size_t o = 0;
-
-			for (size_t k = i + nl + 1; k < end; k++) {
-				char c = d[k];
-
-				if (c == '+') {
-					c = ' ';
-				} else if (c == '%') {
-					char hex[3];
-					char *e = NULL;
-
-					if (k + 2 >= end || !isxdigit((unsigned char)d[k + 1]) ||
-					    !isxdigit((unsigned char)d[k + 2]))
-						return false;
-					hex[0] = d[k + 1];
-					hex[1] = d[k + 2];
-					hex[2] = '\0';
-					c = (char)strtol(hex, &e, 16);
-					k += 2;
-				}
-				if (o + 1 >= size)
-					return false;
-				out[o++] = c;
-			}
-			out[o] = '\0';
-			return true;
-		}
-		i = end + 1;
-	}
-	return false;
+	return rk_form_field(body->data ? body->data : "", body->len, name, out, size);
 }
 
 static enum MHD_Result ack_post(struct serve_ctx *ctx, struct MHD_Connection *conn,
