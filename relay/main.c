@@ -57,7 +57,7 @@ static const char usage_text[] =
 	"  serve       [--offline] [--listen ADDR:PORT] [--interval DURATION]\n"
 	"              HTTP API, acknowledgement pages and the scheduler\n"
 	"  tokens      add NAME [--scope submit,read,admin] | list [--json]\n"
-	"              | revoke NAME|ID: bearer tokens of the HTTP API"
+	"              | revoke NAME|ID: bearer tokens of the HTTP API\n"
 "  demo        [--out DIR] the whole pipeline on bundled samples, offline\n"
 	"\n"
 	"Every command but init, demo, contacts check and preview --data needs a\n"

@@ -7,7 +7,7 @@
  * threads write one byte to a pipe; they never run a pass).  Signals are
  * blocked and read from a signalfd: SIGTERM/SIGINT let the pass in hand
  * finish and commit, then the server stops and the process exits 0;
- * SIGHUP reloads the configuration. */
+ * SIGHUP reloads the configuration and the contacts directory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "serve.h"
+#include "renraku/contacts.h"
 #include "renraku/pipeline.h"
 
 static const char serve_help[] =
@@ -29,7 +30,8 @@ static const char serve_help[] =
 	"The HTTP API (/v1, bearer tokens: renraku tokens), /healthz, /readyz\n"
 	"and /metrics, and the scheduler: the pipeline runs in this process\n"
 	"every interval and as soon as a report arrives.  SIGTERM or SIGINT\n"
-	"finish the pass in hand and exit 0; SIGHUP reloads the configuration.\n"
+	"finish the pass in hand and exit 0; SIGHUP reloads the configuration\n"
+	"and, with [relay] contacts, the contacts directory.\n"
 	"\n"
 	"  --listen ADDR:PORT   where to listen (default [http] listen,\n"
 	"                       127.0.0.1:8080; port 0 picks a free port, which\n"
@@ -101,6 +103,38 @@ static void scheduler_pass(struct serve_ctx *ctx, struct rk_store *store,
 	ctx->deferred += stats.deferred;
 	ctx->bounced += stats.bounced;
 	pthread_mutex_unlock(&ctx->metrics_lock);
+}
+
+/* SIGHUP, after the configuration: the constituency of [relay] contacts
+ * read again into the database (as contacts import does; keys/ files are
+ * for `renraku contacts import`), unless the directory has problems. */
+static void reload_contacts(struct serve_ctx *ctx, struct rk_store *store)
+{
+	struct app *app = ctx->app;
+	struct contacts_set set;
+	char *dir = NULL;
+	enum rk_err err;
+
+	memset(&set, 0, sizeof(set));
+	if (!app->cfg.relay.contacts)
+		return;
+	if ((err = rk_config_path(&app->cfg, app->cfg.relay.contacts, &dir)) ||
+	    (err = contacts_read_dir(dir, rk_now(), &app->log, &set))) {
+		rk_log_error(&app->log, "serve: SIGHUP: contacts: %s", rk_strerror(err));
+	} else if (set.nproblems) {
+		rk_log_error(&app->log, "serve: SIGHUP: '%s' has %zu problems "
+			     "(renraku contacts check); the contacts stay as they were",
+			     dir, set.nproblems);
+	} else if ((err = store_contacts_replace(store, set.contacts, set.ncontacts,
+						 set.supps, set.nsupps))) {
+		rk_log_error(&app->log, "serve: SIGHUP: contacts from '%s': %s", dir,
+			     rk_strerror(err));
+	} else {
+		rk_log_info(&app->log, "serve: contacts reloaded from '%s' (%zu entries)",
+			    dir, set.ncontacts);
+	}
+	contacts_set_release(&set);
+	free(dir);
 }
 
 /* SIGHUP: read the configuration again; the old one stays when the new
@@ -242,6 +276,8 @@ int cmd_serve(struct app *app, int argc, char **argv)
 		    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				reload_config(&ctx);
+				store_set_now(sched, rk_now());
+				reload_contacts(&ctx, sched);
 				continue;
 			}
 			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {

@@ -23,6 +23,8 @@ static const char tokens_help[] =
 	"  tokens revoke NAME|ID            revoke one token (by id) or every\n"
 	"                                   token of reporter NAME\n"
 	"\n"
+	"  --help                           this text\n"
+	"\n"
 	"exit codes: 0 ok, 1 failure, 2 usage, 65 nothing to revoke\n";
 
 bool api_scopes_valid(const char *scopes)

@@ -127,8 +127,17 @@ check "metrics: events by format" grep -q '^renraku_events_ingested{format="inte
 check "metrics: requests by route and status" grep -q '^renraku_http_requests_total{route="reports_post",status="401"} [0-9]' "$WORK/body"
 check "access log on stderr" grep -q 'http method=POST path=/v1/reports route=reports_post status=202 .*reporter=sensor-1' "$WORK/serve.log.new"
 
-# SIGHUP: a new configuration is read; a broken one is refused
+# SIGHUP: a new configuration is read, and the contacts directory
+contacts_with "$WORK/contacts" \
+	'Org EN,192.0.2.0/24,noc@en.example,,,en,csv-attach,' \
+	'Org JA,198.51.100.0/24,noc@ja.example,,,ja,csv-attach,' \
+	'Org NEW,203.0.113.0/24,noc@new.example,,,en,csv-attach,'
+relay_conf "$conf" '[gpg]' 'mode = none' '[relay]' \
+	'public_url = https://csirt.test.example/' 'contacts = contacts' '[http]' \
+	'max_body = 4096' 'rate = 40'
 kill -HUP "$SERVE_PID"
+for i in $(seq 1 30); do grep -q 'contacts reloaded' "$WORK/serve.log.new" && break; sleep 0.1; done
+check "SIGHUP reloads the contacts directory" test "$(q "SELECT count(*) FROM contacts WHERE email = 'noc@new.example'")" -eq 1
 for i in $(seq 1 30); do grep -q 'configuration reloaded' "$WORK/serve.log.new" && break; sleep 0.1; done
 check "SIGHUP reloads the configuration" grep -q 'configuration reloaded' "$WORK/serve.log.new"
 check "and it still answers" test "$(status GET /healthz)" = 200
