@@ -5,15 +5,6 @@
 
 #include "private.h"
 
-void store_api_tokens_free(struct store_api_token *rows, size_t n)
-{
-	for (size_t i = 0; rows && i < n; i++) {
-		free(rows[i].reporter);
-		free(rows[i].scopes);
-	}
-	free(rows);
-}
-
 enum rk_err store_api_token_add(struct rk_store *store, const char *reporter,
 				const char *hash_hex, const char *scopes,
 				int64_t *id_out)
@@ -95,6 +86,13 @@ static void release_token(void *row)
 
 	free(t->reporter);
 	free(t->scopes);
+}
+
+void store_api_tokens_free(struct store_api_token *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		release_token(&rows[i]);
+	free(rows);
 }
 
 enum rk_err store_api_tokens_list(struct rk_store *store,

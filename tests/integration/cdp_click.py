@@ -101,6 +101,14 @@ class WS:
         raise RuntimeError("no %s within %ss" % (method, timeout))
 
 
+def screenshot(ws, path):
+    """The page as it shows now, to path (PNG); the path printed."""
+    shot = ws.call("Page.captureScreenshot", format="png")["data"]
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(shot))
+    print("screenshot: " + path)
+
+
 def main():
     chromium, url, outdir = sys.argv[1:4]
     args = sys.argv[4:]
@@ -133,11 +141,7 @@ def main():
         ws.call("Runtime.enable")
         ws.call("Page.navigate", url=url)
         ws.wait_event("Page.loadEventFired")
-        shot = ws.call("Page.captureScreenshot", format="png")["data"]
-        first = os.path.join(outdir, "ack-page.png")
-        with open(first, "wb") as f:
-            f.write(base64.b64decode(shot))
-        print("screenshot: " + first)
+        screenshot(ws, os.path.join(outdir, "ack-page.png"))
         title = ws.call("Runtime.evaluate", expression="document.title", returnByValue=True)
         print("title: " + title["result"]["value"])
         if not click:
@@ -159,11 +163,7 @@ def main():
         x, y = center("#" + click)
         mouse_click(x, y)
         ws.wait_event("Page.loadEventFired")
-        shot = ws.call("Page.captureScreenshot", format="png")["data"]
-        after = os.path.join(outdir, "ack-done.png")
-        with open(after, "wb") as f:
-            f.write(base64.b64decode(shot))
-        print("screenshot: " + after)
+        screenshot(ws, os.path.join(outdir, "ack-done.png"))
         text = ws.call("Runtime.evaluate", expression="document.body.innerText", returnByValue=True)
         print("text: " + text["result"]["value"].replace("\n", " "))
         return 0
