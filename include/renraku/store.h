@@ -883,6 +883,10 @@ enum rk_err store_api_token_add(struct rk_store *store, const char *reporter,
 enum rk_err store_api_token_find(struct rk_store *store, const char *hash_hex,
 				 char stored_hash[65], char reporter[257],
 				 char scopes[64], bool *found);
+/* The token was used now: recorded (in its own transaction) when its
+ * last use is a minute old or more, so that a busy token costs a write a
+ * minute at most. */
+enum rk_err store_api_token_touch(struct rk_store *store, const char *hash_hex);
 /* Every token, revoked ones too, by id (caller frees with
  * store_api_tokens_free). */
 enum rk_err store_api_tokens_list(struct rk_store *store,

@@ -225,6 +225,12 @@ static unsigned authorize(struct serve_ctx *ctx, struct MHD_Connection *conn,
 	pthread_mutex_lock(&ctx->db_lock);
 	err = store_api_token_find(ctx->store, hash, stored, rq->reporter,
 				   rq->scopes, &found);
+	if (!err && found) {
+		/* a write a minute at most per token; its failure (a busy
+		 * database) does not refuse the request */
+		store_set_now(ctx->store, rk_now());
+		(void)store_api_token_touch(ctx->store, hash);
+	}
 	pthread_mutex_unlock(&ctx->db_lock);
 	if (err)
 		return 503;

@@ -66,6 +66,28 @@ enum rk_err store_api_token_find(struct rk_store *store, const char *hash_hex,
 	return RK_OK;
 }
 
+enum rk_err store_api_token_touch(struct rk_store *store, const char *hash_hex)
+{
+	static const char sql[] =
+		"UPDATE api_tokens SET last_used_at = ?2 "
+		"WHERE token_hash = ?1 AND last_used_at <= ?2 - 60";
+	sqlite3_stmt *stmt;
+	enum rk_err err;
+
+	if ((err = store_begin(store)))
+		return err;
+	if (!(stmt = store_stmt(store, sql))) {
+		store_rollback(store);
+		return RK_ERR_DB;
+	}
+	store_bind_text(stmt, 1, hash_hex);
+	sqlite3_bind_int64(stmt, 2, store->now);
+	if ((err = store_step_done(store, stmt, "record a token's use")) ||
+	    (err = store_commit(store)))
+		store_rollback(store);
+	return err;
+}
+
 static enum rk_err read_token(sqlite3_stmt *stmt, void *row)
 {
 	struct store_api_token *t = row;

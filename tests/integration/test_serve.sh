@@ -125,6 +125,7 @@ status GET /metrics >/dev/null
 check "metrics: tickets by state" grep -q '^renraku_tickets{state="resolved"} 1' "$WORK/body"
 check "metrics: events by format" grep -q '^renraku_events_ingested{format="intelmq"} 2' "$WORK/body"
 check "metrics: requests by route and status" grep -q '^renraku_http_requests_total{route="reports_post",status="401"} [0-9]' "$WORK/body"
+check "tokens list shows when a token was last used" test "$(R tokens list --json | "$PY" -c 'import json,sys; print([t["last_used_at"] is not None for t in json.load(sys.stdin)])')" = "[True, True, True, True]"
 check "access log on stderr" grep -q 'http method=POST path=/v1/reports route=reports_post status=202 .*reporter=sensor-1' "$WORK/serve.log.new"
 
 # SIGHUP: a new configuration is read, and the contacts directory
