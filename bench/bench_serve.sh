@@ -70,7 +70,7 @@ cli_ms=$(awk -v a="$t0" -v b="$t1" -v n=$n_cli 'BEGIN { printf "%.2f", (b - a) *
 pid=$!
 port=
 for i in $(seq 1 100); do
-	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' serve.log | head -1)
+	port=$(sed -n 's/.*(port \([0-9]*\)[,)].*/\1/p' serve.log | head -1)
 	[ -n "$port" ] && break
 	sleep 0.1
 done

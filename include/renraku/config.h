@@ -171,6 +171,9 @@ struct rk_config {
 		long long rate;       /* requests per minute per token, 600;
 					 0 = no limit */
 		long long threads;    /* HTTP thread pool, 4 */
+		char *tls_cert;       /* PEM certificate (chain): serve speaks
+					 HTTPS itself; NULL = plain HTTP */
+		char *tls_key;        /* its PEM private key */
 	} http;
 
 	struct rk_severity_override *severity;

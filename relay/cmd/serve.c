@@ -21,6 +21,7 @@
 
 #include "serve.h"
 #include "renraku/contacts.h"
+#include "renraku/limits.h"
 #include "renraku/pipeline.h"
 
 static const char serve_help[] =
@@ -161,6 +162,24 @@ static void reload_config(struct serve_ctx *ctx)
 		    app->config_path);
 }
 
+/* A PEM file of [http] tls_cert / tls_key (relative to the config file)
+ * into b, NUL-terminated as libmicrohttpd wants it. */
+static enum rk_err read_pem(struct app *app, const char *value, struct rk_buf *b)
+{
+	char *path = NULL;
+	enum rk_err err = rk_config_path(&app->cfg, value, &path);
+
+	if (!err && (err = rk_buf_read_file(b, path)))
+		rk_log_error(&app->log, "serve: cannot read '%s': %s", path,
+			     rk_strerror(err));
+	if (!err && (b->len == 0 || (err = rk_buf_add(b, "", 1)) != RK_OK)) {
+		rk_log_error(&app->log, "serve: '%s' is empty or too large", path);
+		err = RK_ERR_CONFIG;
+	}
+	free(path);
+	return err;
+}
+
 void serve_wake(struct serve_ctx *ctx)
 {
 	char b = 1;
@@ -251,12 +270,23 @@ int cmd_serve(struct app *app, int argc, char **argv)
 		rk_log_error(&app->log, "serve: signalfd: %s", strerror(errno));
 		goto cleanup;
 	}
+	rk_buf_init(&ctx.tls_cert, RK_MAX_TLS_PEM);
+	rk_buf_init(&ctx.tls_key, RK_MAX_TLS_PEM);
+	if ((app->cfg.http.tls_cert != NULL) != (app->cfg.http.tls_key != NULL)) {
+		rk_log_error(&app->log, "serve: [http] tls_cert and tls_key go together");
+		rc = RK_EXIT_USAGE;
+		goto cleanup;
+	}
+	if (app->cfg.http.tls_cert &&
+	    ((err = read_pem(app, app->cfg.http.tls_cert, &ctx.tls_cert)) ||
+	     (err = read_pem(app, app->cfg.http.tls_key, &ctx.tls_key))))
+		goto cleanup;
 	if ((err = serve_http_start(&ctx, (const struct sockaddr *)&ss, sslen))) {
 		rk_log_error(&app->log, "serve: cannot listen on '%s'", listen);
 		goto cleanup;
 	}
-	rk_log_info(&app->log, "serve: listening on %s (port %u), a pass every %llds",
-		    listen, ctx.port, interval);
+	rk_log_info(&app->log, "serve: listening on %s (port %u%s), a pass every %llds",
+		    listen, ctx.port, ctx.tls_cert.len ? ", TLS" : "", interval);
 	for (;;) {
 		struct pollfd fds[2] = {{sfd, POLLIN, 0}, {ctx.wake_fd[0], POLLIN, 0}};
 		struct signalfd_siginfo si;

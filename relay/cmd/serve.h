@@ -30,6 +30,7 @@ struct serve_ctx {
 	long long max_body;
 	unsigned port;             /* the port bound */
 	struct MHD_Daemon *mhd;
+	struct rk_buf tls_cert, tls_key; /* PEM, NUL-terminated; len 0 = none */
 	pthread_mutex_t metrics_lock; /* guards everything below */
 	long long passes, sent, deferred, bounced;
 	long long requests[SERVE_ROUTES][SERVE_STATUSES];

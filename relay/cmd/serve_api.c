@@ -994,18 +994,38 @@ enum rk_err serve_http_start(struct serve_ctx *ctx, const struct sockaddr *addr,
 	const union MHD_DaemonInfo *info;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_USE_ERROR_LOG;
-	long long threads = ctx->app->cfg.http.threads;
+	const struct rk_config *cfg = &ctx->app->cfg;
+	struct MHD_OptionItem ops[9];
+	size_t k = 0;
 
 	(void)addrlen;
 	if (addr->sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	ctx->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, handler, ctx, MHD_OPTION_SOCK_ADDR, addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)ctx->app->cfg.http.max_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ctx->app->cfg.http.timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
-		MHD_OPTION_NOTIFY_COMPLETED, completed, ctx, MHD_OPTION_END);
+	ops[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)addr};
+	ops[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
+					   (intptr_t)cfg->http.threads, NULL};
+	ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+					   (intptr_t)cfg->http.max_connections, NULL};
+	ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+					   (intptr_t)cfg->http.timeout, NULL};
+	ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+					   128 * 1024, NULL};
+	if (ctx->tls_cert.len) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			rk_log_error(&ctx->http_log, "serve: this libmicrohttpd has no "
+				     "TLS: use a reverse proxy (docs/operations.md)");
+			return RK_ERR_UNSUPPORTED;
+		}
+		flags |= MHD_USE_TLS;
+		ops[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+						   ctx->tls_cert.data};
+		ops[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+						   ctx->tls_key.data};
+	}
+	ops[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	ctx->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, ctx,
+				    MHD_OPTION_ARRAY, ops, MHD_OPTION_NOTIFY_COMPLETED,
+				    completed, ctx, MHD_OPTION_END);
 	if (!ctx->mhd)
 		return RK_ERR_IO;
 	info = MHD_get_daemon_info(ctx->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -1022,5 +1042,6 @@ void serve_http_stop(struct serve_ctx *ctx)
 
 void serve_ctx_release(struct serve_ctx *ctx)
 {
-	(void)ctx;
+	rk_buf_release(&ctx->tls_cert);
+	rk_buf_release(&ctx->tls_key);
 }

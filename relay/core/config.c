@@ -97,6 +97,7 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->inbound.user, &cfg->inbound.password_file,
 		&cfg->inbound.mailbox, &cfg->inbound.ca_file,
 		&cfg->inbound.imap_done, &cfg->inbound.maildir, &cfg->http.listen,
+		&cfg->http.tls_cert, &cfg->http.tls_key,
 		&cfg->ingest.shadowserver_schema, &cfg->ingest.csv_mappings,
 	};
 
@@ -392,6 +393,8 @@ static const struct key_def keys[] = {
 	{"http", "timeout", K_DURATION, OFF(http.timeout), 1, 3600},
 	{"http", "rate", K_INT, OFF(http.rate), 0, 1000000},
 	{"http", "threads", K_INT, OFF(http.threads), 1, 64},
+	{"http", "tls_cert", K_STR_OPT, OFF(http.tls_cert), 0, 0},
+	{"http", "tls_key", K_STR_OPT, OFF(http.tls_key), 0, 0},
 };
 #undef OFF
 

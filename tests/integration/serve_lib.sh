@@ -28,7 +28,7 @@ start_serve() {
 	SERVE_PID=$!
 	PORT=
 	for i in $(seq 1 100); do
-		PORT=$(sed -n 's/.*serve: listening on .* (port \([0-9]*\)).*/\1/p' "$WORK/serve.log.new" | head -1)
+		PORT=$(sed -n 's/.*serve: listening on .* (port \([0-9]*\)[,)].*/\1/p' "$WORK/serve.log.new" | head -1)
 		[ -n "$PORT" ] && break
 		kill -0 "$SERVE_PID" 2>/dev/null || break
 		sleep 0.1
