@@ -66,14 +66,17 @@ enum rk_err store_api_token_find(struct rk_store *store, const char *hash_hex,
 	return RK_OK;
 }
 
-enum rk_err store_api_token_touch(struct rk_store *store, const char *hash_hex)
+/* One write in its own transaction: sql with ?1 = hash_hex and ?2 = the
+ * store's now; *changes (may be NULL) = rows it changed. */
+static enum rk_err write_hash_now(struct rk_store *store, const char *sql,
+				  const char *hash_hex, const char *what,
+				  long long *changes)
 {
-	static const char sql[] =
-		"UPDATE api_tokens SET last_used_at = ?2 "
-		"WHERE token_hash = ?1 AND last_used_at <= ?2 - 60";
 	sqlite3_stmt *stmt;
 	enum rk_err err;
 
+	if (changes)
+		*changes = 0;
 	if ((err = store_begin(store)))
 		return err;
 	if (!(stmt = store_stmt(store, sql))) {
@@ -82,10 +85,27 @@ enum rk_err store_api_token_touch(struct rk_store *store, const char *hash_hex)
 	}
 	store_bind_text(stmt, 1, hash_hex);
 	sqlite3_bind_int64(stmt, 2, store->now);
-	if ((err = store_step_done(store, stmt, "record a token's use")) ||
-	    (err = store_commit(store)))
+	if ((err = store_step_done(store, stmt, what))) {
 		store_rollback(store);
+		return err;
+	}
+	if (changes)
+		*changes = sqlite3_changes(store->db);
+	if ((err = store_commit(store))) {
+		store_rollback(store);
+		if (changes)
+			*changes = 0;
+	}
 	return err;
+}
+
+enum rk_err store_api_token_touch(struct rk_store *store, const char *hash_hex)
+{
+	static const char sql[] =
+		"UPDATE api_tokens SET last_used_at = ?2 "
+		"WHERE token_hash = ?1 AND last_used_at <= ?2 - 60";
+
+	return write_hash_now(store, sql, hash_hex, "record a token's use", NULL);
 }
 
 static enum rk_err read_token(sqlite3_stmt *stmt, void *row)
@@ -316,26 +336,12 @@ enum rk_err store_ack_form_use(struct rk_store *store, const char *hash_hex,
 	static const char sql[] =
 		"INSERT OR IGNORE INTO ack_forms_used (form_hash, used_at) "
 		"VALUES (?1, ?2)";
-	sqlite3_stmt *stmt;
-	enum rk_err err;
+	long long changes = 0;
+	enum rk_err err = write_hash_now(store, sql, hash_hex, "take a form token",
+					 &changes);
 
-	*fresh = false;
-	if ((err = store_begin(store)))
-		return err;
-	if (!(stmt = store_stmt(store, sql))) {
-		store_rollback(store);
-		return RK_ERR_DB;
-	}
-	store_bind_text(stmt, 1, hash_hex);
-	sqlite3_bind_int64(stmt, 2, store->now);
-	if ((err = store_step_done(store, stmt, "take a form token")) ||
-	    (*fresh = sqlite3_changes(store->db) == 1, false) ||
-	    (err = store_commit(store))) {
-		store_rollback(store);
-		*fresh = false;
-		return err;
-	}
-	return RK_OK;
+	*fresh = !err && changes == 1;
+	return err;
 }
 
 /* The one integer of a statement without parameters, 0 for NULL. */

@@ -32,7 +32,8 @@ T=$(ticket_of "$db" 192.0.2.10)
 check "the notice links to this server's page" bash -c "case '$link' in '$BASE'/ack/*) true;; *) false;; esac"
 check "the link is in the body too" grep -q "$link" "$eml"
 
-art="${RK_ARTIFACT_DIR:-$PWD}/test_serve_browser"
+# artifacts beside the binary under test (the build tree), not the sources
+art="${RK_ARTIFACT_DIR:-$(dirname "$RENRAKU")/test-artifacts}/test_serve_browser"
 mkdir -p "$art" "$WORK/look" "$WORK/click"
 check "chromium opens the page" bash -c "'$PY' '$RK_SOURCE_DIR/tests/integration/cdp_click.py' '$CHROMIUM' '$link' '$WORK/look' >'$WORK/look.out' 2>'$WORK/look.err'"
 cat "$WORK/look.out"
