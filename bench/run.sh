@@ -6,7 +6,8 @@
 #   bench/run.sh [--full] [--only LIST] [--no-build]
 #     --full       end to end with the design's 1,000,000 events from
 #                  100,000 addresses (default 100,000 from 10,000)
-#     --only LIST  comma-separated subset of: ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap
+#     --only LIST  comma-separated subset of: ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap,serve
+#                  (serve needs wrk: apt-get install wrk)
 #     --no-build   use build-bench/ as it is
 #
 # Sizes can be changed through the environment (RK_BENCH_INGEST_EVENTS,
@@ -19,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 build=$top/build-bench
-only=ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap
+only=ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap,serve
 do_build=1
 
 while [ $# -gt 0 ]; do
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
 		;;
 	--no-build) do_build=0 ;;
 	*)
-		echo "usage: bench/run.sh [--full] [--only ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap] [--no-build]" >&2
+		echo "usage: bench/run.sh [--full] [--only ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap,serve] [--no-build]" >&2
 		exit 2
 		;;
 	esac
@@ -81,11 +82,14 @@ echo "== machine: $(nproc) CPUs, ${cpu:-unknown CPU}, $(uname -sr)"
 echo "== libraries: jansson $(pkg-config --modversion jansson), sqlite $(pkg-config --modversion sqlite3), gpgme $(pkg-config --modversion gpgme), $(gpg --version | head -n 1)"
 
 failed=()
-for name in ingest resolve sign maildir smtp inbound e2e rdap; do
+for name in ingest resolve sign maildir smtp inbound e2e rdap serve; do
 	case ",$only," in *",$name,"*) ;; *) continue ;; esac
 	echo "== $name" >&2
 	start=$(date +%s.%N)
-	if ! "$bin/bench_$name" >>"$results"; then
+	run=("$bin/bench_$name")
+	# the service is measured from outside with wrk: a script
+	[ "$name" = serve ] && run=(env "RENRAKU=$build/renraku" bash "$top/bench/bench_serve.sh")
+	if ! "${run[@]}" >>"$results"; then
 		failed+=("$name")
 		echo "run.sh: bench_$name failed" >&2
 	fi

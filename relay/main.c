@@ -54,6 +54,10 @@ static const char usage_text[] =
 	"  fetch-mail  [--json] take new mail from [inbound] maildir and imap_url\n"
 	"  schema      update FILE: check and install a new Shadowserver schema\n"
 	"  bootstrap   update: refresh the RDAP bootstrap from [resolve] bootstrap_url\n"
+	"  serve       [--offline] [--listen ADDR:PORT] [--interval DURATION]\n"
+	"              HTTP API, acknowledgement pages and the scheduler\n"
+	"  tokens      add NAME [--scope submit,read,admin] | list [--json]\n"
+	"              | revoke NAME|ID: bearer tokens of the HTTP API\n"
 "  demo        [--out DIR] the whole pipeline on bundled samples, offline\n"
 	"\n"
 	"Every command but init, demo, contacts check and preview --data needs a\n"
@@ -75,9 +79,10 @@ static const struct command commands[] = {
 	{"bootstrap", cmd_bootstrap},
 	{"ack", cmd_ack},
 	{"inbound", cmd_inbound},   {"fetch-mail", cmd_fetch_mail},
+	{"tokens", cmd_tokens},     {"serve", cmd_serve},
 };
 
-static const char *const later_commands[] = {"stats", "serve"};
+static const char *const later_commands[] = {"stats"};
 
 int app_usage(const char *fmt, ...)
 {

@@ -169,8 +169,17 @@ struct rk_config {
 		long long max_message; /* bytes kept of one message, 10 MiB */
 	} inbound;
 	struct {
-		char *listen;         /* "127.0.0.1:8025" */
+		char *listen;         /* "127.0.0.1:8080" */
 		long long max_body;   /* bytes, 16 MiB */
+		long long interval;   /* seconds between passes of serve, 15 */
+		long long max_connections; /* 256 */
+		long long timeout;    /* seconds a connection may idle, 30 */
+		long long rate;       /* requests per minute per token, 600;
+					 0 = no limit */
+		long long threads;    /* HTTP thread pool, 4 */
+		char *tls_cert;       /* PEM certificate (chain): serve speaks
+					 HTTPS itself; NULL = plain HTTP */
+		char *tls_key;        /* its PEM private key */
 	} http;
 
 	struct rk_severity_override *severity;

@@ -233,6 +233,15 @@ void rk_time_format_day(int64_t t, char out[RK_TIME_TEXT]);
  * the `now` it is handed.  No environment variable changes it. */
 int64_t rk_now(void);
 
+/* ---------------------------------------------------------------- forms */
+
+/* The first field called name of an application/x-www-form-urlencoded
+ * body (data, len bytes, no NUL needed), decoded ('+' and %XX) into out
+ * (size bytes, NUL-terminated); false when absent, malformed (a bad %
+ * escape) or not shorter than size.  relay/core/form.c. */
+bool rk_form_field(const char *data, size_t len, const char *name, char *out,
+		   size_t size);
+
 /* ---------------------------------------------------------------- random */
 
 /* Fill out with n random bytes from the kernel. */

@@ -11,6 +11,7 @@
 #define RK_MAX_SHADOWSERVER_SCHEMA (8u << 20) /* the Shadowserver schema, bytes */
 #define RK_MAX_SHADOWSERVER_COLUMNS 512 /* columns of a Shadowserver report */
 #define RK_MAX_JSON_LINE (1u << 20)     /* one IntelMQ JSON line/object */
+#define RK_MAX_TLS_PEM (1u << 20)       /* [http] tls_cert / tls_key, bytes */
 #define RK_MAX_JSON_DEPTH 32            /* nesting inside one event */
 #define RK_MAX_EVENT_FIELDS 512         /* keys in one event */
 #define RK_MAX_FIELD (64u << 10)        /* one field value, bytes */

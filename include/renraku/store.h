@@ -860,4 +860,82 @@ enum rk_err store_responsiveness_get(struct rk_store *store,
 enum rk_err store_suppression_add(struct rk_store *store,
 				  const struct store_suppression *s);
 
+/* ------------------------------------------------------------ service */
+
+/* One API token as `tokens list` shows it (relay/store/tokens.c); the
+ * token itself is never stored, only the SHA-256 (hex) of it. */
+struct store_api_token {
+	int64_t id;
+	char *reporter;       /* the name it was issued to */
+	char *scopes;         /* "submit,read", ... */
+	int64_t created_at;
+	int64_t revoked_at;   /* 0 = valid */
+	int64_t last_used_at; /* 0 = never */
+};
+void store_api_tokens_free(struct store_api_token *rows, size_t n);
+
+/* In a transaction.  Keep a token's hash for reporter with scopes. */
+enum rk_err store_api_token_add(struct rk_store *store, const char *reporter,
+				const char *hash_hex, const char *scopes,
+				int64_t *id_out);
+/* The valid (not revoked) token whose hash is hash_hex: stored_hash,
+ * reporter (at most 256 bytes + NUL) and scopes copied out, *found set. */
+enum rk_err store_api_token_find(struct rk_store *store, const char *hash_hex,
+				 char stored_hash[65], char reporter[257],
+				 char scopes[64], bool *found);
+/* The token was used now: recorded (in its own transaction) when its
+ * last use is a minute old or more, so that a busy token costs a write a
+ * minute at most. */
+enum rk_err store_api_token_touch(struct rk_store *store, const char *hash_hex);
+/* Every token, revoked ones too, by id (caller frees with
+ * store_api_tokens_free). */
+enum rk_err store_api_tokens_list(struct rk_store *store,
+				  struct store_api_token **rows, size_t *n);
+/* In a transaction.  Revoke the token with id `id` (when id > 0) or
+ * every valid token of reporter; *count = tokens revoked. */
+enum rk_err store_api_token_revoke(struct rk_store *store, int64_t id,
+				   const char *reporter, long long *count);
+/* The acknowledgement pages' HMAC key (64 hex digits): the stored one,
+ * else fresh (a random 32 bytes, in its own transaction). */
+enum rk_err store_serve_secret(struct rk_store *store, char secret[65]);
+/* Take a form token (its hash) once, in its own transaction: *fresh is
+ * false when it was taken before. */
+enum rk_err store_ack_form_use(struct rk_store *store, const char *hash_hex,
+			       bool *fresh);
+/* The oldest message waiting to go out (queued or deferred) and the
+ * oldest event not yet resolved (new): their created_at, 0 = none. */
+enum rk_err store_queue_oldest(struct rk_store *store, int64_t *message_at,
+			       int64_t *event_at);
+/* The database answers a read (readiness). */
+enum rk_err store_ping(struct rk_store *store);
+
+/* One report row (GET /v1/reports/{id}). */
+struct store_report_row {
+	int64_t id;
+	int64_t received_at;
+	char *format;
+	char *source_name;
+	char *reporter;       /* NULL = none */
+	long long events, duplicates, rejected;
+};
+void store_report_row_release(struct store_report_row *r);
+/* RK_ERR_NOTFOUND when there is no report id. */
+enum rk_err store_report_get(struct rk_store *store, int64_t id,
+			     struct store_report_row *out);
+
+/* Counts /metrics exports and `stats` may share: tickets per state and
+ * events per report format (name, count pairs; caller frees with
+ * store_counts_free). */
+struct store_count {
+	char *name;
+	long long count;
+};
+void store_counts_free(struct store_count *rows, size_t n);
+enum rk_err store_count_tickets_by_state(struct rk_store *store,
+					 struct store_count **rows, size_t *n);
+enum rk_err store_count_events_by_format(struct rk_store *store,
+					 struct store_count **rows, size_t *n);
+enum rk_err store_count_messages_by_state(struct rk_store *store,
+					  struct store_count **rows, size_t *n);
+
 #endif /* RENRAKU_STORE_H */

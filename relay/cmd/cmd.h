@@ -95,6 +95,21 @@ int cmd_schema(struct app *app, int argc, char **argv);
 int cmd_bootstrap(struct app *app, int argc, char **argv);
 int cmd_inbound(struct app *app, int argc, char **argv);
 int cmd_fetch_mail(struct app *app, int argc, char **argv);
+int cmd_tokens(struct app *app, int argc, char **argv);
+int cmd_serve(struct app *app, int argc, char **argv);
+
+/* API tokens (tokens.c; hashed with track_token_hash): a scope list
+ * ("submit,read") that names only submit, read and admin; whether
+ * scopes grant scope (admin grants every scope). */
+bool api_scopes_valid(const char *scopes);
+bool api_scopes_allow(const char *scopes, const char *scope);
+
+/* One ticket as `tickets show --json` and GET /v1/tickets/ID print it
+ * (full: chain, messages, events, timeline); `tickets list --json` and
+ * GET /v1/tickets use full = false (tickets.c).  Caller decrefs; NULL
+ * when it cannot be read. */
+json_t *ticket_json(struct rk_store *store, const struct rk_config *cfg,
+		    const struct store_ticket *t, bool full);
 
 /* One inbound message as JSON (inbound.c; for inbound list and tickets
  * show).  Caller owns the result; NULL when out of memory. */

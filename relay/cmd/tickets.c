@@ -163,8 +163,8 @@ static void ticket_inbound_json(struct rk_store *store, const char *id,
 	json_object_set_new(o, "inbound", arr);
 }
 
-static json_t *ticket_json(struct rk_store *store, const struct rk_config *cfg,
-			   const struct store_ticket *t, bool full)
+json_t *ticket_json(struct rk_store *store, const struct rk_config *cfg,
+		    const struct store_ticket *t, bool full)
 {
 	struct store_message *msgs = NULL;
 	size_t nmsgs = 0;

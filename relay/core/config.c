@@ -98,6 +98,7 @@ void rk_config_release(struct rk_config *cfg)
 		&cfg->inbound.user, &cfg->inbound.password_file,
 		&cfg->inbound.mailbox, &cfg->inbound.ca_file,
 		&cfg->inbound.imap_done, &cfg->inbound.maildir, &cfg->http.listen,
+		&cfg->http.tls_cert, &cfg->http.tls_key,
 		&cfg->ingest.shadowserver_schema, &cfg->ingest.csv_mappings,
 	};
 
@@ -203,7 +204,7 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	     (cfg->resolve.sources = rk_strdup("local, rdap")) &&
 	     (cfg->resolve.bootstrap_url = rk_strdup("https://data.iana.org/rdap/")) &&
 	     (cfg->inbound.mailbox = rk_strdup("INBOX")) &&
-	     (cfg->http.listen = rk_strdup("127.0.0.1:8025"));
+	     (cfg->http.listen = rk_strdup("127.0.0.1:8080"));
 	cfg->relay.default_tlp = RK_TLP_GREEN;
 	cfg->relay.retention = 0;
 	cfg->store.busy_timeout = 5000;
@@ -233,6 +234,11 @@ enum rk_err rk_config_defaults(struct rk_config *cfg)
 	cfg->tracking.dispute_suppress = 90 * 86400;
 	cfg->tracking.auto_ack_factor = 3;
 	cfg->http.max_body = 16 << 20;
+	cfg->http.interval = 15;
+	cfg->http.max_connections = 256;
+	cfg->http.timeout = 30;
+	cfg->http.rate = 600;
+	cfg->http.threads = 4;
 	free(data_dir);
 	if (!ok) {
 		rk_config_release(cfg);
@@ -385,7 +391,14 @@ static const struct key_def keys[] = {
 	{"inbound", "maildir", K_STR_OPT, OFF(inbound.maildir), 0, 0},
 	{"inbound", "max_message", K_SIZE, OFF(inbound.max_message), 1024, 1LL << 30},
 	{"http", "listen", K_STR, OFF(http.listen), 0, 0},
-	{"http", "max_body", K_INT, OFF(http.max_body), 1024, 1LL << 32},
+	{"http", "max_body", K_SIZE, OFF(http.max_body), 1024, 1LL << 32},
+	{"http", "interval", K_DURATION, OFF(http.interval), 1, 86400},
+	{"http", "max_connections", K_INT, OFF(http.max_connections), 1, 100000},
+	{"http", "timeout", K_DURATION, OFF(http.timeout), 1, 3600},
+	{"http", "rate", K_INT, OFF(http.rate), 0, 1000000},
+	{"http", "threads", K_INT, OFF(http.threads), 1, 64},
+	{"http", "tls_cert", K_STR_OPT, OFF(http.tls_cert), 0, 0},
+	{"http", "tls_key", K_STR_OPT, OFF(http.tls_key), 0, 0},
 };
 #undef OFF
 

@@ -350,6 +350,22 @@ static const char *const migrations[] = {
 	"  message_row INTEGER PRIMARY KEY REFERENCES messages(id),"
 	"  raw BLOB NOT NULL"
 	");",
+	/* 9: the service.  What each API token may do (comma-separated
+	 * scopes: submit, read, admin) and when it was last used. */
+	"ALTER TABLE api_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'submit';"
+	"ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX api_tokens_by_reporter ON api_tokens(reporter);"
+	/* the key of the acknowledgement pages' form tokens (HMAC), made
+	 * once; the form tokens used, so that none is taken twice */
+	"CREATE TABLE serve_secret ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  secret TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE ack_forms_used ("
+	"  form_hash TEXT PRIMARY KEY,"
+	"  used_at INTEGER NOT NULL"
+	");",
 };
 
 int store_schema_version(void)
