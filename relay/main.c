@@ -54,6 +54,9 @@ static const char usage_text[] =
 	"  fetch-mail  [--json] take new mail from [inbound] maildir and imap_url\n"
 	"  schema      update FILE: check and install a new Shadowserver schema\n"
 	"  bootstrap   update: refresh the RDAP bootstrap from [resolve] bootstrap_url\n"
+	"  stats       [--quarter YYYYQN | --since DATE [--until DATE]] [--lang en|ja]\n"
+	"              [--min-notices N] [--json | --csv DIR | --html FILE]\n"
+	"              the quarterly report: counts, response, networks, charts\n"
 "  demo        [--out DIR] the whole pipeline on bundled samples, offline\n"
 	"\n"
 	"Every command but init, demo, contacts check and preview --data needs a\n"
@@ -75,9 +78,10 @@ static const struct command commands[] = {
 	{"bootstrap", cmd_bootstrap},
 	{"ack", cmd_ack},
 	{"inbound", cmd_inbound},   {"fetch-mail", cmd_fetch_mail},
+	{"stats", cmd_stats},
 };
 
-static const char *const later_commands[] = {"stats", "serve"};
+static const char *const later_commands[] = {"serve"};
 
 int app_usage(const char *fmt, ...)
 {

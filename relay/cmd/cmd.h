@@ -95,6 +95,7 @@ int cmd_schema(struct app *app, int argc, char **argv);
 int cmd_bootstrap(struct app *app, int argc, char **argv);
 int cmd_inbound(struct app *app, int argc, char **argv);
 int cmd_fetch_mail(struct app *app, int argc, char **argv);
+int cmd_stats(struct app *app, int argc, char **argv);
 
 /* One inbound message as JSON (inbound.c; for inbound list and tickets
  * show).  Caller owns the result; NULL when out of memory. */

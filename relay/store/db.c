@@ -340,6 +340,14 @@ static const char *const migrations[] = {
 	"  uidvalidity INTEGER NOT NULL,"
 	"  last_uid INTEGER NOT NULL"
 	");",
+	/* 8: statistics.  Reports count a period by its time columns: each
+	 * gets an index so that a quarter of a large history is read by
+	 * range, not by scanning every row. */
+	"CREATE INDEX reports_by_received ON reports(received_at);"
+	"CREATE INDEX events_by_created ON events(created_at);"
+	"CREATE INDEX tickets_by_created ON tickets(created_at);"
+	"CREATE INDEX messages_by_created ON messages(created_at);"
+	"CREATE INDEX ticket_timeline_by_at ON ticket_timeline(at);",
 };
 
 int store_schema_version(void)

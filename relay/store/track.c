@@ -179,11 +179,15 @@ enum rk_err store_ticket_first_notice(struct rk_store *store, const char *id,
 	"WITH r AS (SELECT tl.ticket_id, tl.at, tl.cause, tl.level "        \
 	"FROM ticket_contacts tc JOIN ticket_timeline tl "                  \
 	"ON tl.ticket_id = tc.ticket_id AND tl.level = tc.level "          \
-	"WHERE tc.email = ?1 COLLATE NOCASE) "
+	"JOIN tickets t ON t.id = tc.ticket_id "                            \
+	"WHERE tc.email = ?1 COLLATE NOCASE "                               \
+	"AND t.created_at >= ?2 AND t.created_at < ?3) "
 #define RESP_ROWS_ASN                                                       \
 	"WITH x AS (SELECT DISTINCT te.ticket_id FROM events e "            \
 	"JOIN ticket_events te ON te.event_id = e.id "                     \
-	"WHERE e.source_asn = ?1), "                                        \
+	"JOIN tickets t ON t.id = te.ticket_id "                            \
+	"WHERE e.source_asn = ?1 "                                          \
+	"AND t.created_at >= ?2 AND t.created_at < ?3), "                                        \
 	"r AS (SELECT tl.ticket_id, tl.at, tl.cause, tl.level "             \
 	"FROM x JOIN ticket_timeline tl ON tl.ticket_id = x.ticket_id) "
 #define RESP_COUNTS                                                         \
@@ -234,6 +238,15 @@ enum rk_err store_responsiveness_get(struct rk_store *store,
 				     const char *address, int64_t asn,
 				     struct store_responsiveness *out)
 {
+	return store_responsiveness_period(store, address, asn, 0, INT64_MAX,
+					   out);
+}
+
+enum rk_err store_responsiveness_period(struct rk_store *store,
+					const char *address, int64_t asn,
+					int64_t since, int64_t until,
+					struct store_responsiveness *out)
+{
 	static const char counts_addr[] = RESP_ROWS_ADDR RESP_COUNTS;
 	static const char counts_asn[] = RESP_ROWS_ASN RESP_COUNTS;
 	static const char delays_addr[] = RESP_ROWS_ADDR RESP_DELAYS;
@@ -241,8 +254,10 @@ enum rk_err store_responsiveness_get(struct rk_store *store,
 	/* a bounce row records the level it moved to: the refused address
 	 * is counted from its deliveries */
 	static const char bounced_addr[] =
-		"SELECT count(*) FROM deliveries WHERE rcpt = ?1 COLLATE NOCASE "
-		"AND state = 'bounced'";
+		"SELECT count(*) FROM deliveries d JOIN messages m "
+		"ON m.id = d.message_row JOIN tickets t ON t.id = m.ticket_id "
+		"WHERE d.rcpt = ?1 COLLATE NOCASE AND d.state = 'bounced' "
+		"AND t.created_at >= ?2 AND t.created_at < ?3";
 	sqlite3_stmt *stmt;
 	int rc;
 
@@ -253,6 +268,8 @@ enum rk_err store_responsiveness_get(struct rk_store *store,
 		store_bind_text(stmt, 1, address);
 	else
 		sqlite3_bind_int64(stmt, 1, asn);
+	sqlite3_bind_int64(stmt, 2, since);
+	sqlite3_bind_int64(stmt, 3, until);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		out->sent = sqlite3_column_int64(stmt, 0);
@@ -268,6 +285,8 @@ enum rk_err store_responsiveness_get(struct rk_store *store,
 		if (!(stmt = store_stmt(store, bounced_addr)))
 			return RK_ERR_DB;
 		store_bind_text(stmt, 1, address);
+		sqlite3_bind_int64(stmt, 2, since);
+		sqlite3_bind_int64(stmt, 3, until);
 		rc = sqlite3_step(stmt);
 		if (rc == SQLITE_ROW)
 			out->bounced = sqlite3_column_int64(stmt, 0);
@@ -281,5 +300,7 @@ enum rk_err store_responsiveness_get(struct rk_store *store,
 		store_bind_text(stmt, 1, address);
 	else
 		sqlite3_bind_int64(stmt, 1, asn);
+	sqlite3_bind_int64(stmt, 2, since);
+	sqlite3_bind_int64(stmt, 3, until);
 	return delays_median(store, stmt, out);
 }
