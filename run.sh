@@ -15,7 +15,8 @@ PACKAGES=(build-essential cmake pkg-config clang gnupg gpg-agent
 	libinih-dev libcsv-dev libcmocka-dev libcurl4-openssl-dev
 	libesmtp-dev libssl-dev libmicrohttpd-dev libc-ares-dev libidn2-dev
 	libxml2-dev bsdutils libcjson-dev
-	python3 python3-aiosmtpd sqlite3 openssl gpg-wks-client dovecot-imapd)
+	python3 python3-aiosmtpd sqlite3 openssl gpg-wks-client dovecot-imapd
+	libxml2-utils chromium fonts-noto-cjk)
 
 JOBS=$(nproc 2>/dev/null || echo 2)
 
