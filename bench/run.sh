@@ -6,7 +6,7 @@
 #   bench/run.sh [--full] [--only LIST] [--no-build]
 #     --full       end to end with the design's 1,000,000 events from
 #                  100,000 addresses (default 100,000 from 10,000)
-#     --only LIST  comma-separated subset of: ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap
+#     --only LIST  comma-separated subset of: ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap,stats
 #     --no-build   use build-bench/ as it is
 #
 # Sizes can be changed through the environment (RK_BENCH_INGEST_EVENTS,
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 build=$top/build-bench
-only=ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap
+only=ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap,stats
 do_build=1
 
 while [ $# -gt 0 ]; do
@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
 		;;
 	--no-build) do_build=0 ;;
 	*)
-		echo "usage: bench/run.sh [--full] [--only ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap] [--no-build]" >&2
+		echo "usage: bench/run.sh [--full] [--only ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap,stats] [--no-build]" >&2
 		exit 2
 		;;
 	esac

@@ -347,7 +347,9 @@ static const char *const migrations[] = {
 	"CREATE INDEX events_by_created ON events(created_at);"
 	"CREATE INDEX tickets_by_created ON tickets(created_at);"
 	"CREATE INDEX messages_by_created ON messages(created_at);"
-	"CREATE INDEX ticket_timeline_by_at ON ticket_timeline(at);",
+	"CREATE INDEX ticket_timeline_by_at ON ticket_timeline(at);"
+	/* the bounces of one address, for the networks a report ranks */
+	"CREATE INDEX deliveries_by_rcpt ON deliveries(rcpt COLLATE NOCASE);",
 };
 
 int store_schema_version(void)
