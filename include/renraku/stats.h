@@ -6,7 +6,7 @@
  *             before, months and categories, medians and the 90th
  *             percentile of the time to the first human answer, and the
  *             networks ranked by responsiveness
- *             (store_responsiveness_period, the figures of
+ *             (store_responsiveness_all, the figures of
  *             `contacts stats` over the period)
  *   output.c  text, JSON, CSV (one file per table) and HTML, all from a
  *             struct stats_report; labels in English or Japanese

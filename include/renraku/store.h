@@ -855,12 +855,26 @@ struct store_responsiveness {
 enum rk_err store_responsiveness_get(struct rk_store *store,
 				     const char *address, int64_t asn,
 				     struct store_responsiveness *out);
-/* The same over the tickets opened in [since, until) only (renraku
- * stats ranks the networks of a period with it). */
+/* The same over the tickets opened in [since, until) only. */
 enum rk_err store_responsiveness_period(struct rk_store *store,
 					const char *address, int64_t asn,
 					int64_t since, int64_t until,
 					struct store_responsiveness *out);
+
+/* The same figures for every contact address (by_asn false: address
+ * in lower case) or every origin AS of the tickets opened in [since,
+ * until), from the same SQL grouped by network: three queries in all
+ * (renraku stats ranks the networks with it).  Rows in address or AS
+ * order; caller frees *rows. */
+struct store_responsiveness_row {
+	char address[256]; /* "" for an AS */
+	int64_t asn;       /* 0 for an address */
+	struct store_responsiveness r;
+};
+enum rk_err store_responsiveness_all(struct rk_store *store, bool by_asn,
+				     int64_t since, int64_t until,
+				     struct store_responsiveness_row **rows,
+				     size_t *n);
 
 /* In a transaction.  Add one suppression rule (contacts.c). */
 enum rk_err store_suppression_add(struct rk_store *store,
@@ -930,13 +944,5 @@ enum rk_err store_stats_groups(struct rk_store *store,
 enum rk_err store_stats_ack_delays(struct rk_store *store, int64_t since,
 				   int64_t until, long long **v, size_t *n);
 
-/* The contact addresses (level 0 and above, ticket_contacts) and the
- * origin ASes of the tickets opened in [since, until): the networks
- * ranked by responsiveness (store_responsiveness_get).  addrs: n_addrs
- * strings of up to 255 bytes; asns: n_asns numbers.  Caller frees both. */
-enum rk_err store_stats_networks(struct rk_store *store, int64_t since,
-				 int64_t until, char (**addrs)[256],
-				 size_t *n_addrs, long long **asns,
-				 size_t *n_asns);
 
 #endif /* RENRAKU_STORE_H */

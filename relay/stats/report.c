@@ -222,64 +222,57 @@ static int cmp_most(const void *a, const void *b)
 
 static enum rk_err rank(struct rk_store *store, struct stats_report *r)
 {
-	char(*addrs)[256] = NULL;
-	long long *asns = NULL;
-	size_t n_addrs, n_asns;
-	struct stats_network *all = NULL;
-	enum rk_err err;
+	enum rk_err err = RK_OK;
 
-	if ((err = store_stats_networks(store, r->since, r->until, &addrs,
-					&n_addrs, &asns, &n_asns)))
-		return err;
 	for (int kind = 0; kind < 2 && !err; kind++) {
-		size_t n = kind ? n_asns : n_addrs, kept = 0;
+		struct store_responsiveness_row *rows = NULL;
+		struct stats_network *all = NULL;
+		size_t n = 0, kept = 0;
 
-		free(all);
+		if ((err = store_responsiveness_all(store, kind == 1, r->since,
+						    r->until, &rows, &n)))
+			break;
 		all = n ? calloc(n, sizeof(*all)) : NULL;
 		if (n && !all) {
+			free(rows);
 			err = RK_ERR_NOMEM;
 			break;
 		}
-		for (size_t i = 0; i < n && !err; i++) {
-			struct store_responsiveness resp;
+		for (size_t i = 0; i < n; i++) {
+			const struct store_responsiveness *resp = &rows[i].r;
 			struct stats_network *w = &all[kept];
 
-			err = store_responsiveness_period(store, kind ? NULL : addrs[i],
-							  kind ? asns[i] : 0, r->since,
-							  r->until, &resp);
-			if (err || resp.sent < r->min_notices)
+			if (resp->sent < r->min_notices)
 				continue;
-			memset(w, 0, sizeof(*w));
-			if (kind)
-				w->asn = asns[i];
-			else
-				memcpy(w->contact, addrs[i], sizeof(w->contact));
-			w->tickets = resp.tickets;
-			w->notices = resp.sent;
-			w->answered = resp.answered;
-			w->bounced = resp.bounced;
-			w->median = resp.median_answer;
-			w->rate = resp.tickets ? (double)resp.answered /
-							 (double)resp.tickets
-					       : 0.0;
+			w->asn = rows[i].asn;
+			memcpy(w->contact, rows[i].address, sizeof(w->contact));
+			w->tickets = resp->tickets;
+			w->notices = resp->sent;
+			w->answered = resp->answered;
+			w->bounced = resp->bounced;
+			w->median = resp->median_answer;
+			w->rate = resp->tickets ? (double)resp->answered /
+							  (double)resp->tickets
+						: 0.0;
 			kept++;
 		}
-		if (err)
-			break;
-		qsort(all, kept, sizeof(*all), cmp_least);
+		free(rows);
+		if (kept)
+			qsort(all, kept, sizeof(*all), cmp_least);
 		r->n_least[kind] = kept < STATS_TOP ? kept : STATS_TOP;
-		memcpy(r->least[kind], all, r->n_least[kind] * sizeof(*all));
-		qsort(all, kept, sizeof(*all), cmp_most);
+		if (kept)
+			memcpy(r->least[kind], all, r->n_least[kind] * sizeof(*all));
+		if (kept)
+			qsort(all, kept, sizeof(*all), cmp_most);
 		/* a network that never answered is not among the most
 		 * responsive, however few there are */
 		while (kept && all[kept - 1].answered == 0)
 			kept--;
 		r->n_most[kind] = kept < STATS_TOP ? kept : STATS_TOP;
-		memcpy(r->most[kind], all, r->n_most[kind] * sizeof(*all));
+		if (kept)
+			memcpy(r->most[kind], all, r->n_most[kind] * sizeof(*all));
+		free(all);
 	}
-	free(all);
-	free(addrs);
-	free(asns);
 	return err;
 }
 
