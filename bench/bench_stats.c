@@ -192,6 +192,36 @@ int main(void)
 			puts(detail);
 		}
 		stats_report_release(&r);
+		if (run == 2) {
+			/* where the time goes */
+			struct store_stats_counts cnt;
+			struct store_stats_group *g;
+			struct store_responsiveness_row *rr;
+			long long *dl;
+			size_t n;
+			double t1 = bench_now(), t2, t3, t4, t5;
+
+			bench_check(store_stats_counts_get(store, q4, q4_end, &cnt), "counts");
+			t2 = bench_now();
+			bench_check(store_stats_groups(store, STORE_STATS_EVENTS_BY_MONTH_CATEGORY,
+						       q4, q4_end, &g, &n), "groups");
+			free(g);
+			t3 = bench_now();
+			bench_check(store_stats_ack_delays(store, q4, q4_end, &dl, &n), "delays");
+			free(dl);
+			t4 = bench_now();
+			bench_check(store_responsiveness_all(store, false, q4, q4_end, &rr, &n), "addr");
+			free(rr);
+			t5 = bench_now();
+			bench_check(store_responsiveness_all(store, true, q4, q4_end, &rr, &n), "asn");
+			free(rr);
+			snprintf(detail, sizeof(detail),
+				 "DETAIL|stats: counts %.3f s, events by month and category "
+				 "%.3f s, answer times %.3f s, addresses ranked %.3f s, "
+				 "ASes ranked %.3f s",
+				 t2 - t1, t3 - t2, t4 - t3, t5 - t4, bench_now() - t5);
+			puts(detail);
+		}
 		store_close(store);
 	}
 	snprintf(measured, sizeof(measured), "%.3f s (quarter report)", best);
