@@ -16,7 +16,7 @@ PACKAGES=(build-essential cmake pkg-config clang gnupg gpg-agent
 	libesmtp-dev libssl-dev libmicrohttpd-dev libc-ares-dev libidn2-dev
 	libxml2-dev bsdutils libcjson-dev
 	python3 python3-aiosmtpd sqlite3 openssl gpg-wks-client dovecot-imapd
-	dnsmasq-base curl chromium)
+	dnsmasq-base curl chromium libxml2-utils fonts-noto-cjk)
 
 JOBS=$(nproc 2>/dev/null || echo 2)
 

@@ -6,7 +6,7 @@
 #   bench/run.sh [--full] [--only LIST] [--no-build]
 #     --full       end to end with the design's 1,000,000 events from
 #                  100,000 addresses (default 100,000 from 10,000)
-#     --only LIST  comma-separated subset of: ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap,serve
+#     --only LIST  comma-separated subset of: ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap,serve,stats
 #                  (serve needs wrk: apt-get install wrk)
 #     --no-build   use build-bench/ as it is
 #
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 build=$top/build-bench
-only=ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap,serve
+only=ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap,serve,stats
 do_build=1
 
 while [ $# -gt 0 ]; do
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
 		;;
 	--no-build) do_build=0 ;;
 	*)
-		echo "usage: bench/run.sh [--full] [--only ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap,serve] [--no-build]" >&2
+		echo "usage: bench/run.sh [--full] [--only ingest,resolve,sign,maildir,smtp,inbound,e2e,rdap,serve,stats] [--no-build]" >&2
 		exit 2
 		;;
 	esac

@@ -855,6 +855,26 @@ struct store_responsiveness {
 enum rk_err store_responsiveness_get(struct rk_store *store,
 				     const char *address, int64_t asn,
 				     struct store_responsiveness *out);
+/* The same over the tickets opened in [since, until) only. */
+enum rk_err store_responsiveness_period(struct rk_store *store,
+					const char *address, int64_t asn,
+					int64_t since, int64_t until,
+					struct store_responsiveness *out);
+
+/* The same figures for every contact address (by_asn false: address
+ * in lower case) or every origin AS of the tickets opened in [since,
+ * until), from the same SQL grouped by network: three queries in all
+ * (renraku stats ranks the networks with it).  Rows in address or AS
+ * order; caller frees *rows. */
+struct store_responsiveness_row {
+	char address[256]; /* "" for an AS */
+	int64_t asn;       /* 0 for an address */
+	struct store_responsiveness r;
+};
+enum rk_err store_responsiveness_all(struct rk_store *store, bool by_asn,
+				     int64_t since, int64_t until,
+				     struct store_responsiveness_row **rows,
+				     size_t *n);
 
 /* In a transaction.  Add one suppression rule (contacts.c). */
 enum rk_err store_suppression_add(struct rk_store *store,
@@ -937,5 +957,70 @@ enum rk_err store_count_events_by_format(struct rk_store *store,
 					 struct store_count **rows, size_t *n);
 enum rk_err store_count_messages_by_state(struct rk_store *store,
 					  struct store_count **rows, size_t *n);
+
+
+/* ------------------------------------------------------------ statistics */
+
+/* Counts over a period [since, until) (Unix seconds), relay/store/stats.c.
+ * The report of `renraku stats` and the service's /metrics both read
+ * these, so shared counts agree.  What a period holds: reports by
+ * received_at, events by created_at (when renraku received them),
+ * tickets by created_at, notices (outbound messages) and their
+ * deliveries by the message's created_at. */
+struct store_stats_counts {
+	long long reports;           /* reports received */
+	long long events;            /* events stored */
+	long long tickets;           /* tickets (incidents) opened */
+	long long notices;           /* outbound messages (coordinations) */
+	long long sent;              /* deliveries sent */
+	long long deferred;          /* deliveries deferred (waiting) */
+	long long bounced;           /* deliveries bounced */
+	long long notified;          /* tickets with at least one notice */
+	long long first_bounced;     /* tickets whose first notice bounced */
+	long long acknowledged;      /* tickets now acknowledged or resolved */
+	long long auto_acknowledged; /* tickets now auto-acknowledged */
+	long long disputed;          /* tickets now disputed */
+	long long expired;           /* tickets now expired */
+	long long suppressed;        /* events suppressed */
+	long long withheld;          /* events withheld (TLP:RED) */
+};
+
+enum rk_err store_stats_counts_get(struct rk_store *store, int64_t since,
+				   int64_t until,
+				   struct store_stats_counts *out);
+
+/* A count grouped by one or two keys. */
+enum store_stats_grouping {
+	STORE_STATS_EVENTS_BY_MONTH_CATEGORY, /* key "YYYY-MM", key2 category */
+	STORE_STATS_REPORTS_BY_MONTH,         /* key "YYYY-MM" */
+	STORE_STATS_TICKETS_BY_MONTH,
+	STORE_STATS_NOTICES_BY_MONTH,
+	STORE_STATS_REPORTS_BY_FORMAT,        /* key format */
+	STORE_STATS_REPORTS_BY_REPORTER,      /* key reporter ("" none) */
+	STORE_STATS_TICKETS_BY_STATE,         /* key state (now) */
+	STORE_STATS_ESCALATIONS_BY_LEVEL,     /* key level climbed to */
+	STORE_STATS_GROUPINGS
+};
+
+struct store_stats_group {
+	char key[128];
+	char key2[64];
+	long long n;
+};
+
+/* The groups of grouping g over [since, until), ordered by key, key2.
+ * Caller frees *rows. */
+enum rk_err store_stats_groups(struct rk_store *store,
+			       enum store_stats_grouping g, int64_t since,
+			       int64_t until, struct store_stats_group **rows,
+			       size_t *n);
+
+/* For each ticket opened in [since, until) that a person answered
+ * (timeline cause reply or ack), the seconds from its first notice to
+ * its first human answer, sorted ascending, one query.  Caller frees
+ * *v. */
+enum rk_err store_stats_ack_delays(struct rk_store *store, int64_t since,
+				   int64_t until, long long **v, size_t *n);
+
 
 #endif /* RENRAKU_STORE_H */

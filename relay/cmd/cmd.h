@@ -111,6 +111,8 @@ bool api_scopes_allow(const char *scopes, const char *scope);
 json_t *ticket_json(struct rk_store *store, const struct rk_config *cfg,
 		    const struct store_ticket *t, bool full);
 
+int cmd_stats(struct app *app, int argc, char **argv);
+
 /* One inbound message as JSON (inbound.c; for inbound list and tickets
  * show).  Caller owns the result; NULL when out of memory. */
 json_t *inbound_json(const struct store_inbound *in);

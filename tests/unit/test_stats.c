@@ -1,0 +1,247 @@
+/* The statistics computation: quantiles, quarters in UTC, empty periods,
+ * the boundaries of a period, the SVG writer. */
+#include <stdlib.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "renraku/stats.h"
+#include "testutil.h"
+
+static int64_t utc(int y, int mo, int d, int h, int mi, int s)
+{
+	int64_t t = 0;
+
+	assert_int_equal(rk_time_from_civil(y, mo, d, h, mi, s, 0, &t), RK_OK);
+	return t;
+}
+
+static void test_median_p90(void **state)
+{
+	const long long one[] = {42};
+	const long long two[] = {10, 21};
+	const long long five[] = {1800, 3600, 7200, 22800, 86400};
+	long long ten[10], eleven[11];
+
+	(void)state;
+	assert_int_equal(stats_median(NULL, 0), -1);
+	assert_int_equal(stats_p90(NULL, 0), -1);
+	assert_int_equal(stats_median(one, 1), 42);
+	assert_int_equal(stats_p90(one, 1), 42);
+	assert_int_equal(stats_median(two, 2), 15); /* mean, rounded down */
+	assert_int_equal(stats_p90(two, 2), 21);
+	assert_int_equal(stats_median(five, 5), 7200);
+	assert_int_equal(stats_p90(five, 5), 86400); /* rank ceil(4.5) = 5 */
+	for (int i = 0; i < 10; i++)
+		ten[i] = i + 1;
+	for (int i = 0; i < 11; i++)
+		eleven[i] = i + 1;
+	assert_int_equal(stats_p90(ten, 10), 9);     /* rank 9 */
+	assert_int_equal(stats_p90(eleven, 11), 10); /* rank ceil(9.9) = 10 */
+	assert_int_equal(stats_median(ten, 10), 5);  /* (5 + 6) / 2 */
+}
+
+static void test_quarters(void **state)
+{
+	int64_t s, u, ps, pu;
+
+	(void)state;
+	assert_int_equal(stats_quarter_parse("2026Q4", &s, &u), RK_OK);
+	assert_int_equal(s, utc(2026, 10, 1, 0, 0, 0));
+	assert_int_equal(u, utc(2027, 1, 1, 0, 0, 0));
+	assert_int_equal(stats_quarter_parse("2027q1", &s, &u), RK_OK);
+	assert_int_equal(s, utc(2027, 1, 1, 0, 0, 0));
+	assert_int_equal(u, utc(2027, 4, 1, 0, 0, 0));
+	assert_int_equal(stats_quarter_parse("2026Q5", &s, &u), RK_ERR_INVAL);
+	assert_int_equal(stats_quarter_parse("2026Q", &s, &u), RK_ERR_INVAL);
+	assert_int_equal(stats_quarter_parse("26Q4xx", &s, &u), RK_ERR_INVAL);
+	assert_int_equal(stats_quarter_parse("Q42026", &s, &u), RK_ERR_INVAL);
+	/* the quarter of a time, at its edges (UTC, whatever TZ says) */
+	stats_quarter_of(utc(2026, 12, 31, 23, 59, 59), &s, &u);
+	assert_int_equal(s, utc(2026, 10, 1, 0, 0, 0));
+	stats_quarter_of(utc(2027, 1, 1, 0, 0, 0), &s, &u);
+	assert_int_equal(s, utc(2027, 1, 1, 0, 0, 0));
+	assert_int_equal(u, utc(2027, 4, 1, 0, 0, 0));
+	stats_quarter_of(utc(2026, 9, 30, 23, 59, 59), &s, &u);
+	assert_int_equal(s, utc(2026, 7, 1, 0, 0, 0));
+	assert_int_equal(u, utc(2026, 10, 1, 0, 0, 0));
+	/* the previous period: the previous quarter (across a year) */
+	stats_previous(utc(2027, 1, 1, 0, 0, 0), utc(2027, 4, 1, 0, 0, 0), &ps, &pu);
+	assert_int_equal(ps, utc(2026, 10, 1, 0, 0, 0));
+	assert_int_equal(pu, utc(2027, 1, 1, 0, 0, 0));
+	/* else the same length before */
+	stats_previous(utc(2026, 11, 1, 0, 0, 0), utc(2026, 11, 11, 0, 0, 0), &ps, &pu);
+	assert_int_equal(ps, utc(2026, 10, 22, 0, 0, 0));
+	assert_int_equal(pu, utc(2026, 11, 1, 0, 0, 0));
+}
+
+struct fixture {
+	char *dir;
+	struct rk_store *store;
+	struct rk_log log;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	rk_log_init(&f->log, RK_LOG_ERROR);
+	f->dir = rk_test_tmpdir();
+	f->store = rk_test_store(f->dir, &f->log);
+	assert_non_null(f->store);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(f->store);
+	rk_test_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static void test_empty_period(void **state)
+{
+	struct fixture *f = *state;
+	struct stats_report r;
+	struct rk_buf b;
+	json_t *doc;
+	int64_t s, u;
+
+	assert_int_equal(stats_quarter_parse("2026Q4", &s, &u), RK_OK);
+	assert_int_equal(stats_compute(f->store, s, u, "ja", 5, &r), RK_OK);
+	assert_int_equal(r.n_months, 3);
+	assert_string_equal(r.months[0].month, "2026-10");
+	assert_string_equal(r.months[2].month, "2026-12");
+	assert_int_equal(r.cur.events, 0);
+	assert_int_equal(r.cur.tickets, 0);
+	assert_int_equal(r.median_ack, -1);
+	assert_int_equal(r.p90_ack, -1);
+	assert_true(r.ack_rate == 0.0);
+	assert_int_equal(r.n_least[0] + r.n_least[1] + r.n_most[0] + r.n_most[1], 0);
+	doc = stats_to_json(&r);
+	assert_non_null(doc);
+	assert_true(json_is_null(json_object_get(json_object_get(doc, "response"),
+						 "median_ack_seconds")));
+	assert_int_equal(json_array_size(json_object_get(doc, "by_month")), 3);
+	json_decref(doc);
+	rk_buf_init(&b, 1u << 24);
+	assert_int_equal(stats_write_html(&r, &b), RK_OK);
+	assert_non_null(strstr(b.data, "Noto Sans CJK JP"));
+	rk_buf_release(&b);
+	stats_report_release(&r);
+	/* a period no longer than STATS_MAX_MONTHS */
+	assert_int_equal(stats_compute(f->store, utc(2000, 1, 1, 0, 0, 0),
+				       utc(2026, 1, 1, 0, 0, 0), "en", 5, &r),
+			 RK_ERR_INVAL);
+	assert_int_equal(stats_compute(f->store, u, s, "en", 5, &r), RK_ERR_INVAL);
+}
+
+static void add_event(struct fixture *f, int64_t report, int64_t at, int n)
+{
+	char key[64];
+	struct store_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	snprintf(key, sizeof(key), "k%d", n);
+	ev.report_id = report;
+	ev.dedup_key = key;
+	ev.time_source = at;
+	ev.type = "phishing";
+	ev.taxonomy = "fraud";
+	ev.source_ip = "192.0.2.1";
+	ev.tlp = RK_TLP_GREEN;
+	ev.severity = RK_SEV_HIGH;
+	ev.category = "phishing-site";
+	ev.data = "{}";
+	store_set_now(f->store, at);
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_event_add(f->store, &ev, NULL, NULL), RK_OK);
+	assert_int_equal(store_commit(f->store), RK_OK);
+}
+
+static void test_boundaries(void **state)
+{
+	struct fixture *f = *state;
+	struct store_report rep = {.format = "intelmq", .source_name = "-",
+				   .reporter = "feed"};
+	struct stats_report r;
+	int64_t report, s, u;
+
+	assert_int_equal(stats_quarter_parse("2026Q4", &s, &u), RK_OK);
+	store_set_now(f->store, s - 1);
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_report_add(f->store, &rep, &report), RK_OK);
+	assert_int_equal(store_commit(f->store), RK_OK);
+	add_event(f, report, s - 1, 1);  /* 2026-09-30T23:59:59Z: Q3 */
+	add_event(f, report, s, 2);      /* 2026-10-01T00:00:00Z: Q4 */
+	add_event(f, report, utc(2026, 11, 30, 23, 59, 59), 3);
+	add_event(f, report, utc(2026, 12, 1, 0, 0, 0), 4);
+	add_event(f, report, u - 1, 5);  /* 2026-12-31T23:59:59Z: Q4 */
+	add_event(f, report, u, 6);      /* 2027-01-01T00:00:00Z: Q1 */
+	assert_int_equal(stats_compute(f->store, s, u, "en", 5, &r), RK_OK);
+	assert_int_equal(r.cur.events, 4);
+	assert_int_equal(r.cur.reports, 0); /* received in Q3 */
+	assert_int_equal(r.prev.events, 1);
+	assert_int_equal(r.prev.reports, 1);
+	assert_int_equal(r.months[0].events, 1);
+	assert_int_equal(r.months[1].events, 1);
+	assert_int_equal(r.months[2].events, 2);
+	assert_int_equal(r.by_cat[stats_category_index("phishing-site")], 4);
+	assert_int_equal(r.prev_by_cat[stats_category_index("phishing-site")], 1);
+	assert_int_equal(r.months[2].by_cat[0], 2);
+	stats_report_release(&r);
+}
+
+static void test_svg(void **state)
+{
+	const char *const x[] = {"a<b", "c&d"};
+	const char *const series[] = {"\"q\"", "it's"};
+	const long long values[] = {1, 2, 3, 0};
+	struct svg_chart c = {.title = "T <1>", .x_label = "x", .y_label = "y",
+			      .x = x, .n_x = 2, .series = series, .n_series = 2,
+			      .values = values, .lang = "en"};
+	struct rk_buf b;
+
+	(void)state;
+	rk_buf_init(&b, 1u << 20);
+	assert_int_equal(svg_escape(&b, "<&>\"'\x01z"), RK_OK);
+	assert_int_equal(b.len, strlen("&lt;&amp;&gt;&quot;&apos; z"));
+	assert_memory_equal(b.data, "&lt;&amp;&gt;&quot;&apos; z", b.len);
+	rk_buf_reset(&b);
+	assert_int_equal(svg_bars(&b, &c), RK_OK);
+	assert_int_equal(rk_buf_addc(&b, '\0'), RK_OK);
+	assert_non_null(strstr(b.data, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
+	assert_non_null(strstr(b.data, ">a&lt;b</text>"));
+	assert_non_null(strstr(b.data, ">c&amp;d</text>"));
+	assert_non_null(strstr(b.data, ">&quot;q&quot;</text>"));
+	assert_non_null(strstr(b.data, "<title>T &lt;1&gt;</title>"));
+	assert_null(strstr(b.data, "a<b"));
+	/* three non-zero segments: 1 and 2 stacked, then 3 */
+	{
+		size_t rects = 0;
+
+		for (const char *p = b.data; (p = strstr(p, "<rect x")); p++)
+			rects++;
+		assert_int_equal(rects, 3 + 2); /* bars + legend boxes */
+	}
+	assert_non_null(strstr(b.data, "</svg>\n"));
+	rk_buf_release(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_median_p90),
+		cmocka_unit_test(test_quarters),
+		cmocka_unit_test(test_svg),
+		cmocka_unit_test_setup_teardown(test_empty_period, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boundaries, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
