@@ -226,6 +226,9 @@ enum rk_err rk_time_from_civil(int y, int mo, int d, int h, int mi, int sec,
 void rk_time_format(int64_t t, int offset_min, char out[RK_TIME_TEXT]);
 /* "YYYY-MM-DDTHH:MM:SSZ" */
 void rk_time_format_iso(int64_t t, char out[RK_TIME_TEXT]);
+/* A duration of s seconds for people: "2d 3h", "4h 5m", "6m 7s"; "-"
+ * when s < 0 (none).  Always NUL-terminated within len. */
+void rk_duration_text(long long s, char *out, size_t len);
 /* "YYYYMMDD" of the UTC day */
 void rk_time_format_day(int64_t t, char out[RK_TIME_TEXT]);
 /* The wall clock.  Only the command-line edge calls it (once per command

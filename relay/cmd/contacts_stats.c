@@ -7,18 +7,6 @@
 
 #include "cmd.h"
 
-static void duration_text(long long s, char *out, size_t len)
-{
-	if (s < 0)
-		snprintf(out, len, "-");
-	else if (s >= 86400)
-		snprintf(out, len, "%lldd %lldh", s / 86400, s % 86400 / 3600);
-	else if (s >= 3600)
-		snprintf(out, len, "%lldh %lldm", s / 3600, s % 3600 / 60);
-	else
-		snprintf(out, len, "%lldm %llds", s / 60, s % 60);
-}
-
 int contacts_stats(struct app *app, int argc, char **argv)
 {
 	struct store_responsiveness r;
@@ -75,7 +63,7 @@ int contacts_stats(struct app *app, int argc, char **argv)
 	{
 		char med[64];
 
-		duration_text(r.median_answer, med, sizeof(med));
+		rk_duration_text(r.median_answer, med, sizeof(med));
 		if (address)
 			printf("%s\n", address);
 		else

@@ -166,3 +166,15 @@ int64_t rk_now(void)
 {
 	return (int64_t)time(NULL);
 }
+
+void rk_duration_text(long long s, char *out, size_t len)
+{
+	if (s < 0)
+		snprintf(out, len, "-");
+	else if (s >= 86400)
+		snprintf(out, len, "%lldd %lldh", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		snprintf(out, len, "%lldh %lldm", s / 3600, s % 3600 / 60);
+	else
+		snprintf(out, len, "%lldm %llds", s / 60, s % 60);
+}

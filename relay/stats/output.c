@@ -100,18 +100,6 @@ static void bucket_counts(const struct stats_report *r, long long out[N_BUCKETS]
 	}
 }
 
-static void duration_text(long long s, char *out, size_t len)
-{
-	if (s < 0)
-		snprintf(out, len, "-");
-	else if (s >= 86400)
-		snprintf(out, len, "%lldd %lldh", s / 86400, s % 86400 / 3600);
-	else if (s >= 3600)
-		snprintf(out, len, "%lldh %lldm", s / 3600, s % 3600 / 60);
-	else
-		snprintf(out, len, "%lldm %llds", s / 60, s % 60);
-}
-
 static void day_text(int64_t t, char out[RK_TIME_TEXT])
 {
 	rk_time_format_iso(t, out);
@@ -181,8 +169,8 @@ enum rk_err stats_write_text(const struct stats_report *r, struct rk_buf *out)
 		err = rk_buf_addf(out, "  %-24s %8lld\n",
 				  r->reporters.rows[i].key[0] ? r->reporters.rows[i].key : "-",
 				  r->reporters.rows[i].n);
-	duration_text(r->median_ack, med, sizeof(med));
-	duration_text(r->p90_ack, p90, sizeof(p90));
+	rk_duration_text(r->median_ack, med, sizeof(med));
+	rk_duration_text(r->p90_ack, p90, sizeof(p90));
 	if (!err)
 		err = rk_buf_addf(
 			out,
@@ -220,7 +208,7 @@ enum rk_err stats_write_text(const struct stats_report *r, struct rk_buf *out)
 				char name[300];
 
 				network_name(&ns[i], name, sizeof(name));
-				duration_text(ns[i].median, med, sizeof(med));
+				rk_duration_text(ns[i].median, med, sizeof(med));
 				err = rk_buf_addf(out,
 						  "  %-32s notices %lld, answered %lld (%.0f%%), "
 						  "bounced %lld, median %s\n",
