@@ -52,6 +52,25 @@ static long long table_digest(sqlite3 *db, const char *table)
 	return (long long)(h >> 1);
 }
 
+/* Open the old database at path with the program (which migrates it),
+ * then reopen it raw: it is at the current schema version. */
+static sqlite3 *migrate_and_reopen(const char *path, const struct rk_log *log)
+{
+	struct rk_store *store = NULL;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	assert_int_equal(store_open(&store, path, 5000, log), RK_OK);
+	store_close(store);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), store_schema_version());
+	sqlite3_finalize(st);
+	return db;
+}
+
 static void test_v1_database_opens(void **state)
 {
 	char *dir = rk_test_tmpdir(), *path = NULL, *fixture;
@@ -80,19 +99,7 @@ static void test_v1_database_opens(void **state)
 	assert_true(before[1] > 10 && before[6] > 5 && before[9] > 5);
 	sqlite3_close(db);
 
-	assert_int_equal(store_open(&store, path, 5000, &log), RK_OK);
-	store_close(store);
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	{
-		sqlite3_stmt *st;
-
-		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1,
-						    &st, NULL), SQLITE_OK);
-		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-		assert_int_equal(sqlite3_column_int(st, 0), store_schema_version());
-		sqlite3_finalize(st);
-	}
+	db = migrate_and_reopen(path, &log);
 	for (size_t i = 0; i < RK_ARRAY_LEN(v1_tables); i++) {
 		assert_int_equal(count_rows(db, v1_tables[i]), before[i]);
 		/* events and deliveries got columns: their old columns are
@@ -232,19 +239,7 @@ static void test_v2_database_opens(void **state)
 		measure_table(db, &before[i]);
 	sqlite3_close(db);
 
-	assert_int_equal(store_open(&store, path, 5000, &log), RK_OK);
-	store_close(store);
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	{
-		sqlite3_stmt *st;
-
-		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1,
-						    &st, NULL), SQLITE_OK);
-		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-		assert_int_equal(sqlite3_column_int(st, 0), store_schema_version());
-		sqlite3_finalize(st);
-	}
+	db = migrate_and_reopen(path, &log);
 	for (size_t i = 0; i < nt; i++) {
 		after = before[i];
 		measure_table(db, &after);
