@@ -164,7 +164,9 @@ static int print_json(json_t *doc, int exit_code)
 int app_print_json(json_t *doc)
 {
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
-	int rc = text && puts(text) >= 0 ? RK_EXIT_OK : RK_EXIT_FAILURE;
+	int rc = text && puts(text) >= 0 && fflush(stdout) == 0
+			 ? RK_EXIT_OK
+			 : RK_EXIT_FAILURE;
 
 	free(text);
 	json_decref(doc);

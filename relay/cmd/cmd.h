@@ -116,8 +116,6 @@ int cmd_stats(struct app *app, int argc, char **argv);
 /* One inbound message as JSON (inbound.c; for inbound list and tickets
  * show).  Caller owns the result; NULL when out of memory. */
 json_t *inbound_json(const struct store_inbound *in);
-/* Print doc (consumed) indented on stdout; the exit code. */
-int inbound_print_json(json_t *doc);
 
 /* preview --template T --lang L --events FILE: render the notice for the
  * events in FILE (IntelMQ JSON) as the run would (preview_events.c). */

@@ -79,7 +79,7 @@ int cmd_fetch_mail(struct app *app, int argc, char **argv)
 			json_decref(doc);
 			return app_json_error(app, err, NULL);
 		}
-		return inbound_print_json(doc);
+		return app_print_json(doc);
 	}
 	if (err)
 		return rk_exit_code(err);

@@ -68,18 +68,6 @@ json_t *inbound_json(const struct store_inbound *in)
 	return o;
 }
 
-int inbound_print_json(json_t *doc)
-{
-	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
-	int rc = RK_EXIT_FAILURE;
-
-	if (text && puts(text) >= 0 && fflush(stdout) == 0)
-		rc = RK_EXIT_OK;
-	free(text);
-	json_decref(doc);
-	return rc;
-}
-
 static json_t *result_json(const struct track_result *r)
 {
 	return json_pack("{s:I, s:b, s:s, s:s?, s:s?, s:s?}", "inbound",
@@ -140,7 +128,7 @@ static int inbound_one(struct app *app, const char *path, bool json)
 			    : RK_EXIT_TEMPFAIL;
 	}
 	if (json)
-		return inbound_print_json(result_json(&res));
+		return app_print_json(result_json(&res));
 	print_result(&res);
 	rc = RK_EXIT_OK;
 	return rc;
@@ -162,7 +150,7 @@ static int inbound_list(struct app *app, bool unmatched, bool json)
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr, inbound_json(&rows[i]));
 		store_inbound_free(rows, n);
-		return inbound_print_json(json_pack("{s:o}", "inbound", arr));
+		return app_print_json(json_pack("{s:o}", "inbound", arr));
 	}
 	if (n == 0)
 		rk_log_info(&app->log, "no %sinbound messages",
@@ -208,7 +196,7 @@ static int inbound_assign(struct app *app, const char *msg,
 	if (err)
 		return json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
 	if (json)
-		return inbound_print_json(result_json(&res));
+		return app_print_json(result_json(&res));
 	printf("inbound %lld: %s attached to ticket %s by %s: %s\n",
 	       (long long)id, track_class_name(res.cls), ticket, actor,
 	       res.effect);

@@ -235,20 +235,6 @@ json_t *ticket_json(struct rk_store *store, const struct rk_config *cfg,
 	return o;
 }
 
-static int print_json(json_t *doc)
-{
-	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
-	int rc = RK_EXIT_FAILURE;
-
-	if (text) {
-		puts(text);
-		rc = RK_EXIT_OK;
-	}
-	free(text);
-	json_decref(doc);
-	return rc;
-}
-
 static int tickets_list(struct app *app, struct rk_store *store,
 			const char *state, bool json)
 {
@@ -266,7 +252,7 @@ static int tickets_list(struct app *app, struct rk_store *store,
 			json_array_append_new(arr, ticket_json(store, &app->cfg,
 							       &rows[i], false));
 		store_tickets_free(rows, n);
-		return print_json(arr);
+		return app_print_json(arr);
 	}
 	if (n == 0)
 		rk_log_info(&app->log, "no tickets%s%s", state ? " in state " : "",
@@ -314,7 +300,7 @@ static int tickets_show(struct app *app, struct rk_store *store,
 	doc = ticket_json(store, &app->cfg, &t, true);
 	store_ticket_release(&t);
 	if (json)
-		return print_json(doc);
+		return app_print_json(doc);
 	if (!doc)
 		return RK_EXIT_FAILURE;
 	printf("ticket    %s\n", json_string_value(json_object_get(doc, "id")));
