@@ -6,8 +6,9 @@
  *             before, months and categories, medians and the 90th
  *             percentile of the time to the first human answer, and the
  *             networks ranked by responsiveness
- *             (store_responsiveness_all, the figures of
- *             `contacts stats` over the period)
+ *             (the figures of `contacts stats` over the period,
+ *             aggregated here from the period's timeline, read once
+ *             by store_stats_facts_get for the answer times too)
  *   output.c  text, JSON, CSV (one file per table) and HTML, all from a
  *             struct stats_report; labels in English or Japanese
  *   svg.c     a small SVG writer: stacked bars and bars
@@ -94,6 +95,13 @@ enum rk_err stats_compute(struct rk_store *store, int64_t since,
 			  int64_t until, const char *lang,
 			  long long min_notices, struct stats_report *out);
 void stats_report_release(struct stats_report *r);
+
+/* The responsiveness of every contact address (by_asn false) or origin
+ * AS of the tickets in f, the figures store_responsiveness_all computes
+ * (and `contacts stats`), from the timeline read once; rows in address
+ * or AS order, caller frees *rows. */
+enum rk_err stats_networks(const struct store_stats_facts *f, bool by_asn,
+			   struct store_responsiveness_row **rows, size_t *n);
 
 /* The index of category name in rk_category_at order (other = last). */
 size_t stats_category_index(const char *name);
