@@ -112,6 +112,11 @@ size_t stats_category_index(const char *name);
  * the key itself when unknown.  Static. */
 const char *stats_label(const char *key, const char *lang);
 
+/* A duration of s seconds for people in lang: rk_duration_text's "2d 3h",
+ * "4h 5m", "6m 7s" in English, "2日3時間", "4時間5分", "6分7秒" in
+ * Japanese; "-" when s < 0 (none). */
+void stats_duration_text(long long s, const char *lang, char *out, size_t len);
+
 enum rk_err stats_write_text(const struct stats_report *r, struct rk_buf *out);
 /* One JSON document (caller frees with json_decref) */
 struct json_t;
