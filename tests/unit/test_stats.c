@@ -141,7 +141,8 @@ static void test_empty_period(void **state)
 	assert_int_equal(stats_compute(f->store, u, s, "en", 5, &r), RK_ERR_INVAL);
 }
 
-static void add_event(struct fixture *f, int64_t report, int64_t at, int n)
+static void add_event_cat(struct fixture *f, int64_t report, int64_t at, int n,
+			  const char *category)
 {
 	char key[64];
 	struct store_event ev;
@@ -156,12 +157,100 @@ static void add_event(struct fixture *f, int64_t report, int64_t at, int n)
 	ev.source_ip = "192.0.2.1";
 	ev.tlp = RK_TLP_GREEN;
 	ev.severity = RK_SEV_HIGH;
-	ev.category = "phishing-site";
+	ev.category = (char *)category; /* store_event_add only reads it */
 	ev.data = "{}";
 	store_set_now(f->store, at);
 	assert_int_equal(store_begin(f->store), RK_OK);
 	assert_int_equal(store_event_add(f->store, &ev, NULL, NULL), RK_OK);
 	assert_int_equal(store_commit(f->store), RK_OK);
+}
+
+static void add_event(struct fixture *f, int64_t report, int64_t at, int n)
+{
+	add_event_cat(f, report, at, n, "phishing-site");
+}
+
+/* Events by month and category: one range per category and month; a
+ * NULL category (an event stored before categories) counts as other,
+ * with the events of category other; a period that starts and ends
+ * inside months counts only its own part of them. */
+static void test_events_by_month(void **state)
+{
+	struct fixture *f = *state;
+	struct store_report rep = {.format = "intelmq", .source_name = "-"};
+	struct store_stats_group *g;
+	struct store_stats_counts c;
+	size_t n;
+	int64_t report;
+
+	store_set_now(f->store, utc(2026, 10, 1, 0, 0, 0));
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_report_add(f->store, &rep, &report), RK_OK);
+	assert_int_equal(store_commit(f->store), RK_OK);
+	add_event_cat(f, report, utc(2026, 10, 10, 0, 0, 0), 1, "scan");
+	add_event_cat(f, report, utc(2026, 10, 14, 23, 59, 59), 2, NULL);
+	add_event_cat(f, report, utc(2026, 10, 20, 0, 0, 0), 3, "other");
+	add_event_cat(f, report, utc(2026, 10, 21, 0, 0, 0), 4, NULL);
+	add_event_cat(f, report, utc(2026, 11, 2, 0, 0, 0), 5, "dos");
+	add_event_cat(f, report, utc(2026, 11, 20, 0, 0, 0), 6, "scan");
+	/* [10-15, 11-15): half of October, half of November */
+	assert_int_equal(store_stats_groups(f->store, STORE_STATS_EVENTS_BY_MONTH_CATEGORY,
+					    utc(2026, 10, 15, 0, 0, 0),
+					    utc(2026, 11, 15, 0, 0, 0), &g, &n),
+			 RK_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(g[0].key, "2026-10");
+	assert_string_equal(g[0].key2, "other");
+	assert_int_equal(g[0].n, 2); /* 'other' and NULL, one row */
+	assert_string_equal(g[1].key, "2026-11");
+	assert_string_equal(g[1].key2, "dos");
+	assert_int_equal(g[1].n, 1);
+	free(g);
+	/* the whole of both months, in month and category order */
+	assert_int_equal(store_stats_groups(f->store, STORE_STATS_EVENTS_BY_MONTH_CATEGORY,
+					    utc(2026, 10, 1, 0, 0, 0),
+					    utc(2026, 12, 1, 0, 0, 0), &g, &n),
+			 RK_OK);
+	assert_int_equal(n, 4);
+	assert_string_equal(g[0].key2, "other");
+	assert_int_equal(g[0].n, 3);
+	assert_string_equal(g[1].key2, "scan");
+	assert_string_equal(g[2].key, "2026-11");
+	assert_string_equal(g[2].key2, "dos");
+	assert_string_equal(g[3].key2, "scan");
+	free(g);
+	/* the total counts the NULL ones too */
+	assert_int_equal(store_stats_counts_get(f->store, utc(2026, 10, 1, 0, 0, 0),
+						utc(2026, 12, 1, 0, 0, 0), &c),
+			 RK_OK);
+	assert_int_equal(c.events, 6);
+	assert_int_equal(store_stats_counts_get(f->store, utc(2026, 10, 14, 23, 59, 59),
+						utc(2026, 10, 21, 0, 0, 0), &c),
+			 RK_OK);
+	assert_int_equal(c.events, 2);
+}
+
+static void test_durations(void **state)
+{
+	char s[64];
+
+	(void)state;
+	stats_duration_text(-1, "ja", s, sizeof(s));
+	assert_string_equal(s, "-");
+	stats_duration_text(1800, "en", s, sizeof(s));
+	assert_string_equal(s, "30m 0s");
+	stats_duration_text(1800, "ja", s, sizeof(s));
+	assert_string_equal(s, "30分0秒");
+	stats_duration_text(7800, "en", s, sizeof(s));
+	assert_string_equal(s, "2h 10m");
+	stats_duration_text(7800, "ja", s, sizeof(s));
+	assert_string_equal(s, "2時間10分");
+	stats_duration_text(180060, "en", s, sizeof(s));
+	assert_string_equal(s, "2d 2h");
+	stats_duration_text(180060, "ja", s, sizeof(s));
+	assert_string_equal(s, "2日2時間");
+	stats_duration_text(59, "ja", s, sizeof(s));
+	assert_string_equal(s, "0分59秒");
 }
 
 static void test_boundaries(void **state)
@@ -239,6 +328,8 @@ int main(void)
 		cmocka_unit_test(test_median_p90),
 		cmocka_unit_test(test_quarters),
 		cmocka_unit_test(test_svg),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test_setup_teardown(test_events_by_month, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_period, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boundaries, setup, teardown),
 	};
