@@ -72,7 +72,8 @@ struct stats_report {
 	int64_t since, until, prev_since, prev_until;
 	const char *lang;             /* "en" or "ja", static */
 	long long min_notices;
-	struct store_stats_counts cur, prev;
+	struct store_stats_counts cur;
+	struct store_stats_counts prev; /* store_stats_totals_get's only */
 	long long by_cat[STATS_NCAT], prev_by_cat[STATS_NCAT];
 	struct stats_month *months;   /* owned, every month of the period */
 	size_t n_months;

@@ -989,6 +989,13 @@ enum rk_err store_stats_counts_get(struct rk_store *store, int64_t since,
 				   int64_t until,
 				   struct store_stats_counts *out);
 
+/* The same for reports, events, tickets, notices, suppressed and
+ * withheld only (the rest 0): what a report compares with the period
+ * before, without the costlier delivery and response counts. */
+enum rk_err store_stats_totals_get(struct rk_store *store, int64_t since,
+				   int64_t until,
+				   struct store_stats_counts *out);
+
 /* A count grouped by one or two keys. */
 enum store_stats_grouping {
 	STORE_STATS_EVENTS_BY_MONTH_CATEGORY, /* key "YYYY-MM", key2 category */

@@ -581,7 +581,7 @@ enum rk_err stats_compute(struct rk_store *store, int64_t since,
 	stats_previous(since, until, &out->prev_since, &out->prev_until);
 	if ((err = build_months(out)) ||
 	    (err = store_stats_counts_get(store, since, until, &out->cur)) ||
-	    (err = store_stats_counts_get(store, out->prev_since,
+	    (err = store_stats_totals_get(store, out->prev_since,
 					  out->prev_until, &out->prev)) ||
 	    (err = fill_months(store, out)))
 		goto fail;

@@ -49,6 +49,23 @@ static const char counts_sql[] =
 	" WHERE state IN ('suppressed', 'withheld') "
 	" AND created_at >= ?1 AND created_at < ?2)";
 
+/* the cheap part of counts_sql: what a report compares with the period
+ * before */
+static const char totals_sql[] =
+	"WITH RECURSIVE " CATEGORIES_CTE " SELECT "
+	"(SELECT count(*) FROM reports WHERE received_at >= ?1 AND received_at < ?2), "
+	"(SELECT coalesce(sum((SELECT count(*) FROM events e WHERE e.category = c.x "
+	" AND e.created_at >= ?1 AND e.created_at < ?2)), 0) FROM c "
+	" WHERE c.x IS NOT NULL) + (SELECT count(*) FROM events WHERE "
+	" category IS NULL AND created_at >= ?1 AND created_at < ?2), "
+	"(SELECT count(*) FROM tickets WHERE created_at >= ?1 AND created_at < ?2), "
+	"(SELECT count(*) FROM messages WHERE direction = 'out' "
+	" AND created_at >= ?1 AND created_at < ?2), "
+	"(SELECT count(*) FROM events WHERE state IN ('suppressed', 'withheld') "
+	" AND state = 'suppressed' AND created_at >= ?1 AND created_at < ?2), "
+	"(SELECT count(*) FROM events WHERE state IN ('suppressed', 'withheld') "
+	" AND state = 'withheld' AND created_at >= ?1 AND created_at < ?2)";
+
 /* "a,b,c" of n numbers into out[0..n) */
 static void split_counts(const unsigned char *text, long long *out[], size_t n)
 {
@@ -91,6 +108,30 @@ enum rk_err store_stats_counts_get(struct rk_store *store, int64_t since,
 		out->first_bounced = sqlite3_column_int64(stmt, 6);
 		split_counts(sqlite3_column_text(stmt, 7), states, 4);
 		split_counts(sqlite3_column_text(stmt, 8), held, 2);
+	}
+	store_done(stmt);
+	return rc == SQLITE_ROW ? RK_OK : store_fail(store, "count for statistics");
+}
+
+enum rk_err store_stats_totals_get(struct rk_store *store, int64_t since,
+				   int64_t until, struct store_stats_counts *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!(stmt = store_stmt(store, totals_sql)))
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, since);
+	sqlite3_bind_int64(stmt, 2, until);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		out->reports = sqlite3_column_int64(stmt, 0);
+		out->events = sqlite3_column_int64(stmt, 1);
+		out->tickets = sqlite3_column_int64(stmt, 2);
+		out->notices = sqlite3_column_int64(stmt, 3);
+		out->suppressed = sqlite3_column_int64(stmt, 4);
+		out->withheld = sqlite3_column_int64(stmt, 5);
 	}
 	store_done(stmt);
 	return rc == SQLITE_ROW ? RK_OK : store_fail(store, "count for statistics");
