@@ -77,12 +77,15 @@ static enum rk_err chart_states(const struct stats_report *r, struct rk_buf *b)
 
 	for (size_t i = 0; i < r->states.n && c.n_x < 16; i++) {
 		const char *k = r->states.rows[i].key;
+		char key[160];
 		const char *lab = k;
 
-		if (strcmp(k, "acknowledged") == 0) lab = L("acknowledged");
-		else if (strcmp(k, "auto-acknowledged") == 0) lab = L("auto_acknowledged");
-		else if (strcmp(k, "disputed") == 0) lab = L("disputed");
-		else if (strcmp(k, "expired") == 0) lab = L("expired");
+		/* every state has a label; one unknown here shows as stored */
+		if ((size_t)snprintf(key, sizeof(key), "state_%s", k) < sizeof(key)) {
+			lab = L(key);
+			if (lab == key)
+				lab = k;
+		}
 		x[c.n_x] = lab;
 		values[c.n_x++] = r->states.rows[i].n;
 	}

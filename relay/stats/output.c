@@ -64,6 +64,16 @@ static const struct {
 	{"none", "none", "なし"},
 	{"by_asn", "by origin AS", "発信元AS別"},
 	{"by_contact", "by contact address", "連絡先アドレス別"},
+	/* ticket states, as the chart of final states names them */
+	{"state_open", "Open", "未通知"},
+	{"state_held", "Held", "保留中"},
+	{"state_notified", "Notified", "通知済み"},
+	{"state_acknowledged", "Acknowledged", "確認済み"},
+	{"state_auto-acknowledged", "Auto-acknowledged", "自動応答"},
+	{"state_resolved", "Resolved", "解決済み"},
+	{"state_disputed", "Disputed", "異議"},
+	{"state_expired", "Expired", "期限切れ"},
+	{"state_failed", "Failed", "失敗"},
 	/* short column heads of the text tables */
 	{"col_reports", "reports", "報告"},
 	{"col_events", "events", "イベント"},

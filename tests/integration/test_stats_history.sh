@@ -188,6 +188,8 @@ check "html en: human durations, seconds kept" bash -c "grep -q '<td data-second
 check "html ja: human durations" bash -c "grep -q '<td data-seconds=\"7800\">2時間10分</td>' s-ja.html && grep -q '<td data-seconds=\"180060\">2日2時間</td>' s-ja.html"
 check "html: the never-answering network's median is a dash" grep -q 'sec@y.example</td><td>4</td><td>0</td><td>0.0%</td><td>0</td><td>-</td>' s-en.html
 check "html: the share of first notices bounced" grep -q '<td>16.7%</td>' s-en.html
+check "html ja: the final states named in Japanese" bash -c "grep -q '>確認済み<' s-ja.html && grep -q '>期限切れ<' s-ja.html && grep -q '>異議<' s-ja.html"
+check "html en: the final states named" bash -c "grep -q '>Acknowledged<' s-en.html && grep -q '>Expired<' s-en.html"
 
 # ---------------------------------------------------------------- an empty quarter
 check "2027Q2 --json" bash -c "'$RENRAKU' --config r.conf stats --quarter 2027Q2 --json >e.json"
