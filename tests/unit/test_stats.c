@@ -1,7 +1,9 @@
 /* The statistics computation: quantiles, quarters in UTC, empty periods,
  * the boundaries of a period, the SVG writer. */
-#include <stdlib.h>
 #include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "renraku/stats.h"
@@ -253,6 +255,152 @@ static void test_durations(void **state)
 	assert_string_equal(s, "0分59秒");
 }
 
+static void sql(sqlite3 *db, const char *text)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, text, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", text, msg ? msg : "?");
+}
+
+static unsigned next_rand(unsigned long long *x)
+{
+	*x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)(*x >> 33);
+}
+
+/* The networks and answer times aggregated in C from the facts read once
+ * (stats_networks, stats_compute) are those of the SQL of record
+ * (store_responsiveness_all, store_stats_ack_delays), on a random
+ * history: tickets of up to three levels, contacts in mixed case,
+ * several origin ASes a ticket (some events without one), bounces,
+ * auto-replies, answers before and after a level's notice, tickets
+ * outside the period. */
+static void test_networks_as_sql(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const emails[] = {"noc@a.example", "NOC@A.example",
+					     "abuse@b.example", "cert@c.example",
+					     "soc@d.example", "x@e.example"};
+	static const char *const causes[] = {"notice-queued", "notice-queued",
+					     "reply", "ack", "auto-reply",
+					     "bounce", "reminder", "no-answer"};
+	unsigned long long seed = 12;
+	char *path = NULL, q[512];
+	sqlite3 *db = NULL;
+	int64_t s, u;
+	long long ev = 0, msg = 0;
+	struct store_stats_facts facts;
+	struct stats_report r;
+	long long *delays;
+	size_t nd;
+
+	assert_int_equal(stats_quarter_parse("2026Q4", &s, &u), RK_OK);
+	assert_int_equal(rk_path_join(f->dir, "test.db", &path), RK_OK);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sql(db, "BEGIN; INSERT INTO reports (id, received_at, format, source_name)"
+		" VALUES (1, 0, 'intelmq', '-')");
+	for (int t = 0; t < 60; t++) {
+		/* a few tickets of Q3: outside the period */
+		int64_t created = (t % 10 == 9 ? s - 86400 : s) + (int64_t)t * 3600;
+		int levels = 1 + (int)(next_rand(&seed) % 3);
+		int nev = 1 + (int)(next_rand(&seed) % 4);
+
+		snprintf(q, sizeof(q),
+			 "INSERT INTO tickets (id, state, contact, template, lang, tlp,"
+			 " severity, created_at, send_after, updated_at) VALUES"
+			 " ('T%02d', 'notified', 'c', 'x', 'en', 1, 2, %lld, 0, 0)",
+			 t, (long long)created);
+		sql(db, q);
+		for (int l = 0; l < levels; l++) {
+			snprintf(q, sizeof(q),
+				 "INSERT INTO ticket_contacts (ticket_id, level, email)"
+				 " VALUES ('T%02d', %d, '%s')",
+				 t, l, emails[next_rand(&seed) % 6]);
+			sql(db, q);
+		}
+		for (int e = 0; e < nev; e++) {
+			unsigned a = next_rand(&seed) % 5;
+
+			ev++;
+			snprintf(q, sizeof(q),
+				 "INSERT INTO events (id, report_id, dedup_key, time_source,"
+				 " type, taxonomy, source_asn, tlp, severity, data, created_at)"
+				 " VALUES (%lld, 1, 'k%lld', 0, 'scanner', 'x', %s, 1, 2, '{}', %lld);"
+				 "INSERT INTO ticket_events (ticket_id, event_id, added_at)"
+				 " VALUES ('T%02d', %lld, 0)",
+				 ev, ev, a == 4 ? "NULL" : (a == 3 ? "64503" : a == 2 ? "64502" : "64501"),
+				 (long long)created, t, ev);
+			sql(db, q);
+		}
+		snprintf(q, sizeof(q),
+			 "INSERT INTO ticket_timeline (ticket_id, at, to_state, level,"
+			 " actor, cause) VALUES ('T%02d', %lld, 'open', 0, 'run', 'created')",
+			 t, (long long)created);
+		sql(db, q);
+		for (int k = 0, n = (int)(next_rand(&seed) % 9); k < n; k++) {
+			const char *cause = causes[next_rand(&seed) % 8];
+			int l = (int)(next_rand(&seed) % (unsigned)levels);
+			long long at = created + (long long)(next_rand(&seed) % 200000);
+
+			snprintf(q, sizeof(q),
+				 "INSERT INTO ticket_timeline (ticket_id, at, to_state, level,"
+				 " actor, cause) VALUES ('T%02d', %lld, 'notified', %d, 'run', '%s')",
+				 t, at, l, cause);
+			sql(db, q);
+			if (strcmp(cause, "notice-queued") == 0) {
+				msg++;
+				snprintf(q, sizeof(q),
+					 "INSERT INTO messages (id, ticket_id, direction, kind,"
+					 " message_id, state, created_at) VALUES (%lld, 'T%02d',"
+					 " 'out', 'notice', '<m%lld@t>', 'sent', %lld);"
+					 "INSERT INTO deliveries (message_row, rcpt, state) VALUES"
+					 " (%lld, '%s', '%s')",
+					 msg, t, msg, at, msg, emails[next_rand(&seed) % 6],
+					 next_rand(&seed) % 3 ? "sent" : "bounced");
+				sql(db, q);
+			}
+		}
+	}
+	sql(db, "COMMIT");
+	sqlite3_close(db);
+	free(path);
+
+	assert_int_equal(store_stats_facts_get(f->store, s, u, &facts), RK_OK);
+	for (int kind = 0; kind < 2; kind++) {
+		struct store_responsiveness_row *want, *got;
+		size_t nw, ng;
+
+		assert_int_equal(store_responsiveness_all(f->store, kind, s, u, &want, &nw), RK_OK);
+		assert_int_equal(stats_networks(&facts, kind, &got, &ng), RK_OK);
+		assert_true(nw > 2);
+		assert_int_equal(ng, nw);
+		for (size_t i = 0; i < nw; i++) {
+			assert_string_equal(got[i].address, want[i].address);
+			assert_int_equal(got[i].asn, want[i].asn);
+			assert_int_equal(got[i].r.tickets, want[i].r.tickets);
+			assert_int_equal(got[i].r.sent, want[i].r.sent);
+			assert_int_equal(got[i].r.bounced, want[i].r.bounced);
+			assert_int_equal(got[i].r.auto_acknowledged, want[i].r.auto_acknowledged);
+			assert_int_equal(got[i].r.acknowledged, want[i].r.acknowledged);
+			assert_int_equal(got[i].r.answered, want[i].r.answered);
+			assert_int_equal(got[i].r.median_answer, want[i].r.median_answer);
+		}
+		free(want);
+		free(got);
+	}
+	store_stats_facts_release(&facts);
+	/* the report's answer times: those of the one query of record */
+	assert_int_equal(store_stats_ack_delays(f->store, s, u, &delays, &nd), RK_OK);
+	assert_int_equal(stats_compute(f->store, s, u, "en", 1, &r), RK_OK);
+	assert_true(nd > 5);
+	assert_int_equal(r.n_delays, nd);
+	for (size_t i = 0; i < nd; i++)
+		assert_int_equal(r.delays[i], delays[i]);
+	free(delays);
+	stats_report_release(&r);
+}
+
 static void test_boundaries(void **state)
 {
 	struct fixture *f = *state;
@@ -330,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_svg),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test_setup_teardown(test_events_by_month, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_networks_as_sql, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_period, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boundaries, setup, teardown),
 	};
