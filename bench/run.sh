@@ -82,7 +82,7 @@ echo "== machine: $(nproc) CPUs, ${cpu:-unknown CPU}, $(uname -sr)"
 echo "== libraries: jansson $(pkg-config --modversion jansson), sqlite $(pkg-config --modversion sqlite3), gpgme $(pkg-config --modversion gpgme), $(gpg --version | head -n 1)"
 
 failed=()
-for name in ingest resolve sign maildir smtp inbound e2e rdap serve; do
+for name in ingest resolve sign maildir smtp inbound e2e rdap serve stats; do
 	case ",$only," in *",$name,"*) ;; *) continue ;; esac
 	echo "== $name" >&2
 	start=$(date +%s.%N)

@@ -6,8 +6,9 @@
  *             before, months and categories, medians and the 90th
  *             percentile of the time to the first human answer, and the
  *             networks ranked by responsiveness
- *             (store_responsiveness_all, the figures of
- *             `contacts stats` over the period)
+ *             (the figures of `contacts stats` over the period,
+ *             aggregated here from the period's timeline, read once
+ *             by store_stats_facts_get for the answer times too)
  *   output.c  text, JSON, CSV (one file per table) and HTML, all from a
  *             struct stats_report; labels in English or Japanese
  *   svg.c     a small SVG writer: stacked bars and bars
@@ -71,7 +72,8 @@ struct stats_report {
 	int64_t since, until, prev_since, prev_until;
 	const char *lang;             /* "en" or "ja", static */
 	long long min_notices;
-	struct store_stats_counts cur, prev;
+	struct store_stats_counts cur;
+	struct store_stats_counts prev; /* store_stats_totals_get's only */
 	long long by_cat[STATS_NCAT], prev_by_cat[STATS_NCAT];
 	struct stats_month *months;   /* owned, every month of the period */
 	size_t n_months;
@@ -95,6 +97,13 @@ enum rk_err stats_compute(struct rk_store *store, int64_t since,
 			  long long min_notices, struct stats_report *out);
 void stats_report_release(struct stats_report *r);
 
+/* The responsiveness of every contact address (by_asn false) or origin
+ * AS of the tickets in f, the figures store_responsiveness_all computes
+ * (and `contacts stats`), from the timeline read once; rows in address
+ * or AS order, caller frees *rows. */
+enum rk_err stats_networks(const struct store_stats_facts *f, bool by_asn,
+			   struct store_responsiveness_row **rows, size_t *n);
+
 /* The index of category name in rk_category_at order (other = last). */
 size_t stats_category_index(const char *name);
 
@@ -103,6 +112,11 @@ size_t stats_category_index(const char *name);
 /* A label of the report in its language (key: "reports", "events", ...);
  * the key itself when unknown.  Static. */
 const char *stats_label(const char *key, const char *lang);
+
+/* A duration of s seconds for people in lang: rk_duration_text's "2d 3h",
+ * "4h 5m", "6m 7s" in English, "2日3時間", "4時間5分", "6分7秒" in
+ * Japanese; "-" when s < 0 (none). */
+void stats_duration_text(long long s, const char *lang, char *out, size_t len);
 
 enum rk_err stats_write_text(const struct stats_report *r, struct rk_buf *out);
 /* One JSON document (caller frees with json_decref) */

@@ -989,6 +989,13 @@ enum rk_err store_stats_counts_get(struct rk_store *store, int64_t since,
 				   int64_t until,
 				   struct store_stats_counts *out);
 
+/* The same for reports, events, tickets, notices, suppressed and
+ * withheld only (the rest 0): what a report compares with the period
+ * before, without the costlier delivery and response counts. */
+enum rk_err store_stats_totals_get(struct rk_store *store, int64_t since,
+				   int64_t until,
+				   struct store_stats_counts *out);
+
 /* A count grouped by one or two keys. */
 enum store_stats_grouping {
 	STORE_STATS_EVENTS_BY_MONTH_CATEGORY, /* key "YYYY-MM", key2 category */
@@ -1021,6 +1028,50 @@ enum rk_err store_stats_groups(struct rk_store *store,
  * *v. */
 enum rk_err store_stats_ack_delays(struct rk_store *store, int64_t since,
 				   int64_t until, long long **v, size_t *n);
+
+/* What the report's answer times and ranked networks are computed from,
+ * read once for the tickets opened in [since, until) (renraku stats
+ * aggregates them, so that the timeline is read once for both).
+ * Tickets are named by their row number.  Every array is sorted as
+ * said, whatever plan SQLite chose. */
+enum store_stats_cause {
+	STORE_STATS_CAUSE_OTHER,  /* created, held, no-answer, ... */
+	STORE_STATS_CAUSE_NOTICE, /* notice-queued: a notice or follow-up */
+	STORE_STATS_CAUSE_BOUNCE, /* bounce */
+	STORE_STATS_CAUSE_AUTO,   /* auto-reply */
+	STORE_STATS_CAUSE_HUMAN,  /* reply or ack: a person answered */
+};
+struct store_stats_step {    /* one timeline row */
+	int64_t ticket;
+	int64_t at;
+	int level;
+	enum store_stats_cause cause;
+};
+struct store_stats_level {   /* the contact of a ticket at a level */
+	int64_t ticket;
+	int level;
+	char *email;         /* in lower case (SQL lower()), owned */
+};
+struct store_stats_origin {  /* an origin AS of a ticket's events */
+	int64_t ticket;
+	int64_t asn;
+};
+struct store_stats_facts {
+	struct store_stats_step *steps;     /* by ticket, level, at */
+	size_t n_steps;
+	struct store_stats_level *levels;   /* by ticket, level */
+	size_t n_levels;
+	struct store_stats_origin *origins; /* by ticket, asn; distinct */
+	size_t n_origins;
+	struct store_count *bounces; /* bounced deliveries by lower(rcpt),
+					in address order */
+	size_t n_bounces;
+};
+/* Fill *out (release with store_stats_facts_release, also after an
+ * error: it is then empty). */
+enum rk_err store_stats_facts_get(struct rk_store *store, int64_t since,
+				  int64_t until, struct store_stats_facts *out);
+void store_stats_facts_release(struct store_stats_facts *f);
 
 
 #endif /* RENRAKU_STORE_H */

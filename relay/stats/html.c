@@ -22,6 +22,19 @@ static enum rk_err row2(struct rk_buf *b, const char *name,
 	return rk_buf_adds(b, "</td></tr>\n");
 }
 
+/* A time for people in the report's language; the seconds kept in
+ * data-seconds for scripts (none: "-" and no attribute). */
+static enum rk_err duration_cell(struct rk_buf *b, long long secs,
+				 const char *lang)
+{
+	char text[64];
+
+	stats_duration_text(secs, lang, text, sizeof(text));
+	if (secs < 0)
+		return rk_buf_addf(b, "<td>%s</td>", text);
+	return rk_buf_addf(b, "<td data-seconds=\"%lld\">%s</td>", secs, text);
+}
+
 static enum rk_err section(struct rk_buf *b, const char *title)
 {
 	enum rk_err err;
@@ -64,12 +77,15 @@ static enum rk_err chart_states(const struct stats_report *r, struct rk_buf *b)
 
 	for (size_t i = 0; i < r->states.n && c.n_x < 16; i++) {
 		const char *k = r->states.rows[i].key;
+		char key[160];
 		const char *lab = k;
 
-		if (strcmp(k, "acknowledged") == 0) lab = L("acknowledged");
-		else if (strcmp(k, "auto-acknowledged") == 0) lab = L("auto_acknowledged");
-		else if (strcmp(k, "disputed") == 0) lab = L("disputed");
-		else if (strcmp(k, "expired") == 0) lab = L("expired");
+		/* every state has a label; one unknown here shows as stored */
+		if ((size_t)snprintf(key, sizeof(key), "state_%s", k) < sizeof(key)) {
+			lab = L(key);
+			if (lab == key)
+				lab = k;
+		}
 		x[c.n_x] = lab;
 		values[c.n_x++] = r->states.rows[i].n;
 	}
@@ -121,10 +137,13 @@ static enum rk_err networks_table(const struct stats_report *r, struct rk_buf *b
 				err = rk_buf_addf(b, "AS%lld", ns[i].asn);
 			if (!err)
 				err = rk_buf_addf(b, "</td><td>%lld</td><td>%lld</td>"
-						     "<td>%.1f%%</td><td>%lld</td><td>%lld</td></tr>\n",
+						     "<td>%.1f%%</td><td>%lld</td>",
 						  ns[i].notices, ns[i].answered,
-						  100.0 * ns[i].rate, ns[i].bounced,
-						  ns[i].median);
+						  100.0 * ns[i].rate, ns[i].bounced);
+			if (!err)
+				err = duration_cell(b, ns[i].median, r->lang);
+			if (!err)
+				err = rk_buf_adds(b, "</tr>\n");
 		}
 	}
 	return err ? err : rk_buf_adds(b, "</table>\n");
@@ -204,7 +223,8 @@ enum rk_err stats_write_html(const struct stats_report *r, struct rk_buf *b)
 	    !(err = row2(b, L("deferred"), r->cur.deferred)) &&
 	    !(err = row2(b, L("bounced"), r->cur.bounced)) &&
 	    !(err = row2(b, L("first_bounced"), r->cur.first_bounced)))
-		err = rk_buf_adds(b, "</table>\n");
+		err = rk_buf_addf(b, "<tr><th>%s</th><td>%.1f%%</td></tr>\n</table>\n",
+				  L("share"), 100.0 * r->first_bounce_share);
 	if (!err && !(err = section(b, L("response"))) &&
 	    !(err = rk_buf_adds(b, "<table>\n")) &&
 	    !(err = row2(b, L("acknowledged"), r->cur.acknowledged)) &&
@@ -212,10 +232,12 @@ enum rk_err stats_write_html(const struct stats_report *r, struct rk_buf *b)
 	    !(err = row2(b, L("disputed"), r->cur.disputed)) &&
 	    !(err = row2(b, L("expired"), r->cur.expired)))
 		err = rk_buf_addf(b, "<tr><th>%s</th><td>%.1f%%</td></tr>\n"
-				     "<tr><th>%s</th><td>%lld</td></tr>\n"
-				     "<tr><th>%s</th><td>%lld</td></tr>\n</table>\n",
-				  L("ack_rate"), 100.0 * r->ack_rate, L("median_ack"),
-				  r->median_ack, L("p90_ack"), r->p90_ack);
+				     "<tr><th>%s</th>",
+				  L("ack_rate"), 100.0 * r->ack_rate, L("median_ack"));
+	if (!err && !(err = duration_cell(b, r->median_ack, r->lang)) &&
+	    !(err = rk_buf_addf(b, "</tr>\n<tr><th>%s</th>", L("p90_ack"))) &&
+	    !(err = duration_cell(b, r->p90_ack, r->lang)))
+		err = rk_buf_adds(b, "</tr>\n</table>\n");
 	if (!err && !(err = rk_buf_adds(b, "<figure>\n")) && !(err = chart_states(r, b)) &&
 	    !(err = rk_buf_adds(b, "</figure>\n<figure>\n")) &&
 	    !(err = chart_delays(r, b)))

@@ -64,6 +64,25 @@ static const struct {
 	{"none", "none", "なし"},
 	{"by_asn", "by origin AS", "発信元AS別"},
 	{"by_contact", "by contact address", "連絡先アドレス別"},
+	/* ticket states, as the chart of final states names them */
+	{"state_open", "Open", "未通知"},
+	{"state_held", "Held", "保留中"},
+	{"state_notified", "Notified", "通知済み"},
+	{"state_acknowledged", "Acknowledged", "確認済み"},
+	{"state_auto-acknowledged", "Auto-acknowledged", "自動応答"},
+	{"state_resolved", "Resolved", "解決済み"},
+	{"state_disputed", "Disputed", "異議"},
+	{"state_expired", "Expired", "期限切れ"},
+	{"state_failed", "Failed", "失敗"},
+	/* short column heads of the text tables */
+	{"col_reports", "reports", "報告"},
+	{"col_events", "events", "イベント"},
+	{"col_tickets", "tickets", "インシデント"},
+	{"col_notices", "notices", "通知"},
+	{"col_answered", "answered", "回答"},
+	{"col_bounced", "bounced", "不達"},
+	{"col_median", "median", "中央値"},
+	{"share", "share of notified tickets", "通知済みチケットに占める割合"},
 };
 
 const char *stats_label(const char *key, const char *lang)
@@ -77,6 +96,20 @@ const char *stats_label(const char *key, const char *lang)
 }
 
 #define L(key) stats_label(key, r->lang)
+
+void stats_duration_text(long long s, const char *lang, char *out, size_t len)
+{
+	if (!lang || strcmp(lang, "ja") != 0 || s < 0) {
+		rk_duration_text(s, out, len);
+		return;
+	}
+	if (s >= 86400)
+		snprintf(out, len, "%lld日%lld時間", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		snprintf(out, len, "%lld時間%lld分", s / 3600, s % 3600 / 60);
+	else
+		snprintf(out, len, "%lld分%lld秒", s / 60, s % 60);
+}
 
 /* buckets of the time-to-acknowledge distribution */
 static const struct {
@@ -143,8 +176,8 @@ enum rk_err stats_write_text(const struct stats_report *r, struct rk_buf *out)
 				  totals[i].cur - totals[i].prev);
 	if (!err)
 		err = rk_buf_addf(out, "\n%s\n  %-8s %8s %8s %8s %8s\n", L("by_month"),
-				  L("month"), "reports", "events", "tickets",
-				  "notices");
+				  L("month"), L("col_reports"), L("col_events"),
+				  L("col_tickets"), L("col_notices"));
 	for (size_t i = 0; !err && i < r->n_months; i++)
 		err = rk_buf_addf(out, "  %-8s %8lld %8lld %8lld %8lld\n",
 				  r->months[i].month, r->months[i].reports,
@@ -169,8 +202,8 @@ enum rk_err stats_write_text(const struct stats_report *r, struct rk_buf *out)
 		err = rk_buf_addf(out, "  %-24s %8lld\n",
 				  r->reporters.rows[i].key[0] ? r->reporters.rows[i].key : "-",
 				  r->reporters.rows[i].n);
-	rk_duration_text(r->median_ack, med, sizeof(med));
-	rk_duration_text(r->p90_ack, p90, sizeof(p90));
+	stats_duration_text(r->median_ack, r->lang, med, sizeof(med));
+	stats_duration_text(r->p90_ack, r->lang, p90, sizeof(p90));
 	if (!err)
 		err = rk_buf_addf(
 			out,
@@ -208,12 +241,14 @@ enum rk_err stats_write_text(const struct stats_report *r, struct rk_buf *out)
 				char name[300];
 
 				network_name(&ns[i], name, sizeof(name));
-				rk_duration_text(ns[i].median, med, sizeof(med));
+				stats_duration_text(ns[i].median, r->lang, med, sizeof(med));
 				err = rk_buf_addf(out,
-						  "  %-32s notices %lld, answered %lld (%.0f%%), "
-						  "bounced %lld, median %s\n",
-						  name, ns[i].notices, ns[i].answered,
-						  100.0 * ns[i].rate, ns[i].bounced, med);
+						  "  %-32s %s %lld, %s %lld (%.0f%%), "
+						  "%s %lld, %s %s\n",
+						  name, L("col_notices"), ns[i].notices,
+						  L("col_answered"), ns[i].answered,
+						  100.0 * ns[i].rate, L("col_bounced"),
+						  ns[i].bounced, L("col_median"), med);
 			}
 		}
 	}
@@ -411,8 +446,19 @@ static enum rk_err csv_groups(const char *dir, const char *name,
 	return err;
 }
 
+/* seconds as a CSV field: empty when none (nobody answered) */
+static const char *seconds_field(long long s, char out[32])
+{
+	if (s < 0)
+		out[0] = '\0';
+	else
+		snprintf(out, 32, "%lld", s);
+	return out;
+}
+
 enum rk_err stats_write_csv(const struct stats_report *r, const char *dir)
 {
+	char med[32], p90[32];
 	struct rk_buf b;
 	enum rk_err err;
 	long long bc[N_BUCKETS];
@@ -481,11 +527,12 @@ enum rk_err stats_write_csv(const struct stats_report *r, const char *dir)
 				  "metric,value\r\nacknowledged,%lld\r\n"
 				  "auto_acknowledged,%lld\r\ndisputed,%lld\r\n"
 				  "expired,%lld\r\nack_rate,%.4f\r\n"
-				  "median_ack_seconds,%lld\r\np90_ack_seconds,%lld\r\n"
+				  "median_ack_seconds,%s\r\np90_ack_seconds,%s\r\n"
 				  "answered_tickets,%zu\r\n",
 				  r->cur.acknowledged, r->cur.auto_acknowledged,
 				  r->cur.disputed, r->cur.expired, r->ack_rate,
-				  r->median_ack, r->p90_ack, r->n_delays);
+				  seconds_field(r->median_ack, med),
+				  seconds_field(r->p90_ack, p90), r->n_delays);
 	for (size_t i = 0; !err && i < N_BUCKETS; i++)
 		err = rk_buf_addf(&b, "ack_within_%s,%lld\r\n", buckets[i].name, bc[i]);
 	if (!err)
@@ -506,10 +553,11 @@ enum rk_err stats_write_csv(const struct stats_report *r, const char *dir)
 				if (!err && ns[i].asn)
 					err = rk_buf_addf(&b, "%lld", ns[i].asn);
 				if (!err)
-					err = rk_buf_addf(&b, ",%lld,%lld,%lld,%.4f,%lld,%lld\r\n",
+					err = rk_buf_addf(&b, ",%lld,%lld,%lld,%.4f,%lld,%s\r\n",
 							  ns[i].tickets, ns[i].notices,
 							  ns[i].answered, ns[i].rate,
-							  ns[i].bounced, ns[i].median);
+							  ns[i].bounced,
+							  seconds_field(ns[i].median, med));
 			}
 		}
 	if (!err)

@@ -1,4 +1,5 @@
 /* The one computation behind every output of renraku stats. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,7 +221,286 @@ static int cmp_most(const void *a, const void *b)
 	return strcmp(x->contact, y->contact);
 }
 
-static enum rk_err rank(struct rk_store *store, struct stats_report *r)
+/* ------------------------------------------------------------ the timeline, once */
+
+/* The steps of one ticket at one level, summed. */
+struct step_group {
+	int64_t ticket;
+	int level;
+	long long notices, bounces, autos, humans;
+	int64_t first_notice, first_human; /* INT64_MAX: none */
+};
+
+static enum rk_err group_steps(const struct store_stats_facts *f,
+			       struct step_group **out, size_t *n_out)
+{
+	struct step_group *g = NULL;
+	size_t n = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	if (f->n_steps && !(g = calloc(f->n_steps, sizeof(*g))))
+		return RK_ERR_NOMEM;
+	for (size_t i = 0; i < f->n_steps; i++) {
+		const struct store_stats_step *s = &f->steps[i];
+		struct step_group *w;
+
+		if (!n || g[n - 1].ticket != s->ticket || g[n - 1].level != s->level) {
+			w = &g[n++];
+			w->ticket = s->ticket;
+			w->level = s->level;
+			w->first_notice = w->first_human = INT64_MAX;
+		}
+		w = &g[n - 1];
+		switch (s->cause) {
+		case STORE_STATS_CAUSE_NOTICE:
+			w->notices++;
+			if (s->at < w->first_notice)
+				w->first_notice = s->at;
+			break;
+		case STORE_STATS_CAUSE_BOUNCE: w->bounces++; break;
+		case STORE_STATS_CAUSE_AUTO: w->autos++; break;
+		case STORE_STATS_CAUSE_HUMAN:
+			w->humans++;
+			if (s->at < w->first_human)
+				w->first_human = s->at;
+			break;
+		default: break;
+		}
+	}
+	*out = g;
+	*n_out = n;
+	return RK_OK;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Per ticket, from its first notice to its first human answer (any
+ * level), when it came after the notice; sorted. */
+static enum rk_err answer_times(const struct step_group *g, size_t ng,
+				long long **out, size_t *n_out)
+{
+	long long *v = NULL;
+	size_t n = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	for (size_t i = 0; i < ng;) {
+		int64_t q = INT64_MAX, h = INT64_MAX, ticket = g[i].ticket;
+
+		for (; i < ng && g[i].ticket == ticket; i++) {
+			if (g[i].first_notice < q)
+				q = g[i].first_notice;
+			if (g[i].first_human < h)
+				h = g[i].first_human;
+		}
+		if (q != INT64_MAX && h != INT64_MAX && h >= q) {
+			void *grown = v;
+
+			if (rk_array_room(&grown, n, sizeof(*v))) {
+				free(v);
+				return RK_ERR_NOMEM;
+			}
+			v = grown;
+			v[n++] = (long long)(h - q);
+		}
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_ll);
+	*out = v;
+	*n_out = n;
+	return RK_OK;
+}
+
+/* one (network, step group) pair: an address at a ticket's level, or an
+ * origin AS of a ticket and each level of that ticket */
+struct net_entry {
+	const char *email; /* NULL for an AS */
+	int64_t asn;
+	const struct step_group *g;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct net_entry *x = a, *y = b;
+	int c = x->email ? strcmp(x->email, y->email)
+			 : (x->asn < y->asn ? -1 : x->asn > y->asn);
+
+	if (c)
+		return c;
+	if (x->g->ticket != y->g->ticket)
+		return x->g->ticket < y->g->ticket ? -1 : 1;
+	return x->g->level < y->g->level ? -1 : x->g->level > y->g->level;
+}
+
+static const struct store_stats_level *
+level_of(const struct store_stats_facts *f, int64_t ticket, int level)
+{
+	size_t lo = 0, hi = f->n_levels;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct store_stats_level *l = &f->levels[mid];
+		int c = l->ticket != ticket ? (l->ticket < ticket ? -1 : 1)
+					    : (l->level < level ? -1 : l->level > level);
+
+		if (!c)
+			return l;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* the first group of ticket in g[0..ng), ng when none */
+static size_t groups_of(const struct step_group *g, size_t ng, int64_t ticket)
+{
+	size_t lo = 0, hi = ng;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g[mid].ticket < ticket)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ng && g[lo].ticket == ticket ? lo : ng;
+}
+
+static long long bounces_of(const struct store_stats_facts *f, const char *email)
+{
+	size_t lo = 0, hi = f->n_bounces;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(f->bounces[mid].name, email);
+
+		if (!c)
+			return f->bounces[mid].count;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+enum rk_err stats_networks(const struct store_stats_facts *f, bool by_asn,
+			   struct store_responsiveness_row **rows_out,
+			   size_t *n_out)
+{
+	struct step_group *g = NULL;
+	struct net_entry *e = NULL;
+	struct store_responsiveness_row *rows = NULL;
+	long long *v = NULL;
+	size_t ng = 0, ne = 0, n = 0, cap_e = 0;
+	enum rk_err err;
+
+	*rows_out = NULL;
+	*n_out = 0;
+	if ((err = group_steps(f, &g, &ng)))
+		return err;
+	/* the pairs: an address per level, an AS per level of its tickets */
+	cap_e = ng;
+	if (by_asn) {
+		cap_e = 0;
+		for (size_t i = 0; i < f->n_origins; i++)
+			for (size_t k = groups_of(g, ng, f->origins[i].ticket);
+			     k < ng && g[k].ticket == f->origins[i].ticket; k++)
+				cap_e++;
+	}
+	if (cap_e && !(e = calloc(cap_e, sizeof(*e)))) {
+		err = RK_ERR_NOMEM;
+		goto done;
+	}
+	if (!by_asn) {
+		for (size_t i = 0; i < ng; i++) {
+			const struct store_stats_level *l =
+				level_of(f, g[i].ticket, g[i].level);
+
+			/* an address too long to name is not ranked */
+			if (l && l->email && strlen(l->email) < sizeof(rows->address))
+				e[ne++] = (struct net_entry){l->email, 0, &g[i]};
+		}
+	} else {
+		for (size_t i = 0; i < f->n_origins; i++) {
+			size_t k = groups_of(g, ng, f->origins[i].ticket);
+
+			for (; k < ng && g[k].ticket == f->origins[i].ticket; k++)
+				e[ne++] = (struct net_entry){NULL, f->origins[i].asn, &g[k]};
+		}
+	}
+	if (ne)
+		qsort(e, ne, sizeof(*e), cmp_entry);
+	if (ne && !(v = malloc(ne * sizeof(*v)))) {
+		err = RK_ERR_NOMEM;
+		goto done;
+	}
+	/* one row per network, in its order */
+	for (size_t i = 0; i < ne;) {
+		struct store_responsiveness_row *w;
+		size_t j = i, nv = 0;
+		int64_t last = 0;
+		bool any = false;
+		void *grown = rows;
+
+		if ((err = rk_array_room(&grown, n, sizeof(*rows))))
+			goto done;
+		rows = grown;
+		w = &rows[n++];
+		memset(w, 0, sizeof(*w));
+		if (by_asn)
+			w->asn = e[i].asn;
+		else
+			memcpy(w->address, e[i].email, strlen(e[i].email) + 1);
+		for (; j < ne && (by_asn ? e[j].asn == e[i].asn
+					 : strcmp(e[j].email, e[i].email) == 0);
+		     j++) {
+			const struct step_group *s = e[j].g;
+
+			if (!any || s->ticket != last)
+				w->r.tickets++;
+			any = true;
+			last = s->ticket;
+			w->r.sent += s->notices;
+			w->r.bounced += s->bounces;
+			w->r.auto_acknowledged += s->autos;
+			w->r.acknowledged += s->humans;
+			if (s->first_notice != INT64_MAX && s->first_human != INT64_MAX)
+				v[nv++] = (long long)(s->first_human - s->first_notice);
+		}
+		/* an address's refusals are its bounced deliveries (a bounce
+		 * row records the level the ticket moved to) */
+		if (!by_asn)
+			w->r.bounced = bounces_of(f, w->address);
+		if (nv)
+			qsort(v, nv, sizeof(*v), cmp_ll);
+		w->r.answered = (long long)nv;
+		w->r.median_answer = stats_median(v, nv);
+		i = j;
+	}
+done:
+	free(v);
+	free(e);
+	free(g);
+	if (err) {
+		free(rows);
+		return err;
+	}
+	*rows_out = rows;
+	*n_out = n;
+	return RK_OK;
+}
+
+static enum rk_err rank(const struct store_stats_facts *f, struct stats_report *r)
 {
 	enum rk_err err = RK_OK;
 
@@ -229,8 +509,7 @@ static enum rk_err rank(struct rk_store *store, struct stats_report *r)
 		struct stats_network *all = NULL;
 		size_t n = 0, kept = 0;
 
-		if ((err = store_responsiveness_all(store, kind == 1, r->since,
-						    r->until, &rows, &n)))
+		if ((err = stats_networks(f, kind == 1, &rows, &n)))
 			break;
 		all = n ? calloc(n, sizeof(*all)) : NULL;
 		if (n && !all) {
@@ -286,6 +565,9 @@ enum rk_err stats_compute(struct rk_store *store, int64_t since,
 		STORE_STATS_REPORTS_BY_FORMAT, STORE_STATS_REPORTS_BY_REPORTER,
 		STORE_STATS_TICKETS_BY_STATE, STORE_STATS_ESCALATIONS_BY_LEVEL,
 	};
+	struct store_stats_facts facts = {0};
+	struct step_group *groups = NULL;
+	size_t n_groups = 0;
 	enum rk_err err;
 
 	memset(out, 0, sizeof(*out));
@@ -299,7 +581,7 @@ enum rk_err stats_compute(struct rk_store *store, int64_t since,
 	stats_previous(since, until, &out->prev_since, &out->prev_until);
 	if ((err = build_months(out)) ||
 	    (err = store_stats_counts_get(store, since, until, &out->cur)) ||
-	    (err = store_stats_counts_get(store, out->prev_since,
+	    (err = store_stats_totals_get(store, out->prev_since,
 					  out->prev_until, &out->prev)) ||
 	    (err = fill_months(store, out)))
 		goto fail;
@@ -307,8 +589,14 @@ enum rk_err stats_compute(struct rk_store *store, int64_t since,
 		if ((err = store_stats_groups(store, gk[i], since, until,
 					      &gs[i]->rows, &gs[i]->n)))
 			goto fail;
-	if ((err = store_stats_ack_delays(store, since, until, &out->delays,
-					  &out->n_delays)))
+	/* the timeline of the period's tickets, read once: the answer
+	 * times and the networks ranked */
+	if ((err = store_stats_facts_get(store, since, until, &facts)))
+		goto fail;
+	if (!(err = group_steps(&facts, &groups, &n_groups)))
+		err = answer_times(groups, n_groups, &out->delays, &out->n_delays);
+	free(groups);
+	if (err)
 		goto fail;
 	out->median_ack = stats_median(out->delays, out->n_delays);
 	out->p90_ack = stats_p90(out->delays, out->n_delays);
@@ -318,10 +606,12 @@ enum rk_err stats_compute(struct rk_store *store, int64_t since,
 		out->first_bounce_share = (double)out->cur.first_bounced /
 					  (double)out->cur.notified;
 	}
-	if ((err = rank(store, out)))
+	if ((err = rank(&facts, out)))
 		goto fail;
+	store_stats_facts_release(&facts);
 	return RK_OK;
 fail:
+	store_stats_facts_release(&facts);
 	stats_report_release(out);
 	return err;
 }

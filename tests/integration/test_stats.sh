@@ -167,12 +167,16 @@ is "it is not among the most responsive" \
 is "noc@: the period's tickets only (A answered, D bounced)" \
 	'[(n["notices"], n["answered"], n["bounced"], n["median_ack_seconds"]) for n in d["networks"]["least_responsive"] if n.get("contact") == "noc@isp-a.example"]' \
 	"[(2, 1, 1, 7200)]"
+check "every figure recomputed from the rows (stats_oracle.py)" "$PY" "$RK_SOURCE_DIR/tests/integration/stats_oracle.py" renraku.db s.json
 check "stats --json (default --min-notices 5)" bash -c "'$RENRAKU' --config r.conf --now 2026-12-20T00:00:00Z stats --json >s5.json"
 check "min-notices 5" test "$(json_get s5.json '" ".join(n.get("contact") or "AS%d" % n["asn"] for n in d["networks"]["least_responsive"])')" = "security@hosting-c.example AS64501"
 check "stats --quarter 2026Q3" bash -c "'$RENRAKU' --config r.conf stats --quarter 2026Q3 --json >q3.json"
 check "Q3: one of each" test "$(json_get q3.json '"%d %d %d %d %s" % (d["reports"], d["events"], d["tickets"], d["notices"], d["response"]["median_ack_seconds"])')" = "1 1 1 1 3600"
 check "--since/--until" bash -c "'$RENRAKU' --config r.conf stats --since 2026-11-01 --until 2026-12-01 --json >nov.json"
 check "November alone (median of 1h and 6h20m)" test "$(json_get nov.json '"%d %d %d %s" % (d["events"], d["tickets"], d["notices"], d["response"]["median_ack_seconds"])')" = "3 3 5 13200"
+for f in s5 q3 nov; do
+	check "$f.json: the oracle agrees" "$PY" "$RK_SOURCE_DIR/tests/integration/stats_oracle.py" renraku.db "$f.json"
+done
 check "a bad quarter is a usage error" bash -c "'$RENRAKU' --config r.conf stats --quarter 2026Q5; test \$? -eq 2"
 check "two outputs are a usage error" bash -c "'$RENRAKU' --config r.conf stats --json --html x.html; test \$? -eq 2"
 
@@ -217,8 +221,8 @@ PYEOF
 	for i in 0 1 2; do
 		check "chart $lang-$i.svg is well-formed XML" xmllint --noout "chart-$lang-$i.svg"
 	done
-	check "html ($lang): median, p90 and ack rate in the page" \
-		bash -c "grep -q '<td>7200</td>' report-$lang.html && grep -q '<td>86400</td>' report-$lang.html && grep -q '<td>50.0%</td>' report-$lang.html"
+	check "html ($lang): median, p90 (seconds kept) and ack rate in the page" \
+		bash -c "grep -q '<td data-seconds=\"7200\">' report-$lang.html && grep -q '<td data-seconds=\"86400\">' report-$lang.html && grep -q '<td>50.0%</td>' report-$lang.html"
 	check "html ($lang): the never-answering contact listed" grep -q 'security@hosting-c.example</td><td>6</td><td>0</td>' "report-$lang.html"
 	check "html ($lang): November row" grep -q '<tr><td>2026-11</td><td>1</td><td>3</td><td>3</td><td>5</td></tr>' "report-$lang.html"
 	rm -rf "chrome-$lang"
@@ -229,6 +233,8 @@ PYEOF
 	check "chromium ($lang): a screenshot" test -s "screenshot-$lang.png"
 	check "chromium ($lang): a PNG" bash -c "head -c 8 screenshot-$lang.png | od -An -tx1 | tr -d ' \\n' | grep -q 89504e470d0a1a0a"
 done
+check "en: times for people" bash -c "grep -q '<td data-seconds=\"7200\">2h 0m</td>' report-en.html && grep -q '<td data-seconds=\"86400\">1d 0h</td>' report-en.html"
+check "ja: times for people in Japanese" bash -c "grep -q '<td data-seconds=\"7200\">2時間0分</td>' report-ja.html && grep -q '<td data-seconds=\"86400\">1日0時間</td>' report-ja.html"
 check "ja: Japanese labels" grep -q 'インシデント報告対応レポート' report-ja.html
 check "ja: the chart legend in Japanese" grep -q 'フィッシングサイト' chart-ja-0.svg
 check "ja: charts ask for Noto Sans CJK JP" grep -q "Noto Sans CJK JP" chart-ja-0.svg

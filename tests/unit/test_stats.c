@@ -1,7 +1,9 @@
 /* The statistics computation: quantiles, quarters in UTC, empty periods,
  * the boundaries of a period, the SVG writer. */
-#include <stdlib.h>
 #include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "renraku/stats.h"
@@ -141,7 +143,8 @@ static void test_empty_period(void **state)
 	assert_int_equal(stats_compute(f->store, u, s, "en", 5, &r), RK_ERR_INVAL);
 }
 
-static void add_event(struct fixture *f, int64_t report, int64_t at, int n)
+static void add_event_cat(struct fixture *f, int64_t report, int64_t at, int n,
+			  const char *category)
 {
 	char key[64];
 	struct store_event ev;
@@ -156,12 +159,246 @@ static void add_event(struct fixture *f, int64_t report, int64_t at, int n)
 	ev.source_ip = "192.0.2.1";
 	ev.tlp = RK_TLP_GREEN;
 	ev.severity = RK_SEV_HIGH;
-	ev.category = "phishing-site";
+	ev.category = (char *)category; /* store_event_add only reads it */
 	ev.data = "{}";
 	store_set_now(f->store, at);
 	assert_int_equal(store_begin(f->store), RK_OK);
 	assert_int_equal(store_event_add(f->store, &ev, NULL, NULL), RK_OK);
 	assert_int_equal(store_commit(f->store), RK_OK);
+}
+
+static void add_event(struct fixture *f, int64_t report, int64_t at, int n)
+{
+	add_event_cat(f, report, at, n, "phishing-site");
+}
+
+/* Events by month and category: one range per category and month; a
+ * NULL category (an event stored before categories) counts as other,
+ * with the events of category other; a period that starts and ends
+ * inside months counts only its own part of them. */
+static void test_events_by_month(void **state)
+{
+	struct fixture *f = *state;
+	struct store_report rep = {.format = "intelmq", .source_name = "-"};
+	struct store_stats_group *g;
+	struct store_stats_counts c;
+	size_t n;
+	int64_t report;
+
+	store_set_now(f->store, utc(2026, 10, 1, 0, 0, 0));
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_report_add(f->store, &rep, &report), RK_OK);
+	assert_int_equal(store_commit(f->store), RK_OK);
+	add_event_cat(f, report, utc(2026, 10, 10, 0, 0, 0), 1, "scan");
+	add_event_cat(f, report, utc(2026, 10, 14, 23, 59, 59), 2, NULL);
+	add_event_cat(f, report, utc(2026, 10, 20, 0, 0, 0), 3, "other");
+	add_event_cat(f, report, utc(2026, 10, 21, 0, 0, 0), 4, NULL);
+	add_event_cat(f, report, utc(2026, 11, 2, 0, 0, 0), 5, "dos");
+	add_event_cat(f, report, utc(2026, 11, 20, 0, 0, 0), 6, "scan");
+	/* [10-15, 11-15): half of October, half of November */
+	assert_int_equal(store_stats_groups(f->store, STORE_STATS_EVENTS_BY_MONTH_CATEGORY,
+					    utc(2026, 10, 15, 0, 0, 0),
+					    utc(2026, 11, 15, 0, 0, 0), &g, &n),
+			 RK_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(g[0].key, "2026-10");
+	assert_string_equal(g[0].key2, "other");
+	assert_int_equal(g[0].n, 2); /* 'other' and NULL, one row */
+	assert_string_equal(g[1].key, "2026-11");
+	assert_string_equal(g[1].key2, "dos");
+	assert_int_equal(g[1].n, 1);
+	free(g);
+	/* the whole of both months, in month and category order */
+	assert_int_equal(store_stats_groups(f->store, STORE_STATS_EVENTS_BY_MONTH_CATEGORY,
+					    utc(2026, 10, 1, 0, 0, 0),
+					    utc(2026, 12, 1, 0, 0, 0), &g, &n),
+			 RK_OK);
+	assert_int_equal(n, 4);
+	assert_string_equal(g[0].key2, "other");
+	assert_int_equal(g[0].n, 3);
+	assert_string_equal(g[1].key2, "scan");
+	assert_string_equal(g[2].key, "2026-11");
+	assert_string_equal(g[2].key2, "dos");
+	assert_string_equal(g[3].key2, "scan");
+	free(g);
+	/* the total counts the NULL ones too */
+	assert_int_equal(store_stats_counts_get(f->store, utc(2026, 10, 1, 0, 0, 0),
+						utc(2026, 12, 1, 0, 0, 0), &c),
+			 RK_OK);
+	assert_int_equal(c.events, 6);
+	assert_int_equal(store_stats_counts_get(f->store, utc(2026, 10, 14, 23, 59, 59),
+						utc(2026, 10, 21, 0, 0, 0), &c),
+			 RK_OK);
+	assert_int_equal(c.events, 2);
+}
+
+static void test_durations(void **state)
+{
+	char s[64];
+
+	(void)state;
+	stats_duration_text(-1, "ja", s, sizeof(s));
+	assert_string_equal(s, "-");
+	stats_duration_text(1800, "en", s, sizeof(s));
+	assert_string_equal(s, "30m 0s");
+	stats_duration_text(1800, "ja", s, sizeof(s));
+	assert_string_equal(s, "30分0秒");
+	stats_duration_text(7800, "en", s, sizeof(s));
+	assert_string_equal(s, "2h 10m");
+	stats_duration_text(7800, "ja", s, sizeof(s));
+	assert_string_equal(s, "2時間10分");
+	stats_duration_text(180060, "en", s, sizeof(s));
+	assert_string_equal(s, "2d 2h");
+	stats_duration_text(180060, "ja", s, sizeof(s));
+	assert_string_equal(s, "2日2時間");
+	stats_duration_text(59, "ja", s, sizeof(s));
+	assert_string_equal(s, "0分59秒");
+}
+
+static void sql(sqlite3 *db, const char *text)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, text, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", text, msg ? msg : "?");
+}
+
+static unsigned next_rand(unsigned long long *x)
+{
+	*x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)(*x >> 33);
+}
+
+/* The networks and answer times aggregated in C from the facts read once
+ * (stats_networks, stats_compute) are those of the SQL of record
+ * (store_responsiveness_all, store_stats_ack_delays), on a random
+ * history: tickets of up to three levels, contacts in mixed case,
+ * several origin ASes a ticket (some events without one), bounces,
+ * auto-replies, answers before and after a level's notice, tickets
+ * outside the period. */
+static void test_networks_as_sql(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const emails[] = {"noc@a.example", "NOC@A.example",
+					     "abuse@b.example", "cert@c.example",
+					     "soc@d.example", "x@e.example"};
+	static const char *const causes[] = {"notice-queued", "notice-queued",
+					     "reply", "ack", "auto-reply",
+					     "bounce", "reminder", "no-answer"};
+	unsigned long long seed = 12;
+	char *path = NULL, q[512];
+	sqlite3 *db = NULL;
+	int64_t s, u;
+	long long ev = 0, msg = 0;
+	struct store_stats_facts facts;
+	struct stats_report r;
+	long long *delays;
+	size_t nd;
+
+	assert_int_equal(stats_quarter_parse("2026Q4", &s, &u), RK_OK);
+	assert_int_equal(rk_path_join(f->dir, "test.db", &path), RK_OK);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sql(db, "BEGIN; INSERT INTO reports (id, received_at, format, source_name)"
+		" VALUES (1, 0, 'intelmq', '-')");
+	for (int t = 0; t < 60; t++) {
+		/* a few tickets of Q3: outside the period */
+		int64_t created = (t % 10 == 9 ? s - 86400 : s) + (int64_t)t * 3600;
+		int levels = 1 + (int)(next_rand(&seed) % 3);
+		int nev = 1 + (int)(next_rand(&seed) % 4);
+
+		snprintf(q, sizeof(q),
+			 "INSERT INTO tickets (id, state, contact, template, lang, tlp,"
+			 " severity, created_at, send_after, updated_at) VALUES"
+			 " ('T%02d', 'notified', 'c', 'x', 'en', 1, 2, %lld, 0, 0)",
+			 t, (long long)created);
+		sql(db, q);
+		for (int l = 0; l < levels; l++) {
+			snprintf(q, sizeof(q),
+				 "INSERT INTO ticket_contacts (ticket_id, level, email)"
+				 " VALUES ('T%02d', %d, '%s')",
+				 t, l, emails[next_rand(&seed) % 6]);
+			sql(db, q);
+		}
+		for (int e = 0; e < nev; e++) {
+			unsigned a = next_rand(&seed) % 5;
+
+			ev++;
+			snprintf(q, sizeof(q),
+				 "INSERT INTO events (id, report_id, dedup_key, time_source,"
+				 " type, taxonomy, source_asn, tlp, severity, data, created_at)"
+				 " VALUES (%lld, 1, 'k%lld', 0, 'scanner', 'x', %s, 1, 2, '{}', %lld);"
+				 "INSERT INTO ticket_events (ticket_id, event_id, added_at)"
+				 " VALUES ('T%02d', %lld, 0)",
+				 ev, ev, a == 4 ? "NULL" : (a == 3 ? "64503" : a == 2 ? "64502" : "64501"),
+				 (long long)created, t, ev);
+			sql(db, q);
+		}
+		snprintf(q, sizeof(q),
+			 "INSERT INTO ticket_timeline (ticket_id, at, to_state, level,"
+			 " actor, cause) VALUES ('T%02d', %lld, 'open', 0, 'run', 'created')",
+			 t, (long long)created);
+		sql(db, q);
+		for (int k = 0, n = (int)(next_rand(&seed) % 9); k < n; k++) {
+			const char *cause = causes[next_rand(&seed) % 8];
+			int l = (int)(next_rand(&seed) % (unsigned)levels);
+			long long at = created + (long long)(next_rand(&seed) % 200000);
+
+			snprintf(q, sizeof(q),
+				 "INSERT INTO ticket_timeline (ticket_id, at, to_state, level,"
+				 " actor, cause) VALUES ('T%02d', %lld, 'notified', %d, 'run', '%s')",
+				 t, at, l, cause);
+			sql(db, q);
+			if (strcmp(cause, "notice-queued") == 0) {
+				msg++;
+				snprintf(q, sizeof(q),
+					 "INSERT INTO messages (id, ticket_id, direction, kind,"
+					 " message_id, state, created_at) VALUES (%lld, 'T%02d',"
+					 " 'out', 'notice', '<m%lld@t>', 'sent', %lld);"
+					 "INSERT INTO deliveries (message_row, rcpt, state) VALUES"
+					 " (%lld, '%s', '%s')",
+					 msg, t, msg, at, msg, emails[next_rand(&seed) % 6],
+					 next_rand(&seed) % 3 ? "sent" : "bounced");
+				sql(db, q);
+			}
+		}
+	}
+	sql(db, "COMMIT");
+	sqlite3_close(db);
+	free(path);
+
+	assert_int_equal(store_stats_facts_get(f->store, s, u, &facts), RK_OK);
+	for (int kind = 0; kind < 2; kind++) {
+		struct store_responsiveness_row *want, *got;
+		size_t nw, ng;
+
+		assert_int_equal(store_responsiveness_all(f->store, kind, s, u, &want, &nw), RK_OK);
+		assert_int_equal(stats_networks(&facts, kind, &got, &ng), RK_OK);
+		assert_true(nw > 2);
+		assert_int_equal(ng, nw);
+		for (size_t i = 0; i < nw; i++) {
+			assert_string_equal(got[i].address, want[i].address);
+			assert_int_equal(got[i].asn, want[i].asn);
+			assert_int_equal(got[i].r.tickets, want[i].r.tickets);
+			assert_int_equal(got[i].r.sent, want[i].r.sent);
+			assert_int_equal(got[i].r.bounced, want[i].r.bounced);
+			assert_int_equal(got[i].r.auto_acknowledged, want[i].r.auto_acknowledged);
+			assert_int_equal(got[i].r.acknowledged, want[i].r.acknowledged);
+			assert_int_equal(got[i].r.answered, want[i].r.answered);
+			assert_int_equal(got[i].r.median_answer, want[i].r.median_answer);
+		}
+		free(want);
+		free(got);
+	}
+	store_stats_facts_release(&facts);
+	/* the report's answer times: those of the one query of record */
+	assert_int_equal(store_stats_ack_delays(f->store, s, u, &delays, &nd), RK_OK);
+	assert_int_equal(stats_compute(f->store, s, u, "en", 1, &r), RK_OK);
+	assert_true(nd > 5);
+	assert_int_equal(r.n_delays, nd);
+	for (size_t i = 0; i < nd; i++)
+		assert_int_equal(r.delays[i], delays[i]);
+	free(delays);
+	stats_report_release(&r);
 }
 
 static void test_boundaries(void **state)
@@ -239,6 +476,9 @@ int main(void)
 		cmocka_unit_test(test_median_p90),
 		cmocka_unit_test(test_quarters),
 		cmocka_unit_test(test_svg),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test_setup_teardown(test_events_by_month, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_networks_as_sql, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_period, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boundaries, setup, teardown),
 	};
