@@ -374,6 +374,24 @@ enum rk_err store_queue_oldest(struct rk_store *store, int64_t *message_at,
 	return err ? err : one_int(store, ev_sql, "read the event queue", event_at);
 }
 
+enum rk_err store_read_begin(struct rk_store *store)
+{
+	enum rk_err err;
+
+	if (store->in_tx)
+		RK_BUG("nested transaction");
+	err = store_step_done(store, store_stmt(store, "BEGIN DEFERRED"),
+			      "begin a read");
+	if (!err)
+		store->in_tx = true;
+	return err;
+}
+
+void store_read_end(struct rk_store *store)
+{
+	store_rollback(store); /* nothing was written */
+}
+
 enum rk_err store_ping(struct rk_store *store)
 {
 	static const char sql[] = "SELECT count(*) FROM api_tokens";
