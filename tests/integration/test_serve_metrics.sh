@@ -100,6 +100,11 @@ status GET /nope >/dev/null
 
 metrics "$WORK/m.txt"
 check "/metrics is well-formed after the traffic" "$PY" "$PROM" "$WORK/m.txt"
+# Debian's prometheus package has promtool: its lint too, when installed
+# (prom_check.py above is the check that always runs)
+if command -v promtool >/dev/null; then
+	check "promtool check metrics" bash -c "promtool check metrics <'$WORK/m.txt'"
+fi
 check "served as the text format 0.0.4" bash -c "curl -sI '$BASE/metrics' | grep -qi '^Content-Type: text/plain; version=0.0.4'"
 for fam in renraku_events_ingested renraku_events renraku_reports renraku_tickets \
 	renraku_deliveries renraku_notices renraku_messages renraku_queue_age_seconds \
