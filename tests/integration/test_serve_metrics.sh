@@ -3,7 +3,7 @@
 # HELP and TYPE for every family, label escaping, no series twice); every
 # metric the service issue lists is there; the resolution cache hits and
 # remote queries by contact source, summed over passes, agree with what
-# an RDAP peer on loopback saw; and the counts /metrics shares with
+# an RDAP and a whois peer on loopback saw; and the counts /metrics shares with
 # `renraku stats --json` (over all time, same database) are equal.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
@@ -37,10 +37,19 @@ mkdir -p "$WORK/bootstrap"
 echo "{\"version\": \"1.0\", \"services\": [[[\"198.0.0.0/8\"], [\"$RDAP/rdap/\"]]]}" >"$WORK/bootstrap/ipv4.json"
 for f in ipv6 asn dns; do echo '{"version": "1.0", "services": []}' >"$WORK/bootstrap/$f.json"; done
 
+# a whois server on loopback (IANA referring 203.0.113.5 to JPNIC)
+start_peer "$PY" "$RK_SOURCE_DIR/tests/integration/whois_peer.py" "$RK_FIXTURES/whois" \
+	"$WORK/whois.ports" "$WORK/whois.log" 2>"$WORK/whois.err"
+wait_for_file "$WORK/whois.ports" "the whois peer" "$WORK/whois.err"
+wport() { json_get "$WORK/whois.ports" "d['$1']"; }
+whois_queries() { if [ -f "$WORK/whois.log" ]; then wc -l <"$WORK/whois.log"; else echo 0; fi; }
+
 conf="$WORK/renraku.conf"
 contacts_with "$WORK/contacts" 'Org EN,192.0.2.0/24,noc@en.example,,,en,csv-attach,'
-relay_conf "$conf" '[gpg]' 'mode = none' '[resolve]' 'sources = local, rdap' \
-	'bootstrap_dir = bootstrap' "ca_file = $WORK/tls/ca.pem" 'timeout = 5s' 'rate = 0'
+relay_conf "$conf" '[gpg]' 'mode = none' '[resolve]' 'sources = local, rdap, whois' \
+	'bootstrap_dir = bootstrap' "ca_file = $WORK/tls/ca.pem" 'timeout = 5s' 'rate = 0' \
+	"whois_server = 127.0.0.1:$(wport iana)" "whois_map = whois.nic.ad.jp=127.0.0.1:$(wport jpnic)"
+
 db="$WORK/renraku.db"
 R() { "$RENRAKU" --config "$conf" "$@"; }
 q() { sqlite3 "$db" "$1"; }
@@ -71,8 +80,8 @@ val() { # val FILE SERIES: its value in the parsed metrics, 0 when absent
 	"$PY" "$PROM" "$1" --json | "$PY" -c 'import json,sys; print(int(json.load(sys.stdin).get(sys.argv[1], 0)))' "$2"
 }
 
-# pass 1: a local contact and one RDAP question
-{ event_line 192.0.2.10 GREEN; event_line 198.51.100.7 GREEN; } >"$WORK/r1.jsonl"
+# pass 1: a local contact, one RDAP question, and an address only whois knows
+{ event_line 192.0.2.10 GREEN; event_line 198.51.100.7 GREEN; event_line 203.0.113.5 GREEN; } >"$WORK/r1.jsonl"
 check "first report accepted and passed" submit "$WORK/r1.jsonl"
 check "202" test "$(cat "$WORK/submit.status")" = 202
 asked=$(rdap_requests)
@@ -80,6 +89,9 @@ check "the RDAP peer was asked" test "$asked" -ge 1
 metrics "$WORK/m1.txt"
 check "/metrics is well-formed" "$PY" "$PROM" "$WORK/m1.txt"
 check "rdap: remote queries = the requests the peer saw" test "$(val "$WORK/m1.txt" 'renraku_resolve_remote_queries_total{source="rdap"}')" -eq "$asked"
+check "whois was asked (IANA, then JPNIC)" test "$(whois_queries)" -ge 2
+check "whois: remote queries = the queries the peer saw" test "$(val "$WORK/m1.txt" 'renraku_resolve_remote_queries_total{source="whois"}')" -eq "$(whois_queries)"
+check "whois: no cache, no hit" test "$(val "$WORK/m1.txt" 'renraku_resolve_cache_hits_total{source="whois"}')" -eq 0
 check "rdap: no cache hit yet" test "$(val "$WORK/m1.txt" 'renraku_resolve_cache_hits_total{source="rdap"}')" -eq 0
 check "local: lookups counted, never remote" bash -c "test $(val "$WORK/m1.txt" 'renraku_resolve_lookups_total{source="local"}') -ge 2 && test $(val "$WORK/m1.txt" 'renraku_resolve_remote_queries_total{source="local"}') -eq 0"
 
@@ -113,7 +125,7 @@ for fam in renraku_events_ingested renraku_events renraku_reports renraku_ticket
 	renraku_http_requests_total; do
 	check "family $fam has HELP and TYPE" bash -c "grep -q '^# HELP $fam ' '$WORK/m.txt' && grep -q '^# TYPE $fam ' '$WORK/m.txt'"
 done
-check "events ingested by format" test "$(val "$WORK/m.txt" 'renraku_events_ingested{format="intelmq"}')" -eq 3
+check "events ingested by format" test "$(val "$WORK/m.txt" 'renraku_events_ingested{format="intelmq"}')" -eq 4
 check "tickets by state" test "$(val "$WORK/m.txt" 'renraku_tickets{state="resolved"}')" -eq 1
 check "messages sent" test "$(val "$WORK/m.txt" 'renraku_deliveries{state="sent"}')" -ge 2
 check "deferred and bounced are there (0)" bash -c "grep -q '^renraku_deliveries{state=\"deferred\"} 0$' '$WORK/m.txt' && grep -q '^renraku_deliveries{state=\"bounced\"} 0$' '$WORK/m.txt'"
