@@ -960,16 +960,15 @@ void store_report_row_release(struct store_report_row *r);
 enum rk_err store_report_get(struct rk_store *store, int64_t id,
 			     struct store_report_row *out);
 
-/* Counts /metrics exports and `stats` may share: tickets per state and
- * events per report format (name, count pairs; caller frees with
- * store_counts_free). */
+/* Counts /metrics exports beside those of relay/store/stats.c (which
+ * it takes from there, as `renraku stats` does): events per report
+ * format (the reports' counts) and messages per state (name, count
+ * pairs; caller frees with store_counts_free). */
 struct store_count {
 	char *name;
 	long long count;
 };
 void store_counts_free(struct store_count *rows, size_t n);
-enum rk_err store_count_tickets_by_state(struct rk_store *store,
-					 struct store_count **rows, size_t *n);
 enum rk_err store_count_events_by_format(struct rk_store *store,
 					 struct store_count **rows, size_t *n);
 enum rk_err store_count_messages_by_state(struct rk_store *store,

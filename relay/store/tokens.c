@@ -260,15 +260,6 @@ static enum rk_err collect_counts(struct rk_store *store, const char *sql,
 			     release_count, what, (void **)rows, n);
 }
 
-enum rk_err store_count_tickets_by_state(struct rk_store *store,
-					 struct store_count **rows, size_t *n)
-{
-	static const char sql[] =
-		"SELECT state, count(*) FROM tickets GROUP BY state ORDER BY state";
-
-	return collect_counts(store, sql, "count tickets", rows, n);
-}
-
 enum rk_err store_count_events_by_format(struct rk_store *store,
 					 struct store_count **rows, size_t *n)
 {
