@@ -2,7 +2,9 @@
 # bench_serve: `renraku serve` under wrk on 127.0.0.1, in one run:
 #   POST /v1/reports with a 100-event IntelMQ body (each request a new
 #   report: a wrk Lua script numbers the events), GET /v1/tickets/{id},
-#   and the bare GET /healthz (the HTTP floor); requests/s and p99.
+#   GET /v1/tickets?limit=100 (the first page of 501 tickets), GET
+#   /metrics, and the bare GET /healthz (the HTTP floor); requests/s and
+#   p99.
 #   The reference for submissions is the CLI: `renraku ingest` of the
 #   same body, per report (process start included), measured in the same
 #   run; the target: the server's time per report (1/rate) <= the CLI's
@@ -21,6 +23,11 @@ cd "$dir"
 mkdir contacts
 printf '%s\n' 'org,match,email,cc,pgp,lang,format,notes' \
 	'Bench,10.0.0.0/8,abuse@bench.example,,,en,csv-attach,' >contacts/constituency.csv
+# 500 more contacts, one address each: 500 tickets for the list to page
+n_list=500
+for i in $(seq 1 $n_list); do
+	echo "Bench $i,10.1.$((i / 250)).$((i % 250 + 1))/32,abuse$i@bench.example,,,en,csv-attach,"
+done >>contacts/constituency.csv
 echo 'country,team,email,pgp,lang' >contacts/national-csirts.csv
 echo 'match,type,until,reason' >contacts/suppress.csv
 cat >renraku.conf <<CONF
@@ -59,6 +66,12 @@ body() { # body N [FIRST-OCTET]: the events numbered N
 	done
 }
 body warm 10 >warm.jsonl
+for i in $(seq 1 $n_list); do
+	printf '{"time.source":"2026-11-30T09:00:00Z","source.ip":"10.1.%d.%d","classification.type":"infected-system","tlp":"GREEN","feed.name":"bench"}\n' \
+		$((i / 250)) $((i % 250 + 1))
+done >list.jsonl
+R -q ingest list.jsonl >/dev/null 2>&1
+R -q run --once --offline >/dev/null 2>&1
 # reference: the CLI, one report per process
 n_cli=30
 for k in $(seq 1 $n_cli); do body "cli-$k" >"cli-$k.jsonl"; done
@@ -81,7 +94,7 @@ base=http://127.0.0.1:$port
 curl -s -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
 	--data-binary @warm.jsonl "$base/v1/reports"
 for i in $(seq 1 50); do
-	tid=$(sqlite3 renraku.db "SELECT id FROM tickets LIMIT 1")
+	tid=$(sqlite3 renraku.db "SELECT id FROM tickets WHERE contact = 'abuse@bench.example' LIMIT 1")
 	[ -n "$tid" ] && break
 	sleep 0.1
 done
@@ -118,6 +131,9 @@ run_wrk() {
 read -r h_rps h_p99 h_bad < <(run_wrk "$base/healthz")
 read -r p_rps p_p99 p_bad < <(run_wrk -s post.lua "$base/v1/reports")
 read -r t_rps t_p99 t_bad < <(run_wrk -H "Authorization: Bearer $token" "$base/v1/tickets/$tid")
+read -r l_rps l_p99 l_bad < <(run_wrk -H "Authorization: Bearer $token" "$base/v1/tickets?limit=100")
+events_at_scrape=$(sqlite3 renraku.db "SELECT count(*) FROM events")
+read -r m_rps m_p99 m_bad < <(run_wrk "$base/metrics")
 read -r h2_rps h2_p99 h2_bad < <(run_wrk "$base/healthz")
 kill -TERM "$pid"
 rc=0
@@ -132,5 +148,7 @@ events=$(sqlite3 renraku.db "SELECT count(*) FROM events")
 verdict=$(awk -v p="$p_ms" -v c="$cli_ms" -v h="$h_ms" 'BEGIN { print (p <= c + h) ? "ok" : "SLOW" }')
 echo "RESULT|serve POST /v1/reports (100 events)|${p_rps} req/s, p99 ${p_p99} ms|CLI ingest ${cli_ms} ms/report + healthz ${h_ms} ms|$(awk -v p="$p_ms" -v c="$cli_ms" -v h="$h_ms" 'BEGIN { printf "%.2f", p / (c + h) }')|<= 1.00 (time per report vs CLI + HTTP floor)|$verdict"
 echo "RESULT|serve GET /v1/tickets/{id}|${t_rps} req/s, p99 ${t_p99} ms|healthz ${h_rps} req/s, p99 ${h_p99} ms|$(awk -v a="$t_rps" -v b="$h_rps" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')|(no target)|-"
-echo "DETAIL|serve: $conns connections, 2 wrk threads, ${dur}s each; healthz again after: ${h2_rps} req/s, p99 ${h2_p99} ms; non-2xx: post ${p_bad}, ticket ${t_bad}, healthz ${h_bad}; ${events} events stored; SIGTERM exit ${rc}"
+echo "RESULT|serve GET /v1/tickets?limit=100 (one page, store keyset query)|${l_rps} req/s, p99 ${l_p99} ms|healthz ${h_rps} req/s, p99 ${h_p99} ms|$(awk -v a="$l_rps" -v b="$h_rps" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')|(no target)|-"
+echo "RESULT|serve GET /metrics (${events_at_scrape} events stored)|${m_rps} req/s, p99 ${m_p99} ms|healthz ${h_rps} req/s, p99 ${h_p99} ms|$(awk -v a="$m_rps" -v b="$h_rps" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')|(no target; a scrape every 15 s)|-"
+echo "DETAIL|serve: $conns connections, 2 wrk threads, ${dur}s each; healthz again after: ${h2_rps} req/s, p99 ${h2_p99} ms; non-2xx: post ${p_bad}, ticket ${t_bad}, list ${l_bad}, metrics ${m_bad}, healthz ${h_bad}; ${events} events stored; SIGTERM exit ${rc}"
 echo "DETAIL|serve: POST ${p_ms} ms of server time per 100-event report (1/rate; the scheduler's passes the submissions wake share the cores), CLI ${cli_ms} ms per report (process start, open, ingest)"

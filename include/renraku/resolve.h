@@ -98,6 +98,15 @@ struct resolve_hint {
  * network source may take its time and should run its n lookups
  * concurrently (libcurl multi, c-ares); outs[] and errs[] are the
  * caller's, zeroed, n long. */
+/* What a source counts in its own state (struct resolve_source.counts):
+ * lookups it answered from its cache without asking anyone, and the
+ * questions it sent over the network (an RDAP request, a whois
+ * connection, a DNS query, a security.txt fetch). */
+struct resolve_source_counts {
+	long long cache_hits;
+	long long remote_queries;
+};
+
 struct resolve_source {
 	const char *name;
 	bool network; /* skipped when offline */
@@ -116,6 +125,9 @@ struct resolve_source {
 	 * a query it cannot help just keeps its zero hint. */
 	enum rk_err (*enrich)(void *self, const struct resolve_query *qs,
 			      size_t n, struct resolve_hint *hints);
+	/* Optional (NULL = counts nothing): the source's counters, in its
+	 * self, read by the resolver after each batch. */
+	const struct resolve_source_counts *counts;
 };
 
 struct resolver;
@@ -160,6 +172,9 @@ enum rk_err resolve_chain_decode(const char *text,
 
 /* ------------------------------------------------------------ stage */
 
+/* Sources resolve_stats counts (as many as a resolver holds). */
+#define RESOLVE_STATS_SOURCES 8
+
 struct resolve_stats {
 	long long seen;       /* events looked at */
 	long long resolved;   /* got a chain */
@@ -172,6 +187,15 @@ struct resolve_stats {
 				 left as they were, looked up again */
 	long long moved_on;   /* changed by someone else meanwhile (events
 				 retry): their outcome is not written */
+	/* Per configured source, in order: the resolver's totals so far
+	 * (resolve_pending sets them when it returns). */
+	struct resolve_source_stats {
+		char name[16];
+		long long lookups;        /* queries handed to the source */
+		long long cache_hits;     /* answered from its cache */
+		long long remote_queries; /* questions sent over the network */
+	} sources[RESOLVE_STATS_SOURCES];
+	size_t nsources;
 };
 
 /* The resolve stage: every event due for a lookup (new, and unresolved

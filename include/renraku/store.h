@@ -357,6 +357,19 @@ enum rk_err store_tickets_due(struct rk_store *store, int64_t now,
 /* All tickets, or those in one state (state NULL = all), newest first. */
 enum rk_err store_tickets_list(struct rk_store *store, const char *state,
 			       struct store_ticket **rows, size_t *n);
+/* One page of tickets for GET /v1/tickets, newest first by (created_at,
+ * id): both are fixed when a ticket is made, so a walk from page to page
+ * sees every ticket that existed when it started exactly once, whatever
+ * changes state meanwhile.  state NULL = any; since: created_at >= since
+ * (0 = all); the page starts after (before_at, before_id), the last row
+ * of the page before (before_id NULL = from the newest).  At most limit
+ * rows (one query: ... WHERE (created_at, id) < (?, ?) ORDER BY
+ * created_at DESC, id DESC LIMIT limit); caller frees with
+ * store_tickets_free. */
+enum rk_err store_tickets_page(struct rk_store *store, const char *state,
+			       int64_t since, int64_t before_at,
+			       const char *before_id, size_t limit,
+			       struct store_ticket **rows, size_t *n);
 /* One ticket with its chain; RK_ERR_NOTFOUND if none. */
 enum rk_err store_ticket_get(struct rk_store *store, const char *id,
 			     struct store_ticket *out);
@@ -926,6 +939,10 @@ enum rk_err store_ack_form_use(struct rk_store *store, const char *hash_hex,
  * oldest event not yet resolved (new): their created_at, 0 = none. */
 enum rk_err store_queue_oldest(struct rk_store *store, int64_t *message_at,
 			       int64_t *event_at);
+/* A read transaction (BEGIN DEFERRED): the reads until store_read_end
+ * see one snapshot (/metrics).  Not nestable, nor inside store_begin. */
+enum rk_err store_read_begin(struct rk_store *store);
+void store_read_end(struct rk_store *store);
 /* The database answers a read (readiness). */
 enum rk_err store_ping(struct rk_store *store);
 
@@ -943,16 +960,15 @@ void store_report_row_release(struct store_report_row *r);
 enum rk_err store_report_get(struct rk_store *store, int64_t id,
 			     struct store_report_row *out);
 
-/* Counts /metrics exports and `stats` may share: tickets per state and
- * events per report format (name, count pairs; caller frees with
- * store_counts_free). */
+/* Counts /metrics exports beside those of relay/store/stats.c (which
+ * it takes from there, as `renraku stats` does): events per report
+ * format (the reports' counts) and messages per state (name, count
+ * pairs; caller frees with store_counts_free). */
 struct store_count {
 	char *name;
 	long long count;
 };
 void store_counts_free(struct store_count *rows, size_t n);
-enum rk_err store_count_tickets_by_state(struct rk_store *store,
-					 struct store_count **rows, size_t *n);
 enum rk_err store_count_events_by_format(struct rk_store *store,
 					 struct store_count **rows, size_t *n);
 enum rk_err store_count_messages_by_state(struct rk_store *store,

@@ -103,6 +103,23 @@ static void scheduler_pass(struct serve_ctx *ctx, struct rk_store *store,
 	ctx->sent += stats.sent;
 	ctx->deferred += stats.deferred;
 	ctx->bounced += stats.bounced;
+	for (size_t i = 0; i < stats.resolve.nsources; i++) {
+		const struct resolve_source_stats *s = &stats.resolve.sources[i];
+		struct serve_source_count *c = NULL;
+
+		for (size_t k = 0; k < ctx->nsources && !c; k++)
+			if (strcmp(ctx->sources[k].name, s->name) == 0)
+				c = &ctx->sources[k];
+		if (!c && ctx->nsources < SERVE_SOURCES) {
+			c = &ctx->sources[ctx->nsources++];
+			memcpy(c->name, s->name, sizeof(c->name));
+		}
+		if (!c)
+			continue;
+		c->lookups += s->lookups;
+		c->cache_hits += s->cache_hits;
+		c->remote_queries += s->remote_queries;
+	}
 	pthread_mutex_unlock(&ctx->metrics_lock);
 }
 

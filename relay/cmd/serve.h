@@ -7,12 +7,22 @@
 #include <sys/socket.h>
 
 #include "cmd.h"
+#include "renraku/resolve.h"
 
 /* Requests counted per route and status for /metrics. */
 #define SERVE_ROUTES 12
 #define SERVE_STATUSES 15
 /* Tokens the rate limiter tracks at once (the oldest window is reused). */
 #define SERVE_RATE_SLOTS 256
+
+/* Contact sources /metrics counts for (names seen across reloads). */
+#define SERVE_SOURCES (2 * RESOLVE_STATS_SOURCES)
+
+/* A contact source's counts summed over the passes of this process. */
+struct serve_source_count {
+	char name[16];
+	long long lookups, cache_hits, remote_queries;
+};
 
 struct serve_rate_slot {
 	char hash[65];        /* "" = free */
@@ -33,6 +43,8 @@ struct serve_ctx {
 	struct rk_buf tls_cert, tls_key; /* PEM, NUL-terminated; len 0 = none */
 	pthread_mutex_t metrics_lock; /* guards everything below */
 	long long passes, sent, deferred, bounced;
+	struct serve_source_count sources[SERVE_SOURCES];
+	size_t nsources;
 	long long requests[SERVE_ROUTES][SERVE_STATUSES];
 	struct serve_rate_slot rate[SERVE_RATE_SLOTS];
 };

@@ -389,6 +389,61 @@ static enum MHD_Result get_report(struct serve_ctx *ctx, struct MHD_Connection *
 
 /* ------------------------------------------------------------ tickets */
 
+/* The cursor of GET /v1/tickets: opaque to clients; inside, the hex of
+ * "CREATED_AT:ID" of the last ticket of the page before. */
+#define CURSOR_MAX 160
+#define TICKETS_PAGE_MAX 1000
+
+static void cursor_make(int64_t created_at, const char *id, char out[CURSOR_MAX + 1])
+{
+	char plain[CURSOR_MAX / 2 + 1];
+	int n = snprintf(plain, sizeof(plain), "%lld:%s", (long long)created_at, id);
+
+	out[0] = '\0';
+	if (n < 0 || (size_t)n >= sizeof(plain))
+		return;
+	for (int i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", (unsigned char)plain[i]);
+}
+
+/* false when the cursor is not one cursor_make made */
+static bool cursor_parse(const char *cursor, int64_t *created_at, char id[64])
+{
+	char plain[CURSOR_MAX / 2 + 1], *colon, *end = NULL;
+	size_t len = strlen(cursor), n = len / 2;
+	long long at;
+
+	if (len == 0 || len % 2 || len > CURSOR_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v = 0;
+
+		for (size_t k = 0; k < 2; k++) {
+			char c = cursor[2 * i + k];
+
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= (unsigned)(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v |= (unsigned)(c - 'a' + 10);
+			else
+				return false;
+		}
+		plain[i] = (char)v;
+	}
+	plain[n] = '\0';
+	if (strlen(plain) != n || !(colon = strchr(plain, ':')) || colon == plain)
+		return false;
+	*colon = '\0';
+	at = strtoll(plain, &end, 10);
+	if (!end || *end || at < 0 || strlen(colon + 1) == 0 ||
+	    strlen(colon + 1) >= 64 || !rk_name_safe(colon + 1))
+		return false;
+	*created_at = at;
+	memcpy(id, colon + 1, strlen(colon + 1) + 1);
+	return true;
+}
+
 static enum MHD_Result list_tickets(struct serve_ctx *ctx, struct MHD_Connection *conn,
 				    struct request *rq)
 {
@@ -397,41 +452,44 @@ static enum MHD_Result list_tickets(struct serve_ctx *ctx, struct MHD_Connection
 	const char *lim = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
 	const char *cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor");
 	struct store_ticket *rows = NULL;
-	size_t n = 0, taken = 0;
-	int64_t since_t = 0;
+	size_t n = 0, shown;
+	int64_t since_t = 0, before_at = 0;
 	long long limit = 100;
-	char *end = NULL;
+	char *end = NULL, before_id[64], next[CURSOR_MAX + 1];
 	json_t *arr, *doc;
-	const char *last = NULL;
 	enum rk_err err;
 
-	if (lim && (limit = strtoll(lim, &end, 10), !end || *end || limit < 1 ||
-		    limit > 1000))
-		return reply_error(rq, conn, 400, "limit is 1 to 1000");
+	if (lim && (limit = strtoll(lim, &end, 10), !end || *end || end == lim ||
+		    limit < 1))
+		return reply_error(rq, conn, 400, "limit is a number from 1 (at most "
+				   "1000 are answered)");
+	if (limit > TICKETS_PAGE_MAX)
+		limit = TICKETS_PAGE_MAX;
 	if (since && rk_time_parse(since, &since_t) != RK_OK)
 		return reply_error(rq, conn, 400, "since is a time like 2026-12-01T10:00:00Z");
-	if ((state && (strlen(state) > 32 || !rk_name_safe(state))) ||
-	    (cursor && strlen(cursor) > 31))
-		return reply_error(rq, conn, 400, "bad state or cursor");
+	if (state && (strlen(state) > 32 || !rk_name_safe(state)))
+		return reply_error(rq, conn, 400, "bad state");
+	if (cursor && *cursor && !cursor_parse(cursor, &before_at, before_id))
+		return reply_error(rq, conn, 400, "bad cursor: pass the next_cursor "
+				   "of the page before");
 	arr = json_array();
+	next[0] = '\0';
 	pthread_mutex_lock(&ctx->db_lock);
 	pthread_rwlock_rdlock(&ctx->cfg_lock);
-	err = store_tickets_list(ctx->store, state && *state ? state : NULL, &rows, &n);
-	/* newest first: the cursor is the last id of the page before */
-	for (size_t i = 0; !err && arr && i < n && taken < (size_t)limit; i++) {
-		if (cursor && *cursor && strcmp(rows[i].id, cursor) >= 0)
-			continue;
-		if (since_t && rows[i].created_at < since_t)
-			continue;
+	/* one row more than the page tells whether another page follows */
+	err = store_tickets_page(ctx->store, state && *state ? state : NULL, since_t,
+				 before_at, cursor && *cursor ? before_id : NULL,
+				 (size_t)limit + 1, &rows, &n);
+	shown = n > (size_t)limit ? (size_t)limit : n;
+	for (size_t i = 0; !err && arr && i < shown; i++)
 		json_array_append_new(arr, ticket_json(ctx->store, &ctx->app->cfg,
 						       &rows[i], false));
-		last = rows[i].id;
-		taken++;
-	}
-	doc = json_pack("{s:o, s:s?}", "tickets", arr ? arr : json_array(),
-			"next_cursor", taken == (size_t)limit ? last : NULL);
+	if (!err && n > shown)
+		cursor_make(rows[shown - 1].created_at, rows[shown - 1].id, next);
 	pthread_rwlock_unlock(&ctx->cfg_lock);
 	pthread_mutex_unlock(&ctx->db_lock);
+	doc = json_pack("{s:o, s:s?, s:I}", "tickets", arr ? arr : json_array(),
+			"next_cursor", next[0] ? next : NULL, "limit", (json_int_t)limit);
 	store_tickets_free(rows, n);
 	if (err) {
 		json_decref(doc);
@@ -761,85 +819,239 @@ static enum MHD_Result ack_post(struct serve_ctx *ctx, struct MHD_Connection *co
 
 /* ------------------------------------------------------------ operations */
 
-static enum rk_err metric_counts(struct rk_buf *b, const char *name,
-				 const char *help, const char *label,
-				 const struct store_count *rows, size_t n)
+/* Prometheus text format (0.0.4): a family's HELP and TYPE lines, then
+ * its samples; label values escaped (backslash, double quote, line
+ * feed), HELP text escaped (backslash, line feed). */
+static enum rk_err prom_family(struct rk_buf *b, const char *name,
+			       const char *type, const char *help)
 {
-	enum rk_err err = rk_buf_addf(b, "# HELP %s %s\n# TYPE %s gauge\n", name,
-				      help, name);
+	enum rk_err err = rk_buf_addf(b, "# HELP %s ", name);
+
+	for (const char *p = help; !err && *p; p++)
+		err = *p == '\\'  ? rk_buf_adds(b, "\\\\")
+		      : *p == '\n' ? rk_buf_adds(b, "\\n")
+				   : rk_buf_addc(b, *p);
+	return err ? err : rk_buf_addf(b, "\n# TYPE %s %s\n", name, type);
+}
+
+static enum rk_err prom_label_value(struct rk_buf *b, const char *v)
+{
+	enum rk_err err = RK_OK;
+
+	for (; !err && v && *v; v++)
+		err = *v == '\\'  ? rk_buf_adds(b, "\\\\")
+		      : *v == '"'  ? rk_buf_adds(b, "\\\"")
+		      : *v == '\n' ? rk_buf_adds(b, "\\n")
+				   : rk_buf_addc(b, *v);
+	return err;
+}
+
+/* name{label="value"} count, or name count when label is NULL */
+static enum rk_err prom_sample(struct rk_buf *b, const char *name,
+			       const char *label, const char *value, long long count)
+{
+	enum rk_err err = rk_buf_adds(b, name);
+
+	if (!err && label)
+		err = rk_buf_addf(b, "{%s=\"", label);
+	if (!err && label)
+		err = prom_label_value(b, value);
+	if (!err && label)
+		err = rk_buf_adds(b, "\"}");
+	return err ? err : rk_buf_addf(b, " %lld\n", count);
+}
+
+static enum rk_err prom_counts(struct rk_buf *b, const char *name, const char *help,
+			       const char *label, const struct store_count *rows,
+			       size_t n)
+{
+	enum rk_err err = prom_family(b, name, "gauge", help);
 
 	for (size_t i = 0; !err && i < n; i++)
-		err = rk_buf_addf(b, "%s{%s=\"%s\"} %lld\n", name, label,
-				  rk_name_safe(rows[i].name) ? rows[i].name : "other",
+		err = prom_sample(b, name, label, rows[i].name ? rows[i].name : "",
 				  rows[i].count);
 	return err;
 }
 
-static enum MHD_Result metrics(struct serve_ctx *ctx, struct MHD_Connection *conn,
-			       struct request *rq)
+static enum rk_err prom_groups(struct rk_buf *b, const char *name, const char *help,
+			       const char *label, const struct store_stats_group *rows,
+			       size_t n)
 {
-	struct store_count *tickets = NULL, *events = NULL, *msgs = NULL;
-	size_t nt = 0, ne = 0, nm = 0;
-	int64_t msg_at = 0, ev_at = 0, now = rk_now();
-	struct rk_buf b;
-	enum rk_err err;
-	enum MHD_Result ret;
+	enum rk_err err = prom_family(b, name, "gauge", help);
 
-	pthread_mutex_lock(&ctx->db_lock);
-	err = store_count_tickets_by_state(ctx->store, &tickets, &nt);
+	for (size_t i = 0; !err && i < n; i++)
+		err = prom_sample(b, name, label, rows[i].key, rows[i].n);
+	return err;
+}
+
+/* What /metrics reads from the database, in one read transaction. */
+struct metrics_db {
+	struct store_stats_counts all;    /* as `renraku stats`, all time */
+	struct store_stats_group *states, *formats;
+	size_t nstates, nformats;
+	struct store_count *events, *msgs;
+	size_t nevents, nmsgs;
+	int64_t msg_at, ev_at;
+};
+
+static void metrics_db_release(struct metrics_db *m)
+{
+	free(m->states);
+	free(m->formats);
+	store_counts_free(m->events, m->nevents);
+	store_counts_free(m->msgs, m->nmsgs);
+}
+
+/* The counts /metrics shares with `renraku stats` come from the same
+ * store functions (relay/store/stats.c) over all time, so the two agree
+ * on one database. */
+static enum rk_err metrics_read(struct rk_store *store, struct metrics_db *m)
+{
+	enum rk_err err = store_read_begin(store);
+
+	if (err)
+		return err;
+	err = store_stats_counts_get(store, 0, INT64_MAX, &m->all);
 	if (!err)
-		err = store_count_events_by_format(ctx->store, &events, &ne);
+		err = store_stats_groups(store, STORE_STATS_TICKETS_BY_STATE, 0,
+					 INT64_MAX, &m->states, &m->nstates);
 	if (!err)
-		err = store_count_messages_by_state(ctx->store, &msgs, &nm);
+		err = store_stats_groups(store, STORE_STATS_REPORTS_BY_FORMAT, 0,
+					 INT64_MAX, &m->formats, &m->nformats);
 	if (!err)
-		err = store_queue_oldest(ctx->store, &msg_at, &ev_at);
-	pthread_mutex_unlock(&ctx->db_lock);
-	rk_buf_init(&b, 1 << 20);
+		err = store_count_events_by_format(store, &m->events, &m->nevents);
 	if (!err)
-		err = metric_counts(&b, "renraku_events_ingested", "events stored, by report format",
-				    "format", events, ne);
+		err = store_count_messages_by_state(store, &m->msgs, &m->nmsgs);
 	if (!err)
-		err = metric_counts(&b, "renraku_tickets", "tickets by state", "state",
-				    tickets, nt);
+		err = store_queue_oldest(store, &m->msg_at, &m->ev_at);
+	store_read_end(store);
+	return err;
+}
+
+static enum rk_err metrics_text(struct serve_ctx *ctx, const struct metrics_db *m,
+				int64_t now, struct rk_buf *b)
+{
+	static const char *const held[] = {"suppressed", "withheld"};
+	static const char *const outcomes[] = {"sent", "deferred", "bounced"};
+	const long long held_n[] = {m->all.suppressed, m->all.withheld};
+	const long long out_n[] = {m->all.sent, m->all.deferred, m->all.bounced};
+	enum rk_err err;
+
+	err = prom_family(b, "renraku_reports", "gauge", "reports received (as renraku stats)");
 	if (!err)
-		err = metric_counts(&b, "renraku_messages", "outbound and inbound messages by state",
-				    "state", msgs, nm);
+		err = prom_sample(b, "renraku_reports", NULL, NULL, m->all.reports);
 	if (!err)
-		err = rk_buf_addf(&b,
-				  "# HELP renraku_queue_age_seconds age of the oldest item waiting\n"
-				  "# TYPE renraku_queue_age_seconds gauge\n"
-				  "renraku_queue_age_seconds{queue=\"messages\"} %lld\n"
-				  "renraku_queue_age_seconds{queue=\"events\"} %lld\n",
-				  msg_at ? (long long)(now - msg_at) : 0LL,
-				  ev_at ? (long long)(now - ev_at) : 0LL);
+		err = prom_groups(b, "renraku_reports_by_format",
+				  "reports received, by format (as renraku stats)", "format",
+				  m->formats, m->nformats);
+	if (!err)
+		err = prom_family(b, "renraku_events", "gauge", "events stored (as renraku stats)");
+	if (!err)
+		err = prom_sample(b, "renraku_events", NULL, NULL, m->all.events);
+	if (!err)
+		err = prom_counts(b, "renraku_events_ingested",
+				  "events stored, by report format (the reports' counts)",
+				  "format", m->events, m->nevents);
+	if (!err)
+		err = prom_family(b, "renraku_events_held", "gauge",
+				  "events never notified, by reason (as renraku stats)");
+	for (size_t i = 0; !err && i < RK_ARRAY_LEN(held); i++)
+		err = prom_sample(b, "renraku_events_held", "reason", held[i], held_n[i]);
+	if (!err)
+		err = prom_groups(b, "renraku_tickets", "tickets by state (as renraku stats)",
+				  "state", m->states, m->nstates);
+	if (!err)
+		err = prom_family(b, "renraku_notices", "gauge",
+				  "notices (outbound messages) made (as renraku stats)");
+	if (!err)
+		err = prom_sample(b, "renraku_notices", NULL, NULL, m->all.notices);
+	if (!err)
+		err = prom_family(b, "renraku_deliveries", "gauge",
+				  "deliveries of notices by state (as renraku stats)");
+	for (size_t i = 0; !err && i < RK_ARRAY_LEN(outcomes); i++)
+		err = prom_sample(b, "renraku_deliveries", "state", outcomes[i], out_n[i]);
+	if (!err)
+		err = prom_counts(b, "renraku_messages", "outbound and inbound messages by state",
+				  "state", m->msgs, m->nmsgs);
+	if (!err)
+		err = prom_family(b, "renraku_queue_age_seconds", "gauge",
+				  "age of the oldest item waiting");
+	if (!err)
+		err = prom_sample(b, "renraku_queue_age_seconds", "queue", "messages",
+				  m->msg_at ? (long long)(now - m->msg_at) : 0LL);
+	if (!err)
+		err = prom_sample(b, "renraku_queue_age_seconds", "queue", "events",
+				  m->ev_at ? (long long)(now - m->ev_at) : 0LL);
 	pthread_mutex_lock(&ctx->metrics_lock);
 	if (!err)
-		err = rk_buf_addf(&b,
-				  "# HELP renraku_passes_total pipeline passes of this process\n"
-				  "# TYPE renraku_passes_total counter\nrenraku_passes_total %lld\n"
-				  "# HELP renraku_delivery_total messages by outcome, this process\n"
-				  "# TYPE renraku_delivery_total counter\n"
-				  "renraku_delivery_total{outcome=\"sent\"} %lld\n"
-				  "renraku_delivery_total{outcome=\"deferred\"} %lld\n"
-				  "renraku_delivery_total{outcome=\"bounced\"} %lld\n"
-				  "# HELP renraku_http_requests_total requests by route and status\n"
-				  "# TYPE renraku_http_requests_total counter\n",
-				  ctx->passes, ctx->sent, ctx->deferred, ctx->bounced);
+		err = prom_family(b, "renraku_passes_total", "counter",
+				  "pipeline passes of this process");
+	if (!err)
+		err = prom_sample(b, "renraku_passes_total", NULL, NULL, ctx->passes);
+	if (!err)
+		err = prom_family(b, "renraku_delivery_total", "counter",
+				  "delivery outcomes of this process's passes");
+	if (!err)
+		err = prom_sample(b, "renraku_delivery_total", "outcome", "sent", ctx->sent);
+	if (!err)
+		err = prom_sample(b, "renraku_delivery_total", "outcome", "deferred",
+				  ctx->deferred);
+	if (!err)
+		err = prom_sample(b, "renraku_delivery_total", "outcome", "bounced",
+				  ctx->bounced);
+	if (!err)
+		err = prom_family(b, "renraku_resolve_lookups_total", "counter",
+				  "queries handed to each contact source, this process");
+	for (size_t i = 0; !err && i < ctx->nsources; i++)
+		err = prom_sample(b, "renraku_resolve_lookups_total", "source",
+				  ctx->sources[i].name, ctx->sources[i].lookups);
+	if (!err)
+		err = prom_family(b, "renraku_resolve_cache_hits_total", "counter",
+				  "lookups a contact source answered from its cache, this process");
+	for (size_t i = 0; !err && i < ctx->nsources; i++)
+		err = prom_sample(b, "renraku_resolve_cache_hits_total", "source",
+				  ctx->sources[i].name, ctx->sources[i].cache_hits);
+	if (!err)
+		err = prom_family(b, "renraku_resolve_remote_queries_total", "counter",
+				  "questions a contact source sent over the network, this process");
+	for (size_t i = 0; !err && i < ctx->nsources; i++)
+		err = prom_sample(b, "renraku_resolve_remote_queries_total", "source",
+				  ctx->sources[i].name, ctx->sources[i].remote_queries);
+	if (!err)
+		err = prom_family(b, "renraku_http_requests_total", "counter",
+				  "HTTP requests by route and status, this process");
 	for (size_t r = 0; !err && r < SERVE_ROUTES; r++)
 		for (size_t s = 0; !err && s < SERVE_STATUSES; s++)
 			if (ctx->requests[r][s])
-				err = rk_buf_addf(&b,
+				err = rk_buf_addf(b,
 						  "renraku_http_requests_total{route=\"%s\","
 						  "status=\"%.0u%s\"} %lld\n",
 						  route_names[r], statuses[s],
 						  statuses[s] ? "" : "other",
 						  ctx->requests[r][s]);
 	pthread_mutex_unlock(&ctx->metrics_lock);
-	store_counts_free(tickets, nt);
-	store_counts_free(events, ne);
-	store_counts_free(msgs, nm);
+	return err;
+}
+
+static enum MHD_Result metrics(struct serve_ctx *ctx, struct MHD_Connection *conn,
+			       struct request *rq)
+{
+	struct metrics_db m;
+	struct rk_buf b;
+	enum rk_err err;
+	enum MHD_Result ret;
+
+	memset(&m, 0, sizeof(m));
+	pthread_mutex_lock(&ctx->db_lock);
+	err = metrics_read(ctx->store, &m);
+	pthread_mutex_unlock(&ctx->db_lock);
+	rk_buf_init(&b, 1 << 20);
+	if (!err)
+		err = metrics_text(ctx, &m, rk_now(), &b);
+	metrics_db_release(&m);
 	ret = err ? reply_error(rq, conn, 503, rk_strerror(err))
-		  : reply(rq, conn, 200, "text/plain; version=0.0.4", b.data, b.len, false);
+		  : reply(rq, conn, 200, "text/plain; version=0.0.4; charset=utf-8",
+			  b.data, b.len, false);
 	rk_buf_release(&b);
 	return ret;
 }

@@ -34,6 +34,7 @@ struct dns_source {
 	bool cymru;            /* else abusix */
 	char server[RK_MAX_DOMAIN + 16]; /* "" = system resolvers */
 	int timeout_ms;
+	struct resolve_source_counts counts; /* TXT queries sent (no cache) */
 };
 
 /* One query in flight. */
@@ -182,8 +183,10 @@ static enum rk_err run_queries(struct dns_source *ds, struct dns_job *jobs,
 			       ds->server, ares_strerror(rc));
 	}
 	for (size_t i = 0; i < n; i++)
-		if (jobs[i].asked)
+		if (jobs[i].asked) {
+			ds->counts.remote_queries++;
 			ares_query(ch, jobs[i].name, ns_c_in, ns_t_txt, on_answer, &jobs[i]);
+		}
 	for (;;) {
 		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
 		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
@@ -413,6 +416,7 @@ static enum rk_err dns_source_new(const struct rk_config *cfg,
 	out->name = cymru ? "cymru" : "abusix";
 	out->network = true;
 	out->lookup = dns_lookup;
+	out->counts = &ds->counts;
 	out->enrich = cymru ? cymru_enrich : NULL;
 	out->free = dns_free;
 	out->self = ds;

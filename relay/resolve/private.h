@@ -96,6 +96,9 @@ bool match_index_each(const struct match_index *ix,
 /* The contacts generation (store_contacts_generation) the resolver's
  * sources and suppressions were loaded at. */
 int64_t resolver_contacts_generation(const struct resolver *r);
+/* The resolver's per-source counts so far into st->sources (set, not
+ * added: a resolver's counts only grow). */
+void resolver_source_stats(const struct resolver *r, struct resolve_stats *st);
 
 /* ------------------------------------------------------------ sources */
 

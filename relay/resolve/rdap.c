@@ -90,6 +90,7 @@ struct rdap_source {
 	struct rdap_registry regs[RDAP_MAX_REGISTRIES];
 	size_t nregs;
 	long long requests; /* questions sent (logged) */
+	struct resolve_source_counts counts; /* for /metrics */
 	struct rdap_job *jobs; /* a batch's, grown as needed */
 	size_t jobs_cap;
 	bool offline;       /* the cache only */
@@ -724,6 +725,7 @@ static enum rk_err fetch_entity(struct batch *b, struct rdap_registry *reg,
 	req.url = url.data;
 	rate_wait(b->rs, reg);
 	b->rs->requests++;
+	b->rs->counts.remote_queries++;
 	if ((err = rk_http_fetch(b->rs->http, &req, 1, &resp)))
 		goto cleanup;
 	if (resp.err == RK_OK && resp.status == 200 &&
@@ -868,6 +870,7 @@ static enum rk_err run_round(struct batch *b, bool *asked)
 		if ((err = serve_from_cache(b, j)) != RK_ERR_NOTFOUND) {
 			if (err)
 				goto cleanup;
+			rs->counts.cache_hits++;
 			continue;
 		}
 		err = RK_OK;
@@ -907,6 +910,7 @@ static enum rk_err run_round(struct batch *b, bool *asked)
 		rate_wait(rs, picked[k]->reg);
 	}
 	rs->requests += (long long)npicked;
+	rs->counts.remote_queries += (long long)npicked;
 	*asked = true;
 	{
 		double t0 = mono_now();
@@ -1016,6 +1020,8 @@ static enum rk_err rdap_lookup(void *self, const struct resolve_query *qs,
 				b.njobs++;
 		} else if (err) {
 			goto cleanup;
+		} else {
+			rs->counts.cache_hits++;
 		}
 	}
 	for (size_t i = 0; i < rs->nregs; i++)
@@ -1066,6 +1072,7 @@ enum rk_err rdap_source_new(struct rk_store *store, const struct rk_config *cfg,
 	out->lookup = rdap_lookup;
 	out->free = rdap_free;
 	out->self = rs;
+	out->counts = &rs->counts;
 cleanup:
 	free(dir);
 	if (err)

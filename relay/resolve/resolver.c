@@ -11,6 +11,7 @@
  * do not depend on the sources: they are loaded from the store once and
  * indexed like the constituency.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,7 @@ struct resolver {
 	int64_t contacts_gen; /* the contact set the sources loaded */
 	struct level_pass scratch; /* resolve_batch's, grown as needed */
 	size_t scratch_cap;
+	long long lookups[RESOLVE_MAX_SOURCES]; /* queries each source was handed */
 };
 
 /* Sources renraku knows by name.  Registration: a source built into this
@@ -284,6 +286,23 @@ static bool email_repeats(const struct resolve_chain *chain,
 	return false;
 }
 
+void resolver_source_stats(const struct resolver *r, struct resolve_stats *st)
+{
+	st->nsources = 0;
+	for (size_t i = 0; i < r->nsources && i < RESOLVE_STATS_SOURCES; i++) {
+		struct resolve_source_stats *o = &st->sources[st->nsources++];
+		const struct resolve_source *src = &r->sources[i];
+
+		memset(o, 0, sizeof(*o));
+		snprintf(o->name, sizeof(o->name), "%s", src->name ? src->name : "?");
+		o->lookups = r->lookups[i];
+		if (src->counts) {
+			o->cache_hits = src->counts->cache_hits;
+			o->remote_queries = src->counts->remote_queries;
+		}
+	}
+}
+
 int64_t resolver_contacts_generation(const struct resolver *r)
 {
 	return r->contacts_gen;
@@ -365,6 +384,7 @@ static enum rk_err run_level(struct resolver *r, const struct resolve_query *qs,
 			break;
 		memset(lp->outs, 0, m * sizeof(*lp->outs));
 		memset(lp->errs, 0, m * sizeof(*lp->errs));
+		r->lookups[s] += (long long)m;
 		err = r->sources[s].lookup(r->sources[s].self, lp->qs, m, level,
 					   lp->outs, lp->errs);
 		for (size_t k = 0; k < m; k++) {

@@ -360,6 +360,7 @@ struct sectxt_source {
 	char *ca_file;       /* [resolve] ca_file, relative to the config */
 	struct rk_store *store; /* its clock (store_now) dates Expires; NULL = no
 				   date known: nothing counts as expired */
+	struct resolve_source_counts counts; /* fetches (no cache) */
 };
 
 /* The URL for a domain: the template with {host} replaced. */
@@ -550,8 +551,10 @@ static enum rk_err fetch_round(struct sectxt_source *ss, const char *const *host
 		reqs[m].max_body = RK_MAX_SECURITY_TXT;
 		which[m++] = i;
 	}
-	if (!err && m)
+	if (!err && m) {
+		ss->counts.remote_queries += (long long)m;
 		err = rk_http_fetch(ss->http, reqs, m, resps);
+	}
 	for (size_t k = 0; !err && k < m; k++) {
 		size_t i = which[k];
 
@@ -670,6 +673,7 @@ enum rk_err sectxt_source_new(struct rk_store *store, const struct rk_config *cf
 	out->name = SECTXT_NAME;
 	out->network = true;
 	out->lookup = sectxt_lookup;
+	out->counts = &ss->counts;
 	out->free = sectxt_free;
 	out->self = ss;
 	return RK_OK;

@@ -396,5 +396,6 @@ enum rk_err resolve_pending(struct rk_store *store, struct resolver *r,
 			break;
 	}
 	memo_release(&memo);
+	resolver_source_stats(r, stats);
 	return err;
 }

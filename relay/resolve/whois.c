@@ -718,6 +718,7 @@ struct whois_source {
 	size_t nmap;
 	long long timeout_ms;
 	size_t concurrency;
+	struct resolve_source_counts counts; /* connections made (no cache) */
 };
 
 enum job_state { JOB_WAIT, JOB_CONNECT, JOB_SEND, JOB_READ, JOB_DONE };
@@ -923,6 +924,7 @@ static void job_start(struct whois_source *ws, struct whois_job *j,
 		job_finish(j, gone ? RK_ERR_NOTFOUND : RK_ERR_TEMPFAIL);
 		return;
 	}
+	ws->counts.remote_queries++;
 	j->fd = socket(wa->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (j->fd < 0 ||
 	    (connect(j->fd, (const struct sockaddr *)&wa->sa, wa->salen) != 0 &&
@@ -1295,6 +1297,7 @@ enum rk_err whois_source_new(struct rk_store *store, const struct rk_config *cfg
 	out->name = WHOIS_NAME;
 	out->network = true;
 	out->lookup = whois_lookup;
+	out->counts = &ws->counts;
 	out->free = whois_free;
 	out->self = ws;
 	return RK_OK;

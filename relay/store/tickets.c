@@ -391,6 +391,35 @@ enum rk_err store_tickets_list(struct rk_store *store, const char *state,
 	return tickets_collect(store, stmt, rows, n);
 }
 
+enum rk_err store_tickets_page(struct rk_store *store, const char *state,
+			       int64_t since, int64_t before_at,
+			       const char *before_id, size_t limit,
+			       struct store_ticket **rows, size_t *n)
+{
+	/* tickets_by_created serves the range; ties of one second are
+	 * ordered by id (the row value is SQLite's, 3.15 and later) */
+	static const char sql[] =
+		"SELECT " TICKET_COLS " FROM tickets t "
+		"WHERE (?1 IS NULL OR t.state = ?1) AND t.created_at >= ?2 "
+		"AND (t.created_at, t.id) < (?3, ?4) "
+		"ORDER BY t.created_at DESC, t.id DESC LIMIT ?5";
+	sqlite3_stmt *stmt;
+
+	*rows = NULL;
+	*n = 0;
+	if (limit == 0 || limit > INT32_MAX)
+		return RK_ERR_INVAL;
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, state);
+	sqlite3_bind_int64(stmt, 2, since);
+	/* no cursor: (INT64_MAX, "") is after every ticket */
+	sqlite3_bind_int64(stmt, 3, before_id ? before_at : INT64_MAX);
+	store_bind_text(stmt, 4, before_id ? before_id : "");
+	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)limit);
+	return tickets_collect(store, stmt, rows, n);
+}
+
 enum rk_err store_ticket_get(struct rk_store *store, const char *id,
 			     struct store_ticket *out)
 {

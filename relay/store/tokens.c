@@ -260,15 +260,6 @@ static enum rk_err collect_counts(struct rk_store *store, const char *sql,
 			     release_count, what, (void **)rows, n);
 }
 
-enum rk_err store_count_tickets_by_state(struct rk_store *store,
-					 struct store_count **rows, size_t *n)
-{
-	static const char sql[] =
-		"SELECT state, count(*) FROM tickets GROUP BY state ORDER BY state";
-
-	return collect_counts(store, sql, "count tickets", rows, n);
-}
-
 enum rk_err store_count_events_by_format(struct rk_store *store,
 					 struct store_count **rows, size_t *n)
 {
@@ -372,6 +363,24 @@ enum rk_err store_queue_oldest(struct rk_store *store, int64_t *message_at,
 	enum rk_err err = one_int(store, msg_sql, "read the message queue", message_at);
 
 	return err ? err : one_int(store, ev_sql, "read the event queue", event_at);
+}
+
+enum rk_err store_read_begin(struct rk_store *store)
+{
+	enum rk_err err;
+
+	if (store->in_tx)
+		RK_BUG("nested transaction");
+	err = store_step_done(store, store_stmt(store, "BEGIN DEFERRED"),
+			      "begin a read");
+	if (!err)
+		store->in_tx = true;
+	return err;
+}
+
+void store_read_end(struct rk_store *store)
+{
+	store_rollback(store); /* nothing was written */
 }
 
 enum rk_err store_ping(struct rk_store *store)
