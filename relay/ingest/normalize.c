@@ -1340,6 +1340,8 @@ enum rk_err ingest_normalize(struct ingest_norm *n,
 	if ((err = dedup_key(n, cfg)))
 		return err;
 	ev->dedup_key = n->dedup_hex;
+	ev->dedup_time = dedup_ignored(cfg, "time.source") ? 0
+							  : ev->time_source;
 
 	if ((err = dump_fields(n)))
 		return err;
@@ -1365,6 +1367,7 @@ enum rk_err ingest_event_copy(const struct store_event *view,
 	memset(ev, 0, sizeof(*ev));
 	ev->report_id = view->report_id;
 	ev->time_source = view->time_source;
+	ev->dedup_time = view->dedup_time;
 	ev->source_asn = view->source_asn;
 	ev->tlp = view->tlp;
 	ev->severity = view->severity;

@@ -377,6 +377,58 @@ static const char *const migrations[] = {
 	"CREATE INDEX ticket_timeline_by_at ON ticket_timeline(at);"
 	/* the bounces of one address, for the networks a report ranks */
 	"CREATE INDEX deliveries_by_rcpt ON deliveries(rcpt COLLATE NOCASE);",
+	/* 11: ingest speed.  The dedup key's unique index took every insert
+	 * at a random place (the key is a hash): each batch dirtied leaf
+	 * pages all over it, and once it outgrew the page cache every insert
+	 * read one back.  It now leads with dedup_time, the event's
+	 * time_source when time.source is hashed into the key (the default;
+	 * else 0): equal keys still mean equal dedup_time, so duplicates are
+	 * found as before, and a day's keys sit together.  SQLite cannot
+	 * drop a column's UNIQUE: the table is rebuilt (same columns, same
+	 * order, same rows and ids) with dedup_time added at the end; the
+	 * rows stored so far get their time_source (a database whose
+	 * [ingest] dedup_ignore named time.source finds their duplicates
+	 * again only among events ingested after this version). */
+	"CREATE TABLE events_v11 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  report_id INTEGER NOT NULL REFERENCES reports(id),"
+	"  dedup_key TEXT NOT NULL,"
+	"  time_source INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  taxonomy TEXT NOT NULL,"
+	"  identifier TEXT,"
+	"  feed_name TEXT,"
+	"  source_ip TEXT,"
+	"  source_fqdn TEXT,"
+	"  source_url TEXT,"
+	"  source_cc TEXT,"
+	"  source_asn INTEGER,"
+	"  tlp INTEGER NOT NULL,"
+	"  severity INTEGER NOT NULL,"
+	"  data TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'new',"
+	"  state_reason TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  chain_id INTEGER REFERENCES chains(id),"
+	"  retry_at INTEGER NOT NULL DEFAULT 0,"
+	"  category TEXT,"
+	"  dedup_time INTEGER NOT NULL DEFAULT 0"
+	");"
+	"INSERT INTO events_v11 (id, report_id, dedup_key, time_source, type,"
+	"  taxonomy, identifier, feed_name, source_ip, source_fqdn, source_url,"
+	"  source_cc, source_asn, tlp, severity, data, state, state_reason,"
+	"  created_at, chain_id, retry_at, category, dedup_time)"
+	" SELECT id, report_id, dedup_key, time_source, type,"
+	"  taxonomy, identifier, feed_name, source_ip, source_fqdn, source_url,"
+	"  source_cc, source_asn, tlp, severity, data, state, state_reason,"
+	"  created_at, chain_id, retry_at, category, time_source"
+	" FROM events ORDER BY id;"
+	"DROP TABLE events;"
+	"ALTER TABLE events_v11 RENAME TO events;"
+	"CREATE UNIQUE INDEX events_by_dedup ON events(dedup_time, dedup_key);"
+	"CREATE INDEX events_by_state ON events(state, id);"
+	"CREATE INDEX events_by_asn ON events(source_asn);"
+	"CREATE INDEX events_by_created ON events(created_at, category, state);",
 };
 
 int store_schema_version(void)
