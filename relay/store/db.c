@@ -705,10 +705,13 @@ enum rk_err store_open(struct rk_store **out, const char *path,
 	    /* 32 MiB of page cache: a run touches events, tickets and
 	     * their links all over the file; the 2 MiB default rereads
 	     * them from the kernel page by page */
-	    (err = exec(store, "PRAGMA cache_size = -32768")) ||
-	    (err = exec(store, "PRAGMA temp_store = MEMORY")))
+	    (err = exec(store, "PRAGMA cache_size = -32768")))
 		goto fail;
-	if ((err = migrate(store, path)))
+	/* Migrations run with temporary files on disk: one that rebuilds a
+	 * table (11: events) sorts its indexes through them, which in
+	 * memory would take the size of those indexes. */
+	if ((err = migrate(store, path)) ||
+	    (err = exec(store, "PRAGMA temp_store = MEMORY")))
 		goto fail;
 	*out = store;
 	return RK_OK;
