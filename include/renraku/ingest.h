@@ -66,6 +66,13 @@ struct ingest_result {
 
 void ingest_result_release(struct ingest_result *res);
 
+/* A long file is stored in transactions of INGEST_BATCH events or
+ * INGEST_BATCH_BYTES of their data (store_event.data), whichever is
+ * reached first: each one committed is kept should the process die in
+ * the next (a re-ingest of the file finds those as duplicates). */
+#define INGEST_BATCH 50000
+#define INGEST_BATCH_BYTES ((size_t)48 << 20)
+
 struct ingest_options {
 	enum ingest_format format;
 	const char *reporter;  /* NULL = none; borrowed */

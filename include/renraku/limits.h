@@ -24,7 +24,7 @@
 #define RK_MAX_EVIDENCE (16u << 10)    /* evidence kept with an event, bytes */
 /* The highest values [ingest] max_file, max_line, max_field and
  * max_evidence take (the defaults are the four limits above). */
-#define RK_MAX_CFG_FILE (1ull << 30)     /* 1 GiB: a report is held in memory */
+#define RK_MAX_CFG_FILE (4ull << 30)     /* 4 GiB: a regular file is mapped, not held (stdin is read whole) */
 #define RK_MAX_CFG_LINE (64ull << 20)
 #define RK_MAX_CFG_FIELD (16ull << 20)
 #define RK_MAX_CFG_EVIDENCE (1ull << 20)

@@ -131,16 +131,39 @@ struct store_event {
 				 resolve_chain_encode wrote it */
 	char *chain_contact;  /* store_events_resolved only: its level-0
 				 address */
+	int64_t dedup_time;   /* the first column of the dedup key's unique
+				 index (schema version 12): time_source
+				 when time.source is one of the fields
+				 dedup_key hashes (the default), else 0, so
+				 that events with equal keys always have
+				 equal dedup_time.  Keys of one period sit
+				 together in the index instead of all over
+				 it.  Not read back. */
 };
 
 void store_event_release(struct store_event *ev);
 
 /* In a transaction.  Insert an event unless an event with the same
- * dedup_key exists: then *duplicate is set and nothing is written.
+ * dedup_key (and dedup_time) exists: then *duplicate is set and nothing
+ * is written.
  * ev->state is ignored (new events are STORE_EVENT_NEW). */
 enum rk_err store_event_add(struct rk_store *store,
 			    const struct store_event *ev, int64_t *id_out,
 			    bool *duplicate);
+
+/* A bulk insert of events on this connection (ingest of a file), outside
+ * any transaction: store_ingest_start sets what a run of many
+ * store_event_add wants (STORE_INGEST_PRAGMAS: a larger page cache for
+ * the random-order dedup index, a larger WAL between automatic
+ * checkpoints, no foreign key check: the events' report_id is the report
+ * the same run added), store_ingest_end puts back what store_open set.
+ * Both are no-ops inside a transaction for the parts SQLite ignores
+ * there; call end on every path once start succeeded. */
+enum rk_err store_ingest_start(struct rk_store *store);
+void store_ingest_end(struct rk_store *store);
+/* The statements store_ingest_start runs (static text), for a bench that
+ * must insert under the same settings. */
+const char *store_ingest_pragmas(void);
 
 /* Up to limit events in state new with id > after_id, oldest first.
  * *rows (caller frees with store_events_free) holds *n rows. */

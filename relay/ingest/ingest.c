@@ -15,8 +15,9 @@
 
 #include "private.h"
 
-/* Events stored between commits on a long file. */
-#define INGEST_BATCH 10000
+/* Events stored between commits on a long file: INGEST_BATCH and
+ * INGEST_BATCH_BYTES (renraku/ingest.h), so that a batch's new pages
+ * stay within the page cache store_ingest_start sets. */
 /* Records between looks at the clock for progress. */
 #define INGEST_PROGRESS_EVERY 1024
 /* Files this large get a progress bar (when stderr is a terminal). */
@@ -68,6 +69,8 @@ struct ingest_run {
 	long long objects;      /* records that were JSON objects */
 	long long events, duplicates, rejected; /* this file */
 	long long batch;        /* records since the last commit */
+	size_t batch_bytes;     /* their data's bytes */
+	bool ingest_mode;       /* store_ingest_start is in force */
 	long long uncounted_events, uncounted_duplicates; /* not yet in res */
 	struct timespec started, last_progress;
 	size_t size;            /* bytes of the input */
@@ -412,6 +415,7 @@ static enum rk_err commit(struct ingest_run *run)
 	run->res->duplicates += run->uncounted_duplicates;
 	run->uncounted_events = run->uncounted_duplicates = 0;
 	run->batch = 0;
+	run->batch_bytes = 0;
 	return RK_OK;
 }
 
@@ -539,6 +543,7 @@ static enum rk_err item_pack(struct ingest_item *it,
 		return err;
 	memset(&it->ev, 0, sizeof(it->ev));
 	it->ev.time_source = view->time_source;
+	it->ev.dedup_time = view->dedup_time;
 	it->ev.source_asn = view->source_asn;
 	it->ev.tlp = view->tlp;
 	it->ev.severity = view->severity;
@@ -625,7 +630,9 @@ static enum rk_err consume(struct ingest_run *run, struct ingest_item *it)
 		run->uncounted_events++;
 	}
 	/* Long files commit in batches. */
-	if (++run->batch >= INGEST_BATCH && run->store) {
+	run->batch_bytes += it->ev.data ? strlen(it->ev.data) : 0;
+	if ((++run->batch >= INGEST_BATCH ||
+	     run->batch_bytes >= INGEST_BATCH_BYTES) && run->store) {
 		if ((err = commit(run)) || (err = begin(run)))
 			return err;
 	}
@@ -915,6 +922,11 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 	clock_gettime(CLOCK_MONOTONIC, &run.started);
 	run.last_progress = run.started;
 	run.size = len;
+	if (store) {
+		if ((err = store_ingest_start(store)))
+			goto cleanup;
+		run.ingest_mode = true;
+	}
 	if ((err = begin(&run)) ||
 	    (store && (err = store_report_add(store, &report, &run.report_id))))
 		goto cleanup;
@@ -955,6 +967,8 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 cleanup:
 	if (run.in_tx)
 		store_rollback(store);
+	if (run.ingest_mode)
+		store_ingest_end(store);
 	run.format->close(reader);
 	ingest_norm_release(&run.norm);
 	if (!store || err != RK_ERR_NOMEM) {

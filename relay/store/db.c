@@ -393,6 +393,61 @@ static const char *const migrations[] = {
 	"CREATE INDEX ticket_timeline_climbs ON ticket_timeline(at, level)"
 	" WHERE to_state = 'open' AND cause IN ('no-answer', 'bounce')"
 	" AND level > 0;",
+	/* 12: ingest speed.  The dedup key's unique index took every insert
+	 * at a random place (the key is a hash): each batch dirtied leaf
+	 * pages all over it, and once it outgrew the page cache every insert
+	 * read one back.  It now leads with dedup_time, the event's
+	 * time_source when time.source is hashed into the key (the default;
+	 * else 0): equal keys still mean equal dedup_time, so duplicates are
+	 * found as before, and a day's keys sit together.  SQLite cannot
+	 * drop a column's UNIQUE: the table is rebuilt (same columns, same
+	 * order, same rows and ids) with dedup_time added at the end; the
+	 * rows stored so far get their time_source (a database whose
+	 * [ingest] dedup_ignore named time.source finds their duplicates
+	 * again only among events ingested after this version). */
+	"CREATE TABLE events_v12 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  report_id INTEGER NOT NULL REFERENCES reports(id),"
+	"  dedup_key TEXT NOT NULL,"
+	"  time_source INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  taxonomy TEXT NOT NULL,"
+	"  identifier TEXT,"
+	"  feed_name TEXT,"
+	"  source_ip TEXT,"
+	"  source_fqdn TEXT,"
+	"  source_url TEXT,"
+	"  source_cc TEXT,"
+	"  source_asn INTEGER,"
+	"  tlp INTEGER NOT NULL,"
+	"  severity INTEGER NOT NULL,"
+	"  data TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'new',"
+	"  state_reason TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  chain_id INTEGER REFERENCES chains(id),"
+	"  retry_at INTEGER NOT NULL DEFAULT 0,"
+	"  category TEXT,"
+	"  dedup_time INTEGER NOT NULL DEFAULT 0"
+	");"
+	"INSERT INTO events_v12 (id, report_id, dedup_key, time_source, type,"
+	"  taxonomy, identifier, feed_name, source_ip, source_fqdn, source_url,"
+	"  source_cc, source_asn, tlp, severity, data, state, state_reason,"
+	"  created_at, chain_id, retry_at, category, dedup_time)"
+	" SELECT id, report_id, dedup_key, time_source, type,"
+	"  taxonomy, identifier, feed_name, source_ip, source_fqdn, source_url,"
+	"  source_cc, source_asn, tlp, severity, data, state, state_reason,"
+	"  created_at, chain_id, retry_at, category, time_source"
+	" FROM events ORDER BY id;"
+	"DROP TABLE events;"
+	"ALTER TABLE events_v12 RENAME TO events;"
+	"CREATE UNIQUE INDEX events_by_dedup ON events(dedup_time, dedup_key);"
+	"CREATE INDEX events_by_state ON events(state, id);"
+	"CREATE INDEX events_by_asn ON events(source_asn);"
+	/* and the indexes of version 11, which went with the old table */
+	"CREATE INDEX events_by_category ON events(category, created_at);"
+	"CREATE INDEX events_held ON events(state, created_at)"
+	" WHERE state IN ('suppressed', 'withheld');",
 };
 
 int store_schema_version(void)
@@ -669,10 +724,13 @@ enum rk_err store_open(struct rk_store **out, const char *path,
 	    /* 32 MiB of page cache: a run touches events, tickets and
 	     * their links all over the file; the 2 MiB default rereads
 	     * them from the kernel page by page */
-	    (err = exec(store, "PRAGMA cache_size = -32768")) ||
-	    (err = exec(store, "PRAGMA temp_store = MEMORY")))
+	    (err = exec(store, "PRAGMA cache_size = -32768")))
 		goto fail;
-	if ((err = migrate(store, path)))
+	/* Migrations run with temporary files on disk: one that rebuilds a
+	 * table (12: events) sorts its indexes through them, which in
+	 * memory would take the size of those indexes. */
+	if ((err = migrate(store, path)) ||
+	    (err = exec(store, "PRAGMA temp_store = MEMORY")))
 		goto fail;
 	*out = store;
 	return RK_OK;

@@ -151,7 +151,7 @@ static void test_ingest_limits(void **state)
 	assert_non_null(strstr(msg, "t.conf:2: [ingest] max_field: '12q'"));
 	assert_int_equal(load("[ingest]\nmax_evidence = 10\n", msg, sizeof(msg)),
 			 RK_ERR_CONFIG);
-	assert_int_equal(load("[ingest]\nmax_file = 2GiB\n", msg, sizeof(msg)),
+	assert_int_equal(load("[ingest]\nmax_file = 5GiB\n", msg, sizeof(msg)),
 			 RK_ERR_CONFIG);
 	assert_int_equal(load("[ingest]\ncsv_mappings = maps\n", msg,
 			      sizeof(msg)),

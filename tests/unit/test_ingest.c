@@ -802,6 +802,27 @@ static void test_dedup_ignore(void **state)
 	assert_non_null(strstr(f->rows[0].data, "\"extra.scan_id\":\"1\""));
 }
 
+/* time.source in [ingest] dedup_ignore: the same event at two times is
+ * one event and a duplicate, also in a later run, although the dedup
+ * index leads with dedup_time (schema version 12): dedup_time is 0 when
+ * time.source is not hashed. */
+static void test_dedup_ignore_time_source(void **state)
+{
+	static const char two[] =
+		"{\"time.source\":\"" T0 "\",\"source.ip\":\"198.51.100.7\","
+		"\"classification.type\":\"scanner\"}\n"
+		"{\"time.source\":\"2026-11-20T09:00:00Z\",\"source.ip\":\"198.51.100.7\","
+		"\"classification.type\":\"scanner\"}\n";
+	static const char conf[] = "[ingest]\ndedup_ignore = time.source, raw\n";
+	struct fixture *f = *state;
+
+	assert_int_equal(rk_config_load_buffer(&f->cfg, "t.conf", conf,
+					       strlen(conf), &f->log),
+			 RK_OK);
+	expect_counts(f, two, 1, 1);
+	expect_counts(f, two, 0, 2);
+}
+
 /* ------------------------------------------------------------ addresses */
 
 /* (C) An IPv4-mapped address and a URL whose host is an address both
@@ -1127,6 +1148,7 @@ int main(void)
 		T(test_dedup_distinct_findings),
 		T(test_dedup_exact_repeat),
 		T(test_dedup_ignore),
+		T(test_dedup_ignore_time_source),
 		T(test_addresses_normalized),
 		T(test_time_limits),
 		T(test_tlp_case),

@@ -212,6 +212,65 @@ static void measure_table(sqlite3 *db, struct table_snapshot *t)
 	t->digest = (long long)(h >> 1);
 }
 
+/* Schema version 12 rebuilt events around the dedup index (dedup_time,
+ * dedup_key): an event stored before the upgrade is still found as a
+ * duplicate by the key the normalizer gives it (dedup_time =
+ * time_source), and a new key is not. */
+static void check_dedup_across_upgrade(const char *path,
+				       const struct rk_log *log)
+{
+	struct rk_store *store = NULL;
+	struct store_event ev;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *key, *type, *taxonomy;
+	int64_t report_id, time_source;
+	bool dup = false;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(count_rows(db, "sqlite_master WHERE type = 'index'"
+					" AND name = 'events_by_dedup'"),
+			 1);
+	assert_int_equal(count_rows(db, "events WHERE dedup_time != time_source"),
+			 0);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT dedup_key, type, taxonomy,"
+					    " report_id, time_source FROM events"
+					    " ORDER BY id LIMIT 1",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	key = rk_strdup((const char *)sqlite3_column_text(st, 0));
+	type = rk_strdup((const char *)sqlite3_column_text(st, 1));
+	taxonomy = rk_strdup((const char *)sqlite3_column_text(st, 2));
+	report_id = sqlite3_column_int64(st, 3);
+	time_source = sqlite3_column_int64(st, 4);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_non_null(key);
+
+	assert_int_equal(store_open(&store, path, 5000, log), RK_OK);
+	memset(&ev, 0, sizeof(ev));
+	ev.report_id = report_id;
+	ev.dedup_key = key;
+	ev.type = type;
+	ev.taxonomy = taxonomy;
+	ev.data = (char *)"{}";
+	ev.time_source = time_source;
+	ev.dedup_time = time_source;
+	assert_int_equal(store_begin(store), RK_OK);
+	assert_int_equal(store_event_add(store, &ev, NULL, &dup), RK_OK);
+	assert_true(dup);
+	ev.dedup_key = (char *)"0000000000000000000000000000000000000000000000000000000000000000";
+	assert_int_equal(store_event_add(store, &ev, NULL, &dup), RK_OK);
+	assert_false(dup);
+	assert_int_equal(store_commit(store), RK_OK);
+	store_close(store);
+	free(key);
+	free(type);
+	free(taxonomy);
+}
+
 /* Load a shipped fixture (tests/fixtures/schema/NAME.sql) into a fresh
  * database, migrate it to the current version and check that every row of
  * every column it had is kept.  Returns the database path (caller frees;
@@ -276,6 +335,7 @@ static void test_v2_database_opens(void **state)
 			 RK_OK);
 	store_tickets_free(rows, n);
 	store_close(store);
+	check_dedup_across_upgrade(path, &log);
 	free(path);
 	rk_test_rmtree(dir);
 	free(dir);
@@ -304,6 +364,7 @@ static void test_v10_database_opens(void **state)
 			 RK_OK);
 	store_tickets_free(rows, n);
 	store_close(store);
+	check_dedup_across_upgrade(path, &log);
 	free(path);
 	rk_test_rmtree(dir);
 	free(dir);
