@@ -401,6 +401,12 @@ enum rk_err store_ticket_events_notified(struct rk_store *store,
 					 const int64_t *event_ids,
 					 size_t nevents);
 
+/* In a transaction.  The same as store_ticket_events_notified in one
+ * statement whatever nevents (the notice path). */
+enum rk_err store_ticket_events_mark(struct rk_store *store, const char *id,
+				     int64_t message_row,
+				     const int64_t *event_ids, size_t nevents);
+
 /* One row of a ticket's timeline. */
 struct store_timeline_row {
 	int64_t at;
