@@ -545,6 +545,24 @@ static void pool_bench(const char *top, long long k)
 					"notices in %.2f s\n",
 				threads, threads > 1 ? "s" : "", run + 1, notices, s);
 		}
+		{
+			/* the stage's own split of its last run */
+			struct rk_buf lb;
+			const char *sp;
+
+			rk_buf_init(&lb, 64u << 20);
+			bench_check(rk_buf_read_file(&lb, log), "read log");
+			if ((sp = strstr(lb.data, "notify: ")) &&
+			    (sp = strstr(sp, " tickets: gather "))) {
+				const char *nl = strchr(sp, '\n');
+
+				printf("DETAIL|notify stage, %d thread%s, main thread: "
+				       "%.*s\n",
+				       threads, threads > 1 ? "s" : "",
+				       (int)(nl ? nl - sp - 10 : 0), sp + 10);
+			}
+			rk_buf_release(&lb);
+		}
 		rate = (double)notices / best;
 		raw = best_raw;
 		if (threads == 1)

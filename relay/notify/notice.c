@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "renraku/contacts.h"
@@ -1109,6 +1110,20 @@ fail:
 	return err;
 }
 
+/* Seconds on the monotonic clock since *t0, and *t0 moved to now: the
+ * debug line's split of the stage (not the clock of record). */
+static double lap(struct timespec *t0)
+{
+	struct timespec t1;
+	double d;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	d = (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	*t0 = t1;
+	return d;
+}
+
 /* [gpg] threads, 0 = the number of online cores. */
 static size_t notice_threads(const struct rk_config *cfg)
 {
@@ -1177,8 +1192,12 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 	struct notice_job *jobs = NULL;
 	size_t ndue = 0, nthreads, window = 1, gi = 0, ci = 0;
 	const char *fpr;
+	/* where the main thread's time goes (debug line) */
+	double t_gather = 0, t_compose = 0, t_wait = 0, t_commit = 0;
+	struct timespec t0;
 	enum rk_err err;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((err = rk_config_path(cfg, cfg->relay.templates,
 				  &env.templates_dir)) ||
 	    (err = rk_path_join(env.templates_dir, "_partials",
@@ -1231,7 +1250,9 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 			}
 			job = &jobs[gi % window];
 			job_init(job);
+			lap(&t0);
 			notice_gather(&env, t, job);
+			t_gather += lap(&t0);
 			gi++;
 			if (pool) {
 				pool_push(pool, job);
@@ -1240,14 +1261,18 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 					job->err = notice_compose(&env, *signer, fpr,
 								  job);
 				job->composed = true;
+				t_compose += lap(&t0);
 			}
 		}
 		if (ci == gi)
 			continue; /* a released ticket: gather on */
 		job = &jobs[ci % window];
+		lap(&t0);
 		if (pool)
 			pool_wait(pool, job);
+		t_wait += lap(&t0);
 		err = notice_commit(&env, job);
+		t_commit += lap(&t0);
 		err = account(&env, &job->view, err, job->outcome, stats);
 		job_release(job);
 		ci++;
@@ -1255,6 +1280,10 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 			goto cleanup;
 	}
 cleanup:
+	if (ndue)
+		rk_log_debug(log, "notify: %zu tickets: gather %.3f s, compose %.3f s "
+			     "(main thread), waiting for the pool %.3f s, commit "
+			     "%.3f s", ci, t_gather, t_compose, t_wait, t_commit);
 	pool_stop(pool);
 	/* what was gathered and not committed: nothing of it was written */
 	for (; jobs && ci < gi; ci++)
