@@ -1179,6 +1179,127 @@ static enum rk_err account(struct notice_env *env,
 	return RK_OK;
 }
 
+/* ------------------------------------------------------------ commits */
+
+/*
+ * With a pool, the commits run on a thread of their own with a second
+ * connection to the same database (store_open_sibling): while it writes
+ * notice n (and SQLite writes its WAL), the main thread gathers notice
+ * n + 1 on its own connection.  It commits strictly in ticket order, the
+ * jobs the main thread gathered, each once composed; the first error it
+ * cannot set aside stops it, and the main thread with it.  Everything it
+ * shares with the main thread is under the pool's mutex.
+ */
+struct committer {
+	pthread_t tid;
+	bool started;
+	struct notice_env env;      /* the main one's, with its own store */
+	struct notice_pool *pool;
+	struct notice_job *jobs;    /* the window, shared with the main thread */
+	size_t window;
+	size_t gi, ci;              /* gathered, committed (under pool->mu) */
+	bool done;                  /* nothing more will be gathered */
+	enum rk_err err;            /* the error that stopped it */
+	struct notify_stats *stats; /* its writes under pool->mu's order */
+	pthread_cond_t gathered, committed;
+	double t_commit;
+};
+
+static void *committer_run(void *arg)
+{
+	struct committer *c = arg;
+	struct notice_pool *p = c->pool;
+	struct timespec t0;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct notice_job *job;
+		enum rk_err err;
+
+		while (c->ci == c->gi && !c->done)
+			pthread_cond_wait(&c->gathered, &p->mu);
+		if (c->ci == c->gi)
+			break;
+		job = &c->jobs[c->ci % c->window];
+		while (!job->composed)
+			pthread_cond_wait(&p->done, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		err = notice_commit(&c->env, job);
+		c->t_commit += lap(&t0);
+		err = account(&c->env, &job->view, err, job->outcome, c->stats);
+		job_release(job);
+		pthread_mutex_lock(&p->mu);
+		c->ci++;
+		if (err)
+			c->err = err;
+		pthread_cond_broadcast(&c->committed);
+		if (err)
+			break;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* notify_due_tickets' loop with a pool and a committer: the main thread
+ * gathers (and releases approved tickets once nothing is in flight). */
+static enum rk_err drive_committer(struct notice_env *env,
+				   struct notice_pool *pool,
+				   struct committer *c,
+				   const struct store_ticket *due, size_t ndue,
+				   double *t_gather, double *t_wait)
+{
+	size_t gi = 0;
+	struct timespec t0;
+	enum rk_err err = RK_OK;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (gi < ndue) {
+		const struct store_ticket *t = &due[gi];
+		bool approved = t->approved_by != NULL;
+		struct notice_job *job;
+
+		lap(&t0);
+		pthread_mutex_lock(&pool->mu);
+		/* room in the window; an approved ticket's reviewed messages
+		 * go out in ticket order: what is in flight commits first */
+		while (!c->err &&
+		       (gi - c->ci >= c->window || (approved && c->ci < gi)))
+			pthread_cond_wait(&c->committed, &pool->mu);
+		err = c->err;
+		pthread_mutex_unlock(&pool->mu);
+		*t_wait += lap(&t0);
+		if (err)
+			return RK_OK; /* the committer's, returned by the caller */
+		if (approved) {
+			bool released;
+
+			/* nothing in flight: the committer waits, idle */
+			if ((err = release_reviewed(env, t, &released)))
+				return err;
+			if (released) {
+				pthread_mutex_lock(&pool->mu);
+				c->stats->built++;
+				gi++;
+				c->gi = c->ci = gi;
+				pthread_mutex_unlock(&pool->mu);
+				continue;
+			}
+		}
+		job = &c->jobs[gi % c->window];
+		job_init(job);
+		notice_gather(env, t, job);
+		*t_gather += lap(&t0);
+		gi++;
+		pthread_mutex_lock(&pool->mu);
+		c->gi = gi;
+		pthread_cond_signal(&c->gathered);
+		pthread_mutex_unlock(&pool->mu);
+		pool_push(pool, job);
+	}
+	return RK_OK;
+}
+
 enum rk_err notify_due_tickets(struct rk_store *store,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log,
@@ -1190,6 +1311,7 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 	struct store_ticket *due = NULL;
 	struct notice_pool *pool = NULL;
 	struct notice_job *jobs = NULL;
+	struct rk_store *cstore = NULL;
 	size_t ndue = 0, nthreads, window = 1, gi = 0, ci = 0;
 	const char *fpr;
 	/* where the main thread's time goes (debug line) */
@@ -1223,6 +1345,47 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 	}
 	if (!(jobs = calloc(window, sizeof(*jobs)))) {
 		err = RK_ERR_NOMEM;
+		goto cleanup;
+	}
+	/* with a pool, the commits on a thread of their own when the
+	 * database can have a second connection (not one in memory) */
+	if (pool && store_open_sibling(store, cfg->store.busy_timeout,
+				       &cstore) == RK_OK) {
+		struct committer c = {
+			.env = env, .pool = pool, .jobs = jobs, .window = window,
+			.stats = stats,
+		};
+		enum rk_err cerr;
+
+		c.env.store = cstore;
+		if (pthread_cond_init(&c.gathered, NULL)) {
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
+		if (pthread_cond_init(&c.committed, NULL)) {
+			pthread_cond_destroy(&c.gathered);
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
+		if (pthread_create(&c.tid, NULL, committer_run, &c)) {
+			err = rk_fail(log, RK_ERR_NOMEM, "cannot start the commit thread");
+		} else {
+			err = drive_committer(&env, pool, &c, due, ndue, &t_gather,
+					      &t_wait);
+			pthread_mutex_lock(&pool->mu);
+			c.done = true;
+			pthread_cond_signal(&c.gathered);
+			pthread_mutex_unlock(&pool->mu);
+			pthread_join(c.tid, NULL);
+		}
+		/* the committer's error came first (in ticket order) */
+		cerr = c.err;
+		err = cerr ? cerr : err;
+		gi = c.gi;
+		ci = c.ci;
+		t_commit = c.t_commit;
+		pthread_cond_destroy(&c.committed);
+		pthread_cond_destroy(&c.gathered);
 		goto cleanup;
 	}
 	while (ci < ndue) {
@@ -1289,6 +1452,7 @@ cleanup:
 	for (; jobs && ci < gi; ci++)
 		job_release(&jobs[ci % window]);
 	free(jobs);
+	store_close(cstore);
 	store_tickets_free(due, ndue);
 	free(env.templates_dir);
 	free(env.partials_dir);
