@@ -29,14 +29,24 @@
  * shared machine hit both alike.  Detail: the same notices unsigned
  * (render and MIME only), to show how much of a notice is not signing.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <gpgme.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "renraku/ingest.h"
 #include "renraku/mail.h"
 #include "renraku/notify.h"
+
+#ifndef RK_BENCH_RENRAKU
+#define RK_BENCH_RENRAKU "renraku"
+#endif
 
 #define RUNS 3
 #define NEVENTS 25
@@ -331,6 +341,259 @@ static void interleaved(struct env *e, gpgme_ctx_t ctx, gpgme_key_t *keys,
 	}
 }
 
+/* ------------------------------------------------------------ the pool */
+
+/*
+ * The real notify stage with [gpg] threads = 1, 2, 4: the renraku binary
+ * (`run --once --offline -v`) on a scratch home whose store holds about
+ * `k` tickets of ~25 events due (made once by init, contacts import,
+ * ingest and a run with [aggregate] window = 1h, then copied back before
+ * every measurement); the time is the stage's own debug line ("notify:
+ * N notices in S s": signer, key lookups, gather, compose on the pool,
+ * commit).  Reference: bench_rawsign_rate with the same thread count and
+ * the same number of operations on one of the notices built, measured
+ * just before, so both see the same load.
+ */
+extern char **environ;
+
+static void spawn_log(char *const argv[], const char *log)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int status, rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC,
+					 0600);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		bench_die("cannot run %s: %s", argv[0], strerror(rc));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			bench_die("waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		bench_die("'%s ... %s' failed (status %d); see %s", argv[0],
+			  argv[5] ? argv[5] : "", status, log);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	struct rk_buf b;
+
+	rk_buf_init(&b, (size_t)1 << 30);
+	bench_check(rk_buf_read_file(&b, from), "read");
+	bench_write_file(to, b.data, b.len);
+	rk_buf_release(&b);
+}
+
+/* "notify: N notices in S s" from a run's log: S, N into *n. */
+static double notify_seconds(const char *log, long long *n)
+{
+	struct rk_buf b;
+	const char *p, *last = NULL;
+	double s = -1;
+	char *end;
+
+	rk_buf_init(&b, 64u << 20);
+	bench_check(rk_buf_read_file(&b, log), "read log");
+	for (p = b.data; (p = strstr(p, "notify: ")) != NULL; p++)
+		if (strstr(p, " notices in ") && strchr(p, '\n') >
+						   strstr(p, " notices in "))
+			last = p;
+	if (last) {
+		*n = strtoll(last + 8, &end, 10);
+		p = strstr(end, " in ");
+		if (p)
+			s = strtod(p + 4, NULL);
+	}
+	rk_buf_release(&b);
+	if (s < 0)
+		bench_die("no notify line in %s", log);
+	return s;
+}
+
+static void pool_conf(const char *path, const char *home, const char *md,
+		      const char *db, int threads)
+{
+	struct rk_buf c;
+
+	rk_buf_init(&c, 1 << 16);
+	bench_check(bench_config_text(home, md, db, &c), "config");
+	/* tickets made by the setup run wait an hour; [gpg] again: threads */
+	bench_check(rk_buf_addf(&c, "\n[aggregate]\nwindow = 1h\n"
+				    "\n[gpg]\nthreads = %d\n", threads),
+		    "config");
+	bench_write_file(path, c.data, c.len);
+	rk_buf_release(&c);
+}
+
+static void pool_bench(const char *top, long long k)
+{
+	const char *renraku = getenv("RENRAKU");
+	char *dir = bench_join(top, "p"), *home = bench_join(dir, "g");
+	char *md = bench_join(dir, "md"), *db = bench_join(dir, "r.db");
+	char *base = bench_join(dir, "base.db"), *conf = bench_join(dir, "r.conf");
+	char *cdir = bench_join(dir, "c"), *log = bench_join(dir, "log");
+	char *ev = bench_join(dir, "ev.jsonl"), *path, fpr[41];
+	char *wal = NULL, *shm = NULL;
+	struct bench_constituency c;
+	struct bench_events g;
+	struct rk_buf buf, msg;
+	struct rk_log quiet;
+	size_t nkeys = 0;
+	long long notices = 0;
+	double one_thread = 0;
+
+	if (!renraku || !*renraku)
+		renraku = RK_BENCH_RENRAKU;
+	rk_log_init(&quiet, RK_LOG_ERROR);
+	if (!(wal = malloc(strlen(db) + 5)) || !(shm = malloc(strlen(db) + 5)))
+		bench_die("out of memory");
+	snprintf(wal, strlen(db) + 5, "%s-wal", db);
+	snprintf(shm, strlen(db) + 5, "%s-shm", db);
+	bench_check(rk_mkdir_p(cdir, 0700), "mkdir");
+	/* k networks: k/4 organizations, about one ticket a network */
+	bench_constituency_size(&c, (size_t)k, 0);
+	rk_buf_init(&buf, RK_MAX_REPORT);
+	bench_check(bench_constituency_csv(&c, &buf), "constituency");
+	path = bench_join(cdir, "constituency.csv");
+	bench_write_file(path, buf.data, buf.len);
+	free(path);
+	rk_buf_reset(&buf);
+	bench_check(bench_national_csv(&buf), "national");
+	path = bench_join(cdir, "national-csirts.csv");
+	bench_write_file(path, buf.data, buf.len);
+	free(path);
+	g.c = &c;
+	g.naddr = (uint64_t)k * 10;
+	g.dup_every = 0;
+	g.seed = 7;
+	rk_buf_reset(&buf);
+	bench_check(bench_events_jsonl(&g, 0, (uint64_t)k * 25, &buf), "events");
+	bench_write_file(ev, buf.data, buf.len);
+	rk_buf_release(&buf);
+	pool_conf(conf, home, md, db, 1);
+	{
+		char *a1[] = {(char *)renraku, "--config", conf, "--now",
+			      "2026-11-21T10:00:00Z", "init", "--gen-key", NULL};
+		char *a2[] = {(char *)renraku, "--config", conf, "--now",
+			      "2026-11-21T10:00:00Z", "contacts", "import", cdir,
+			      NULL};
+		char *a3[] = {(char *)renraku, "--config", conf, "--now",
+			      "2026-11-21T10:00:00Z", "ingest", ev, NULL};
+		char *a4[] = {(char *)renraku, "--config", conf, "--now",
+			      "2026-11-21T10:00:00Z", "run", "--once", "--offline",
+			      NULL};
+
+		spawn_log(a1, log);
+		spawn_log(a2, log);
+		spawn_log(a3, log);
+		spawn_log(a4, log);
+	}
+	copy_file(db, base);
+	bench_check(mail_secret_keys(home, fpr, &nkeys, &quiet), "secret keys");
+	if (nkeys != 1)
+		bench_die("pool: %zu secret keys in %s", nkeys, home);
+	rk_buf_init(&msg, RK_MAX_MESSAGE);
+	for (int threads = 1; threads <= 4; threads *= 2) {
+		double best = 1e30, best_raw = 0, rate, raw;
+		char name[96], measured[160], reference[128], ratio[32];
+
+		pool_conf(conf, home, md, db, threads);
+		for (int run = 0; run < RUNS; run++) {
+			char *a5[] = {(char *)renraku, "--config", conf, "--now",
+				      "2026-11-21T12:00:00Z", "-v", "run", "--once",
+				      "--offline", NULL};
+			double s, r;
+
+			if (msg.len) {
+				r = bench_rawsign_rate(home, fpr, msg.data, msg.len,
+						       threads, (int)notices, false,
+						       NULL, 0);
+				best_raw = r > best_raw ? r : best_raw;
+			}
+			copy_file(base, db);
+			unlink(wal);
+			unlink(shm);
+			bench_rmtree(md);
+			spawn_log(a5, log);
+			s = notify_seconds(log, &notices);
+			best = s < best ? s : best;
+			if (!msg.len) {
+				/* one built notice: the raw loop's input */
+				DIR *d;
+				struct dirent *de;
+				char *nd = bench_join(md, "new");
+
+				if (!(d = opendir(nd)))
+					bench_die("no maildir %s", nd);
+				while ((de = readdir(d)) && de->d_name[0] == '.')
+					;
+				if (!de)
+					bench_die("no message in %s", nd);
+				path = bench_join(nd, de->d_name);
+				bench_check(rk_buf_read_file(&msg, path), "notice");
+				free(path);
+				closedir(d);
+				free(nd);
+				run--; /* this one only warmed up */
+				best = 1e30;
+			}
+			fprintf(stderr, "sign: pool, %d thread%s: run %d: %lld "
+					"notices in %.2f s\n",
+				threads, threads > 1 ? "s" : "", run + 1, notices, s);
+		}
+		{
+			/* the stage's own split of its last run */
+			struct rk_buf lb;
+			const char *sp;
+
+			rk_buf_init(&lb, 64u << 20);
+			bench_check(rk_buf_read_file(&lb, log), "read log");
+			if ((sp = strstr(lb.data, "notify: ")) &&
+			    (sp = strstr(sp, " tickets: gather "))) {
+				const char *nl = strchr(sp, '\n');
+
+				printf("DETAIL|notify stage, %d thread%s, main thread: "
+				       "%.*s\n",
+				       threads, threads > 1 ? "s" : "",
+				       (int)(nl ? nl - sp - 10 : 0), sp + 10);
+			}
+			rk_buf_release(&lb);
+		}
+		rate = (double)notices / best;
+		raw = best_raw;
+		if (threads == 1)
+			one_thread = rate;
+		snprintf(name, sizeof(name), "notify stage, %d thread%s (notices)",
+			 threads, threads > 1 ? "s" : "");
+		snprintf(measured, sizeof(measured),
+			 "%.0f notices/s (%lld in %.2f s, x%.2f of 1 thread)", rate,
+			 notices, best, rate / one_thread);
+		snprintf(reference, sizeof(reference),
+			 "%.0f/s (raw gpgme_op_sign, %d thread%s)", raw, threads,
+			 threads > 1 ? "s" : "");
+		snprintf(ratio, sizeof(ratio), "%.3f", rate / raw);
+		bench_row(name, measured, reference, ratio, ">= 0.80 x raw",
+			  rate / raw >= 0.80 ? "ok" : "MISS");
+	}
+	rk_buf_release(&msg);
+	bench_kill_agent(home);
+	free(wal);
+	free(shm);
+	free(dir);
+	free(home);
+	free(md);
+	free(db);
+	free(base);
+	free(conf);
+	free(cdir);
+	free(log);
+	free(ev);
+}
+
 int main(void)
 {
 	long long k = bench_env_ll("RK_BENCH_SIGN_COUNT", 200);
@@ -409,6 +672,8 @@ int main(void)
 		     enc_ref, "gpgme_op_encrypt_sign raw", enc_rate / enc_ref,
 		     ">= 0.80 x raw encrypt+sign",
 		     enc_rate / enc_ref >= 0.80 ? "ok" : "MISS");
+
+	pool_bench(dir, k);
 
 	gpgme_key_unref(key);
 	gpgme_key_unref(keys[0]);

@@ -82,6 +82,9 @@ struct rk_config {
 		char *wkd_ca_file;    /* NULL = system CAs */
 		long long wkd_port;   /* 443 (tests: the loopback server's) */
 		char *wkd_resolve;    /* tests: "HOST:ADDRESS,...", NULL */
+		long long threads;    /* notices built and signed at once;
+					 0 = the number of online cores,
+					 1 = one after the other */
 	} gpg;
 	struct {
 		char *url;            /* "maildir:outbox" */

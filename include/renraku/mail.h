@@ -99,11 +99,27 @@ enum mail_form {
  * OpenPGP message (RFC 3156 section 6.2, the combined method) inside
  * multipart/encrypted, also to the signer's own key when it has an
  * encryption subkey (the relay can read what it sent). */
+struct mail_keyset;
 struct mail_crypt {
 	enum mail_form form;
 	const char *const *encrypt_to;
 	size_t nencrypt_to;
+	/* NULL: encrypt_to's keys come from the signer's cache.  Set (made
+	 * by mail_keyset_take): they come from here, so that a signer on
+	 * another thread (one that never ran mail_recipient_key) can
+	 * encrypt to them.  Borrowed. */
+	const struct mail_keyset *keys;
 };
+
+/* The keys of fprs[0..n) (each returned by mail_recipient_key on s),
+ * taken out of s's cache with their own references: *out holds them
+ * until mail_keyset_free, however s's cache changes meanwhile, and may
+ * be used (read only) by any thread.  RK_ERR_INTERNAL when one was not
+ * looked up on s.  Caller frees *out. */
+enum rk_err mail_keyset_take(const struct mail_signer *s,
+			     const char *const *fprs, size_t n,
+			     struct mail_keyset **out);
+void mail_keyset_free(struct mail_keyset *k);
 
 /* mail_build with a form and encryption (crypt NULL = mail_build).
  * Inline and encryption need a signer (RK_ERR_INVAL otherwise). */

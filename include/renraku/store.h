@@ -37,6 +37,13 @@ enum rk_err store_open(struct rk_store **out, const char *path,
 		       long long busy_timeout_ms, const struct rk_log *log);
 void store_close(struct rk_store *store);
 
+/* A second connection to store's database file (for another thread),
+ * with the same `now`; RK_ERR_NOTFOUND for a database in memory.  The
+ * caller closes *out with store_close. */
+enum rk_err store_open_sibling(const struct rk_store *store,
+			       long long busy_timeout_ms,
+			       struct rk_store **out);
+
 /* Take the runner lock: one process at a time advances the pipeline
  * (run, serve); ingest and queries need no lock.  It is an flock on
  * "<database>-run.lock", held until store_close and released by the kernel
@@ -436,6 +443,12 @@ enum rk_err store_ticket_events_notified(struct rk_store *store,
 					 const char *id, int64_t message_row,
 					 const int64_t *event_ids,
 					 size_t nevents);
+
+/* In a transaction.  The same as store_ticket_events_notified in one
+ * statement whatever nevents (the notice path). */
+enum rk_err store_ticket_events_mark(struct rk_store *store, const char *id,
+				     int64_t message_row,
+				     const int64_t *event_ids, size_t nevents);
 
 /* One row of a ticket's timeline. */
 struct store_timeline_row {

@@ -342,6 +342,7 @@ static const struct key_def keys[] = {
 	{"gpg", "wkd_ca_file", K_STR_OPT, OFF(gpg.wkd_ca_file), 0, 0},
 	{"gpg", "wkd_port", K_INT, OFF(gpg.wkd_port), 1, 65535},
 	{"gpg", "wkd_resolve", K_STR_OPT, OFF(gpg.wkd_resolve), 0, 0},
+	{"gpg", "threads", K_INT, OFF(gpg.threads), 0, 64},
 	{"transport", "url", K_TRANSPORT_URL, OFF(transport.url), 0, 0},
 	{"transport", "starttls", K_STARTTLS, OFF(transport.starttls), 0, 0},
 	{"transport", "user", K_STR_OPT, OFF(transport.user), 0, 0},
@@ -1002,7 +1003,8 @@ enum rk_err rk_config_write_template(const char *path, const char *name,
 		"home = gnupg\n"
 		"# signer = FINGERPRINT\n"
 		"mode = pgp-mime\n"
-		"encrypt = when-key\n\n"
+		"encrypt = when-key\n"
+		"# threads = 0\n\n"
 		"[transport]\n"
 		"url = maildir:outbox\n"
 		"# url = smtp://mail.example.org:587\n"

@@ -51,6 +51,57 @@ gpgme_key_t mail_recipient_cached(const struct mail_signer *s, const char *fpr)
 	return NULL;
 }
 
+struct mail_keyset {
+	size_t n;
+	gpgme_key_t keys[]; /* each with its own reference */
+};
+
+enum rk_err mail_keyset_take(const struct mail_signer *s,
+			     const char *const *fprs, size_t n,
+			     struct mail_keyset **out)
+{
+	struct mail_keyset *k;
+
+	*out = NULL;
+	if (!(k = calloc(1, sizeof(*k) + (n + 1) * sizeof(k->keys[0]))))
+		return RK_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		gpgme_key_t key = mail_recipient_cached(s, fprs[i]);
+
+		if (!key) {
+			mail_keyset_free(k);
+			return rk_fail(s->log, RK_ERR_INTERNAL, "key %s was not "
+				       "looked up with mail_recipient_key",
+				       fprs[i] ? fprs[i] : "?");
+		}
+		gpgme_key_ref(key);
+		k->keys[k->n++] = key;
+	}
+	*out = k;
+	return RK_OK;
+}
+
+void mail_keyset_free(struct mail_keyset *k)
+{
+	if (!k)
+		return;
+	for (size_t i = 0; i < k->n; i++)
+		gpgme_key_unref(k->keys[i]);
+	free(k);
+}
+
+gpgme_key_t mail_keyset_find(const struct mail_keyset *k, const char *fpr)
+{
+	for (size_t i = 0; fpr && i < k->n; i++) {
+		gpgme_key_t key = k->keys[i];
+
+		if (key->subkeys && key->subkeys->fpr &&
+		    rk_str_ieq(key->subkeys->fpr, fpr))
+			return key;
+	}
+	return NULL;
+}
+
 /* ------------------------------------------------------------ judging */
 
 static bool expired_at(long expires, int64_t now)

@@ -1095,9 +1095,9 @@ static enum rk_err encrypted_entity(const struct rk_buf *cipher,
 	return RK_OK;
 }
 
-/* The recipients' keys (from the signer's cache) and the signer's own
- * when it can encrypt, so that the relay can read what it sent;
- * NULL-ended, caller frees the array (the keys are borrowed). */
+/* The recipients' keys (crypt->keys, else the signer's cache) and the
+ * signer's own when it can encrypt, so that the relay can read what it
+ * sent; NULL-ended, caller frees the array (the keys are borrowed). */
 static enum rk_err encryption_keys(struct mail_signer *signer,
 				   const struct mail_crypt *crypt,
 				   gpgme_key_t **out)
@@ -1110,7 +1110,9 @@ static enum rk_err encryption_keys(struct mail_signer *signer,
 	if (!keys)
 		return RK_ERR_NOMEM;
 	for (size_t i = 0; i < crypt->nencrypt_to; i++) {
-		gpgme_key_t k = mail_recipient_cached(signer, crypt->encrypt_to[i]);
+		gpgme_key_t k = crypt->keys
+				? mail_keyset_find(crypt->keys, crypt->encrypt_to[i])
+				: mail_recipient_cached(signer, crypt->encrypt_to[i]);
 
 		if (!k) {
 			free(keys);

@@ -47,6 +47,8 @@ void mail_recipients_release(struct mail_signer *s);
 /* The cached key for fingerprint fpr (borrowed from s), NULL if none. */
 gpgme_key_t mail_recipient_cached(const struct mail_signer *s,
 				  const char *fpr);
+/* The key of fingerprint fpr in keyset k (borrowed), NULL = not there. */
+gpgme_key_t mail_keyset_find(const struct mail_keyset *k, const char *fpr);
 
 /* Encrypt data[0..len) to keys (NULL-ended) and sign it with the
  * signer's key in one OpenPGP message (RFC 3156 section 6.2, the

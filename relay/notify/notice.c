@@ -1,6 +1,10 @@
-/* One due ticket -> one rendered, signed, queued notice. */
+/* One due ticket -> one rendered, signed, queued notice; the due
+ * tickets' notices built and signed on a pool of threads. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "renraku/contacts.h"
 #include "renraku/mail.h"
@@ -287,40 +291,119 @@ struct notice_followup {
 	bool reminder;
 	char *first_msgid; /* owned, NULL = this is the first */
 	int64_t first_at;
-	char token_hash[65]; /* "" = no link (no public_url) */
+	char token[TRACK_TOKEN_HEX]; /* "" = no link (no public_url) */
+	char token_hash[65];         /* "" = no link */
 };
 
-/* ctx gets ticket.ack_url with a fresh token (its hash kept in fu for
- * the transaction that queues the notice) and "followup": reminder,
- * first_sent (UTC) when a notice went before. */
-static enum rk_err followup_context(struct notice_env *env,
-				    const struct store_ticket *t, json_t *ctx,
-				    struct notice_followup *fu)
+/*
+ * A notice is made in three steps, so that the middle one, where the
+ * time goes (rendering, MIME, GnuPG), can run on any thread:
+ *
+ *   gather   (the store's thread) reads what the notice needs: the
+ *            ticket's events, who may get what (key lookups), the
+ *            follow-up, the recipient's own ticket number; decides a
+ *            hold or a set-aside; writes nothing
+ *   compose  (any thread, never the store) parses the events, makes the
+ *            context, renders the template, builds, signs and encrypts
+ *            the messages with the signer it is handed
+ *   commit   (the store's thread, in ticket order) writes the outcome:
+ *            the set-aside or the hold, or the messages, the ticket's
+ *            change, the events carried and the token in one
+ *            transaction (or, for a preview, the bytes)
+ */
+enum notice_step {
+	STEP_DONE,     /* nothing to write: err and outcome say all */
+	STEP_ONLY_RED, /* commit sets it failed: only TLP:RED events */
+	STEP_HOLD,     /* commit holds it: plan.why */
+	STEP_COMPOSE,  /* compose, then commit */
+};
+
+struct notice_job {
+	struct store_ticket view; /* the ticket; its pointers borrowed */
+	const struct store_chain_entry *who; /* into view's chain */
+	enum notice_step step;
+	enum rk_err err;          /* of gather or compose */
+	enum notice_outcome outcome;
+	/* gather */
+	struct store_event *events;
+	size_t nevents;
+	struct notice_plan plan;
+	struct notice_followup fu;
+	char *remote;             /* the recipient's ticket number, owned */
+	struct mail_keyset *keys; /* plan.fprs' keys, for any thread */
+	int64_t *event_ids;
+	/* compose */
+	bool render_failed;       /* the template cannot be rendered: reason */
+	char reason[sizeof(((struct notify_rendered *)0)->error) + 256];
+	char *lang;
+	struct rk_buf subject;
+	/* the pool: set by the worker that composed it */
+	bool composed;
+};
+
+static void job_init(struct notice_job *job)
+{
+	memset(job, 0, sizeof(*job));
+	plan_init(&job->plan);
+	rk_buf_init(&job->subject, RK_MAX_SUBJECT + 256);
+}
+
+static void job_release(struct notice_job *job)
+{
+	plan_release(&job->plan);
+	free(job->fu.first_msgid);
+	store_events_free(job->events, job->nevents);
+	free(job->remote);
+	mail_keyset_free(job->keys);
+	free(job->event_ids);
+	free(job->lang);
+	rk_buf_release(&job->subject);
+	memset(job, 0, sizeof(*job));
+}
+
+/* gather: the follow-up (store) and a fresh acknowledgement token (its
+ * hash kept for the transaction that queues the notice). */
+static enum rk_err followup_read(struct notice_env *env,
+				 struct notice_job *job)
+{
+	struct notice_followup *fu = &job->fu;
+	enum rk_err err;
+
+	if ((err = track_notice_followup(env->store, job->view.id,
+					 &fu->reminder, &fu->first_msgid,
+					 &fu->first_at)))
+		return err;
+	if (env->cfg->relay.public_url)
+		err = track_token_new(fu->token, fu->token_hash);
+	return err;
+}
+
+/* compose: ctx gets ticket.ack_url with the token and "followup":
+ * reminder, first_sent (UTC) when a notice went before. */
+static enum rk_err followup_context(const struct notice_env *env,
+				    struct notice_followup *fu, json_t *ctx)
 {
 	const char *base = env->cfg->relay.public_url;
 	json_t *ticket = json_object_get(ctx, "ticket");
 	json_t *f;
-	char token[TRACK_TOKEN_HEX], when[RK_TIME_TEXT];
+	char when[RK_TIME_TEXT];
 	enum rk_err err;
 
-	if ((err = track_notice_followup(env->store, t->id, &fu->reminder,
-					 &fu->first_msgid, &fu->first_at)))
-		return err;
 	if (base && json_is_object(ticket)) {
 		struct rk_buf url;
 		size_t ul = strlen(base);
 
-		if ((err = track_token_new(token, fu->token_hash)))
-			return err;
 		rk_buf_init(&url, 4096);
 		err = rk_buf_addf(&url, "%s%sack/%s", base,
-				  ul && base[ul - 1] == '/' ? "" : "/", token);
+				  ul && base[ul - 1] == '/' ? "" : "/", fu->token);
 		if (!err && json_object_set_new(ticket, "ack_url",
 						json_string(url.data)))
 			err = RK_ERR_NOMEM;
 		rk_buf_release(&url);
 		if (err)
 			return err;
+	} else {
+		fu->token_hash[0] = '\0'; /* no link: no token stored */
 	}
 	rk_time_format(fu->first_at, 0, when);
 	f = json_pack("{s:b}", "reminder", fu->reminder ? 1 : 0);
@@ -334,65 +417,43 @@ static enum rk_err followup_context(struct notice_env *env,
 /* The recipient's own ticket number (an auto-reply gave it, track
  * keeps it) at the end of the subject, so that their ticket system
  * files the notice with that ticket. */
-static enum rk_err notice_quote_remote(struct rk_store *store,
-				       const char *id, struct rk_buf *subject)
+static enum rk_err notice_quote_remote(const char *remote,
+				       struct rk_buf *subject)
 {
-	char *remote = NULL;
-	enum rk_err err = store_ticket_remote(store, id, &remote);
-
-	if (!err && remote && *remote && !strstr(subject->data, remote) &&
+	if (remote && *remote && !strstr(subject->data, remote) &&
 	    !rk_str_has_ctl(remote, false))
-		err = rk_buf_addf(subject, " %s", remote);
-	free(remote);
-	return err;
+		return rk_buf_addf(subject, " %s", remote);
+	return RK_OK;
 }
 
-static enum rk_err build_notice(struct notice_env *env,
-				const struct store_ticket *t,
-				enum notice_outcome *outcome)
+/* Step 1, on the store's thread: everything the notice needs from the
+ * store and the keyring, into job (job_init'ed); nothing is written. */
+static void notice_gather(struct notice_env *env,
+			  const struct store_ticket *ticket,
+			  struct notice_job *job)
 {
 	const struct rk_config *cfg = env->cfg;
-	const struct store_chain_entry *who = level_entry(t);
-	struct store_event *events = NULL;
-	size_t nevents = 0;
-	json_t *ctx = NULL;
-	char *path = NULL, *lang = NULL;
-	char rnd[17], attach_name[64];
-	struct notify_rendered r = {NULL, NULL};
-	struct rk_buf tmpl, csv, msgid, rcpt, subject;
-	struct mail_message mail;
-	struct store_message m;
-	struct notice_plan plan;
-	int64_t row = 0, *event_ids = NULL;
-	json_t **datas = NULL;
-	struct store_ticket view;
-	size_t red = 0;
-	bool review;
-	struct notice_followup fu;
-	const char *mark;
+	const struct store_ticket *t = &job->view;
+	struct store_event *events;
+	struct rk_buf rcpt;
+	size_t red = 0, nevents;
 	enum rk_err err;
 
-	plan_init(&plan);
-	memset(&fu, 0, sizeof(fu));
-
-	rk_buf_init(&tmpl, RK_MAX_TEMPLATE);
-	rk_buf_init(&csv, RK_MAX_ATTACHMENT);
-	rk_buf_init(&msgid, 512);
-	rk_buf_init(&rcpt, 8192);
-	rk_buf_init(&subject, RK_MAX_SUBJECT + 256);
-	memset(&mail, 0, sizeof(mail));
-	memset(&m, 0, sizeof(m));
-	*outcome = NOTICE_SKIPPED;
-
+	job->view = *ticket;
 	if (cfg->gpg.mode == RK_SIGN_INLINE) {
 		/* every notice inline: the CSV goes into the body */
-		view = *t;
-		view.format = (char *)"inline";
-		t = &view;
+		job->view.format = (char *)"inline";
 	}
-	if ((err = store_ticket_events(env->store, t->id, true, &events,
-				       &nevents)))
-		goto cleanup;
+	job->who = level_entry(t);
+	job->step = STEP_DONE;
+	job->outcome = NOTICE_SKIPPED;
+	rk_buf_init(&rcpt, 8192);
+
+	if ((err = store_ticket_events(env->store, t->id, true, &job->events,
+				       &job->nevents)))
+		goto done;
+	events = job->events;
+	nevents = job->nevents;
 	/* TLP:RED never leaves the relay: resolve withholds such events, and
 	 * should one have reached a ticket it is left out here as well */
 	for (size_t i = 0, keep = 0; i < nevents; i++) {
@@ -407,44 +468,90 @@ static enum rk_err build_notice(struct notice_env *env,
 			memset(&events[i], 0, sizeof(events[i]));
 		}
 		if (i + 1 == nevents)
-			nevents = keep;
+			job->nevents = nevents = keep;
 	}
 	if (nevents == 0 && red && !env->preview) {
-		err = set_aside(env, t->id, STORE_TICKET_FAILED, TICKETS_CAUSE_FAILED,
-				"only TLP:RED events: nothing of it may leave the relay");
-		if (!err)
-			*outcome = NOTICE_FAILED;
-		goto cleanup;
+		job->step = STEP_ONLY_RED;
+		goto done;
 	}
 	if (nevents == 0) {
 		rk_log_debug(env->log, "ticket %s: no events to notify", t->id);
-		goto cleanup;
+		goto done;
 	}
 	/* who may get what, before anything is rendered: a ticket held
 	 * for a key needs no notice yet */
 	/* the envelope is exactly the To and Cc the message carries */
-	if ((err = mail_envelope(who && who->email ? who->email : t->contact,
-				 who ? who->cc : NULL, &rcpt, env->log)))
-		goto cleanup;
-	if ((err = plan_recipients(env, t, who, rcpt.data, &plan)))
-		goto cleanup;
-	if (plan.hold && env->preview) {
+	if ((err = mail_envelope(job->who && job->who->email ? job->who->email
+							     : t->contact,
+				 job->who ? job->who->cc : NULL, &rcpt,
+				 env->log)))
+		goto done;
+	if ((err = plan_recipients(env, t, job->who, rcpt.data, &job->plan)))
+		goto done;
+	if (job->plan.hold && env->preview) {
 		rk_log_warn(env->log, "ticket %s: %s; showing what approve "
-			    "--cleartext would send", t->id, plan.why.data);
-		plan_release(&plan);
-		plan_init(&plan);
+			    "--cleartext would send", t->id, job->plan.why.data);
+		plan_release(&job->plan);
+		plan_init(&job->plan);
 		env->force_cleartext = true;
-		err = plan_recipients(env, t, who, rcpt.data, &plan);
+		err = plan_recipients(env, t, job->who, rcpt.data, &job->plan);
 		env->force_cleartext = false;
 		if (err)
-			goto cleanup;
+			goto done;
 	}
-	if (plan.hold) {
-		err = hold_restricted(env, t, plan.why.data);
-		if (!err)
-			*outcome = NOTICE_HELD;
-		goto cleanup;
+	if (job->plan.hold) {
+		job->step = STEP_HOLD;
+		goto done;
 	}
+	if ((err = followup_read(env, job)) ||
+	    (err = store_ticket_remote(env->store, t->id, &job->remote)))
+		goto done;
+	if (*env->signer && job->plan.nfprs &&
+	    (err = mail_keyset_take(*env->signer,
+				    (const char *const *)job->plan.fprs,
+				    job->plan.nfprs, &job->keys)))
+		goto done;
+	if (!(job->event_ids = calloc(nevents, sizeof(*job->event_ids)))) {
+		err = RK_ERR_NOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < nevents; i++)
+		job->event_ids[i] = events[i].id;
+	job->step = STEP_COMPOSE;
+done:
+	job->err = err;
+	rk_buf_release(&rcpt);
+}
+
+/* Step 2, on any thread, without the store: the messages of job (a
+ * STEP_COMPOSE one), signed by signer (NULL: [gpg] mode = none); fpr is
+ * the relay's key the context names. */
+static enum rk_err notice_compose(const struct notice_env *env,
+				  struct mail_signer *signer, const char *fpr,
+				  struct notice_job *job)
+{
+	const struct rk_config *cfg = env->cfg;
+	const struct store_ticket *t = &job->view;
+	const struct store_chain_entry *who = job->who;
+	const struct store_event *events = job->events;
+	size_t nevents = job->nevents;
+	struct notice_plan *plan = &job->plan;
+	struct notice_followup *fu = &job->fu;
+	struct rk_buf *subject = &job->subject;
+	json_t *ctx = NULL, **datas = NULL;
+	char *path = NULL;
+	char rnd[17], attach_name[64];
+	struct notify_rendered r = {NULL, NULL, ""};
+	struct rk_buf tmpl, csv, msgid;
+	struct mail_message mail;
+	const char *mark;
+	enum rk_err err;
+
+	rk_buf_init(&tmpl, RK_MAX_TEMPLATE);
+	rk_buf_init(&csv, RK_MAX_ATTACHMENT);
+	rk_buf_init(&msgid, 512);
+	memset(&mail, 0, sizeof(mail));
+
 	/* parse each event once, for the context and the CSV */
 	if (!(datas = calloc(nevents, sizeof(*datas)))) {
 		err = RK_ERR_NOMEM;
@@ -463,13 +570,11 @@ static enum rk_err build_notice(struct notice_env *env,
 		}
 	}
 	if ((err = notify_ticket_context_parsed(cfg, t, events, datas, nevents,
-					 *env->signer ? mail_signer_fpr(*env->signer)
-						      : NULL,
-					 env->now, &ctx)) ||
-	    (err = followup_context(env, t, ctx, &fu)))
+						fpr, env->now, &ctx)) ||
+	    (err = followup_context(env, fu, ctx)))
 		goto cleanup;
 	err = notify_template_path(env->templates_dir, t->template_name,
-				   t->lang, &path, &lang);
+				   t->lang, &path, &job->lang);
 	if (!err)
 		err = rk_buf_read_file(&tmpl, path);
 	if (!err)
@@ -479,36 +584,32 @@ static enum rk_err build_notice(struct notice_env *env,
 	if (err == RK_ERR_NOMEM || err == RK_ERR_IO)
 		goto cleanup;
 	if (err) {
-		char reason[sizeof(r.error) + 256];
-
 		/* the template, the line and why ("line 31: partial
 		 * 'tlp-enn' not found"): what an operator needs to fix it */
-		snprintf(reason, sizeof(reason),
+		snprintf(job->reason, sizeof(job->reason),
 			 "template %s/%s cannot be rendered: %s",
-			 t->template_name, lang ? lang : t->lang,
+			 t->template_name, job->lang ? job->lang : t->lang,
 			 r.error[0] ? r.error : rk_strerror(err));
-		err = set_aside(env, t->id, STORE_TICKET_FAILED,
-				TICKETS_CAUSE_FAILED, reason);
-		if (!err)
-			*outcome = NOTICE_FAILED;
+		job->render_failed = true;
+		err = RK_OK;
 		goto cleanup;
 	}
 	/* The tag is how replies find the ticket: it must be in the subject
 	 * whatever the template says. */
-	if ((err = rk_buf_addf(&subject, "[%s #%s]", cfg->relay.ticket_prefix,
+	if ((err = rk_buf_addf(subject, "[%s #%s]", cfg->relay.ticket_prefix,
 			       t->id)))
 		goto cleanup;
 	/* a reminder says so first, in the notice's language */
-	mark = !fu.reminder ? ""
-	       : lang && strcmp(lang, "ja") == 0 ? "【再送】"
-						 : "Reminder: ";
-	if (strstr(r.subject, subject.data)) {
-		rk_buf_reset(&subject);
-		err = rk_buf_addf(&subject, "%s%s", mark, r.subject);
+	mark = !fu->reminder ? ""
+	       : job->lang && strcmp(job->lang, "ja") == 0 ? "【再送】"
+							   : "Reminder: ";
+	if (strstr(r.subject, subject->data)) {
+		rk_buf_reset(subject);
+		err = rk_buf_addf(subject, "%s%s", mark, r.subject);
 	} else {
-		err = rk_buf_addf(&subject, " %s%s", mark, r.subject);
+		err = rk_buf_addf(subject, " %s%s", mark, r.subject);
 	}
-	if (err || (err = notice_quote_remote(env->store, t->id, &subject)))
+	if (err || (err = notice_quote_remote(job->remote, subject)))
 		goto cleanup;
 	switch (notify_attach_for(t->format)) {
 	case NOTIFY_ATTACH_UNKNOWN:
@@ -544,27 +645,22 @@ static enum rk_err build_notice(struct notice_env *env,
 	mail.from_addr = cfg->relay.from;
 	mail.reply_to = cfg->relay.reply_to ? cfg->relay.reply_to
 					    : cfg->relay.from;
-	mail.subject = subject.data;
+	mail.subject = subject->data;
 	mail.ticket_id = t->id;
 	mail.ack_url = json_string_value(
 		json_object_get(json_object_get(ctx, "ticket"), "ack_url"));
-	mail.in_reply_to = fu.first_msgid;
-	mail.references = fu.first_msgid;
+	mail.in_reply_to = fu->first_msgid;
+	mail.references = fu->first_msgid;
 	mail.date = env->now;
 	mail.body = r.body;
 	mail.tlp = rk_tlp_name(t->tlp);
-	if (!(event_ids = calloc(nevents, sizeof(*event_ids)))) {
-		err = RK_ERR_NOMEM;
-		goto cleanup;
-	}
-	for (size_t i = 0; i < nevents; i++)
-		event_ids[i] = events[i].id;
 	for (int g = 0; g < 2; g++) {
-		struct notice_group *grp = &plan.groups[g];
+		struct notice_group *grp = &plan->groups[g];
 		struct mail_crypt crypt = {
 			.form = notify_form_for(cfg, t->format),
-			.encrypt_to = g == 0 ? (const char *const *)plan.fprs : NULL,
-			.nencrypt_to = g == 0 ? plan.nfprs : 0,
+			.encrypt_to = g == 0 ? (const char *const *)plan->fprs : NULL,
+			.nencrypt_to = g == 0 ? plan->nfprs : 0,
+			.keys = g == 0 ? job->keys : NULL,
 		};
 
 		if (!grp->n)
@@ -582,39 +678,92 @@ static enum rk_err build_notice(struct notice_env *env,
 		mail.to_addr = grp->addrs[0];
 		mail.to_name = who && who->org && grp->has_to ? who->org : NULL;
 		mail.cc = grp->cc.len ? grp->cc.data : NULL;
-		if ((err = mail_build_crypt(*env->signer, &mail,
-					    *env->signer ? &crypt : NULL,
+		if ((err = mail_build_crypt(signer, &mail,
+					    signer ? &crypt : NULL,
 					    &grp->raw)) ||
 		    (err = mail_envelope(mail.to_addr, mail.cc, &grp->rcpt,
 					 env->log)))
 			goto cleanup;
 	}
+cleanup:
+	for (size_t i = 0; datas && i < nevents; i++)
+		json_decref(datas[i]);
+	free(datas);
+	json_decref(ctx);
+	notify_rendered_release(&r);
+	free(path);
+	rk_buf_release(&tmpl);
+	rk_buf_release(&csv);
+	rk_buf_release(&msgid);
+	return err;
+}
 
+/* Step 3, on the store's thread, in ticket order: the outcome of job
+ * into the store (or the preview); job->outcome says what it was. */
+static enum rk_err notice_commit(struct notice_env *env,
+				 struct notice_job *job)
+{
+	const struct rk_config *cfg = env->cfg;
+	const struct store_ticket *t = &job->view;
+	struct notice_plan *plan = &job->plan;
+	struct notice_followup *fu = &job->fu;
+	struct store_message m;
+	int64_t row = 0;
+	bool review;
+	enum rk_err err;
+
+	if (job->err)
+		return job->err;
+	switch (job->step) {
+	case STEP_DONE:
+		return RK_OK;
+	case STEP_ONLY_RED:
+		err = set_aside(env, t->id, STORE_TICKET_FAILED, TICKETS_CAUSE_FAILED,
+				"only TLP:RED events: nothing of it may leave the relay");
+		if (!err)
+			job->outcome = NOTICE_FAILED;
+		return err;
+	case STEP_HOLD:
+		err = hold_restricted(env, t, plan->why.data);
+		if (!err)
+			job->outcome = NOTICE_HELD;
+		return err;
+	case STEP_COMPOSE:
+		break;
+	}
+	if (job->render_failed) {
+		err = set_aside(env, t->id, STORE_TICKET_FAILED,
+				TICKETS_CAUSE_FAILED, job->reason);
+		if (!err)
+			job->outcome = NOTICE_FAILED;
+		return err;
+	}
 	if (env->preview) {
-		int shown = 0, total = !!plan.groups[0].n + !!plan.groups[1].n;
+		int shown = 0, total = !!plan->groups[0].n + !!plan->groups[1].n;
 
+		err = RK_OK;
 		for (int g = 0; g < 2 && !err; g++) {
-			if (!plan.groups[g].n)
+			if (!plan->groups[g].n)
 				continue;
 			if (total > 1)
 				err = rk_buf_addf(env->preview, "%s--- message %d of %d: "
 						  "%s to %s ---\n", shown ? "\n" : "",
-						  shown + 1, total, plan.groups[g].msgid,
-						  plan.groups[g].rcpt.data);
+						  shown + 1, total, plan->groups[g].msgid,
+						  plan->groups[g].rcpt.data);
 			shown++;
 			if (!err)
-				err = rk_buf_add(env->preview, plan.groups[g].raw.data,
-						 plan.groups[g].raw.len);
+				err = rk_buf_add(env->preview, plan->groups[g].raw.data,
+						 plan->groups[g].raw.len);
 		}
 		if (!err)
-			*outcome = NOTICE_BUILT;
-		goto cleanup;
+			job->outcome = NOTICE_BUILT;
+		return err;
 	}
 	review = cfg->relay.review && !t->approved_by;
 	if ((err = store_begin(env->store)))
-		goto cleanup;
+		return err;
 	for (int g = 0; g < 2 && !err; g++) {
-		struct notice_group *grp = &plan.groups[g];
+		struct notice_group *grp = &plan->groups[g];
 		int64_t one = 0;
 
 		if (!grp->n)
@@ -622,12 +771,12 @@ static enum rk_err build_notice(struct notice_env *env,
 		memset(&m, 0, sizeof(m));
 		m.ticket_id = (char *)t->id;
 		m.direction = "out";
-		m.kind = fu.reminder ? "reminder"
+		m.kind = fu->reminder ? "reminder"
 			 : t->level == 0 ? "notice" : "escalation";
 		m.message_id = grp->msgid;
 		m.mail_from = cfg->relay.from;
 		m.rcpt = grp->rcpt.data;
-		m.subject = subject.data;
+		m.subject = job->subject.data;
 		m.state = STORE_MSG_QUEUED;
 		m.created_at = env->now;
 		m.raw = (unsigned char *)grp->raw.data;
@@ -645,58 +794,62 @@ static enum rk_err build_notice(struct notice_env *env,
 		.level = -1, .notified = !review, .message_row = row,
 		.detail = review ? "review: [relay] review = on; the notice is "
 				   "built and waits for 'renraku tickets approve'"
-				 : plan.left_out.len ? plan.left_out.data : NULL,
+				 : plan->left_out.len ? plan->left_out.data : NULL,
 	};
 	if (err ||
 	    (err = tickets_transition(env->store, env->log, &ch)) ||
-	    (err = store_ticket_events_notified(env->store, t->id, row,
-						event_ids, nevents)) ||
-	    (fu.token_hash[0] &&
-	     (err = store_ack_token_add(env->store, fu.token_hash, t->id,
+	    (err = store_ticket_events_mark(env->store, t->id, row,
+					    job->event_ids, job->nevents)) ||
+	    (fu->token_hash[0] &&
+	     (err = store_ack_token_add(env->store, fu->token_hash, t->id,
 					t->level,
-					plan.groups[0].n ? plan.groups[0].msgid
-							 : plan.groups[1].msgid)))) {
+					plan->groups[0].n ? plan->groups[0].msgid
+							  : plan->groups[1].msgid)))) {
 		store_rollback(env->store);
 		if (err == RK_ERR_EXISTS || err == RK_ERR_TRANSITION) {
 			/* moved on meanwhile: nothing to do */
 			rk_log_debug(env->log, "ticket %s: already notified", t->id);
 			err = RK_OK;
 		}
-		goto cleanup;
+		return err;
 	}
 	err = store_commit(env->store);
 	if (!err)
-		*outcome = review ? NOTICE_HELD : NOTICE_BUILT;
+		job->outcome = review ? NOTICE_HELD : NOTICE_BUILT;
 	if (!err && review)
 		rk_log_info(env->log, "ticket %s held for review: renraku tickets "
 			    "show %s --raw; renraku tickets approve %s", t->id,
 			    t->id, t->id);
 	else if (!err)
 		rk_log_info(env->log, "ticket %s: notice %s for %s (%s, %zu events%s%s)",
-			    t->id, plan.groups[0].n ? plan.groups[0].msgid
-						    : plan.groups[1].msgid,
-			    t->contact, lang, nevents,
-			    plan.groups[0].n ? ", encrypted" : "",
-			    plan.groups[0].n && plan.groups[1].n
+			    t->id, plan->groups[0].n ? plan->groups[0].msgid
+						     : plan->groups[1].msgid,
+			    t->contact, job->lang, job->nevents,
+			    plan->groups[0].n ? ", encrypted" : "",
+			    plan->groups[0].n && plan->groups[1].n
 				    ? ", and a signed copy for those without a key"
 				    : "");
-cleanup:
-	plan_release(&plan);
-	for (size_t i = 0; datas && i < nevents; i++)
-		json_decref(datas[i]);
-	free(datas);
-	free(event_ids);
-	json_decref(ctx);
-	free(fu.first_msgid);
-	store_events_free(events, nevents);
-	notify_rendered_release(&r);
-	free(path);
-	free(lang);
-	rk_buf_release(&tmpl);
-	rk_buf_release(&csv);
-	rk_buf_release(&msgid);
-	rk_buf_release(&rcpt);
-	rk_buf_release(&subject);
+	return err;
+}
+
+/* One ticket's notice, start to end, on the calling thread. */
+static enum rk_err build_notice(struct notice_env *env,
+				const struct store_ticket *t,
+				enum notice_outcome *outcome)
+{
+	struct notice_job job;
+	enum rk_err err;
+
+	job_init(&job);
+	notice_gather(env, t, &job);
+	if (!job.err && job.step == STEP_COMPOSE)
+		job.err = notice_compose(env, *env->signer,
+					 *env->signer ? mail_signer_fpr(*env->signer)
+						      : NULL,
+					 &job);
+	err = notice_commit(env, &job);
+	*outcome = job.outcome;
+	job_release(&job);
 	return err;
 }
 
@@ -790,6 +943,197 @@ fail:
 	return err;
 }
 
+/* ------------------------------------------------------------ the pool */
+
+/*
+ * notify_due_tickets with [gpg] threads > 1: the main thread gathers the
+ * next tickets (at most `window` ahead of the oldest not yet committed)
+ * and commits them in ticket order; the workers compose, each with a
+ * signer (GPGME context) of its own on the same GnuPG home and key, so
+ * that their gpg processes talk to the one gpg-agent at the same time.
+ * A job is handed over under the mutex and nobody else touches it
+ * until it is marked composed; the store never leaves the main thread.
+ */
+struct notice_pool;
+
+struct notice_worker {
+	pthread_t tid;
+	bool started;
+	struct mail_signer *signer; /* owned; NULL with [gpg] mode = none */
+	struct notice_pool *pool;
+};
+
+struct notice_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t work;         /* a job was queued, or stop */
+	pthread_cond_t done;         /* a job was composed */
+	struct notice_job **queue;   /* ring of `window` jobs to compose */
+	size_t window, qhead, qlen;
+	bool stop;
+	const struct notice_env *env;
+	const char *fpr;
+	struct notice_worker *workers;
+	size_t nworkers;
+};
+
+static void *pool_worker(void *arg)
+{
+	struct notice_worker *w = arg;
+	struct notice_pool *p = w->pool;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct notice_job *job;
+
+		while (!p->stop && p->qlen == 0)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->stop)
+			break;
+		job = p->queue[p->qhead];
+		p->qhead = (p->qhead + 1) % p->window;
+		p->qlen--;
+		pthread_mutex_unlock(&p->mu);
+		if (!job->err && job->step == STEP_COMPOSE)
+			job->err = notice_compose(p->env, w->signer, p->fpr, job);
+		pthread_mutex_lock(&p->mu);
+		job->composed = true;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void pool_push(struct notice_pool *p, struct notice_job *job)
+{
+	pthread_mutex_lock(&p->mu);
+	p->queue[(p->qhead + p->qlen) % p->window] = job;
+	p->qlen++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_wait(struct notice_pool *p, struct notice_job *job)
+{
+	pthread_mutex_lock(&p->mu);
+	while (!job->composed)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Stop and join the workers (what they compose now is finished, what is
+ * queued is left), close their signers, free the pool. */
+static void pool_stop(struct notice_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; i < p->nworkers; i++) {
+		if (p->workers[i].started)
+			pthread_join(p->workers[i].tid, NULL);
+		mail_signer_close(p->workers[i].signer);
+	}
+	pthread_cond_destroy(&p->done);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->mu);
+	free(p->workers);
+	free(p->queue);
+	free(p);
+}
+
+/* n workers, each with its own signer for the key of *env->signer. */
+static enum rk_err pool_start(const struct notice_env *env, size_t n,
+			      size_t window, struct notice_pool **out)
+{
+	struct notice_pool *p;
+	char *home = NULL;
+	enum rk_err err = RK_OK;
+
+	*out = NULL;
+	if (!(p = calloc(1, sizeof(*p))))
+		return RK_ERR_NOMEM;
+	if (pthread_mutex_init(&p->mu, NULL)) {
+		free(p);
+		return RK_ERR_NOMEM;
+	}
+	if (pthread_cond_init(&p->work, NULL)) {
+		pthread_mutex_destroy(&p->mu);
+		free(p);
+		return RK_ERR_NOMEM;
+	}
+	if (pthread_cond_init(&p->done, NULL)) {
+		pthread_cond_destroy(&p->work);
+		pthread_mutex_destroy(&p->mu);
+		free(p);
+		return RK_ERR_NOMEM;
+	}
+	p->env = env;
+	p->window = window;
+	p->fpr = *env->signer ? mail_signer_fpr(*env->signer) : NULL;
+	if (!(p->queue = calloc(window, sizeof(*p->queue))) ||
+	    !(p->workers = calloc(n, sizeof(*p->workers)))) {
+		err = RK_ERR_NOMEM;
+		goto fail;
+	}
+	p->nworkers = n;
+	if (*env->signer &&
+	    (err = rk_config_path(env->cfg, env->cfg->gpg.home, &home)))
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		p->workers[i].pool = p;
+		/* the same key as the main signer, by its fingerprint */
+		if (*env->signer &&
+		    (err = mail_signer_open(&p->workers[i].signer, home, p->fpr,
+					    env->log)))
+			goto fail;
+	}
+	/* jansson seeds its hash function on first use: done here (a no-op
+	 * when already seeded), before any thread may race for it */
+	json_object_seed(0);
+	for (size_t i = 0; i < n; i++) {
+		if (pthread_create(&p->workers[i].tid, NULL, pool_worker,
+				   &p->workers[i])) {
+			err = rk_fail(env->log, RK_ERR_NOMEM,
+				      "cannot start notice thread %zu of %zu", i + 1, n);
+			goto fail;
+		}
+		p->workers[i].started = true;
+	}
+	free(home);
+	*out = p;
+	return RK_OK;
+fail:
+	free(home);
+	pool_stop(p);
+	return err;
+}
+
+/* Seconds on the monotonic clock since *t0, and *t0 moved to now: the
+ * debug line's split of the stage (not the clock of record). */
+static double lap(struct timespec *t0)
+{
+	struct timespec t1;
+	double d;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	d = (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	*t0 = t1;
+	return d;
+}
+
+/* [gpg] threads, 0 = the number of online cores. */
+static size_t notice_threads(const struct rk_config *cfg)
+{
+	long n = cfg->gpg.threads;
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (size_t)n;
+}
+
 /* Errors that are the operator's (GnuPG home, signer, files, memory,
  * the database): no ticket is to blame, so none is set aside; they stay
  * due and the stage stops with the error. */
@@ -801,6 +1145,161 @@ static bool operator_fault(enum rk_err err)
 	       err == RK_ERR_TRANSITION || err == RK_ERR_INTERNAL;
 }
 
+/* What the loop does with a committed notice's result. */
+static enum rk_err account(struct notice_env *env,
+			   const struct store_ticket *t, enum rk_err err,
+			   enum notice_outcome outcome,
+			   struct notify_stats *stats)
+{
+	if (err && operator_fault(err)) {
+		rk_log_error(env->log, "ticket %s: %s; it stays due", t->id,
+			     rk_strerror(err));
+		return err; /* the next tickets would fail alike */
+	}
+	if (err) {
+		/* Something in this ticket's data (a limit, a value
+		 * no header may carry): retrying cannot help, so the
+		 * ticket is set aside for an operator. */
+		char reason[256];
+
+		snprintf(reason, sizeof(reason),
+			 "the notice cannot be built: %s", rk_strerror(err));
+		if ((err = set_aside(env, t->id, STORE_TICKET_FAILED,
+				     TICKETS_CAUSE_FAILED, reason)))
+			return err;
+		stats->failed++;
+		return RK_OK;
+	}
+	if (outcome == NOTICE_BUILT)
+		stats->built++;
+	else if (outcome == NOTICE_HELD)
+		stats->held++;
+	else if (outcome == NOTICE_FAILED)
+		stats->failed++;
+	return RK_OK;
+}
+
+/* ------------------------------------------------------------ commits */
+
+/*
+ * With a pool, the commits run on a thread of their own with a second
+ * connection to the same database (store_open_sibling): while it writes
+ * notice n (and SQLite writes its WAL), the main thread gathers notice
+ * n + 1 on its own connection.  It commits strictly in ticket order, the
+ * jobs the main thread gathered, each once composed; the first error it
+ * cannot set aside stops it, and the main thread with it.  Everything it
+ * shares with the main thread is under the pool's mutex.
+ */
+struct committer {
+	pthread_t tid;
+	bool started;
+	struct notice_env env;      /* the main one's, with its own store */
+	struct notice_pool *pool;
+	struct notice_job *jobs;    /* the window, shared with the main thread */
+	size_t window;
+	size_t gi, ci;              /* gathered, committed (under pool->mu) */
+	bool done;                  /* nothing more will be gathered */
+	enum rk_err err;            /* the error that stopped it */
+	struct notify_stats *stats; /* its writes under pool->mu's order */
+	pthread_cond_t gathered, committed;
+	double t_commit;
+};
+
+static void *committer_run(void *arg)
+{
+	struct committer *c = arg;
+	struct notice_pool *p = c->pool;
+	struct timespec t0;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct notice_job *job;
+		enum rk_err err;
+
+		while (c->ci == c->gi && !c->done)
+			pthread_cond_wait(&c->gathered, &p->mu);
+		if (c->ci == c->gi)
+			break;
+		job = &c->jobs[c->ci % c->window];
+		while (!job->composed)
+			pthread_cond_wait(&p->done, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		err = notice_commit(&c->env, job);
+		c->t_commit += lap(&t0);
+		err = account(&c->env, &job->view, err, job->outcome, c->stats);
+		job_release(job);
+		pthread_mutex_lock(&p->mu);
+		c->ci++;
+		if (err)
+			c->err = err;
+		pthread_cond_broadcast(&c->committed);
+		if (err)
+			break;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* notify_due_tickets' loop with a pool and a committer: the main thread
+ * gathers (and releases approved tickets once nothing is in flight). */
+static enum rk_err drive_committer(struct notice_env *env,
+				   struct notice_pool *pool,
+				   struct committer *c,
+				   const struct store_ticket *due, size_t ndue,
+				   double *t_gather, double *t_wait)
+{
+	size_t gi = 0;
+	struct timespec t0;
+	enum rk_err err = RK_OK;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (gi < ndue) {
+		const struct store_ticket *t = &due[gi];
+		bool approved = t->approved_by != NULL;
+		struct notice_job *job;
+
+		lap(&t0);
+		pthread_mutex_lock(&pool->mu);
+		/* room in the window; an approved ticket's reviewed messages
+		 * go out in ticket order: what is in flight commits first */
+		while (!c->err &&
+		       (gi - c->ci >= c->window || (approved && c->ci < gi)))
+			pthread_cond_wait(&c->committed, &pool->mu);
+		err = c->err;
+		pthread_mutex_unlock(&pool->mu);
+		*t_wait += lap(&t0);
+		if (err)
+			return RK_OK; /* the committer's, returned by the caller */
+		if (approved) {
+			bool released;
+
+			/* nothing in flight: the committer waits, idle */
+			if ((err = release_reviewed(env, t, &released)))
+				return err;
+			if (released) {
+				pthread_mutex_lock(&pool->mu);
+				c->stats->built++;
+				gi++;
+				c->gi = c->ci = gi;
+				pthread_mutex_unlock(&pool->mu);
+				continue;
+			}
+		}
+		job = &c->jobs[gi % c->window];
+		job_init(job);
+		notice_gather(env, t, job);
+		*t_gather += lap(&t0);
+		gi++;
+		pthread_mutex_lock(&pool->mu);
+		c->gi = gi;
+		pthread_cond_signal(&c->gathered);
+		pthread_mutex_unlock(&pool->mu);
+		pool_push(pool, job);
+	}
+	return RK_OK;
+}
+
 enum rk_err notify_due_tickets(struct rk_store *store,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log,
@@ -810,64 +1309,150 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 	struct notice_env env = {store, cfg, log, signer, NULL, NULL, now, NULL,
 				 false};
 	struct store_ticket *due = NULL;
-	size_t ndue = 0;
-	bool need_signer = false;
+	struct notice_pool *pool = NULL;
+	struct notice_job *jobs = NULL;
+	struct rk_store *cstore = NULL;
+	size_t ndue = 0, nthreads, window = 1, gi = 0, ci = 0;
+	const char *fpr;
+	/* where the main thread's time goes (debug line) */
+	double t_gather = 0, t_compose = 0, t_wait = 0, t_commit = 0;
+	struct timespec t0;
 	enum rk_err err;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((err = rk_config_path(cfg, cfg->relay.templates,
 				  &env.templates_dir)) ||
 	    (err = rk_path_join(env.templates_dir, "_partials",
 				&env.partials_dir)) ||
 	    (err = store_tickets_due(store, now, &due, &ndue)))
 		goto cleanup;
-	need_signer = ndue > 0;
+	if (ndue == 0)
+		goto cleanup;
 	/* The signer is the operator's: when it cannot be opened, say so
 	 * and leave every ticket due for the run after the fix. */
-	if (need_signer && (err = open_signer(&env)))
+	if ((err = open_signer(&env)))
 		goto cleanup;
-	for (size_t i = 0; i < ndue; i++) {
-		const struct store_ticket *t = &due[i];
-		enum notice_outcome outcome;
+	fpr = *signer ? mail_signer_fpr(*signer) : NULL;
+	nthreads = notice_threads(cfg);
+	if (nthreads > ndue)
+		nthreads = ndue;
+	if (nthreads > 1) {
+		window = 2 * nthreads;
+		if ((err = pool_start(&env, nthreads, window, &pool)))
+			goto cleanup;
+		rk_log_debug(log, "notify: %zu tickets due, %zu threads", ndue,
+			     nthreads);
+	}
+	if (!(jobs = calloc(window, sizeof(*jobs)))) {
+		err = RK_ERR_NOMEM;
+		goto cleanup;
+	}
+	/* with a pool, the commits on a thread of their own when the
+	 * database can have a second connection (not one in memory) */
+	if (pool && store_open_sibling(store, cfg->store.busy_timeout,
+				       &cstore) == RK_OK) {
+		struct committer c = {
+			.env = env, .pool = pool, .jobs = jobs, .window = window,
+			.stats = stats,
+		};
+		enum rk_err cerr;
 
-		if (t->approved_by) {
-			bool released;
+		c.env.store = cstore;
+		if (pthread_cond_init(&c.gathered, NULL)) {
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
+		if (pthread_cond_init(&c.committed, NULL)) {
+			pthread_cond_destroy(&c.gathered);
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
+		if (pthread_create(&c.tid, NULL, committer_run, &c)) {
+			err = rk_fail(log, RK_ERR_NOMEM, "cannot start the commit thread");
+		} else {
+			err = drive_committer(&env, pool, &c, due, ndue, &t_gather,
+					      &t_wait);
+			pthread_mutex_lock(&pool->mu);
+			c.done = true;
+			pthread_cond_signal(&c.gathered);
+			pthread_mutex_unlock(&pool->mu);
+			pthread_join(c.tid, NULL);
+		}
+		/* the committer's error came first (in ticket order) */
+		cerr = c.err;
+		err = cerr ? cerr : err;
+		gi = c.gi;
+		ci = c.ci;
+		t_commit = c.t_commit;
+		pthread_cond_destroy(&c.committed);
+		pthread_cond_destroy(&c.gathered);
+		goto cleanup;
+	}
+	while (ci < ndue) {
+		struct notice_job *job;
 
-			if ((err = release_reviewed(&env, t, &released)))
-				goto cleanup;
-			if (released) {
-				stats->built++;
-				continue;
+		/* gather ahead, at most `window` tickets in flight */
+		while (gi < ndue && gi - ci < window) {
+			const struct store_ticket *t = &due[gi];
+
+			if (t->approved_by) {
+				bool released;
+
+				/* its reviewed messages go out in ticket
+				 * order: what is in flight commits first */
+				if (ci < gi)
+					break;
+				if ((err = release_reviewed(&env, t, &released)))
+					goto cleanup;
+				if (released) {
+					stats->built++;
+					gi++;
+					ci++;
+					continue;
+				}
+			}
+			job = &jobs[gi % window];
+			job_init(job);
+			lap(&t0);
+			notice_gather(&env, t, job);
+			t_gather += lap(&t0);
+			gi++;
+			if (pool) {
+				pool_push(pool, job);
+			} else {
+				if (!job->err && job->step == STEP_COMPOSE)
+					job->err = notice_compose(&env, *signer, fpr,
+								  job);
+				job->composed = true;
+				t_compose += lap(&t0);
 			}
 		}
-		err = build_notice(&env, t, &outcome);
-		if (err && operator_fault(err)) {
-			rk_log_error(log, "ticket %s: %s; it stays due", t->id,
-				     rk_strerror(err));
-			goto cleanup; /* the next tickets would fail alike */
-		}
-		if (err) {
-			/* Something in this ticket's data (a limit, a value
-			 * no header may carry): retrying cannot help, so the
-			 * ticket is set aside for an operator. */
-			char reason[256];
-
-			snprintf(reason, sizeof(reason),
-				 "the notice cannot be built: %s",
-				 rk_strerror(err));
-			if ((err = set_aside(&env, t->id, STORE_TICKET_FAILED,
-					     TICKETS_CAUSE_FAILED, reason)))
-				goto cleanup;
-			stats->failed++;
-			continue;
-		}
-		if (outcome == NOTICE_BUILT)
-			stats->built++;
-		else if (outcome == NOTICE_HELD)
-			stats->held++;
-		else if (outcome == NOTICE_FAILED)
-			stats->failed++;
+		if (ci == gi)
+			continue; /* a released ticket: gather on */
+		job = &jobs[ci % window];
+		lap(&t0);
+		if (pool)
+			pool_wait(pool, job);
+		t_wait += lap(&t0);
+		err = notice_commit(&env, job);
+		t_commit += lap(&t0);
+		err = account(&env, &job->view, err, job->outcome, stats);
+		job_release(job);
+		ci++;
+		if (err)
+			goto cleanup;
 	}
 cleanup:
+	if (ndue)
+		rk_log_debug(log, "notify: %zu tickets: gather %.3f s, compose %.3f s "
+			     "(main thread), waiting for the pool %.3f s, commit "
+			     "%.3f s", ci, t_gather, t_compose, t_wait, t_commit);
+	pool_stop(pool);
+	/* what was gathered and not committed: nothing of it was written */
+	for (; jobs && ci < gi; ci++)
+		job_release(&jobs[ci % window]);
+	free(jobs);
+	store_close(cstore);
 	store_tickets_free(due, ndue);
 	free(env.templates_dir);
 	free(env.partials_dir);

@@ -739,6 +739,22 @@ fail:
 	return err;
 }
 
+enum rk_err store_open_sibling(const struct rk_store *store,
+			       long long busy_timeout_ms,
+			       struct rk_store **out)
+{
+	const char *path = sqlite3_db_filename(store->db, "main");
+	enum rk_err err;
+
+	*out = NULL;
+	if (!path || !*path)
+		return RK_ERR_NOTFOUND; /* in memory: no second connection */
+	if ((err = store_open(out, path, busy_timeout_ms, store->log)))
+		return err;
+	(*out)->now = store->now;
+	return RK_OK;
+}
+
 void store_close(struct rk_store *store)
 {
 	if (!store)

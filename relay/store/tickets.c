@@ -598,6 +598,47 @@ enum rk_err store_ticket_events_notified(struct rk_store *store,
 	return RK_OK;
 }
 
+enum rk_err store_ticket_events_mark(struct rk_store *store, const char *id,
+				     int64_t message_row,
+				     const int64_t *event_ids, size_t nevents)
+{
+	/* one statement for the whole notice: the ids as one bound JSON
+	 * array, each looked up in the primary key (ticket_id, event_id) */
+	static const char sql[] =
+		"UPDATE ticket_events SET message_row = ?2 "
+		"WHERE ticket_id = ?1 AND event_id IN "
+		"(SELECT value FROM json_each(?3))";
+	struct rk_buf ids;
+	sqlite3_stmt *stmt;
+	enum rk_err err = RK_OK;
+	int rc;
+
+	if (nevents == 0)
+		return RK_OK;
+	rk_buf_init(&ids, (size_t)64 << 20);
+	for (size_t i = 0; i < nevents && !err; i++)
+		err = rk_buf_addf(&ids, "%c%lld", i ? ',' : '[',
+				  (long long)event_ids[i]);
+	if (!err)
+		err = rk_buf_adds(&ids, "]");
+	if (err)
+		goto cleanup;
+	if (!(stmt = store_stmt(store, sql))) {
+		err = RK_ERR_DB;
+		goto cleanup;
+	}
+	store_bind_text(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, message_row);
+	sqlite3_bind_text(stmt, 3, ids.data, (int)ids.len, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		err = store_fail(store, "mark events notified");
+cleanup:
+	rk_buf_release(&ids);
+	return err;
+}
+
 void store_timeline_free(struct store_timeline_row *rows, size_t n)
 {
 	for (size_t i = 0; rows && i < n; i++) {
