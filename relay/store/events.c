@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "private.h"
 
 /* Text bound without a copy: the caller's strings outlive the step. */
@@ -437,6 +439,128 @@ enum rk_err store_event_resolve_outcome(struct rk_store *store,
 	if (rc != SQLITE_DONE)
 		return store_fail(store, "record a lookup's outcome");
 	*applied = sqlite3_changes(store->db) == 1;
+	return RK_OK;
+}
+
+enum rk_err store_events_mark_ticketed(struct rk_store *store,
+				       int64_t first_id, int64_t last_id,
+				       long long *changed)
+{
+	/* a range of events_by_state (state, id): one statement a batch */
+	static const char sql[] =
+		"UPDATE events SET state = 'ticketed', state_reason = NULL"
+		" WHERE state = 'resolved' AND id >= ?1 AND id <= ?2";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, first_id);
+	sqlite3_bind_int64(stmt, 2, last_id);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "mark events ticketed");
+	if (changed)
+		*changed = sqlite3_changes(store->db);
+	return RK_OK;
+}
+
+/* A JSON string for s (jansson escapes it), or null. */
+static enum rk_err add_json_text(struct rk_buf *b, const char *s)
+{
+	json_t *j;
+	char *text;
+	enum rk_err err;
+
+	if (!s)
+		return rk_buf_adds(b, "null");
+	if (!(j = json_string(s)))
+		return RK_ERR_INVAL; /* not UTF-8 */
+	text = json_dumps(j, JSON_ENCODE_ANY);
+	json_decref(j);
+	if (!text)
+		return RK_ERR_NOMEM;
+	err = rk_buf_adds(b, text);
+	free(text);
+	return err;
+}
+
+static int outcome_by_id(const void *key, const void *elem)
+{
+	int64_t id = *(const int64_t *)key;
+	const struct store_resolve_outcome *o = elem;
+
+	return id < o->seen->id ? -1 : id > o->seen->id;
+}
+
+enum rk_err store_events_resolve_outcomes(struct rk_store *store,
+					  struct store_resolve_outcome *o,
+					  size_t n)
+{
+	/* one statement a batch: the outcomes as a JSON array
+	 * [id, seen state, seen retry_at, state, chain_id, reason,
+	 * retry_at], written where the event is still as it was seen */
+	static const char sql[] =
+		"UPDATE events SET state = x.ns, chain_id = x.cid,"
+		" state_reason = x.reason, retry_at = x.ra"
+		" FROM (SELECT j.value ->> 0 AS id, j.value ->> 1 AS os,"
+		"  j.value ->> 2 AS ort, j.value ->> 3 AS ns,"
+		"  j.value ->> 4 AS cid, j.value ->> 5 AS reason,"
+		"  j.value ->> 6 AS ra FROM json_each(?1) j) AS x"
+		" WHERE events.id = x.id AND events.state = x.os"
+		" AND events.retry_at = x.ort RETURNING events.id";
+	sqlite3_stmt *stmt;
+	struct rk_buf b;
+	enum rk_err err = RK_OK;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		o[i].applied = false;
+		if (i && o[i].seen->id <= o[i - 1].seen->id)
+			return rk_fail(store->log, RK_ERR_INVAL,
+				       "database: outcomes not in id order");
+	}
+	if (n == 0)
+		return RK_OK;
+	rk_buf_init(&b, SIZE_MAX / 2);
+	err = rk_buf_addc(&b, '[');
+	for (size_t i = 0; !err && i < n; i++) {
+		if ((err = rk_buf_addf(&b, "%s[%lld,", i ? "," : "",
+				       (long long)o[i].seen->id)) ||
+		    (err = add_json_text(&b, o[i].seen->state)) ||
+		    (err = rk_buf_addf(&b, ",%lld,", (long long)o[i].seen->retry_at)) ||
+		    (err = add_json_text(&b, o[i].state)))
+			break;
+		if (o[i].chain_id > 0)
+			err = rk_buf_addf(&b, ",%lld,", (long long)o[i].chain_id);
+		else
+			err = rk_buf_adds(&b, ",null,");
+		if (err || (err = add_json_text(&b, o[i].reason)) ||
+		    (err = rk_buf_addf(&b, ",%lld]", (long long)o[i].retry_at)))
+			break;
+	}
+	if (!err)
+		err = rk_buf_addc(&b, ']');
+	if (!err && !(stmt = store_stmt(store, sql)))
+		err = RK_ERR_DB;
+	if (err) {
+		rk_buf_release(&b);
+		return err;
+	}
+	sqlite3_bind_text(stmt, 1, b.data, (int)b.len, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(stmt, 0);
+		struct store_resolve_outcome *hit =
+			bsearch(&id, o, n, sizeof(*o), outcome_by_id);
+
+		if (hit)
+			hit->applied = true;
+	}
+	store_done(stmt);
+	rk_buf_release(&b);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "record the lookups' outcomes");
 	return RK_OK;
 }
 
