@@ -127,8 +127,8 @@ struct store_event {
 	int64_t chain_id;     /* on rows read back, 0 = none */
 	int64_t retry_at;     /* on rows read back: when an unresolved event
 				 is looked up again */
-	char *chain;          /* store_events_resolved only: the chain as
-				 resolve_chain_encode wrote it */
+	char *chain;          /* the chain as resolve_chain_encode wrote it,
+				 when a caller fills it (freed with ev) */
 	char *chain_contact;  /* store_events_resolved only: its level-0
 				 address */
 };
@@ -180,6 +180,11 @@ enum rk_err store_event_resolve_outcome(struct rk_store *store,
 					const char *reason, int64_t retry_at,
 					bool *applied);
 
+/* Outside a transaction.  For the run stages' batches: a 32 MB page
+ * cache (instead of SQLite's 2 MB) and a checkpoint every 32 MB of WAL,
+ * for this connection. */
+enum rk_err store_tune_for_batches(struct rk_store *store);
+
 /* In a transaction.  Every event still resolved with first_id <= id <=
  * last_id becomes ticketed (state_reason cleared); *changed (may be
  * NULL) gets how many. */
@@ -204,11 +209,17 @@ enum rk_err store_events_resolve_outcomes(struct rk_store *store,
 					  struct store_resolve_outcome *o,
 					  size_t n);
 
-/* Up to limit resolved events with id > after_id, oldest first, each
- * with its chain text in ev->chain (data not loaded: NULL). */
+/* Up to limit resolved events with id > after_id, oldest first, with
+ * only what the tickets stage reads: id, type, source_cc, tlp, severity,
+ * chain_id, retry_at and chain_contact (NULL when the chain row is
+ * missing); every other field NULL/0, ev->chain too (store_chain_text). */
 enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 				  size_t limit, struct store_event **rows,
 				  size_t *n);
+/* The text of chain chain_id as resolve_chain_encode wrote it (caller
+ * frees); RK_ERR_PARSE when there is no such chain. */
+enum rk_err store_chain_text(struct rk_store *store, int64_t chain_id,
+			     char **out);
 
 /* Takes its own transaction.  Put events set aside back to new: state
  * is STORE_EVENT_UNRESOLVED or STORE_EVENT_FAILED; only events created at

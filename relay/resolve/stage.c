@@ -372,6 +372,16 @@ enum rk_err resolve_pending(struct rk_store *store, struct resolver *r,
 			    const struct rk_log *log, int64_t now,
 			    struct resolve_stats *stats)
 {
+	return resolve_pending_progress(store, r, cfg, log, now, stats, NULL);
+}
+
+enum rk_err resolve_pending_progress(struct rk_store *store,
+				     struct resolver *r,
+				     const struct rk_config *cfg,
+				     const struct rk_log *log, int64_t now,
+				     struct resolve_stats *stats,
+				     struct rk_progress *p)
+{
 	struct store_event *rows = NULL;
 	struct memo memo = {NULL, 0, 0};
 	int64_t after = 0;
@@ -423,6 +433,7 @@ enum rk_err resolve_pending(struct rk_store *store, struct resolver *r,
 		batch_release(&b);
 		store_events_free(rows, n);
 		rows = NULL;
+		rk_progress_show(p, stats->seen, false);
 		if (err || stop)
 			break;
 	}

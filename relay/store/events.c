@@ -442,6 +442,19 @@ enum rk_err store_event_resolve_outcome(struct rk_store *store,
 	return RK_OK;
 }
 
+enum rk_err store_tune_for_batches(struct rk_store *store)
+{
+	/* fixed text, no parameters: a page cache that holds a batch's
+	 * pages and the indexes' upper levels, and checkpoints every 32 MB
+	 * of WAL rather than every 4 MB (each one an fsync) */
+	static const char sql[] =
+		"PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192";
+
+	if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(store, "tune the page cache");
+	return RK_OK;
+}
+
 enum rk_err store_events_mark_ticketed(struct rk_store *store,
 				       int64_t first_id, int64_t last_id,
 				       long long *changed)
@@ -469,12 +482,20 @@ enum rk_err store_events_mark_ticketed(struct rk_store *store,
 /* A JSON string for s (jansson escapes it), or null. */
 static enum rk_err add_json_text(struct rk_buf *b, const char *s)
 {
+	const char *p;
 	json_t *j;
 	char *text;
 	enum rk_err err;
 
 	if (!s)
 		return rk_buf_adds(b, "null");
+	for (p = s; *p; p++) /* plain text (states): written as it is */
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == ' ' || *p == '-' ||
+		      *p == ':' || *p == '_' || *p == '.'))
+			break;
+	if (!*p)
+		return rk_buf_addf(b, "\"%s\"", s);
 	if (!(j = json_string(s)))
 		return RK_ERR_INVAL; /* not UTF-8 */
 	text = json_dumps(j, JSON_ENCODE_ANY);
@@ -568,9 +589,14 @@ enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 				  size_t limit, struct store_event **rows,
 				  size_t *n)
 {
+	/* what the tickets stage uses, nothing more: no strdup of columns
+	 * it does not read (the chain text is read per new ticket, by
+	 * store_chain_text).  LEFT JOIN: an event whose chain is missing
+	 * comes back without chain_contact and is set aside. */
 	static const char sql[] =
-		"SELECT " STORE_EVENT_COLS_NODATA ", c.chain, c.contact FROM events e"
-		" JOIN chains c ON c.id = e.chain_id"
+		"SELECT e.id, e.type, e.source_cc, e.tlp, e.severity,"
+		" coalesce(e.chain_id, 0), e.retry_at, c.contact FROM events e"
+		" LEFT JOIN chains c ON c.id = e.chain_id"
 		" WHERE e.state = 'resolved' AND e.id > ?1"
 		" ORDER BY e.id LIMIT ?2";
 	sqlite3_stmt *stmt;
@@ -587,16 +613,30 @@ enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 	sqlite3_bind_int64(stmt, 2, limit_arg(limit));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		void *grown = out;
+		struct store_event *ev;
 		bool ok = true;
+		int tlp, sev;
 
 		if ((err = rk_array_room(&grown, count, sizeof(*out))))
 			break;
 		out = grown;
-		if ((err = store_event_read(stmt, &out[count])))
-			break;
-		out[count].chain = store_col_text(stmt, 22, &ok);
-		out[count].chain_contact = store_col_text(stmt, 23, &ok);
-		count++;
+		ev = &out[count++];
+		memset(ev, 0, sizeof(*ev));
+		ev->id = sqlite3_column_int64(stmt, 0);
+		ev->type = store_col_text(stmt, 1, &ok);
+		ev->source_cc = store_col_text(stmt, 2, &ok);
+		/* as store_event_read reads them */
+		tlp = sqlite3_column_int(stmt, 3);
+		ev->tlp = tlp >= RK_TLP_CLEAR && tlp <= RK_TLP_RED
+				  ? (enum rk_tlp)tlp
+				  : RK_TLP_RED;
+		sev = sqlite3_column_int(stmt, 4);
+		ev->severity = sev >= RK_SEV_INFO && sev < RK_SEV_COUNT
+				       ? (enum rk_severity)sev
+				       : RK_SEV_MEDIUM;
+		ev->chain_id = sqlite3_column_int64(stmt, 5);
+		ev->retry_at = sqlite3_column_int64(stmt, 6);
+		ev->chain_contact = store_col_text(stmt, 7, &ok);
 		if (!ok) {
 			err = RK_ERR_NOMEM;
 			break;
@@ -612,6 +652,29 @@ enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 	*rows = out;
 	*n = count;
 	return RK_OK;
+}
+
+enum rk_err store_chain_text(struct rk_store *store, int64_t chain_id,
+			     char **out)
+{
+	static const char sql[] = "SELECT chain FROM chains WHERE id = ?1";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	bool ok = true;
+	int rc;
+
+	*out = NULL;
+	if (!stmt)
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, chain_id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*out = store_col_text(stmt, 0, &ok);
+	store_done(stmt);
+	if (rc == SQLITE_DONE)
+		return RK_ERR_PARSE; /* the event's chain is gone */
+	if (rc != SQLITE_ROW)
+		return store_fail(store, "read a contact chain");
+	return ok && *out ? RK_OK : RK_ERR_NOMEM;
 }
 
 enum rk_err store_events_retry(struct rk_store *store, const char *state,

@@ -47,9 +47,26 @@ static void cache_release(struct agg_cache *c)
 	free(c);
 }
 
-/* The event's chain, decoded once per batch (borrowed from the cache;
- * a full cache decodes into *scratch, which the caller releases). */
-static enum rk_err cached_chain(struct agg_cache *c, const struct store_event *ev,
+/* The event's chain, read and decoded once per batch (borrowed from the
+ * cache; a full cache decodes into *scratch, which the caller releases). */
+static enum rk_err decode_chain(struct rk_store *store,
+				const struct store_event *ev,
+				struct resolve_chain *out)
+{
+	char *text = NULL;
+	enum rk_err err;
+
+	if (ev->chain)
+		return resolve_chain_decode(ev->chain, out);
+	if ((err = store_chain_text(store, ev->chain_id, &text)))
+		return err;
+	err = resolve_chain_decode(text, out);
+	free(text);
+	return err;
+}
+
+static enum rk_err cached_chain(struct rk_store *store, struct agg_cache *c,
+				const struct store_event *ev,
 				struct resolve_chain *scratch,
 				const struct resolve_chain **out)
 {
@@ -64,14 +81,14 @@ static enum rk_err cached_chain(struct agg_cache *c, const struct store_event *e
 			return RK_OK;
 		}
 		if (c->chains[k].id == 0) {
-			if ((err = resolve_chain_decode(ev->chain, &c->chains[k].chain)))
+			if ((err = decode_chain(store, ev, &c->chains[k].chain)))
 				return err;
 			c->chains[k].id = ev->chain_id;
 			*out = &c->chains[k].chain;
 			return RK_OK;
 		}
 	}
-	if ((err = resolve_chain_decode(ev->chain, scratch)))
+	if ((err = decode_chain(store, ev, scratch)))
 		return err;
 	*out = scratch;
 	return RK_OK;
@@ -314,7 +331,7 @@ static enum rk_err create_ticket(struct agg *a, const struct store_event *ev,
 	memset(&t, 0, sizeof(t));
 	memset(&scratch, 0, sizeof(scratch));
 	/* a new ticket takes the whole chain: decoded only now */
-	if ((err = cached_chain(a->cache, ev, &scratch, &chain)))
+	if ((err = cached_chain(a->store, a->cache, ev, &scratch, &chain)))
 		goto cleanup;
 	if (chain->count == 0 ||
 	    !rk_str_ieq(chain->entry[0].email, ev->chain_contact)) {
@@ -570,6 +587,15 @@ enum rk_err tickets_aggregate(struct rk_store *store,
 			      const struct rk_log *log, int64_t now,
 			      struct tickets_stats *stats)
 {
+	return tickets_aggregate_progress(store, cfg, log, now, stats, NULL);
+}
+
+enum rk_err tickets_aggregate_progress(struct rk_store *store,
+				       const struct rk_config *cfg,
+				       const struct rk_log *log, int64_t now,
+				       struct tickets_stats *stats,
+				       struct rk_progress *p)
+{
 	struct store_event *rows = NULL;
 	struct agg a;
 	char *templates_dir = NULL;
@@ -622,6 +648,7 @@ enum rk_err tickets_aggregate(struct rk_store *store,
 			break;
 		if (a.ngroups > GROUP_SLOTS / 4 * 3)
 			groups_clear(&a); /* nothing pending: they ask again */
+		rk_progress_show(p, stats->events_seen, false);
 	}
 cleanup:
 	if (a.groups)
