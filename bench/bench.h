@@ -7,6 +7,7 @@
 #ifndef RK_BENCH_H
 #define RK_BENCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -141,5 +142,24 @@ enum rk_err bench_write_input(enum bench_input kind,
  * network sources).  gpg_home, maildir, db: absolute paths. */
 enum rk_err bench_config_text(const char *gpg_home, const char *maildir,
 			      const char *db, struct rk_buf *out);
+
+/* ------------------------------------------------------------ raw GPGME */
+
+/* Most recipients bench_rawsign_rate takes. */
+#define RK_BENCH_RAWSIGN_MAX_RCPT 8
+
+/* The raw GPGME floor (bench/rawsign.c): `count` operations on the len
+ * bytes at msg, split over `threads` threads, each with its own
+ * gpgme_ctx_t (the settings of relay/mail/sign.c) on GnuPG home
+ * gnupghome, all using the same gpg-agent.  !encrypt: gpgme_op_sign
+ * detached + armored with key fpr; encrypt: gpgme_op_encrypt_sign
+ * (always-trust) to the nrecipients fingerprints in recipients plus
+ * fpr's own key, signed by fpr.  Contexts and keys are set up before the
+ * clock starts.  Returns operations per second; dies (bench_die) on any
+ * GnuPG error.  mail_init (gpgme_check_version) must have run before. */
+double bench_rawsign_rate(const char *gnupghome, const char *fpr,
+			  const void *msg, size_t len, int threads, int count,
+			  bool encrypt, const char *const *recipients,
+			  size_t nrecipients);
 
 #endif
