@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Compare two maildirs of notices, apart from dates, Message-IDs,
-MIME boundaries, acknowledgement tokens and signatures.
+MIME boundaries, acknowledgement tokens and signatures (with the
+signing key's fingerprint).
 
     bench/compare_notices.py BEFORE_MAILDIR AFTER_MAILDIR
 
@@ -21,6 +22,8 @@ SKIP_HEADERS = {"date", "message-id", "x-renraku-ack", "content-type",
 # what legitimately changes from run to run
 VARYING = [
     (re.compile(r"[0-9a-f]{32}"), "TOKEN"),
+    # the relay's key (each home made its own): part of the signature
+    (re.compile(r"\b[0-9A-F]{40}\b"), "FINGERPRINT"),
     (re.compile(r"[0-9]{8}-[0-9]{6}\.[0-9a-f]{16}@"), "MSGID@"),
     (re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d \w{3} \d{4} "
                 r"\d\d:\d\d:\d\d [+-]\d{4}"), "DATE"),
