@@ -28,6 +28,9 @@ while [ $# -gt 0 ]; do
 	--full)
 		export RK_BENCH_E2E_EVENTS=${RK_BENCH_E2E_EVENTS:-1000000}
 		export RK_BENCH_E2E_ADDRS=${RK_BENCH_E2E_ADDRS:-100000}
+		# and the same events over ten times the networks (notices),
+		# next to the sum of floors
+		export RK_BENCH_E2E_WIDE_NETWORKS=${RK_BENCH_E2E_WIDE_NETWORKS:-10000}
 		;;
 	--only)
 		[ $# -ge 2 ] || { echo "run.sh: --only needs a list" >&2; exit 2; }

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 
 #include "renraku/limits.h"
@@ -152,6 +153,24 @@ char *rk_buf_detach(struct rk_buf *b, size_t *len_out);
 /* Append a whole file / stream; RK_ERR_LIMIT if it exceeds b->max. */
 enum rk_err rk_buf_read_file(struct rk_buf *b, const char *path);
 enum rk_err rk_buf_read_stream(struct rk_buf *b, FILE *f);
+
+/* ---------------------------------------------------------------- progress */
+
+/* A progress bar on stderr for a long step (run's stages); the caller
+ * decides `on` (stderr is a terminal) and owns the struct; label and
+ * unit are borrowed and must outlive it.  Off: every call does nothing. */
+struct rk_progress {
+	bool on, shown;
+	const char *label, *unit;
+	long long total;            /* expected units, 0 = unknown */
+	struct timespec started, last;
+};
+
+void rk_progress_start(struct rk_progress *p, bool on, const char *label,
+		       const char *unit, long long total);
+/* done units so far; redrawn at most every 0.25 s, except final, which
+ * draws 100% and ends the line.  p may be NULL. */
+void rk_progress_show(struct rk_progress *p, long long done, bool final);
 
 /* ---------------------------------------------------------------- strings */
 

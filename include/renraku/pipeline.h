@@ -31,6 +31,10 @@ struct pipeline_options {
 	 * pass's resolver owns them.  NULL/0 = none. */
 	const struct resolve_source *extra_sources;
 	size_t nextra_sources;
+	/* A progress bar on stderr per stage (events resolved, events
+	 * ticketed, notices); the command line sets it when stderr is a
+	 * terminal. */
+	bool progress;
 };
 
 struct pipeline_stats {

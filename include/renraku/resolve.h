@@ -209,6 +209,14 @@ enum rk_err resolve_pending(struct rk_store *store, struct resolver *r,
 			    const struct rk_config *cfg,
 			    const struct rk_log *log, int64_t now,
 			    struct resolve_stats *stats);
+/* resolve_pending drawing progress (events looked at) on p (may be
+ * NULL; p->total set by the caller). */
+enum rk_err resolve_pending_progress(struct rk_store *store,
+				     struct resolver *r,
+				     const struct rk_config *cfg,
+				     const struct rk_log *log, int64_t now,
+				     struct resolve_stats *stats,
+				     struct rk_progress *p);
 
 /* The chain for a target given on the command line: an IP address, an
  * AS number ("AS64500") or a domain name. */

@@ -134,8 +134,8 @@ struct store_event {
 	int64_t chain_id;     /* on rows read back, 0 = none */
 	int64_t retry_at;     /* on rows read back: when an unresolved event
 				 is looked up again */
-	char *chain;          /* store_events_resolved only: the chain as
-				 resolve_chain_encode wrote it */
+	char *chain;          /* the chain as resolve_chain_encode wrote it,
+				 when a caller fills it (freed with ev) */
 	char *chain_contact;  /* store_events_resolved only: its level-0
 				 address */
 	int64_t dedup_time;   /* the first column of the dedup key's unique
@@ -210,11 +210,46 @@ enum rk_err store_event_resolve_outcome(struct rk_store *store,
 					const char *reason, int64_t retry_at,
 					bool *applied);
 
-/* Up to limit resolved events with id > after_id, oldest first, each
- * with its chain text in ev->chain (data not loaded: NULL). */
+/* Outside a transaction.  For the run stages' batches: a 32 MB page
+ * cache (instead of SQLite's 2 MB) and a checkpoint every 32 MB of WAL,
+ * for this connection. */
+enum rk_err store_tune_for_batches(struct rk_store *store);
+
+/* In a transaction.  Every event still resolved with first_id <= id <=
+ * last_id becomes ticketed (state_reason cleared); *changed (may be
+ * NULL) gets how many. */
+enum rk_err store_events_mark_ticketed(struct rk_store *store,
+				       int64_t first_id, int64_t last_id,
+				       long long *changed);
+
+/* One event's outcome for store_events_resolve_outcomes (strings and
+ * seen borrowed). */
+struct store_resolve_outcome {
+	const struct store_event *seen;
+	const char *state;
+	int64_t chain_id;
+	const char *reason;
+	int64_t retry_at;
+	bool applied; /* out: written (the event was still as seen) */
+};
+
+/* In a transaction.  store_event_resolve_outcome for o[0..n) (in
+ * ascending seen->id order) in one statement; o[i].applied tells. */
+enum rk_err store_events_resolve_outcomes(struct rk_store *store,
+					  struct store_resolve_outcome *o,
+					  size_t n);
+
+/* Up to limit resolved events with id > after_id, oldest first, with
+ * only what the tickets stage reads: id, type, source_cc, tlp, severity,
+ * chain_id, retry_at and chain_contact (NULL when the chain row is
+ * missing); every other field NULL/0, ev->chain too (store_chain_text). */
 enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 				  size_t limit, struct store_event **rows,
 				  size_t *n);
+/* The text of chain chain_id as resolve_chain_encode wrote it (caller
+ * frees); RK_ERR_PARSE when there is no such chain. */
+enum rk_err store_chain_text(struct rk_store *store, int64_t chain_id,
+			     char **out);
 
 /* Takes its own transaction.  Put events set aside back to new: state
  * is STORE_EVENT_UNRESOLVED or STORE_EVENT_FAILED; only events created at
@@ -361,6 +396,21 @@ enum rk_err store_ticket_find_open(struct rk_store *store,
 				   long long max_events, char id_out[32],
 				   bool *found);
 
+/* A ticket as the aggregation finds it: id, events so far, severity. */
+struct store_ticket_slot {
+	char id[32];
+	long long event_count;
+	int severity;
+};
+
+/* store_ticket_find_open with the ticket's count and severity. */
+enum rk_err store_ticket_find_open_slot(struct rk_store *store,
+					const char *contact,
+					const char *template_name,
+					bool restricted, long long max_events,
+					struct store_ticket_slot *out,
+					bool *found);
+
 /* In a transaction.  Create a ticket with the next id of its UTC day
  * (YYYYMMDD-NNNNNN) in state open, with its chain.  t->id is filled in;
  * t->state, event_count and notified_at are ignored. */
@@ -374,6 +424,20 @@ enum rk_err store_ticket_add_event(struct rk_store *store,
 				   const char *ticket_id,
 				   const struct store_event *ev,
 				   long long *count_out);
+
+/* One event joining one ticket (ticket_id borrowed). */
+struct store_ticket_join {
+	const char *ticket_id;
+	int64_t event_id;
+	int tlp, severity;
+};
+
+/* In a transaction.  store_ticket_add_event for n events at once, in
+ * the order given: one statement inserts the ticket_events rows, one
+ * raises each ticket's tlp, severity and count. */
+enum rk_err store_ticket_add_events(struct rk_store *store,
+				    const struct store_ticket_join *joins,
+				    size_t n);
 
 /* In a transaction.  Make an open ticket due now (it is full). */
 enum rk_err store_ticket_due_now(struct rk_store *store,
@@ -887,6 +951,15 @@ enum rk_err store_ticket_find_followed(struct rk_store *store,
 				       bool restricted, long long max_events,
 				       unsigned severity_mask, char id_out[32],
 				       bool *found);
+/* store_ticket_find_followed with the ticket's count and severity. */
+enum rk_err store_ticket_find_followed_slot(struct rk_store *store,
+					    const char *contact,
+					    const char *template_name,
+					    bool restricted,
+					    long long max_events,
+					    unsigned severity_mask,
+					    struct store_ticket_slot *out,
+					    bool *found);
 /* How a contact address or an origin AS answers (tracking item 7),
  * computed from the timeline when asked (indexes of schema 4). */
 struct store_responsiveness {

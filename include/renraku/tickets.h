@@ -99,6 +99,13 @@ enum rk_err tickets_aggregate(struct rk_store *store,
 			      const struct rk_config *cfg,
 			      const struct rk_log *log, int64_t now,
 			      struct tickets_stats *stats);
+/* tickets_aggregate drawing progress (events seen) on p (may be NULL;
+ * p->total set by the caller). */
+enum rk_err tickets_aggregate_progress(struct rk_store *store,
+				       const struct rk_config *cfg,
+				       const struct rk_log *log, int64_t now,
+				       struct tickets_stats *stats,
+				       struct rk_progress *p);
 
 /* ------------------------------------------------------------ bounces */
 

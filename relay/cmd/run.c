@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "renraku/pipeline.h"
@@ -23,7 +24,10 @@ static const char run_help[] =
 	"  --offline            only local contact sources (no network)\n"
 	"  --interval DURATION  time between passes (default 60s)\n"
 	"  --json               statistics as JSON; a failure prints {\"error\": ...}\n"
-	"  --help               this text\n";
+	"  --help               this text\n"
+	"\n"
+	"When stderr is a terminal, each stage draws a progress bar there\n"
+	"(events resolved, events ticketed, notices) with rate and time left.\n";
 
 /* The statistics as the JSON document `run --json` prints (NULL when
  * out of memory; caller decrefs). */
@@ -253,6 +257,7 @@ int cmd_run(struct app *app, int argc, char **argv)
 		if (!fixed_now && !once)
 			app->now = rk_now();
 		po.now = app->now;
+		po.progress = isatty(STDERR_FILENO) == 1;
 		err = pipeline_run_once(store, &app->cfg, &app->log, &po, &stats);
 		set_aside = stats.tickets.failed || stats.notify.failed;
 		/* with --json a failed --once prints one document: the

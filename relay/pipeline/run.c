@@ -32,10 +32,43 @@ static enum rk_err run_resolve(struct rk_store *store,
 	for (; i < opts->nextra_sources; i++)
 		if (opts->extra_sources[i].free)
 			opts->extra_sources[i].free(opts->extra_sources[i].self);
-	if (!err)
-		err = resolve_pending(store, resolver, cfg, log, opts->now,
-				      &stats->resolve);
+	if (!err) {
+		struct rk_progress bar;
+		struct store_event_counts counts;
+
+		memset(&counts, 0, sizeof(counts));
+		/* the bar's total only: counted when a bar is drawn */
+		if (opts->progress && (err = store_event_counts(store, &counts)))
+			goto done;
+		rk_progress_start(&bar, opts->progress, "resolve", "events",
+				  counts.pending + counts.unresolved);
+		err = resolve_pending_progress(store, resolver, cfg, log,
+					       opts->now, &stats->resolve, &bar);
+		rk_progress_show(&bar, stats->resolve.seen, true);
+	}
+done:
 	resolve_free(resolver);
+	return err;
+}
+
+static enum rk_err run_tickets(struct rk_store *store,
+			       const struct rk_config *cfg,
+			       const struct rk_log *log,
+			       const struct pipeline_options *opts,
+			       struct pipeline_stats *stats)
+{
+	struct rk_progress bar;
+	struct store_event_counts counts;
+	enum rk_err err;
+
+	memset(&counts, 0, sizeof(counts));
+	if (opts->progress && (err = store_event_counts(store, &counts)))
+		return err;
+	rk_progress_start(&bar, opts->progress, "tickets", "events",
+			  counts.resolved);
+	err = tickets_aggregate_progress(store, cfg, log, opts->now,
+					 &stats->tickets, &bar);
+	rk_progress_show(&bar, stats->tickets.events_seen, true);
 	return err;
 }
 
@@ -96,6 +129,17 @@ static double elapsed_since(const struct timespec *t0)
 	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* The process's CPU seconds so far (user + system of every thread):
+ * beside the wall time in the debug log, it stays meaningful when other
+ * jobs share the machine. */
+static double cpu_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 enum rk_err pipeline_run_once(struct rk_store *store,
 			      const struct rk_config *cfg,
 			      const struct rk_log *log,
@@ -104,6 +148,7 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 {
 	struct mail_signer *signer = NULL;
 	struct timespec t0;
+	double cpu0;
 	enum rk_err err, first = RK_OK;
 
 	if ((err = store_runner_lock(store, false))) {
@@ -113,6 +158,9 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 		return err;
 	}
 	store_set_now(store, opts->now);
+	if ((err = store_tune_for_batches(store)))
+		rk_log_warn(log, "run: %s (the pass goes on with the defaults)",
+			    rk_strerror(err));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	stats->stage_err[PIPELINE_SPOOL] =
 		ingest_spool(store, cfg, log, opts->now, &stats->spool);
@@ -121,34 +169,47 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 			     stats->spool.files + stats->spool.failed,
 			     elapsed_since(&t0));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cpu0 = cpu_now();
 	stats->stage_err[PIPELINE_RESOLVE] =
 		run_resolve(store, cfg, log, opts, stats);
-	rk_log_debug(log, "resolve: %lld events in %.3f s", stats->resolve.seen,
-		     elapsed_since(&t0));
+	rk_log_debug(log, "resolve: %lld events in %.3f s (%.3f s CPU)",
+		     stats->resolve.seen, elapsed_since(&t0), cpu_now() - cpu0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cpu0 = cpu_now();
 	stats->stage_err[PIPELINE_TICKETS] =
-		tickets_aggregate(store, cfg, log, opts->now, &stats->tickets);
-	rk_log_debug(log, "tickets: %lld events in %.3f s",
-		     stats->tickets.events_seen, elapsed_since(&t0));
+		run_tickets(store, cfg, log, opts, stats);
+	rk_log_debug(log, "tickets: %lld events in %.3f s (%.3f s CPU)",
+		     stats->tickets.events_seen, elapsed_since(&t0),
+		     cpu_now() - cpu0);
 	/* follow-ups of tickets nobody answered: made due here, built by
 	 * the notify stage below in this pass */
 	err = track_followups(store, cfg, log, opts->now, &stats->track);
 	if (err && !stats->stage_err[PIPELINE_TICKETS])
 		stats->stage_err[PIPELINE_TICKETS] = err;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cpu0 = cpu_now();
 	/* The signer is checked every pass, before any notice: when it
 	 * cannot sign, no ticket is touched and queued mail still goes. */
 	stats->stage_err[PIPELINE_NOTIFY] =
 		notify_signer_from_config(cfg, log, &signer);
 	if (!stats->stage_err[PIPELINE_NOTIFY] && signer && opts->offline)
 		mail_signer_wkd(signer, NULL); /* no WKD lookups either */
-	if (!stats->stage_err[PIPELINE_NOTIFY])
+	if (!stats->stage_err[PIPELINE_NOTIFY]) {
+		/* the notify stage reports no progress of its own: the bar
+		 * shows its start and its end */
+		struct rk_progress bar;
+
+		rk_progress_start(&bar, opts->progress, "notices", "notices",
+				  0);
+		rk_progress_show(&bar, 0, false);
 		stats->stage_err[PIPELINE_NOTIFY] = notify_due_tickets(
 			store, cfg, log, &signer, opts->now, &stats->notify);
+		rk_progress_show(&bar, stats->notify.built, true);
+	}
 	mail_signer_close(signer);
 	signer = NULL;
-	rk_log_debug(log, "notify: %lld notices in %.3f s", stats->notify.built,
-		     elapsed_since(&t0));
+	rk_log_debug(log, "notify: %lld notices in %.3f s (%.3f s CPU)",
+		     stats->notify.built, elapsed_since(&t0), cpu_now() - cpu0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	stats->stage_err[PIPELINE_DELIVER] =
 		run_deliver(store, cfg, log, opts->now, stats);

@@ -233,34 +233,39 @@ static enum rk_err batch_lookup(struct resolver *r, struct batch *b)
 	return err;
 }
 
-/* Record one event's outcome if nobody changed the event meanwhile (an
- * operator's `events retry`); *applied tells. */
-static enum rk_err outcome(struct rk_store *store, const struct store_event *ev,
-			   const char *state, int64_t chain_id,
-			   const char *reason, int64_t retry_at,
-			   long long *counter, long long *moved_on)
+/* Count one written outcome, or one that found its event moved on (an
+ * operator's `events retry` meanwhile). */
+static void tally(const struct store_resolve_outcome *o, long long *counter,
+		  long long *moved_on)
 {
-	bool applied = false;
-	enum rk_err err = store_event_resolve_outcome(store, ev, state, chain_id,
-						      reason, retry_at, &applied);
-
-	if (!err && applied)
+	if (o->applied)
 		(*counter)++;
-	else if (!err)
+	else
 		(*moved_on)++;
-	return err;
 }
 
-/* In the transaction: each subject's chain once, then every event. */
+/* In the transaction: each subject's chain once, then every event's
+ * outcome in one statement (compare-and-set: only events still as they
+ * were read). */
 static enum rk_err batch_write(struct rk_store *store, const struct rk_config *cfg,
 			       const struct rk_log *log,
 			       const struct store_event *ev, size_t n,
 			       struct batch *b, struct memo *memo, int64_t now,
 			       struct resolve_stats *stats)
 {
+	struct store_resolve_outcome *out;
+	char (*reasons)[128];
 	struct rk_buf text;
+	size_t nout = 0;
 	enum rk_err err = RK_OK;
 
+	out = calloc(n ? n : 1, sizeof(*out));
+	reasons = calloc(n ? n : 1, sizeof(*reasons));
+	if (!out || !reasons) {
+		free(out);
+		free(reasons);
+		return RK_ERR_NOMEM;
+	}
 	rk_buf_init(&text, 1 << 20);
 	for (size_t i = 0; !err && i < b->nsubjects; i++) {
 		struct subject *s = &b->subjects[i];
@@ -279,47 +284,73 @@ static enum rk_err batch_write(struct rk_store *store, const struct rk_config *c
 	rk_buf_release(&text);
 	for (size_t i = 0; !err && i < n; i++) {
 		const struct slot *sl = &b->slots[i];
+		struct store_resolve_outcome *o = &out[nout];
 		const struct subject *s;
 
-		stats->seen++;
+		o->seen = &ev[i];
 		if (sl->kind == SLOT_WITHHELD) {
-			err = outcome(store, &ev[i], STORE_EVENT_WITHHELD, 0,
-				      "TLP:RED never leaves the relay", 0,
-				      &stats->withheld, &stats->moved_on);
+			o->state = STORE_EVENT_WITHHELD;
+			o->reason = "TLP:RED never leaves the relay";
+			nout++;
 			continue;
 		}
 		if (sl->kind == SLOT_SUPPRESSED) {
-			err = outcome(store, &ev[i], STORE_EVENT_SUPPRESSED, 0,
-				      sl->reason, 0, &stats->suppressed,
-				      &stats->moved_on);
+			o->state = STORE_EVENT_SUPPRESSED;
+			o->reason = sl->reason;
+			nout++;
 			continue;
 		}
 		s = &b->subjects[sl->subject];
 		if (s->err == RK_ERR_TEMPFAIL) {
-			stats->later++;
 			rk_log_warn(log, "event %lld: contact lookup failed for now; tried again at the next run",
 				    (long long)ev[i].id);
 			continue;
 		}
 		if (s->err || s->chain.count == 0) {
-			char reason[128];
-
-			snprintf(reason, sizeof(reason), "%s",
+			snprintf(reasons[i], sizeof(reasons[i]), "%s",
 				 s->err ? rk_strerror(s->err) : "no contact found");
 			rk_log_info(log, "event %lld (%s %s): %s; tried again after %llds",
 				    (long long)ev[i].id, ev[i].type,
 				    ev[i].source_ip     ? ev[i].source_ip
 				    : ev[i].source_fqdn ? ev[i].source_fqdn
 							: "-",
-				    reason, cfg->resolve.negative_ttl);
-			err = outcome(store, &ev[i], STORE_EVENT_UNRESOLVED, 0,
-				      reason, now + cfg->resolve.negative_ttl,
-				      &stats->unresolved, &stats->moved_on);
+				    reasons[i], cfg->resolve.negative_ttl);
+			o->state = STORE_EVENT_UNRESOLVED;
+			o->reason = reasons[i];
+			o->retry_at = now + cfg->resolve.negative_ttl;
+			nout++;
 			continue;
 		}
-		err = outcome(store, &ev[i], STORE_EVENT_RESOLVED, s->chain_id,
-			      NULL, 0, &stats->resolved, &stats->moved_on);
+		o->state = STORE_EVENT_RESOLVED;
+		o->chain_id = s->chain_id;
+		nout++;
 	}
+	if (!err)
+		err = store_events_resolve_outcomes(store, out, nout);
+	for (size_t i = 0, k = 0; !err && i < n; i++) {
+		const struct slot *sl = &b->slots[i];
+		const struct subject *s;
+
+		stats->seen++;
+		if (k < nout && out[k].seen == &ev[i]) {
+			const struct store_resolve_outcome *o = &out[k++];
+
+			if (sl->kind == SLOT_WITHHELD)
+				tally(o, &stats->withheld, &stats->moved_on);
+			else if (sl->kind == SLOT_SUPPRESSED)
+				tally(o, &stats->suppressed, &stats->moved_on);
+			else if (o->chain_id > 0)
+				tally(o, &stats->resolved, &stats->moved_on);
+			else
+				tally(o, &stats->unresolved, &stats->moved_on);
+			continue;
+		}
+		s = &b->subjects[sl->subject];
+		if (s->err == RK_ERR_TEMPFAIL)
+			stats->later++;
+	}
+	free(out);
+	free(reasons);
 	return err;
 }
 
@@ -340,6 +371,16 @@ enum rk_err resolve_pending(struct rk_store *store, struct resolver *r,
 			    const struct rk_config *cfg,
 			    const struct rk_log *log, int64_t now,
 			    struct resolve_stats *stats)
+{
+	return resolve_pending_progress(store, r, cfg, log, now, stats, NULL);
+}
+
+enum rk_err resolve_pending_progress(struct rk_store *store,
+				     struct resolver *r,
+				     const struct rk_config *cfg,
+				     const struct rk_log *log, int64_t now,
+				     struct resolve_stats *stats,
+				     struct rk_progress *p)
 {
 	struct store_event *rows = NULL;
 	struct memo memo = {NULL, 0, 0};
@@ -392,6 +433,7 @@ enum rk_err resolve_pending(struct rk_store *store, struct resolver *r,
 		batch_release(&b);
 		store_events_free(rows, n);
 		rows = NULL;
+		rk_progress_show(p, stats->seen, false);
 		if (err || stop)
 			break;
 	}

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "private.h"
 
 /* Text bound without a copy: the caller's strings outlive the step. */
@@ -489,13 +491,161 @@ enum rk_err store_event_resolve_outcome(struct rk_store *store,
 	return RK_OK;
 }
 
+enum rk_err store_tune_for_batches(struct rk_store *store)
+{
+	/* fixed text, no parameters: a page cache that holds a batch's
+	 * pages and the indexes' upper levels, and checkpoints every 32 MB
+	 * of WAL rather than every 4 MB (each one an fsync) */
+	static const char sql[] =
+		"PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192";
+
+	if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(store, "tune the page cache");
+	return RK_OK;
+}
+
+enum rk_err store_events_mark_ticketed(struct rk_store *store,
+				       int64_t first_id, int64_t last_id,
+				       long long *changed)
+{
+	/* a range of events_by_state (state, id): one statement a batch */
+	static const char sql[] =
+		"UPDATE events SET state = 'ticketed', state_reason = NULL"
+		" WHERE state = 'resolved' AND id >= ?1 AND id <= ?2";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, first_id);
+	sqlite3_bind_int64(stmt, 2, last_id);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "mark events ticketed");
+	if (changed)
+		*changed = sqlite3_changes(store->db);
+	return RK_OK;
+}
+
+/* A JSON string for s (jansson escapes it), or null. */
+static enum rk_err add_json_text(struct rk_buf *b, const char *s)
+{
+	const char *p;
+	json_t *j;
+	char *text;
+	enum rk_err err;
+
+	if (!s)
+		return rk_buf_adds(b, "null");
+	for (p = s; *p; p++) /* plain text (states): written as it is */
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == ' ' || *p == '-' ||
+		      *p == ':' || *p == '_' || *p == '.'))
+			break;
+	if (!*p)
+		return rk_buf_addf(b, "\"%s\"", s);
+	if (!(j = json_string(s)))
+		return RK_ERR_INVAL; /* not UTF-8 */
+	text = json_dumps(j, JSON_ENCODE_ANY);
+	json_decref(j);
+	if (!text)
+		return RK_ERR_NOMEM;
+	err = rk_buf_adds(b, text);
+	free(text);
+	return err;
+}
+
+static int outcome_by_id(const void *key, const void *elem)
+{
+	int64_t id = *(const int64_t *)key;
+	const struct store_resolve_outcome *o = elem;
+
+	return id < o->seen->id ? -1 : id > o->seen->id;
+}
+
+enum rk_err store_events_resolve_outcomes(struct rk_store *store,
+					  struct store_resolve_outcome *o,
+					  size_t n)
+{
+	/* one statement a batch: the outcomes as a JSON array
+	 * [id, seen state, seen retry_at, state, chain_id, reason,
+	 * retry_at], written where the event is still as it was seen */
+	static const char sql[] =
+		"UPDATE events SET state = x.ns, chain_id = x.cid,"
+		" state_reason = x.reason, retry_at = x.ra"
+		" FROM (SELECT j.value ->> 0 AS id, j.value ->> 1 AS os,"
+		"  j.value ->> 2 AS ort, j.value ->> 3 AS ns,"
+		"  j.value ->> 4 AS cid, j.value ->> 5 AS reason,"
+		"  j.value ->> 6 AS ra FROM json_each(?1) j) AS x"
+		" WHERE events.id = x.id AND events.state = x.os"
+		" AND events.retry_at = x.ort RETURNING events.id";
+	sqlite3_stmt *stmt;
+	struct rk_buf b;
+	enum rk_err err = RK_OK;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		o[i].applied = false;
+		if (i && o[i].seen->id <= o[i - 1].seen->id)
+			return rk_fail(store->log, RK_ERR_INVAL,
+				       "database: outcomes not in id order");
+	}
+	if (n == 0)
+		return RK_OK;
+	rk_buf_init(&b, SIZE_MAX / 2);
+	err = rk_buf_addc(&b, '[');
+	for (size_t i = 0; !err && i < n; i++) {
+		if ((err = rk_buf_addf(&b, "%s[%lld,", i ? "," : "",
+				       (long long)o[i].seen->id)) ||
+		    (err = add_json_text(&b, o[i].seen->state)) ||
+		    (err = rk_buf_addf(&b, ",%lld,", (long long)o[i].seen->retry_at)) ||
+		    (err = add_json_text(&b, o[i].state)))
+			break;
+		if (o[i].chain_id > 0)
+			err = rk_buf_addf(&b, ",%lld,", (long long)o[i].chain_id);
+		else
+			err = rk_buf_adds(&b, ",null,");
+		if (err || (err = add_json_text(&b, o[i].reason)) ||
+		    (err = rk_buf_addf(&b, ",%lld]", (long long)o[i].retry_at)))
+			break;
+	}
+	if (!err)
+		err = rk_buf_addc(&b, ']');
+	if (!err && !(stmt = store_stmt(store, sql)))
+		err = RK_ERR_DB;
+	if (err) {
+		rk_buf_release(&b);
+		return err;
+	}
+	sqlite3_bind_text(stmt, 1, b.data, (int)b.len, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(stmt, 0);
+		struct store_resolve_outcome *hit =
+			bsearch(&id, o, n, sizeof(*o), outcome_by_id);
+
+		if (hit)
+			hit->applied = true;
+	}
+	store_done(stmt);
+	rk_buf_release(&b);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "record the lookups' outcomes");
+	return RK_OK;
+}
+
 enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 				  size_t limit, struct store_event **rows,
 				  size_t *n)
 {
+	/* what the tickets stage uses, nothing more: no strdup of columns
+	 * it does not read (the chain text is read per new ticket, by
+	 * store_chain_text).  LEFT JOIN: an event whose chain is missing
+	 * comes back without chain_contact and is set aside. */
 	static const char sql[] =
-		"SELECT " STORE_EVENT_COLS_NODATA ", c.chain, c.contact FROM events e"
-		" JOIN chains c ON c.id = e.chain_id"
+		"SELECT e.id, e.type, e.source_cc, e.tlp, e.severity,"
+		" coalesce(e.chain_id, 0), e.retry_at, c.contact FROM events e"
+		" LEFT JOIN chains c ON c.id = e.chain_id"
 		" WHERE e.state = 'resolved' AND e.id > ?1"
 		" ORDER BY e.id LIMIT ?2";
 	sqlite3_stmt *stmt;
@@ -512,16 +662,30 @@ enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 	sqlite3_bind_int64(stmt, 2, limit_arg(limit));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		void *grown = out;
+		struct store_event *ev;
 		bool ok = true;
+		int tlp, sev;
 
 		if ((err = rk_array_room(&grown, count, sizeof(*out))))
 			break;
 		out = grown;
-		if ((err = store_event_read(stmt, &out[count])))
-			break;
-		out[count].chain = store_col_text(stmt, 22, &ok);
-		out[count].chain_contact = store_col_text(stmt, 23, &ok);
-		count++;
+		ev = &out[count++];
+		memset(ev, 0, sizeof(*ev));
+		ev->id = sqlite3_column_int64(stmt, 0);
+		ev->type = store_col_text(stmt, 1, &ok);
+		ev->source_cc = store_col_text(stmt, 2, &ok);
+		/* as store_event_read reads them */
+		tlp = sqlite3_column_int(stmt, 3);
+		ev->tlp = tlp >= RK_TLP_CLEAR && tlp <= RK_TLP_RED
+				  ? (enum rk_tlp)tlp
+				  : RK_TLP_RED;
+		sev = sqlite3_column_int(stmt, 4);
+		ev->severity = sev >= RK_SEV_INFO && sev < RK_SEV_COUNT
+				       ? (enum rk_severity)sev
+				       : RK_SEV_MEDIUM;
+		ev->chain_id = sqlite3_column_int64(stmt, 5);
+		ev->retry_at = sqlite3_column_int64(stmt, 6);
+		ev->chain_contact = store_col_text(stmt, 7, &ok);
 		if (!ok) {
 			err = RK_ERR_NOMEM;
 			break;
@@ -537,6 +701,29 @@ enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 	*rows = out;
 	*n = count;
 	return RK_OK;
+}
+
+enum rk_err store_chain_text(struct rk_store *store, int64_t chain_id,
+			     char **out)
+{
+	static const char sql[] = "SELECT chain FROM chains WHERE id = ?1";
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	bool ok = true;
+	int rc;
+
+	*out = NULL;
+	if (!stmt)
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, chain_id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*out = store_col_text(stmt, 0, &ok);
+	store_done(stmt);
+	if (rc == SQLITE_DONE)
+		return RK_ERR_PARSE; /* the event's chain is gone */
+	if (rc != SQLITE_ROW)
+		return store_fail(store, "read a contact chain");
+	return ok && *out ? RK_OK : RK_ERR_NOMEM;
 }
 
 enum rk_err store_events_retry(struct rk_store *store, const char *state,

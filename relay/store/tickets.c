@@ -150,12 +150,13 @@ static enum rk_err tickets_collect(struct rk_store *store, sqlite3_stmt *stmt,
 }
 
 /* The newest ticket sql (parameters: contact, template, restricted,
- * max_events, a severity mask) selects. */
+ * max_events, a severity mask; columns: id, event_count, severity)
+ * selects. */
 static enum rk_err find_ticket(struct rk_store *store, const char *sql,
 			       const char *contact, const char *template_name,
 			       bool restricted, long long max_events,
-			       unsigned severity_mask, char id_out[32],
-			       bool *found)
+			       unsigned severity_mask,
+			       struct store_ticket_slot *out, bool *found)
 {
 	sqlite3_stmt *stmt = store_stmt(store, sql);
 	int rc;
@@ -170,8 +171,10 @@ static enum rk_err find_ticket(struct rk_store *store, const char *sql,
 	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)severity_mask);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		snprintf(id_out, 32, "%s",
+		snprintf(out->id, sizeof(out->id), "%s",
 			 (const char *)sqlite3_column_text(stmt, 0));
+		out->event_count = sqlite3_column_int64(stmt, 1);
+		out->severity = sqlite3_column_int(stmt, 2);
 		*found = true;
 	}
 	store_done(stmt);
@@ -180,21 +183,62 @@ static enum rk_err find_ticket(struct rk_store *store, const char *sql,
 	return RK_OK;
 }
 
-enum rk_err store_ticket_find_open(struct rk_store *store,
-				   const char *contact,
-				   const char *template_name, bool restricted,
-				   long long max_events, char id_out[32],
-				   bool *found)
+enum rk_err store_ticket_find_open_slot(struct rk_store *store,
+					const char *contact,
+					const char *template_name,
+					bool restricted, long long max_events,
+					struct store_ticket_slot *out,
+					bool *found)
 {
 	static const char sql[] =
-		"SELECT t.id FROM tickets t WHERE t.contact = ?1 "
+		"SELECT t.id, t.event_count, t.severity FROM tickets t "
+		"WHERE t.contact = ?1 "
 		"AND t.template = ?2 AND t.state = 'open' "
 		"AND t.approved_by IS NULL "
 		"AND (t.tlp >= 2) = ?3 AND t.event_count < ?4 "
 		"ORDER BY t.created_at DESC, t.id DESC LIMIT 1";
 
 	return find_ticket(store, sql, contact, template_name, restricted,
-			   max_events, 0, id_out, found);
+			   max_events, 0, out, found);
+}
+
+enum rk_err store_ticket_find_open(struct rk_store *store,
+				   const char *contact,
+				   const char *template_name, bool restricted,
+				   long long max_events, char id_out[32],
+				   bool *found)
+{
+	struct store_ticket_slot slot;
+	enum rk_err err = store_ticket_find_open_slot(
+		store, contact, template_name, restricted, max_events, &slot,
+		found);
+
+	if (!err && *found)
+		memcpy(id_out, slot.id, sizeof(slot.id));
+	return err;
+}
+
+enum rk_err store_ticket_find_followed_slot(struct rk_store *store,
+					    const char *contact,
+					    const char *template_name,
+					    bool restricted,
+					    long long max_events,
+					    unsigned severity_mask,
+					    struct store_ticket_slot *out,
+					    bool *found)
+{
+	static const char sql[] =
+		"SELECT t.id, t.event_count, t.severity FROM tickets t "
+		"WHERE t.contact = ?1 "
+		"AND t.template = ?2 "
+		"AND t.state IN ('notified', 'auto-acknowledged') "
+		"AND t.approved_by IS NULL "
+		"AND (t.tlp >= 2) = ?3 AND t.event_count < ?4 "
+		"AND ((?5 >> t.severity) & 1) = 1 "
+		"ORDER BY t.created_at DESC, t.id DESC LIMIT 1";
+
+	return find_ticket(store, sql, contact, template_name, restricted,
+			   max_events, severity_mask, out, found);
 }
 
 enum rk_err store_ticket_find_followed(struct rk_store *store,
@@ -204,17 +248,14 @@ enum rk_err store_ticket_find_followed(struct rk_store *store,
 				       unsigned severity_mask, char id_out[32],
 				       bool *found)
 {
-	static const char sql[] =
-		"SELECT t.id FROM tickets t WHERE t.contact = ?1 "
-		"AND t.template = ?2 "
-		"AND t.state IN ('notified', 'auto-acknowledged') "
-		"AND t.approved_by IS NULL "
-		"AND (t.tlp >= 2) = ?3 AND t.event_count < ?4 "
-		"AND ((?5 >> t.severity) & 1) = 1 "
-		"ORDER BY t.created_at DESC, t.id DESC LIMIT 1";
+	struct store_ticket_slot slot;
+	enum rk_err err = store_ticket_find_followed_slot(
+		store, contact, template_name, restricted, max_events,
+		severity_mask, &slot, found);
 
-	return find_ticket(store, sql, contact, template_name, restricted,
-			   max_events, severity_mask, id_out, found);
+	if (!err && *found)
+		memcpy(id_out, slot.id, sizeof(slot.id));
+	return err;
 }
 
 static enum rk_err next_ticket_id(struct rk_store *store, int64_t now,
@@ -341,6 +382,104 @@ enum rk_err store_ticket_add_event(struct rk_store *store,
 		rc = sqlite3_step(stmt);
 	store_done(stmt);
 	return rc == SQLITE_DONE ? RK_OK : store_fail(store, "update ticket");
+}
+
+/* Append the joins as a JSON array [[ticket, event, tlp, severity], ...]
+ * (ticket ids are ours: YYYYMMDD-NNNNNN, checked, nothing to escape). */
+static enum rk_err joins_json(const struct store_ticket_join *j, size_t n,
+			      struct rk_buf *b)
+{
+	enum rk_err err = rk_buf_addc(b, '[');
+
+	for (size_t i = 0; !err && i < n; i++) {
+		for (const char *p = j[i].ticket_id; *p; p++)
+			if (!((*p >= '0' && *p <= '9') || *p == '-' ||
+			      (*p >= 'A' && *p <= 'Z') ||
+			      (*p >= 'a' && *p <= 'z')))
+				return RK_ERR_INVAL;
+		err = rk_buf_addf(b, "%s[\"%s\",%lld,%d,%d]", i ? "," : "",
+				  j[i].ticket_id, (long long)j[i].event_id,
+				  j[i].tlp, j[i].severity);
+	}
+	if (!err)
+		err = rk_buf_addc(b, ']');
+	return err;
+}
+
+enum rk_err store_ticket_add_events(struct rk_store *store,
+				    const struct store_ticket_join *joins,
+				    size_t n)
+{
+	/* one statement for the rows, in the order given, and one for the
+	 * tickets: count, tlp and severity raised once per ticket */
+	static const char sql_rows[] =
+		"INSERT OR IGNORE INTO ticket_events (ticket_id, event_id, added_at)"
+		" SELECT j.value ->> 0, j.value ->> 1, ?2 FROM json_each(?1) j"
+		" ORDER BY j.key";
+	static const char sql_tickets[] =
+		"UPDATE tickets SET tlp = max(tickets.tlp, x.tlp),"
+		" severity = max(tickets.severity, x.sev), updated_at = ?2,"
+		" event_count = tickets.event_count + x.n"
+		" FROM (SELECT j.value ->> 0 AS tid, max(j.value ->> 2) AS tlp,"
+		"  max(j.value ->> 3) AS sev, count(*) AS n"
+		"  FROM json_each(?1) j GROUP BY 1) AS x"
+		" WHERE tickets.id = x.tid";
+	/* should a row have been there already (never in a consistent
+	 * store), the counts are taken from the rows themselves */
+	static const char sql_recount[] =
+		"UPDATE tickets SET event_count = (SELECT count(*) FROM"
+		" ticket_events te WHERE te.ticket_id = tickets.id)"
+		" WHERE id IN (SELECT j.value ->> 0 FROM json_each(?1) j)";
+	sqlite3_stmt *stmt;
+	struct rk_buf b;
+	enum rk_err err;
+	long long added = 0;
+	int rc;
+
+	if (n == 0)
+		return RK_OK;
+	rk_buf_init(&b, SIZE_MAX / 2);
+	if ((err = joins_json(joins, n, &b)))
+		goto cleanup;
+	if (!(stmt = store_stmt(store, sql_rows))) {
+		err = RK_ERR_DB;
+		goto cleanup;
+	}
+	sqlite3_bind_text(stmt, 1, b.data, (int)b.len, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, store->now);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE) {
+		err = store_fail(store, "add events to tickets");
+		goto cleanup;
+	}
+	added = sqlite3_changes(store->db);
+	if (!(stmt = store_stmt(store, sql_tickets))) {
+		err = RK_ERR_DB;
+		goto cleanup;
+	}
+	sqlite3_bind_text(stmt, 1, b.data, (int)b.len, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, store->now);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	if (rc != SQLITE_DONE) {
+		err = store_fail(store, "update tickets");
+		goto cleanup;
+	}
+	if ((size_t)added != n) {
+		if (!(stmt = store_stmt(store, sql_recount))) {
+			err = RK_ERR_DB;
+			goto cleanup;
+		}
+		sqlite3_bind_text(stmt, 1, b.data, (int)b.len, SQLITE_STATIC);
+		rc = sqlite3_step(stmt);
+		store_done(stmt);
+		if (rc != SQLITE_DONE)
+			err = store_fail(store, "recount ticket events");
+	}
+cleanup:
+	rk_buf_release(&b);
+	return err;
 }
 
 enum rk_err store_ticket_due_now(struct rk_store *store,
@@ -578,24 +717,38 @@ enum rk_err store_ticket_events_notified(struct rk_store *store,
 					 const int64_t *event_ids,
 					 size_t nevents)
 {
-	static const char sql_event[] =
+	/* one statement for the whole notice: the ids as a JSON array */
+	static const char sql[] =
 		"UPDATE ticket_events SET message_row = ?2 "
-		"WHERE ticket_id = ?1 AND event_id = ?3";
+		"WHERE ticket_id = ?1 AND event_id IN "
+		"(SELECT j.value FROM json_each(?3) j)";
 	sqlite3_stmt *stmt;
+	struct rk_buf b;
+	enum rk_err err;
 	int rc;
 
-	for (size_t i = 0; i < nevents; i++) {
-		if (!(stmt = store_stmt(store, sql_event)))
-			return RK_ERR_DB;
+	if (nevents == 0)
+		return RK_OK;
+	rk_buf_init(&b, SIZE_MAX / 2);
+	err = rk_buf_addc(&b, '[');
+	for (size_t i = 0; !err && i < nevents; i++)
+		err = rk_buf_addf(&b, "%s%lld", i ? "," : "",
+				  (long long)event_ids[i]);
+	if (!err)
+		err = rk_buf_addc(&b, ']');
+	if (!err && !(stmt = store_stmt(store, sql)))
+		err = RK_ERR_DB;
+	if (!err) {
 		store_bind_text(stmt, 1, id);
 		sqlite3_bind_int64(stmt, 2, message_row);
-		sqlite3_bind_int64(stmt, 3, event_ids[i]);
+		sqlite3_bind_text(stmt, 3, b.data, (int)b.len, SQLITE_STATIC);
 		rc = sqlite3_step(stmt);
 		store_done(stmt);
 		if (rc != SQLITE_DONE)
-			return store_fail(store, "mark event notified");
+			err = store_fail(store, "mark events notified");
 	}
-	return RK_OK;
+	rk_buf_release(&b);
+	return err;
 }
 
 enum rk_err store_ticket_events_mark(struct rk_store *store, const char *id,

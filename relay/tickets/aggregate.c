@@ -9,7 +9,7 @@
 #include "renraku/resolve.h"
 #include "renraku/tickets.h"
 
-#define AGGREGATE_BATCH 1000
+#define AGGREGATE_BATCH 5000
 #define CHAIN_SLOTS 2048   /* decoded chains kept per batch (power of 2) */
 #define TYPE_SLOTS 64      /* template names kept per run */
 
@@ -47,9 +47,26 @@ static void cache_release(struct agg_cache *c)
 	free(c);
 }
 
-/* The event's chain, decoded once per batch (borrowed from the cache;
- * a full cache decodes into *scratch, which the caller releases). */
-static enum rk_err cached_chain(struct agg_cache *c, const struct store_event *ev,
+/* The event's chain, read and decoded once per batch (borrowed from the
+ * cache; a full cache decodes into *scratch, which the caller releases). */
+static enum rk_err decode_chain(struct rk_store *store,
+				const struct store_event *ev,
+				struct resolve_chain *out)
+{
+	char *text = NULL;
+	enum rk_err err;
+
+	if (ev->chain)
+		return resolve_chain_decode(ev->chain, out);
+	if ((err = store_chain_text(store, ev->chain_id, &text)))
+		return err;
+	err = resolve_chain_decode(text, out);
+	free(text);
+	return err;
+}
+
+static enum rk_err cached_chain(struct rk_store *store, struct agg_cache *c,
+				const struct store_event *ev,
 				struct resolve_chain *scratch,
 				const struct resolve_chain **out)
 {
@@ -64,14 +81,14 @@ static enum rk_err cached_chain(struct agg_cache *c, const struct store_event *e
 			return RK_OK;
 		}
 		if (c->chains[k].id == 0) {
-			if ((err = resolve_chain_decode(ev->chain, &c->chains[k].chain)))
+			if ((err = decode_chain(store, ev, &c->chains[k].chain)))
 				return err;
 			c->chains[k].id = ev->chain_id;
 			*out = &c->chains[k].chain;
 			return RK_OK;
 		}
 	}
-	if ((err = resolve_chain_decode(ev->chain, scratch)))
+	if ((err = decode_chain(store, ev, scratch)))
 		return err;
 	*out = scratch;
 	return RK_OK;
@@ -179,132 +196,337 @@ static unsigned followup_severities(const struct rk_config *cfg)
 	return mask;
 }
 
-/* Join ev to its ticket, creating the ticket when there is none. */
-static enum rk_err ticket_for_event(struct rk_store *store,
-				    const struct rk_config *cfg,
-				    const struct rk_log *log,
-				    struct agg_cache *cache,
-				    const char *templates_dir,
-				    const struct store_event *ev,
-				    int64_t now, struct tickets_stats *stats)
+/* ------------------------------------------------------------ groups
+ *
+ * The events of a pass are grouped by what picks their ticket: level-0
+ * contact, template and TLP class.  A group remembers its ticket (id,
+ * events so far, severity), so an event costs no query; the rows are
+ * written per batch (store_ticket_add_events, store_events_mark_ticketed).
+ * Whenever a group has to ask the store again (first event, ticket full,
+ * a followed ticket whose severity left the follow-up mask), the writes
+ * still pending are flushed first when they could change the answer, so
+ * that every event joins the ticket the one-event-at-a-time rule of
+ * store_ticket_find_open / _find_followed gives. */
+
+#define GROUP_SLOTS 4096 /* power of 2; emptied when 3/4 full */
+
+struct group {
+	char *key;  /* contact \x1f template \x1f class; owned; NULL = empty */
+	bool valid; /* slot is the ticket the next event joins */
+	bool followed;
+	struct store_ticket_slot slot; /* counts include pending events */
+};
+
+struct pending {
+	char ticket[32];
+	int64_t event_id;
+	int tlp, severity;
+};
+
+struct agg {
+	struct rk_store *store;
+	const struct rk_config *cfg;
+	const struct rk_log *log;
+	struct agg_cache *cache;
+	const char *templates_dir;
+	int64_t now;
+	unsigned followup_mask;
+	struct tickets_stats *stats;
+	struct group *groups; /* GROUP_SLOTS */
+	size_t ngroups;
+	struct pending *pend;
+	struct store_ticket_join *joins;
+	size_t npend, cap;
+	bool foreign; /* a pending ticket that no group's key finds */
+	char (*due)[32];
+	size_t ndue, capdue;
+};
+
+static void groups_clear(struct agg *a)
+{
+	for (size_t i = 0; i < GROUP_SLOTS; i++) {
+		free(a->groups[i].key);
+		memset(&a->groups[i], 0, sizeof(a->groups[i]));
+	}
+	a->ngroups = 0;
+}
+
+/* The group of key (created empty when new; *is_new tells). */
+static enum rk_err group_get(struct agg *a, const char *key,
+			     struct group **out, bool *is_new)
+{
+	size_t i = (size_t)rk_hash(key, strlen(key)) & (GROUP_SLOTS - 1);
+
+	for (;; i = (i + 1) & (GROUP_SLOTS - 1)) {
+		struct group *g = &a->groups[i];
+
+		if (!g->key) {
+			if (!(g->key = rk_strdup(key)))
+				return RK_ERR_NOMEM;
+			a->ngroups++;
+			*out = g;
+			*is_new = true;
+			return RK_OK;
+		}
+		if (strcmp(g->key, key) == 0) {
+			*out = g;
+			*is_new = false;
+			return RK_OK;
+		}
+	}
+}
+
+/* Write what is pending: the ticket_events rows and ticket counts in
+ * one statement each, the events marked by range, full tickets due. */
+static enum rk_err flush(struct agg *a)
+{
+	long long changed = 0;
+	enum rk_err err;
+
+	if (a->npend == 0)
+		return RK_OK;
+	for (size_t i = 0; i < a->npend; i++) {
+		a->joins[i].ticket_id = a->pend[i].ticket;
+		a->joins[i].event_id = a->pend[i].event_id;
+		a->joins[i].tlp = a->pend[i].tlp;
+		a->joins[i].severity = a->pend[i].severity;
+	}
+	if ((err = store_ticket_add_events(a->store, a->joins, a->npend)))
+		return err;
+	/* pending events are in id order, and every resolved event between
+	 * the first and the last is pending (the others were set aside) */
+	if ((err = store_events_mark_ticketed(a->store, a->pend[0].event_id,
+					      a->pend[a->npend - 1].event_id,
+					      &changed)))
+		return err;
+	if (changed != (long long)a->npend)
+		return rk_fail(a->log, RK_ERR_DB,
+			       "tickets: %lld of %zu events could be marked "
+			       "ticketed (changed meanwhile?)",
+			       changed, a->npend);
+	for (size_t i = 0; i < a->ndue; i++)
+		if ((err = store_ticket_due_now(a->store, a->due[i], a->now)))
+			return err;
+	a->npend = 0;
+	a->ndue = 0;
+	a->foreign = false;
+	return RK_OK;
+}
+
+/* Create the ticket ev starts (its chain, template language, usable
+ * level), in a savepoint: a fault undoes it alone.  *slot gets it. */
+static enum rk_err create_ticket(struct agg *a, const struct store_event *ev,
+				 const char *tmpl, struct store_ticket_slot *slot,
+				 bool *matches)
 {
 	const struct resolve_chain *chain = NULL;
 	const struct resolve_contact *first;
 	struct resolve_chain scratch;
 	struct store_ticket t;
-	char *tmpl = NULL, id[32];
-	long long count = 0;
-	bool found;
+	const char *templates_dir = a->templates_dir;
+	const struct rk_log *log = a->log;
 	enum rk_err err;
+	bool in_savepoint = false;
 
 	memset(&t, 0, sizeof(t));
 	memset(&scratch, 0, sizeof(scratch));
+	/* a new ticket takes the whole chain: decoded only now */
+	if ((err = cached_chain(a->store, a->cache, ev, &scratch, &chain)))
+		goto cleanup;
+	if (chain->count == 0 ||
+	    !rk_str_ieq(chain->entry[0].email, ev->chain_contact)) {
+		err = RK_ERR_PARSE;
+		goto cleanup;
+	}
+	first = &chain->entry[0];
+	t.level = first->level;
+	t.tlp = ev->tlp;
+	t.severity = ev->severity;
+	t.created_at = a->now;
+	t.send_after = a->now + a->cfg->aggregate.window;
+	if (!(t.contact = rk_strdup(first->email)) ||
+	    (first->format && !(t.format = rk_strdup(first->format))) ||
+	    !(t.template_name = rk_strdup(tmpl))) {
+		err = RK_ERR_NOMEM;
+		goto cleanup;
+	}
+	err = pick_lang(templates_dir, t.template_name, first,
+			chain->country ? chain->country : ev->source_cc,
+			&t.lang);
+	if (err == RK_ERR_TEMPLATE && strcmp(t.template_name, "default") != 0) {
+		rk_log_warn(log, "template '%s' has no usable language file: using 'default'",
+			    t.template_name);
+		free(t.template_name);
+		if (!(t.template_name = rk_strdup("default"))) {
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
+		err = pick_lang(templates_dir, t.template_name, first,
+				chain->country ? chain->country : ev->source_cc,
+				&t.lang);
+	}
+	if (err) {
+		rk_log_error(log, "event %lld: no usable template for '%s' in '%s'",
+			     (long long)ev->id, ev->type, templates_dir);
+		goto cleanup;
+	}
+	if ((err = chain_to_ticket(chain, &t)))
+		goto cleanup;
+	{
+		/* an address that bounced before is not used again until
+		 * cleared: the ticket starts at the first level that works
+		 * (or level 0 when none does) */
+		int usable;
+
+		if ((err = tickets_usable_level(a->store, t.chain, t.nchain,
+						t.level, &usable)))
+			goto cleanup;
+		if (usable > t.level) {
+			rk_log_info(log, "event %lld: %s is failing: the "
+					 "ticket starts at level %d",
+				    (long long)ev->id, t.contact, usable);
+			t.level = usable;
+		}
+	}
+	if ((err = store_savepoint(a->store)))
+		goto cleanup;
+	in_savepoint = true;
+	if ((err = store_ticket_create(a->store, &t)))
+		goto cleanup;
+	{
+		struct store_ticket_change ch = {
+			.id = t.id, .to = STORE_TICKET_OPEN,
+			.cause = TICKETS_CAUSE_CREATED, .level = t.level,
+			.detail = t.contact,
+		};
+
+		if ((err = tickets_transition(a->store, log, &ch)))
+			goto cleanup;
+	}
+	err = store_savepoint_release(a->store);
+	in_savepoint = false;
+	if (err)
+		goto cleanup;
+	memcpy(slot->id, t.id, sizeof(slot->id));
+	slot->event_count = 0;
+	slot->severity = (int)t.severity;
+	/* the next event of the group finds this ticket only when it was
+	 * made with the group's own contact and template */
+	*matches = strcmp(t.contact, ev->chain_contact) == 0 &&
+		   strcmp(t.template_name, tmpl) == 0;
+	a->stats->tickets_created++;
+cleanup:
+	if (in_savepoint)
+		store_savepoint_rollback(a->store);
+	resolve_chain_release(&scratch);
+	store_ticket_release(&t);
+	return err;
+}
+
+static enum rk_err pending_room(struct agg *a)
+{
+	if (a->npend == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 1024;
+		struct pending *p = realloc(a->pend, cap * sizeof(*p));
+		struct store_ticket_join *j;
+
+		if (!p)
+			return RK_ERR_NOMEM;
+		a->pend = p;
+		if (!(j = realloc(a->joins, cap * sizeof(*j))))
+			return RK_ERR_NOMEM;
+		a->joins = j;
+		a->cap = cap;
+	}
+	if (a->ndue == a->capdue) {
+		size_t cap = a->capdue ? a->capdue * 2 : 16;
+		char(*d)[32] = realloc(a->due, cap * sizeof(*d));
+
+		if (!d)
+			return RK_ERR_NOMEM;
+		a->due = d;
+		a->capdue = cap;
+	}
+	return RK_OK;
+}
+
+/* ev joins its group's ticket (found or made now); the rows are
+ * written by the next flush. */
+static enum rk_err ticket_for_event(struct agg *a, const struct store_event *ev)
+{
+	const struct rk_config *cfg = a->cfg;
+	bool restricted = ev->tlp >= RK_TLP_AMBER, is_new = false;
+	char *tmpl = NULL;
+	struct group *g;
+	struct rk_buf key;
+	struct pending *p;
+	enum rk_err err;
+
+	rk_buf_init(&key, 4096);
 	if (!ev->chain_contact || !*ev->chain_contact) {
 		err = RK_ERR_PARSE;
 		goto cleanup;
 	}
-	if ((err = cached_template(cache, templates_dir, ev->type, &tmpl)))
+	if ((err = cached_template(a->cache, a->templates_dir, ev->type, &tmpl)) ||
+	    (err = rk_buf_addf(&key, "%s\x1f%s\x1f%d", ev->chain_contact, tmpl,
+			       restricted ? 1 : 0)) ||
+	    (err = group_get(a, key.data, &g, &is_new)) ||
+	    (err = pending_room(a)))
 		goto cleanup;
-	if ((err = store_ticket_find_open(store, ev->chain_contact, tmpl,
-					  ev->tlp >= RK_TLP_AMBER,
-					  cfg->aggregate.max_events, id,
-					  &found)))
-		goto cleanup;
-	/* a notified ticket nobody answered yet: the event goes out with
-	 * its reminder or next level (tracking) */
-	if (!found && (err = store_ticket_find_followed(
-			       store, ev->chain_contact, tmpl,
-			       ev->tlp >= RK_TLP_AMBER,
-			       cfg->aggregate.max_events,
-			       followup_severities(cfg), id, &found)))
-		goto cleanup;
-	if (!found) {
-		/* a new ticket takes the whole chain: decoded only now */
-		if ((err = cached_chain(cache, ev, &scratch, &chain)))
-			goto cleanup;
-		if (chain->count == 0 ||
-		    !rk_str_ieq(chain->entry[0].email, ev->chain_contact)) {
-			err = RK_ERR_PARSE;
-			goto cleanup;
-		}
-		first = &chain->entry[0];
-		t.level = first->level;
-		t.tlp = ev->tlp;
-		t.severity = ev->severity;
-		t.created_at = now;
-		t.send_after = now + cfg->aggregate.window;
-		if (!(t.contact = rk_strdup(first->email)) ||
-		    (first->format && !(t.format = rk_strdup(first->format)))) {
-			err = RK_ERR_NOMEM;
-			goto cleanup;
-		}
-		t.template_name = tmpl;
-		tmpl = NULL;
-		err = pick_lang(templates_dir, t.template_name, first,
-				chain->country ? chain->country : ev->source_cc,
-				&t.lang);
-		if (err == RK_ERR_TEMPLATE &&
-		    strcmp(t.template_name, "default") != 0) {
-			rk_log_warn(log, "template '%s' has no usable language file: using 'default'",
-				    t.template_name);
-			free(t.template_name);
-			if (!(t.template_name = rk_strdup("default"))) {
-				err = RK_ERR_NOMEM;
-				goto cleanup;
-			}
-			err = pick_lang(templates_dir, t.template_name, first,
-					chain->country ? chain->country
-						       : ev->source_cc,
-					&t.lang);
-		}
-		if (err) {
-			rk_log_error(log, "event %lld: no usable template for '%s' in '%s'",
-				     (long long)ev->id, ev->type, templates_dir);
-			goto cleanup;
-		}
-		if ((err = chain_to_ticket(chain, &t)))
-			goto cleanup;
-		{
-			/* an address that bounced before is not used again
-			 * until cleared: the ticket starts at the first level
-			 * that works (or level 0 when none does) */
-			int usable;
+	if (g->valid &&
+	    (g->slot.event_count >= cfg->aggregate.max_events ||
+	     (g->followed && !((a->followup_mask >> g->slot.severity) & 1))))
+		g->valid = false;
+	if (!g->valid) {
+		bool found = false;
 
-			if ((err = tickets_usable_level(store, t.chain, t.nchain,
-							t.level, &usable)))
+		/* what is pending could change the store's answer: the
+		 * group's own events (counts), or a ticket made under
+		 * another group's key */
+		if ((!is_new || a->foreign) && (err = flush(a)))
+			goto cleanup;
+		if ((err = store_ticket_find_open_slot(
+			     a->store, ev->chain_contact, tmpl, restricted,
+			     cfg->aggregate.max_events, &g->slot, &found)))
+			goto cleanup;
+		g->followed = false;
+		/* a notified ticket nobody answered yet: the event goes out
+		 * with its reminder or next level (tracking) */
+		if (!found) {
+			if ((err = store_ticket_find_followed_slot(
+				     a->store, ev->chain_contact, tmpl,
+				     restricted, cfg->aggregate.max_events,
+				     a->followup_mask, &g->slot, &found)))
 				goto cleanup;
-			if (usable > t.level) {
-				rk_log_info(log, "event %lld: %s is failing: the "
-						 "ticket starts at level %d",
-					    (long long)ev->id, t.contact, usable);
-				t.level = usable;
-			}
+			g->followed = found;
 		}
-		if ((err = store_ticket_create(store, &t)))
-			goto cleanup;
-		memcpy(id, t.id, sizeof(id));
-		struct store_ticket_change ch = {
-			.id = id, .to = STORE_TICKET_OPEN,
-			.cause = TICKETS_CAUSE_CREATED, .level = t.level,
-			.detail = t.contact,
-		};
-		if ((err = tickets_transition(store, log, &ch)))
-			goto cleanup;
-		stats->tickets_created++;
+		g->valid = found;
+		if (!found) {
+			bool matches = false;
+
+			if ((err = create_ticket(a, ev, tmpl, &g->slot, &matches)))
+				goto cleanup;
+			g->valid = matches;
+			g->followed = false;
+			if (!matches)
+				a->foreign = true;
+		}
 	}
-	if ((err = store_ticket_add_event(store, id, ev, &count)) ||
-	    (err = store_event_set_state(store, ev->id, STORE_EVENT_TICKETED,
-					 NULL)))
-		goto cleanup;
+	p = &a->pend[a->npend++];
+	memcpy(p->ticket, g->slot.id, sizeof(p->ticket));
+	p->event_id = ev->id;
+	p->tlp = (int)ev->tlp;
+	p->severity = (int)ev->severity;
+	g->slot.event_count++;
+	if ((int)ev->severity > g->slot.severity)
+		g->slot.severity = (int)ev->severity;
 	/* A full ticket goes out now; the next event starts a new one. */
-	if (count >= cfg->aggregate.max_events &&
-	    (err = store_ticket_due_now(store, id, now)))
-		goto cleanup;
-	stats->ticketed++;
+	if (g->slot.event_count >= cfg->aggregate.max_events)
+		memcpy(a->due[a->ndue++], g->slot.id, sizeof(a->due[0]));
+	a->stats->ticketed++;
 cleanup:
-	resolve_chain_release(&scratch);
+	rk_buf_release(&key);
 	free(tmpl);
-	store_ticket_release(&t);
 	return err;
 }
 
@@ -318,38 +540,24 @@ static bool event_fault(enum rk_err err)
 	       err == RK_ERR_NOTFOUND;
 }
 
-static enum rk_err aggregate_event(struct rk_store *store,
-				   const struct rk_config *cfg,
-				   const struct rk_log *log,
-				   struct agg_cache *cache,
-				   const char *templates_dir,
-				   const struct store_event *ev, int64_t now,
-				   struct tickets_stats *stats)
+static enum rk_err aggregate_event(struct agg *a, const struct store_event *ev)
 {
 	char reason[256];
 	enum rk_err err;
 
-	stats->events_seen++;
-	if ((err = store_savepoint(store)))
+	a->stats->events_seen++;
+	err = ticket_for_event(a, ev);
+	if (!err || !event_fault(err))
 		return err;
-	err = ticket_for_event(store, cfg, log, cache, templates_dir, ev, now,
-			       stats);
-	if (!err)
-		return store_savepoint_release(store);
-	if (!event_fault(err)) {
-		store_savepoint_rollback(store);
-		return err;
-	}
 	snprintf(reason, sizeof(reason), "cannot be ticketed: %s",
 		 err == RK_ERR_PARSE ? "its stored contact chain cannot be read"
 		 : err == RK_ERR_TEMPLATE ? "no usable template"
 					  : rk_strerror(err));
-	if ((err = store_savepoint_rollback(store)))
-		return err;
-	stats->failed++;
-	rk_log_error(log, "event %lld (%s): %s; set aside (renraku events retry --state failed)",
+	a->stats->failed++;
+	rk_log_error(a->log, "event %lld (%s): %s; set aside (renraku events retry --state failed)",
 		     (long long)ev->id, ev->type, reason);
-	return store_event_set_state(store, ev->id, STORE_EVENT_FAILED, reason);
+	return store_event_set_state(a->store, ev->id, STORE_EVENT_FAILED,
+				     reason);
 }
 
 /* The templates directory must at least hold default/en.mustache: its
@@ -379,48 +587,77 @@ enum rk_err tickets_aggregate(struct rk_store *store,
 			      const struct rk_log *log, int64_t now,
 			      struct tickets_stats *stats)
 {
+	return tickets_aggregate_progress(store, cfg, log, now, stats, NULL);
+}
+
+enum rk_err tickets_aggregate_progress(struct rk_store *store,
+				       const struct rk_config *cfg,
+				       const struct rk_log *log, int64_t now,
+				       struct tickets_stats *stats,
+				       struct rk_progress *p)
+{
 	struct store_event *rows = NULL;
-	struct agg_cache *cache = NULL;
+	struct agg a;
 	char *templates_dir = NULL;
 	int64_t after = 0;
 	size_t n = 0;
 	enum rk_err err;
 
+	memset(&a, 0, sizeof(a));
 	if ((err = rk_config_path(cfg, cfg->relay.templates, &templates_dir)))
 		return err;
 	if ((err = check_templates(log, templates_dir)))
 		goto cleanup;
-	if (!(cache = calloc(1, sizeof(*cache)))) {
+	a.store = store;
+	a.cfg = cfg;
+	a.log = log;
+	a.templates_dir = templates_dir;
+	a.now = now;
+	a.followup_mask = followup_severities(cfg);
+	a.stats = stats;
+	if (!(a.cache = calloc(1, sizeof(*a.cache))) ||
+	    !(a.groups = calloc(GROUP_SLOTS, sizeof(*a.groups)))) {
 		err = RK_ERR_NOMEM;
 		goto cleanup;
 	}
 	for (;;) {
+		/* read in the transaction: every resolved event of the
+		 * batch's id range is in the batch (mark by range) */
+		if ((err = store_begin(store)))
+			break;
 		if ((err = store_events_resolved(store, after, AGGREGATE_BATCH,
 						 &rows, &n)) ||
-		    n == 0)
-			break;
-		if ((err = store_begin(store))) {
-			store_events_free(rows, n);
+		    n == 0) {
+			store_rollback(store);
 			break;
 		}
 		for (size_t i = 0; !err && i < n; i++) {
 			after = rows[i].id;
-			err = aggregate_event(store, cfg, log, cache,
-					      templates_dir, &rows[i], now,
-					      stats);
+			err = aggregate_event(&a, &rows[i]);
 		}
+		if (!err)
+			err = flush(&a);
 		store_events_free(rows, n);
 		rows = NULL;
-		cache_chains_clear(cache); /* chain ids are per batch's events */
+		cache_chains_clear(a.cache); /* chain ids are per batch's events */
 		if (err) {
 			store_rollback(store);
 			break;
 		}
 		if ((err = store_commit(store)))
 			break;
+		if (a.ngroups > GROUP_SLOTS / 4 * 3)
+			groups_clear(&a); /* nothing pending: they ask again */
+		rk_progress_show(p, stats->events_seen, false);
 	}
 cleanup:
-	cache_release(cache);
+	if (a.groups)
+		groups_clear(&a);
+	free(a.groups);
+	free(a.pend);
+	free(a.joins);
+	free(a.due);
+	cache_release(a.cache);
 	free(templates_dir);
 	return err;
 }

@@ -278,6 +278,54 @@ static void test_poisoned_event(void **state)
 	}
 }
 
+/* An event whose chain row is missing (a damaged or hand-edited store)
+ * is set aside like one with an unreadable chain, and marking the
+ * batch's events by id range leaves it alone. */
+static void test_missing_chain(void **state)
+{
+	struct env *e = *state;
+	struct resolver *r = NULL;
+	struct resolve_stats rs;
+	struct tickets_stats ts;
+	struct store_event *rows = NULL;
+	struct store_event_counts counts;
+	size_t n = 0;
+	char *db = NULL;
+	sqlite3 *raw;
+
+	memset(&rs, 0, sizeof(rs));
+	memset(&ts, 0, sizeof(ts));
+	ingest_text(e, sample);
+	assert_int_equal(resolve_new(&r, e->store, &e->cfg, &e->log, true), RK_OK);
+	assert_int_equal(resolve_pending(e->store, r, &e->cfg, &e->log, T0, &rs),
+			 RK_OK);
+	resolve_free(r);
+	assert_int_equal(rs.resolved, 3);
+	assert_int_equal(rk_path_join(e->dir, "test.db", &db), RK_OK);
+	assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw,
+				      "DELETE FROM chains WHERE id = (SELECT chain_id"
+				      " FROM events WHERE type = 'brute-force')",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(raw);
+	free(db);
+	assert_int_equal(tickets_aggregate(e->store, &e->cfg, &e->log, T0, &ts),
+			 RK_OK);
+	assert_int_equal(ts.events_seen, 3);
+	assert_int_equal(ts.failed, 1);
+	assert_int_equal(ts.ticketed, 2);
+	assert_int_equal(store_events_list(e->store, STORE_EVENT_FAILED, 0, 10,
+					   &rows, &n),
+			 RK_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].type, "brute-force");
+	store_events_free(rows, n);
+	assert_int_equal(store_event_counts(e->store, &counts), RK_OK);
+	assert_int_equal(counts.ticketed, 2);
+	assert_int_equal(counts.resolved, 0);
+}
+
 static void test_context(void **state)
 {
 	struct env *e = *state;
@@ -378,6 +426,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_aggregate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_and_tlp_class, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poisoned_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_service_port_from_destination, setup, teardown),
