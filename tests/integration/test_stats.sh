@@ -25,33 +25,7 @@ contacts_with contacts \
 	'Hosting C,203.0.113.0/24,security@hosting-c.example,,,en,csv-attach,' \
 	'Agency D,2001:db8:10::/48,soc@agency-d.example,,,en,csv-attach,'
 relay_conf r.conf "$esc" '[tracking]' 'auto_ack_factor = 1'
-R() { "$RENRAKU" --config r.conf "$@"; }
-q() { sqlite3 renraku.db "$1"; }
-tid() { ticket_of renraku.db "$1"; }
-first_mid() { q "SELECT message_id FROM messages WHERE ticket_id = '$1' AND direction = 'out' ORDER BY id LIMIT 1"; }
-last_mid() { q "SELECT message_id FROM messages WHERE ticket_id = '$1' AND direction = 'out' ORDER BY id DESC LIMIT 1"; }
-ev() { # ev IP TYPE ASN [TLP]
-	printf '{"time.source":"%s","source.ip":"%s","source.asn":%s,"classification.type":"%s","tlp":"%s"}\n' \
-		"$NOW" "$1" "$3" "$2" "${4:-GREEN}"
-}
-ingest() { # ingest NOW REPORTER: the events on stdin as one report
-	cat >"in.jsonl"
-	check "ingest at $1" R -q --now "$1" ingest --reporter "$2" in.jsonl
-}
-run_at() { check "run at $1" R -q run --once --now "$1"; }
-reply() { # reply TICKET MID FROM NOW: a person answers
-	cat >reply.eml <<MAIL
-From: $3
-To: csirt@test.example
-Subject: Re: [TEST #$1] notice
-Message-ID: <reply-$1-$RANDOM@example.net>
-In-Reply-To: $2
-Content-Type: text/plain; charset=utf-8
-
-Thanks, we are on it.
-MAIL
-	check "reply to $1 at $4" R -q --now "$4" inbound reply.eml
-}
+. "$RK_SOURCE_DIR/tests/integration/stats_lib.sh"
 
 check "init" R -q init --gen-key
 check "contacts import" R -q contacts import contacts
