@@ -406,6 +406,24 @@ static enum rk_err joins_json(const struct store_ticket_join *j, size_t n,
 	return err;
 }
 
+/* Runs one statement over a batch given as JSON (?1) and the store's
+ * now (?2, when the statement has it). */
+static enum rk_err exec_json(struct rk_store *store, const char *sql,
+			     const struct rk_buf *b, const char *what)
+{
+	sqlite3_stmt *stmt = store_stmt(store, sql);
+	int rc;
+
+	if (!stmt)
+		return RK_ERR_DB;
+	sqlite3_bind_text(stmt, 1, b->data, (int)b->len, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(stmt) >= 2)
+		sqlite3_bind_int64(stmt, 2, store->now);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	return rc == SQLITE_DONE ? RK_OK : store_fail(store, what);
+}
+
 enum rk_err store_ticket_add_events(struct rk_store *store,
 				    const struct store_ticket_join *joins,
 				    size_t n)
@@ -430,54 +448,20 @@ enum rk_err store_ticket_add_events(struct rk_store *store,
 		"UPDATE tickets SET event_count = (SELECT count(*) FROM"
 		" ticket_events te WHERE te.ticket_id = tickets.id)"
 		" WHERE id IN (SELECT j.value ->> 0 FROM json_each(?1) j)";
-	sqlite3_stmt *stmt;
 	struct rk_buf b;
 	enum rk_err err;
 	long long added = 0;
-	int rc;
 
 	if (n == 0)
 		return RK_OK;
 	rk_buf_init(&b, SIZE_MAX / 2);
-	if ((err = joins_json(joins, n, &b)))
-		goto cleanup;
-	if (!(stmt = store_stmt(store, sql_rows))) {
-		err = RK_ERR_DB;
-		goto cleanup;
-	}
-	sqlite3_bind_text(stmt, 1, b.data, (int)b.len, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, store->now);
-	rc = sqlite3_step(stmt);
-	store_done(stmt);
-	if (rc != SQLITE_DONE) {
-		err = store_fail(store, "add events to tickets");
-		goto cleanup;
-	}
-	added = sqlite3_changes(store->db);
-	if (!(stmt = store_stmt(store, sql_tickets))) {
-		err = RK_ERR_DB;
-		goto cleanup;
-	}
-	sqlite3_bind_text(stmt, 1, b.data, (int)b.len, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, store->now);
-	rc = sqlite3_step(stmt);
-	store_done(stmt);
-	if (rc != SQLITE_DONE) {
-		err = store_fail(store, "update tickets");
-		goto cleanup;
-	}
-	if ((size_t)added != n) {
-		if (!(stmt = store_stmt(store, sql_recount))) {
-			err = RK_ERR_DB;
-			goto cleanup;
-		}
-		sqlite3_bind_text(stmt, 1, b.data, (int)b.len, SQLITE_STATIC);
-		rc = sqlite3_step(stmt);
-		store_done(stmt);
-		if (rc != SQLITE_DONE)
-			err = store_fail(store, "recount ticket events");
-	}
-cleanup:
+	if (!(err = joins_json(joins, n, &b)) &&
+	    !(err = exec_json(store, sql_rows, &b, "add events to tickets")))
+		added = sqlite3_changes(store->db);
+	if (!err)
+		err = exec_json(store, sql_tickets, &b, "update tickets");
+	if (!err && (size_t)added != n)
+		err = exec_json(store, sql_recount, &b, "recount ticket events");
 	rk_buf_release(&b);
 	return err;
 }
