@@ -56,7 +56,9 @@ later=$(iso $((now + 86400)))
 : >inflight.txt
 max_inflight=0
 kills=0
+tries=0
 for k in $(seq 1 $KILLS); do
+	tries=$k
 	"$RENRAKU" --config r.conf -q run --once --now "$later" >/dev/null 2>>kills.err &
 	pid=$!
 	# a random point of the session: from about when a run reaches the
@@ -101,5 +103,8 @@ check "repeats keep their Message-ID and bytes (each copy identical)" bash -c '
 		first=$(echo "$files" | head -1)
 		for f in $files; do cmp -s "$first" "$f" || exit 1; done
 	done <repeated.txt'
-check "at least $((KILLS / 2)) kills landed (of $KILLS)" test "$kills" -ge $((KILLS / 2))
+# the loop stops once everything is sent (a fast machine needs fewer
+# runs): what matters is that most runs were killed, and enough of them
+check "at least half the runs were killed ($kills of $tries) and at least 10" \
+	bash -c "[ $kills -ge $((tries / 2)) ] && [ $kills -ge 10 ]"
 finish
