@@ -1236,9 +1236,11 @@ static void sort_fields(struct ingest_field_ref *f, size_t n)
 	}
 }
 
-static bool dedup_ignored(const struct rk_config *cfg, const char *name)
+static bool dedup_ignored(const struct rk_config *cfg, const char *name,
+			  size_t len)
 {
-	if (strcmp(name, "time.observation") == 0)
+	if (len == sizeof("time.observation") - 1 &&
+	    memcmp(name, "time.observation", len) == 0)
 		return true;
 	for (size_t i = 0; i < cfg->ingest.ndedup_ignore; i++)
 		if (strcmp(name, cfg->ingest.dedup_ignore[i]) == 0)
@@ -1327,7 +1329,7 @@ static enum rk_err dedup_key(struct ingest_norm *n,
 	for (size_t i = 0; i < n->nstored && !err; i++) {
 		const struct ingest_field_ref *f = &n->fields[i];
 
-		if (dedup_ignored(cfg, f->name))
+		if (dedup_ignored(cfg, f->name, f->name_len))
 			continue;
 		if (!(err = canon_number(&n->canon, '\0', (int64_t)f->name_len,
 					 ':')) &&
@@ -1477,7 +1479,8 @@ enum rk_err ingest_normalize(struct ingest_norm *n,
 	if ((err = dedup_key(n, cfg)))
 		return err;
 	ev->dedup_key = n->dedup_hex;
-	ev->dedup_time = dedup_ignored(cfg, "time.source") ? 0
+	ev->dedup_time = dedup_ignored(cfg, "time.source",
+				       sizeof("time.source") - 1) ? 0
 							  : ev->time_source;
 
 	if ((err = dump_fields(n)))
