@@ -1042,8 +1042,11 @@ size_t ingest_format_real(char *out, double d, int prec)
 		else
 			break;
 	}
-	if (tries == 3)
-		return 0;
+	if (tries == 3) { /* cannot happen in the range; be safe */
+		int w = snprintf(out, 32, "%.*g", prec, d);
+
+		return w > 0 && w < 32 ? (size_t)w : 0;
+	}
 	for (int k = prec - 1; k >= 0; k--) {
 		digits[k] = (char)('0' + n % 10);
 		n /= 10;

@@ -227,11 +227,6 @@ enum rk_err ingest_normalize(struct ingest_norm *n,
 enum rk_err ingest_event_copy(const struct store_event *ev,
 			      struct store_event *out);
 
-/* d as snprintf "%.<prec>g" writes it (prec 15 or 17) into out (32
- * bytes or more, NUL-terminated): the length, 0 if it cannot be.  Exact
- * without printf for the reals events carry (1e-4 <= |d| < 1e15). */
-size_t ingest_format_real(char *out, double d, int prec);
-
 /* Flags every JSON reader parses one record with. */
 #define INGEST_JSON_FLAGS (JSON_DECODE_ANY | JSON_REJECT_DUPLICATES)
 

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "renraku/ingest.h"
-#include "../../relay/ingest/private.h"
 #include "testutil.h"
 
 #define T0 "2026-11-20T10:15:00+00:00"
