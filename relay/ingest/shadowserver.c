@@ -74,6 +74,8 @@ struct ss_reader {
 	json_t *report;      /* borrowed from schema */
 	const char *type;    /* the report's file_name, borrowed */
 	const char *feed;    /* borrowed */
+	json_t *feed_value;  /* owned: feed as a JSON string, shared by
+				every row (NULL without a feed name) */
 	int default_sev;     /* -1 = none */
 	struct ss_field *fields; /* owned */
 	size_t nfields;
@@ -761,7 +763,8 @@ static enum rk_err row_record(void *arg, struct rk_csv *csv,
 	json_object_foreach(consts, key, value)
 		if (json_object_set(obj, key, value))
 			goto nomem;
-	if (json_object_set_new(obj, "feed.name", json_string(r->feed)))
+	if (json_object_set_new_nocheck(obj, "feed.name",
+					json_incref(r->feed_value)))
 		goto nomem;
 	for (size_t i = 0; i < r->nfields; i++) {
 		const struct ss_field *f = &r->fields[i];
@@ -846,6 +849,7 @@ static void ss_close(void *reader)
 		free(r->fields[i].name);
 	free(r->used);
 	free(r->fields);
+	json_decref(r->feed_value);
 	json_decref(r->schema);
 	free(r);
 }
@@ -906,6 +910,7 @@ static enum rk_err ss_open(const struct ingest_source *src, void **out,
 	}
 	r->type = json_string_value(json_object_get(r->report, "file_name"));
 	r->feed = json_string_value(json_object_get(r->report, "feed_name"));
+	r->feed_value = r->feed ? json_string(r->feed) : NULL;
 	r->default_sev = default_severity(src->cfg, r->type);
 
 	/* The header: the first line. */
