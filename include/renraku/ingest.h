@@ -181,4 +181,11 @@ enum rk_err ingest_shadowserver_schema_check(const char *data, size_t len,
 enum rk_err ingest_result_json(const struct ingest_result *res,
 			       struct rk_buf *out);
 
+/* d as snprintf "%.<prec>g" writes it (prec 15 or 17) into out (32
+ * bytes or more, caller's; NUL-terminated): the length, 0 if it cannot
+ * be.  Exact without printf for the reals events carry (1e-4 <= |d| <
+ * 1e15): what the normalizer writes reals with, in the stored data
+ * (15) and the dedup key (17); public for tests/unit/test_ingest.c. */
+size_t ingest_format_real(char *out, double d, int prec);
+
 #endif /* RENRAKU_INGEST_H */

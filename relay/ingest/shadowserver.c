@@ -63,6 +63,10 @@ struct ss_field {
 	enum ss_conv conv;
 	bool required;
 	long col;           /* header index, -1 = not in the file */
+	char *name;         /* owned: the name stored (key, or
+			       "extra.<column>", at most 255 bytes) */
+	size_t name_len;
+	bool name_checked;  /* name is valid UTF-8: set without a check */
 };
 
 struct ss_reader {
@@ -70,9 +74,14 @@ struct ss_reader {
 	json_t *report;      /* borrowed from schema */
 	const char *type;    /* the report's file_name, borrowed */
 	const char *feed;    /* borrowed */
+	json_t *feed_value;  /* owned: feed as a JSON string, shared by
+				every row (NULL without a feed name) */
 	int default_sev;     /* -1 = none */
 	struct ss_field *fields; /* owned */
 	size_t nfields;
+	char **extra;        /* owned, per column: "extra.<header>" (at
+				most 255 bytes), what an unknown column is
+				stored as */
 	char **header;       /* owned, ncols */
 	bool *used;          /* owned, ncols: a schema field reads it */
 	size_t ncols;
@@ -409,11 +418,19 @@ static enum rk_err header_record(void *arg, struct rk_csv *csv,
 	r->used = calloc(rec->nfields ? rec->nfields : 1, sizeof(bool));
 	if (!r->header || !r->used)
 		return RK_ERR_NOMEM;
+	r->extra = calloc(rec->nfields ? rec->nfields : 1, sizeof(char *));
+	if (!r->extra)
+		return RK_ERR_NOMEM;
 	for (size_t i = 0; i < rec->nfields; i++) {
+		char name[256];
+
 		r->header[i] = rk_strndup(rec->field[i], rec->len[i]);
+		r->ncols = i + 1;
 		if (!r->header[i])
 			return RK_ERR_NOMEM;
-		r->ncols = i + 1;
+		snprintf(name, sizeof(name), "extra.%s", r->header[i]);
+		if (!(r->extra[i] = rk_strdup(name)))
+			return RK_ERR_NOMEM;
 	}
 	return RK_OK;
 }
@@ -443,6 +460,18 @@ static enum rk_err add_fields(struct ss_reader *r, json_t *list,
 						  json_array_get(item, 2)),
 					  &f->conv);
 		f->required = required;
+		if (strcmp(f->key, "extra.") == 0) {
+			char name[256];
+
+			snprintf(name, sizeof(name), "extra.%s", f->column);
+			f->name = rk_strdup(name);
+		} else {
+			f->name = rk_strdup(f->key);
+		}
+		if (!f->name)
+			return RK_ERR_NOMEM;
+		f->name_len = strlen(f->name);
+		f->name_checked = rk_utf8_valid(f->name, f->name_len);
 		f->col = column_of(r, f->column);
 		if (f->col >= 0)
 			r->used[f->col] = true;
@@ -651,13 +680,10 @@ static bool convert(const struct ss_reader *r, const struct ss_field *f,
 
 static int set_field(json_t *obj, const struct ss_field *f, json_t *value)
 {
-	char name[256];
-
-	if (strcmp(f->key, "extra.") == 0) {
-		snprintf(name, sizeof(name), "extra.%s", f->column);
-		return json_object_set_new(obj, name, value);
-	}
-	return json_object_set_new(obj, f->key, value);
+	if (f->name_checked)
+		return json_object_setn_new_nocheck(obj, f->name, f->name_len,
+						    value);
+	return json_object_set_new(obj, f->name, value);
 }
 
 /* Reports whose schema maps no column to source.ip, .fqdn, .url or .asn:
@@ -737,7 +763,8 @@ static enum rk_err row_record(void *arg, struct rk_csv *csv,
 	json_object_foreach(consts, key, value)
 		if (json_object_set(obj, key, value))
 			goto nomem;
-	if (json_object_set_new(obj, "feed.name", json_string(r->feed)))
+	if (json_object_set_new_nocheck(obj, "feed.name",
+					json_incref(r->feed_value)))
 		goto nomem;
 	for (size_t i = 0; i < r->nfields; i++) {
 		const struct ss_field *f = &r->fields[i];
@@ -754,13 +781,12 @@ static enum rk_err row_record(void *arg, struct rk_csv *csv,
 			goto nomem;
 	}
 	for (size_t i = 0; i < r->ncols; i++) {
-		char name[256];
+		const char *name = r->extra[i];
 
 		if (r->used[i] || rec->len[i] == 0)
 			continue;
 		/* A column the schema does not know: kept, never a reason
 		 * to reject the row. */
-		snprintf(name, sizeof(name), "extra.%s", r->header[i]);
 		value = json_stringn(rec->field[i], rec->len[i]);
 		if (!value) {
 			snprintf(why, sizeof(why),
@@ -813,11 +839,17 @@ static void ss_close(void *reader)
 	if (!r)
 		return;
 	ingest_queue_release(&r->q);
-	for (size_t i = 0; i < r->ncols; i++)
+	for (size_t i = 0; i < r->ncols; i++) {
 		free(r->header[i]);
+		free(r->extra ? r->extra[i] : NULL);
+	}
 	free(r->header);
+	free(r->extra);
+	for (size_t i = 0; r->fields && i < r->nfields; i++)
+		free(r->fields[i].name);
 	free(r->used);
 	free(r->fields);
+	json_decref(r->feed_value);
 	json_decref(r->schema);
 	free(r);
 }
@@ -878,6 +910,7 @@ static enum rk_err ss_open(const struct ingest_source *src, void **out,
 	}
 	r->type = json_string_value(json_object_get(r->report, "file_name"));
 	r->feed = json_string_value(json_object_get(r->report, "feed_name"));
+	r->feed_value = r->feed ? json_string(r->feed) : NULL;
 	r->default_sev = default_severity(src->cfg, r->type);
 
 	/* The header: the first line. */
@@ -908,8 +941,9 @@ static enum rk_err ss_open(const struct ingest_source *src, void **out,
 		err = RK_ERR_NOMEM;
 		goto fail;
 	}
-	add_fields(r, req, true);
-	add_fields(r, opt, false);
+	if ((err = add_fields(r, req, true)) ||
+	    (err = add_fields(r, opt, false)))
+		goto fail;
 	for (size_t i = 0; i < nreq; i++) {
 		if (r->fields[i].col < 0) {
 			snprintf(reason, reason_len,

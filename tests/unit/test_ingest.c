@@ -1128,6 +1128,66 @@ static void test_result_json(void **state)
 	rk_buf_release(&doc);
 }
 
+/* ingest_format_real writes what snprintf "%.15g" / "%.17g" writes (the
+ * stored data and the dedup key depend on it byte for byte): random bit
+ * patterns, random decimals of the shapes feeds carry (coordinates,
+ * percentages, scores), and the edges of its exact range. */
+static void check_real(double d)
+{
+	char want[64], got[64];
+
+	for (int prec = 15; prec <= 17; prec += 2) {
+		size_t len = ingest_format_real(got, d, prec);
+
+		snprintf(want, sizeof(want), "%.*g", prec, d);
+		if (len != strlen(want) || strcmp(got, want) != 0)
+			fail_msg("%.*g: got '%s'", prec, d, got);
+	}
+}
+
+static void test_format_real(void **state)
+{
+	static const double edges[] = {
+		0.0, -0.0, 1e-4, 9.9999999999999991e-5, 1e15, 999999999999999.9,
+		99999999999999.99, 0.1, 0.5, 1.5, 2.5, 100.0, 72.056, -61.187,
+		1e300, -1e-300, 5e-324, 123456789012345.6, 0.30000000000000004,
+		9.5, 0.00012345678901234567, 4503599627370496.0};
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+		check_real(edges[i]);
+	for (long i = 0; i < 2000000; i++) {
+		uint64_t z, bits;
+		double d;
+
+		seed += 0x9e3779b97f4a7c15ull; /* splitmix64 */
+		z = seed;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		z ^= z >> 31;
+		switch (i % 4) {
+		case 0: /* any finite double in the exact range's neighbourhood */
+			bits = (z & 0x800fffffffffffffull) |
+			       ((uint64_t)(1010 + (z >> 52) % 70) << 52);
+			memcpy(&d, &bits, sizeof(d));
+			break;
+		case 1: /* coordinates with 3 to 6 decimals */
+			d = (double)(int64_t)(z % 360000000) /
+				    (double)(1000ll << (i % 3)) - 180.0;
+			break;
+		case 2: /* decimals of few digits */
+			d = (double)(z % 100000) / 100.0;
+			break;
+		default: /* integers, large and small */
+			d = (double)(int64_t)(z % 2000000000000000ull) -
+			    1e15;
+			break;
+		}
+		check_real(d);
+	}
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1155,6 +1215,7 @@ int main(void)
 		T(test_ingest_config),
 		T(test_formats),
 		cmocka_unit_test(test_result_json),
+		cmocka_unit_test(test_format_real),
 	};
 #undef T
 
