@@ -15,6 +15,23 @@ struct mail_rcpt_key {
 	char *why;      /* owned, NULL when key is set */
 };
 
+/* The public keys of the signer's home, listed once (one gpg run) and
+ * indexed by the mailbox of each user id, so that a run asks gpg once
+ * instead of once per recipient address.  Listed again when the keyring
+ * files change (a WKD import, a concurrent contacts import). */
+struct mail_ring_mail {
+	char *mail;  /* a user id's mailbox, ASCII lower-cased; owned */
+	size_t key;  /* index in keys */
+};
+struct mail_ring {
+	bool loaded;
+	gpgme_key_t *keys;           /* in keyring order, each referenced */
+	size_t nkeys;
+	struct mail_ring_mail *mails; /* sorted by (mail, key) */
+	size_t nmails;
+	char stamp[160];              /* the keyring files' stat when listed */
+};
+
 /* The relay's OpenPGP context: one GPGME context on its GnuPG home,
  * the signing key, and the recipient keys looked up so far. */
 struct mail_signer {
@@ -26,6 +43,7 @@ struct mail_signer {
 	struct mail_rcpt_key *rcpts;
 	size_t nrcpts;
 	struct mail_wkd *wkd;     /* NULL = no WKD lookups */
+	struct mail_ring ring;    /* the home's public keys (encrypt.c) */
 };
 
 /* WKD (wkd.c): free the lookup state; fetch addr's key from its domain
@@ -43,6 +61,8 @@ enum rk_err mail_gpg_ctx(const char *home, gpgme_ctx_t *out,
 
 /* Free the recipient key cache of s (encrypt.c). */
 void mail_recipients_release(struct mail_signer *s);
+/* Free the listed keyring of s (encrypt.c). */
+void mail_ring_release(struct mail_signer *s);
 
 /* The cached key for fingerprint fpr (borrowed from s), NULL if none. */
 gpgme_key_t mail_recipient_cached(const struct mail_signer *s,

@@ -206,6 +206,7 @@ void mail_signer_close(struct mail_signer *s)
 	if (!s)
 		return;
 	mail_recipients_release(s);
+	mail_ring_release(s);
 	mail_wkd_free(s->wkd);
 	gpgme_key_unref(s->key);
 	gpgme_release(s->ctx);
