@@ -62,6 +62,13 @@ struct mail_signer;
 enum rk_err mail_signer_open(struct mail_signer **out, const char *home,
 			     const char *signer, const struct rk_log *log);
 void mail_signer_close(struct mail_signer *s);
+/* A second signer with s's home and key, for another thread: its own
+ * GPGME context, no gpg run (the key is the one s listed), no recipient
+ * keys and no WKD.  s is only read (any thread may clone it while no
+ * thread changes it) and may be closed before *out.  Caller closes *out
+ * with mail_signer_close. */
+enum rk_err mail_signer_clone(const struct mail_signer *s,
+			      struct mail_signer **out);
 /* Fingerprint of the signing key (borrowed from s). */
 const char *mail_signer_fpr(const struct mail_signer *s);
 

@@ -201,6 +201,38 @@ cleanup:
 	return err;
 }
 
+enum rk_err mail_signer_clone(const struct mail_signer *s,
+			      struct mail_signer **out)
+{
+	struct mail_signer *c;
+	gpgme_error_t gerr;
+	enum rk_err err;
+
+	*out = NULL;
+	if (!(c = calloc(1, sizeof(*c))))
+		return RK_ERR_NOMEM;
+	c->log = s->log;
+	memcpy(c->fpr, s->fpr, sizeof(c->fpr));
+	if (!(c->home = rk_strdup(s->home))) {
+		err = RK_ERR_NOMEM;
+		goto cleanup;
+	}
+	if ((err = mail_gpg_ctx(s->home, &c->ctx, s->log)))
+		goto cleanup;
+	/* the key listed once; GPGME's key references are thread-safe */
+	gpgme_key_ref(s->key);
+	c->key = s->key;
+	if ((gerr = gpgme_signers_add(c->ctx, c->key))) {
+		err = gpg_fail(s->log, gerr, "cannot use the signing key", s->home);
+		goto cleanup;
+	}
+	*out = c;
+	c = NULL;
+cleanup:
+	mail_signer_close(c);
+	return err;
+}
+
 void mail_signer_close(struct mail_signer *s)
 {
 	if (!s)
