@@ -555,6 +555,8 @@ static enum rk_err protect(struct mail_signer *s, gpgme_key_t *keys,
 	gpgme_error_t gerr;
 	enum rk_err err;
 
+	if (s->helper_fd >= 0)
+		return mail_helper_protect(s, keys, data, len, out);
 	if (gpgme_data_new_from_mem(&plain, data, len, 0) ||
 	    gpgme_data_new(&result)) {
 		err = RK_ERR_NOMEM;

@@ -4,6 +4,7 @@
 #define RENRAKU_MAIL_PRIVATE_H
 
 #include <gpgme.h>
+#include <sys/types.h>
 
 #include "renraku/mail.h"
 
@@ -44,6 +45,8 @@ struct mail_signer {
 	size_t nrcpts;
 	struct mail_wkd *wkd;     /* NULL = no WKD lookups */
 	struct mail_ring ring;    /* the home's public keys (encrypt.c) */
+	int helper_fd;            /* -1 = operations in process (helper.c) */
+	pid_t helper_pid;         /* 0 = no helper */
 };
 
 /* WKD (wkd.c): free the lookup state; fetch addr's key from its domain
@@ -95,6 +98,19 @@ enum rk_err mail_clearsign(struct mail_signer *s, const void *data,
 enum rk_err mail_sign_detached(struct mail_signer *s, const void *data,
 			       size_t len, struct rk_buf *sig,
 			       char micalg[MAIL_MICALG_MAX]);
+
+/* Does fpr name the signer's primary key or one of its subkeys? */
+bool mail_signer_owns(const struct mail_signer *s, const char *fpr);
+
+/* The signing helper (helper.c): stop it (and wait for it), or run
+ * mail_sign_detached / mail_encrypt_signed (keys) / mail_clearsign (keys
+ * NULL) there, with the same checks and messages as in process. */
+void mail_helper_stop(struct mail_signer *s);
+enum rk_err mail_helper_sign_detached(struct mail_signer *s, const void *data,
+				      size_t len, struct rk_buf *sig,
+				      char micalg[MAIL_MICALG_MAX]);
+enum rk_err mail_helper_protect(struct mail_signer *s, gpgme_key_t *keys,
+				const void *data, size_t len, struct rk_buf *out);
 
 /* The log the signer was opened with (borrowed, may be NULL). */
 const struct rk_log *mail_signer_log(const struct mail_signer *s);

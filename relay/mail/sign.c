@@ -175,6 +175,7 @@ enum rk_err mail_signer_open(struct mail_signer **out, const char *home,
 	if (!s)
 		return RK_ERR_NOMEM;
 	s->log = log;
+	s->helper_fd = -1;
 	if (!(s->home = rk_strdup(home))) {
 		err = RK_ERR_NOMEM;
 		goto cleanup;
@@ -212,6 +213,7 @@ enum rk_err mail_signer_clone(const struct mail_signer *s,
 	if (!(c = calloc(1, sizeof(*c))))
 		return RK_ERR_NOMEM;
 	c->log = s->log;
+	c->helper_fd = -1;
 	memcpy(c->fpr, s->fpr, sizeof(c->fpr));
 	if (!(c->home = rk_strdup(s->home))) {
 		err = RK_ERR_NOMEM;
@@ -237,6 +239,7 @@ void mail_signer_close(struct mail_signer *s)
 {
 	if (!s)
 		return;
+	mail_helper_stop(s);
 	mail_recipients_release(s);
 	mail_ring_release(s);
 	mail_wkd_free(s->wkd);
@@ -256,8 +259,7 @@ const struct rk_log *mail_signer_log(const struct mail_signer *s)
 	return s->log;
 }
 
-/* Does fpr name the signer's primary key or one of its subkeys? */
-static bool signer_owns(const struct mail_signer *s, const char *fpr)
+bool mail_signer_owns(const struct mail_signer *s, const char *fpr)
 {
 	if (!fpr)
 		return false;
@@ -281,6 +283,8 @@ enum rk_err mail_sign_detached(struct mail_signer *s, const void *data,
 	enum rk_err err = RK_OK;
 
 	micalg[0] = '\0';
+	if (s->helper_fd >= 0)
+		return mail_helper_sign_detached(s, data, len, sig, micalg);
 	if ((gerr = gpgme_data_new_from_mem(&plain, data, len, 0)) ||
 	    (gerr = gpgme_data_new(&armored))) {
 		err = rk_fail(s->log, RK_ERR_NOMEM, "cannot set up signing: %s",
@@ -311,7 +315,7 @@ enum rk_err mail_sign_detached(struct mail_signer *s, const void *data,
 		goto cleanup;
 	}
 	one = result->signatures;
-	if (one->type != GPGME_SIG_MODE_DETACH || !signer_owns(s, one->fpr)) {
+	if (one->type != GPGME_SIG_MODE_DETACH || !mail_signer_owns(s, one->fpr)) {
 		err = rk_fail(s->log, RK_ERR_GPG,
 			      "unexpected signature from %s (wanted a detached "
 			      "signature by %s)",
