@@ -227,7 +227,11 @@ static enum rk_err helper_call(struct mail_signer *s, enum helper_op op,
 		    a->status == HELPER_DONE)
 			goto done;
 		if (rc == -2) {
-			err = RK_ERR_NOMEM;
+			/* more than out may hold: the rest of the answer is
+			 * unread, so this helper is done with */
+			mail_helper_stop(s);
+			err = rk_fail(s->log, RK_ERR_LIMIT, "GnuPG's output for %s is "
+				      "larger than the message limit", s->fpr);
 			break;
 		}
 		rk_log_warn(s->log, "the signing helper %ld stopped%s",
