@@ -197,7 +197,8 @@ enum rk_err notify_signer_from_config(const struct rk_config *cfg,
  * tickets_transition().  With more than one ticket due the notices are
  * composed and signed on [gpg] threads threads (1 too: one notice is
  * signed at a time while the calling thread gathers the next; each
- * thread has its own signer, a mail_signer_clone of *signer) and
+ * thread has its own signer, a mail_signer_clone of *signer with a
+ * signing helper, mail_signer_spawn_helper, when one is installed) and
  * committed in ticket order by a thread with a second connection to
  * store's file; store itself is used only by the calling thread, and all
  * threads are joined before this returns. */

@@ -1086,7 +1086,7 @@ static enum rk_err pool_start(const struct notice_env *env, size_t n,
 		/* its gpg runs forked from a small process, not this one
 		 * (when the helper is not installed: in process) */
 		if (p->workers[i].signer)
-			mail_signer_spawn_helper(p->workers[i].signer);
+			(void)mail_signer_spawn_helper(p->workers[i].signer);
 	}
 	/* jansson seeds its hash function on first use: done here (a no-op
 	 * when already seeded), before any thread may race for it */
