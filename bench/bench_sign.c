@@ -597,6 +597,7 @@ static void pool_bench(const char *top, long long k)
 int main(void)
 {
 	long long k = bench_env_ll("RK_BENCH_SIGN_COUNT", 200);
+	bool keep = bench_env_ll("RK_BENCH_SIGN_KEEP", 0) != 0;
 	char *dir = bench_tmpdir(), *home = bench_join(dir, "g");
 	struct env *e = calloc(1, sizeof(*e));
 	struct rk_buf raw, input;
@@ -674,6 +675,14 @@ int main(void)
 		     enc_rate / enc_ref >= 0.80 ? "ok" : "MISS");
 
 	pool_bench(dir, k);
+	if (keep) {
+		/* RK_BENCH_SIGN_KEEP: the scratch home stays, for perf */
+		fprintf(stderr, "sign: kept %s (p/r.conf, p/base.db)\n", dir);
+		free(home);
+		free(dir);
+		mail_shutdown();
+		return 0;
+	}
 
 	gpgme_key_unref(key);
 	gpgme_key_unref(keys[0]);

@@ -62,6 +62,23 @@ struct mail_signer;
 enum rk_err mail_signer_open(struct mail_signer **out, const char *home,
 			     const char *signer, const struct rk_log *log);
 void mail_signer_close(struct mail_signer *s);
+/* A second signer with s's home and key, for another thread: its own
+ * GPGME context, no gpg run (the key is the one s listed), no recipient
+ * keys and no WKD.  s is only read (any thread may clone it while no
+ * thread changes it) and may be closed before *out.  Caller closes *out
+ * with mail_signer_close. */
+enum rk_err mail_signer_clone(const struct mail_signer *s,
+			      struct mail_signer **out);
+/* Run s's signing and encryption in a renraku-gpg-helper process (the
+ * program installed next to this executable): started here with
+ * posix_spawn, so that its gpg runs are forks of a small process rather
+ * than of this one; it signs only what s hands it over a socketpair and
+ * dies with this process.  Call it on the thread that lives longest (the
+ * helper gets SIGKILL when that thread ends).  RK_ERR_NOTFOUND when
+ * there is no helper next to the executable (s keeps signing in
+ * process), RK_ERR_GPG / RK_ERR_IO when it does not start (logged; s
+ * signs in process).  mail_signer_close stops it. */
+enum rk_err mail_signer_spawn_helper(struct mail_signer *s);
 /* Fingerprint of the signing key (borrowed from s). */
 const char *mail_signer_fpr(const struct mail_signer *s);
 

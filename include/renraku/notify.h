@@ -194,11 +194,14 @@ enum rk_err notify_signer_from_config(const struct rk_config *cfg,
  * the tickets stay due.  *signer: when NULL and [gpg] mode is not none,
  * the signer is opened from [gpg] home / signer before the first notice
  * and handed back (caller closes).  Ticket states change only through
- * tickets_transition().  With [gpg] threads > 1 the notices are
- * composed and signed on that many threads (each opens its own signer
- * for *signer's key) and committed in ticket order by a thread with a
- * second connection to store's file; store itself is used only by the
- * calling thread, and all threads are joined before this returns. */
+ * tickets_transition().  With more than one ticket due the notices are
+ * composed and signed on [gpg] threads threads (1 too: one notice is
+ * signed at a time while the calling thread gathers the next; each
+ * thread has its own signer, a mail_signer_clone of *signer with a
+ * signing helper, mail_signer_spawn_helper, when one is installed) and
+ * committed in ticket order by a thread with a second connection to
+ * store's file; store itself is used only by the calling thread, and all
+ * threads are joined before this returns. */
 enum rk_err notify_due_tickets(struct rk_store *store,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log,

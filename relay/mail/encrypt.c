@@ -143,44 +143,220 @@ static bool is_fpr(const char *s)
 	return (n == 40 || n == 64) && strspn(s, "0123456789abcdefABCDEF") == n;
 }
 
-/* Look the query up in the home: every key listed, the first usable one
- * kept (*found, caller unrefs), else the reason of the last unusable
- * one in why. */
-static enum rk_err lookup(struct mail_signer *s, const char *pattern,
-			  int64_t now, gpgme_key_t *found, struct rk_buf *why)
+/* ------------------------------------------------------------ the ring */
+
+void mail_ring_release(struct mail_signer *s)
 {
+	struct mail_ring *r = &s->ring;
+
+	for (size_t i = 0; i < r->nkeys; i++)
+		gpgme_key_unref(r->keys[i]);
+	for (size_t i = 0; i < r->nmails; i++)
+		free(r->mails[i].mail);
+	free(r->keys);
+	free(r->mails);
+	memset(r, 0, sizeof(*r));
+}
+
+/* What the keyring files look like now: inode, size and change time of
+ * pubring.kbx and pubring.gpg ("-" for one that is missing). */
+static void ring_stamp(const struct mail_signer *s, char out[160])
+{
+	static const char *const files[] = {"pubring.kbx", "pubring.gpg"};
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < RK_ARRAY_LEN(files); i++) {
+		struct rk_buf path;
+		struct stat st;
+		int n;
+
+		rk_buf_init(&path, 4096);
+		if (rk_buf_addf(&path, "%s/%s", s->home, files[i]) ||
+		    stat(path.data, &st) != 0)
+			n = snprintf(out + used, 160 - used, "-;");
+		else
+			n = snprintf(out + used, 160 - used, "%llu:%lld:%lld.%09ld;",
+				     (unsigned long long)st.st_ino,
+				     (long long)st.st_size,
+				     (long long)st.st_ctim.tv_sec,
+				     (long)st.st_ctim.tv_nsec);
+		rk_buf_release(&path);
+		if (n < 0 || (size_t)n >= 160 - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+static int mail_cmp(const void *a, const void *b)
+{
+	const struct mail_ring_mail *x = a, *y = b;
+	int c = strcmp(x->mail, y->mail);
+
+	if (c)
+		return c;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* The mailbox of a user id as gpg's "<addr>" search sees it (GnuPG
+ * 2.2, kbx/keybox-search.c, blob_cmp_mail): from the first '<' to the
+ * next '>' (none: not a mailbox), or, without '<', the whole user id
+ * (a bare address).  Its start and *len, NULL = none. */
+static const char *uid_mailbox(const char *uid, size_t *len)
+{
+	const char *lt = strchr(uid, '<'), *gt;
+
+	if (!lt) {
+		*len = strlen(uid);
+		return *len && strchr(uid, '@') ? uid : NULL;
+	}
+	if (!(gt = strchr(lt + 1, '>')) || gt == lt + 1)
+		return NULL;
+	*len = (size_t)(gt - lt - 1);
+	return lt + 1;
+}
+
+/* List every public key of the home once (one gpg run, keyring order)
+ * and index the mailboxes of their user ids (uid_mailbox), which a
+ * lookup compares with the address as gpg does: ASCII case ignored. */
+static enum rk_err ring_load(struct mail_signer *s)
+{
+	struct mail_ring *r = &s->ring;
 	gpgme_key_t key = NULL;
 	gpgme_error_t gerr;
-	size_t seen = 0;
+	char stamp[160];
 	enum rk_err err = RK_OK;
 
-	*found = NULL;
-	if ((gerr = gpgme_op_keylist_start(s->ctx, pattern, 0)))
+	ring_stamp(s, stamp);
+	if (r->loaded && strcmp(stamp, r->stamp) == 0)
+		return RK_OK;
+	mail_ring_release(s);
+	if ((gerr = gpgme_op_keylist_start(s->ctx, NULL, 0)))
 		return rk_fail(s->log, RK_ERR_GPG, "cannot list keys in '%s': %s",
 			       s->home, gpgme_strerror(gerr));
 	while (!(gerr = gpgme_op_keylist_next(s->ctx, &key))) {
-		const char *bad = unusable(key, now);
+		if ((err = rk_array_room((void **)&r->keys, r->nkeys,
+					 sizeof(*r->keys)))) {
+			gpgme_key_unref(key);
+			break;
+		}
+		r->keys[r->nkeys] = key;
+		for (gpgme_user_id_t u = key->uids; u && !err; u = u->next) {
+			const char *box;
+			size_t len;
+			char *mail;
 
-		seen++;
-		if (!bad && !*found) {
-			*found = key;
-			continue;
+			if (!u->uid || !(box = uid_mailbox(u->uid, &len)))
+				continue;
+			if ((err = rk_array_room((void **)&r->mails, r->nmails,
+						 sizeof(*r->mails))))
+				break;
+			if (!(mail = rk_strndup(box, len))) {
+				err = RK_ERR_NOMEM;
+				break;
+			}
+			rk_str_lower(mail);
+			r->mails[r->nmails].mail = mail;
+			r->mails[r->nmails].key = r->nkeys;
+			r->nmails++;
 		}
-		if (bad && !*found) {
-			rk_buf_reset(why);
-			err = rk_buf_addf(why, "key %s %s",
-					  key->subkeys && key->subkeys->fpr
-						  ? key->subkeys->fpr : "?",
-					  bad);
-		}
-		gpgme_key_unref(key);
+		r->nkeys++;
 		if (err)
 			break;
 	}
 	gpgme_op_keylist_end(s->ctx);
-	if (!err && gpg_err_code(gerr) != GPG_ERR_EOF && !seen)
+	if (!err && gpg_err_code(gerr) != GPG_ERR_EOF)
 		err = rk_fail(s->log, RK_ERR_GPG, "cannot list keys in '%s': %s",
 			      s->home, gpgme_strerror(gerr));
+	if (err) {
+		mail_ring_release(s);
+		return err;
+	}
+	if (r->nmails)
+		qsort(r->mails, r->nmails, sizeof(*r->mails), mail_cmp);
+	snprintf(r->stamp, sizeof(r->stamp), "%s", stamp);
+	r->loaded = true;
+	rk_log_debug(s->log, "listed %zu public keys (%zu mail addresses) in '%s'",
+		     r->nkeys, r->nmails, s->home);
+	return RK_OK;
+}
+
+/* Does key have a primary key or subkey of fingerprint fpr? */
+static bool key_has_fpr(gpgme_key_t key, const char *fpr)
+{
+	for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next)
+		if (sk->fpr && rk_str_ieq(sk->fpr, fpr))
+			return true;
+	return false;
+}
+
+/* Judge one key listed for a query, as gpg would list it: the first
+ * usable one kept (*found, referenced), else the reason of the last
+ * unusable one in why. */
+static enum rk_err judge(gpgme_key_t key, int64_t now, gpgme_key_t *found,
+			 size_t *seen, struct rk_buf *why)
+{
+	const char *bad = unusable(key, now);
+
+	(*seen)++;
+	if (*found)
+		return RK_OK;
+	if (!bad) {
+		gpgme_key_ref(key);
+		*found = key;
+		return RK_OK;
+	}
+	rk_buf_reset(why);
+	return rk_buf_addf(why, "key %s %s",
+			   key->subkeys && key->subkeys->fpr ? key->subkeys->fpr
+							     : "?",
+			   bad);
+}
+
+/* The keys gpg would list for the fingerprint fpr (is_fpr) or, fpr NULL,
+ * for "<addr>", judged in keyring order: the first usable one in *found
+ * (caller unrefs), else why says why (the last unusable one, or that
+ * there is none). */
+static enum rk_err lookup(struct mail_signer *s, const char *fpr,
+			  const char *addr, int64_t now, gpgme_key_t *found,
+			  struct rk_buf *why)
+{
+	struct mail_ring *r = &s->ring;
+	size_t seen = 0;
+	enum rk_err err;
+
+	*found = NULL;
+	if ((err = ring_load(s)))
+		return err;
+	if (fpr) {
+		for (size_t i = 0; i < r->nkeys && !err; i++)
+			if (key_has_fpr(r->keys[i], fpr))
+				err = judge(r->keys[i], now, found, &seen, why);
+	} else {
+		struct mail_ring_mail probe = {.key = 0};
+		size_t lo = 0, hi = r->nmails, last = SIZE_MAX;
+
+		if (!(probe.mail = rk_strdup(addr)))
+			return RK_ERR_NOMEM;
+		rk_str_lower(probe.mail);
+		while (lo < hi) { /* the first entry >= (mail, 0) */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (mail_cmp(&r->mails[mid], &probe) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t i = lo; i < r->nmails && !err &&
+				    strcmp(r->mails[i].mail, probe.mail) == 0;
+		     i++) {
+			if (r->mails[i].key == last)
+				continue; /* two user ids of one key */
+			last = r->mails[i].key;
+			err = judge(r->keys[last], now, found, &seen, why);
+		}
+		free(probe.mail);
+	}
 	if (!err && !seen)
 		err = rk_buf_adds(why, "no key in the relay's GnuPG home");
 	if (err) {
@@ -194,7 +370,7 @@ enum rk_err mail_recipient_key(struct mail_signer *s, const char *addr,
 			       const char *fpr, int64_t now, char fpr_out[41],
 			       struct rk_buf *why)
 {
-	struct rk_buf query, reason, pattern;
+	struct rk_buf query, reason;
 	struct mail_rcpt_key *slot = NULL;
 	gpgme_key_t key = NULL;
 	enum rk_err err;
@@ -202,7 +378,6 @@ enum rk_err mail_recipient_key(struct mail_signer *s, const char *addr,
 	fpr_out[0] = '\0';
 	rk_buf_init(&query, RK_MAX_EMAIL + 128);
 	rk_buf_init(&reason, 1024);
-	rk_buf_init(&pattern, RK_MAX_EMAIL + 128);
 	if (!addr || rk_str_has_ctl(addr, false) ||
 	    (fpr && rk_str_has_ctl(fpr, false))) {
 		err = RK_ERR_INVAL;
@@ -219,9 +394,7 @@ enum rk_err mail_recipient_key(struct mail_signer *s, const char *addr,
 	if (!slot) {
 		/* the contact's own fingerprint first, then the address */
 		if (is_fpr(fpr)) {
-			err = rk_buf_addf(&pattern, "%s", fpr);
-			if (!err)
-				err = lookup(s, pattern.data, now, &key, &reason);
+			err = lookup(s, fpr, NULL, now, &key, &reason);
 			if (!err && !key)
 				err = rk_buf_addf(&reason, " (the contact's pgp %s)",
 						  fpr);
@@ -230,10 +403,7 @@ enum rk_err mail_recipient_key(struct mail_signer *s, const char *addr,
 			struct rk_buf by_addr;
 
 			rk_buf_init(&by_addr, 1024);
-			rk_buf_reset(&pattern);
-			err = rk_buf_addf(&pattern, "<%s>", addr);
-			if (!err)
-				err = lookup(s, pattern.data, now, &key, &by_addr);
+			err = lookup(s, NULL, addr, now, &key, &by_addr);
 			if (!err && !key)
 				err = rk_buf_addf(&reason, "%s%s for %s",
 						  reason.len ? "; " : "",
@@ -247,8 +417,10 @@ enum rk_err mail_recipient_key(struct mail_signer *s, const char *addr,
 
 			rk_buf_init(&by_wkd, 1024);
 			err = mail_wkd_fetch(s, addr, &imported, &reason);
-			if (!err && imported)
-				err = lookup(s, pattern.data, now, &key, &by_wkd);
+			if (!err && imported) {
+				s->ring.loaded = false; /* list it again */
+				err = lookup(s, NULL, addr, now, &key, &by_wkd);
+			}
 			if (!err && imported && !key)
 				err = rk_buf_addf(&reason, "; from WKD: %s", by_wkd.data);
 			rk_buf_release(&by_wkd);
@@ -281,7 +453,6 @@ cleanup:
 	gpgme_key_unref(key);
 	rk_buf_release(&query);
 	rk_buf_release(&reason);
-	rk_buf_release(&pattern);
 	return err;
 }
 
@@ -384,6 +555,8 @@ static enum rk_err protect(struct mail_signer *s, gpgme_key_t *keys,
 	gpgme_error_t gerr;
 	enum rk_err err;
 
+	if (s->helper_fd >= 0)
+		return mail_helper_protect(s, keys, data, len, out);
 	if (gpgme_data_new_from_mem(&plain, data, len, 0) ||
 	    gpgme_data_new(&result)) {
 		err = RK_ERR_NOMEM;

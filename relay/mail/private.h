@@ -4,6 +4,7 @@
 #define RENRAKU_MAIL_PRIVATE_H
 
 #include <gpgme.h>
+#include <sys/types.h>
 
 #include "renraku/mail.h"
 
@@ -13,6 +14,23 @@ struct mail_rcpt_key {
 	char *query;    /* "NOW:FPR:ADDR" as asked; owned */
 	gpgme_key_t key; /* usable encryption key, NULL = none */
 	char *why;      /* owned, NULL when key is set */
+};
+
+/* The public keys of the signer's home, listed once (one gpg run) and
+ * indexed by the mailbox of each user id, so that a run asks gpg once
+ * instead of once per recipient address.  Listed again when the keyring
+ * files change (a WKD import, a concurrent contacts import). */
+struct mail_ring_mail {
+	char *mail;  /* a user id's mailbox, ASCII lower-cased; owned */
+	size_t key;  /* index in keys */
+};
+struct mail_ring {
+	bool loaded;
+	gpgme_key_t *keys;           /* in keyring order, each referenced */
+	size_t nkeys;
+	struct mail_ring_mail *mails; /* sorted by (mail, key) */
+	size_t nmails;
+	char stamp[160];              /* the keyring files' stat when listed */
 };
 
 /* The relay's OpenPGP context: one GPGME context on its GnuPG home,
@@ -26,6 +44,9 @@ struct mail_signer {
 	struct mail_rcpt_key *rcpts;
 	size_t nrcpts;
 	struct mail_wkd *wkd;     /* NULL = no WKD lookups */
+	struct mail_ring ring;    /* the home's public keys (encrypt.c) */
+	int helper_fd;            /* -1 = operations in process (helper.c) */
+	pid_t helper_pid;         /* 0 = no helper */
 };
 
 /* WKD (wkd.c): free the lookup state; fetch addr's key from its domain
@@ -43,6 +64,8 @@ enum rk_err mail_gpg_ctx(const char *home, gpgme_ctx_t *out,
 
 /* Free the recipient key cache of s (encrypt.c). */
 void mail_recipients_release(struct mail_signer *s);
+/* Free the listed keyring of s (encrypt.c). */
+void mail_ring_release(struct mail_signer *s);
 
 /* The cached key for fingerprint fpr (borrowed from s), NULL if none. */
 gpgme_key_t mail_recipient_cached(const struct mail_signer *s,
@@ -75,6 +98,19 @@ enum rk_err mail_clearsign(struct mail_signer *s, const void *data,
 enum rk_err mail_sign_detached(struct mail_signer *s, const void *data,
 			       size_t len, struct rk_buf *sig,
 			       char micalg[MAIL_MICALG_MAX]);
+
+/* Does fpr name the signer's primary key or one of its subkeys? */
+bool mail_signer_owns(const struct mail_signer *s, const char *fpr);
+
+/* The signing helper (helper.c): stop it (and wait for it), or run
+ * mail_sign_detached / mail_encrypt_signed (keys) / mail_clearsign (keys
+ * NULL) there, with the same checks and messages as in process. */
+void mail_helper_stop(struct mail_signer *s);
+enum rk_err mail_helper_sign_detached(struct mail_signer *s, const void *data,
+				      size_t len, struct rk_buf *sig,
+				      char micalg[MAIL_MICALG_MAX]);
+enum rk_err mail_helper_protect(struct mail_signer *s, gpgme_key_t *keys,
+				const void *data, size_t len, struct rk_buf *out);
 
 /* The log the signer was opened with (borrowed, may be NULL). */
 const struct rk_log *mail_signer_log(const struct mail_signer *s);

@@ -175,6 +175,7 @@ enum rk_err mail_signer_open(struct mail_signer **out, const char *home,
 	if (!s)
 		return RK_ERR_NOMEM;
 	s->log = log;
+	s->helper_fd = -1;
 	if (!(s->home = rk_strdup(home))) {
 		err = RK_ERR_NOMEM;
 		goto cleanup;
@@ -201,11 +202,46 @@ cleanup:
 	return err;
 }
 
+enum rk_err mail_signer_clone(const struct mail_signer *s,
+			      struct mail_signer **out)
+{
+	struct mail_signer *c;
+	gpgme_error_t gerr;
+	enum rk_err err;
+
+	*out = NULL;
+	if (!(c = calloc(1, sizeof(*c))))
+		return RK_ERR_NOMEM;
+	c->log = s->log;
+	c->helper_fd = -1;
+	memcpy(c->fpr, s->fpr, sizeof(c->fpr));
+	if (!(c->home = rk_strdup(s->home))) {
+		err = RK_ERR_NOMEM;
+		goto cleanup;
+	}
+	if ((err = mail_gpg_ctx(s->home, &c->ctx, s->log)))
+		goto cleanup;
+	/* the key listed once; GPGME's key references are thread-safe */
+	gpgme_key_ref(s->key);
+	c->key = s->key;
+	if ((gerr = gpgme_signers_add(c->ctx, c->key))) {
+		err = gpg_fail(s->log, gerr, "cannot use the signing key", s->home);
+		goto cleanup;
+	}
+	*out = c;
+	c = NULL;
+cleanup:
+	mail_signer_close(c);
+	return err;
+}
+
 void mail_signer_close(struct mail_signer *s)
 {
 	if (!s)
 		return;
+	mail_helper_stop(s);
 	mail_recipients_release(s);
+	mail_ring_release(s);
 	mail_wkd_free(s->wkd);
 	gpgme_key_unref(s->key);
 	gpgme_release(s->ctx);
@@ -223,8 +259,7 @@ const struct rk_log *mail_signer_log(const struct mail_signer *s)
 	return s->log;
 }
 
-/* Does fpr name the signer's primary key or one of its subkeys? */
-static bool signer_owns(const struct mail_signer *s, const char *fpr)
+bool mail_signer_owns(const struct mail_signer *s, const char *fpr)
 {
 	if (!fpr)
 		return false;
@@ -248,6 +283,8 @@ enum rk_err mail_sign_detached(struct mail_signer *s, const void *data,
 	enum rk_err err = RK_OK;
 
 	micalg[0] = '\0';
+	if (s->helper_fd >= 0)
+		return mail_helper_sign_detached(s, data, len, sig, micalg);
 	if ((gerr = gpgme_data_new_from_mem(&plain, data, len, 0)) ||
 	    (gerr = gpgme_data_new(&armored))) {
 		err = rk_fail(s->log, RK_ERR_NOMEM, "cannot set up signing: %s",
@@ -278,7 +315,7 @@ enum rk_err mail_sign_detached(struct mail_signer *s, const void *data,
 		goto cleanup;
 	}
 	one = result->signatures;
-	if (one->type != GPGME_SIG_MODE_DETACH || !signer_owns(s, one->fpr)) {
+	if (one->type != GPGME_SIG_MODE_DETACH || !mail_signer_owns(s, one->fpr)) {
 		err = rk_fail(s->log, RK_ERR_GPG,
 			      "unexpected signature from %s (wanted a detached "
 			      "signature by %s)",

@@ -1048,7 +1048,6 @@ static enum rk_err pool_start(const struct notice_env *env, size_t n,
 			      size_t window, struct notice_pool **out)
 {
 	struct notice_pool *p;
-	char *home = NULL;
 	enum rk_err err = RK_OK;
 
 	*out = NULL;
@@ -1078,16 +1077,16 @@ static enum rk_err pool_start(const struct notice_env *env, size_t n,
 		goto fail;
 	}
 	p->nworkers = n;
-	if (*env->signer &&
-	    (err = rk_config_path(env->cfg, env->cfg->gpg.home, &home)))
-		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		p->workers[i].pool = p;
-		/* the same key as the main signer, by its fingerprint */
+		/* the same key as the main signer, without listing it again */
 		if (*env->signer &&
-		    (err = mail_signer_open(&p->workers[i].signer, home, p->fpr,
-					    env->log)))
+		    (err = mail_signer_clone(*env->signer, &p->workers[i].signer)))
 			goto fail;
+		/* its gpg runs forked from a small process, not this one
+		 * (when the helper is not installed: in process) */
+		if (p->workers[i].signer)
+			(void)mail_signer_spawn_helper(p->workers[i].signer);
 	}
 	/* jansson seeds its hash function on first use: done here (a no-op
 	 * when already seeded), before any thread may race for it */
@@ -1101,11 +1100,9 @@ static enum rk_err pool_start(const struct notice_env *env, size_t n,
 		}
 		p->workers[i].started = true;
 	}
-	free(home);
 	*out = p;
 	return RK_OK;
 fail:
-	free(home);
 	pool_stop(p);
 	return err;
 }
@@ -1336,7 +1333,10 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 	nthreads = notice_threads(cfg);
 	if (nthreads > ndue)
 		nthreads = ndue;
-	if (nthreads > 1) {
+	/* a pool even for one thread: then one notice is signed at a time,
+	 * as without, while this thread gathers the next and the commit
+	 * thread writes the last (a single ticket: no pool) */
+	if (ndue > 1) {
 		window = 2 * nthreads;
 		if ((err = pool_start(&env, nthreads, window, &pool)))
 			goto cleanup;

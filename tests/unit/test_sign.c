@@ -784,6 +784,93 @@ static void test_encrypted_structure(void **state)
 	free(rhome);
 }
 
+/* The keyring is listed once and indexed by the mailbox of each user id:
+ * the key found for an address is the one gpg's own "<addr>" search
+ * finds (checked against gpg for user ids of every shape), and a key
+ * imported after the listing is found by the next lookup. */
+static void test_recipient_key_listing(void **state)
+{
+	static const char *const uids[] = {
+		"Org <Abuse@Case.Example>", "bare@bare.example",
+		"<<w@w.example>>", "Name plain@x.example",
+		"Two <t1@t.example> <t2@t.example>", "Q <q@q.example> (note)",
+	};
+	static const char *const addrs[] = {
+		"abuse@case.example", "ABUSE@CASE.EXAMPLE", "bare@bare.example",
+		"w@w.example", "plain@x.example", "t1@t.example", "t2@t.example",
+		"q@q.example", "none@none.example",
+	};
+	struct fixture *f = *state;
+	struct rk_buf cmd, out, why;
+	char found[41], fpr[41];
+	char *khome = NULL;
+
+	assert_int_equal(rk_path_join(f->dir, "kl", &khome), RK_OK);
+	assert_int_equal(rk_mkdir_p(khome, 0700), RK_OK);
+	rk_buf_init(&cmd, 8192);
+	rk_buf_init(&out, 1 << 20);
+	rk_buf_init(&why, 4096);
+	assert_int_equal(rk_buf_addf(&cmd, "G() { gpg --homedir '%s' --batch "
+				     "--quiet --pinentry-mode loopback --passphrase '' "
+				     "\"$@\"; }; ", khome), RK_OK);
+	for (size_t i = 0; i < sizeof(uids) / sizeof(uids[0]); i++)
+		assert_int_equal(rk_buf_addf(&cmd, "G --quick-gen-key '%s' "
+					     "future-default default never && ",
+					     uids[i]), RK_OK);
+	assert_int_equal(rk_buf_adds(&cmd, "G --armor --export 2>&1"), RK_OK);
+	if (run(cmd.data, &out) != 0)
+		fail_msg("making keys failed: %s", out.data);
+	assert_int_equal(mail_import_key(f->home, out.data, out.len, fpr, &f->log),
+			 RK_OK);
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		bool gpg_has;
+
+		rk_buf_reset(&cmd);
+		rk_buf_reset(&out);
+		assert_int_equal(rk_buf_addf(&cmd, "gpg --homedir '%s' --batch "
+					     "--with-colons --list-keys '<%s>' "
+					     "2>/dev/null | grep -c '^pub'",
+					     f->home, addrs[i]), RK_OK);
+		run(cmd.data, &out);
+		gpg_has = out.len && out.data[0] != '0';
+		rk_buf_reset(&why);
+		assert_int_equal(mail_recipient_key(f->signer, addrs[i], NULL,
+						    1795169700, found, &why),
+				 RK_OK);
+		if (gpg_has != (found[0] != '\0'))
+			fail_msg("%s: gpg %s a key, the listing %s", addrs[i],
+				 gpg_has ? "finds" : "finds no",
+				 found[0] ? "does" : "does not");
+	}
+	/* a key imported after the listing: found at the next lookup */
+	rk_buf_reset(&cmd);
+	rk_buf_reset(&out);
+	assert_int_equal(rk_buf_addf(&cmd, "G() { gpg --homedir '%s' --batch "
+				     "--quiet --pinentry-mode loopback --passphrase '' "
+				     "\"$@\"; }; G --quick-gen-key 'L <late@late.example>' "
+				     "future-default default never && G --armor --export "
+				     "late@late.example 2>&1", khome), RK_OK);
+	assert_int_equal(mail_recipient_key(f->signer, "late@late.example", NULL,
+					    1795169700, found, &why), RK_OK);
+	assert_string_equal(found, "");
+	if (run(cmd.data, &out) != 0)
+		fail_msg("making a key failed: %s", out.data);
+	assert_int_equal(mail_import_key(f->home, out.data, out.len, fpr, &f->log),
+			 RK_OK);
+	assert_int_equal(mail_recipient_key(f->signer, "late@late.example", NULL,
+					    1795169701, found, &why), RK_OK);
+	assert_string_equal(found, fpr);
+	/* and by the contact's fingerprint */
+	assert_int_equal(mail_recipient_key(f->signer, "other@late.example", fpr,
+					    1795169701, found, &why), RK_OK);
+	assert_string_equal(found, fpr);
+	kill_agent(khome);
+	rk_buf_release(&cmd);
+	rk_buf_release(&out);
+	rk_buf_release(&why);
+	free(khome);
+}
+
 /* Keys that cannot take a notice are skipped with the reason: a
  * signing-only key, a key expired at the caller's `now`, an address
  * nobody has a key for; a secret key is never imported. */
@@ -939,6 +1026,7 @@ int main(void)
 		cmocka_unit_test(test_signer_reuse),
 		cmocka_unit_test(test_encrypted_structure),
 		cmocka_unit_test(test_recipient_key_reasons),
+		cmocka_unit_test(test_recipient_key_listing),
 		cmocka_unit_test(test_inline_clearsigned),
 		cmocka_unit_test(test_wkd_urls),
 	};
