@@ -162,4 +162,12 @@ double bench_rawsign_rate(const char *gnupghome, const char *fpr,
 			  bool encrypt, const char *const *recipients,
 			  size_t nrecipients);
 
+/* bench/floor.c: seconds a bare loop takes to re-insert the events of
+ * the store at src_path into a fresh store at dst_path (created; the
+ * count in *events): the store's floor, as bench_ingest measures it. */
+double bench_insert_floor(const char *src_path, const char *dst_path,
+			  long long *events);
+/* Removes a database file and its -wal and -shm. */
+void bench_remove_db(const char *db);
+
 #endif

@@ -122,100 +122,6 @@ static void show_tail(const char *log, size_t max_bytes)
 
 /* ------------------------------------------------------------ floors */
 
-#define FLOOR_CHUNK 10000
-#define FLOOR_COLS 17
-
-static void sql_ok(sqlite3 *db, int rc, const char *what)
-{
-	if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		bench_die("floor: %s: %s", what, db ? sqlite3_errmsg(db) : "");
-}
-
-/* Seconds a bare loop takes to insert the events of src_path into a
- * fresh store at dst_path (the rows read first, only inserts and commits
- * timed): bench_ingest's SQLite floor. */
-static double insert_floor(const char *src_path, const char *dst_path,
-			   long long *events)
-{
-	static const char sel_sql[] =
-		"SELECT dedup_key, time_source, type, taxonomy, identifier, "
-		"feed_name, source_ip, source_fqdn, source_url, source_cc, "
-		"source_asn, tlp, severity, data, created_at, category, id "
-		"FROM events WHERE id > ?1 ORDER BY id LIMIT ?2";
-	static const char ins_sql[] =
-		"INSERT INTO events (report_id, dedup_key, time_source, type,"
-		" taxonomy, identifier, feed_name, source_ip, source_fqdn,"
-		" source_url, source_cc, source_asn, tlp, severity, data, state,"
-		" created_at, category)"
-		" VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-		" ?13, ?14, 'new', ?15, ?16) ON CONFLICT(dedup_key) DO NOTHING";
-	struct rk_store *store = NULL;
-	struct rk_log log;
-	sqlite3 *src = NULL, *dst = NULL;
-	sqlite3_stmt *sel = NULL, *ins = NULL;
-	sqlite3_value **rows = calloc((size_t)FLOOR_CHUNK * FLOOR_COLS,
-				      sizeof(*rows));
-	long long last = 0, n;
-	double t = 0, t0;
-
-	if (!rows)
-		bench_die("out of memory");
-	rk_log_init(&log, RK_LOG_ERROR);
-	bench_check(store_open(&store, dst_path, 5000, &log), "store_open");
-	store_close(store);
-	sql_ok(NULL, sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL),
-	       "open source");
-	sql_ok(NULL, sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE, NULL),
-	       "open");
-	sql_ok(dst, sqlite3_exec(dst, "PRAGMA journal_mode = WAL;"
-				      "PRAGMA synchronous = NORMAL;"
-				      "PRAGMA cache_size = -32768;"
-				      "PRAGMA foreign_keys = ON;"
-				      "INSERT INTO reports (received_at, format,"
-				      " source_name) VALUES (1, 'bench', 'bench')",
-				 NULL, NULL, NULL),
-	       "setup");
-	sql_ok(src, sqlite3_prepare_v2(src, sel_sql, -1, &sel, NULL), "select");
-	sql_ok(dst, sqlite3_prepare_v2(dst, ins_sql, -1, &ins, NULL), "insert");
-	*events = 0;
-	do {
-		n = 0;
-		sqlite3_bind_int64(sel, 1, last);
-		sqlite3_bind_int(sel, 2, FLOOR_CHUNK);
-		while (sqlite3_step(sel) == SQLITE_ROW) {
-			for (int c = 0; c < FLOOR_COLS - 1; c++)
-				rows[n * FLOOR_COLS + c] = sqlite3_value_dup(
-					sqlite3_column_value(sel, c));
-			last = sqlite3_column_int64(sel, FLOOR_COLS - 1);
-			n++;
-		}
-		sqlite3_reset(sel);
-		t0 = bench_now();
-		sql_ok(dst, sqlite3_exec(dst, "BEGIN IMMEDIATE", NULL, NULL, NULL),
-		       "begin");
-		for (long long i = 0; i < n; i++) {
-			for (int c = 0; c < FLOOR_COLS - 1; c++)
-				sqlite3_bind_value(ins, c + 1,
-						   rows[i * FLOOR_COLS + c]);
-			sql_ok(dst, sqlite3_step(ins), "insert");
-			sqlite3_reset(ins);
-		}
-		sql_ok(dst, sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL), "commit");
-		t += bench_now() - t0;
-		for (long long i = 0; i < n * FLOOR_COLS; i++) {
-			sqlite3_value_free(rows[i]);
-			rows[i] = NULL;
-		}
-		*events += n;
-	} while (n == FLOOR_CHUNK);
-	sqlite3_finalize(sel);
-	sqlite3_finalize(ins);
-	sqlite3_close(src);
-	sqlite3_close(dst);
-	free(rows);
-	return t;
-}
-
 /* The relay key's fingerprint, from what `init --gen-key` logged. */
 static void logged_fpr(const char *log, char fpr[41])
 {
@@ -364,7 +270,7 @@ static void one_case(long long n, long long m, long long nnet,
 		long threads = bench_env_ll("RK_BENCH_E2E_SIGN_THREADS",
 					    sysconf(_SC_NPROCESSORS_ONLN));
 		char *floor_db = bench_join(dir, "floor.db");
-		double t_insert = insert_floor(db, floor_db, &stored);
+		double t_insert = bench_insert_floor(db, floor_db, &stored);
 		double sign_rate, t_sign, sum;
 		char fpr[41];
 

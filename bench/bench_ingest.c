@@ -67,19 +67,6 @@ struct sample {
 	double cpu;       /* user + system seconds of the whole child */
 };
 
-static void remove_db(const char *db)
-{
-	char side[4096];
-
-	unlink(db);
-	snprintf(side, sizeof(side), "%s-wal", db);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", db);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-run.lock", db);
-	unlink(side);
-}
-
 /* ------------------------------------------------------------ children */
 
 /* ingest_file of path into db (NULL: no store, parse-only). */
@@ -102,7 +89,7 @@ static void child_ingest(const struct input *in, const char *path,
 	 * same for renraku ingest */
 	cfg.ingest.max_file = (long long)4 << 30;
 	if (db) {
-		remove_db(db);
+		bench_remove_db(db);
 		bench_check(store_open(&store, db, 5000, &log), "store_open");
 	}
 	opts.serial = serial;
@@ -121,115 +108,6 @@ static void child_ingest(const struct input *in, const char *path,
 	if (store)
 		store_close(store);
 	rk_config_release(&cfg);
-}
-
-#define FLOOR_CHUNK INGEST_BATCH
-#define FLOOR_COLS 18
-
-static const char floor_select[] =
-	"SELECT dedup_key, time_source, type, taxonomy, identifier, "
-	"feed_name, source_ip, source_fqdn, source_url, source_cc, "
-	"source_asn, tlp, severity, data, created_at, category, dedup_time, id "
-	"FROM events WHERE id > ?1 ORDER BY id LIMIT ?2";
-static const char floor_insert[] =
-	"INSERT INTO events (report_id, dedup_key, time_source, type,"
-	" taxonomy, identifier, feed_name, source_ip, source_fqdn,"
-	" source_url, source_cc, source_asn, tlp, severity, data, state,"
-	" created_at, category, dedup_time)"
-	" VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-	" ?13, ?14, 'new', ?15, ?16, ?17)"
-	" ON CONFLICT(dedup_time, dedup_key) DO NOTHING";
-
-static void sql_ok(sqlite3 *db, int rc, const char *what)
-{
-	if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		bench_die("floor: %s: %s", what, sqlite3_errmsg(db));
-}
-
-static void sql_exec(sqlite3 *db, const char *sql)
-{
-	sql_ok(db, sqlite3_exec(db, sql, NULL, NULL, NULL), sql);
-}
-
-/* The rows of the ingested database src, re-inserted into a fresh
- * database dst by a bare loop: only the inserts are timed. */
-static void child_floor(const char *src_path, const char *dst_path,
-			struct sample *s)
-{
-	struct rk_store *store = NULL;
-	struct rk_log log;
-	sqlite3 *src = NULL, *dst = NULL;
-	sqlite3_stmt *sel = NULL, *ins = NULL;
-	sqlite3_value **rows = calloc((size_t)FLOOR_CHUNK * FLOOR_COLS,
-				      sizeof(*rows));
-	long long last = 0, n;
-	size_t bytes;
-	double t = 0, t0;
-
-	if (!rows)
-		bench_die("out of memory");
-	rk_log_init(&log, RK_LOG_ERROR);
-	remove_db(dst_path);
-	bench_check(store_open(&store, dst_path, 5000, &log), "store_open");
-	store_close(store);
-	sql_ok(NULL, sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL),
-	       "open source");
-	sql_ok(NULL, sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE,
-				     NULL),
-	       "open");
-	sql_exec(dst, "PRAGMA journal_mode = WAL");
-	sql_exec(dst, "PRAGMA synchronous = NORMAL");
-	sql_exec(dst, "PRAGMA cache_size = -32768");
-	sql_exec(dst, "PRAGMA foreign_keys = ON");
-	sql_exec(dst, "PRAGMA temp_store = MEMORY");
-	/* what ingest sets for its run (store_ingest_start) */
-	sql_exec(dst, store_ingest_pragmas());
-	sql_exec(dst, "INSERT INTO reports (received_at, format, source_name)"
-		      " VALUES (1, 'bench', 'bench')");
-	sql_ok(src, sqlite3_prepare_v2(src, floor_select, -1, &sel, NULL),
-	       "prepare select");
-	sql_ok(dst, sqlite3_prepare_v2(dst, floor_insert, -1, &ins, NULL),
-	       "prepare insert");
-	s->events = 0;
-	do {
-		n = 0;
-		sqlite3_bind_int64(sel, 1, last);
-		sqlite3_bind_int(sel, 2, FLOOR_CHUNK);
-		bytes = 0;
-		while (bytes < INGEST_BATCH_BYTES &&
-		       sqlite3_step(sel) == SQLITE_ROW) {
-			for (int c = 0; c < FLOOR_COLS - 1; c++)
-				rows[n * FLOOR_COLS + c] =
-					sqlite3_value_dup(sqlite3_column_value(sel, c));
-			/* ingest commits by the data's bytes too */
-			bytes += (size_t)sqlite3_column_bytes(sel, 13);
-			last = sqlite3_column_int64(sel, FLOOR_COLS - 1);
-			n++;
-		}
-		sqlite3_reset(sel);
-		t0 = bench_now();
-		sql_exec(dst, "BEGIN IMMEDIATE");
-		for (long long i = 0; i < n; i++) {
-			for (int c = 0; c < FLOOR_COLS - 1; c++)
-				sqlite3_bind_value(ins, c + 1,
-						   rows[i * FLOOR_COLS + c]);
-			sql_ok(dst, sqlite3_step(ins), "insert");
-			sqlite3_reset(ins);
-		}
-		sql_exec(dst, "COMMIT");
-		t += bench_now() - t0;
-		for (long long i = 0; i < n * FLOOR_COLS; i++) {
-			sqlite3_value_free(rows[i]);
-			rows[i] = NULL;
-		}
-		s->events += n;
-	} while (n == FLOOR_CHUNK || bytes >= INGEST_BATCH_BYTES);
-	s->seconds = t;
-	sqlite3_finalize(sel);
-	sqlite3_finalize(ins);
-	sqlite3_close(src);
-	sqlite3_close(dst);
-	free(rows);
 }
 
 enum what { PARSE_ONLY, INGEST, FLOOR, INGEST_SERIAL, NWHAT };
@@ -254,7 +132,7 @@ static struct sample measure(enum what what, const struct input *in,
 	if (pid == 0) {
 		close(fd[0]);
 		if (what == FLOOR)
-			child_floor(db, db2, &s);
+			s.seconds = bench_insert_floor(db, db2, &s.events);
 		else
 			child_ingest(in, path, what == PARSE_ONLY ? NULL : db,
 				     what == INGEST_SERIAL, &s);
@@ -557,8 +435,8 @@ int main(void)
 	printf("DETAIL|ratios: measured / parse-only and measured / sqlite "
 	       "floor\n");
 
-	remove_db(db);
-	remove_db(db2);
+	bench_remove_db(db);
+	bench_remove_db(db2);
 	for (size_t i = 0; i < RK_ARRAY_LEN(inputs); i++) {
 		unlink(paths[i]);
 		free(paths[i]);
