@@ -28,40 +28,6 @@ extern char **environ;
 
 #define HELPER_NAME "renraku-gpg-helper"
 
-static int read_all(int fd, void *buf, size_t len)
-{
-	unsigned char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 void mail_helper_stop(struct mail_signer *s)
 {
 	if (s->helper_fd >= 0)
@@ -100,13 +66,13 @@ static int read_answer(int fd, struct helper_answer *a, char *fpr,
 	char chunk[4096];
 	size_t left;
 
-	if (read_all(fd, a, sizeof(*a)) || a->fpr_len > 4096 ||
+	if (helper_read_all(fd, a, sizeof(*a)) || a->fpr_len > 4096 ||
 	    a->len > HELPER_MAX_DATA * 2u)
 		return -1;
 	left = a->fpr_len;
 	fpr[0] = '\0';
 	if (left) {
-		if (read_all(fd, chunk, left))
+		if (helper_read_all(fd, chunk, left))
 			return -1;
 		if (left >= fpr_size)
 			left = fpr_size - 1;
@@ -116,7 +82,7 @@ static int read_answer(int fd, struct helper_answer *a, char *fpr,
 	for (left = a->len; left;) {
 		size_t n = left < sizeof(chunk) ? left : sizeof(chunk);
 
-		if (read_all(fd, chunk, n))
+		if (helper_read_all(fd, chunk, n))
 			return -1;
 		if (out && rk_buf_add(out, chunk, n))
 			return -2;
@@ -220,9 +186,9 @@ static enum rk_err helper_call(struct mail_signer *s, enum helper_op op,
 		if (s->helper_fd < 0 && (err = mail_signer_spawn_helper(s)))
 			break;
 		rk_buf_truncate(out, mark);
-		if (write_all(s->helper_fd, &rq, sizeof(rq)) == 0 &&
-		    (!rcpt.len || write_all(s->helper_fd, rcpt.data, rcpt.len) == 0) &&
-		    (!len || write_all(s->helper_fd, data, len) == 0) &&
+		if (helper_write_all(s->helper_fd, &rq, sizeof(rq)) == 0 &&
+		    (!rcpt.len || helper_write_all(s->helper_fd, rcpt.data, rcpt.len) == 0) &&
+		    (!len || helper_write_all(s->helper_fd, data, len) == 0) &&
 		    (rc = read_answer(s->helper_fd, a, fpr, 65, out)) == 0 &&
 		    a->status == HELPER_DONE)
 			goto done;

@@ -34,49 +34,15 @@
 
 #include "helper_wire.h"
 
-static int read_all(int fd, void *buf, size_t len)
-{
-	unsigned char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* One answer: the header, then the fingerprint and the payload. */
 static int answer(int fd, struct helper_answer *a, const char *fpr,
 		  const void *payload, size_t len)
 {
 	a->fpr_len = fpr ? (uint32_t)strlen(fpr) : 0;
 	a->len = (uint32_t)len;
-	return write_all(fd, a, sizeof(*a)) ||
-	       (a->fpr_len && write_all(fd, fpr, a->fpr_len)) ||
-	       (len && write_all(fd, payload, len));
+	return helper_write_all(fd, a, sizeof(*a)) ||
+	       (a->fpr_len && helper_write_all(fd, fpr, a->fpr_len)) ||
+	       (len && helper_write_all(fd, payload, len));
 }
 
 static int fail(int fd, const char *what, gpgme_error_t gerr)
@@ -125,12 +91,12 @@ static int serve_one(int fd, gpgme_ctx_t ctx)
 	int rc = -1;
 
 	memset(&a, 0, sizeof(a));
-	if (read_all(fd, &rq, sizeof(rq)) || rq.magic != HELPER_MAGIC ||
+	if (helper_read_all(fd, &rq, sizeof(rq)) || rq.magic != HELPER_MAGIC ||
 	    rq.len > HELPER_MAX_DATA || rq.rcpt_len > HELPER_MAX_RCPT)
 		return -1;
 	if (!(data = malloc(rq.len ? rq.len : 1)) ||
 	    !(rcpt = malloc(rq.rcpt_len + 1)) ||
-	    read_all(fd, rcpt, rq.rcpt_len) || read_all(fd, data, rq.len))
+	    helper_read_all(fd, rcpt, rq.rcpt_len) || helper_read_all(fd, data, rq.len))
 		goto cleanup;
 	rcpt[rq.rcpt_len] = '\0';
 	if ((gerr = gpgme_data_new_from_mem(&plain, data, rq.len, 0)) ||

@@ -5,7 +5,11 @@
 #ifndef RENRAKU_MAIL_HELPER_WIRE_H
 #define RENRAKU_MAIL_HELPER_WIRE_H
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define HELPER_FD 3                    /* the helper's end of the socket */
 #define HELPER_MAGIC 0x52474831u       /* "RGH1" */
@@ -48,5 +52,41 @@ struct helper_answer {
 	uint32_t fpr_len;
 	uint32_t len;
 };
+
+/* Whole reads and writes on the socket, both ends (EINTR retried; -1 on
+ * an error or the end of the stream). */
+static inline int helper_read_all(int fd, void *buf, size_t len)
+{
+	unsigned char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static inline int helper_write_all(int fd, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
 
 #endif
