@@ -171,6 +171,13 @@ void rk_progress_start(struct rk_progress *p, bool on, const char *label,
 /* done units so far; redrawn at most every 0.25 s, except final, which
  * draws 100% and ends the line.  p may be NULL. */
 void rk_progress_show(struct rk_progress *p, long long done, bool final);
+/* One redraw of a bar in place on stderr: "LABEL [####......]  45%  AMOUNT
+ * 85000 UNIT/s  0:02 left" (label left-aligned in width columns), frac of
+ * the work done after elapsed seconds; final ends the line.  What
+ * rk_progress_show and ingest's bar (by bytes) both draw. */
+void rk_progress_draw(const char *label, int width, double frac,
+		      const char *amount, double rate, const char *unit,
+		      double elapsed, bool final);
 
 /* ---------------------------------------------------------------- strings */
 
@@ -248,6 +255,8 @@ void rk_time_format_iso(int64_t t, char out[RK_TIME_TEXT]);
 /* A duration of s seconds for people: "2d 3h", "4h 5m", "6m 7s"; "-"
  * when s < 0 (none).  Always NUL-terminated within len. */
 void rk_duration_text(long long s, char *out, size_t len);
+/* Seconds from a to b (timespecs of one clock, e.g. CLOCK_MONOTONIC). */
+double rk_seconds_between(const struct timespec *a, const struct timespec *b);
 /* "YYYYMMDD" of the UTC day */
 void rk_time_format_day(int64_t t, char out[RK_TIME_TEXT]);
 /* The wall clock.  Only the command-line edge calls it (once per command

@@ -178,3 +178,9 @@ void rk_duration_text(long long s, char *out, size_t len)
 	else
 		snprintf(out, len, "%lldm %llds", s / 60, s % 60);
 }
+
+double rk_seconds_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}

@@ -338,13 +338,6 @@ choose_format(const struct ingest_options *opts, const char *name,
 
 /* ------------------------------------------------------------ storing */
 
-static double seconds_between(const struct timespec *a,
-			      const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) +
-	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
 /* The progress bar on stderr, for files of INGEST_PROGRESS_MIN_BYTES or
  * more when opts->progress (the command line sets it when stderr is a
  * terminal): "NAME [#####.....]  45%  120.3/267.1 MB  85,000 events/s
@@ -353,39 +346,28 @@ static double seconds_between(const struct timespec *a,
 static void show_progress(struct ingest_run *run, bool final)
 {
 	struct timespec now;
-	char bar[21];
-	double elapsed, rate, left, frac;
+	char amount[64];
+	double elapsed;
 	long long records = run->events + run->duplicates + run->rejected;
-	int fill;
 
 	if (!run->opts || !run->opts->progress ||
 	    run->size < INGEST_PROGRESS_MIN_BYTES)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (!final && run->progress_shown &&
-	    seconds_between(&run->last_progress, &now) < INGEST_PROGRESS_PERIOD)
+	    rk_seconds_between(&run->last_progress, &now) <
+		    INGEST_PROGRESS_PERIOD)
 		return;
 	run->last_progress = now;
 	run->progress_shown = true;
-	elapsed = seconds_between(&run->started, &now);
-	frac = final ? 1.0 : (double)run->offset / (double)run->size;
-	if (frac > 1.0)
-		frac = 1.0;
-	rate = elapsed > 0 ? (double)records / elapsed : 0;
-	left = frac > 0 ? elapsed * (1.0 - frac) / frac : 0;
-	fill = (int)(frac * 20.0);
-	for (int i = 0; i < 20; i++)
-		bar[i] = i < fill ? '#' : '.';
-	bar[20] = '\0';
-	fprintf(stderr, "\r%s [%s] %3d%%  %.1f/%.1f MB  %.0f events/s  "
-			"%lld:%02lld left ",
-		run->name, bar, (int)(frac * 100.0),
-		(double)(final ? run->size : run->offset) / 1e6,
-		(double)run->size / 1e6, rate, (long long)left / 60,
-		(long long)left % 60);
-	if (final)
-		fputc('\n', stderr);
-	fflush(stderr);
+	elapsed = rk_seconds_between(&run->started, &now);
+	snprintf(amount, sizeof(amount), "%.1f/%.1f MB",
+		 (double)(final ? run->size : run->offset) / 1e6,
+		 (double)run->size / 1e6);
+	rk_progress_draw(run->name, 0,
+			 final ? 1.0 : (double)run->offset / (double)run->size,
+			 amount, elapsed > 0 ? (double)records / elapsed : 0,
+			 "events", elapsed, final);
 }
 
 static enum rk_err begin(struct ingest_run *run)

@@ -1115,8 +1115,7 @@ static double lap(struct timespec *t0)
 	double d;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	d = (double)(t1.tv_sec - t0->tv_sec) +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	d = rk_seconds_between(t0, &t1);
 	*t0 = t1;
 	return d;
 }

@@ -125,8 +125,7 @@ static double elapsed_since(const struct timespec *t0)
 	struct timespec t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) +
-	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	return rk_seconds_between(t0, &t1);
 }
 
 /* The process's CPU seconds so far (user + system of every thread):
