@@ -45,4 +45,22 @@ head -n 10 "$WORK/big.jsonl" | sed 's/Progress/Small/' >"$WORK/small.jsonl"
 cmd="'$RENRAKU' --db '$WORK/p.db' --now 2026-12-01T00:00:00Z ingest '$WORK/small.jsonl' >/dev/null"
 script -qefc "$cmd" "$WORK/typescript2" </dev/null >"$WORK/tty2" 2>&1 || true
 check "no bar for a small file" test ! -s "$WORK/tty2"
+
+# 4. `renraku run` on the stored events: a bar per stage on a terminal,
+#    no bar on stderr when it is not one (offline, local sources only;
+#    there is no signing key here, so the notify stage's error is all
+#    stderr may hold).
+printf '[resolve]\nsources = local\n' >>"$RENRAKU_CONFIG"
+cp "$WORK/p.db" "$WORK/q.db"
+"$RENRAKU" --db "$WORK/q.db" --now 2026-12-01T01:00:00Z -q run --once --offline \
+	>"$WORK/run.out" 2>"$WORK/run.err" || true
+check "run: no bar on stderr when it is not a terminal" \
+	bash -c "! grep -q \$'\\r' '$WORK/run.err' && ! grep -q '\\[[#.]*\\]' '$WORK/run.err'"
+check "run: stderr holds only errors" bash -c "! grep -qv '^renraku: error:' '$WORK/run.err'"
+cmd="'$RENRAKU' --db '$WORK/p.db' --now 2026-12-01T01:00:00Z -q run --once --offline >/dev/null"
+script -qefc "$cmd" "$WORK/typescript3" </dev/null >"$WORK/tty3" 2>&1 || true
+check "run: the resolve bar is drawn on a terminal" grep -q "resolve  \[" "$WORK/tty3"
+check "run: the tickets bar too" grep -q "tickets  \[" "$WORK/tty3"
+check "run: the bars end at 100% with events/s" grep -q "\[####################\] 100%  [0-9]*/[0-9]* events  [0-9]* events/s" "$WORK/tty3"
+check "run: every event was looked up" test "$(sqlite3 "$WORK/p.db" "select count(*) from events where state = 'new'")" -eq 0
 finish
