@@ -312,10 +312,13 @@ static char *fixture_migrated(const char *name, size_t min_tables, char **dir)
 	return path;
 }
 
-/* A shipped version-2 database: opens, reaches the current version, keeps
- * every row of every v2 column, and the program carries on with it (the
- * held AMBER ticket can be decided, the unresolved event is looked up). */
-static void test_v2_database_opens(void **state)
+/* A shipped fixture opens, reaches the current version, keeps every row
+ * of every column it had (fixture_migrated), and the program carries on
+ * with it: its one held ticket can be approved (signed only when
+ * cleartext), and events stored before the upgrade are still found as
+ * duplicates.  now_days: how long after RK_TEST_NOW the decision is. */
+static void fixture_carries_on(const char *name, size_t min_tables,
+			       int now_days, bool cleartext)
 {
 	char *dir = NULL, *path;
 	struct rk_log log;
@@ -323,15 +326,15 @@ static void test_v2_database_opens(void **state)
 	struct store_ticket *rows = NULL;
 	size_t n = 0;
 
-	(void)state;
 	rk_log_init(&log, RK_LOG_ERROR);
-	path = fixture_migrated("v2", 15, &dir);
+	path = fixture_migrated(name, min_tables, &dir);
 	assert_int_equal(store_open(&store, path, 5000, &log), RK_OK);
-	store_set_now(store, RK_TEST_NOW + 86400 * 30);
+	store_set_now(store, RK_TEST_NOW + 86400LL * now_days);
 	assert_int_equal(store_tickets_list(store, STORE_TICKET_HELD, &rows, &n),
 			 RK_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(tickets_approve(store, &log, rows[0].id, "tester", false),
+	assert_int_equal(tickets_approve(store, &log, rows[0].id, "tester",
+					 cleartext),
 			 RK_OK);
 	store_tickets_free(rows, n);
 	store_close(store);
@@ -341,33 +344,21 @@ static void test_v2_database_opens(void **state)
 	free(dir);
 }
 
-/* A shipped version-10 database (a three-month history: replies,
- * bounces, escalations, inbound mail, an API token): every row of every
- * v10 column is kept, and its held ticket can still be decided. */
+/* Schema version 2 (the demo, an unresolved event put back for retry, a
+ * held TLP:AMBER ticket). */
+static void test_v2_database_opens(void **state)
+{
+	(void)state;
+	fixture_carries_on("v2", 15, 30, false);
+}
+
+/* Schema version 10 (a three-month history: replies, bounces,
+ * escalations, inbound mail, an API token; its held ticket is AMBER
+ * without a recipient key, so it is approved for cleartext). */
 static void test_v10_database_opens(void **state)
 {
-	char *dir = NULL, *path;
-	struct rk_log log;
-	struct rk_store *store = NULL;
-	struct store_ticket *rows = NULL;
-	size_t n = 0;
-
 	(void)state;
-	rk_log_init(&log, RK_LOG_ERROR);
-	path = fixture_migrated("v10", 26, &dir);
-	assert_int_equal(store_open(&store, path, 5000, &log), RK_OK);
-	store_set_now(store, RK_TEST_NOW + 86400 * 60);
-	assert_int_equal(store_tickets_list(store, STORE_TICKET_HELD, &rows, &n),
-			 RK_OK);
-	assert_true(n >= 1);
-	assert_int_equal(tickets_approve(store, &log, rows[0].id, "tester", true),
-			 RK_OK);
-	store_tickets_free(rows, n);
-	store_close(store);
-	check_dedup_across_upgrade(path, &log);
-	free(path);
-	rk_test_rmtree(dir);
-	free(dir);
+	fixture_carries_on("v10", 26, 60, true);
 }
 
 int main(void)
