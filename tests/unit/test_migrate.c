@@ -317,6 +317,16 @@ static char *fixture_migrated(const char *name, size_t min_tables, char **dir)
 			fail_msg("%s: table %s changed in migration", name,
 				 before[i].name);
 	}
+	/* version 13: every event has its data row, and ticket_events is
+	 * clustered by its key */
+	assert_int_equal(count_rows(db, "events"), count_rows(db, "event_data"));
+	assert_int_equal(count_rows(db, "events e WHERE NOT EXISTS (SELECT 1"
+					" FROM event_data d WHERE d.id = e.id)"),
+			 0);
+	assert_int_equal(count_rows(db, "sqlite_master WHERE name = "
+					"'ticket_events' AND sql LIKE "
+					"'%WITHOUT ROWID%'"),
+			 1);
 	sqlite3_close(db);
 	free(sql);
 	free(fixture);
