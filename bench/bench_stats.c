@@ -37,11 +37,11 @@ static const char *const gen_sql[] = {
 	"WITH RECURSIVE s(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM s"
 	" WHERE value < ?3) "
 	"INSERT INTO events (id, report_id, dedup_key, time_source, type, taxonomy,"
-	" source_ip, source_asn, tlp, severity, data, state, created_at, category)"
+	" source_ip, source_asn, tlp, severity, state, created_at, category)"
 	" SELECT value, 1 + (value - 1) / 100, 'k' || value,"
 	" ?1 + (value - 1) * ?2 / ?3, 'scanner', 'information-gathering',"
 	" '10.' || (value % 250) || '.' || (value / 250 % 250) || '.1',"
-	" 64512 + ((value - 1) / 10) % 1000, 1, 2, '{}',"
+	" 64512 + ((value - 1) / 10) % 1000, 1, 2,"
 	" CASE WHEN value % 97 = 0 THEN 'withheld' WHEN value % 50 = 0"
 	"  THEN 'suppressed' ELSE 'ticketed' END,"
 	" ?1 + (value - 1) * ?2 / ?3,"
@@ -49,6 +49,7 @@ static const char *const gen_sql[] = {
 	"  WHEN 2 THEN 'malware-site' WHEN 3 THEN 'dos' WHEN 4 THEN 'ics'"
 	"  WHEN 5 THEN 'targeted-attack' WHEN 6 THEN 'other' ELSE 'scan' END"
 	" FROM s",
+	"INSERT INTO event_data (id, data) SELECT id, '{}' FROM events",
 	"WITH RECURSIVE s(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM s"
 	" WHERE value < ?4) "
 	"INSERT INTO tickets (id, state, level, contact, template, lang, tlp,"

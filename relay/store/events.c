@@ -154,12 +154,16 @@ enum rk_err store_event_add(struct rk_store *store,
 	static const char sql[] =
 		"INSERT INTO events (report_id, dedup_key, time_source, type,"
 		" taxonomy, identifier, feed_name, source_ip, source_fqdn,"
-		" source_url, source_cc, source_asn, tlp, severity, data, state,"
+		" source_url, source_cc, source_asn, tlp, severity, state,"
 		" created_at, category, dedup_time)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-		" ?14, ?15, 'new', ?16, ?17, ?18)"
+		" ?14, 'new', ?15, ?16, ?17)"
 		" ON CONFLICT(dedup_time, dedup_key) DO NOTHING";
+	/* the data of the row just added, under its id (schema 13) */
+	static const char data_sql[] =
+		"INSERT INTO event_data (id, data) VALUES (?1, ?2)";
 	sqlite3_stmt *stmt;
+	int64_t id;
 	bool dup;
 	int rc;
 
@@ -187,18 +191,28 @@ enum rk_err store_event_add(struct rk_store *store,
 		sqlite3_bind_null(stmt, 12);
 	sqlite3_bind_int(stmt, 13, (int)ev->tlp);
 	sqlite3_bind_int(stmt, 14, (int)ev->severity);
-	bind_static(stmt, 15, ev->data);
-	sqlite3_bind_int64(stmt, 16, store->now);
-	bind_static(stmt, 17, ev->category);
-	sqlite3_bind_int64(stmt, 18, ev->dedup_time);
+	sqlite3_bind_int64(stmt, 15, store->now);
+	bind_static(stmt, 16, ev->category);
+	sqlite3_bind_int64(stmt, 17, ev->dedup_time);
 	rc = sqlite3_step(stmt);
 	/* Read the outcome before the reset. */
 	dup = rc == SQLITE_DONE && sqlite3_changes(store->db) == 0;
-	if (rc == SQLITE_DONE && id_out)
-		*id_out = dup ? 0 : sqlite3_last_insert_rowid(store->db);
+	id = rc == SQLITE_DONE && !dup ? sqlite3_last_insert_rowid(store->db) : 0;
 	store_done(stmt);
 	if (rc != SQLITE_DONE)
 		return store_fail(store, "add event");
+	if (!dup) {
+		if (!(stmt = store_stmt(store, data_sql)))
+			return RK_ERR_DB;
+		sqlite3_bind_int64(stmt, 1, id);
+		bind_static(stmt, 2, ev->data);
+		rc = sqlite3_step(stmt);
+		store_done(stmt);
+		if (rc != SQLITE_DONE)
+			return store_fail(store, "add event data");
+	}
+	if (id_out)
+		*id_out = id;
 	if (duplicate)
 		*duplicate = dup;
 	return RK_OK;
@@ -292,7 +306,7 @@ enum rk_err store_events_new(struct rk_store *store, int64_t after_id,
 			     size_t *n)
 {
 	static const char sql[] =
-		"SELECT " STORE_EVENT_COLS " FROM events e"
+		"SELECT " STORE_EVENT_COLS " FROM events e" STORE_EVENT_DATA_JOIN
 		" WHERE e.state = ?1 AND e.id > ?2 ORDER BY e.id LIMIT ?3";
 	sqlite3_stmt *stmt;
 
@@ -342,11 +356,11 @@ enum rk_err store_ticket_events(struct rk_store *store,
 {
 	static const char sql_all[] =
 		"SELECT " STORE_EVENT_COLS " FROM ticket_events te"
-		" JOIN events e ON te.event_id = e.id"
+		" JOIN events e ON te.event_id = e.id" STORE_EVENT_DATA_JOIN
 		" WHERE te.ticket_id = ?1 ORDER BY e.time_source, e.id";
 	static const char sql_unnotified[] =
 		"SELECT " STORE_EVENT_COLS " FROM ticket_events te"
-		" JOIN events e ON te.event_id = e.id"
+		" JOIN events e ON te.event_id = e.id" STORE_EVENT_DATA_JOIN
 		" WHERE te.ticket_id = ?1 AND te.message_row IS NULL"
 		" ORDER BY e.time_source, e.id";
 	sqlite3_stmt *stmt;
@@ -770,7 +784,7 @@ enum rk_err store_events_list(struct rk_store *store, const char *state,
 			      struct store_event **rows, size_t *n)
 {
 	static const char sql[] =
-		"SELECT " STORE_EVENT_COLS " FROM events e"
+		"SELECT " STORE_EVENT_COLS " FROM events e" STORE_EVENT_DATA_JOIN
 		" WHERE (?1 IS NULL OR e.state = ?1)"
 		" AND (?3 = 0 OR e.report_id = ?3)"
 		" ORDER BY e.id DESC LIMIT ?2";

@@ -75,8 +75,12 @@ enum rk_err store_address_mark_failing(struct rk_store *store,
 	"e.id, e.report_id, e.dedup_key, e.time_source, e.type, e.taxonomy, " \
 	"e.identifier, e.feed_name, e.source_ip, e.source_fqdn, "            \
 	"e.source_url, e.source_cc, e.source_asn, e.tlp, e.severity, "       \
-	"e.data, e.state, e.state_reason, e.created_at, "                  \
+	"d.data, e.state, e.state_reason, e.created_at, "                  \
 	"coalesce(e.chain_id, 0), e.retry_at, e.category"
+/* What a query selecting STORE_EVENT_COLS from `events e` joins: the
+ * event's data, in a table of its own since schema version 13 (a
+ * missing row reads as NULL data, as STORE_EVENT_COLS_NODATA gives). */
+#define STORE_EVENT_DATA_JOIN " LEFT JOIN event_data d ON d.id = e.id"
 /* The same columns without the event's data (NULL in its place): for
  * the stages that decide by the indexed fields alone. */
 #define STORE_EVENT_COLS_NODATA                                              \

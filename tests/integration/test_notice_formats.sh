@@ -83,7 +83,7 @@ check "attachment is application/json" test "$(json_get "$WORK/j.json" 'd["type"
 check "attachment parses as a JSON array of the 2 events" test "$(json_get "$WORK/j.json" 'len(json.loads(d["data"]))')" -eq 2
 check "each element is the flat IntelMQ object" test "$(json_get "$WORK/j.json" 'sorted(e["source.ip"] for e in json.loads(d["data"]))')" = "['192.0.2.7', '192.0.2.8']"
 check "fields ride along as stored (extra.attempts)" test "$(json_get "$WORK/j.json" '[e.get("extra.attempts") for e in json.loads(d["data"]) if e["source.ip"] == "192.0.2.7"][0]')" = 412
-sqlite3 "$WORK/renraku.db" "SELECT data FROM events WHERE source_ip IN ('192.0.2.7', '192.0.2.8') ORDER BY id" >"$WORK/stored.txt"
+sqlite3 "$WORK/renraku.db" "SELECT data FROM events JOIN event_data USING (id) WHERE source_ip IN ('192.0.2.7', '192.0.2.8') ORDER BY id" >"$WORK/stored.txt"
 check "elements are byte for byte events.data" "$PY" -c '
 import json, sys
 d = json.load(open(sys.argv[1]))

@@ -25,13 +25,13 @@ check "the bad row names file, line and reason" grep -q \
 	"2026-11-21-scan_ssh-jp-asn.csv:3: column 'port': 'twenty-two' is not an integer" err.txt
 q() { sqlite3 "$db" "$1"; }
 check "scan_ssh rows carry the schema's constant fields" [ \
-	"$(q "select count(*) from events where json_extract(data,'\$.\"classification.identifier\"')='open-ssh' and json_extract(data,'\$.\"feed.name\"')='Accessible-SSH'")" = 2 ]
+	"$(q "select count(*) from events join event_data using (id) where json_extract(data,'\$.\"classification.identifier\"')='open-ssh' and json_extract(data,'\$.\"feed.name\"')='Accessible-SSH'")" = 2 ]
 check "an unknown column is kept under extra." [ \
-	"$(q "select json_extract(data,'\$.\"extra.a_column_shadowserver_added_later\"') from events where json_extract(data,'\$.\"source.ip\"')='192.0.2.22'")" = kept ]
+	"$(q "select json_extract(data,'\$.\"extra.a_column_shadowserver_added_later\"') from events join event_data using (id) where json_extract(data,'\$.\"source.ip\"')='192.0.2.22'")" = kept ]
 check "AS 0 is no AS" [ \
-	"$(q "select count(*) from events where json_extract(data,'\$.\"source.ip\"')='192.0.2.24' and json_extract(data,'\$.\"source.asn\"') is null")" = 1 ]
+	"$(q "select count(*) from events join event_data using (id) where json_extract(data,'\$.\"source.ip\"')='192.0.2.24' and json_extract(data,'\$.\"source.asn\"') is null")" = 1 ]
 check "time.source in UTC" [ \
-	"$(q "select json_extract(data,'\$.\"time.source\"') from events where json_extract(data,'\$.\"source.ip\"')='192.0.2.22'")" = 2026-11-21T03:00:00+00:00 ]
+	"$(q "select json_extract(data,'\$.\"time.source\"') from events join event_data using (id) where json_extract(data,'\$.\"source.ip\"')='192.0.2.22'")" = 2026-11-21T03:00:00+00:00 ]
 
 rc=0
 "$RENRAKU" --now $NOW ingest "$fx"/2026-11-21-scan_ssh-noip-asn.csv \

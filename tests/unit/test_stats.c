@@ -325,12 +325,13 @@ static void test_networks_as_sql(void **state)
 			ev++;
 			snprintf(q, sizeof(q),
 				 "INSERT INTO events (id, report_id, dedup_key, time_source,"
-				 " type, taxonomy, source_asn, tlp, severity, data, created_at)"
-				 " VALUES (%lld, 1, 'k%lld', 0, 'scanner', 'x', %s, 1, 2, '{}', %lld);"
+				 " type, taxonomy, source_asn, tlp, severity, created_at)"
+				 " VALUES (%lld, 1, 'k%lld', 0, 'scanner', 'x', %s, 1, 2, %lld);"
+				 "INSERT INTO event_data (id, data) VALUES (%lld, '{}');"
 				 "INSERT INTO ticket_events (ticket_id, event_id, added_at)"
 				 " VALUES ('T%02d', %lld, 0)",
 				 ev, ev, a == 4 ? "NULL" : (a == 3 ? "64503" : a == 2 ? "64502" : "64501"),
-				 (long long)created, t, ev);
+				 (long long)created, ev, t, ev);
 			sql(db, q);
 		}
 		snprintf(q, sizeof(q),
