@@ -502,14 +502,8 @@ enum rk_err store_ticket_change(struct rk_store *store,
 				const struct store_ticket_change *ch);
 
 /* In a transaction.  Record that message message_row carried the given
- * events of ticket id. */
-enum rk_err store_ticket_events_notified(struct rk_store *store,
-					 const char *id, int64_t message_row,
-					 const int64_t *event_ids,
-					 size_t nevents);
-
-/* In a transaction.  The same as store_ticket_events_notified in one
- * statement whatever nevents (the notice path). */
+ * events of ticket id (event_ids borrowed), in one statement whatever
+ * nevents. */
 enum rk_err store_ticket_events_mark(struct rk_store *store, const char *id,
 				     int64_t message_row,
 				     const int64_t *event_ids, size_t nevents);

@@ -696,54 +696,19 @@ enum rk_err store_ticket_change(struct rk_store *store,
 			   ch->detail);
 }
 
-enum rk_err store_ticket_events_notified(struct rk_store *store,
-					 const char *id, int64_t message_row,
-					 const int64_t *event_ids,
-					 size_t nevents)
-{
-	/* one statement for the whole notice: the ids as a JSON array */
-	static const char sql[] =
-		"UPDATE ticket_events SET message_row = ?2 "
-		"WHERE ticket_id = ?1 AND event_id IN "
-		"(SELECT j.value FROM json_each(?3) j)";
-	sqlite3_stmt *stmt;
-	struct rk_buf b;
-	enum rk_err err;
-	int rc;
-
-	if (nevents == 0)
-		return RK_OK;
-	rk_buf_init(&b, SIZE_MAX / 2);
-	err = rk_buf_addc(&b, '[');
-	for (size_t i = 0; !err && i < nevents; i++)
-		err = rk_buf_addf(&b, "%s%lld", i ? "," : "",
-				  (long long)event_ids[i]);
-	if (!err)
-		err = rk_buf_addc(&b, ']');
-	if (!err && !(stmt = store_stmt(store, sql)))
-		err = RK_ERR_DB;
-	if (!err) {
-		store_bind_text(stmt, 1, id);
-		sqlite3_bind_int64(stmt, 2, message_row);
-		sqlite3_bind_text(stmt, 3, b.data, (int)b.len, SQLITE_STATIC);
-		rc = sqlite3_step(stmt);
-		store_done(stmt);
-		if (rc != SQLITE_DONE)
-			err = store_fail(store, "mark events notified");
-	}
-	rk_buf_release(&b);
-	return err;
-}
-
 enum rk_err store_ticket_events_mark(struct rk_store *store, const char *id,
 				     int64_t message_row,
 				     const int64_t *event_ids, size_t nevents)
 {
 	/* one statement for the whole notice: the ids as one bound JSON
-	 * array, each looked up in the primary key (ticket_id, event_id) */
+	 * array.  The ticket's rows are one range of the clustered key
+	 * (schema 13), walked once with each id tested against the list;
+	 * without the unary + the planner takes ticket_events_by_event
+	 * and seeks a page of it and of the table for every id (a notice
+	 * of 1,000 events: 2.6-3.7 ms against 0.4-0.9 ms). */
 	static const char sql[] =
 		"UPDATE ticket_events SET message_row = ?2 "
-		"WHERE ticket_id = ?1 AND event_id IN "
+		"WHERE ticket_id = ?1 AND +event_id IN "
 		"(SELECT value FROM json_each(?3))";
 	struct rk_buf ids;
 	sqlite3_stmt *stmt;

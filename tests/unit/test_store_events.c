@@ -282,8 +282,8 @@ static void test_ticket_events(void **state)
 	m.ticket_id = t.id;
 	m.message_id = "<test.1@example.org>";
 	assert_int_equal(store_message_add(f->store, &m, &message_row), RK_OK);
-	assert_int_equal(store_ticket_events_notified(f->store, t.id,
-						      message_row, ids, 2),
+	assert_int_equal(store_ticket_events_mark(f->store, t.id, message_row,
+						  ids, 2),
 			 RK_OK);
 	{
 		struct store_event ev = {.id = ids[2]};
