@@ -57,7 +57,53 @@ static const struct {
  * as RFC 4180 asks.  Bytes that are not UTF-8 become '?' (the data is
  * UTF-8 by construction; this only keeps a broken value from breaking the
  * file). */
+static enum rk_err add_cell_slow(struct rk_buf *out, const char *raw,
+				 size_t n);
+
+/* Printable ASCII (most cells): nothing to clean, nothing invalid, so
+ * only the quoting and the formula prefix, without a copy. */
+static bool printable(const char *raw, size_t n, bool *quote)
+{
+	*quote = false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)raw[i];
+
+		if (c < 0x20 || c >= 0x7f)
+			return false;
+		*quote |= c == ',' || c == '"';
+	}
+	return true;
+}
+
 static enum rk_err add_cell(struct rk_buf *out, const char *raw, size_t n)
+{
+	bool quote, formula;
+	enum rk_err err = RK_OK;
+	const char *p = raw, *end = raw + n, *q;
+
+	if (!printable(raw, n, &quote))
+		return add_cell_slow(out, raw, n);
+	formula = n > 0 && memchr("=+-@", raw[0], 4) != NULL;
+	if (quote)
+		err = rk_buf_addc(out, '"');
+	if (!err && formula)
+		err = rk_buf_addc(out, '\'');
+	/* quotes doubled: each run up to and with a quote, then one more */
+	while (!err && quote && (q = memchr(p, '"', (size_t)(end - p)))) {
+		err = rk_buf_add(out, p, (size_t)(q - p) + 1);
+		if (!err)
+			err = rk_buf_addc(out, '"');
+		p = q + 1;
+	}
+	if (!err)
+		err = rk_buf_add(out, p, (size_t)(end - p));
+	if (!err && quote)
+		err = rk_buf_addc(out, '"');
+	return err;
+}
+
+static enum rk_err add_cell_slow(struct rk_buf *out, const char *raw,
+				 size_t n)
 {
 	bool quote = false, formula;
 	bool valid = rk_utf8_valid(raw, n);

@@ -121,6 +121,8 @@ enum rk_err notify_fields_from_json(struct notify_fieldset *set,
 		struct notify_value *v = &out->v[f];
 		char *dump;
 
+		if (!j)
+			continue; /* absent */
 		switch (json_typeof(j)) {
 		case JSON_STRING:
 			v->kind = NOTIFY_V_STRING;
@@ -148,8 +150,6 @@ enum rk_err notify_fields_from_json(struct notify_fieldset *set,
 			free(dump);
 			break;
 		}
-		if (!j)
-			v->kind = NOTIFY_V_ABSENT;
 	}
 	return err;
 }
