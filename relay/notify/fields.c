@@ -27,6 +27,7 @@
  * JSON_REJECT_DUPLICATES.  tests/fuzz/fuzz_fields.c checks that the two
  * readers agree on arbitrary input.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
@@ -311,6 +312,16 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = on_close,
 };
 
+/* Whether any byte of the word w is below 0x20, is a backslash or has
+ * its high bit set (the bytes plain_text must look at). */
+static bool word_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t bs = w ^ (ones * '\\');
+
+	return ((w - ones * 0x20) | (bs - ones) | w) & highs;
+}
+
 /* Whether text[0..len) has nothing yajl might read otherwise than
  * Jansson outside the parse: a "\u" escape, a control character but
  * TAB, LF and CR, or bytes that are not strict UTF-8. */
@@ -318,24 +329,33 @@ static bool plain_text(const char *text, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)text;
 	bool ascii = true;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = p[i];
+	while (i < len) {
+		unsigned char c;
+		uint64_t w;
 
+		/* eight plain ASCII bytes at a time: most of the text */
+		if (len - i >= 8) {
+			memcpy(&w, p + i, sizeof(w));
+			if (!word_special(w)) {
+				i += 8;
+				continue;
+			}
+		}
+		c = p[i];
 		if (c >= 0x20 && c != '\\') {
 			ascii &= c < 0x80;
-			continue;
-		}
-		if (c == '\\') {
+		} else if (c == '\\') {
 			/* in a string an escape is two bytes; outside one a
 			 * backslash is an error anyway */
 			if (i + 1 < len && p[i + 1] == 'u')
 				return false;
 			i++;
-			continue;
-		}
-		if (c != '\t' && c != '\n' && c != '\r')
+		} else if (c != '\t' && c != '\n' && c != '\r') {
 			return false;
+		}
+		i++;
 	}
 	return ascii || rk_utf8_valid(text, len);
 }
@@ -390,8 +410,7 @@ enum rk_err notify_fieldset_read(struct notify_fieldset *set,
 		return RK_ERR_NOMEM;
 	for (size_t i = 0; i < n && !err; i++)
 		if (events[i].data)
-			err = notify_fields_read(set, events[i].data,
-						 strlen(events[i].data),
+			err = notify_fields_read(set, events[i].data, SIZE_MAX,
 						 &set->ev[i]);
 	if (err) {
 		free(set->ev);
