@@ -5,6 +5,8 @@
  *   template.c  finding templates/<template>/<lang>.mustache, rendering a
  *               template file (first line "Subject: ...", a blank line,
  *               the body), the preview command's work
+ *   fields.c    the fields of each event's data a notice uses, read
+ *               once (yajl callbacks, Jansson for anything unusual)
  *   context.c   the data a notice template sees (docs/templates.md)
  *   csv.c       events as CSV, formula-injection safe
  *   attach.c    which attachment a contact's format asks for; events as

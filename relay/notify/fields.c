@@ -163,6 +163,7 @@ struct reader {
 	size_t depth;   /* containers open */
 	int field;      /* the needed key at depth 1 waiting for its value,
 			   or -1 */
+	bool done;      /* the top-level object is closed */
 	bool unusual;   /* leave this text to Jansson */
 	enum rk_err err; /* RK_ERR_NOMEM, RK_ERR_LIMIT */
 };
@@ -296,7 +297,7 @@ static int on_close(void *ctx)
 {
 	struct reader *r = ctx;
 
-	r->depth--;
+	r->done = --r->depth == 0;
 	return 1;
 }
 
@@ -360,6 +361,15 @@ static bool plain_text(const char *text, size_t len)
 	return ascii || rk_utf8_valid(text, len);
 }
 
+/* JSON white space only (what Jansson allows after the value). */
+static bool only_space(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+			return false;
+	return true;
+}
+
 enum rk_err notify_fields_read(struct notify_fieldset *set, const char *text,
 			       size_t len, struct notify_fields *out)
 {
@@ -367,6 +377,7 @@ enum rk_err notify_fields_read(struct notify_fieldset *set, const char *text,
 	size_t start = set->text.len;
 	yajl_handle h;
 	yajl_status st = yajl_status_error;
+	size_t end;
 	json_t *data;
 	enum rk_err err;
 
@@ -375,15 +386,19 @@ enum rk_err notify_fields_read(struct notify_fieldset *set, const char *text,
 	if (plain_text(text, len)) {
 		if (!(h = yajl_alloc(&callbacks, NULL, &r)))
 			return RK_ERR_NOMEM;
+		/* The parse stops where the object ends; what follows is
+		 * checked here: yajl would let an unterminated string
+		 * after it through. */
+		yajl_config(h, yajl_allow_trailing_garbage, 1);
 		st = yajl_parse(h, (const unsigned char *)text, len);
-		if (st == yajl_status_ok)
-			st = yajl_complete_parse(h);
+		end = yajl_get_bytes_consumed(h);
 		yajl_free(h);
 		if (r.err) {
 			rk_buf_truncate(&set->text, start);
 			return r.err;
 		}
-		if (st == yajl_status_ok && !r.unusual)
+		if (st == yajl_status_ok && r.done && !r.unusual &&
+		    only_space(text + end, len - end))
 			return RK_OK;
 	}
 	/* Jansson's reading, from the start */

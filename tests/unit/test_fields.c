@@ -227,6 +227,10 @@ static void test_fallbacks(void **state)
 	check_none("{\"source.ip\": \"x}", SIZE_MAX);
 	check_none("{\"source.ip\": \"x\"} {}", SIZE_MAX);
 	check_none("{\"source.ip\": \"x\"} x", SIZE_MAX);
+	/* yajl would let an unterminated string after the object through */
+	check_none("{\"source.ip\": \"x\"}\"", SIZE_MAX);
+	check_none("{\"source.ip\": \"x\"} \"abc", SIZE_MAX);
+	check("{\"source.ip\": \"x\"} \r\n\t ", false);
 	check_none("{\"source.ip\": \"x\",}", SIZE_MAX);
 	check_none("{\"extra.a\": [1,]}", SIZE_MAX);
 	check_none("{\"source.ip\": \"\\x\"}", SIZE_MAX);
