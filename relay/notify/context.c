@@ -444,6 +444,10 @@ enum rk_err notify_ticket_context_fields(const struct rk_config *cfg,
 			goto cleanup;
 		fields = &own;
 	}
+	if (fields->n < n) {
+		err = RK_ERR_INTERNAL; /* not these events' fields */
+		goto cleanup;
+	}
 	for (size_t i = 0; i < n; i++) {
 		enum subject subj = subject_of(&events[i]);
 		enum table_kind kind;

@@ -58,7 +58,47 @@ static const struct {
  * UTF-8 by construction; this only keeps a broken value from breaking the
  * file). */
 static enum rk_err add_cell_slow(struct rk_buf *out, const char *raw,
-				 size_t n);
+				 size_t n)
+{
+	bool quote = false, formula;
+	bool valid = rk_utf8_valid(raw, n);
+	enum rk_err err = RK_OK;
+	char *v = rk_strndup(raw, n);
+
+	if (!v)
+		return RK_ERR_NOMEM;
+	/* C1 controls, line separators and bidi overrides too, as in the
+	 * body (a NUL inside the value ends it here: never part of a cell) */
+	if (valid)
+		rk_str_clean_line(v);
+	n = strlen(v);
+
+	formula = n > 0 && memchr("=+-@\t\r", raw[0], 6) != NULL;
+	/* CR and LF never reach the output (see below), so a comma or a
+	 * quote is what needs quoting */
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = v[i] == ',' || v[i] == '"';
+	if (quote)
+		err = rk_buf_addc(out, '"');
+	if (!err && formula)
+		err = rk_buf_addc(out, '\'');
+	for (size_t i = 0; i < n && !err; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (c == '"')
+			err = rk_buf_add(out, "\"\"", 2);
+		else if (c < 0x20 || c == 0x7f)
+			err = rk_buf_addc(out, ' ');
+		else if (!valid && c >= 0x80)
+			err = rk_buf_addc(out, '?');
+		else
+			err = rk_buf_addc(out, (char)c);
+	}
+	if (!err && quote)
+		err = rk_buf_addc(out, '"');
+	free(v);
+	return err;
+}
 
 /* Printable ASCII (most cells): nothing to clean, nothing invalid, so
  * only the quoting and the formula prefix, without a copy. */
@@ -99,49 +139,6 @@ static enum rk_err add_cell(struct rk_buf *out, const char *raw, size_t n)
 		err = rk_buf_add(out, p, (size_t)(end - p));
 	if (!err && quote)
 		err = rk_buf_addc(out, '"');
-	return err;
-}
-
-static enum rk_err add_cell_slow(struct rk_buf *out, const char *raw,
-				 size_t n)
-{
-	bool quote = false, formula;
-	bool valid = rk_utf8_valid(raw, n);
-	enum rk_err err = RK_OK;
-	char *v = rk_strndup(raw, n);
-
-	if (!v)
-		return RK_ERR_NOMEM;
-	/* C1 controls, line separators and bidi overrides too, as in the
-	 * body (a NUL inside the value ends it here: never part of a cell) */
-	if (valid)
-		rk_str_clean_line(v);
-	n = strlen(v);
-
-	formula = n > 0 && memchr("=+-@\t\r", raw[0], 6) != NULL;
-	/* CR and LF never reach the output (see below), so a comma or a
-	 * quote is what needs quoting */
-	for (size_t i = 0; i < n && !quote; i++)
-		quote = v[i] == ',' || v[i] == '"';
-	if (quote)
-		err = rk_buf_addc(out, '"');
-	if (!err && formula)
-		err = rk_buf_addc(out, '\'');
-	for (size_t i = 0; i < n && !err; i++) {
-		unsigned char c = (unsigned char)v[i];
-
-		if (c == '"')
-			err = rk_buf_add(out, "\"\"", 2);
-		else if (c < 0x20 || c == 0x7f)
-			err = rk_buf_addc(out, ' ');
-		else if (!valid && c >= 0x80)
-			err = rk_buf_addc(out, '?');
-		else
-			err = rk_buf_addc(out, (char)c);
-	}
-	if (!err && quote)
-		err = rk_buf_addc(out, '"');
-	free(v);
 	return err;
 }
 
@@ -282,6 +279,8 @@ enum rk_err notify_events_csv_fields(const struct store_event *events,
 		err = notify_fieldset_read(&own, events, n);
 		fields = &own;
 	}
+	if (!err && fields->n < n)
+		err = RK_ERR_INTERNAL; /* not these events' fields */
 	for (size_t c = 0; c < RK_ARRAY_LEN(csv_columns) && !err; c++) {
 		if (c)
 			err = rk_buf_addc(&csv, ',');
