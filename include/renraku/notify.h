@@ -119,8 +119,9 @@ enum rk_err notify_render_template(const char *text, size_t len,
  * with an exponent, an integer of more than 18 digits or with a leading
  * zero, a real of more than 40 characters, nesting deeper than 32, one
  * of these keys holding an object or an array, a top level that is not
- * an object, any error -- is read by json_loads instead, so the values
- * are always those Jansson gives (a duplicate key: the last value).
+ * an object, anything but white space after the object, any error --
+ * is read by json_loads instead, so the values are always those Jansson
+ * gives (a duplicate key: the last value).
  * Data that is not a JSON object has no fields.
  */
 enum notify_field {

@@ -21,7 +21,9 @@
  *     than 40 characters (it may overflow), a leading zero;
  *   - nesting deeper than RK_MAX_JSON_DEPTH (Jansson stops at 2048);
  *   - a needed key holding an object or an array (kept as JSON text);
- *   - a top level that is not an object, and any error yajl reports.
+ *   - a top level that is not an object, anything but white space after
+ *     the object (yajl lets an unterminated string there through), and
+ *     any error yajl reports.
  *
  * A duplicate key keeps its last value, as Jansson does without
  * JSON_REJECT_DUPLICATES.  tests/fuzz/fuzz_fields.c checks that the two
