@@ -149,7 +149,8 @@ static void build_notice(struct env *e, struct mail_signer *signer,
 			 const struct mail_crypt *crypt, struct rk_buf *raw)
 {
 	const struct store_ticket *t = &e->ticket;
-	json_t *ctx = NULL, *datas[NEVENTS];
+	json_t *ctx = NULL;
+	struct notify_fieldset fields;
 	char *path = NULL, *lang = NULL, rnd[17], attach_name[64];
 	struct notify_rendered r = {NULL, NULL};
 	struct rk_buf tmpl, csv, msgid, subject;
@@ -160,13 +161,11 @@ static void build_notice(struct env *e, struct mail_signer *signer,
 	rk_buf_init(&msgid, 512);
 	rk_buf_init(&subject, RK_MAX_SUBJECT + 256);
 	memset(&mail, 0, sizeof(mail));
-	/* as relay/notify/notice.c does: each event's data parsed once */
-	for (size_t i = 0; i < NEVENTS; i++) {
-		datas[i] = json_loads(e->events[i].data, 0, NULL);
-		if (!datas[i])
-			bench_die("event data is not JSON");
-	}
-	bench_check(notify_ticket_context_parsed(&e->cfg, t, e->events, datas,
+	/* as relay/notify/notice.c does: each event's data read once */
+	notify_fieldset_init(&fields);
+	bench_check(notify_fieldset_read(&fields, e->events, NEVENTS),
+		    "notify_fieldset_read");
+	bench_check(notify_ticket_context_fields(&e->cfg, t, e->events, &fields,
 						 NEVENTS,
 						 mail_signer_fpr(e->signer),
 						 (int64_t)1795169700, &ctx),
@@ -187,10 +186,9 @@ static void build_notice(struct env *e, struct mail_signer *signer,
 	} else {
 		bench_check(rk_buf_addf(&subject, " %s", r.subject), "subject");
 	}
-	bench_check(notify_events_csv_parsed(e->events, datas, NEVENTS, &csv),
+	bench_check(notify_events_csv_fields(e->events, &fields, NEVENTS, &csv),
 		    "notify_events_csv");
-	for (size_t i = 0; i < NEVENTS; i++)
-		json_decref(datas[i]);
+	notify_fieldset_release(&fields);
 	snprintf(attach_name, sizeof(attach_name), "events-%s.csv", t->id);
 	bench_check(rk_random_hex(rnd, 8), "random");
 	bench_check(rk_buf_addf(&msgid, "<%s.%s@%s>", t->id, rnd,

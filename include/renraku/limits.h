@@ -62,6 +62,7 @@
 /* Mail */
 #define RK_MAX_MESSAGE (64u << 20)       /* one built message */
 #define RK_MAX_ATTACHMENT (32u << 20)    /* one CSV attachment */
+#define RK_MAX_NOTICE_FIELDS (256u << 20) /* the data fields a notice reads, bytes */
 #define RK_MAX_CSV_CELL 8192             /* one CSV cell; longer is cut */
 #define RK_MAX_CC 100                    /* Cc addresses of one contact */
 #define RK_MAX_ORG 256                   /* organization name, bytes */

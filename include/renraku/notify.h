@@ -5,6 +5,8 @@
  *   template.c  finding templates/<template>/<lang>.mustache, rendering a
  *               template file (first line "Subject: ...", a blank line,
  *               the body), the preview command's work
+ *   fields.c    the fields of each event's data a notice uses, read
+ *               once (yajl callbacks, Jansson for anything unusual)
  *   context.c   the data a notice template sees (docs/templates.md)
  *   csv.c       events as CSV, formula-injection safe
  *   attach.c    which attachment a contact's format asks for; events as
@@ -102,6 +104,109 @@ enum rk_err notify_render_template(const char *text, size_t len,
 				   struct notify_rendered *out,
 				   const struct rk_log *log);
 
+/* ------------------------------------------------------------ fields */
+
+/*
+ * The fields of an event's data (its flat IntelMQ JSON object) that a
+ * notice uses: the context, the evidence table and the CSV.  A notice
+ * reads each event's data once into a notify_fieldset and every part of
+ * it works from that (relay/notify/fields.c).
+ *
+ * The text is read with yajl's event parser, keeping only these keys of
+ * the top-level object; whatever yajl might read otherwise than
+ * json_loads(data, 0, NULL) does -- a "\u" escape, a control character
+ * other than TAB, CR and LF anywhere, bytes that are not UTF-8, a number
+ * with an exponent, an integer of more than 18 digits or with a leading
+ * zero, a real of more than 40 characters, nesting deeper than 32, one
+ * of these keys holding an object or an array, a top level that is not
+ * an object, anything but white space after the object, any error --
+ * is read by json_loads instead, so the values are always those Jansson
+ * gives (a duplicate key: the last value).
+ * Data that is not a JSON object has no fields.
+ */
+enum notify_field {
+	NOTIFY_F_TIME_SOURCE,          /* time.source */
+	NOTIFY_F_SOURCE_IP,            /* source.ip */
+	NOTIFY_F_SOURCE_PORT,          /* source.port */
+	NOTIFY_F_SOURCE_ASN,           /* source.asn */
+	NOTIFY_F_SOURCE_FQDN,          /* source.fqdn */
+	NOTIFY_F_SOURCE_URL,           /* source.url */
+	NOTIFY_F_SOURCE_CC,            /* source.geolocation.cc */
+	NOTIFY_F_TYPE,                 /* classification.type */
+	NOTIFY_F_IDENTIFIER,           /* classification.identifier */
+	NOTIFY_F_MALWARE,              /* malware.name */
+	NOTIFY_F_PROTO_TRANSPORT,      /* protocol.transport */
+	NOTIFY_F_PROTO_APPLICATION,    /* protocol.application */
+	NOTIFY_F_DEST_IP,              /* destination.ip */
+	NOTIFY_F_DEST_PORT,            /* destination.port */
+	NOTIFY_F_FEED,                 /* feed.name */
+	NOTIFY_F_COUNT
+};
+
+/* The IntelMQ key of a field ("source.ip"); static. */
+const char *notify_field_key(enum notify_field f);
+
+enum notify_value_kind {
+	NOTIFY_V_ABSENT = 0, /* not in the data */
+	NOTIFY_V_NULL,
+	NOTIFY_V_STRING,     /* text: the decoded string (no NUL, UTF-8) */
+	NOTIFY_V_INTEGER,    /* num.i */
+	NOTIFY_V_REAL,       /* num.d */
+	NOTIFY_V_TRUE,
+	NOTIFY_V_FALSE,
+	NOTIFY_V_JSON        /* an object or array: text is its compact
+				JSON (JSON_COMPACT | JSON_ENSURE_ASCII) */
+};
+
+struct notify_value {
+	enum notify_value_kind kind;
+	size_t off, len;     /* STRING, JSON: text at the set's text + off,
+				len bytes, NUL-terminated */
+	union {
+		long long i;
+		double d;
+	} num;
+};
+
+/* One event's fields. */
+struct notify_fields {
+	struct notify_value v[NOTIFY_F_COUNT];
+	bool jansson;        /* read by json_loads (the fallback) */
+};
+
+/* The fields of a notice's events: ev[i] is events[i]'s.  The text of
+ * every value lives in text (at most RK_MAX_NOTICE_FIELDS bytes). */
+struct notify_fieldset {
+	struct notify_fields *ev; /* owned, n */
+	size_t n;
+	struct rk_buf text;       /* owned */
+};
+
+void notify_fieldset_init(struct notify_fieldset *set);
+void notify_fieldset_release(struct notify_fieldset *set);
+
+/* events[0..n)'s data (NULL: no fields) into set (init'ed; what it held
+ * before is dropped).  RK_ERR_NOMEM, RK_ERR_LIMIT (the text outgrew
+ * RK_MAX_NOTICE_FIELDS). */
+enum rk_err notify_fieldset_read(struct notify_fieldset *set,
+				 const struct store_event *events, size_t n);
+
+/* One event's data text[0..len) (a NUL ends it early, as it ends the
+ * string json_loads is given) into *out, its text appended to set->text;
+ * set->ev is not touched.  RK_ERR_NOMEM, RK_ERR_LIMIT. */
+enum rk_err notify_fields_read(struct notify_fieldset *set, const char *text,
+			       size_t len, struct notify_fields *out);
+/* The same from a parsed value (borrowed; NULL or not an object: no
+ * fields): what the fallback does, and the reference the tests and the
+ * fuzzer compare the fast reader with. */
+enum rk_err notify_fields_from_json(struct notify_fieldset *set,
+				    const json_t *data,
+				    struct notify_fields *out);
+
+/* The text of a STRING or JSON value (borrowed from set; "" otherwise). */
+const char *notify_value_text(const struct notify_fieldset *set,
+			      const struct notify_value *v);
+
 /* ------------------------------------------------------------ context */
 
 /* The data a notice template sees for a ticket and its events (see
@@ -111,15 +216,15 @@ enum rk_err notify_ticket_context(const struct rk_config *cfg,
 				  const struct store_event *events, size_t n,
 				  const char *signer_fpr, int64_t now,
 				  json_t **out);
-/* The same with each event's data already parsed (datas[i] is events[i]'s
- * data as a JSON object, borrowed; NULL = parse here), so that a notice
- * parses its events once for the context and the CSV. */
-enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
+/* The same with the events' fields already read (fields: n events,
+ * borrowed; NULL = read here), so that a notice reads its events once
+ * for the context and the CSV. */
+enum rk_err notify_ticket_context_fields(const struct rk_config *cfg,
 					 const struct store_ticket *t,
 					 const struct store_event *events,
-					 json_t *const *datas, size_t n,
-					 const char *signer_fpr, int64_t now,
-					 json_t **out);
+					 const struct notify_fieldset *fields,
+					 size_t n, const char *signer_fpr,
+					 int64_t now, json_t **out);
 
 /* ------------------------------------------------------------ CSV */
 
@@ -127,11 +232,11 @@ enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
  * CR) are prefixed with ' so spreadsheets do not run them as formulas. */
 enum rk_err notify_events_csv(const struct store_event *events, size_t n,
 			      struct rk_buf *out);
-/* The same with the events' data already parsed (see
- * notify_ticket_context_parsed). */
-enum rk_err notify_events_csv_parsed(const struct store_event *events,
-				     json_t *const *datas, size_t n,
-				     struct rk_buf *out);
+/* The same with the events' fields already read (see
+ * notify_ticket_context_fields). */
+enum rk_err notify_events_csv_fields(const struct store_event *events,
+				     const struct notify_fieldset *fields,
+				     size_t n, struct rk_buf *out);
 
 /* ------------------------------------------------------------ attachment */
 

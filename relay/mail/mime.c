@@ -867,23 +867,36 @@ cleanup:
 /* Append p[0..n) to out with every LF not preceded by CR made CRLF. */
 static enum rk_err add_crlf(struct rk_buf *out, const char *p, size_t n)
 {
+	const char *end = p + n, *from = p, *lf;
 	size_t extra = 0;
 	char *w;
 	enum rk_err err;
 
-	for (size_t i = 0; i < n; i++)
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+	if (!n) {
+		if ((err = rk_buf_grow(out, 0)))
+			return err;
+		out->data[out->len] = '\0';
+		return RK_OK;
+	}
+	/* line by line (memchr): a message is mostly long runs of text */
+	for (lf = p; (lf = memchr(lf, '\n', (size_t)(end - lf))); lf++)
+		if (lf == p || lf[-1] != '\r')
 			extra++;
 	if (n > SIZE_MAX - extra)
 		return RK_ERR_LIMIT;
 	if ((err = rk_buf_grow(out, n + extra)))
 		return err;
 	w = out->data + out->len;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
-			*w++ = '\r';
-		*w++ = p[i];
+	for (lf = p; (lf = memchr(lf, '\n', (size_t)(end - lf))); lf++) {
+		if (lf != p && lf[-1] == '\r')
+			continue;
+		/* the text up to the LF, a CR; the LF starts the next run */
+		memcpy(w, from, (size_t)(lf - from));
+		w += lf - from;
+		*w++ = '\r';
+		from = lf;
 	}
+	memcpy(w, from, (size_t)(end - from));
 	out->len += n + extra;
 	out->data[out->len] = '\0';
 	return RK_OK;

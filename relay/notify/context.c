@@ -92,35 +92,40 @@ static char *clean(const char *s)
 	return copy ? rk_str_clean_line(copy) : NULL;
 }
 
-/* A field of the event's data JSON as text (numbers printed), cleaned;
- * NULL when absent or empty.  Caller frees. */
-static char *field(json_t *data, const char *key)
+/* One event's data fields, as the notice read them. */
+struct evdata {
+	const struct notify_fieldset *set;
+	const struct notify_fields *f;
+};
+
+/* A field of the event's data as text (numbers printed), cleaned; NULL
+ * when absent, empty or neither a string nor a number.  Caller frees. */
+static char *field(const struct evdata *d, enum notify_field key)
 {
-	json_t *v = json_object_get(data, key);
+	const struct notify_value *v = &d->f->v[key];
 	char num[32];
 
-	if (json_is_string(v))
-		return json_string_length(v) ? clean(json_string_value(v)) : NULL;
-	if (json_is_integer(v)) {
-		snprintf(num, sizeof(num), "%lld",
-			 (long long)json_integer_value(v));
+	switch (v->kind) {
+	case NOTIFY_V_STRING:
+		return v->len ? clean(notify_value_text(d->set, v)) : NULL;
+	case NOTIFY_V_INTEGER:
+		snprintf(num, sizeof(num), "%lld", v->num.i);
 		return rk_strdup(num);
-	}
-	if (json_is_real(v)) {
-		snprintf(num, sizeof(num), "%g", json_real_value(v));
+	case NOTIFY_V_REAL:
+		snprintf(num, sizeof(num), "%g", v->num.d);
 		return rk_strdup(num);
+	default:
+		return NULL;
 	}
-	return NULL;
 }
 
-/* Does the event's data carry a non-empty value for key? */
-static bool has_field(json_t *data, const char *key)
+/* Does the event's data carry a value field() gives text for? */
+static bool has_field(const struct evdata *d, enum notify_field key)
 {
-	char *v = field(data, key);
-	bool has = v != NULL;
+	const struct notify_value *v = &d->f->v[key];
 
-	free(v);
-	return has;
+	return (v->kind == NOTIFY_V_STRING && v->len) ||
+	       v->kind == NOTIFY_V_INTEGER || v->kind == NOTIFY_V_REAL;
 }
 
 static int set_str(json_t *obj, const char *key, const char *value)
@@ -157,14 +162,15 @@ static char *addr_text(const struct store_event *ev)
 }
 
 /* protocol.application, else protocol.transport; caller frees */
-static char *protocol_text(json_t *data)
+static char *protocol_text(const struct evdata *data)
 {
-	char *proto = field(data, "protocol.application");
+	char *proto = field(data, NOTIFY_F_PROTO_APPLICATION);
 
-	return proto ? proto : field(data, "protocol.transport");
+	return proto ? proto : field(data, NOTIFY_F_PROTO_TRANSPORT);
 }
 
-static json_t *event_json(const struct store_event *ev, json_t *data)
+static json_t *event_json(const struct store_event *ev,
+			  const struct evdata *data)
 {
 	json_t *o = json_object();
 	char utc[RK_TIME_TEXT], jst[RK_TIME_TEXT];
@@ -174,16 +180,16 @@ static json_t *event_json(const struct store_event *ev, json_t *data)
 		return NULL;
 	rk_time_format(ev->time_source, 0, utc);
 	rk_time_format(ev->time_source, JST_OFFSET_MIN, jst);
-	what = field(data, "classification.identifier");
+	what = field(data, NOTIFY_F_IDENTIFIER);
 	if (!what)
-		what = field(data, "malware.name");
+		what = field(data, NOTIFY_F_MALWARE);
 	if (!what)
 		what = clean(ev->type);
-	set_own(o, "ip", field(data, "source.ip"));
-	set_own(o, "port", field(data, "source.port"));
-	set_own(o, "asn", field(data, "source.asn"));
-	set_own(o, "fqdn", field(data, "source.fqdn"));
-	set_own(o, "url", field(data, "source.url"));
+	set_own(o, "ip", field(data, NOTIFY_F_SOURCE_IP));
+	set_own(o, "port", field(data, NOTIFY_F_SOURCE_PORT));
+	set_own(o, "asn", field(data, NOTIFY_F_SOURCE_ASN));
+	set_own(o, "fqdn", field(data, NOTIFY_F_SOURCE_FQDN));
+	set_own(o, "url", field(data, NOTIFY_F_SOURCE_URL));
 	set_own(o, "addr", addr_text(ev));
 	set_str(o, "subject", subject_names[subject_of(ev)]);
 	json_object_set_new(o, "has_ip", json_boolean(json_object_get(o, "ip")));
@@ -196,17 +202,17 @@ static json_t *event_json(const struct store_event *ev, json_t *data)
 	set_str(o, "time_utc", utc);
 	set_str(o, "time_jst", jst);
 	set_own(o, "type", clean(ev->type));
-	set_own(o, "identifier", field(data, "classification.identifier"));
-	set_own(o, "malware", field(data, "malware.name"));
+	set_own(o, "identifier", field(data, NOTIFY_F_IDENTIFIER));
+	set_own(o, "malware", field(data, NOTIFY_F_MALWARE));
 	set_own(o, "protocol", protocol_text(data));
-	set_own(o, "dest_ip", field(data, "destination.ip"));
-	set_own(o, "dest_port", field(data, "destination.port"));
+	set_own(o, "dest_ip", field(data, NOTIFY_F_DEST_IP));
+	set_own(o, "dest_port", field(data, NOTIFY_F_DEST_PORT));
 	json_object_set_new(o, "has_dest_port",
 			    json_boolean(json_object_get(o, "dest_port")));
 	json_object_set_new(o, "has_protocol",
 			    json_boolean(json_object_get(o, "protocol")));
 	set_own(o, "what", what);
-	set_own(o, "feed", field(data, "feed.name"));
+	set_own(o, "feed", field(data, NOTIFY_F_FEED));
 	return o;
 }
 
@@ -296,8 +302,9 @@ static char *or_empty(char *s)
 	return s ? s : rk_strdup("");
 }
 
-static enum rk_err row_from_event(const struct store_event *ev, json_t *data,
-				  bool ja, struct row *r)
+static enum rk_err row_from_event(const struct store_event *ev,
+				  const struct evdata *data, bool ja,
+				  struct row *r)
 {
 	char t[RK_TIME_TEXT];
 
@@ -306,8 +313,8 @@ static enum rk_err row_from_event(const struct store_event *ev, json_t *data,
 	r->addr = addr_text(ev);
 	if (!r->addr)
 		r->addr = rk_strdup("-");
-	r->sport = or_empty(field(data, "source.port"));
-	r->dport = or_empty(field(data, "destination.port"));
+	r->sport = or_empty(field(data, NOTIFY_F_SOURCE_PORT));
+	r->dport = or_empty(field(data, NOTIFY_F_DEST_PORT));
 	/* a service on the recipient's host: its port is the source port
 	 * in Shadowserver-style reports, the destination port in others
 	 * (a scanner's view); either way it is the service's port */
@@ -319,12 +326,12 @@ static enum rk_err row_from_event(const struct store_event *ev, json_t *data,
 	}
 	r->proto = or_empty(protocol_text(data));
 	r->time = rk_strdup(t);
-	r->what = field(data, "classification.identifier");
+	r->what = field(data, NOTIFY_F_IDENTIFIER);
 	if (!r->what)
-		r->what = field(data, "malware.name");
+		r->what = field(data, NOTIFY_F_MALWARE);
 	if (!r->what)
 		r->what = clean(ev->type);
-	r->url = field(data, "source.url");
+	r->url = field(data, NOTIFY_F_SOURCE_URL);
 	if (!r->addr || !r->sport || !r->dport || !r->proto || !r->time ||
 	    !r->what)
 		return RK_ERR_NOMEM;
@@ -357,17 +364,57 @@ enum rk_err notify_ticket_context(const struct rk_config *cfg,
 				  const char *signer_fpr, int64_t now,
 				  json_t **out)
 {
-	return notify_ticket_context_parsed(cfg, t, events, NULL, n,
+	return notify_ticket_context_fields(cfg, t, events, NULL, n,
 					    signer_fpr, now, out);
 }
 
-enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
+/* The ticket's types, in the order the events show them, into types
+ * ("scanner, malware-distribution"); *distinct how many. */
+static void type_list(const struct store_event *events, size_t n,
+		      struct rk_buf *types, size_t *distinct)
+{
+	const char *seen[16];
+	size_t nseen = 0;
+
+	*distinct = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *type = events[i].type;
+		bool known = false;
+
+		if (!type)
+			continue;
+		/* most tickets have one type: the last one seen first */
+		for (size_t k = nseen; k-- > 0 && !known;)
+			known = strcmp(seen[k], type) == 0;
+		if (known)
+			continue;
+		if (nseen == RK_ARRAY_LEN(seen)) {
+			/* many types: every earlier event is the list */
+			for (size_t k = 0; k < i && !known; k++)
+				known = events[k].type &&
+					strcmp(events[k].type, type) == 0;
+			if (known)
+				continue;
+		} else {
+			seen[nseen++] = type;
+		}
+		if (rk_buf_addf(types, "%s%s", *distinct ? ", " : "", type) !=
+		    RK_OK)
+			break;
+		(*distinct)++;
+	}
+}
+
+enum rk_err notify_ticket_context_fields(const struct rk_config *cfg,
 					 const struct store_ticket *t,
 					 const struct store_event *events,
-					 json_t *const *datas, size_t n,
-					 const char *signer_fpr, int64_t now,
-					 json_t **out)
+					 const struct notify_fieldset *fields,
+					 size_t n, const char *signer_fpr,
+					 int64_t now, json_t **out)
 {
+	struct notify_fieldset own;
+	const char *last_type = NULL;
+	enum table_kind last_kind = TABLE_GENERIC;
 	const struct store_chain_entry *who = chain_entry(t);
 	bool ja = t->lang && strcmp(t->lang, "ja") == 0;
 	size_t shown = n < RK_MAX_NOTICE_ROWS ? n : RK_MAX_NOTICE_ROWS;
@@ -386,36 +433,44 @@ enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
 	rk_buf_init(&table, RK_MAX_RENDERED);
 	rk_buf_init(&tag, 256);
 	rk_buf_init(&csv, RK_MAX_ATTACHMENT);
+	notify_fieldset_init(&own);
 	*out = NULL;
 	if (!rows || !ctx || !list) {
 		err = RK_ERR_NOMEM;
 		goto cleanup;
 	}
+	if (!fields) {
+		if ((err = notify_fieldset_read(&own, events, n)))
+			goto cleanup;
+		fields = &own;
+	}
+	if (fields->n < n) {
+		err = RK_ERR_INTERNAL; /* not these events' fields */
+		goto cleanup;
+	}
 	for (size_t i = 0; i < n; i++) {
 		enum subject subj = subject_of(&events[i]);
-		enum table_kind kind = table_kind_of(events[i].type);
-		json_t *data;
+		enum table_kind kind;
+		struct evdata data = {fields, &fields->ev[i]};
 		bool url, dport, proto;
 
-		data = datas ? json_incref(datas[i])
-			     : json_loads(events[i].data ? events[i].data : "{}",
-					  0, NULL);
-		if (!data)
-			data = json_object();
-		if (!data) {
-			err = RK_ERR_NOMEM;
-			goto cleanup;
+		/* runs of events share a type: its kind looked up once */
+		if (!events[i].type || !last_type ||
+		    strcmp(events[i].type, last_type) != 0) {
+			last_type = events[i].type;
+			last_kind = table_kind_of(last_type);
 		}
+		kind = last_kind;
 		if (i == 0 || events[i].time_source < tmin)
 			tmin = events[i].time_source;
 		if (i == 0 || events[i].time_source > tmax)
 			tmax = events[i].time_source;
 		/* what every event has, or some: so that a sentence can be
 		 * true for all of them */
-		url = has_field(data, "source.url");
-		dport = has_field(data, "destination.port");
-		proto = has_field(data, "protocol.application") ||
-			has_field(data, "protocol.transport");
+		url = has_field(&data, NOTIFY_F_SOURCE_URL);
+		dport = has_field(&data, NOTIFY_F_DEST_PORT);
+		proto = has_field(&data, NOTIFY_F_PROTO_APPLICATION) ||
+			has_field(&data, NOTIFY_F_PROTO_TRANSPORT);
 		if (i == 0) {
 			cols.subject = subj;
 			cols.kind = kind;
@@ -431,17 +486,15 @@ enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
 		flags.all_dport &= dport;
 		flags.any_proto |= proto;
 		if (i < shown) {
-			json_t *ev = event_json(&events[i], data);
+			json_t *ev = event_json(&events[i], &data);
 
 			if (!ev || json_array_append_new(list, ev) ||
-			    (err = row_from_event(&events[i], data, ja,
+			    (err = row_from_event(&events[i], &data, ja,
 						  &rows[i]))) {
-				json_decref(data);
 				err = err ? err : RK_ERR_NOMEM;
 				goto cleanup;
 			}
 		}
-		json_decref(data);
 	}
 	/* the columns: those the shown rows have something for */
 	for (size_t i = 0; i < shown; i++) {
@@ -519,19 +572,7 @@ enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
 		size_t distinct = 0;
 
 		rk_buf_init(&types, 4096);
-		for (size_t i = 0; i < n; i++) {
-			bool seen = false;
-
-			for (size_t k = 0; k < i && !seen; k++)
-				seen = events[k].type && events[i].type &&
-				       strcmp(events[k].type, events[i].type) == 0;
-			if (seen || !events[i].type)
-				continue;
-			if (rk_buf_addf(&types, "%s%s", distinct ? ", " : "",
-					events[i].type) != RK_OK)
-				break;
-			distinct++;
-		}
+		type_list(events, n, &types, &distinct);
 		set_own(ctx, "type", clean(distinct ? types.data : t->template_name));
 		json_object_set_new(ctx, "types_multiple",
 				    json_boolean(distinct > 1));
@@ -589,7 +630,7 @@ enum rk_err notify_ticket_context_parsed(const struct rk_config *cfg,
 		snprintf(csv_name, sizeof(csv_name), "events-%s.csv", t->id);
 		snprintf(json_name, sizeof(json_name), "events-%s.json", t->id);
 		if (attach == NOTIFY_ATTACH_CSV_INLINE) {
-			if ((err = notify_events_csv_parsed(events, datas, n,
+			if ((err = notify_events_csv_fields(events, fields, n,
 							    &csv)))
 				goto cleanup;
 			json_object_set_new(ctx, "csv",
@@ -638,5 +679,6 @@ cleanup:
 	rk_buf_release(&table);
 	rk_buf_release(&tag);
 	rk_buf_release(&csv);
+	notify_fieldset_release(&own);
 	return err;
 }

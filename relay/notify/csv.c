@@ -32,33 +32,33 @@ enum csv_fallback {
 };
 
 static const struct {
-	const char *header; /* column name */
-	const char *key;    /* IntelMQ key in the event data */
+	const char *header;     /* column name */
+	enum notify_field key;  /* its IntelMQ key in the event data */
 	enum csv_fallback fallback;
 } csv_columns[] = {
-	{"time_source", "time.source", CSV_TIME},
-	{"source.ip", "source.ip", CSV_IP},
-	{"source.port", "source.port", CSV_NONE},
-	{"source.asn", "source.asn", CSV_ASN},
-	{"source.fqdn", "source.fqdn", CSV_FQDN},
-	{"source.url", "source.url", CSV_URL},
-	{"source.geolocation.cc", "source.geolocation.cc", CSV_CC},
-	{"classification.type", "classification.type", CSV_TYPE},
-	{"classification.identifier", "classification.identifier",
-	 CSV_IDENTIFIER},
-	{"malware.name", "malware.name", CSV_NONE},
-	{"protocol.transport", "protocol.transport", CSV_NONE},
-	{"protocol.application", "protocol.application", CSV_NONE},
-	{"destination.ip", "destination.ip", CSV_NONE},
-	{"destination.port", "destination.port", CSV_NONE},
-	{"feed.name", "feed.name", CSV_FEED},
+	{"time_source", NOTIFY_F_TIME_SOURCE, CSV_TIME},
+	{"source.ip", NOTIFY_F_SOURCE_IP, CSV_IP},
+	{"source.port", NOTIFY_F_SOURCE_PORT, CSV_NONE},
+	{"source.asn", NOTIFY_F_SOURCE_ASN, CSV_ASN},
+	{"source.fqdn", NOTIFY_F_SOURCE_FQDN, CSV_FQDN},
+	{"source.url", NOTIFY_F_SOURCE_URL, CSV_URL},
+	{"source.geolocation.cc", NOTIFY_F_SOURCE_CC, CSV_CC},
+	{"classification.type", NOTIFY_F_TYPE, CSV_TYPE},
+	{"classification.identifier", NOTIFY_F_IDENTIFIER, CSV_IDENTIFIER},
+	{"malware.name", NOTIFY_F_MALWARE, CSV_NONE},
+	{"protocol.transport", NOTIFY_F_PROTO_TRANSPORT, CSV_NONE},
+	{"protocol.application", NOTIFY_F_PROTO_APPLICATION, CSV_NONE},
+	{"destination.ip", NOTIFY_F_DEST_IP, CSV_NONE},
+	{"destination.port", NOTIFY_F_DEST_PORT, CSV_NONE},
+	{"feed.name", NOTIFY_F_FEED, CSV_FEED},
 };
 
 /* One cell: formula prefix, control characters as spaces, then quoting
  * as RFC 4180 asks.  Bytes that are not UTF-8 become '?' (the data is
  * UTF-8 by construction; this only keeps a broken value from breaking the
  * file). */
-static enum rk_err add_cell(struct rk_buf *out, const char *raw, size_t n)
+static enum rk_err add_cell_slow(struct rk_buf *out, const char *raw,
+				 size_t n)
 {
 	bool quote = false, formula;
 	bool valid = rk_utf8_valid(raw, n);
@@ -100,36 +100,89 @@ static enum rk_err add_cell(struct rk_buf *out, const char *raw, size_t n)
 	return err;
 }
 
-/* The text of a JSON value (strings as they are, numbers in decimal,
- * objects and arrays as compact JSON; null is empty) into val. */
-static enum rk_err json_text(const json_t *j, struct rk_buf *val)
+/* Printable ASCII (most cells): nothing to clean, nothing invalid, so
+ * only the quoting and the formula prefix, without a copy. */
+static bool printable(const char *raw, size_t n, bool *quote)
 {
-	char *dump;
-	enum rk_err err;
+	*quote = false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)raw[i];
 
-	switch (json_typeof(j)) {
-	case JSON_STRING:
-		return rk_buf_add(val, json_string_value(j),
-				  json_string_length(j));
-	case JSON_INTEGER:
-		return rk_buf_addf(val, "%" JSON_INTEGER_FORMAT,
-				   json_integer_value(j));
-	case JSON_REAL:
-		return rk_buf_addf(val, "%.17g", json_real_value(j));
-	case JSON_TRUE:
-		return rk_buf_adds(val, "true");
-	case JSON_FALSE:
-		return rk_buf_adds(val, "false");
-	case JSON_NULL:
-		return RK_OK;
-	default:
-		dump = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
-		if (!dump)
-			return RK_ERR_NOMEM;
-		err = rk_buf_adds(val, dump);
-		free(dump);
-		return err;
+		if (c < 0x20 || c >= 0x7f)
+			return false;
+		*quote |= c == ',' || c == '"';
 	}
+	return true;
+}
+
+static enum rk_err add_cell(struct rk_buf *out, const char *raw, size_t n)
+{
+	bool quote, formula;
+	enum rk_err err = RK_OK;
+	const char *p = raw, *end = raw + n, *q;
+
+	if (!printable(raw, n, &quote))
+		return add_cell_slow(out, raw, n);
+	formula = n > 0 && memchr("=+-@", raw[0], 4) != NULL;
+	if (quote)
+		err = rk_buf_addc(out, '"');
+	if (!err && formula)
+		err = rk_buf_addc(out, '\'');
+	/* quotes doubled: each run up to and with a quote, then one more */
+	while (!err && quote && (q = memchr(p, '"', (size_t)(end - p)))) {
+		err = rk_buf_add(out, p, (size_t)(q - p) + 1);
+		if (!err)
+			err = rk_buf_addc(out, '"');
+		p = q + 1;
+	}
+	if (!err)
+		err = rk_buf_add(out, p, (size_t)(end - p));
+	if (!err && quote)
+		err = rk_buf_addc(out, '"');
+	return err;
+}
+
+/* i in decimal, as "%lld" prints it (a cell of every event: without
+ * the cost of a printf). */
+static enum rk_err add_integer(struct rk_buf *val, long long i)
+{
+	char digits[24];
+	size_t n = sizeof(digits);
+	/* the magnitude as unsigned: LLONG_MIN has no positive twin */
+	unsigned long long u = i < 0 ? 0ULL - (unsigned long long)i
+				     : (unsigned long long)i;
+
+	do {
+		digits[--n] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (i < 0)
+		digits[--n] = '-';
+	return rk_buf_add(val, digits + n, sizeof(digits) - n);
+}
+
+/* The text of a value (strings as they are, numbers in decimal,
+ * objects and arrays as compact JSON; null is empty) into val. */
+static enum rk_err value_text(const struct notify_fieldset *set,
+			      const struct notify_value *v, struct rk_buf *val)
+{
+	switch (v->kind) {
+	case NOTIFY_V_STRING:
+	case NOTIFY_V_JSON:
+		return rk_buf_add(val, notify_value_text(set, v), v->len);
+	case NOTIFY_V_INTEGER:
+		return add_integer(val, v->num.i);
+	case NOTIFY_V_REAL:
+		return rk_buf_addf(val, "%.17g", v->num.d);
+	case NOTIFY_V_TRUE:
+		return rk_buf_adds(val, "true");
+	case NOTIFY_V_FALSE:
+		return rk_buf_adds(val, "false");
+	case NOTIFY_V_NULL:
+	case NOTIFY_V_ABSENT:
+		break;
+	}
+	return RK_OK;
 }
 
 static enum rk_err fallback_text(const struct store_event *ev,
@@ -162,11 +215,11 @@ static enum rk_err fallback_text(const struct store_event *ev,
 
 /* The value of one column for one event into val (reset first). */
 static enum rk_err column_value(const struct store_event *ev,
-				const json_t *data, size_t col,
+				const struct notify_fieldset *set,
+				const struct notify_fields *data, size_t col,
 				struct rk_buf *val)
 {
-	const json_t *j = data ? json_object_get(data, csv_columns[col].key)
-			       : NULL;
+	const struct notify_value *j = &data->v[csv_columns[col].key];
 	enum rk_err err;
 
 	rk_buf_reset(val);
@@ -176,8 +229,8 @@ static enum rk_err column_value(const struct store_event *ev,
 		/* Always ISO 8601 UTC: a time the data spells otherwise is
 		 * normalised, one that cannot be read falls back to the
 		 * event's own time. */
-		if (json_is_string(j) &&
-		    rk_time_parse(json_string_value(j), &t) == RK_OK) {
+		if (j->kind == NOTIFY_V_STRING &&
+		    rk_time_parse(notify_value_text(set, j), &t) == RK_OK) {
 			char iso[RK_TIME_TEXT];
 
 			rk_time_format_iso(t, iso);
@@ -185,8 +238,8 @@ static enum rk_err column_value(const struct store_event *ev,
 		}
 		return fallback_text(ev, CSV_TIME, val);
 	}
-	if (j && !json_is_null(j)) {
-		err = json_text(j, val);
+	if (j->kind != NOTIFY_V_ABSENT && j->kind != NOTIFY_V_NULL) {
+		err = value_text(set, j, val);
 		if (err == RK_ERR_LIMIT || val->len > RK_MAX_CSV_CELL) {
 			/* One huge value must not keep the notice from going
 			 * out: cut it (on a character boundary) and say so. */
@@ -208,19 +261,26 @@ static enum rk_err column_value(const struct store_event *ev,
 enum rk_err notify_events_csv(const struct store_event *events, size_t n,
 			      struct rk_buf *out)
 {
-	return notify_events_csv_parsed(events, NULL, n, out);
+	return notify_events_csv_fields(events, NULL, n, out);
 }
 
-enum rk_err notify_events_csv_parsed(const struct store_event *events,
-				     json_t *const *datas, size_t n,
-				     struct rk_buf *out)
+enum rk_err notify_events_csv_fields(const struct store_event *events,
+				     const struct notify_fieldset *fields,
+				     size_t n, struct rk_buf *out)
 {
 	struct rk_buf csv, val;
-	json_t *data = NULL;
+	struct notify_fieldset own;
 	enum rk_err err = RK_OK;
 
 	rk_buf_init(&csv, RK_MAX_ATTACHMENT);
 	rk_buf_init(&val, RK_MAX_FIELD * 4);
+	notify_fieldset_init(&own);
+	if (!fields) {
+		err = notify_fieldset_read(&own, events, n);
+		fields = &own;
+	}
+	if (!err && fields->n < n)
+		err = RK_ERR_INTERNAL; /* not these events' fields */
 	for (size_t c = 0; c < RK_ARRAY_LEN(csv_columns) && !err; c++) {
 		if (c)
 			err = rk_buf_addc(&csv, ',');
@@ -231,31 +291,23 @@ enum rk_err notify_events_csv_parsed(const struct store_event *events,
 		err = rk_buf_add(&csv, "\r\n", 2);
 	for (size_t i = 0; i < n && !err; i++) {
 		const struct store_event *ev = &events[i];
+		const struct notify_fields *data = &fields->ev[i];
 
-		if (datas)
-			data = json_incref(datas[i]);
-		else
-			data = ev->data ? json_loads(ev->data, 0, NULL) : NULL;
-		if (data && !json_is_object(data)) {
-			json_decref(data);
-			data = NULL;
-		}
 		for (size_t c = 0; c < RK_ARRAY_LEN(csv_columns) && !err; c++) {
 			if (c)
 				err = rk_buf_addc(&csv, ',');
 			if (!err)
-				err = column_value(ev, data, c, &val);
+				err = column_value(ev, fields, data, c, &val);
 			if (!err)
 				err = add_cell(&csv, val.data, val.len);
 		}
 		if (!err)
 			err = rk_buf_add(&csv, "\r\n", 2);
-		json_decref(data);
-		data = NULL;
 	}
 	if (!err)
 		err = rk_buf_add(out, csv.data, csv.len);
 	rk_buf_release(&csv);
 	rk_buf_release(&val);
+	notify_fieldset_release(&own);
 	return err;
 }

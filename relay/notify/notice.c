@@ -538,7 +538,8 @@ static enum rk_err notice_compose(const struct notice_env *env,
 	struct notice_plan *plan = &job->plan;
 	struct notice_followup *fu = &job->fu;
 	struct rk_buf *subject = &job->subject;
-	json_t *ctx = NULL, **datas = NULL;
+	json_t *ctx = NULL;
+	struct notify_fieldset fields;
 	char *path = NULL;
 	char rnd[17], attach_name[64];
 	struct notify_rendered r = {NULL, NULL, ""};
@@ -551,26 +552,13 @@ static enum rk_err notice_compose(const struct notice_env *env,
 	rk_buf_init(&csv, RK_MAX_ATTACHMENT);
 	rk_buf_init(&msgid, 512);
 	memset(&mail, 0, sizeof(mail));
+	notify_fieldset_init(&fields);
 
-	/* parse each event once, for the context and the CSV */
-	if (!(datas = calloc(nevents, sizeof(*datas)))) {
-		err = RK_ERR_NOMEM;
+	/* each event's data read once, for the context and the CSV */
+	if ((err = notify_fieldset_read(&fields, events, nevents)))
 		goto cleanup;
-	}
-	for (size_t i = 0; i < nevents; i++) {
-		datas[i] = json_loads(events[i].data ? events[i].data : "{}", 0,
-				      NULL);
-		if (!json_is_object(datas[i])) {
-			json_decref(datas[i]);
-			datas[i] = json_object();
-		}
-		if (!datas[i]) {
-			err = RK_ERR_NOMEM;
-			goto cleanup;
-		}
-	}
-	if ((err = notify_ticket_context_parsed(cfg, t, events, datas, nevents,
-						fpr, env->now, &ctx)) ||
+	if ((err = notify_ticket_context_fields(cfg, t, events, &fields,
+						nevents, fpr, env->now, &ctx)) ||
 	    (err = followup_context(env, fu, ctx)))
 		goto cleanup;
 	err = notify_template_path(env->templates_dir, t->template_name,
@@ -619,7 +607,7 @@ static enum rk_err notice_compose(const struct notice_env *env,
 			    t->id, t->format);
 		/* fall through */
 	case NOTIFY_ATTACH_CSV:
-		if ((err = notify_events_csv_parsed(events, datas, nevents,
+		if ((err = notify_events_csv_fields(events, &fields, nevents,
 						    &csv)))
 			goto cleanup;
 		snprintf(attach_name, sizeof(attach_name), "events-%s.csv",
@@ -686,9 +674,7 @@ static enum rk_err notice_compose(const struct notice_env *env,
 			goto cleanup;
 	}
 cleanup:
-	for (size_t i = 0; datas && i < nevents; i++)
-		json_decref(datas[i]);
-	free(datas);
+	notify_fieldset_release(&fields);
 	json_decref(ctx);
 	notify_rendered_release(&r);
 	free(path);

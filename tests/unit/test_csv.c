@@ -99,6 +99,44 @@ static void test_values_from_data(void **state)
 	rk_buf_release(&out);
 }
 
+/* Numbers and the other kinds of values, as Jansson's values printed
+ * (integers "%lld", reals "%.17g", containers compact JSON), the
+ * fallback read (exponent, a 19-digit integer, "\u") as the fast one. */
+static void test_value_kinds(void **state)
+{
+	struct store_event ev;
+	struct rk_buf out;
+	char *line;
+
+	(void)state;
+	event_init(&ev,
+		   "{\"source.port\": -9223372036854775808, \"source.asn\": 0,"
+		   " \"destination.port\": 0.1, \"source.fqdn\": true,"
+		   " \"source.url\": false, \"malware.name\": [1, {\"a\": \"\\u00e4\"}],"
+		   " \"protocol.transport\": 2.5e3, \"protocol.application\": -7,"
+		   " \"destination.ip\": -0.0, \"source.ip\": null}");
+	rk_buf_init(&out, RK_MAX_ATTACHMENT);
+	assert_int_equal(notify_events_csv(&ev, 1, &out), RK_OK);
+	line = line_at(out.data, 1);
+	assert_string_equal(line, "2026-11-20T10:15:00Z,192.0.2.10,"
+				  "'-9223372036854775808,0,true,false,,"
+				  "infected-system,,\"[1,{\"\"a\"\":\"\"\\u00E4\"\"}]\","
+				  "2500,'-7,'-0,0.10000000000000001,Sinkhole");
+	free(line);
+	rk_buf_release(&out);
+
+	event_init(&ev, "{\"source.port\": 1234567890123456, \"source.asn\": 52.5,"
+			" \"destination.port\": -999999999999999999}");
+	rk_buf_init(&out, RK_MAX_ATTACHMENT);
+	assert_int_equal(notify_events_csv(&ev, 1, &out), RK_OK);
+	line = line_at(out.data, 1);
+	assert_string_equal(line, "2026-11-20T10:15:00Z,192.0.2.10,"
+				  "1234567890123456,52.5,,,,infected-system,,,,,,"
+				  "'-999999999999999999,Sinkhole");
+	free(line);
+	rk_buf_release(&out);
+}
+
 static void test_quoting(void **state)
 {
 	struct store_event ev;
@@ -277,6 +315,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_and_fallback),
 		cmocka_unit_test(test_values_from_data),
+		cmocka_unit_test(test_value_kinds),
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_formula_prefix),
 		cmocka_unit_test(test_limit),
