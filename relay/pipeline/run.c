@@ -15,6 +15,24 @@ const char *pipeline_stage_name(enum pipeline_stage s)
 	return (size_t)s < RK_ARRAY_LEN(names) ? names[s] : "?";
 }
 
+/* The resolve stage's sink: each batch's resolved events are ticketed in
+ * the batch's own transaction (tickets_pass). */
+static enum rk_err sink_take(void *self, const struct store_event *ev,
+			     size_t n)
+{
+	return tickets_pass_take(self, ev, n);
+}
+
+static void sink_committed(void *self)
+{
+	tickets_pass_committed(self);
+}
+
+static void sink_rolled_back(void *self)
+{
+	tickets_pass_rolled_back(self);
+}
+
 static enum rk_err run_resolve(struct rk_store *store,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log,
@@ -35,6 +53,10 @@ static enum rk_err run_resolve(struct rk_store *store,
 	if (!err) {
 		struct rk_progress bar;
 		struct store_event_counts counts;
+		struct tickets_pass *pass = NULL;
+		struct resolve_sink sink = {NULL, STORE_EVENT_TICKETED,
+					    sink_take, sink_committed,
+					    sink_rolled_back};
 
 		memset(&counts, 0, sizeof(counts));
 		/* the bar's total only: counted when a bar is drawn */
@@ -42,8 +64,16 @@ static enum rk_err run_resolve(struct rk_store *store,
 			goto done;
 		rk_progress_start(&bar, opts->progress, "resolve", "events",
 				  counts.pending + counts.unresolved);
-		err = resolve_pending_progress(store, resolver, cfg, log,
-					       opts->now, &stats->resolve, &bar);
+		/* resolved events go straight into their tickets; should
+		 * the pass not open (the templates), they stay resolved and
+		 * the tickets stage says why */
+		if (tickets_pass_open(store, cfg, log, opts->now,
+				      &stats->tickets, &pass) == RK_OK)
+			sink.self = pass;
+		err = resolve_pending_sink(store, resolver, cfg, log,
+					   opts->now, &stats->resolve, &bar,
+					   pass ? &sink : NULL);
+		tickets_pass_close(pass);
 		rk_progress_show(&bar, stats->resolve.seen, true);
 	}
 done:
