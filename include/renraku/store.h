@@ -234,7 +234,9 @@ struct store_resolve_outcome {
 };
 
 /* In a transaction.  store_event_resolve_outcome for o[0..n) (in
- * ascending seen->id order) in one statement; o[i].applied tells. */
+ * ascending seen->id order): one prepared statement stepped an outcome
+ * (cheaper than one statement over a JSON text of the batch: nothing
+ * built or parsed); o[i].applied tells. */
 enum rk_err store_events_resolve_outcomes(struct rk_store *store,
 					  struct store_resolve_outcome *o,
 					  size_t n);
@@ -432,9 +434,10 @@ struct store_ticket_join {
 	int tlp, severity;
 };
 
-/* In a transaction.  store_ticket_add_event for n events at once, in
- * the order given: one statement inserts the ticket_events rows, one
- * raises each ticket's tlp, severity and count. */
+/* In a transaction.  store_ticket_add_event for n events at once (joins
+ * borrowed): one prepared insert stepped a row, a ticket's rows
+ * together in (ticket, event) order, then one update a ticket raises its
+ * tlp, severity and count. */
 enum rk_err store_ticket_add_events(struct rk_store *store,
 				    const struct store_ticket_join *joins,
 				    size_t n);

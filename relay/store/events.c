@@ -542,62 +542,18 @@ enum rk_err store_events_mark_ticketed(struct rk_store *store,
 	return RK_OK;
 }
 
-/* A JSON string for s (jansson escapes it), or null. */
-static enum rk_err add_json_text(struct rk_buf *b, const char *s)
-{
-	const char *p;
-	json_t *j;
-	char *text;
-	enum rk_err err;
-
-	if (!s)
-		return rk_buf_adds(b, "null");
-	for (p = s; *p; p++) /* plain text (states): written as it is */
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == ' ' || *p == '-' ||
-		      *p == ':' || *p == '_' || *p == '.'))
-			break;
-	if (!*p)
-		return rk_buf_addf(b, "\"%s\"", s);
-	if (!(j = json_string(s)))
-		return RK_ERR_INVAL; /* not UTF-8 */
-	text = json_dumps(j, JSON_ENCODE_ANY);
-	json_decref(j);
-	if (!text)
-		return RK_ERR_NOMEM;
-	err = rk_buf_adds(b, text);
-	free(text);
-	return err;
-}
-
-static int outcome_by_id(const void *key, const void *elem)
-{
-	int64_t id = *(const int64_t *)key;
-	const struct store_resolve_outcome *o = elem;
-
-	return id < o->seen->id ? -1 : id > o->seen->id;
-}
-
 enum rk_err store_events_resolve_outcomes(struct rk_store *store,
 					  struct store_resolve_outcome *o,
 					  size_t n)
 {
-	/* one statement a batch: the outcomes as a JSON array
-	 * [id, seen state, seen retry_at, state, chain_id, reason,
-	 * retry_at], written where the event is still as it was seen */
+	/* one prepared statement, stepped once an outcome, in the caller's
+	 * transaction: a batch's rows are found by rowid in id order, and
+	 * nothing is built or parsed (no JSON text of the batch);
+	 * compare-and-set: only events still as they were read */
 	static const char sql[] =
-		"UPDATE events SET state = x.ns, chain_id = x.cid,"
-		" state_reason = x.reason, retry_at = x.ra"
-		" FROM (SELECT j.value ->> 0 AS id, j.value ->> 1 AS os,"
-		"  j.value ->> 2 AS ort, j.value ->> 3 AS ns,"
-		"  j.value ->> 4 AS cid, j.value ->> 5 AS reason,"
-		"  j.value ->> 6 AS ra FROM json_each(?1) j) AS x"
-		" WHERE events.id = x.id AND events.state = x.os"
-		" AND events.retry_at = x.ort RETURNING events.id";
+		"UPDATE events SET state = ?4, chain_id = ?5, state_reason = ?6,"
+		" retry_at = ?7 WHERE id = ?1 AND state = ?2 AND retry_at = ?3";
 	sqlite3_stmt *stmt;
-	struct rk_buf b;
-	enum rk_err err = RK_OK;
-	int rc;
 
 	for (size_t i = 0; i < n; i++) {
 		o[i].applied = false;
@@ -607,44 +563,30 @@ enum rk_err store_events_resolve_outcomes(struct rk_store *store,
 	}
 	if (n == 0)
 		return RK_OK;
-	rk_buf_init(&b, SIZE_MAX / 2);
-	err = rk_buf_addc(&b, '[');
-	for (size_t i = 0; !err && i < n; i++) {
-		if ((err = rk_buf_addf(&b, "%s[%lld,", i ? "," : "",
-				       (long long)o[i].seen->id)) ||
-		    (err = add_json_text(&b, o[i].seen->state)) ||
-		    (err = rk_buf_addf(&b, ",%lld,", (long long)o[i].seen->retry_at)) ||
-		    (err = add_json_text(&b, o[i].state)))
-			break;
-		if (o[i].chain_id > 0)
-			err = rk_buf_addf(&b, ",%lld,", (long long)o[i].chain_id);
-		else
-			err = rk_buf_adds(&b, ",null,");
-		if (err || (err = add_json_text(&b, o[i].reason)) ||
-		    (err = rk_buf_addf(&b, ",%lld]", (long long)o[i].retry_at)))
-			break;
-	}
-	if (!err)
-		err = rk_buf_addc(&b, ']');
-	if (!err && !(stmt = store_stmt(store, sql)))
-		err = RK_ERR_DB;
-	if (err) {
-		rk_buf_release(&b);
-		return err;
-	}
-	sqlite3_bind_text(stmt, 1, b.data, (int)b.len, SQLITE_STATIC);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(stmt, 0);
-		struct store_resolve_outcome *hit =
-			bsearch(&id, o, n, sizeof(*o), outcome_by_id);
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	for (size_t i = 0; i < n; i++) {
+		int rc;
 
-		if (hit)
-			hit->applied = true;
+		sqlite3_bind_int64(stmt, 1, o[i].seen->id);
+		bind_static(stmt, 2, o[i].seen->state);
+		sqlite3_bind_int64(stmt, 3, o[i].seen->retry_at);
+		bind_static(stmt, 4, o[i].state);
+		if (o[i].chain_id > 0)
+			sqlite3_bind_int64(stmt, 5, o[i].chain_id);
+		else
+			sqlite3_bind_null(stmt, 5);
+		bind_static(stmt, 6, o[i].reason);
+		sqlite3_bind_int64(stmt, 7, o[i].retry_at);
+		rc = sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+		if (rc != SQLITE_DONE) {
+			store_done(stmt);
+			return store_fail(store, "record the lookups' outcomes");
+		}
+		o[i].applied = sqlite3_changes(store->db) == 1;
 	}
 	store_done(stmt);
-	rk_buf_release(&b);
-	if (rc != SQLITE_DONE)
-		return store_fail(store, "record the lookups' outcomes");
 	return RK_OK;
 }
 
