@@ -33,16 +33,20 @@ static void sink_rolled_back(void *self)
 	tickets_pass_rolled_back(self);
 }
 
+/* *pass_err: why the tickets pass could not open (the templates: said
+ * once, here; the tickets stage is then not run), else RK_OK. */
 static enum rk_err run_resolve(struct rk_store *store,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log,
 			       const struct pipeline_options *opts,
-			       struct pipeline_stats *stats)
+			       struct pipeline_stats *stats,
+			       enum rk_err *pass_err)
 {
 	struct resolver *resolver = NULL;
 	enum rk_err err;
 	size_t i = 0;
 
+	*pass_err = RK_OK;
 	err = resolve_new(&resolver, store, cfg, log, opts->offline);
 	for (; !err && i < opts->nextra_sources; i++)
 		err = resolve_add_source(resolver, &opts->extra_sources[i]);
@@ -65,10 +69,10 @@ static enum rk_err run_resolve(struct rk_store *store,
 		rk_progress_start(&bar, opts->progress, "resolve", "events",
 				  counts.pending + counts.unresolved);
 		/* resolved events go straight into their tickets; should
-		 * the pass not open (the templates), they stay resolved and
-		 * the tickets stage says why */
-		if (tickets_pass_open(store, cfg, log, opts->now,
-				      &stats->tickets, &pass) == RK_OK)
+		 * the pass not open (the templates), they stay resolved, as
+		 * when the tickets stage failed */
+		if (!(*pass_err = tickets_pass_open(store, cfg, log, opts->now,
+						    &stats->tickets, &pass)))
 			sink.self = pass;
 		err = resolve_pending_sink(store, resolver, cfg, log,
 					   opts->now, &stats->resolve, &bar,
@@ -178,7 +182,7 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 	struct mail_signer *signer = NULL;
 	struct timespec t0;
 	double cpu0;
-	enum rk_err err, first = RK_OK;
+	enum rk_err err, first = RK_OK, pass_err = RK_OK;
 
 	if ((err = store_runner_lock(store, false))) {
 		for (size_t i = 0; i < opts->nextra_sources; i++)
@@ -200,13 +204,15 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cpu0 = cpu_now();
 	stats->stage_err[PIPELINE_RESOLVE] =
-		run_resolve(store, cfg, log, opts, stats);
+		run_resolve(store, cfg, log, opts, stats, &pass_err);
 	rk_log_debug(log, "resolve: %lld events in %.3f s (%.3f s CPU)",
 		     stats->resolve.seen, elapsed_since(&t0), cpu_now() - cpu0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cpu0 = cpu_now();
+	/* what the resolve stage left resolved (all of it when its
+	 * tickets pass did not open, events of an older version's run) */
 	stats->stage_err[PIPELINE_TICKETS] =
-		run_tickets(store, cfg, log, opts, stats);
+		pass_err ? pass_err : run_tickets(store, cfg, log, opts, stats);
 	rk_log_debug(log, "tickets: %lld events in %.3f s (%.3f s CPU)",
 		     stats->tickets.events_seen, elapsed_since(&t0),
 		     cpu_now() - cpu0);
