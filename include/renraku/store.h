@@ -186,7 +186,10 @@ enum rk_err store_event_set_state(struct rk_store *store, int64_t event_id,
 
 /* Up to limit events the resolver should look at now, id > after_id,
  * oldest first: those in state new, or (unresolved true) the unresolved
- * ones whose retry_at <= now.  Their data is not loaded (NULL). */
+ * ones whose retry_at <= now.  Only what the resolve stage reads is
+ * filled: id, type, source_ip, source_fqdn, source_cc, source_asn, tlp,
+ * severity, state, retry_at, chain_id (the rest 0 / NULL, data too).
+ * Caller frees with store_events_free. */
 enum rk_err store_events_to_resolve(struct rk_store *store, int64_t now,
 				    bool unresolved, int64_t after_id,
 				    size_t limit, struct store_event **rows,

@@ -422,19 +422,82 @@ static sqlite3_int64 limit_arg(size_t limit)
 	return limit > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)limit;
 }
 
+/* The rows of a to-resolve query (columns as in sql_new below): only
+ * what the resolve stage reads, a strdup for each text. */
+static enum rk_err read_to_resolve(struct rk_store *store, sqlite3_stmt *stmt,
+				   struct store_event **rows, size_t *n)
+{
+	struct store_event *out = NULL;
+	size_t count = 0;
+	enum rk_err err = RK_OK;
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		void *grown = out;
+		struct store_event *ev;
+		bool ok = true;
+		sqlite3_int64 asn;
+		int tlp, sev;
+
+		if ((err = rk_array_room(&grown, count, sizeof(*out))))
+			break;
+		out = grown;
+		ev = &out[count++];
+		memset(ev, 0, sizeof(*ev));
+		ev->id = sqlite3_column_int64(stmt, 0);
+		ev->type = store_col_text(stmt, 1, &ok);
+		ev->source_ip = store_col_text(stmt, 2, &ok);
+		ev->source_fqdn = store_col_text(stmt, 3, &ok);
+		ev->source_cc = store_col_text(stmt, 4, &ok);
+		/* as store_event_read reads them */
+		asn = sqlite3_column_int64(stmt, 5);
+		ev->source_asn = asn > 0 && asn <= 4294967295LL ? (uint32_t)asn : 0;
+		tlp = sqlite3_column_int(stmt, 6);
+		ev->tlp = tlp >= RK_TLP_CLEAR && tlp <= RK_TLP_RED
+				  ? (enum rk_tlp)tlp
+				  : RK_TLP_RED;
+		sev = sqlite3_column_int(stmt, 7);
+		ev->severity = sev >= RK_SEV_INFO && sev < RK_SEV_COUNT
+				       ? (enum rk_severity)sev
+				       : RK_SEV_MEDIUM;
+		ev->state = store_col_text(stmt, 8, &ok);
+		ev->retry_at = sqlite3_column_int64(stmt, 9);
+		ev->chain_id = sqlite3_column_int64(stmt, 10);
+		if (!ok) {
+			err = RK_ERR_NOMEM;
+			break;
+		}
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = store_fail(store, "list events to resolve");
+	store_done(stmt);
+	if (err) {
+		store_events_free(out, count);
+		return err;
+	}
+	*rows = out;
+	*n = count;
+	return RK_OK;
+}
+
 enum rk_err store_events_to_resolve(struct rk_store *store, int64_t now,
 				    bool unresolved, int64_t after_id,
 				    size_t limit, struct store_event **rows,
 				    size_t *n)
 {
-	/* two queries, each an index range on events_by_state */
+	/* two queries, each an index range on events_by_state; only the
+	 * columns the stage reads (no strdup of the others) */
+#define TO_RESOLVE_COLS                                                       \
+	"e.id, e.type, e.source_ip, e.source_fqdn, e.source_cc, e.source_asn," \
+	" e.tlp, e.severity, e.state, e.retry_at, coalesce(e.chain_id, 0)"
 	static const char sql_new[] =
-		"SELECT " STORE_EVENT_COLS_NODATA " FROM events e"
+		"SELECT " TO_RESOLVE_COLS " FROM events e"
 		" WHERE e.state = 'new' AND e.id > ?1 ORDER BY e.id LIMIT ?3";
 	static const char sql_unresolved[] =
-		"SELECT " STORE_EVENT_COLS_NODATA " FROM events e"
+		"SELECT " TO_RESOLVE_COLS " FROM events e"
 		" WHERE e.state = 'unresolved' AND e.id > ?1"
 		" AND e.retry_at <= ?2 ORDER BY e.id LIMIT ?3";
+#undef TO_RESOLVE_COLS
 	sqlite3_stmt *stmt;
 
 	*rows = NULL;
@@ -444,7 +507,7 @@ enum rk_err store_events_to_resolve(struct rk_store *store, int64_t now,
 	sqlite3_bind_int64(stmt, 1, after_id);
 	sqlite3_bind_int64(stmt, 2, now);
 	sqlite3_bind_int64(stmt, 3, limit_arg(limit));
-	return read_events(store, stmt, "list events to resolve", rows, n);
+	return read_to_resolve(store, stmt, rows, n);
 }
 
 enum rk_err store_chain_add(struct rk_store *store, const char *subject,
