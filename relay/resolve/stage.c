@@ -440,6 +440,10 @@ enum rk_err resolve_pending_sink(struct rk_store *store, struct resolver *r,
 
 	if (sink && !sink->take)
 		sink = NULL;
+	/* with a sink, the batches write only references they made
+	 * (store_check_references); back on when the pass ends */
+	if (sink && (err = store_check_references(store, false)))
+		return err;
 	/* first the new events, then the unresolved ones due again */
 	for (bool stop = false, unresolved = false;;) {
 		struct batch b;
@@ -496,6 +500,12 @@ enum rk_err resolve_pending_sink(struct rk_store *store, struct resolver *r,
 			break;
 	}
 	memo_release(&memo);
+	if (sink) {
+		enum rk_err on = store_check_references(store, true);
+
+		if (!err)
+			err = on;
+	}
 	resolver_source_stats(r, stats);
 	return err;
 }

@@ -581,6 +581,19 @@ enum rk_err store_tune_for_batches(struct rk_store *store)
 	return RK_OK;
 }
 
+enum rk_err store_check_references(struct rk_store *store, bool on)
+{
+	/* fixed text, no parameters */
+	if (store->in_tx)
+		RK_BUG("store_check_references inside a transaction");
+	if (sqlite3_exec(store->db,
+			 on ? "PRAGMA foreign_keys = ON"
+			    : "PRAGMA foreign_keys = OFF",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(store, "set foreign key checks");
+	return RK_OK;
+}
+
 enum rk_err store_events_mark_ticketed(struct rk_store *store,
 				       int64_t first_id, int64_t last_id,
 				       long long *changed)
