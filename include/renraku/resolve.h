@@ -218,6 +218,34 @@ enum rk_err resolve_pending_progress(struct rk_store *store,
 				     struct resolve_stats *stats,
 				     struct rk_progress *p);
 
+/* Where resolve_pending_sink hands each batch's resolved events, in the
+ * batch's write transaction, right after their outcomes are written:
+ * the run stage tickets them there (tickets_pass_take), so an event
+ * goes from new to ticketed in one write and one commit, and a crash
+ * leaves the batch as it was before (new), done again by the next run.
+ * All borrowed; take may be NULL (then the sink is ignored). */
+struct resolve_sink {
+	void *self;
+	/* the state a resolved event is written with (e.g.
+	 * STORE_EVENT_TICKETED): what take makes of it */
+	const char *state;
+	/* ev[0..n): the batch's events whose outcome was written (id
+	 * order; chain_id and chain_contact set, borrowed for the call).
+	 * An error rolls the batch back and ends the pass. */
+	enum rk_err (*take)(void *self, const struct store_event *ev,
+			    size_t n);
+	void (*committed)(void *self);   /* the batch taken is committed */
+	void (*rolled_back)(void *self); /* it is rolled back */
+};
+
+/* resolve_pending_progress with a sink (NULL: as without). */
+enum rk_err resolve_pending_sink(struct rk_store *store, struct resolver *r,
+				 const struct rk_config *cfg,
+				 const struct rk_log *log, int64_t now,
+				 struct resolve_stats *stats,
+				 struct rk_progress *p,
+				 const struct resolve_sink *sink);
+
 /* The chain for a target given on the command line: an IP address, an
  * AS number ("AS64500") or a domain name. */
 enum rk_err resolve_target(struct resolver *r, const char *target,

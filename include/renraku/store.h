@@ -186,7 +186,10 @@ enum rk_err store_event_set_state(struct rk_store *store, int64_t event_id,
 
 /* Up to limit events the resolver should look at now, id > after_id,
  * oldest first: those in state new, or (unresolved true) the unresolved
- * ones whose retry_at <= now.  Their data is not loaded (NULL). */
+ * ones whose retry_at <= now.  Only what the resolve stage reads is
+ * filled: id, type, source_ip, source_fqdn, source_cc, source_asn, tlp,
+ * severity, state, retry_at, chain_id (the rest 0 / NULL, data too).
+ * Caller frees with store_events_free. */
 enum rk_err store_events_to_resolve(struct rk_store *store, int64_t now,
 				    bool unresolved, int64_t after_id,
 				    size_t limit, struct store_event **rows,
@@ -215,6 +218,16 @@ enum rk_err store_event_resolve_outcome(struct rk_store *store,
  * for this connection. */
 enum rk_err store_tune_for_batches(struct rk_store *store);
 
+/* Outside a transaction.  Whether this connection checks foreign keys
+ * (store_open turns them on).  The run stage's fused resolve + tickets
+ * batches turn them off for their pass: every reference they write is
+ * to a row they made or read themselves (an event's chain stored by the
+ * pass, a ticket found or made in the batch, the batch's events), and
+ * no code deletes chains, tickets or events.  Checked, each chain_id
+ * written was a random read of the chains table (~550 bytes a row,
+ * larger than the page cache at 100,000 chains). */
+enum rk_err store_check_references(struct rk_store *store, bool on);
+
 /* In a transaction.  Every event still resolved with first_id <= id <=
  * last_id becomes ticketed (state_reason cleared); *changed (may be
  * NULL) gets how many. */
@@ -234,7 +247,9 @@ struct store_resolve_outcome {
 };
 
 /* In a transaction.  store_event_resolve_outcome for o[0..n) (in
- * ascending seen->id order) in one statement; o[i].applied tells. */
+ * ascending seen->id order): one prepared statement stepped an outcome
+ * (cheaper than one statement over a JSON text of the batch: nothing
+ * built or parsed); o[i].applied tells. */
 enum rk_err store_events_resolve_outcomes(struct rk_store *store,
 					  struct store_resolve_outcome *o,
 					  size_t n);
@@ -432,9 +447,10 @@ struct store_ticket_join {
 	int tlp, severity;
 };
 
-/* In a transaction.  store_ticket_add_event for n events at once, in
- * the order given: one statement inserts the ticket_events rows, one
- * raises each ticket's tlp, severity and count. */
+/* In a transaction.  store_ticket_add_event for n events at once (joins
+ * borrowed): one prepared insert stepped a row, a ticket's rows
+ * together in (ticket, event) order, then one update a ticket raises its
+ * tlp, severity and count. */
 enum rk_err store_ticket_add_events(struct rk_store *store,
 				    const struct store_ticket_join *joins,
 				    size_t n);

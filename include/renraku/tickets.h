@@ -107,6 +107,32 @@ enum rk_err tickets_aggregate_progress(struct rk_store *store,
 				       struct tickets_stats *stats,
 				       struct rk_progress *p);
 
+/* The same rule, fed by the caller, batch by batch, inside the caller's
+ * transactions (the run stage's resolve batches: resolve_sink).  The
+ * events handed over are already in state 'ticketed' in the open
+ * transaction; a pass writes their ticket_events rows and the tickets'
+ * counts (one statement each a flush), and sets an event that cannot be
+ * ticketed to failed, as tickets_aggregate does.
+ *
+ * tickets_pass_open: *out is the caller's, freed with
+ * tickets_pass_close (NULL is a no-op).  store, cfg, log and stats are
+ * borrowed and must outlive the pass. */
+struct tickets_pass;
+enum rk_err tickets_pass_open(struct rk_store *store,
+			      const struct rk_config *cfg,
+			      const struct rk_log *log, int64_t now,
+			      struct tickets_stats *stats,
+			      struct tickets_pass **out);
+/* ev[0..n) in id order, each with chain_id and chain_contact set
+ * (borrowed for the call).  In the caller's transaction; on an error
+ * the caller rolls back and calls tickets_pass_rolled_back. */
+enum rk_err tickets_pass_take(struct tickets_pass *tp,
+			      const struct store_event *ev, size_t n);
+/* After the caller's commit / rollback of a batch taken. */
+void tickets_pass_committed(struct tickets_pass *tp);
+void tickets_pass_rolled_back(struct tickets_pass *tp);
+void tickets_pass_close(struct tickets_pass *tp);
+
 /* ------------------------------------------------------------ bounces */
 
 /* The first level of chain[0..n) at or above min_level whose address is

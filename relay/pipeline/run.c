@@ -15,16 +15,38 @@ const char *pipeline_stage_name(enum pipeline_stage s)
 	return (size_t)s < RK_ARRAY_LEN(names) ? names[s] : "?";
 }
 
+/* The resolve stage's sink: each batch's resolved events are ticketed in
+ * the batch's own transaction (tickets_pass). */
+static enum rk_err sink_take(void *self, const struct store_event *ev,
+			     size_t n)
+{
+	return tickets_pass_take(self, ev, n);
+}
+
+static void sink_committed(void *self)
+{
+	tickets_pass_committed(self);
+}
+
+static void sink_rolled_back(void *self)
+{
+	tickets_pass_rolled_back(self);
+}
+
+/* *pass_err: why the tickets pass could not open (the templates: said
+ * once, here; the tickets stage is then not run), else RK_OK. */
 static enum rk_err run_resolve(struct rk_store *store,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log,
 			       const struct pipeline_options *opts,
-			       struct pipeline_stats *stats)
+			       struct pipeline_stats *stats,
+			       enum rk_err *pass_err)
 {
 	struct resolver *resolver = NULL;
 	enum rk_err err;
 	size_t i = 0;
 
+	*pass_err = RK_OK;
 	err = resolve_new(&resolver, store, cfg, log, opts->offline);
 	for (; !err && i < opts->nextra_sources; i++)
 		err = resolve_add_source(resolver, &opts->extra_sources[i]);
@@ -35,6 +57,10 @@ static enum rk_err run_resolve(struct rk_store *store,
 	if (!err) {
 		struct rk_progress bar;
 		struct store_event_counts counts;
+		struct tickets_pass *pass = NULL;
+		struct resolve_sink sink = {NULL, STORE_EVENT_TICKETED,
+					    sink_take, sink_committed,
+					    sink_rolled_back};
 
 		memset(&counts, 0, sizeof(counts));
 		/* the bar's total only: counted when a bar is drawn */
@@ -42,8 +68,16 @@ static enum rk_err run_resolve(struct rk_store *store,
 			goto done;
 		rk_progress_start(&bar, opts->progress, "resolve", "events",
 				  counts.pending + counts.unresolved);
-		err = resolve_pending_progress(store, resolver, cfg, log,
-					       opts->now, &stats->resolve, &bar);
+		/* resolved events go straight into their tickets; should
+		 * the pass not open (the templates), they stay resolved, as
+		 * when the tickets stage failed */
+		if (!(*pass_err = tickets_pass_open(store, cfg, log, opts->now,
+						    &stats->tickets, &pass)))
+			sink.self = pass;
+		err = resolve_pending_sink(store, resolver, cfg, log,
+					   opts->now, &stats->resolve, &bar,
+					   pass ? &sink : NULL);
+		tickets_pass_close(pass);
 		rk_progress_show(&bar, stats->resolve.seen, true);
 	}
 done:
@@ -148,7 +182,7 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 	struct mail_signer *signer = NULL;
 	struct timespec t0;
 	double cpu0;
-	enum rk_err err, first = RK_OK;
+	enum rk_err err, first = RK_OK, pass_err = RK_OK;
 
 	if ((err = store_runner_lock(store, false))) {
 		for (size_t i = 0; i < opts->nextra_sources; i++)
@@ -170,13 +204,15 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cpu0 = cpu_now();
 	stats->stage_err[PIPELINE_RESOLVE] =
-		run_resolve(store, cfg, log, opts, stats);
+		run_resolve(store, cfg, log, opts, stats, &pass_err);
 	rk_log_debug(log, "resolve: %lld events in %.3f s (%.3f s CPU)",
 		     stats->resolve.seen, elapsed_since(&t0), cpu_now() - cpu0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cpu0 = cpu_now();
+	/* what the resolve stage left resolved (all of it when its
+	 * tickets pass did not open, events of an older version's run) */
 	stats->stage_err[PIPELINE_TICKETS] =
-		run_tickets(store, cfg, log, opts, stats);
+		pass_err ? pass_err : run_tickets(store, cfg, log, opts, stats);
 	rk_log_debug(log, "tickets: %lld events in %.3f s (%.3f s CPU)",
 		     stats->tickets.events_seen, elapsed_since(&t0),
 		     cpu_now() - cpu0);

@@ -14,6 +14,14 @@
 #include "private.h"
 
 #define RESOLVE_BATCH 1000
+/* With a sink (the run stage: events ticketed in the batch's own
+ * transaction) a batch is larger: every commit rewrites the pages of
+ * the tickets the batch touched (ticket_events is clustered by ticket),
+ * nearly all of them whatever the batch's size, so fewer commits write
+ * less.  The outcome is the same: subjects are taken in the order they
+ * first appear and the chains stored so far are shared across batches
+ * (memo), so chains, tickets and their ids do not depend on the size. */
+#define RESOLVE_BATCH_SINK 10000
 
 /* What happens to one event of a batch. */
 enum slot_kind { SLOT_LOOKUP, SLOT_WITHHELD, SLOT_SUPPRESSED };
@@ -107,7 +115,9 @@ struct batch {
 	struct slot *slots;
 	struct subject *subjects;
 	size_t nsubjects;
-	size_t *order;           /* subject indices sorted by key */
+	size_t *table;           /* open addressing by key: subject + 1,
+				    0 = empty */
+	size_t tcap;             /* a power of 2, at least twice the events */
 };
 
 static void batch_release(struct batch *b)
@@ -118,7 +128,7 @@ static void batch_release(struct batch *b)
 	}
 	free(b->subjects);
 	free(b->slots);
-	free(b->order);
+	free(b->table);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -141,27 +151,22 @@ static enum rk_err subject_key(const struct resolve_query *q, char **out)
 	return err;
 }
 
-/* Binary search of key among the subjects added so far (order sorted). */
-static bool find_subject(const struct batch *b, size_t nsorted, const char *key,
-			 size_t *pos)
+/* The subject of key, if the batch has it (*pos: its slot in the
+ * table, or the empty slot where it goes). */
+static bool find_subject(const struct batch *b, const char *key, size_t *pos)
 {
-	size_t lo = 0, hi = nsorted;
+	size_t i = (size_t)key_hash(key) & (b->tcap - 1);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(b->subjects[b->order[mid]].key, key);
-
-		if (c == 0) {
-			*pos = mid;
+	for (;; i = (i + 1) & (b->tcap - 1)) {
+		if (!b->table[i]) {
+			*pos = i;
+			return false;
+		}
+		if (strcmp(b->subjects[b->table[i] - 1].key, key) == 0) {
+			*pos = i;
 			return true;
 		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
 	}
-	*pos = lo;
-	return false;
 }
 
 /* Classify the events and collect their distinct subjects. */
@@ -172,8 +177,10 @@ static enum rk_err batch_build(struct resolver *r, const struct store_event *ev,
 
 	b->slots = calloc(n, sizeof(*b->slots));
 	b->subjects = calloc(n, sizeof(*b->subjects));
-	b->order = calloc(n, sizeof(*b->order));
-	if (!b->slots || !b->subjects || !b->order)
+	for (b->tcap = 16; b->tcap < 2 * n; b->tcap *= 2)
+		;
+	b->table = calloc(b->tcap, sizeof(*b->table));
+	if (!b->slots || !b->subjects || !b->table)
 		return RK_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct resolve_query q;
@@ -191,14 +198,12 @@ static enum rk_err batch_build(struct resolver *r, const struct store_event *ev,
 		resolve_event_query(r, &ev[i], &q);
 		if ((err = subject_key(&q, &key)))
 			return err;
-		if (find_subject(b, b->nsubjects, key, &pos)) {
-			b->slots[i].subject = b->order[pos];
+		if (find_subject(b, key, &pos)) {
+			b->slots[i].subject = b->table[pos] - 1;
 			free(key);
 			continue;
 		}
-		memmove(&b->order[pos + 1], &b->order[pos],
-			(b->nsubjects - pos) * sizeof(*b->order));
-		b->order[pos] = b->nsubjects;
+		b->table[pos] = b->nsubjects + 1;
 		b->subjects[b->nsubjects].key = key;
 		b->subjects[b->nsubjects].q = q;
 		b->slots[i].subject = b->nsubjects++;
@@ -244,6 +249,38 @@ static void tally(const struct store_resolve_outcome *o, long long *counter,
 		(*moved_on)++;
 }
 
+/* The batch's events written as resolved (sink->state), to the sink:
+ * shallow copies of the rows, with their chain's level-0 address. */
+static enum rk_err batch_hand_over(const struct batch *b,
+				   const struct store_event *ev, size_t n,
+				   const struct store_resolve_outcome *out,
+				   size_t nout, const struct resolve_sink *sink)
+{
+	struct store_event *taken;
+	size_t ntaken = 0;
+	enum rk_err err;
+
+	if (!(taken = calloc(nout ? nout : 1, sizeof(*taken))))
+		return RK_ERR_NOMEM;
+	for (size_t k = 0; k < nout; k++) {
+		size_t i = (size_t)(out[k].seen - ev);
+		const struct subject *s;
+
+		if (!out[k].applied || out[k].chain_id <= 0 || i >= n ||
+		    b->slots[i].kind != SLOT_LOOKUP)
+			continue;
+		s = &b->subjects[b->slots[i].subject];
+		taken[ntaken] = ev[i]; /* borrowed: never released */
+		taken[ntaken].chain_id = out[k].chain_id;
+		taken[ntaken].chain = NULL;
+		taken[ntaken].chain_contact = s->chain.entry[0].email;
+		ntaken++;
+	}
+	err = ntaken ? sink->take(sink->self, taken, ntaken) : RK_OK;
+	free(taken);
+	return err;
+}
+
 /* In the transaction: each subject's chain once, then every event's
  * outcome in one statement (compare-and-set: only events still as they
  * were read). */
@@ -251,6 +288,7 @@ static enum rk_err batch_write(struct rk_store *store, const struct rk_config *c
 			       const struct rk_log *log,
 			       const struct store_event *ev, size_t n,
 			       struct batch *b, struct memo *memo, int64_t now,
+			       const struct resolve_sink *sink,
 			       struct resolve_stats *stats)
 {
 	struct store_resolve_outcome *out;
@@ -321,12 +359,14 @@ static enum rk_err batch_write(struct rk_store *store, const struct rk_config *c
 			nout++;
 			continue;
 		}
-		o->state = STORE_EVENT_RESOLVED;
+		o->state = sink ? sink->state : STORE_EVENT_RESOLVED;
 		o->chain_id = s->chain_id;
 		nout++;
 	}
 	if (!err)
 		err = store_events_resolve_outcomes(store, out, nout);
+	if (!err && sink)
+		err = batch_hand_over(b, ev, n, out, nout, sink);
 	for (size_t i = 0, k = 0; !err && i < n; i++) {
 		const struct slot *sl = &b->slots[i];
 		const struct subject *s;
@@ -382,19 +422,37 @@ enum rk_err resolve_pending_progress(struct rk_store *store,
 				     struct resolve_stats *stats,
 				     struct rk_progress *p)
 {
+	return resolve_pending_sink(store, r, cfg, log, now, stats, p, NULL);
+}
+
+enum rk_err resolve_pending_sink(struct rk_store *store, struct resolver *r,
+				 const struct rk_config *cfg,
+				 const struct rk_log *log, int64_t now,
+				 struct resolve_stats *stats,
+				 struct rk_progress *p,
+				 const struct resolve_sink *sink)
+{
 	struct store_event *rows = NULL;
 	struct memo memo = {NULL, 0, 0};
 	int64_t after = 0;
 	size_t n = 0;
 	enum rk_err err;
 
+	if (sink && !sink->take)
+		sink = NULL;
+	/* with a sink, the batches write only references they made
+	 * (store_check_references); back on when the pass ends */
+	if (sink && (err = store_check_references(store, false)))
+		return err;
 	/* first the new events, then the unresolved ones due again */
 	for (bool stop = false, unresolved = false;;) {
 		struct batch b;
 
 		memset(&b, 0, sizeof(b));
 		if ((err = store_events_to_resolve(store, now, unresolved, after,
-						   RESOLVE_BATCH, &rows, &n)))
+						   sink ? RESOLVE_BATCH_SINK
+							: RESOLVE_BATCH,
+						   &rows, &n)))
 			break;
 		if (n == 0 && !unresolved) {
 			unresolved = true;
@@ -421,11 +479,15 @@ enum rk_err resolve_pending_progress(struct rk_store *store,
 				/* a failed batch ends the pass, memo and all:
 				 * no later batch uses an id it rolled back */
 				err = batch_write(store, cfg, log, rows, n, &b,
-						  &memo, now, stats);
+						  &memo, now, sink, stats);
 				if (!err)
 					err = store_commit(store);
 				if (err)
 					store_rollback(store);
+				if (sink && err && sink->rolled_back)
+					sink->rolled_back(sink->self);
+				else if (sink && sink->committed)
+					sink->committed(sink->self);
 			} else {
 				store_rollback(store);
 			}
@@ -438,6 +500,12 @@ enum rk_err resolve_pending_progress(struct rk_store *store,
 			break;
 	}
 	memo_release(&memo);
+	if (sink) {
+		enum rk_err on = store_check_references(store, true);
+
+		if (!err)
+			err = on;
+	}
 	resolver_source_stats(r, stats);
 	return err;
 }

@@ -422,19 +422,82 @@ static sqlite3_int64 limit_arg(size_t limit)
 	return limit > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)limit;
 }
 
+/* The rows of a to-resolve query (columns as in sql_new below): only
+ * what the resolve stage reads, a strdup for each text. */
+static enum rk_err read_to_resolve(struct rk_store *store, sqlite3_stmt *stmt,
+				   struct store_event **rows, size_t *n)
+{
+	struct store_event *out = NULL;
+	size_t count = 0;
+	enum rk_err err = RK_OK;
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		void *grown = out;
+		struct store_event *ev;
+		bool ok = true;
+		sqlite3_int64 asn;
+		int tlp, sev;
+
+		if ((err = rk_array_room(&grown, count, sizeof(*out))))
+			break;
+		out = grown;
+		ev = &out[count++];
+		memset(ev, 0, sizeof(*ev));
+		ev->id = sqlite3_column_int64(stmt, 0);
+		ev->type = store_col_text(stmt, 1, &ok);
+		ev->source_ip = store_col_text(stmt, 2, &ok);
+		ev->source_fqdn = store_col_text(stmt, 3, &ok);
+		ev->source_cc = store_col_text(stmt, 4, &ok);
+		/* as store_event_read reads them */
+		asn = sqlite3_column_int64(stmt, 5);
+		ev->source_asn = asn > 0 && asn <= 4294967295LL ? (uint32_t)asn : 0;
+		tlp = sqlite3_column_int(stmt, 6);
+		ev->tlp = tlp >= RK_TLP_CLEAR && tlp <= RK_TLP_RED
+				  ? (enum rk_tlp)tlp
+				  : RK_TLP_RED;
+		sev = sqlite3_column_int(stmt, 7);
+		ev->severity = sev >= RK_SEV_INFO && sev < RK_SEV_COUNT
+				       ? (enum rk_severity)sev
+				       : RK_SEV_MEDIUM;
+		ev->state = store_col_text(stmt, 8, &ok);
+		ev->retry_at = sqlite3_column_int64(stmt, 9);
+		ev->chain_id = sqlite3_column_int64(stmt, 10);
+		if (!ok) {
+			err = RK_ERR_NOMEM;
+			break;
+		}
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = store_fail(store, "list events to resolve");
+	store_done(stmt);
+	if (err) {
+		store_events_free(out, count);
+		return err;
+	}
+	*rows = out;
+	*n = count;
+	return RK_OK;
+}
+
 enum rk_err store_events_to_resolve(struct rk_store *store, int64_t now,
 				    bool unresolved, int64_t after_id,
 				    size_t limit, struct store_event **rows,
 				    size_t *n)
 {
-	/* two queries, each an index range on events_by_state */
+	/* two queries, each an index range on events_by_state; only the
+	 * columns the stage reads (no strdup of the others) */
+#define TO_RESOLVE_COLS                                                       \
+	"e.id, e.type, e.source_ip, e.source_fqdn, e.source_cc, e.source_asn," \
+	" e.tlp, e.severity, e.state, e.retry_at, coalesce(e.chain_id, 0)"
 	static const char sql_new[] =
-		"SELECT " STORE_EVENT_COLS_NODATA " FROM events e"
+		"SELECT " TO_RESOLVE_COLS " FROM events e"
 		" WHERE e.state = 'new' AND e.id > ?1 ORDER BY e.id LIMIT ?3";
 	static const char sql_unresolved[] =
-		"SELECT " STORE_EVENT_COLS_NODATA " FROM events e"
+		"SELECT " TO_RESOLVE_COLS " FROM events e"
 		" WHERE e.state = 'unresolved' AND e.id > ?1"
 		" AND e.retry_at <= ?2 ORDER BY e.id LIMIT ?3";
+#undef TO_RESOLVE_COLS
 	sqlite3_stmt *stmt;
 
 	*rows = NULL;
@@ -444,7 +507,7 @@ enum rk_err store_events_to_resolve(struct rk_store *store, int64_t now,
 	sqlite3_bind_int64(stmt, 1, after_id);
 	sqlite3_bind_int64(stmt, 2, now);
 	sqlite3_bind_int64(stmt, 3, limit_arg(limit));
-	return read_events(store, stmt, "list events to resolve", rows, n);
+	return read_to_resolve(store, stmt, rows, n);
 }
 
 enum rk_err store_chain_add(struct rk_store *store, const char *subject,
@@ -518,6 +581,19 @@ enum rk_err store_tune_for_batches(struct rk_store *store)
 	return RK_OK;
 }
 
+enum rk_err store_check_references(struct rk_store *store, bool on)
+{
+	/* fixed text, no parameters */
+	if (store->in_tx)
+		RK_BUG("store_check_references inside a transaction");
+	if (sqlite3_exec(store->db,
+			 on ? "PRAGMA foreign_keys = ON"
+			    : "PRAGMA foreign_keys = OFF",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(store, "set foreign key checks");
+	return RK_OK;
+}
+
 enum rk_err store_events_mark_ticketed(struct rk_store *store,
 				       int64_t first_id, int64_t last_id,
 				       long long *changed)
@@ -542,62 +618,18 @@ enum rk_err store_events_mark_ticketed(struct rk_store *store,
 	return RK_OK;
 }
 
-/* A JSON string for s (jansson escapes it), or null. */
-static enum rk_err add_json_text(struct rk_buf *b, const char *s)
-{
-	const char *p;
-	json_t *j;
-	char *text;
-	enum rk_err err;
-
-	if (!s)
-		return rk_buf_adds(b, "null");
-	for (p = s; *p; p++) /* plain text (states): written as it is */
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == ' ' || *p == '-' ||
-		      *p == ':' || *p == '_' || *p == '.'))
-			break;
-	if (!*p)
-		return rk_buf_addf(b, "\"%s\"", s);
-	if (!(j = json_string(s)))
-		return RK_ERR_INVAL; /* not UTF-8 */
-	text = json_dumps(j, JSON_ENCODE_ANY);
-	json_decref(j);
-	if (!text)
-		return RK_ERR_NOMEM;
-	err = rk_buf_adds(b, text);
-	free(text);
-	return err;
-}
-
-static int outcome_by_id(const void *key, const void *elem)
-{
-	int64_t id = *(const int64_t *)key;
-	const struct store_resolve_outcome *o = elem;
-
-	return id < o->seen->id ? -1 : id > o->seen->id;
-}
-
 enum rk_err store_events_resolve_outcomes(struct rk_store *store,
 					  struct store_resolve_outcome *o,
 					  size_t n)
 {
-	/* one statement a batch: the outcomes as a JSON array
-	 * [id, seen state, seen retry_at, state, chain_id, reason,
-	 * retry_at], written where the event is still as it was seen */
+	/* one prepared statement, stepped once an outcome, in the caller's
+	 * transaction: a batch's rows are found by rowid in id order, and
+	 * nothing is built or parsed (no JSON text of the batch);
+	 * compare-and-set: only events still as they were read */
 	static const char sql[] =
-		"UPDATE events SET state = x.ns, chain_id = x.cid,"
-		" state_reason = x.reason, retry_at = x.ra"
-		" FROM (SELECT j.value ->> 0 AS id, j.value ->> 1 AS os,"
-		"  j.value ->> 2 AS ort, j.value ->> 3 AS ns,"
-		"  j.value ->> 4 AS cid, j.value ->> 5 AS reason,"
-		"  j.value ->> 6 AS ra FROM json_each(?1) j) AS x"
-		" WHERE events.id = x.id AND events.state = x.os"
-		" AND events.retry_at = x.ort RETURNING events.id";
+		"UPDATE events SET state = ?4, chain_id = ?5, state_reason = ?6,"
+		" retry_at = ?7 WHERE id = ?1 AND state = ?2 AND retry_at = ?3";
 	sqlite3_stmt *stmt;
-	struct rk_buf b;
-	enum rk_err err = RK_OK;
-	int rc;
 
 	for (size_t i = 0; i < n; i++) {
 		o[i].applied = false;
@@ -607,44 +639,30 @@ enum rk_err store_events_resolve_outcomes(struct rk_store *store,
 	}
 	if (n == 0)
 		return RK_OK;
-	rk_buf_init(&b, SIZE_MAX / 2);
-	err = rk_buf_addc(&b, '[');
-	for (size_t i = 0; !err && i < n; i++) {
-		if ((err = rk_buf_addf(&b, "%s[%lld,", i ? "," : "",
-				       (long long)o[i].seen->id)) ||
-		    (err = add_json_text(&b, o[i].seen->state)) ||
-		    (err = rk_buf_addf(&b, ",%lld,", (long long)o[i].seen->retry_at)) ||
-		    (err = add_json_text(&b, o[i].state)))
-			break;
-		if (o[i].chain_id > 0)
-			err = rk_buf_addf(&b, ",%lld,", (long long)o[i].chain_id);
-		else
-			err = rk_buf_adds(&b, ",null,");
-		if (err || (err = add_json_text(&b, o[i].reason)) ||
-		    (err = rk_buf_addf(&b, ",%lld]", (long long)o[i].retry_at)))
-			break;
-	}
-	if (!err)
-		err = rk_buf_addc(&b, ']');
-	if (!err && !(stmt = store_stmt(store, sql)))
-		err = RK_ERR_DB;
-	if (err) {
-		rk_buf_release(&b);
-		return err;
-	}
-	sqlite3_bind_text(stmt, 1, b.data, (int)b.len, SQLITE_STATIC);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(stmt, 0);
-		struct store_resolve_outcome *hit =
-			bsearch(&id, o, n, sizeof(*o), outcome_by_id);
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	for (size_t i = 0; i < n; i++) {
+		int rc;
 
-		if (hit)
-			hit->applied = true;
+		sqlite3_bind_int64(stmt, 1, o[i].seen->id);
+		bind_static(stmt, 2, o[i].seen->state);
+		sqlite3_bind_int64(stmt, 3, o[i].seen->retry_at);
+		bind_static(stmt, 4, o[i].state);
+		if (o[i].chain_id > 0)
+			sqlite3_bind_int64(stmt, 5, o[i].chain_id);
+		else
+			sqlite3_bind_null(stmt, 5);
+		bind_static(stmt, 6, o[i].reason);
+		sqlite3_bind_int64(stmt, 7, o[i].retry_at);
+		rc = sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+		if (rc != SQLITE_DONE) {
+			store_done(stmt);
+			return store_fail(store, "record the lookups' outcomes");
+		}
+		o[i].applied = sqlite3_changes(store->db) == 1;
 	}
 	store_done(stmt);
-	rk_buf_release(&b);
-	if (rc != SQLITE_DONE)
-		return store_fail(store, "record the lookups' outcomes");
 	return RK_OK;
 }
 

@@ -386,83 +386,111 @@ enum rk_err store_ticket_add_event(struct rk_store *store,
 
 /* Append the joins as a JSON array [[ticket, event, tlp, severity], ...]
  * (ticket ids are ours: YYYYMMDD-NNNNNN, checked, nothing to escape). */
-static enum rk_err joins_json(const struct store_ticket_join *j, size_t n,
-			      struct rk_buf *b)
+/* Orders joins by ticket, then event: a ticket's rows are inserted
+ * together, along its range of ticket_events' clustered key. */
+static int join_by_ticket(const void *x, const void *y)
 {
-	enum rk_err err = rk_buf_addc(b, '[');
+	const struct store_ticket_join *a = *(const struct store_ticket_join *const *)x;
+	const struct store_ticket_join *b = *(const struct store_ticket_join *const *)y;
+	int c = strcmp(a->ticket_id, b->ticket_id);
 
-	for (size_t i = 0; !err && i < n; i++) {
-		for (const char *p = j[i].ticket_id; *p; p++)
-			if (!((*p >= '0' && *p <= '9') || *p == '-' ||
-			      (*p >= 'A' && *p <= 'Z') ||
-			      (*p >= 'a' && *p <= 'z')))
-				return RK_ERR_INVAL;
-		err = rk_buf_addf(b, "%s[\"%s\",%lld,%d,%d]", i ? "," : "",
-				  j[i].ticket_id, (long long)j[i].event_id,
-				  j[i].tlp, j[i].severity);
-	}
-	if (!err)
-		err = rk_buf_addc(b, ']');
-	return err;
+	if (c)
+		return c;
+	return a->event_id < b->event_id ? -1 : a->event_id > b->event_id;
 }
 
-/* Runs one statement over a batch given as JSON (?1) and the store's
- * now (?2, when the statement has it). */
-static enum rk_err exec_json(struct rk_store *store, const char *sql,
-			     const struct rk_buf *b, const char *what)
+/* One ticket's share of a batch: count, tlp and severity raised once;
+ * `recount` takes the count from the rows (a row was there already). */
+static enum rk_err ticket_raise(struct rk_store *store, const char *ticket_id,
+				int tlp, int severity, long long count,
+				bool recount)
 {
+	static const char sql[] =
+		"UPDATE tickets SET tlp = max(tlp, ?2), severity = max(severity, ?3),"
+		" updated_at = ?4, event_count = event_count + ?5 WHERE id = ?1";
+	static const char sql_recount[] =
+		"UPDATE tickets SET event_count = (SELECT count(*) FROM"
+		" ticket_events te WHERE te.ticket_id = ?1) WHERE id = ?1";
 	sqlite3_stmt *stmt = store_stmt(store, sql);
 	int rc;
 
 	if (!stmt)
 		return RK_ERR_DB;
-	sqlite3_bind_text(stmt, 1, b->data, (int)b->len, SQLITE_STATIC);
-	if (sqlite3_bind_parameter_count(stmt) >= 2)
-		sqlite3_bind_int64(stmt, 2, store->now);
+	store_bind_text(stmt, 1, ticket_id);
+	sqlite3_bind_int(stmt, 2, tlp);
+	sqlite3_bind_int(stmt, 3, severity);
+	sqlite3_bind_int64(stmt, 4, store->now);
+	sqlite3_bind_int64(stmt, 5, count);
 	rc = sqlite3_step(stmt);
 	store_done(stmt);
-	return rc == SQLITE_DONE ? RK_OK : store_fail(store, what);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, "update tickets");
+	if (!recount)
+		return RK_OK;
+	if (!(stmt = store_stmt(store, sql_recount)))
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, ticket_id);
+	rc = sqlite3_step(stmt);
+	store_done(stmt);
+	return rc == SQLITE_DONE ? RK_OK
+				 : store_fail(store, "recount ticket events");
 }
 
 enum rk_err store_ticket_add_events(struct rk_store *store,
 				    const struct store_ticket_join *joins,
 				    size_t n)
 {
-	/* one statement for the rows, in the order given, and one for the
-	 * tickets: count, tlp and severity raised once per ticket */
-	static const char sql_rows[] =
+	/* one prepared insert stepped a row, the rows of a ticket together,
+	 * and one update a ticket: nothing is built or parsed */
+	static const char sql_row[] =
 		"INSERT OR IGNORE INTO ticket_events (ticket_id, event_id, added_at)"
-		" SELECT j.value ->> 0, j.value ->> 1, ?2 FROM json_each(?1) j"
-		" ORDER BY j.key";
-	static const char sql_tickets[] =
-		"UPDATE tickets SET tlp = max(tickets.tlp, x.tlp),"
-		" severity = max(tickets.severity, x.sev), updated_at = ?2,"
-		" event_count = tickets.event_count + x.n"
-		" FROM (SELECT j.value ->> 0 AS tid, max(j.value ->> 2) AS tlp,"
-		"  max(j.value ->> 3) AS sev, count(*) AS n"
-		"  FROM json_each(?1) j GROUP BY 1) AS x"
-		" WHERE tickets.id = x.tid";
-	/* should a row have been there already (never in a consistent
-	 * store), the counts are taken from the rows themselves */
-	static const char sql_recount[] =
-		"UPDATE tickets SET event_count = (SELECT count(*) FROM"
-		" ticket_events te WHERE te.ticket_id = tickets.id)"
-		" WHERE id IN (SELECT j.value ->> 0 FROM json_each(?1) j)";
-	struct rk_buf b;
-	enum rk_err err;
-	long long added = 0;
+		" VALUES (?1, ?2, ?3)";
+	const struct store_ticket_join **order;
+	sqlite3_stmt *stmt;
+	enum rk_err err = RK_OK;
 
 	if (n == 0)
 		return RK_OK;
-	rk_buf_init(&b, SIZE_MAX / 2);
-	if (!(err = joins_json(joins, n, &b)) &&
-	    !(err = exec_json(store, sql_rows, &b, "add events to tickets")))
-		added = sqlite3_changes(store->db);
-	if (!err)
-		err = exec_json(store, sql_tickets, &b, "update tickets");
-	if (!err && (size_t)added != n)
-		err = exec_json(store, sql_recount, &b, "recount ticket events");
-	rk_buf_release(&b);
+	if (!(order = calloc(n, sizeof(*order))))
+		return RK_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		order[i] = &joins[i];
+	qsort(order, n, sizeof(*order), join_by_ticket);
+	if (!(stmt = store_stmt(store, sql_row))) {
+		free(order);
+		return RK_ERR_DB;
+	}
+	for (size_t i = 0, first = 0; !err && i < n; first = i) {
+		int tlp = order[i]->tlp, sev = order[i]->severity;
+		long long added = 0;
+
+		for (; i < n && strcmp(order[i]->ticket_id,
+				       order[first]->ticket_id) == 0; i++) {
+			int rc;
+
+			store_bind_text(stmt, 1, order[i]->ticket_id);
+			sqlite3_bind_int64(stmt, 2, order[i]->event_id);
+			sqlite3_bind_int64(stmt, 3, store->now);
+			rc = sqlite3_step(stmt);
+			sqlite3_reset(stmt);
+			if (rc != SQLITE_DONE) {
+				err = store_fail(store, "add events to tickets");
+				break;
+			}
+			added += sqlite3_changes(store->db);
+			if (order[i]->tlp > tlp)
+				tlp = order[i]->tlp;
+			if (order[i]->severity > sev)
+				sev = order[i]->severity;
+		}
+		store_done(stmt);
+		if (!err)
+			err = ticket_raise(store, order[first]->ticket_id, tlp,
+					   sev, (long long)(i - first),
+					   added != (long long)(i - first));
+	}
+	store_done(stmt);
+	free(order);
 	return err;
 }
 

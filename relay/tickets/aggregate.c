@@ -240,6 +240,10 @@ struct agg {
 	bool foreign; /* a pending ticket that no group's key finds */
 	char (*due)[32];
 	size_t ndue, capdue;
+	/* the events' state is written by the caller (tickets_pass_take:
+	 * already 'ticketed' when they come), not marked by flush */
+	bool premarked;
+	char *templates_owned; /* templates_dir, owned */
 };
 
 static void groups_clear(struct agg *a)
@@ -293,6 +297,8 @@ static enum rk_err flush(struct agg *a)
 	}
 	if ((err = store_ticket_add_events(a->store, a->joins, a->npend)))
 		return err;
+	if (a->premarked)
+		goto due;
 	/* pending events are in id order, and every resolved event between
 	 * the first and the last is pending (the others were set aside) */
 	if ((err = store_events_mark_ticketed(a->store, a->pend[0].event_id,
@@ -304,6 +310,7 @@ static enum rk_err flush(struct agg *a)
 			       "tickets: %lld of %zu events could be marked "
 			       "ticketed (changed meanwhile?)",
 			       changed, a->npend);
+due:
 	for (size_t i = 0; i < a->ndue; i++)
 		if ((err = store_ticket_due_now(a->store, a->due[i], a->now)))
 			return err;
@@ -590,6 +597,126 @@ enum rk_err tickets_aggregate(struct rk_store *store,
 	return tickets_aggregate_progress(store, cfg, log, now, stats, NULL);
 }
 
+/* Set a pass up (templates checked, caches empty). */
+static enum rk_err pass_open(struct agg *a, struct rk_store *store,
+			     const struct rk_config *cfg,
+			     const struct rk_log *log, int64_t now,
+			     struct tickets_stats *stats)
+{
+	enum rk_err err;
+
+	memset(a, 0, sizeof(*a));
+	if ((err = rk_config_path(cfg, cfg->relay.templates,
+				  &a->templates_owned)))
+		return err;
+	if ((err = check_templates(log, a->templates_owned)))
+		return err;
+	a->store = store;
+	a->cfg = cfg;
+	a->log = log;
+	a->templates_dir = a->templates_owned;
+	a->now = now;
+	a->followup_mask = followup_severities(cfg);
+	a->stats = stats;
+	if (!(a->cache = calloc(1, sizeof(*a->cache))) ||
+	    !(a->groups = calloc(GROUP_SLOTS, sizeof(*a->groups))))
+		return RK_ERR_NOMEM;
+	return RK_OK;
+}
+
+static void pass_release(struct agg *a)
+{
+	if (a->groups)
+		groups_clear(a);
+	free(a->groups);
+	free(a->pend);
+	free(a->joins);
+	free(a->due);
+	cache_release(a->cache);
+	free(a->templates_owned);
+	memset(a, 0, sizeof(*a));
+}
+
+/* A batch's events, in the open transaction: each into its ticket, the
+ * rows written by the final flush. */
+static enum rk_err pass_batch(struct agg *a, const struct store_event *rows,
+			      size_t n)
+{
+	enum rk_err err = RK_OK;
+
+	for (size_t i = 0; !err && i < n; i++)
+		err = aggregate_event(a, &rows[i]);
+	if (!err)
+		err = flush(a);
+	cache_chains_clear(a->cache); /* chain ids are per batch's events */
+	return err;
+}
+
+/* After a committed batch: the groups are emptied when too many. */
+static void pass_committed(struct agg *a)
+{
+	if (a->ngroups > GROUP_SLOTS / 4 * 3)
+		groups_clear(a); /* nothing pending: they ask again */
+}
+
+struct tickets_pass {
+	struct agg a;
+};
+
+enum rk_err tickets_pass_open(struct rk_store *store,
+			      const struct rk_config *cfg,
+			      const struct rk_log *log, int64_t now,
+			      struct tickets_stats *stats,
+			      struct tickets_pass **out)
+{
+	struct tickets_pass *tp = calloc(1, sizeof(*tp));
+	enum rk_err err;
+
+	*out = NULL;
+	if (!tp)
+		return RK_ERR_NOMEM;
+	if ((err = pass_open(&tp->a, store, cfg, log, now, stats))) {
+		pass_release(&tp->a);
+		free(tp);
+		return err;
+	}
+	tp->a.premarked = true;
+	*out = tp;
+	return RK_OK;
+}
+
+enum rk_err tickets_pass_take(struct tickets_pass *tp,
+			      const struct store_event *ev, size_t n)
+{
+	return pass_batch(&tp->a, ev, n);
+}
+
+void tickets_pass_committed(struct tickets_pass *tp)
+{
+	if (tp)
+		pass_committed(&tp->a);
+}
+
+void tickets_pass_rolled_back(struct tickets_pass *tp)
+{
+	if (!tp)
+		return;
+	/* nothing pending survives, and no group may keep a ticket the
+	 * rollback took away */
+	tp->a.npend = 0;
+	tp->a.ndue = 0;
+	tp->a.foreign = false;
+	groups_clear(&tp->a);
+}
+
+void tickets_pass_close(struct tickets_pass *tp)
+{
+	if (!tp)
+		return;
+	pass_release(&tp->a);
+	free(tp);
+}
+
 enum rk_err tickets_aggregate_progress(struct rk_store *store,
 				       const struct rk_config *cfg,
 				       const struct rk_log *log, int64_t now,
@@ -598,28 +725,12 @@ enum rk_err tickets_aggregate_progress(struct rk_store *store,
 {
 	struct store_event *rows = NULL;
 	struct agg a;
-	char *templates_dir = NULL;
 	int64_t after = 0;
 	size_t n = 0;
 	enum rk_err err;
 
-	memset(&a, 0, sizeof(a));
-	if ((err = rk_config_path(cfg, cfg->relay.templates, &templates_dir)))
-		return err;
-	if ((err = check_templates(log, templates_dir)))
+	if ((err = pass_open(&a, store, cfg, log, now, stats)))
 		goto cleanup;
-	a.store = store;
-	a.cfg = cfg;
-	a.log = log;
-	a.templates_dir = templates_dir;
-	a.now = now;
-	a.followup_mask = followup_severities(cfg);
-	a.stats = stats;
-	if (!(a.cache = calloc(1, sizeof(*a.cache))) ||
-	    !(a.groups = calloc(GROUP_SLOTS, sizeof(*a.groups)))) {
-		err = RK_ERR_NOMEM;
-		goto cleanup;
-	}
 	for (;;) {
 		/* read in the transaction: every resolved event of the
 		 * batch's id range is in the batch (mark by range) */
@@ -631,33 +742,20 @@ enum rk_err tickets_aggregate_progress(struct rk_store *store,
 			store_rollback(store);
 			break;
 		}
-		for (size_t i = 0; !err && i < n; i++) {
-			after = rows[i].id;
-			err = aggregate_event(&a, &rows[i]);
-		}
-		if (!err)
-			err = flush(&a);
+		after = rows[n - 1].id;
+		err = pass_batch(&a, rows, n);
 		store_events_free(rows, n);
 		rows = NULL;
-		cache_chains_clear(a.cache); /* chain ids are per batch's events */
 		if (err) {
 			store_rollback(store);
 			break;
 		}
 		if ((err = store_commit(store)))
 			break;
-		if (a.ngroups > GROUP_SLOTS / 4 * 3)
-			groups_clear(&a); /* nothing pending: they ask again */
+		pass_committed(&a);
 		rk_progress_show(p, stats->events_seen, false);
 	}
 cleanup:
-	if (a.groups)
-		groups_clear(&a);
-	free(a.groups);
-	free(a.pend);
-	free(a.joins);
-	free(a.due);
-	cache_release(a.cache);
-	free(templates_dir);
+	pass_release(&a);
 	return err;
 }
