@@ -543,6 +543,7 @@ static void produce(struct ingest_reading *rd, struct ingest_item *it)
 
 	memset(&rec, 0, sizeof(rec));
 	rec.severity = -1;
+	rec.norm = rd->norm;
 	it->object = false;
 	it->err = RK_OK;
 	if ((err = rd->format->next(rd->reader, &rec))) {
@@ -559,12 +560,17 @@ static void produce(struct ingest_reading *rd, struct ingest_item *it)
 	}
 	if (rec.kind == INGEST_RECORD_BAD) {
 		err = item_reason(it, "%s", rec.reason);
-	} else if (!json_is_object(rec.value)) {
+	} else if (rec.kind == INGEST_RECORD_VALUE &&
+		   !json_is_object(rec.value)) {
 		err = item_reason(it, "%s is not a JSON object",
 				  rec.what ? rec.what : "record");
 	} else {
 		it->object = true;
-		err = ingest_normalize(rd->norm, rd->cfg, rd->now, rec.value);
+		if (rec.kind == INGEST_RECORD_FIELDS)
+			err = ingest_norm_finish(rd->norm, rd->cfg, rd->now);
+		else
+			err = ingest_normalize(rd->norm, rd->cfg, rd->now,
+					       rec.value);
 		if (err == RK_ERR_INVAL) {
 			err = item_reason(it, "%s", rd->norm->reason);
 		} else if (!err) {

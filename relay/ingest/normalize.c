@@ -13,7 +13,7 @@
 
 #include "private.h"
 
-/* IntelMQ harmonization event fields, sorted (strcmp) for bsearch.
+/* IntelMQ harmonization event fields (hashed into ingest_norm.known).
  * "extra.*" is handled by prefix. */
 static const char *const intelmq_fields[] = {
 	"classification.identifier", "classification.taxonomy",
@@ -104,15 +104,30 @@ static const struct {
 #define SHOWN_MAX 64
 #define SHOWN_SIZE (SHOWN_MAX + 4)
 
-static int cmp_field(const void *key, const void *elem)
+static size_t name_hash(const char *s, size_t len);
+
+/* The slot of n->known for name: KNOWN_SLOTS, a power of two. */
+static size_t known_slot(const struct ingest_norm *n, const char *name,
+			 size_t len)
 {
-	return strcmp(key, *(const char *const *)elem);
+	size_t slot = name_hash(name, len) & (INGEST_KNOWN_SLOTS - 1);
+
+	for (;;) {
+		uint8_t k = n->known[slot];
+
+		if (k == 0 || (strlen(intelmq_fields[k - 1]) == len &&
+			       memcmp(intelmq_fields[k - 1], name, len) == 0))
+			return slot;
+		slot = (slot + 1) & (INGEST_KNOWN_SLOTS - 1);
+	}
 }
 
-static bool known_field(const char *name)
+/* Whether name is a harmonization field: the hash of the list that
+ * ingest_norm_init fills (the same answer as a search of the list). */
+static bool known_field(const struct ingest_norm *n, const char *name,
+			size_t len)
 {
-	return bsearch(name, intelmq_fields, RK_ARRAY_LEN(intelmq_fields),
-		       sizeof(intelmq_fields[0]), cmp_field) != NULL;
+	return n->known[known_slot(n, name, len)] != 0;
 }
 
 
@@ -169,6 +184,15 @@ enum rk_err ingest_norm_init(struct ingest_norm *n)
 	    !n->sha256 || !n->md)
 		goto fail;
 	memset(n->index, 0xff, INDEX_SLOTS * sizeof(*n->index));
+	_Static_assert(RK_ARRAY_LEN(intelmq_fields) < 255 &&
+			       2 * RK_ARRAY_LEN(intelmq_fields) <
+				       INGEST_KNOWN_SLOTS,
+		       "the known-field hash is too small");
+	for (size_t k = 0; k < RK_ARRAY_LEN(intelmq_fields); k++) {
+		const char *f = intelmq_fields[k];
+
+		n->known[known_slot(n, f, strlen(f))] = (uint8_t)(k + 1);
+	}
 	for (int t = RK_TLP_CLEAR; t <= RK_TLP_RED; t++) {
 		n->tlp_names[t] = json_string(rk_tlp_name((enum rk_tlp)t));
 		if (!n->tlp_names[t])
@@ -224,15 +248,28 @@ static const char *fname(const struct ingest_norm *n, size_t i)
 					  : n->names.data + n->name_off[i];
 }
 
+/* A hash of the name, eight bytes at a time (a byte-wise FNV-1a was a
+ * tenth of the normalizer's time: every field is hashed when added and
+ * each checked or derived one again when looked up). */
 static size_t name_hash(const char *s, size_t len)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
 	}
-	return h & (INDEX_SLOTS - 1);
+	if (i < len) {
+		w = 0;
+		memcpy(&w, s + i, len - i);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+	}
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 32;
+	return (size_t)h & (INDEX_SLOTS - 1);
 }
 
 /* The slot of the index holding name's field, or the empty slot where
@@ -356,7 +393,8 @@ static enum rk_err add_field(struct ingest_norm *n, json_t *value, int depth)
 		return err;
 	if (depth == 1 && strcmp(name, "__type") == 0)
 		return RK_OK; /* IntelMQ's message type ("Event") */
-	if (strncmp(name, "extra.", 6) != 0 && !known_field(name)) {
+	if (strncmp(name, "extra.", 6) != 0 &&
+	    !known_field(n, name, n->key.len)) {
 		rk_buf_reset(&n->name);
 		if (rk_buf_adds(&n->name, "extra.") ||
 		    rk_buf_add(&n->name, n->key.data, n->key.len))
@@ -469,6 +507,56 @@ static enum rk_err want_integer(struct ingest_norm *n, const char *name,
 	return RK_OK;
 }
 
+/* Two digits of v (0..99) at p. */
+static void two_digits(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+}
+
+/* t as "YYYY-MM-DDTHH:MM:SS+00:00": what rk_time_format (gmtime_r and
+ * strftime) gives with the 'T' and the offset put in, by arithmetic for
+ * the years 1000..9999 (days to the civil date: H. Hinnant's
+ * days_from_civil inverted), by rk_time_format for any other year
+ * (strftime's %Y is not four digits there). */
+static void iso_utc(int64_t t, char out[RK_TIME_TEXT + 8])
+{
+	/* 1000-01-01T00:00:00Z and 9999-12-31T23:59:59Z */
+	if (t >= -30610224000LL && t <= 253402300799LL) {
+		int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+		int64_t secs = t - days * 86400;
+		int64_t z = days + 719468;
+		int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+		unsigned doe = (unsigned)(z - era * 146097);
+		unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) /
+			       365;
+		int64_t y = (int64_t)yoe + era * 400;
+		unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+		unsigned mp = (5 * doy + 2) / 153;
+		unsigned d = doy - (153 * mp + 2) / 5 + 1;
+		unsigned m = mp < 10 ? mp + 3 : mp - 9;
+
+		if (m <= 2)
+			y++;
+		two_digits(out, (unsigned)(y / 100));
+		two_digits(out + 2, (unsigned)(y % 100));
+		out[4] = '-';
+		two_digits(out + 5, m);
+		out[7] = '-';
+		two_digits(out + 8, d);
+		out[10] = 'T';
+		two_digits(out + 11, (unsigned)(secs / 3600));
+		out[13] = ':';
+		two_digits(out + 14, (unsigned)(secs / 60 % 60));
+		out[16] = ':';
+		two_digits(out + 17, (unsigned)(secs % 60));
+	} else {
+		rk_time_format(t, 0, out); /* "YYYY-MM-DD HH:MM:SS" */
+		out[10] = 'T';
+	}
+	memcpy(out + 19, "+00:00", 7);
+}
+
 static enum rk_err norm_time(struct ingest_norm *n, const char *name,
 			     json_t *value, int64_t *epoch)
 {
@@ -481,10 +569,29 @@ static enum rk_err norm_time(struct ingest_norm *n, const char *name,
 	if (rk_time_parse(s, epoch))
 		return reject(n, "%s: '%s' is not a timestamp", name,
 			      shown(s, tmp));
-	rk_time_format(*epoch, 0, text); /* "YYYY-MM-DD HH:MM:SS" */
-	text[10] = 'T';
-	memcpy(text + 19, "+00:00", 7);
+	iso_utc(*epoch, text);
 	return set_string(n, name, value, text);
+}
+
+/* Whether s is an IPv4 address as rk_addr_format writes one: four
+ * decimal parts 0..255 without leading zeros, three dots, nothing else. */
+static bool canonical_ipv4(const char *s)
+{
+	for (int part = 0; part < 4; part++) {
+		unsigned v = 0;
+		int digits = 0;
+
+		if (part && *s++ != '.')
+			return false;
+		while (*s >= '0' && *s <= '9' && digits < 4) {
+			v = v * 10 + (unsigned)(*s++ - '0');
+			digits++;
+		}
+		if (digits == 0 || digits > 3 || v > 255 ||
+		    (digits > 1 && s[-digits] == '0'))
+			return false;
+	}
+	return *s == '\0';
 }
 
 static enum rk_err norm_ip(struct ingest_norm *n, const char *name,
@@ -500,6 +607,8 @@ static enum rk_err norm_ip(struct ingest_norm *n, const char *name,
 	if (rk_addr_parse(s, &addr))
 		return reject(n, "%s: '%s' is not an IP address", name,
 			      shown(s, tmp));
+	if (canonical_ipv4(s))
+		return RK_OK; /* rk_addr_format would write it back as it is */
 	rk_addr_format(&addr, text);
 	return set_string(n, name, value, text);
 }
@@ -1357,9 +1466,72 @@ static enum rk_err dedup_key(struct ingest_norm *n,
 	return RK_OK;
 }
 
+/* rk_config_category(cfg, type, identifier), remembered: the default
+ * looks at every word of the identifier, and a report has few distinct
+ * (type, identifier) pairs.  type is rk_type_find's static text, so its
+ * address is its identity; the answer is static or cfg's text. */
+static const char *category(struct ingest_norm *n,
+			    const struct rk_config *cfg, const char *type,
+			    const char *identifier)
+{
+	size_t len = identifier ? strlen(identifier) : 0;
+	struct ingest_category_memo *m;
+	const char *c;
+
+	if (len >= sizeof(m->identifier))
+		return rk_config_category(cfg, type, identifier);
+	m = &n->categories[(name_hash(identifier ? identifier : "", len) ^
+			    ((uintptr_t)type >> 4)) &
+			   (INGEST_CATEGORY_MEMO - 1)];
+	if (m->cfg == cfg && m->type == type &&
+	    m->has_identifier == (identifier != NULL) &&
+	    (!identifier || strcmp(m->identifier, identifier) == 0))
+		return m->category;
+	c = rk_config_category(cfg, type, identifier);
+	m->cfg = cfg;
+	m->type = type;
+	m->has_identifier = identifier != NULL;
+	memcpy(m->identifier, identifier ? identifier : "", len + 1);
+	m->category = c;
+	return c;
+}
+
 enum rk_err ingest_normalize(struct ingest_norm *n,
 			     const struct rk_config *cfg, int64_t now,
 			     json_t *root)
+{
+	enum rk_err err;
+
+	ingest_norm_start(n, cfg);
+	if (!json_is_object(root))
+		return reject(n, "not a JSON object");
+	/* the fields borrow their values from root */
+	if ((err = own(n, json_incref(root))) || (err = flatten(n, root, 1)))
+		return err;
+	return ingest_norm_finish(n, cfg, now);
+}
+
+void ingest_norm_start(struct ingest_norm *n, const struct rk_config *cfg)
+{
+	reset(n);
+	n->max_field = ingest_max_field(cfg); /* [ingest] max_field */
+}
+
+enum rk_err ingest_norm_field(struct ingest_norm *n, const char *name,
+			      size_t len, json_t *value, int depth)
+{
+	enum rk_err err;
+
+	if ((err = own(n, value)))
+		return err;
+	rk_buf_reset(&n->key);
+	if (rk_buf_add(&n->key, name, len))
+		return reject(n, "field name is too long");
+	return add_field(n, value, depth);
+}
+
+enum rk_err ingest_norm_finish(struct ingest_norm *n,
+			       const struct rk_config *cfg, int64_t now)
 {
 	const struct rk_type_info *type = NULL;
 	struct store_event *ev = &n->ev;
@@ -1370,13 +1542,6 @@ enum rk_err ingest_normalize(struct ingest_norm *n,
 	int64_t observed;
 	enum rk_err err;
 
-	reset(n);
-	n->max_field = ingest_max_field(cfg); /* [ingest] max_field */
-	if (!json_is_object(root))
-		return reject(n, "not a JSON object");
-	/* the fields borrow their values from root */
-	if ((err = own(n, json_incref(root))) || (err = flatten(n, root, 1)))
-		return err;
 	for (size_t i = 0; i < n->nstored; i++) {
 		n->fields[i].name = n->names.data + n->name_off[i];
 		n->name_off[i] = SIZE_MAX;
@@ -1471,8 +1636,7 @@ enum rk_err ingest_normalize(struct ingest_norm *n,
 	ev->tlp = tlp;
 	ev->severity = rk_config_severity(cfg, type->type);
 	/* a view like the rest: static text, never freed through it */
-	ev->category = (char *)rk_config_category(cfg, type->type,
-						  ev->identifier);
+	ev->category = (char *)category(n, cfg, type->type, ev->identifier);
 
 	/* An event needs a subject: IP, URL, domain or AS. */
 	if (!ev->source_ip && !ev->source_url && !ev->source_fqdn &&
