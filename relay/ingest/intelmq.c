@@ -415,6 +415,29 @@ static int flat_string(void *ctx, const unsigned char *s, size_t len)
 	return flat_leaf(ctx, json_stringn_nocheck((const char *)s, len));
 }
 
+/* rk_str_has_ctl(s, false) of s[0..len) (no NUL in it): a byte below
+ * 0x20 or 0x7f, eight bytes at a time. */
+static bool has_ctl(const char *s, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	const uint64_t highs = 0x8080808080808080ull;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w, d;
+
+		memcpy(&w, s + i, 8);
+		d = w ^ (0x7f * ones);
+		if (((w - 0x20 * ones) & ~w & highs) ||
+		    ((d - ones) & ~d & highs))
+			return true;
+	}
+	for (; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
 /* The key's name joined to the object's: flatten's checks (not empty,
  * no control character) fail over to the builder, which says why. */
 static int flat_key(void *ctx, const unsigned char *s, size_t len)
@@ -428,7 +451,7 @@ static int flat_key(void *ctx, const unsigned char *s, size_t len)
 	if ((start && rk_buf_addc(&f->path, '.')) ||
 	    rk_buf_add(&f->path, s, len))
 		return flat_bail(f);
-	if (rk_str_has_ctl(f->path.data + f->path.len - len, false))
+	if (has_ctl((const char *)s, len))
 		return flat_bail(f);
 	return 1;
 }

@@ -100,6 +100,30 @@ static const struct {
  * once or twice. */
 #define OWNED_ROOM (2 * DEDUP_FIELDS_ROOM)
 
+/* rk_buf_add and rk_buf_addc where the buffer has the room already (the
+ * buffers are reused, so nearly always): the same result without a call
+ * per piece of the canonical text and the data. */
+static inline enum rk_err bput(struct rk_buf *b, const void *p, size_t n)
+{
+	if (b->alloc && n < b->alloc - b->len) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return RK_OK;
+	}
+	return rk_buf_add(b, p, n);
+}
+
+static inline enum rk_err bputc(struct rk_buf *b, char c)
+{
+	if (b->alloc && b->len + 1 < b->alloc) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return RK_OK;
+	}
+	return rk_buf_addc(b, c);
+}
+
 /* Room for a value quoted in a reason. */
 #define SHOWN_MAX 64
 #define SHOWN_SIZE (SHOWN_MAX + 4)
@@ -391,13 +415,13 @@ static enum rk_err add_field(struct ingest_norm *n, json_t *value, int depth)
 	if (json_is_string(value) &&
 	    (err = check_value(n, name, value, depth)))
 		return err;
-	if (depth == 1 && strcmp(name, "__type") == 0)
+	if (depth == 1 && n->key.len == 6 && memcmp(name, "__type", 6) == 0)
 		return RK_OK; /* IntelMQ's message type ("Event") */
 	if (strncmp(name, "extra.", 6) != 0 &&
 	    !known_field(n, name, n->key.len)) {
 		rk_buf_reset(&n->name);
 		if (rk_buf_adds(&n->name, "extra.") ||
-		    rk_buf_add(&n->name, n->key.data, n->key.len))
+		    bput(&n->name, n->key.data, n->key.len))
 			return reject(n, "field name is too long");
 		name = n->name.data;
 	}
@@ -415,7 +439,7 @@ static enum rk_err add_field(struct ingest_norm *n, json_t *value, int depth)
 	n->fields[i].name = NULL; /* set once names stops growing */
 	n->fields[i].name_len = len;
 	n->fields[i].value = value;
-	if (rk_buf_add(&n->names, name, len) || rk_buf_addc(&n->names, '\0'))
+	if (bput(&n->names, name, len) || bputc(&n->names, '\0'))
 		return reject(n, "field names are too long");
 	n->index[slot] = i;
 	return RK_OK;
@@ -435,7 +459,7 @@ static enum rk_err flatten(struct ingest_norm *n, json_t *obj, int depth)
 		if (rk_str_has_ctl(key, false))
 			return reject(n, "field name contains control "
 					 "characters");
-		if ((prefix_len && rk_buf_addc(&n->key, '.')) ||
+		if ((prefix_len && bputc(&n->key, '.')) ||
 		    rk_buf_adds(&n->key, key))
 			return reject(n, "field name is too long");
 		if (json_is_object(value)) {
@@ -1043,7 +1067,7 @@ static enum rk_err dump_string_slow(struct rk_buf *b, const char *s,
 	static const char hexd[] = "0123456789ABCDEF";
 	size_t run = 0;
 	bool high = false;
-	enum rk_err err = rk_buf_addc(b, '"');
+	enum rk_err err = bputc(b, '"');
 
 	for (size_t i = 0; !err && i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -1065,15 +1089,15 @@ static enum rk_err dump_string_slow(struct rk_buf *b, const char *s,
 		case '\t': esc = "\\t"; break;
 		default: elen = 6; break;
 		}
-		if (!(err = rk_buf_add(b, s + run, i - run)))
-			err = rk_buf_add(b, esc, elen);
+		if (!(err = bput(b, s + run, i - run)))
+			err = bput(b, esc, elen);
 		run = i + 1;
 	}
 	if (!err && high && !rk_utf8_valid(s, len))
 		return RK_ERR_NOMEM;
 	if (!err)
-		err = rk_buf_add(b, s + run, len - run);
-	return err ? err : rk_buf_addc(b, '"');
+		err = bput(b, s + run, len - run);
+	return err ? err : bputc(b, '"');
 }
 
 /* ------------------------------------------------------------ reals */
@@ -1214,7 +1238,7 @@ static enum rk_err dump_real(struct rk_buf *b, double d)
 			len -= (int)(end - start);
 		}
 	}
-	return rk_buf_add(b, tmp, (size_t)len);
+	return bput(b, tmp, (size_t)len);
 }
 
 static enum rk_err dump_value(struct rk_buf *b, json_t *v)
@@ -1228,11 +1252,11 @@ static enum rk_err dump_value(struct rk_buf *b, json_t *v)
 				   json_string_length(v));
 	case JSON_INTEGER:
 		text = decimal(tmp, (int64_t)json_integer_value(v));
-		return rk_buf_add(b, text, (size_t)(tmp + 32 - text));
+		return bput(b, text, (size_t)(tmp + 32 - text));
 	case JSON_REAL: return dump_real(b, json_real_value(v));
-	case JSON_TRUE: return rk_buf_add(b, "true", 4);
-	case JSON_FALSE: return rk_buf_add(b, "false", 5);
-	case JSON_NULL: return rk_buf_add(b, "null", 4);
+	case JSON_TRUE: return bput(b, "true", 4);
+	case JSON_FALSE: return bput(b, "false", 5);
+	case JSON_NULL: return bput(b, "null", 4);
 	case JSON_ARRAY:
 	case JSON_OBJECT:
 		text = json_dumps(v, DUMP_FLAGS);
@@ -1254,18 +1278,18 @@ static enum rk_err dump_fields(struct ingest_norm *n)
 	enum rk_err err;
 
 	rk_buf_reset(b);
-	err = rk_buf_addc(b, '{');
+	err = bputc(b, '{');
 	for (size_t i = 0; !err && i < n->nstored; i++) {
 		const struct ingest_field_ref *f = &n->fields[i];
 
-		if ((i && (err = rk_buf_addc(b, ','))) ||
+		if ((i && (err = bputc(b, ','))) ||
 		    (err = dump_string(b, f->name, f->name_len)) ||
-		    (err = rk_buf_addc(b, ':')))
+		    (err = bputc(b, ':')))
 			break;
 		err = dump_value(b, f->value);
 	}
 	if (!err)
-		err = rk_buf_addc(b, '}');
+		err = bputc(b, '}');
 	if (err == RK_ERR_LIMIT)
 		return reject(n, "normalized event is larger than %zu bytes",
 			      b->max);
@@ -1355,7 +1379,8 @@ static bool dedup_ignored(const struct rk_config *cfg, const char *name,
 	    memcmp(name, "time.observation", len) == 0)
 		return true;
 	for (size_t i = 0; i < cfg->ingest.ndedup_ignore; i++)
-		if (strcmp(name, cfg->ingest.dedup_ignore[i]) == 0)
+		if (cfg->ingest.dedup_ignore[i][0] == name[0] &&
+		    strcmp(name, cfg->ingest.dedup_ignore[i]) == 0)
 			return true;
 	return false;
 }
@@ -1369,10 +1394,10 @@ static enum rk_err canon_number(struct rk_buf *b, char tag, int64_t v,
 	enum rk_err err = RK_OK;
 
 	if (tag)
-		err = rk_buf_addc(b, tag);
+		err = bputc(b, tag);
 	if (!err)
-		err = rk_buf_add(b, text, (size_t)(tmp + 32 - text));
-	return err ? err : rk_buf_addc(b, end);
+		err = bput(b, text, (size_t)(tmp + 32 - text));
+	return err ? err : bputc(b, end);
 }
 
 /* One value in the canonical text: a type letter, then the value with
@@ -1388,7 +1413,7 @@ static enum rk_err canon_value(struct rk_buf *b, json_t *value)
 		len = json_string_length(value);
 		if ((err = canon_number(b, 's', (int64_t)len, ':')))
 			return err;
-		return rk_buf_add(b, json_string_value(value), len);
+		return bput(b, json_string_value(value), len);
 	case JSON_INTEGER:
 		return canon_number(b, 'i', (int64_t)json_integer_value(value),
 				    ';');
@@ -1401,11 +1426,11 @@ static enum rk_err canon_value(struct rk_buf *b, json_t *value)
 		if (!len)
 			return RK_ERR_INTERNAL;
 		tmp[len + 1] = ';';
-		return rk_buf_add(b, tmp, len + 2);
+		return bput(b, tmp, len + 2);
 	}
-	case JSON_TRUE: return rk_buf_addc(b, 't');
-	case JSON_FALSE: return rk_buf_addc(b, 'f');
-	case JSON_NULL: return rk_buf_addc(b, 'n');
+	case JSON_TRUE: return bputc(b, 't');
+	case JSON_FALSE: return bputc(b, 'f');
+	case JSON_NULL: return bputc(b, 'n');
 	case JSON_ARRAY:
 	case JSON_OBJECT:
 		text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS |
@@ -1415,7 +1440,7 @@ static enum rk_err canon_value(struct rk_buf *b, json_t *value)
 		len = strlen(text);
 		err = canon_number(b, 'j', (int64_t)len, ':');
 		if (!err)
-			err = rk_buf_add(b, text, len);
+			err = bput(b, text, len);
 		free(text);
 		return err;
 	}
@@ -1445,8 +1470,8 @@ static enum rk_err dedup_key(struct ingest_norm *n,
 			continue;
 		if (!(err = canon_number(&n->canon, '\0', (int64_t)f->name_len,
 					 ':')) &&
-		    !(err = rk_buf_add(&n->canon, f->name, f->name_len)) &&
-		    !(err = rk_buf_addc(&n->canon, '=')))
+		    !(err = bput(&n->canon, f->name, f->name_len)) &&
+		    !(err = bputc(&n->canon, '=')))
 			err = canon_value(&n->canon, f->value);
 	}
 	if (err == RK_ERR_LIMIT)
@@ -1525,7 +1550,7 @@ enum rk_err ingest_norm_field(struct ingest_norm *n, const char *name,
 	if ((err = own(n, value)))
 		return err;
 	rk_buf_reset(&n->key);
-	if (rk_buf_add(&n->key, name, len))
+	if (bput(&n->key, name, len))
 		return reject(n, "field name is too long");
 	return add_field(n, value, depth);
 }
