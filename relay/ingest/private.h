@@ -118,6 +118,15 @@ void ingest_csv_limits(const struct rk_config *cfg, struct rk_csv_opts *o);
 struct rk_csv;
 struct ingest_item;
 
+/* A field of a flat record as a reader found it (for a reader that
+ * yields flat IntelMQ names): name (NUL-terminated, len bytes) borrowed
+ * from the reader until close, value owned. */
+struct ingest_flat_field {
+	const char *name;
+	size_t len;
+	json_t *value;
+};
+
 /* Records found ahead of format->next (queue.c).  Zero it to start; for
  * a CSV reader set csv (owned: freed by release) and p..end, the input
  * left to feed it, whose callbacks push.  line_offset is added to every
@@ -131,6 +140,8 @@ struct ingest_queue {
 				      NULL: no offsets for progress) */
 	bool finished;
 	long long line_offset;
+	const struct rk_config *cfg; /* borrowed: for records pushed as
+					fields (ingest_norm_start) */
 };
 
 /* Queue a record: value (taken, also on failure) with its severity (-1:
@@ -138,6 +149,16 @@ struct ingest_queue {
  * RK_ERR_NOMEM. */
 enum rk_err ingest_queue_push(struct ingest_queue *q, long long line,
 			      json_t *value, int severity, const char *reason);
+/* Queue a record as its fields, in the order a JSON object of them
+ * would hold them, names distinct: fields (malloc'ed, n of them) and
+ * their values taken, also on failure.  ingest_queue_next hands them to
+ * the record's normalizer (RECORD_FIELDS) when it has one and every
+ * field passes as ingest_normalize would take it, else as that JSON
+ * object (RECORD_VALUE): the same outcome either way.  RK_OK or
+ * RK_ERR_NOMEM. */
+enum rk_err ingest_queue_push_fields(struct ingest_queue *q, long long line,
+				     struct ingest_flat_field *fields,
+				     size_t n, int severity);
 /* Queue a bad record with a formatted reason. */
 enum rk_err ingest_queue_reject(struct ingest_queue *q, long long line,
 				const char *fmt, ...) RK_PRINTF(3, 4);
