@@ -668,7 +668,9 @@ static bool convert(const struct ss_reader *r, const struct ss_field *f,
 		break;
 	}
 	default:
-		*out = json_string(v);
+		/* the CSV reader checked the cell is UTF-8 without NUL
+		 * (check_text), as json_string would */
+		*out = json_string_nocheck(v);
 		break;
 	}
 	if (!*out) {
@@ -867,7 +869,7 @@ static enum rk_err row_record(void *arg, struct rk_csv *csv,
 			continue;
 		/* A column the schema does not know: kept, never a reason
 		 * to reject the row. */
-		value = json_stringn(rec->field[i], rec->len[i]);
+		value = json_stringn_nocheck(rec->field[i], rec->len[i]);
 		if (!value) {
 			snprintf(why, sizeof(why),
 				 "column '%.64s': value is not valid UTF-8",
