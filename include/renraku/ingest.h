@@ -62,6 +62,9 @@ struct ingest_result {
 	struct ingest_file_result *files; /* one per file, the first
 					     RK_MAX_FILES_LISTED; owned */
 	size_t nfiles;
+	long long fields;     /* records the reader handed to the normalizer
+				 field by field (its fast path), not as a
+				 JSON object: events or rejected alike */
 };
 
 void ingest_result_release(struct ingest_result *res);
@@ -91,6 +94,11 @@ struct ingest_options {
 	 * events, errors and transactions, in the same order); the
 	 * benchmark compares the two. */
 	bool serial;
+	/* Every record through its JSON object, none through a reader's
+	 * fast path (IntelMQ's yajl callbacks, Shadowserver rows as
+	 * fields): the same events and reasons, slower; for the tests that
+	 * compare the two. */
+	bool objects;
 };
 
 /* --format NAME: "auto" or a format's name; false when unknown. */

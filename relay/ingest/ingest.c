@@ -439,6 +439,7 @@ struct ingest_item {
 	long long line;
 	size_t offset;        /* the reader's, for progress */
 	bool object;          /* the record was a JSON object */
+	bool fields;          /* ... handed over as fields (RECORD_FIELDS) */
 	enum rk_err err;      /* ITEM_FAIL */
 	struct store_event ev; /* ITEM_EVENT: a view into the normalizer
 				  or, when packed, into buf */
@@ -458,6 +459,8 @@ struct ingest_reading {
 	const char *map;      /* the input when it is a mapped file, else
 				 NULL */
 	size_t dropped;       /* bytes of map given back so far */
+	bool objects;         /* ingest_options.objects: no reader fast
+				 path */
 };
 
 /* Give back the pages of the mapped input below the reader's offset
@@ -543,7 +546,9 @@ static void produce(struct ingest_reading *rd, struct ingest_item *it)
 
 	memset(&rec, 0, sizeof(rec));
 	rec.severity = -1;
+	rec.norm = rd->objects ? NULL : rd->norm;
 	it->object = false;
+	it->fields = false;
 	it->err = RK_OK;
 	if ((err = rd->format->next(rd->reader, &rec))) {
 		it->kind = ITEM_FAIL;
@@ -559,12 +564,18 @@ static void produce(struct ingest_reading *rd, struct ingest_item *it)
 	}
 	if (rec.kind == INGEST_RECORD_BAD) {
 		err = item_reason(it, "%s", rec.reason);
-	} else if (!json_is_object(rec.value)) {
+	} else if (rec.kind == INGEST_RECORD_VALUE &&
+		   !json_is_object(rec.value)) {
 		err = item_reason(it, "%s is not a JSON object",
 				  rec.what ? rec.what : "record");
 	} else {
 		it->object = true;
-		err = ingest_normalize(rd->norm, rd->cfg, rd->now, rec.value);
+		it->fields = rec.kind == INGEST_RECORD_FIELDS;
+		if (rec.kind == INGEST_RECORD_FIELDS)
+			err = ingest_norm_finish(rd->norm, rd->cfg, rd->now);
+		else
+			err = ingest_normalize(rd->norm, rd->cfg, rd->now,
+					       rec.value);
 		if (err == RK_ERR_INVAL) {
 			err = item_reason(it, "%s", rd->norm->reason);
 		} else if (!err) {
@@ -601,6 +612,8 @@ static enum rk_err consume(struct ingest_run *run, struct ingest_item *it)
 		show_progress(run, false);
 	if (it->object)
 		run->objects++;
+	if (it->fields)
+		run->res->fields++;
 	if (it->kind == ITEM_REJECT)
 		return reject_record(run, it->line, "%s", it->buf.data);
 	it->ev.report_id = run->report_id;
@@ -945,7 +958,8 @@ static enum rk_err read_report(struct rk_store *store, struct event_list *list,
 	{
 		struct ingest_reading rd = {run.format, reader, cfg, run.now,
 					    &run.norm, false,
-					    mapped && len ? data : NULL, 0};
+					    mapped && len ? data : NULL, 0,
+					    opts->objects};
 
 		/* open read it all (the text check): start afresh */
 		if (rd.map)

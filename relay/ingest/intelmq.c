@@ -46,8 +46,26 @@ enum array_state {
 	ARRAY_DONE
 };
 
+/* The fast path: one record's leaves straight into the driver's
+ * normalizer (ingest_norm_field), no JSON object built.  Anything out of
+ * the ordinary (an array, a duplicate or rejected key or field, a parse
+ * error, text yajl reads otherwise than json_loadb) gives up on it and
+ * the record is read again through the builder: the outcome and reasons
+ * are the builder's by construction. */
+struct flat {
+	struct ingest_norm *n;  /* borrowed: the record's */
+	struct rk_buf path;     /* the flattened name of the current key */
+	size_t prefix[RK_MAX_JSON_DEPTH + 2]; /* path length at each depth */
+	int depth;              /* objects open (1: inside the record) */
+	bool done;              /* the record's object closed */
+	bool bail;              /* give up: read it through the builder */
+	struct rk_buf num;      /* a number's text, NUL-terminated */
+};
+
 struct intelmq_reader {
 	struct builder b;
+	struct flat f;
+	const struct rk_config *cfg;
 	const char *data, *p, *end;
 	long long line;        /* line of p */
 	enum layout layout;
@@ -334,6 +352,187 @@ static enum rk_err parse_value(struct builder *b, const char *text,
 	return RK_OK;
 }
 
+/* ------------------------------------------------------------ fast path */
+
+static int flat_bail(struct flat *f)
+{
+	f->bail = true;
+	return 0;
+}
+
+/* A leaf (a new reference, NULL: out of memory) under the current key. */
+static int flat_leaf(struct flat *f, json_t *value)
+{
+	if (!value || f->depth < 1 || f->done) {
+		json_decref(value);
+		return flat_bail(f); /* a record that is not an object */
+	}
+	if (ingest_norm_field(f->n, f->path.data, f->path.len, value,
+			      f->depth))
+		return flat_bail(f);
+	return 1;
+}
+
+static int flat_null(void *ctx)
+{
+	return flat_leaf(ctx, json_null());
+}
+
+static int flat_boolean(void *ctx, int v)
+{
+	return flat_leaf(ctx, json_boolean(v));
+}
+
+/* The builder's rules (on_number); anything it would stop on, bail. */
+static int flat_number(void *ctx, const char *s, size_t len)
+{
+	struct flat *f = ctx;
+	char *end;
+
+	rk_buf_reset(&f->num);
+	if (rk_buf_add(&f->num, s, len))
+		return flat_bail(f);
+	errno = 0;
+	if (memchr(s, '.', len) || memchr(s, 'e', len) || memchr(s, 'E', len)) {
+		double d = strtod(f->num.data, &end);
+
+		if (!isfinite(d))
+			return flat_bail(f);
+		return flat_leaf(f, json_real(d));
+	} else {
+		long long v = strtoll(f->num.data, &end, 10);
+
+		if (errno == ERANGE)
+			return flat_bail(f);
+		return flat_leaf(f, json_integer(v));
+	}
+}
+
+static int flat_string(void *ctx, const unsigned char *s, size_t len)
+{
+	if (memchr(s, '\0', len))
+		return flat_bail(ctx);
+	return flat_leaf(ctx, json_stringn_nocheck((const char *)s, len));
+}
+
+/* rk_str_has_ctl(s, false) of s[0..len) (no NUL in it): a byte below
+ * 0x20 or 0x7f, eight bytes at a time. */
+static bool has_ctl(const char *s, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	const uint64_t highs = 0x8080808080808080ull;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w, d;
+
+		memcpy(&w, s + i, 8);
+		d = w ^ (0x7f * ones);
+		if (((w - 0x20 * ones) & ~w & highs) ||
+		    ((d - ones) & ~d & highs))
+			return true;
+	}
+	for (; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
+/* The key's name joined to the object's: flatten's checks (not empty,
+ * no control character) fail over to the builder, which says why. */
+static int flat_key(void *ctx, const unsigned char *s, size_t len)
+{
+	struct flat *f = ctx;
+	size_t start = f->prefix[f->depth];
+
+	if (len == 0 || memchr(s, '\0', len))
+		return flat_bail(f);
+	rk_buf_truncate(&f->path, start);
+	if ((start && rk_buf_addc(&f->path, '.')) ||
+	    rk_buf_add(&f->path, s, len))
+		return flat_bail(f);
+	if (has_ctl((const char *)s, len))
+		return flat_bail(f);
+	return 1;
+}
+
+static int flat_start_map(void *ctx)
+{
+	struct flat *f = ctx;
+
+	if (f->done)
+		return flat_bail(f);
+	if (f->depth == 0) {
+		f->depth = 1;
+		f->prefix[1] = 0;
+		rk_buf_reset(&f->path);
+		return 1;
+	}
+	if (f->depth + 1 > RK_MAX_JSON_DEPTH)
+		return flat_bail(f); /* flatten's limit: its reason */
+	f->depth++;
+	f->prefix[f->depth] = f->path.len;
+	return 1;
+}
+
+static int flat_end_map(void *ctx)
+{
+	struct flat *f = ctx;
+
+	if (--f->depth == 0)
+		f->done = true;
+	return 1;
+}
+
+static int flat_start_array(void *ctx)
+{
+	return flat_bail(ctx); /* kept as a value: the builder's */
+}
+
+static const yajl_callbacks flat_callbacks = {
+	.yajl_null = flat_null,
+	.yajl_boolean = flat_boolean,
+	.yajl_number = flat_number,
+	.yajl_string = flat_string,
+	.yajl_start_map = flat_start_map,
+	.yajl_map_key = flat_key,
+	.yajl_end_map = flat_end_map,
+	.yajl_start_array = flat_start_array,
+	.yajl_end_array = flat_start_array,
+};
+
+/* The fast path of parse_value: the fields of the object text[0..len)
+ * (!rest: and only white space after it) into n, *end the bytes up to
+ * its end.  false when the record must be read by parse_value instead
+ * (n is then in any state: ingest_normalize starts it afresh). */
+static bool parse_fields(struct flat *f, struct ingest_norm *n,
+			 const struct rk_config *cfg, const char *text,
+			 size_t len, bool rest, size_t *end)
+{
+	yajl_handle h;
+	yajl_status st;
+
+	f->n = n;
+	f->depth = 0;
+	f->done = false;
+	f->bail = false;
+	ingest_norm_start(n, cfg);
+	h = yajl_alloc(&flat_callbacks, NULL, f);
+	if (!h)
+		return false;
+	yajl_config(h, yajl_allow_trailing_garbage, 1);
+	st = yajl_parse(h, (const unsigned char *)text, len);
+	*end = yajl_get_bytes_consumed(h);
+	yajl_free(h);
+	if (st != yajl_status_ok || f->bail || !f->done)
+		return false;
+	if (!rest)
+		for (size_t i = *end; i < len; i++)
+			if (!is_ws(text[i]))
+				return false;
+	return !needs_jansson(text, *end);
+}
+
 /* ------------------------------------------------------------ reading */
 
 static const char *skip_ws(const char *p, const char *end, long long *line)
@@ -395,6 +594,9 @@ static enum rk_err intelmq_open(const struct ingest_source *src, void **out,
 	}
 	rk_buf_init(&r->b.key, RK_MAX_JSON_LINE);
 	rk_buf_init(&r->b.num, RK_MAX_JSON_LINE);
+	rk_buf_init(&r->f.path, RK_MAX_JSON_LINE);
+	rk_buf_init(&r->f.num, RK_MAX_JSON_LINE);
+	r->cfg = src->cfg;
 	r->data = data;
 	r->end = data + len;
 	r->first = true;
@@ -450,6 +652,16 @@ static enum rk_err next_line(struct intelmq_reader *r,
 			    r->max_line);
 			return RK_OK;
 		}
+		if (rec->norm) {
+			size_t end;
+
+			if (parse_fields(&r->f, rec->norm, r->cfg, start, len,
+					 false, &end)) {
+				rec->kind = INGEST_RECORD_FIELDS;
+				rec->line = line;
+				return RK_OK;
+			}
+		}
 		if (parse_value(&r->b, start, len, false, &v))
 			return RK_ERR_NOMEM;
 		if (!v.value) {
@@ -464,6 +676,8 @@ static enum rk_err next_line(struct intelmq_reader *r,
 	rec->kind = INGEST_RECORD_END;
 	return RK_OK;
 }
+
+static enum rk_err after_element(struct intelmq_reader *r, size_t used);
 
 /* One JSON array of objects, element by element, so that each element's
  * line is known and one bad element does not lose the others before it. */
@@ -509,6 +723,12 @@ static enum rk_err next_element(struct intelmq_reader *r,
 	start = r->line;
 	avail = (size_t)(r->end - r->p);
 	cap = avail > r->max_line ? r->max_line : avail;
+	if (rec->norm && parse_fields(&r->f, rec->norm, r->cfg, r->p, cap,
+				      true, &v.end)) {
+		rec->kind = INGEST_RECORD_FIELDS;
+		rec->line = start;
+		return after_element(r, v.end);
+	}
 	if (parse_value(&r->b, r->p, cap, true, &v))
 		return RK_ERR_NOMEM;
 	if (!v.value) {
@@ -529,8 +749,15 @@ static enum rk_err next_element(struct intelmq_reader *r,
 	rec->value = v.value;
 	rec->kind = INGEST_RECORD_VALUE;
 	rec->line = start;
-	r->line += ingest_line_of(r->p, r->p + v.end) - 1;
-	r->p += v.end;
+	return after_element(r, v.end);
+}
+
+/* Past an element of used bytes: the ',' or ']' after it, or the problem
+ * the next call reports. */
+static enum rk_err after_element(struct intelmq_reader *r, size_t used)
+{
+	r->line += ingest_line_of(r->p, r->p + used) - 1;
+	r->p += used;
 	r->p = skip_ws(r->p, r->end, &r->line);
 	if (r->p < r->end && *r->p == ',') {
 		r->p++;
@@ -576,6 +803,8 @@ static void intelmq_close(void *reader)
 	free(r->b.stack);
 	rk_buf_release(&r->b.key);
 	rk_buf_release(&r->b.num);
+	rk_buf_release(&r->f.path);
+	rk_buf_release(&r->f.num);
 	free(r);
 }
 

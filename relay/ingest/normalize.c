@@ -13,7 +13,7 @@
 
 #include "private.h"
 
-/* IntelMQ harmonization event fields, sorted (strcmp) for bsearch.
+/* IntelMQ harmonization event fields (hashed into ingest_norm.known).
  * "extra.*" is handled by prefix. */
 static const char *const intelmq_fields[] = {
 	"classification.identifier", "classification.taxonomy",
@@ -100,19 +100,58 @@ static const struct {
  * once or twice. */
 #define OWNED_ROOM (2 * DEDUP_FIELDS_ROOM)
 
+/* rk_buf_add and rk_buf_addc where the buffer has the room already (the
+ * buffers are reused, so nearly always): the same result without a call
+ * per piece of the canonical text and the data. */
+static inline enum rk_err bput(struct rk_buf *b, const void *p, size_t n)
+{
+	if (b->alloc && n < b->alloc - b->len) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return RK_OK;
+	}
+	return rk_buf_add(b, p, n);
+}
+
+static inline enum rk_err bputc(struct rk_buf *b, char c)
+{
+	if (b->alloc && b->len + 1 < b->alloc) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return RK_OK;
+	}
+	return rk_buf_addc(b, c);
+}
+
 /* Room for a value quoted in a reason. */
 #define SHOWN_MAX 64
 #define SHOWN_SIZE (SHOWN_MAX + 4)
 
-static int cmp_field(const void *key, const void *elem)
+static size_t name_hash(const char *s, size_t len);
+
+/* The slot of n->known for name: KNOWN_SLOTS, a power of two. */
+static size_t known_slot(const struct ingest_norm *n, const char *name,
+			 size_t len)
 {
-	return strcmp(key, *(const char *const *)elem);
+	size_t slot = name_hash(name, len) & (INGEST_KNOWN_SLOTS - 1);
+
+	for (;;) {
+		uint8_t k = n->known[slot];
+
+		if (k == 0 || (strlen(intelmq_fields[k - 1]) == len &&
+			       memcmp(intelmq_fields[k - 1], name, len) == 0))
+			return slot;
+		slot = (slot + 1) & (INGEST_KNOWN_SLOTS - 1);
+	}
 }
 
-static bool known_field(const char *name)
+/* Whether name is a harmonization field: the hash of the list that
+ * ingest_norm_init fills (the same answer as a search of the list). */
+static bool known_field(const struct ingest_norm *n, const char *name,
+			size_t len)
 {
-	return bsearch(name, intelmq_fields, RK_ARRAY_LEN(intelmq_fields),
-		       sizeof(intelmq_fields[0]), cmp_field) != NULL;
+	return n->known[known_slot(n, name, len)] != 0;
 }
 
 
@@ -169,6 +208,15 @@ enum rk_err ingest_norm_init(struct ingest_norm *n)
 	    !n->sha256 || !n->md)
 		goto fail;
 	memset(n->index, 0xff, INDEX_SLOTS * sizeof(*n->index));
+	_Static_assert(RK_ARRAY_LEN(intelmq_fields) < 255 &&
+			       2 * RK_ARRAY_LEN(intelmq_fields) <
+				       INGEST_KNOWN_SLOTS,
+		       "the known-field hash is too small");
+	for (size_t k = 0; k < RK_ARRAY_LEN(intelmq_fields); k++) {
+		const char *f = intelmq_fields[k];
+
+		n->known[known_slot(n, f, strlen(f))] = (uint8_t)(k + 1);
+	}
 	for (int t = RK_TLP_CLEAR; t <= RK_TLP_RED; t++) {
 		n->tlp_names[t] = json_string(rk_tlp_name((enum rk_tlp)t));
 		if (!n->tlp_names[t])
@@ -224,15 +272,28 @@ static const char *fname(const struct ingest_norm *n, size_t i)
 					  : n->names.data + n->name_off[i];
 }
 
+/* A hash of the name, eight bytes at a time (a byte-wise FNV-1a was a
+ * tenth of the normalizer's time: every field is hashed when added and
+ * each checked or derived one again when looked up). */
 static size_t name_hash(const char *s, size_t len)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
 	}
-	return h & (INDEX_SLOTS - 1);
+	if (i < len) {
+		w = 0;
+		memcpy(&w, s + i, len - i);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+	}
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 32;
+	return (size_t)h & (INDEX_SLOTS - 1);
 }
 
 /* The slot of the index holding name's field, or the empty slot where
@@ -354,12 +415,13 @@ static enum rk_err add_field(struct ingest_norm *n, json_t *value, int depth)
 	if (json_is_string(value) &&
 	    (err = check_value(n, name, value, depth)))
 		return err;
-	if (depth == 1 && strcmp(name, "__type") == 0)
+	if (depth == 1 && n->key.len == 6 && memcmp(name, "__type", 6) == 0)
 		return RK_OK; /* IntelMQ's message type ("Event") */
-	if (strncmp(name, "extra.", 6) != 0 && !known_field(name)) {
+	if (strncmp(name, "extra.", 6) != 0 &&
+	    !known_field(n, name, n->key.len)) {
 		rk_buf_reset(&n->name);
 		if (rk_buf_adds(&n->name, "extra.") ||
-		    rk_buf_add(&n->name, n->key.data, n->key.len))
+		    bput(&n->name, n->key.data, n->key.len))
 			return reject(n, "field name is too long");
 		name = n->name.data;
 	}
@@ -377,7 +439,7 @@ static enum rk_err add_field(struct ingest_norm *n, json_t *value, int depth)
 	n->fields[i].name = NULL; /* set once names stops growing */
 	n->fields[i].name_len = len;
 	n->fields[i].value = value;
-	if (rk_buf_add(&n->names, name, len) || rk_buf_addc(&n->names, '\0'))
+	if (bput(&n->names, name, len) || bputc(&n->names, '\0'))
 		return reject(n, "field names are too long");
 	n->index[slot] = i;
 	return RK_OK;
@@ -397,7 +459,7 @@ static enum rk_err flatten(struct ingest_norm *n, json_t *obj, int depth)
 		if (rk_str_has_ctl(key, false))
 			return reject(n, "field name contains control "
 					 "characters");
-		if ((prefix_len && rk_buf_addc(&n->key, '.')) ||
+		if ((prefix_len && bputc(&n->key, '.')) ||
 		    rk_buf_adds(&n->key, key))
 			return reject(n, "field name is too long");
 		if (json_is_object(value)) {
@@ -469,6 +531,56 @@ static enum rk_err want_integer(struct ingest_norm *n, const char *name,
 	return RK_OK;
 }
 
+/* Two digits of v (0..99) at p. */
+static void two_digits(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+}
+
+/* t as "YYYY-MM-DDTHH:MM:SS+00:00": what rk_time_format (gmtime_r and
+ * strftime) gives with the 'T' and the offset put in, by arithmetic for
+ * the years 1000..9999 (days to the civil date: H. Hinnant's
+ * days_from_civil inverted), by rk_time_format for any other year
+ * (strftime's %Y is not four digits there). */
+static void iso_utc(int64_t t, char out[RK_TIME_TEXT + 8])
+{
+	/* 1000-01-01T00:00:00Z and 9999-12-31T23:59:59Z */
+	if (t >= -30610224000LL && t <= 253402300799LL) {
+		int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+		int64_t secs = t - days * 86400;
+		int64_t z = days + 719468;
+		int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+		unsigned doe = (unsigned)(z - era * 146097);
+		unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) /
+			       365;
+		int64_t y = (int64_t)yoe + era * 400;
+		unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+		unsigned mp = (5 * doy + 2) / 153;
+		unsigned d = doy - (153 * mp + 2) / 5 + 1;
+		unsigned m = mp < 10 ? mp + 3 : mp - 9;
+
+		if (m <= 2)
+			y++;
+		two_digits(out, (unsigned)(y / 100));
+		two_digits(out + 2, (unsigned)(y % 100));
+		out[4] = '-';
+		two_digits(out + 5, m);
+		out[7] = '-';
+		two_digits(out + 8, d);
+		out[10] = 'T';
+		two_digits(out + 11, (unsigned)(secs / 3600));
+		out[13] = ':';
+		two_digits(out + 14, (unsigned)(secs / 60 % 60));
+		out[16] = ':';
+		two_digits(out + 17, (unsigned)(secs % 60));
+	} else {
+		rk_time_format(t, 0, out); /* "YYYY-MM-DD HH:MM:SS" */
+		out[10] = 'T';
+	}
+	memcpy(out + 19, "+00:00", 7);
+}
+
 static enum rk_err norm_time(struct ingest_norm *n, const char *name,
 			     json_t *value, int64_t *epoch)
 {
@@ -481,10 +593,29 @@ static enum rk_err norm_time(struct ingest_norm *n, const char *name,
 	if (rk_time_parse(s, epoch))
 		return reject(n, "%s: '%s' is not a timestamp", name,
 			      shown(s, tmp));
-	rk_time_format(*epoch, 0, text); /* "YYYY-MM-DD HH:MM:SS" */
-	text[10] = 'T';
-	memcpy(text + 19, "+00:00", 7);
+	iso_utc(*epoch, text);
 	return set_string(n, name, value, text);
+}
+
+/* Whether s is an IPv4 address as rk_addr_format writes one: four
+ * decimal parts 0..255 without leading zeros, three dots, nothing else. */
+static bool canonical_ipv4(const char *s)
+{
+	for (int part = 0; part < 4; part++) {
+		unsigned v = 0;
+		int digits = 0;
+
+		if (part && *s++ != '.')
+			return false;
+		while (*s >= '0' && *s <= '9' && digits < 4) {
+			v = v * 10 + (unsigned)(*s++ - '0');
+			digits++;
+		}
+		if (digits == 0 || digits > 3 || v > 255 ||
+		    (digits > 1 && s[-digits] == '0'))
+			return false;
+	}
+	return *s == '\0';
 }
 
 static enum rk_err norm_ip(struct ingest_norm *n, const char *name,
@@ -500,6 +631,8 @@ static enum rk_err norm_ip(struct ingest_norm *n, const char *name,
 	if (rk_addr_parse(s, &addr))
 		return reject(n, "%s: '%s' is not an IP address", name,
 			      shown(s, tmp));
+	if (canonical_ipv4(s))
+		return RK_OK; /* rk_addr_format would write it back as it is */
 	rk_addr_format(&addr, text);
 	return set_string(n, name, value, text);
 }
@@ -934,7 +1067,7 @@ static enum rk_err dump_string_slow(struct rk_buf *b, const char *s,
 	static const char hexd[] = "0123456789ABCDEF";
 	size_t run = 0;
 	bool high = false;
-	enum rk_err err = rk_buf_addc(b, '"');
+	enum rk_err err = bputc(b, '"');
 
 	for (size_t i = 0; !err && i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -956,15 +1089,15 @@ static enum rk_err dump_string_slow(struct rk_buf *b, const char *s,
 		case '\t': esc = "\\t"; break;
 		default: elen = 6; break;
 		}
-		if (!(err = rk_buf_add(b, s + run, i - run)))
-			err = rk_buf_add(b, esc, elen);
+		if (!(err = bput(b, s + run, i - run)))
+			err = bput(b, esc, elen);
 		run = i + 1;
 	}
 	if (!err && high && !rk_utf8_valid(s, len))
 		return RK_ERR_NOMEM;
 	if (!err)
-		err = rk_buf_add(b, s + run, len - run);
-	return err ? err : rk_buf_addc(b, '"');
+		err = bput(b, s + run, len - run);
+	return err ? err : bputc(b, '"');
 }
 
 /* ------------------------------------------------------------ reals */
@@ -1105,7 +1238,7 @@ static enum rk_err dump_real(struct rk_buf *b, double d)
 			len -= (int)(end - start);
 		}
 	}
-	return rk_buf_add(b, tmp, (size_t)len);
+	return bput(b, tmp, (size_t)len);
 }
 
 static enum rk_err dump_value(struct rk_buf *b, json_t *v)
@@ -1119,11 +1252,11 @@ static enum rk_err dump_value(struct rk_buf *b, json_t *v)
 				   json_string_length(v));
 	case JSON_INTEGER:
 		text = decimal(tmp, (int64_t)json_integer_value(v));
-		return rk_buf_add(b, text, (size_t)(tmp + 32 - text));
+		return bput(b, text, (size_t)(tmp + 32 - text));
 	case JSON_REAL: return dump_real(b, json_real_value(v));
-	case JSON_TRUE: return rk_buf_add(b, "true", 4);
-	case JSON_FALSE: return rk_buf_add(b, "false", 5);
-	case JSON_NULL: return rk_buf_add(b, "null", 4);
+	case JSON_TRUE: return bput(b, "true", 4);
+	case JSON_FALSE: return bput(b, "false", 5);
+	case JSON_NULL: return bput(b, "null", 4);
 	case JSON_ARRAY:
 	case JSON_OBJECT:
 		text = json_dumps(v, DUMP_FLAGS);
@@ -1145,18 +1278,18 @@ static enum rk_err dump_fields(struct ingest_norm *n)
 	enum rk_err err;
 
 	rk_buf_reset(b);
-	err = rk_buf_addc(b, '{');
+	err = bputc(b, '{');
 	for (size_t i = 0; !err && i < n->nstored; i++) {
 		const struct ingest_field_ref *f = &n->fields[i];
 
-		if ((i && (err = rk_buf_addc(b, ','))) ||
+		if ((i && (err = bputc(b, ','))) ||
 		    (err = dump_string(b, f->name, f->name_len)) ||
-		    (err = rk_buf_addc(b, ':')))
+		    (err = bputc(b, ':')))
 			break;
 		err = dump_value(b, f->value);
 	}
 	if (!err)
-		err = rk_buf_addc(b, '}');
+		err = bputc(b, '}');
 	if (err == RK_ERR_LIMIT)
 		return reject(n, "normalized event is larger than %zu bytes",
 			      b->max);
@@ -1246,7 +1379,8 @@ static bool dedup_ignored(const struct rk_config *cfg, const char *name,
 	    memcmp(name, "time.observation", len) == 0)
 		return true;
 	for (size_t i = 0; i < cfg->ingest.ndedup_ignore; i++)
-		if (strcmp(name, cfg->ingest.dedup_ignore[i]) == 0)
+		if (cfg->ingest.dedup_ignore[i][0] == name[0] &&
+		    strcmp(name, cfg->ingest.dedup_ignore[i]) == 0)
 			return true;
 	return false;
 }
@@ -1260,10 +1394,10 @@ static enum rk_err canon_number(struct rk_buf *b, char tag, int64_t v,
 	enum rk_err err = RK_OK;
 
 	if (tag)
-		err = rk_buf_addc(b, tag);
+		err = bputc(b, tag);
 	if (!err)
-		err = rk_buf_add(b, text, (size_t)(tmp + 32 - text));
-	return err ? err : rk_buf_addc(b, end);
+		err = bput(b, text, (size_t)(tmp + 32 - text));
+	return err ? err : bputc(b, end);
 }
 
 /* One value in the canonical text: a type letter, then the value with
@@ -1279,7 +1413,7 @@ static enum rk_err canon_value(struct rk_buf *b, json_t *value)
 		len = json_string_length(value);
 		if ((err = canon_number(b, 's', (int64_t)len, ':')))
 			return err;
-		return rk_buf_add(b, json_string_value(value), len);
+		return bput(b, json_string_value(value), len);
 	case JSON_INTEGER:
 		return canon_number(b, 'i', (int64_t)json_integer_value(value),
 				    ';');
@@ -1292,11 +1426,11 @@ static enum rk_err canon_value(struct rk_buf *b, json_t *value)
 		if (!len)
 			return RK_ERR_INTERNAL;
 		tmp[len + 1] = ';';
-		return rk_buf_add(b, tmp, len + 2);
+		return bput(b, tmp, len + 2);
 	}
-	case JSON_TRUE: return rk_buf_addc(b, 't');
-	case JSON_FALSE: return rk_buf_addc(b, 'f');
-	case JSON_NULL: return rk_buf_addc(b, 'n');
+	case JSON_TRUE: return bputc(b, 't');
+	case JSON_FALSE: return bputc(b, 'f');
+	case JSON_NULL: return bputc(b, 'n');
 	case JSON_ARRAY:
 	case JSON_OBJECT:
 		text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS |
@@ -1306,7 +1440,7 @@ static enum rk_err canon_value(struct rk_buf *b, json_t *value)
 		len = strlen(text);
 		err = canon_number(b, 'j', (int64_t)len, ':');
 		if (!err)
-			err = rk_buf_add(b, text, len);
+			err = bput(b, text, len);
 		free(text);
 		return err;
 	}
@@ -1336,8 +1470,8 @@ static enum rk_err dedup_key(struct ingest_norm *n,
 			continue;
 		if (!(err = canon_number(&n->canon, '\0', (int64_t)f->name_len,
 					 ':')) &&
-		    !(err = rk_buf_add(&n->canon, f->name, f->name_len)) &&
-		    !(err = rk_buf_addc(&n->canon, '=')))
+		    !(err = bput(&n->canon, f->name, f->name_len)) &&
+		    !(err = bputc(&n->canon, '=')))
 			err = canon_value(&n->canon, f->value);
 	}
 	if (err == RK_ERR_LIMIT)
@@ -1357,9 +1491,72 @@ static enum rk_err dedup_key(struct ingest_norm *n,
 	return RK_OK;
 }
 
+/* rk_config_category(cfg, type, identifier), remembered: the default
+ * looks at every word of the identifier, and a report has few distinct
+ * (type, identifier) pairs.  type is rk_type_find's static text, so its
+ * address is its identity; the answer is static or cfg's text. */
+static const char *category(struct ingest_norm *n,
+			    const struct rk_config *cfg, const char *type,
+			    const char *identifier)
+{
+	size_t len = identifier ? strlen(identifier) : 0;
+	struct ingest_category_memo *m;
+	const char *c;
+
+	if (len >= sizeof(m->identifier))
+		return rk_config_category(cfg, type, identifier);
+	m = &n->categories[(name_hash(identifier ? identifier : "", len) ^
+			    ((uintptr_t)type >> 4)) &
+			   (INGEST_CATEGORY_MEMO - 1)];
+	if (m->cfg == cfg && m->type == type &&
+	    m->has_identifier == (identifier != NULL) &&
+	    (!identifier || strcmp(m->identifier, identifier) == 0))
+		return m->category;
+	c = rk_config_category(cfg, type, identifier);
+	m->cfg = cfg;
+	m->type = type;
+	m->has_identifier = identifier != NULL;
+	memcpy(m->identifier, identifier ? identifier : "", len + 1);
+	m->category = c;
+	return c;
+}
+
 enum rk_err ingest_normalize(struct ingest_norm *n,
 			     const struct rk_config *cfg, int64_t now,
 			     json_t *root)
+{
+	enum rk_err err;
+
+	ingest_norm_start(n, cfg);
+	if (!json_is_object(root))
+		return reject(n, "not a JSON object");
+	/* the fields borrow their values from root */
+	if ((err = own(n, json_incref(root))) || (err = flatten(n, root, 1)))
+		return err;
+	return ingest_norm_finish(n, cfg, now);
+}
+
+void ingest_norm_start(struct ingest_norm *n, const struct rk_config *cfg)
+{
+	reset(n);
+	n->max_field = ingest_max_field(cfg); /* [ingest] max_field */
+}
+
+enum rk_err ingest_norm_field(struct ingest_norm *n, const char *name,
+			      size_t len, json_t *value, int depth)
+{
+	enum rk_err err;
+
+	if ((err = own(n, value)))
+		return err;
+	rk_buf_reset(&n->key);
+	if (bput(&n->key, name, len))
+		return reject(n, "field name is too long");
+	return add_field(n, value, depth);
+}
+
+enum rk_err ingest_norm_finish(struct ingest_norm *n,
+			       const struct rk_config *cfg, int64_t now)
 {
 	const struct rk_type_info *type = NULL;
 	struct store_event *ev = &n->ev;
@@ -1370,13 +1567,6 @@ enum rk_err ingest_normalize(struct ingest_norm *n,
 	int64_t observed;
 	enum rk_err err;
 
-	reset(n);
-	n->max_field = ingest_max_field(cfg); /* [ingest] max_field */
-	if (!json_is_object(root))
-		return reject(n, "not a JSON object");
-	/* the fields borrow their values from root */
-	if ((err = own(n, json_incref(root))) || (err = flatten(n, root, 1)))
-		return err;
 	for (size_t i = 0; i < n->nstored; i++) {
 		n->fields[i].name = n->names.data + n->name_off[i];
 		n->name_off[i] = SIZE_MAX;
@@ -1471,8 +1661,7 @@ enum rk_err ingest_normalize(struct ingest_norm *n,
 	ev->tlp = tlp;
 	ev->severity = rk_config_severity(cfg, type->type);
 	/* a view like the rest: static text, never freed through it */
-	ev->category = (char *)rk_config_category(cfg, type->type,
-						  ev->identifier);
+	ev->category = (char *)category(n, cfg, type->type, ev->identifier);
 
 	/* An event needs a subject: IP, URL, domain or AS. */
 	if (!ev->source_ip && !ev->source_url && !ev->source_fqdn &&

@@ -33,8 +33,13 @@
 enum ingest_record_kind {
 	INGEST_RECORD_END = 0, /* no more records */
 	INGEST_RECORD_VALUE,   /* value holds the record */
-	INGEST_RECORD_BAD      /* the reader rejects it: reason says why */
+	INGEST_RECORD_BAD,     /* the reader rejects it: reason says why */
+	INGEST_RECORD_FIELDS   /* the reader handed the record's fields to
+				  norm (ingest_norm_start, ingest_norm_field):
+				  the driver calls ingest_norm_finish */
 };
+
+struct ingest_norm;
 
 /* One record as a reader yields it. */
 struct ingest_record {
@@ -51,6 +56,9 @@ struct ingest_record {
 	size_t offset;    /* bytes of the input read so far, for the
 			     progress bar; 0 (the driver's default) =
 			     unknown */
+	struct ingest_norm *norm; /* set by the driver (borrowed; NULL:
+				     none): a reader may fill it instead of
+				     building value (RECORD_FIELDS) */
 };
 
 /* What a reader is opened on; every pointer borrowed until close. */
@@ -110,6 +118,15 @@ void ingest_csv_limits(const struct rk_config *cfg, struct rk_csv_opts *o);
 struct rk_csv;
 struct ingest_item;
 
+/* A field of a flat record as a reader found it (for a reader that
+ * yields flat IntelMQ names): name (NUL-terminated, len bytes) borrowed
+ * from the reader until close, value owned. */
+struct ingest_flat_field {
+	const char *name;
+	size_t len;
+	json_t *value;
+};
+
 /* Records found ahead of format->next (queue.c).  Zero it to start; for
  * a CSV reader set csv (owned: freed by release) and p..end, the input
  * left to feed it, whose callbacks push.  line_offset is added to every
@@ -123,6 +140,8 @@ struct ingest_queue {
 				      NULL: no offsets for progress) */
 	bool finished;
 	long long line_offset;
+	const struct rk_config *cfg; /* borrowed: for records pushed as
+					fields (ingest_norm_start) */
 };
 
 /* Queue a record: value (taken, also on failure) with its severity (-1:
@@ -130,6 +149,16 @@ struct ingest_queue {
  * RK_ERR_NOMEM. */
 enum rk_err ingest_queue_push(struct ingest_queue *q, long long line,
 			      json_t *value, int severity, const char *reason);
+/* Queue a record as its fields, in the order a JSON object of them
+ * would hold them, names distinct: fields (malloc'ed, n of them) and
+ * their values taken, also on failure.  ingest_queue_next hands them to
+ * the record's normalizer (RECORD_FIELDS) when it has one and every
+ * field passes as ingest_normalize would take it, else as that JSON
+ * object (RECORD_VALUE): the same outcome either way.  RK_OK or
+ * RK_ERR_NOMEM. */
+enum rk_err ingest_queue_push_fields(struct ingest_queue *q, long long line,
+				     struct ingest_flat_field *fields,
+				     size_t n, int severity);
 /* Queue a bad record with a formatted reason. */
 enum rk_err ingest_queue_reject(struct ingest_queue *q, long long line,
 				const char *fmt, ...) RK_PRINTF(3, 4);
@@ -173,6 +202,23 @@ struct ingest_field_ref {
 	json_t *value;
 };
 
+/* Slots of ingest_norm.known: a power of two, over twice the
+ * harmonization fields. */
+#define INGEST_KNOWN_SLOTS 256
+/* Entries of ingest_norm.categories: a power of two. */
+#define INGEST_CATEGORY_MEMO 64
+
+/* A category the normalizer looked up: rk_config_category(cfg, type,
+ * identifier) = category.  Pointers borrowed (type static, category
+ * static or cfg's). */
+struct ingest_category_memo {
+	const struct rk_config *cfg; /* NULL: empty */
+	const char *type;
+	bool has_identifier;
+	char identifier[64];
+	const char *category;
+};
+
 /* State reused from one event to the next, so that the hot path allocates
  * little beyond what jansson needs.  Initialise with ingest_norm_init,
  * free with ingest_norm_release. */
@@ -203,6 +249,9 @@ struct ingest_norm {
 	EVP_MD *sha256;        /* fetched once, owned */
 	EVP_MD_CTX *md;        /* owned */
 	json_t *tlp_names[RK_TLP_RED + 1]; /* shared "CLEAR", "GREEN", ... */
+	uint8_t known[INGEST_KNOWN_SLOTS]; /* the harmonization fields hashed:
+					      1 + their index, 0 empty */
+	struct ingest_category_memo categories[INGEST_CATEGORY_MEMO];
 	size_t nfields;
 	size_t max_field;      /* [ingest] max_field of the last call */
 	char reason[INGEST_REASON]; /* why the last event was rejected */
@@ -221,6 +270,29 @@ void ingest_norm_release(struct ingest_norm *n);
 enum rk_err ingest_normalize(struct ingest_norm *n,
 			     const struct rk_config *cfg, int64_t now,
 			     json_t *root);
+
+/* The same in steps, for a reader that hands the record's fields over
+ * itself instead of as a JSON object (the IntelMQ reader's fast path):
+ * ingest_norm_start, then ingest_norm_field for each leaf in input order,
+ * then ingest_norm_finish.  ingest_normalize(root) is exactly start,
+ * every leaf of root as flattening finds it, finish.
+ *
+ * ingest_norm_field: value (a new reference, taken over even on failure)
+ * under name[0..len), the leaf's flattened name ("source.ip" for
+ * {"source": {"ip": ...}}: names joined by '.', each already checked not
+ * empty and without control characters), depth the nesting of the object
+ * holding it (1: the record itself).  RK_OK, RK_ERR_INVAL with n->reason
+ * where ingest_normalize would reject the record at that leaf (the field
+ * limits, a duplicate name), RK_ERR_NOMEM, RK_ERR_INTERNAL.  A reader
+ * that meets anything ingest_normalize's input could differ on
+ * (duplicate keys, a key that would be rejected) should fall back to the
+ * JSON object: only then are the reasons the same.
+ * ingest_norm_finish: what ingest_normalize returns. */
+void ingest_norm_start(struct ingest_norm *n, const struct rk_config *cfg);
+enum rk_err ingest_norm_field(struct ingest_norm *n, const char *name,
+			      size_t len, json_t *value, int depth);
+enum rk_err ingest_norm_finish(struct ingest_norm *n,
+			       const struct rk_config *cfg, int64_t now);
 
 /* A copy of the view ev that owns its strings (state "new"); *out is
  * released with store_event_release. */

@@ -16,16 +16,24 @@
 
 struct ingest_item {
 	long long line;
-	json_t *value;  /* owned; NULL = bad */
+	json_t *value;  /* owned; NULL = bad (unless fields) */
+	struct ingest_flat_field *fields; /* owned, with their values; NULL:
+					     none */
+	size_t nfields;
 	int severity;   /* enum rk_severity or -1 */
 	char *reason;   /* owned; bad records */
 };
 
-enum rk_err ingest_queue_push(struct ingest_queue *q, long long line,
-			      json_t *value, int severity, const char *reason)
+static void free_fields(struct ingest_flat_field *f, size_t n)
 {
-	struct ingest_item *it;
+	for (size_t i = 0; f && i < n; i++)
+		json_decref(f[i].value);
+	free(f);
+}
 
+/* Room for one more item (a slot at q->len), or RK_ERR_NOMEM. */
+static enum rk_err room(struct ingest_queue *q)
+{
 	if (q->head > 0 && q->head == q->len)
 		q->head = q->len = 0;
 	if (q->len == q->cap) {
@@ -33,15 +41,47 @@ enum rk_err ingest_queue_push(struct ingest_queue *q, long long line,
 		struct ingest_item *items = realloc(q->items,
 						    cap * sizeof(*items));
 
-		if (!items) {
-			json_decref(value);
+		if (!items)
 			return RK_ERR_NOMEM;
-		}
 		q->items = items;
 		q->cap = cap;
 	}
+	return RK_OK;
+}
+
+enum rk_err ingest_queue_push_fields(struct ingest_queue *q, long long line,
+				     struct ingest_flat_field *fields,
+				     size_t n, int severity)
+{
+	struct ingest_item *it;
+
+	if (room(q)) {
+		free_fields(fields, n);
+		return RK_ERR_NOMEM;
+	}
+	it = &q->items[q->len++];
+	it->line = line;
+	it->value = NULL;
+	it->fields = fields;
+	it->nfields = n;
+	it->severity = severity;
+	it->reason = NULL;
+	return RK_OK;
+}
+
+enum rk_err ingest_queue_push(struct ingest_queue *q, long long line,
+			      json_t *value, int severity, const char *reason)
+{
+	struct ingest_item *it;
+
+	if (room(q)) {
+		json_decref(value);
+		return RK_ERR_NOMEM;
+	}
 	it = &q->items[q->len];
 	it->line = line;
+	it->fields = NULL;
+	it->nfields = 0;
 	it->value = value;
 	it->severity = severity;
 	it->reason = reason ? rk_strdup(reason) : NULL;
@@ -63,6 +103,50 @@ enum rk_err ingest_queue_reject(struct ingest_queue *q, long long line,
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	return ingest_queue_push(q, line, NULL, -1, reason);
+}
+
+/* The fields of it into norm as ingest_normalize would flatten their
+ * object; false (norm in any state) when one of them would make it say
+ * something of its own: the object is normalized instead.  The values
+ * stay it's either way (the normalizer holds references of its own). */
+static bool fields_into(const struct ingest_queue *q, struct ingest_norm *norm,
+			const struct ingest_item *it)
+{
+	ingest_norm_start(norm, q->cfg);
+	for (size_t i = 0; i < it->nfields; i++) {
+		const struct ingest_flat_field *f = &it->fields[i];
+
+		/* flatten's checks of a key, and its descent into objects */
+		if (!f->len || json_is_object(f->value) ||
+		    rk_str_has_ctl(f->name, false) ||
+		    ingest_norm_field(norm, f->name, f->len,
+				      json_incref(f->value), 1))
+			return false;
+	}
+	return true;
+}
+
+/* The JSON object of it's fields (their values taken), NULL: memory. */
+static json_t *fields_object(struct ingest_item *it)
+{
+	json_t *obj = json_object();
+	size_t i = 0;
+
+	for (; obj && i < it->nfields; i++) {
+		if (json_object_setn_new_nocheck(obj, it->fields[i].name,
+						 it->fields[i].len,
+						 it->fields[i].value)) {
+			i++;
+			json_decref(obj);
+			obj = NULL;
+			break;
+		}
+	}
+	for (; i < it->nfields; i++)
+		json_decref(it->fields[i].value);
+	free(it->fields);
+	it->fields = NULL;
+	return obj;
 }
 
 enum rk_err ingest_queue_next(struct ingest_queue *q, struct ingest_record *rec)
@@ -92,6 +176,17 @@ enum rk_err ingest_queue_next(struct ingest_queue *q, struct ingest_record *rec)
 	it = &q->items[q->head++];
 	rec->line = it->line + q->line_offset;
 	rec->offset = q->data ? (size_t)(q->p - q->data) : 0;
+	if (it->fields) {
+		rec->severity = it->severity;
+		if (rec->norm && q->cfg && fields_into(q, rec->norm, it)) {
+			free_fields(it->fields, it->nfields);
+			it->fields = NULL;
+			rec->kind = INGEST_RECORD_FIELDS;
+			return RK_OK;
+		}
+		if (!(it->value = fields_object(it)))
+			return RK_ERR_NOMEM;
+	}
 	if (it->value) {
 		rec->kind = INGEST_RECORD_VALUE;
 		rec->value = it->value;
@@ -111,6 +206,7 @@ void ingest_queue_release(struct ingest_queue *q)
 {
 	for (size_t i = q->head; i < q->len; i++) {
 		json_decref(q->items[i].value);
+		free_fields(q->items[i].fields, q->items[i].nfields);
 		free(q->items[i].reason);
 	}
 	free(q->items);

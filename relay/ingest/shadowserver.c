@@ -89,6 +89,9 @@ struct ss_reader {
 	struct ingest_queue q; /* the rows read ahead; owns the CSV
 				  reader */
 	enum rk_err failure; /* NOMEM from a callback */
+	bool flat;           /* rows are queued as fields, not objects: no
+				two names a row can have are the same (so
+				the object would replace none) */
 };
 
 /* ------------------------------------------------------------ schema */
@@ -665,7 +668,9 @@ static bool convert(const struct ss_reader *r, const struct ss_field *f,
 		break;
 	}
 	default:
-		*out = json_string(v);
+		/* the CSV reader checked the cell is UTF-8 without NUL
+		 * (check_text), as json_string would */
+		*out = json_string_nocheck(v);
 		break;
 	}
 	if (!*out) {
@@ -678,12 +683,83 @@ static bool convert(const struct ss_reader *r, const struct ss_field *f,
 	return true;
 }
 
-static int set_field(json_t *obj, const struct ss_field *f, json_t *value)
+/* Where a row's fields go: its JSON object, or (the reader's flat) the
+ * list of fields that object would hold, in its order. */
+struct row_sink {
+	json_t *obj;                    /* !flat: owned */
+	struct ingest_flat_field *f;    /* flat: owned, with the values */
+	size_t n, cap;
+	bool subject;                   /* flat: a subject field is set */
+};
+
+static bool is_subject(const char *name)
 {
-	if (f->name_checked)
-		return json_object_setn_new_nocheck(obj, f->name, f->name_len,
-						    value);
-	return json_object_set_new(obj, f->name, value);
+	return strncmp(name, "source.", 7) == 0 &&
+	       (strcmp(name + 7, "ip") == 0 || strcmp(name + 7, "fqdn") == 0 ||
+		strcmp(name + 7, "url") == 0 || strcmp(name + 7, "asn") == 0);
+}
+
+/* json_object_set_new (check: the name's UTF-8 checked) or
+ * json_object_setn_new_nocheck of the row: name (borrowed from the
+ * reader or static, len bytes) takes value (taken, also on failure;
+ * NULL fails).  0, or -1 as Jansson fails. */
+static int sink_set(struct row_sink *s, const char *name, size_t len,
+		    json_t *value, bool check)
+{
+	if (s->obj)
+		return check ? json_object_set_new(s->obj, name, value)
+			     : json_object_setn_new_nocheck(s->obj, name, len,
+							    value);
+	if (!value)
+		return -1;
+	if (check && !rk_utf8_valid(name, len)) {
+		json_decref(value);
+		return -1;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 32;
+		struct ingest_flat_field *f = realloc(s->f, cap * sizeof(*f));
+
+		if (!f) {
+			json_decref(value);
+			return -1;
+		}
+		s->f = f;
+		s->cap = cap;
+	}
+	s->f[s->n].name = name;
+	s->f[s->n].len = len;
+	s->f[s->n].value = value;
+	s->n++;
+	if (is_subject(name))
+		s->subject = true;
+	return 0;
+}
+
+/* json_object_get of the row. */
+static json_t *sink_get(const struct row_sink *s, const char *name)
+{
+	if (s->obj)
+		return json_object_get(s->obj, name);
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->f[i].name, name) == 0)
+			return s->f[i].value;
+	return NULL;
+}
+
+static void sink_release(struct row_sink *s)
+{
+	json_decref(s->obj);
+	for (size_t i = 0; i < s->n; i++)
+		json_decref(s->f[i].value);
+	free(s->f);
+	memset(s, 0, sizeof(*s));
+}
+
+static int set_field(struct row_sink *s, const struct ss_field *f,
+		     json_t *value)
+{
+	return sink_set(s, f->name, f->name_len, value, !f->name_checked);
 }
 
 /* Reports whose schema maps no column to source.ip, .fqdn, .url or .asn:
@@ -702,21 +778,24 @@ static const struct {
 /* A row without a subject of a report above: source.url (a URL) or
  * source.fqdn (the host of a website, the domain of a mail address, a
  * queried name) from its column; the normalizer validates it. */
-static enum rk_err add_subject(const struct ss_reader *r, json_t *obj)
+static enum rk_err add_subject(const struct ss_reader *r,
+			       struct row_sink *obj)
 {
 	static const char *const subjects[] = {"source.ip", "source.fqdn",
 					       "source.url", "source.asn"};
 	const char *v = NULL, *at, *end;
 	json_t *value;
 
-	for (size_t i = 0; i < RK_ARRAY_LEN(subjects); i++)
-		if (json_object_get(obj, subjects[i]))
+	if (obj->subject)
+		return RK_OK;
+	for (size_t i = 0; !obj->f && i < RK_ARRAY_LEN(subjects); i++)
+		if (sink_get(obj, subjects[i]))
 			return RK_OK;
 	for (size_t i = 0; !v && i < RK_ARRAY_LEN(subject_columns); i++) {
 		if (strcmp(r->type, subject_columns[i].type) != 0)
 			continue;
 		v = json_string_value(
-			json_object_get(obj, subject_columns[i].field));
+			sink_get(obj, subject_columns[i].field));
 		if (v && subject_columns[i].email) {
 			at = strrchr(v, '@');
 			v = at ? at + 1 : NULL;
@@ -725,12 +804,14 @@ static enum rk_err add_subject(const struct ss_reader *r, json_t *obj)
 	if (!v || !*v)
 		return RK_OK;
 	if (strstr(v, "://"))
-		return json_object_set_new(obj, "source.url", json_string(v))
+		return sink_set(obj, "source.url", sizeof("source.url") - 1,
+				json_string(v), true)
 			       ? RK_ERR_NOMEM
 			       : RK_OK;
 	end = v + strcspn(v, "/:?# ");
 	value = json_stringn(v, (size_t)(end - v));
-	return !value || json_object_set_new(obj, "source.fqdn", value)
+	return !value || sink_set(obj, "source.fqdn",
+				  sizeof("source.fqdn") - 1, value, true)
 		       ? RK_ERR_NOMEM
 		       : RK_OK;
 }
@@ -740,7 +821,8 @@ static enum rk_err row_record(void *arg, struct rk_csv *csv,
 {
 	struct ss_reader *r = arg;
 	char why[INGEST_REASON] = "";
-	json_t *obj = NULL, *consts, *value;
+	struct row_sink sink, *obj = &sink;
+	json_t *consts, *value;
 	const char *key;
 	int severity = r->default_sev;
 	enum rk_err err = RK_OK;
@@ -756,15 +838,15 @@ static enum rk_err row_record(void *arg, struct rk_csv *csv,
 			 r->ncols);
 		return enqueue(r, rec->line, NULL, -1, why);
 	}
-	obj = json_object();
-	if (!obj)
+	memset(&sink, 0, sizeof(sink));
+	if (!r->flat && !(sink.obj = json_object()))
 		return RK_ERR_NOMEM;
 	consts = json_object_get(r->report, "constant_fields");
 	json_object_foreach(consts, key, value)
-		if (json_object_set(obj, key, value))
+		if (sink_set(obj, key, strlen(key), json_incref(value), true))
 			goto nomem;
-	if (json_object_set_new_nocheck(obj, "feed.name",
-					json_incref(r->feed_value)))
+	if (sink_set(obj, "feed.name", sizeof("feed.name") - 1,
+		     json_incref(r->feed_value), false))
 		goto nomem;
 	for (size_t i = 0; i < r->nfields; i++) {
 		const struct ss_field *f = &r->fields[i];
@@ -787,14 +869,14 @@ static enum rk_err row_record(void *arg, struct rk_csv *csv,
 			continue;
 		/* A column the schema does not know: kept, never a reason
 		 * to reject the row. */
-		value = json_stringn(rec->field[i], rec->len[i]);
+		value = json_stringn_nocheck(rec->field[i], rec->len[i]);
 		if (!value) {
 			snprintf(why, sizeof(why),
 				 "column '%.64s': value is not valid UTF-8",
 				 r->header[i]);
 			goto bad;
 		}
-		if (json_object_set_new(obj, name, value))
+		if (sink_set(obj, name, strlen(name), value, true))
 			goto nomem;
 	}
 	if ((err = add_subject(r, obj)))
@@ -806,13 +888,53 @@ static enum rk_err row_record(void *arg, struct rk_csv *csv,
 		    RK_OK)
 			severity = (int)sev;
 	}
-	return enqueue(r, rec->line, obj, severity, NULL);
+	if (sink.obj) {
+		value = sink.obj;
+		sink.obj = NULL;
+		return enqueue(r, rec->line, value, severity, NULL);
+	}
+	err = ingest_queue_push_fields(&r->q, rec->line, sink.f, sink.n,
+				       severity);
+	sink.f = NULL;
+	sink.n = 0;
+	return err;
 bad:
-	json_decref(obj);
+	sink_release(&sink);
 	return enqueue(r, rec->line, NULL, -1, why);
 nomem:
-	json_decref(obj);
+	sink_release(&sink);
 	return err ? err : RK_ERR_NOMEM;
+}
+
+/* Whether every name a row can set is distinct (the constant fields,
+ * feed.name, the schema's fields, the unknown columns; source.url and
+ * source.fqdn only come when no subject is there): then a row's object
+ * replaces no value and its fields can be queued as a list. */
+static bool names_distinct(const struct ss_reader *r)
+{
+	const char **names;
+	size_t n = 0, cap = r->nfields + r->ncols + 1;
+	json_t *consts = json_object_get(r->report, "constant_fields"), *v;
+	const char *key;
+	bool distinct = true;
+
+	cap += json_object_size(consts);
+	if (!(names = calloc(cap, sizeof(*names))))
+		return false;
+	json_object_foreach(consts, key, v)
+		names[n++] = key;
+	names[n++] = "feed.name";
+	for (size_t i = 0; i < r->nfields; i++)
+		names[n++] = r->fields[i].name;
+	for (size_t i = 0; i < r->ncols; i++)
+		if (!r->used[i])
+			names[n++] = r->extra[i];
+	for (size_t i = 0; distinct && i < n; i++)
+		for (size_t j = i + 1; distinct && j < n; j++)
+			if (strcmp(names[i], names[j]) == 0)
+				distinct = false;
+	free(names);
+	return distinct;
 }
 
 static enum rk_err row_problem(void *arg, long long line, const char *reason)
@@ -955,6 +1077,8 @@ static enum rk_err ss_open(const struct ingest_source *src, void **out,
 		}
 	}
 	r->severity_col = column_of(r, "severity");
+	r->flat = names_distinct(r);
+	r->q.cfg = src->cfg;
 
 	memset(&o, 0, sizeof(o));
 	o.on_record = row_record;

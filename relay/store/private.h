@@ -22,6 +22,8 @@ struct rk_store {
 	int64_t now; /* the time writes record (store_set_now) */
 	struct store_stmt_slot *stmts; /* grows; owned */
 	size_t nstmts, capstmts;
+	struct store_checkpointer *ckpt; /* between store_ingest_start and
+					    _end (events.c); owned */
 };
 
 /* The prepared statement for sql (a string literal: its address is the
