@@ -371,11 +371,35 @@ enum rk_err store_event_add(struct rk_store *store,
 	return RK_OK;
 }
 
+/* An event's TLP, severity and AS number columns as store_event_add
+ * writes them.  Out-of-range values cannot come from it; should one
+ * appear anyway, the most restrictive TLP is the safe reading. */
+static enum rk_tlp col_tlp(sqlite3_stmt *stmt, int i)
+{
+	int tlp = sqlite3_column_int(stmt, i);
+
+	return tlp >= RK_TLP_CLEAR && tlp <= RK_TLP_RED ? (enum rk_tlp)tlp
+							 : RK_TLP_RED;
+}
+
+static enum rk_severity col_severity(sqlite3_stmt *stmt, int i)
+{
+	int sev = sqlite3_column_int(stmt, i);
+
+	return sev >= RK_SEV_INFO && sev < RK_SEV_COUNT ? (enum rk_severity)sev
+							 : RK_SEV_MEDIUM;
+}
+
+static uint32_t col_asn(sqlite3_stmt *stmt, int i)
+{
+	int64_t asn = sqlite3_column_int64(stmt, i);
+
+	return asn > 0 && asn <= 4294967295LL ? (uint32_t)asn : 0;
+}
+
 enum rk_err store_event_read(sqlite3_stmt *stmt, struct store_event *ev)
 {
 	bool ok = true;
-	int tlp, sev;
-	sqlite3_int64 asn;
 
 	memset(ev, 0, sizeof(*ev));
 	ev->id = sqlite3_column_int64(stmt, 0);
@@ -390,17 +414,9 @@ enum rk_err store_event_read(sqlite3_stmt *stmt, struct store_event *ev)
 	ev->source_fqdn = store_col_text(stmt, 9, &ok);
 	ev->source_url = store_col_text(stmt, 10, &ok);
 	ev->source_cc = store_col_text(stmt, 11, &ok);
-	asn = sqlite3_column_int64(stmt, 12);
-	ev->source_asn = asn > 0 && asn <= 4294967295LL ? (uint32_t)asn : 0;
-	/* Out-of-range values cannot come from store_event_add; should one
-	 * appear anyway, the most restrictive TLP is the safe reading. */
-	tlp = sqlite3_column_int(stmt, 13);
-	ev->tlp = tlp >= RK_TLP_CLEAR && tlp <= RK_TLP_RED ? (enum rk_tlp)tlp
-							 : RK_TLP_RED;
-	sev = sqlite3_column_int(stmt, 14);
-	ev->severity = sev >= RK_SEV_INFO && sev < RK_SEV_COUNT
-			       ? (enum rk_severity)sev
-			       : RK_SEV_MEDIUM;
+	ev->source_asn = col_asn(stmt, 12);
+	ev->tlp = col_tlp(stmt, 13);
+	ev->severity = col_severity(stmt, 14);
 	ev->data = store_col_text(stmt, 15, &ok);
 	ev->state = store_col_text(stmt, 16, &ok);
 	ev->state_reason = store_col_text(stmt, 17, &ok);
@@ -589,8 +605,6 @@ static enum rk_err read_to_resolve(struct rk_store *store, sqlite3_stmt *stmt,
 		void *grown = out;
 		struct store_event *ev;
 		bool ok = true;
-		sqlite3_int64 asn;
-		int tlp, sev;
 
 		if ((err = rk_array_room(&grown, count, sizeof(*out))))
 			break;
@@ -602,17 +616,9 @@ static enum rk_err read_to_resolve(struct rk_store *store, sqlite3_stmt *stmt,
 		ev->source_ip = store_col_text(stmt, 2, &ok);
 		ev->source_fqdn = store_col_text(stmt, 3, &ok);
 		ev->source_cc = store_col_text(stmt, 4, &ok);
-		/* as store_event_read reads them */
-		asn = sqlite3_column_int64(stmt, 5);
-		ev->source_asn = asn > 0 && asn <= 4294967295LL ? (uint32_t)asn : 0;
-		tlp = sqlite3_column_int(stmt, 6);
-		ev->tlp = tlp >= RK_TLP_CLEAR && tlp <= RK_TLP_RED
-				  ? (enum rk_tlp)tlp
-				  : RK_TLP_RED;
-		sev = sqlite3_column_int(stmt, 7);
-		ev->severity = sev >= RK_SEV_INFO && sev < RK_SEV_COUNT
-				       ? (enum rk_severity)sev
-				       : RK_SEV_MEDIUM;
+		ev->source_asn = col_asn(stmt, 5);
+		ev->tlp = col_tlp(stmt, 6);
+		ev->severity = col_severity(stmt, 7);
 		ev->state = store_col_text(stmt, 8, &ok);
 		ev->retry_at = sqlite3_column_int64(stmt, 9);
 		ev->chain_id = sqlite3_column_int64(stmt, 10);
@@ -849,7 +855,6 @@ enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 		void *grown = out;
 		struct store_event *ev;
 		bool ok = true;
-		int tlp, sev;
 
 		if ((err = rk_array_room(&grown, count, sizeof(*out))))
 			break;
@@ -859,15 +864,8 @@ enum rk_err store_events_resolved(struct rk_store *store, int64_t after_id,
 		ev->id = sqlite3_column_int64(stmt, 0);
 		ev->type = store_col_text(stmt, 1, &ok);
 		ev->source_cc = store_col_text(stmt, 2, &ok);
-		/* as store_event_read reads them */
-		tlp = sqlite3_column_int(stmt, 3);
-		ev->tlp = tlp >= RK_TLP_CLEAR && tlp <= RK_TLP_RED
-				  ? (enum rk_tlp)tlp
-				  : RK_TLP_RED;
-		sev = sqlite3_column_int(stmt, 4);
-		ev->severity = sev >= RK_SEV_INFO && sev < RK_SEV_COUNT
-				       ? (enum rk_severity)sev
-				       : RK_SEV_MEDIUM;
+		ev->tlp = col_tlp(stmt, 3);
+		ev->severity = col_severity(stmt, 4);
 		ev->chain_id = sqlite3_column_int64(stmt, 5);
 		ev->retry_at = sqlite3_column_int64(stmt, 6);
 		ev->chain_contact = store_col_text(stmt, 7, &ok);
