@@ -1,6 +1,7 @@
 /* Resolved events -> tickets.  Each event joins the open ticket of its
  * level-0 address and template, or starts one; an event that cannot be
  * ticketed is undone alone and set aside as failed. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -208,7 +209,11 @@ static unsigned followup_severities(const struct rk_config *cfg)
  * that every event joins the ticket the one-event-at-a-time rule of
  * store_ticket_find_open / _find_followed gives. */
 
-#define GROUP_SLOTS 4096 /* power of 2; emptied when 3/4 full */
+/* The group table starts at GROUP_SLOTS (a power of 2), doubles when a
+ * batch fills 3/4 of it (a batch of 10,000 events can name that many
+ * groups), and is emptied and shrunk back after a commit that leaves it
+ * over 3/4 of GROUP_SLOTS. */
+#define GROUP_SLOTS 4096
 
 struct group {
 	char *key;  /* contact \x1f template \x1f class; owned; NULL = empty */
@@ -232,8 +237,8 @@ struct agg {
 	int64_t now;
 	unsigned followup_mask;
 	struct tickets_stats *stats;
-	struct group *groups; /* GROUP_SLOTS */
-	size_t ngroups;
+	struct group *groups; /* gcap slots, owned */
+	size_t ngroups, gcap;
 	struct pending *pend;
 	struct store_ticket_join *joins;
 	size_t npend, cap;
@@ -248,20 +253,53 @@ struct agg {
 
 static void groups_clear(struct agg *a)
 {
-	for (size_t i = 0; i < GROUP_SLOTS; i++) {
+	for (size_t i = 0; i < a->gcap; i++) {
 		free(a->groups[i].key);
 		memset(&a->groups[i], 0, sizeof(a->groups[i]));
 	}
 	a->ngroups = 0;
 }
 
-/* The group of key (created empty when new; *is_new tells). */
+/* Twice the slots, every group (and its state) moved over. */
+static enum rk_err groups_grow(struct agg *a)
+{
+	size_t cap = a->gcap * 2;
+	struct group *g;
+
+	if (cap < a->gcap || cap > SIZE_MAX / sizeof(*g) ||
+	    !(g = calloc(cap, sizeof(*g))))
+		return RK_ERR_NOMEM;
+	for (size_t i = 0; i < a->gcap; i++) {
+		size_t j;
+
+		if (!a->groups[i].key)
+			continue;
+		j = (size_t)rk_hash(a->groups[i].key,
+				    strlen(a->groups[i].key)) & (cap - 1);
+		while (g[j].key)
+			j = (j + 1) & (cap - 1);
+		g[j] = a->groups[i];
+	}
+	free(a->groups);
+	a->groups = g;
+	a->gcap = cap;
+	return RK_OK;
+}
+
+/* The group of key (created empty when new; *is_new tells).  The
+ * pointer holds until the next call. */
 static enum rk_err group_get(struct agg *a, const char *key,
 			     struct group **out, bool *is_new)
 {
-	size_t i = (size_t)rk_hash(key, strlen(key)) & (GROUP_SLOTS - 1);
+	size_t mask, i;
+	enum rk_err err;
 
-	for (;; i = (i + 1) & (GROUP_SLOTS - 1)) {
+	/* one slot is always empty: the probe below ends */
+	if (a->ngroups + 1 > a->gcap / 4 * 3 && (err = groups_grow(a)))
+		return err;
+	mask = a->gcap - 1;
+	i = (size_t)rk_hash(key, strlen(key)) & mask;
+	for (;; i = (i + 1) & mask) {
 		struct group *g = &a->groups[i];
 
 		if (!g->key) {
@@ -621,6 +659,7 @@ static enum rk_err pass_open(struct agg *a, struct rk_store *store,
 	if (!(a->cache = calloc(1, sizeof(*a->cache))) ||
 	    !(a->groups = calloc(GROUP_SLOTS, sizeof(*a->groups))))
 		return RK_ERR_NOMEM;
+	a->gcap = GROUP_SLOTS;
 	return RK_OK;
 }
 
@@ -655,8 +694,17 @@ static enum rk_err pass_batch(struct agg *a, const struct store_event *rows,
 /* After a committed batch: the groups are emptied when too many. */
 static void pass_committed(struct agg *a)
 {
-	if (a->ngroups > GROUP_SLOTS / 4 * 3)
-		groups_clear(a); /* nothing pending: they ask again */
+	struct group *g;
+
+	if (a->ngroups <= GROUP_SLOTS / 4 * 3)
+		return;
+	groups_clear(a); /* nothing pending: they ask again */
+	if (a->gcap > GROUP_SLOTS &&
+	    (g = calloc(GROUP_SLOTS, sizeof(*g)))) {
+		free(a->groups);
+		a->groups = g;
+		a->gcap = GROUP_SLOTS;
+	}
 }
 
 struct tickets_pass {

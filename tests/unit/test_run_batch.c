@@ -4,7 +4,9 @@
  * across a batch boundary, subjects on both sides of it, duplicates,
  * withheld, suppressed and unresolved events; a resolved event left
  * from before that cannot be ticketed; and a batch rolled back in the
- * middle of a pass (what a crash leaves), finished by the next pass. */
+ * middle of a pass (what a crash leaves), finished by the next pass;
+ * and a batch naming more groups (contact, template, class) than the
+ * pass's first group table holds. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +27,13 @@ struct env {
 	struct rk_log log;
 };
 
-static struct env *env_new(void)
+/* contacts: a contacts directory, owned by the caller (NULL: the
+ * project's own) */
+static struct env *env_with(const char *dir)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct contacts_set set;
-	char *contacts = rk_test_source_path("contacts");
+	char *contacts = dir ? rk_strdup(dir) : rk_test_source_path("contacts");
 
 	assert_non_null(e);
 	rk_log_init(&e->log, RK_LOG_ERROR);
@@ -49,6 +53,11 @@ static struct env *env_new(void)
 	contacts_set_release(&set);
 	free(contacts);
 	return e;
+}
+
+static struct env *env_new(void)
+{
+	return env_with(NULL);
 }
 
 static void env_free(struct env *e)
@@ -450,6 +459,71 @@ static void test_leftover_failed(void **state)
 			 0);
 }
 
+#define MANY_NETS 6000
+
+/* A constituency of MANY_NETS networks, each its own contact, and one
+ * event of each of two types in every network, all in the first fused
+ * batch: 12,000 groups, three times the table a pass starts with.  (A
+ * full table once made the lookup of a new group probe for ever.) */
+static void test_many_groups(void **state)
+{
+	struct env *pair[2];
+	char *dir = rk_test_tmpdir(), *path = NULL, *text;
+	struct rk_buf b;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(rk_path_join(dir, "constituency.csv", &path), RK_OK);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("org,match,email,cc,pgp,lang,format,notes\n", f);
+	for (int k = 0; k < MANY_NETS; k++)
+		fprintf(f, "Net %d,10.%d.%d.0/24,abuse@n%d.example,,,en,,\n", k,
+			k / 256, k % 256, k);
+	assert_int_equal(fclose(f), 0);
+	free(path);
+	rk_buf_init(&b, SIZE_MAX / 2);
+	for (int i = 0; i < 2 * MANY_NETS; i++) {
+		int k = i % MANY_NETS;
+
+		assert_int_equal(rk_buf_addf(&b, "{\"time.source\":"
+					     "\"2026-11-20T%02d:%02d:%02dZ\","
+					     "\"source.ip\":\"10.%d.%d.%d\","
+					     "\"classification.type\":\"%s\"}\n",
+					     (i / 3600) % 24, (i / 60) % 60, i % 60,
+					     k / 256, k % 256, i / MANY_NETS + 1,
+					     i < MANY_NETS ? "infected-system"
+							   : "brute-force"),
+				 RK_OK);
+	}
+	text = rk_buf_detach(&b, NULL);
+	rk_buf_release(&b);
+	assert_non_null(text);
+	for (int side = 0; side < 2; side++) {
+		struct resolve_stats rs;
+		struct tickets_stats ts;
+
+		memset(&rs, 0, sizeof(rs));
+		memset(&ts, 0, sizeof(ts));
+		pair[side] = env_with(dir);
+		ingest_text(pair[side], text);
+		if (side == 0)
+			two_stage(pair[side], &rs, &ts);
+		else
+			assert_int_equal(fused(pair[side], 0, &rs, &ts), RK_OK);
+		assert_int_equal(ts.ticketed, 2 * MANY_NETS);
+		assert_int_equal(ts.tickets_created, 2 * MANY_NETS);
+	}
+	assert_int_equal(count(pair[1], "SELECT count(DISTINCT contact)"
+					" FROM tickets"),
+			 MANY_NETS);
+	assert_same_rows(pair[0], pair[1]);
+	env_free(pair[0]);
+	env_free(pair[1]);
+	free(text);
+	rk_test_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +532,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_failed, setup,
 						teardown),
+		cmocka_unit_test(test_many_groups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
