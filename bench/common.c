@@ -712,7 +712,7 @@ enum rk_err bench_config_text(const char *gpg_home, const char *maildir,
 		"\n[store]\npath = %s\n"
 		"\n[gpg]\nhome = %s\nmode = pgp-mime\n"
 		"\n[transport]\nurl = maildir:%s\n"
-		"\n[resolve]\norder = local\n"
+		"\n[resolve]\nsources = local\n"
 		"\n[aggregate]\nwindow = 0\n",
 		templates, db, gpg_home, maildir);
 	free(templates);
