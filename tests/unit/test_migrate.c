@@ -382,12 +382,22 @@ static void test_v10_database_opens(void **state)
 	fixture_carries_on("v10", 26, 60, true);
 }
 
+/* Schema version 13 (the v10 history opened by the program of that
+ * version, new events and two more runs: event_data and the clustered
+ * ticket_events written natively; the same held AMBER ticket). */
+static void test_v13_database_opens(void **state)
+{
+	(void)state;
+	fixture_carries_on("v13", 27, 60, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v1_database_opens),
 		cmocka_unit_test(test_v2_database_opens),
 		cmocka_unit_test(test_v10_database_opens),
+		cmocka_unit_test(test_v13_database_opens),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
