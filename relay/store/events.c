@@ -247,24 +247,19 @@ static void checkpointer_start(struct rk_store *store)
 
 	if (!path || !*path || !(c = calloc(1, sizeof(*c))))
 		return;
-	if (!(c->path = rk_strdup(path))) {
-		free(c);
-		return;
-	}
-	if (pthread_mutex_init(&c->lock, NULL)) {
-		free(c->path);
-		free(c);
-		return;
-	}
+	if (!(c->path = rk_strdup(path)) || pthread_mutex_init(&c->lock, NULL))
+		goto fail;
 	if (pthread_cond_init(&c->wake, NULL)) {
 		pthread_mutex_destroy(&c->lock);
-		free(c->path);
-		free(c);
-		return;
+		goto fail;
 	}
 	c->log = store->log;
 	store->ckpt = c;
 	sqlite3_wal_hook(store->db, ingest_wal_hook, c);
+	return;
+fail:
+	free(c->path);
+	free(c);
 }
 
 enum rk_err store_ingest_start(struct rk_store *store)

@@ -251,13 +251,18 @@ struct agg {
 	char *templates_owned; /* templates_dir, owned */
 };
 
+/* Every group's key freed (the slots themselves left as they are). */
+static void groups_free_keys(struct agg *a)
+{
+	for (size_t i = 0; i < a->gcap; i++)
+		free(a->groups[i].key);
+	a->ngroups = 0;
+}
+
 static void groups_clear(struct agg *a)
 {
-	for (size_t i = 0; i < a->gcap; i++) {
-		free(a->groups[i].key);
-		memset(&a->groups[i], 0, sizeof(a->groups[i]));
-	}
-	a->ngroups = 0;
+	groups_free_keys(a);
+	memset(a->groups, 0, a->gcap * sizeof(*a->groups));
 }
 
 /* Twice the slots, every group (and its state) moved over. */
@@ -666,7 +671,7 @@ static enum rk_err pass_open(struct agg *a, struct rk_store *store,
 static void pass_release(struct agg *a)
 {
 	if (a->groups)
-		groups_clear(a);
+		groups_free_keys(a);
 	free(a->groups);
 	free(a->pend);
 	free(a->joins);
@@ -698,13 +703,15 @@ static void pass_committed(struct agg *a)
 
 	if (a->ngroups <= GROUP_SLOTS / 4 * 3)
 		return;
-	groups_clear(a); /* nothing pending: they ask again */
-	if (a->gcap > GROUP_SLOTS &&
-	    (g = calloc(GROUP_SLOTS, sizeof(*g)))) {
+	/* nothing pending: they ask again */
+	if (a->gcap > GROUP_SLOTS && (g = calloc(GROUP_SLOTS, sizeof(*g)))) {
+		groups_free_keys(a);
 		free(a->groups);
 		a->groups = g;
 		a->gcap = GROUP_SLOTS;
+		return;
 	}
+	groups_clear(a);
 }
 
 struct tickets_pass {

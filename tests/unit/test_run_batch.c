@@ -27,8 +27,8 @@ struct env {
 	struct rk_log log;
 };
 
-/* contacts: a contacts directory, owned by the caller (NULL: the
- * project's own) */
+/* dir: the contacts directory to import (the caller's; NULL: the
+ * project's own contacts/) */
 static struct env *env_with(const char *dir)
 {
 	struct env *e = calloc(1, sizeof(*e));
