@@ -284,6 +284,35 @@ enum rk_err store_ticket_events(struct rk_store *store,
 				const char *ticket_id, bool only_unnotified,
 				struct store_event **rows, size_t *n);
 
+/* The event spool (spool.c): store_ticket_events(only_unnotified) for
+ * many tickets at once, read in one pass in event order into an unnamed
+ * temporary file beside the database (an in-memory one: $TMPDIR or
+ * /tmp; gone on close or crash) and kept by
+ * ticket, for notify, which takes each ticket's events once.  It holds
+ * the events as they were when it was opened.
+ *
+ * store_event_spool_open covers tickets[0..k) for the largest k <= n
+ * whose unnotified events number at most max_events (k >= 1 whatever
+ * the first ticket has); store_event_spool_count gives k.  Memory while
+ * it is opened: 16 bytes an event covered; then at most 16 MiB of
+ * staging buffers and a chunk list a ticket.  Caller closes *out. */
+struct store_event_spool;
+struct store_ticket;
+enum rk_err store_event_spool_open(struct rk_store *store,
+				   const struct store_ticket *tickets,
+				   size_t n, size_t max_events,
+				   struct store_event_spool **out);
+size_t store_event_spool_count(const struct store_event_spool *sp);
+/* The events of covered ticket i (whose id must be ticket_id, else
+ * RK_ERR_NOTFOUND), oldest first as store_ticket_events orders them
+ * (caller frees with store_events_free).  Each ticket once: its memory
+ * is released, and a second take gives no rows. */
+enum rk_err store_event_spool_take(struct store_event_spool *sp, size_t i,
+				   const char *ticket_id,
+				   struct store_event **rows, size_t *n);
+/* NULL is fine. */
+void store_event_spool_close(struct store_event_spool *sp);
+
 /* Counts by state, for summaries. */
 struct store_event_counts {
 	long long total, pending, resolved, ticketed, suppressed, withheld,

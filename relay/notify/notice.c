@@ -22,7 +22,19 @@ struct notice_env {
 	int64_t now;
 	struct rk_buf *preview;  /* set: build only, the bytes appended here */
 	bool force_cleartext;    /* preview of what approve --cleartext sends */
+	/* notify_due_tickets' main thread: the due tickets, and the spool
+	 * that gather takes their events from (gather_events) */
+	const struct store_ticket *due; /* borrowed; NULL elsewhere */
+	size_t ndue;
+	struct store_event_spool *spool; /* owned; NULL = none yet */
+	size_t spool_base;               /* due index of its first ticket */
+	bool spool_off;                  /* one failed: per ticket from then */
+	double t_spool;                  /* seconds spent opening spools */
 };
+
+/* Due tickets whose events one spool covers at most: 16 MB while it is
+ * built, about 0.7 GB of temporary file for the bench's events. */
+#define NOTICE_SPOOL_EVENTS ((size_t)1000000)
 
 enum rk_err notify_signer_from_config(const struct rk_config *cfg,
 				      const struct rk_log *log,
@@ -426,10 +438,79 @@ static enum rk_err notice_quote_remote(const char *remote,
 	return RK_OK;
 }
 
+/* gather: the unnotified events of ticket t, due[i] of env's due
+ * tickets (i >= env->ndue: not one of them).  A due ticket's come from
+ * the spool, opened for it and the tickets after it when it covers none
+ * (one pass over the events in file order for all of them, instead of
+ * two random page reads an event); when a spool cannot be made, each
+ * ticket's are read on their own, as they are for any other ticket. */
+static enum rk_err gather_events(struct notice_env *env,
+				 const struct store_ticket *t, size_t i,
+				 struct store_event **rows, size_t *n)
+{
+	enum rk_err err;
+
+	if (i < env->ndue && env->ndue > 1 && !env->spool_off) {
+		if (env->spool &&
+		    (i < env->spool_base ||
+		     i - env->spool_base >= store_event_spool_count(env->spool))) {
+			store_event_spool_close(env->spool);
+			env->spool = NULL;
+		}
+		if (!env->spool) {
+			struct timespec a, b;
+
+			clock_gettime(CLOCK_MONOTONIC, &a);
+			err = store_event_spool_open(env->store, env->due + i,
+						     env->ndue - i,
+						     NOTICE_SPOOL_EVENTS,
+						     &env->spool);
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			env->t_spool += (double)(b.tv_sec - a.tv_sec) +
+					(double)(b.tv_nsec - a.tv_nsec) / 1e9;
+			if (err == RK_ERR_NOMEM)
+				return err;
+			if (err) {
+				rk_log_warn(env->log, "notify: the events of the "
+					    "remaining %zu due tickets are read a "
+					    "ticket at a time: %s",
+					    env->ndue - i, rk_strerror(err));
+				env->spool_off = true;
+			} else {
+				env->spool_base = i;
+				rk_log_debug(env->log, "notify: the events of %zu "
+					     "tickets spooled in %.3f s",
+					     store_event_spool_count(env->spool),
+					     (double)(b.tv_sec - a.tv_sec) +
+						     (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+			}
+		}
+		if (env->spool) {
+			err = store_event_spool_take(env->spool,
+						     i - env->spool_base, t->id,
+						     rows, n);
+			if (err == RK_OK || err == RK_ERR_NOMEM)
+				return err;
+			if (err != RK_ERR_NOTFOUND) {
+				/* the temporary file failed (logged): the
+				 * database still has every event */
+				rk_log_warn(env->log, "notify: the events of the "
+					    "remaining due tickets are read a "
+					    "ticket at a time");
+				store_event_spool_close(env->spool);
+				env->spool = NULL;
+				env->spool_off = true;
+			}
+		}
+	}
+	return store_ticket_events(env->store, t->id, true, rows, n);
+}
+
 /* Step 1, on the store's thread: everything the notice needs from the
- * store and the keyring, into job (job_init'ed); nothing is written. */
+ * store and the keyring, into job (job_init'ed); nothing is written.
+ * due_index: the ticket's place among env->due (SIZE_MAX: none). */
 static void notice_gather(struct notice_env *env,
-			  const struct store_ticket *ticket,
+			  const struct store_ticket *ticket, size_t due_index,
 			  struct notice_job *job)
 {
 	const struct rk_config *cfg = env->cfg;
@@ -449,8 +530,8 @@ static void notice_gather(struct notice_env *env,
 	job->outcome = NOTICE_SKIPPED;
 	rk_buf_init(&rcpt, 8192);
 
-	if ((err = store_ticket_events(env->store, t->id, true, &job->events,
-				       &job->nevents)))
+	if ((err = gather_events(env, t, due_index, &job->events,
+				 &job->nevents)))
 		goto done;
 	events = job->events;
 	nevents = job->nevents;
@@ -827,7 +908,7 @@ static enum rk_err build_notice(struct notice_env *env,
 	enum rk_err err;
 
 	job_init(&job);
-	notice_gather(env, t, &job);
+	notice_gather(env, t, SIZE_MAX, &job);
 	if (!job.err && job.step == STEP_COMPOSE)
 		job.err = notice_compose(env, *env->signer,
 					 *env->signer ? mail_signer_fpr(*env->signer)
@@ -1270,7 +1351,7 @@ static enum rk_err drive_committer(struct notice_env *env,
 		}
 		job = &c->jobs[gi % c->window];
 		job_init(job);
-		notice_gather(env, t, job);
+		notice_gather(env, t, gi, job);
 		*t_gather += lap(&t0);
 		gi++;
 		pthread_mutex_lock(&pool->mu);
@@ -1310,6 +1391,8 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 		goto cleanup;
 	if (ndue == 0)
 		goto cleanup;
+	env.due = due;
+	env.ndue = ndue;
 	/* The signer is the operator's: when it cannot be opened, say so
 	 * and leave every ticket due for the run after the fix. */
 	if ((err = open_signer(&env)))
@@ -1399,7 +1482,7 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 			job = &jobs[gi % window];
 			job_init(job);
 			lap(&t0);
-			notice_gather(&env, t, job);
+			notice_gather(&env, t, gi, job);
 			t_gather += lap(&t0);
 			gi++;
 			if (pool) {
@@ -1430,9 +1513,11 @@ enum rk_err notify_due_tickets(struct rk_store *store,
 cleanup:
 	if (ndue)
 		rk_log_debug(log, "notify: %zu tickets: gather %.3f s, compose %.3f s "
-			     "(main thread), waiting for the pool %.3f s, commit "
-			     "%.3f s", ci, t_gather, t_compose, t_wait, t_commit);
+			     "(main thread; gather %.3f s spooling events), waiting "
+			     "for the pool %.3f s, commit %.3f s", ci, t_gather,
+			     t_compose, env.t_spool, t_wait, t_commit);
 	pool_stop(pool);
+	store_event_spool_close(env.spool);
 	/* what was gathered and not committed: nothing of it was written */
 	for (; jobs && ci < gi; ci++)
 		job_release(&jobs[ci % window]);

@@ -369,27 +369,36 @@ enum rk_err store_event_add(struct rk_store *store,
 /* An event's TLP, severity and AS number columns as store_event_add
  * writes them.  Out-of-range values cannot come from it; should one
  * appear anyway, the most restrictive TLP is the safe reading. */
-static enum rk_tlp col_tlp(sqlite3_stmt *stmt, int i)
+enum rk_tlp store_tlp_value(int tlp)
 {
-	int tlp = sqlite3_column_int(stmt, i);
-
 	return tlp >= RK_TLP_CLEAR && tlp <= RK_TLP_RED ? (enum rk_tlp)tlp
 							 : RK_TLP_RED;
 }
 
-static enum rk_severity col_severity(sqlite3_stmt *stmt, int i)
+enum rk_severity store_severity_value(int sev)
 {
-	int sev = sqlite3_column_int(stmt, i);
-
 	return sev >= RK_SEV_INFO && sev < RK_SEV_COUNT ? (enum rk_severity)sev
 							 : RK_SEV_MEDIUM;
 }
 
+uint32_t store_asn_value(int64_t asn)
+{
+	return asn > 0 && asn <= 4294967295LL ? (uint32_t)asn : 0;
+}
+
+static enum rk_tlp col_tlp(sqlite3_stmt *stmt, int i)
+{
+	return store_tlp_value(sqlite3_column_int(stmt, i));
+}
+
+static enum rk_severity col_severity(sqlite3_stmt *stmt, int i)
+{
+	return store_severity_value(sqlite3_column_int(stmt, i));
+}
+
 static uint32_t col_asn(sqlite3_stmt *stmt, int i)
 {
-	int64_t asn = sqlite3_column_int64(stmt, i);
-
-	return asn > 0 && asn <= 4294967295LL ? (uint32_t)asn : 0;
+	return store_asn_value(sqlite3_column_int64(stmt, i));
 }
 
 enum rk_err store_event_read(sqlite3_stmt *stmt, struct store_event *ev)

@@ -94,5 +94,10 @@ enum rk_err store_address_mark_failing(struct rk_store *store,
 /* Fill ev (zeroed first; caller releases) from the current row of a
  * statement that selected STORE_EVENT_COLS first. */
 enum rk_err store_event_read(sqlite3_stmt *stmt, struct store_event *ev);
+/* What store_event_read makes of a row's tlp, severity and source_asn
+ * columns: an out-of-range value reads as TLP:RED, medium, no AS. */
+enum rk_tlp store_tlp_value(int tlp);
+enum rk_severity store_severity_value(int sev);
+uint32_t store_asn_value(int64_t asn);
 
 #endif

@@ -313,6 +313,193 @@ static void test_ticket_events(void **state)
 	store_events_free(rows, n);
 }
 
+static void assert_text_equal(const char *a, const char *b)
+{
+	if (!a || !b)
+		assert_ptr_equal(a, b);
+	else
+		assert_string_equal(a, b);
+}
+
+static void assert_event_equal(const struct store_event *a,
+			       const struct store_event *b)
+{
+	assert_int_equal(a->id, b->id);
+	assert_int_equal(a->report_id, b->report_id);
+	assert_text_equal(a->dedup_key, b->dedup_key);
+	assert_int_equal(a->time_source, b->time_source);
+	assert_text_equal(a->type, b->type);
+	assert_text_equal(a->taxonomy, b->taxonomy);
+	assert_text_equal(a->identifier, b->identifier);
+	assert_text_equal(a->feed_name, b->feed_name);
+	assert_text_equal(a->source_ip, b->source_ip);
+	assert_text_equal(a->source_fqdn, b->source_fqdn);
+	assert_text_equal(a->source_url, b->source_url);
+	assert_text_equal(a->source_cc, b->source_cc);
+	assert_int_equal(a->source_asn, b->source_asn);
+	assert_int_equal(a->tlp, b->tlp);
+	assert_int_equal(a->severity, b->severity);
+	assert_text_equal(a->category, b->category);
+	assert_text_equal(a->data, b->data);
+	assert_text_equal(a->state, b->state);
+	assert_text_equal(a->state_reason, b->state_reason);
+	assert_int_equal(a->created_at, b->created_at);
+	assert_int_equal(a->chain_id, b->chain_id);
+	assert_int_equal(a->retry_at, b->retry_at);
+}
+
+/* The spool gives every ticket exactly what store_ticket_events(only
+ * unnotified) gives: events interleaved among tickets, far apart and
+ * close together, NULL and empty fields, data larger than a staging
+ * buffer, an event in two tickets, events already notified, a ticket
+ * without events, and a cap that leaves tickets to the next spool. */
+static void test_event_spool(void **state)
+{
+	struct fixture *f = *state;
+	enum { NT = 7, NE = 600 };
+	struct store_ticket t[NT];
+	struct store_event_spool *sp = NULL;
+	char *big = malloc(200001);
+	int64_t ids[NE], notified[8];
+	size_t nnotified = 0, covered = 0;
+	struct store_message m;
+	int64_t message_row = 0;
+
+	assert_non_null(big);
+	memset(big, 'x', 200000);
+	big[0] = '"';
+	big[199999] = '"';
+	big[200000] = '\0';
+	assert_int_equal(store_begin(f->store), RK_OK);
+	for (int i = 0; i < NE; i++) {
+		char ip[64], key[64];
+		struct store_event ev = make_event(f->report_id, ip, 0);
+		bool dup = false;
+
+		snprintf(ip, sizeof(ip), "198.51.100.%d", i % 250);
+		snprintf(key, sizeof(key), "spool-%d", i);
+		ev.dedup_key = key;
+		/* times out of id order, some equal: sorted by (time, id) */
+		ev.time_source = 1795169700 + (i * 7919) % 97;
+		ev.source_ip = ip;
+		if (i % 5 == 0) {
+			ev.identifier = NULL;
+			ev.source_cc = NULL;
+			ev.source_fqdn = "host.example";
+			ev.category = "scan";
+		}
+		if (i % 11 == 0)
+			ev.feed_name = "";
+		if (i == 17 || i == 401)
+			ev.data = big;
+		assert_int_equal(store_event_add(f->store, &ev, &ids[i], &dup),
+				 RK_OK);
+		assert_false(dup);
+	}
+	for (int k = 0; k < NT; k++) {
+		memset(&t[k], 0, sizeof(t[k]));
+		t[k].contact = "abuse@example.net";
+		t[k].template_name = "scanner";
+		t[k].lang = "en";
+		t[k].tlp = RK_TLP_GREEN;
+		t[k].created_at = 1795169700;
+		t[k].send_after = 1795169700;
+		assert_int_equal(store_ticket_create(f->store, &t[k]), RK_OK);
+	}
+	/* tickets 0-4 take the events in turns, in runs and alone; 5 has
+	 * none; 6 takes every 50th, which 2 also has */
+	for (int i = 0; i < NE; i++) {
+		int k = (i / 3 + i * i) % 5;
+		struct store_event ev = {.id = ids[i]};
+
+		assert_int_equal(store_ticket_add_event(f->store, t[k].id, &ev,
+							NULL),
+				 RK_OK);
+		if (i % 50 == 0 && k != 2) {
+			assert_int_equal(store_ticket_add_event(f->store, t[2].id,
+								&ev, NULL),
+					 RK_OK);
+		}
+		if (i % 50 == 0)
+			assert_int_equal(store_ticket_add_event(f->store, t[6].id,
+								&ev, NULL),
+					 RK_OK);
+		if (k == 1 && nnotified < 8)
+			notified[nnotified++] = ids[i];
+	}
+	memset(&m, 0, sizeof(m));
+	m.ticket_id = t[1].id;
+	m.message_id = "<spool.1@example.org>";
+	assert_int_equal(store_message_add(f->store, &m, &message_row), RK_OK);
+	assert_int_equal(store_ticket_events_mark(f->store, t[1].id, message_row,
+						  notified, nnotified),
+			 RK_OK);
+	assert_int_equal(store_commit(f->store), RK_OK);
+
+	/* a cap of 150 events: the tickets in several spools, each from
+	 * the first ticket it does not cover, as notify opens them */
+	for (size_t base = 0; base < NT; base += covered) {
+		assert_int_equal(store_event_spool_open(f->store, t + base,
+							NT - base, 150, &sp),
+				 RK_OK);
+		covered = store_event_spool_count(sp);
+		assert_true(covered >= 1 && covered <= NT - base);
+		for (size_t k = 0; k < covered; k++) {
+			struct store_event *want = NULL, *got = NULL;
+			size_t nwant = 0, ngot = 0;
+
+			assert_int_equal(store_ticket_events(f->store,
+							     t[base + k].id,
+							     true, &want,
+							     &nwant),
+					 RK_OK);
+			/* another ticket's id at this place: not found */
+			assert_int_equal(store_event_spool_take(
+						 sp, k, t[(base + k + 1) % NT].id,
+						 &got, &ngot),
+					 RK_ERR_NOTFOUND);
+			assert_int_equal(store_event_spool_take(sp, k,
+								t[base + k].id,
+								&got, &ngot),
+					 RK_OK);
+			assert_int_equal(ngot, nwant);
+			if (base + k == 5)
+				assert_int_equal(ngot, 0);
+			else
+				assert_true(ngot > 0);
+			for (size_t i = 0; i < ngot; i++)
+				assert_event_equal(&got[i], &want[i]);
+			store_events_free(got, ngot);
+			store_events_free(want, nwant);
+			/* taken once */
+			assert_int_equal(store_event_spool_take(sp, k,
+								t[base + k].id,
+								&got, &ngot),
+					 RK_OK);
+			assert_int_equal(ngot, 0);
+		}
+		{
+			struct store_event *none = NULL;
+			size_t nnone = 0;
+
+			/* past the spool's tickets: not found */
+			assert_int_equal(store_event_spool_take(sp, covered,
+								t[0].id, &none,
+								&nnone),
+					 RK_ERR_NOTFOUND);
+		}
+		store_event_spool_close(sp);
+		sp = NULL;
+	}
+	/* no cap to speak of: one spool for all */
+	assert_int_equal(store_event_spool_open(f->store, t, NT, 1000000, &sp),
+			 RK_OK);
+	assert_int_equal(store_event_spool_count(sp), NT);
+	store_event_spool_close(sp);
+	store_event_spool_close(NULL);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +516,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_drops_events,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_spool, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ticket_events, setup,
 						teardown),
 	};
