@@ -337,7 +337,7 @@ struct notice_job {
 	enum rk_err err;          /* of gather or compose */
 	enum notice_outcome outcome;
 	/* gather */
-	struct store_event *events;
+	struct store_event *events; /* NULL once a pool worker composed */
 	size_t nevents;
 	struct notice_plan plan;
 	struct notice_followup fu;
@@ -1062,6 +1062,11 @@ static void *pool_worker(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		if (!job->err && job->step == STEP_COMPOSE)
 			job->err = notice_compose(p->env, w->signer, p->fpr, job);
+		/* the events were compose's: freed here, not on the commit
+		 * thread, whose pace sets the stage's (commit needs only
+		 * event_ids and nevents) */
+		store_events_free(job->events, job->nevents);
+		job->events = NULL;
 		pthread_mutex_lock(&p->mu);
 		job->composed = true;
 		pthread_cond_broadcast(&p->done);

@@ -123,21 +123,25 @@ static int open_tmp(struct rk_store *store)
 	return fd;
 }
 
-static enum rk_err write_all(struct store_event_spool *sp,
-			     const unsigned char *p, size_t len, off_t off)
+/* All of p[0..len) at off, written (out) or read back. */
+static enum rk_err file_io(struct store_event_spool *sp, bool out,
+			   unsigned char *p, size_t len, off_t off)
 {
 	while (len > 0) {
-		ssize_t w = pwrite(sp->fd, p, len, off);
+		ssize_t r = out ? pwrite(sp->fd, p, len, off)
+				: pread(sp->fd, p, len, off);
 
-		if (w < 0 && errno == EINTR)
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (r <= 0)
 			return rk_fail(sp->log, RK_ERR_IO,
-				       "event spool: cannot write the temporary file: %s",
-				       w < 0 ? strerror(errno) : "no space");
-		p += w;
-		len -= (size_t)w;
-		off += w;
+				       "event spool: cannot %s the temporary file: %s",
+				       out ? "write" : "read",
+				       r < 0 ? strerror(errno)
+				       : out ? "no space" : "short file");
+		p += r;
+		len -= (size_t)r;
+		off += r;
 	}
 	return RK_OK;
 }
@@ -161,7 +165,7 @@ static enum rk_err chunk_out(struct store_event_spool *sp,
 		t->chunks = grown;
 		t->capchunks = cap;
 	}
-	if ((err = write_all(sp, p, len, sp->end)))
+	if ((err = file_io(sp, true, (unsigned char *)p, len, sp->end)))
 		return err;
 	t->chunks[t->nchunks].off = sp->end;
 	t->chunks[t->nchunks].len = len;
@@ -404,25 +408,6 @@ size_t store_event_spool_count(const struct store_event_spool *sp)
 	return sp ? sp->n : 0;
 }
 
-static enum rk_err read_all(struct store_event_spool *sp, unsigned char *p,
-			    size_t len, off_t off)
-{
-	while (len > 0) {
-		ssize_t r = pread(sp->fd, p, len, off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return rk_fail(sp->log, RK_ERR_IO,
-				       "event spool: cannot read the temporary file: %s",
-				       r < 0 ? strerror(errno) : "short file");
-		p += r;
-		len -= (size_t)r;
-		off += r;
-	}
-	return RK_OK;
-}
-
 /* Decode one record at *p (end at `end`) into ev (zeroed); *p moves on. */
 static enum rk_err decode_row(const unsigned char **p,
 			      const unsigned char *end, struct store_event *ev)
@@ -521,8 +506,8 @@ enum rk_err store_event_spool_take(struct store_event_spool *sp, size_t i,
 	}
 	len = 0;
 	for (size_t c = 0; !err && c < t->nchunks; c++) {
-		err = read_all(sp, buf + len, t->chunks[c].len,
-			       t->chunks[c].off);
+		err = file_io(sp, false, buf + len, t->chunks[c].len,
+			      t->chunks[c].off);
 		len += t->chunks[c].len;
 	}
 	if (err)
