@@ -459,6 +459,7 @@ static enum rk_err gather_events(struct notice_env *env,
 		}
 		if (!env->spool) {
 			struct timespec a, b;
+			double took;
 
 			clock_gettime(CLOCK_MONOTONIC, &a);
 			err = store_event_spool_open(env->store, env->due + i,
@@ -466,8 +467,9 @@ static enum rk_err gather_events(struct notice_env *env,
 						     NOTICE_SPOOL_EVENTS,
 						     &env->spool);
 			clock_gettime(CLOCK_MONOTONIC, &b);
-			env->t_spool += (double)(b.tv_sec - a.tv_sec) +
-					(double)(b.tv_nsec - a.tv_nsec) / 1e9;
+			took = (double)(b.tv_sec - a.tv_sec) +
+			       (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+			env->t_spool += took;
 			if (err == RK_ERR_NOMEM)
 				return err;
 			if (err) {
@@ -481,8 +483,7 @@ static enum rk_err gather_events(struct notice_env *env,
 				rk_log_debug(env->log, "notify: the events of %zu "
 					     "tickets spooled in %.3f s",
 					     store_event_spool_count(env->spool),
-					     (double)(b.tv_sec - a.tv_sec) +
-						     (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+					     took);
 			}
 		}
 		if (env->spool) {
