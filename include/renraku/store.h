@@ -547,8 +547,9 @@ enum rk_err store_ticket_change(struct rk_store *store,
 				const struct store_ticket_change *ch);
 
 /* In a transaction.  Record that message message_row carried the given
- * events of ticket id (event_ids borrowed), in one statement whatever
- * nevents. */
+ * events of ticket id (event_ids borrowed, in any order), exactly those:
+ * by range when they are every unnotified event of the ticket in the
+ * span of their ids, else as one list; two statements whatever nevents. */
 enum rk_err store_ticket_events_mark(struct rk_store *store, const char *id,
 				     int64_t message_row,
 				     const int64_t *event_ids, size_t nevents);

@@ -724,28 +724,106 @@ enum rk_err store_ticket_change(struct rk_store *store,
 			   ch->detail);
 }
 
+static int event_id_order(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Whether the ticket's unnotified rows with event ids in [sorted[0],
+ * sorted[n-1]] are exactly sorted[0..n-1] (ascending): one walk of the
+ * ticket's range of the clustered key, merged against the list. */
+static enum rk_err mark_span_exact(struct rk_store *store, const char *id,
+				   const int64_t *sorted, size_t n, bool *exact)
+{
+	static const char sql[] =
+		"SELECT event_id FROM ticket_events "
+		"WHERE ticket_id = ?1 AND event_id BETWEEN ?2 AND ?3 "
+		"AND message_row IS NULL ORDER BY event_id";
+	sqlite3_stmt *stmt;
+	size_t i = 0;
+	int rc;
+
+	*exact = false;
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	store_bind_text(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, sorted[0]);
+	sqlite3_bind_int64(stmt, 3, sorted[n - 1]);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (i == n || sqlite3_column_int64(stmt, 0) != sorted[i])
+			break;
+		i++;
+	}
+	store_done(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(store, "mark events notified");
+	*exact = rc == SQLITE_DONE && i == n;
+	return RK_OK;
+}
+
 enum rk_err store_ticket_events_mark(struct rk_store *store, const char *id,
 				     int64_t message_row,
 				     const int64_t *event_ids, size_t nevents)
 {
-	/* one statement for the whole notice: the ids as one bound JSON
-	 * array.  The ticket's rows are one range of the clustered key
-	 * (schema 13), walked once with each id tested against the list;
-	 * without the unary + the planner takes ticket_events_by_event
-	 * and seeks a page of it and of the table for every id (a notice
-	 * of 1,000 events: 2.6-3.7 ms against 0.4-0.9 ms). */
-	static const char sql[] =
+	/* A notice normally carries every event of the ticket still
+	 * unnotified in the span of its ids; then the span is marked by
+	 * range (0.5 us an event on a notice of 1,000, with the check,
+	 * against 1.7 us for the list).  Otherwise (an event added or
+	 * marked since the notice was gathered, or a list not distinct)
+	 * the ids go as one bound JSON array, the ticket's rows walked
+	 * once with each id tested against it; without the unary + the
+	 * planner takes ticket_events_by_event and seeks a page of it and
+	 * of the table for every id. */
+	static const char span_sql[] =
+		"UPDATE ticket_events SET message_row = ?2 "
+		"WHERE ticket_id = ?1 AND event_id BETWEEN ?3 AND ?4 "
+		"AND message_row IS NULL";
+	static const char list_sql[] =
 		"UPDATE ticket_events SET message_row = ?2 "
 		"WHERE ticket_id = ?1 AND +event_id IN "
 		"(SELECT value FROM json_each(?3))";
 	struct rk_buf ids;
+	int64_t *sorted = NULL;
+	const int64_t *span = event_ids;
 	sqlite3_stmt *stmt;
 	enum rk_err err = RK_OK;
+	bool exact = false;
 	int rc;
 
 	if (nevents == 0)
 		return RK_OK;
 	rk_buf_init(&ids, (size_t)64 << 20);
+	for (size_t i = 1; i < nevents; i++) {
+		if (event_ids[i - 1] < event_ids[i])
+			continue;
+		if (!(sorted = malloc(nevents * sizeof(*sorted)))) {
+			err = RK_ERR_NOMEM;
+			goto cleanup;
+		}
+		memcpy(sorted, event_ids, nevents * sizeof(*sorted));
+		qsort(sorted, nevents, sizeof(*sorted), event_id_order);
+		span = sorted;
+		break;
+	}
+	if ((err = mark_span_exact(store, id, span, nevents, &exact)))
+		goto cleanup;
+	if (exact) {
+		if (!(stmt = store_stmt(store, span_sql))) {
+			err = RK_ERR_DB;
+			goto cleanup;
+		}
+		store_bind_text(stmt, 1, id);
+		sqlite3_bind_int64(stmt, 2, message_row);
+		sqlite3_bind_int64(stmt, 3, span[0]);
+		sqlite3_bind_int64(stmt, 4, span[nevents - 1]);
+		rc = sqlite3_step(stmt);
+		store_done(stmt);
+		if (rc != SQLITE_DONE)
+			err = store_fail(store, "mark events notified");
+		goto cleanup;
+	}
 	for (size_t i = 0; i < nevents && !err; i++)
 		err = rk_buf_addf(&ids, "%c%lld", i ? ',' : '[',
 				  (long long)event_ids[i]);
@@ -753,7 +831,7 @@ enum rk_err store_ticket_events_mark(struct rk_store *store, const char *id,
 		err = rk_buf_adds(&ids, "]");
 	if (err)
 		goto cleanup;
-	if (!(stmt = store_stmt(store, sql))) {
+	if (!(stmt = store_stmt(store, list_sql))) {
 		err = RK_ERR_DB;
 		goto cleanup;
 	}
@@ -765,6 +843,7 @@ enum rk_err store_ticket_events_mark(struct rk_store *store, const char *id,
 	if (rc != SQLITE_DONE)
 		err = store_fail(store, "mark events notified");
 cleanup:
+	free(sorted);
 	rk_buf_release(&ids);
 	return err;
 }

@@ -313,6 +313,107 @@ static void test_ticket_events(void **state)
 	store_events_free(rows, n);
 }
 
+/* The ids still unnotified on ticket id, in ascending order. */
+static size_t unnotified(struct fixture *f, const char *id, int64_t *out,
+			 size_t max)
+{
+	struct store_event *rows = NULL;
+	size_t n = 0;
+
+	assert_int_equal(store_ticket_events(f->store, id, true, &rows, &n),
+			 RK_OK);
+	assert_true(n <= max);
+	for (size_t i = 0; i < n; i++)
+		out[i] = rows[i].id;
+	store_events_free(rows, n);
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
+			int64_t x = out[j];
+
+			out[j] = out[j - 1];
+			out[j - 1] = x;
+		}
+	return n;
+}
+
+static void test_mark_exact(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ticket t;
+	struct store_message m;
+	int64_t e[6], left[6], message_row = 0;
+
+	/* A notice marks exactly the events it carried, whether they are
+	 * the whole unnotified span of the ticket (marked by range) or
+	 * not (a gap, an event marked meanwhile, an unsorted or repeated
+	 * list). */
+	for (int i = 0; i < 6; i++) {
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "192.0.2.%d", 10 + i);
+		e[i] = add(f, ip, 100 + i, NULL);
+	}
+	memset(&t, 0, sizeof(t));
+	t.contact = "abuse@example.net";
+	t.template_name = "scanner";
+	t.lang = "en";
+	t.tlp = RK_TLP_GREEN;
+	t.created_at = 1795169700;
+	t.send_after = 1795169700;
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_ticket_create(f->store, &t), RK_OK);
+	for (int i = 0; i < 6; i++) {
+		struct store_event ev = {.id = e[i]};
+
+		assert_int_equal(store_ticket_add_event(f->store, t.id, &ev,
+							NULL),
+				 RK_OK);
+	}
+	memset(&m, 0, sizeof(m));
+	m.ticket_id = t.id;
+	m.message_id = "<mark.1@example.org>";
+	assert_int_equal(store_message_add(f->store, &m, &message_row), RK_OK);
+
+	/* a gap: e[1] was not carried and stays unnotified */
+	{
+		int64_t carried[] = {e[2], e[0]};
+
+		assert_int_equal(store_ticket_events_mark(f->store, t.id,
+							  message_row, carried,
+							  2),
+				 RK_OK);
+	}
+	assert_int_equal(unnotified(f, t.id, left, 6), 4);
+	assert_int_equal(left[0], e[1]);
+	assert_int_equal(left[1], e[3]);
+	assert_int_equal(left[2], e[4]);
+	assert_int_equal(left[3], e[5]);
+
+	/* e[2] marked already inside the span: the rest of it, unsorted */
+	{
+		int64_t carried[] = {e[3], e[1], e[4]};
+
+		assert_int_equal(store_ticket_events_mark(f->store, t.id,
+							  message_row, carried,
+							  3),
+				 RK_OK);
+	}
+	assert_int_equal(unnotified(f, t.id, left, 6), 1);
+	assert_int_equal(left[0], e[5]);
+
+	/* repeated ids, and one already marked */
+	{
+		int64_t carried[] = {e[5], e[5], e[0]};
+
+		assert_int_equal(store_ticket_events_mark(f->store, t.id,
+							  message_row, carried,
+							  3),
+				 RK_OK);
+	}
+	assert_int_equal(unnotified(f, t.id, left, 6), 0);
+	assert_int_equal(store_commit(f->store), RK_OK);
+}
+
 static void assert_text_equal(const char *a, const char *b)
 {
 	if (!a || !b)
@@ -517,6 +618,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_drops_events,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_spool, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_mark_exact, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ticket_events, setup,
 						teardown),
