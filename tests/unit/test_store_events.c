@@ -249,6 +249,28 @@ static void test_rollback_drops_events(void **state)
 	assert_int_equal(counts.total, 0);
 }
 
+/* Begins a transaction and creates ticket t with events ids[0..n-1]. */
+static void open_ticket(struct fixture *f, struct store_ticket *t,
+			const int64_t *ids, size_t n)
+{
+	memset(t, 0, sizeof(*t));
+	t->contact = "abuse@example.net";
+	t->template_name = "scanner";
+	t->lang = "en";
+	t->tlp = RK_TLP_GREEN;
+	t->created_at = 1795169700;
+	t->send_after = 1795169700;
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_ticket_create(f->store, t), RK_OK);
+	for (size_t i = 0; i < n; i++) {
+		struct store_event ev = {.id = ids[i]};
+
+		assert_int_equal(store_ticket_add_event(f->store, t->id, &ev,
+							NULL),
+				 RK_OK);
+	}
+}
+
 static void test_ticket_events(void **state)
 {
 	struct fixture *f = *state;
@@ -262,22 +284,7 @@ static void test_ticket_events(void **state)
 	ids[0] = add(f, "192.0.2.1", 300, NULL);
 	ids[1] = add(f, "192.0.2.2", 100, NULL);
 	ids[2] = add(f, "192.0.2.3", 200, NULL);
-	memset(&t, 0, sizeof(t));
-	t.contact = "abuse@example.net";
-	t.template_name = "scanner";
-	t.lang = "en";
-	t.tlp = RK_TLP_GREEN;
-	t.created_at = 1795169700;
-	t.send_after = 1795169700;
-	assert_int_equal(store_begin(f->store), RK_OK);
-	assert_int_equal(store_ticket_create(f->store, &t), RK_OK);
-	for (int i = 0; i < 2; i++) {
-		struct store_event ev = {.id = ids[i]};
-
-		assert_int_equal(store_ticket_add_event(f->store, t.id, &ev,
-							NULL),
-				 RK_OK);
-	}
+	open_ticket(f, &t, ids, 2);
 	memset(&m, 0, sizeof(m));
 	m.ticket_id = t.id;
 	m.message_id = "<test.1@example.org>";
@@ -353,64 +360,43 @@ static void test_mark_exact(void **state)
 		snprintf(ip, sizeof(ip), "192.0.2.%d", 10 + i);
 		e[i] = add(f, ip, 100 + i, NULL);
 	}
-	memset(&t, 0, sizeof(t));
-	t.contact = "abuse@example.net";
-	t.template_name = "scanner";
-	t.lang = "en";
-	t.tlp = RK_TLP_GREEN;
-	t.created_at = 1795169700;
-	t.send_after = 1795169700;
-	assert_int_equal(store_begin(f->store), RK_OK);
-	assert_int_equal(store_ticket_create(f->store, &t), RK_OK);
-	for (int i = 0; i < 6; i++) {
-		struct store_event ev = {.id = e[i]};
-
-		assert_int_equal(store_ticket_add_event(f->store, t.id, &ev,
-							NULL),
-				 RK_OK);
-	}
+	open_ticket(f, &t, e, 6);
 	memset(&m, 0, sizeof(m));
 	m.ticket_id = t.id;
 	m.message_id = "<mark.1@example.org>";
 	assert_int_equal(store_message_add(f->store, &m, &message_row), RK_OK);
 
-	/* a gap: e[1] was not carried and stays unnotified */
-	{
-		int64_t carried[] = {e[2], e[0]};
+	/* indexes into e[]: what the notice carried, what stays unnotified
+	 * after it (-1 ends a list) */
+	static const struct {
+		int carried[3];
+		int left[5];
+	} steps[] = {
+		/* a gap: e[1] was not carried */
+		{{2, 0, -1}, {1, 3, 4, 5, -1}},
+		/* e[2] marked already inside the span: the rest, unsorted */
+		{{3, 1, 4}, {5, -1}},
+		/* repeated ids, and one already marked */
+		{{5, 5, 0}, {-1}},
+	};
+	for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+		int64_t carried[3];
+		size_t nc = 0, nl = 0;
 
+		while (nc < 3 && steps[s].carried[nc] >= 0) {
+			carried[nc] = e[steps[s].carried[nc]];
+			nc++;
+		}
 		assert_int_equal(store_ticket_events_mark(f->store, t.id,
 							  message_row, carried,
-							  2),
+							  nc),
 				 RK_OK);
+		while (steps[s].left[nl] >= 0)
+			nl++;
+		assert_int_equal(unnotified(f, t.id, left, 6), nl);
+		for (size_t i = 0; i < nl; i++)
+			assert_int_equal(left[i], e[steps[s].left[i]]);
 	}
-	assert_int_equal(unnotified(f, t.id, left, 6), 4);
-	assert_int_equal(left[0], e[1]);
-	assert_int_equal(left[1], e[3]);
-	assert_int_equal(left[2], e[4]);
-	assert_int_equal(left[3], e[5]);
-
-	/* e[2] marked already inside the span: the rest of it, unsorted */
-	{
-		int64_t carried[] = {e[3], e[1], e[4]};
-
-		assert_int_equal(store_ticket_events_mark(f->store, t.id,
-							  message_row, carried,
-							  3),
-				 RK_OK);
-	}
-	assert_int_equal(unnotified(f, t.id, left, 6), 1);
-	assert_int_equal(left[0], e[5]);
-
-	/* repeated ids, and one already marked */
-	{
-		int64_t carried[] = {e[5], e[5], e[0]};
-
-		assert_int_equal(store_ticket_events_mark(f->store, t.id,
-							  message_row, carried,
-							  3),
-				 RK_OK);
-	}
-	assert_int_equal(unnotified(f, t.id, left, 6), 0);
 	assert_int_equal(store_commit(f->store), RK_OK);
 }
 
