@@ -787,6 +787,7 @@ enum rk_err store_ticket_events_mark(struct rk_store *store, const char *id,
 	struct rk_buf ids;
 	int64_t *sorted = NULL;
 	const int64_t *span = event_ids;
+	size_t ascending = 1;
 	sqlite3_stmt *stmt;
 	enum rk_err err = RK_OK;
 	bool exact = false;
@@ -795,9 +796,10 @@ enum rk_err store_ticket_events_mark(struct rk_store *store, const char *id,
 	if (nevents == 0)
 		return RK_OK;
 	rk_buf_init(&ids, (size_t)64 << 20);
-	for (size_t i = 1; i < nevents; i++) {
-		if (event_ids[i - 1] < event_ids[i])
-			continue;
+	while (ascending < nevents &&
+	       event_ids[ascending - 1] < event_ids[ascending])
+		ascending++;
+	if (ascending < nevents) {
 		if (!(sorted = malloc(nevents * sizeof(*sorted)))) {
 			err = RK_ERR_NOMEM;
 			goto cleanup;
@@ -805,7 +807,6 @@ enum rk_err store_ticket_events_mark(struct rk_store *store, const char *id,
 		memcpy(sorted, event_ids, nevents * sizeof(*sorted));
 		qsort(sorted, nevents, sizeof(*sorted), event_id_order);
 		span = sorted;
-		break;
 	}
 	if ((err = mark_span_exact(store, id, span, nevents, &exact)))
 		goto cleanup;
