@@ -784,7 +784,7 @@ static bool url_host_ipv4(const char *host, struct rk_addr *out,
 {
 	const char *parts[5];
 	size_t lens[5], n = 0, len = strlen(host);
-	uint64_t v[5], addr;
+	uint64_t v[5] = {0}, addr;
 	const char *p = host, *last;
 	size_t lastlen;
 
@@ -821,6 +821,8 @@ static bool url_host_ipv4(const char *host, struct rk_addr *out,
 		if (dot && p == host + len)
 			return false; /* "a..": an empty last part */
 	}
+	if (n == 0)
+		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!ipv4_part(parts[i], lens[i], &v[i]) ||
 		    (i + 1 < n && v[i] > 255))
