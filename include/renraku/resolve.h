@@ -236,6 +236,14 @@ struct resolve_sink {
 			    size_t n);
 	void (*committed)(void *self);   /* the batch taken is committed */
 	void (*rolled_back)(void *self); /* it is rolled back */
+	/* The connection the resolver was made on (resolve_new), when it
+	 * is a second one to the same database (store_open_sibling), or
+	 * NULL.  Given, the next batches are read and looked up on a
+	 * thread of their own, on this connection, while the caller's
+	 * thread writes the batch before them on store: the lookups and
+	 * the writes overlap, with the same rows as one batch after the
+	 * other.  Nothing else may use it during the call. */
+	struct rk_store *lookup_store;
 };
 
 /* resolve_pending_progress with a sink (NULL: as without). */

@@ -43,11 +43,18 @@ static enum rk_err run_resolve(struct rk_store *store,
 			       enum rk_err *pass_err)
 {
 	struct resolver *resolver = NULL;
+	struct rk_store *lookups = NULL;
 	enum rk_err err;
 	size_t i = 0;
 
 	*pass_err = RK_OK;
-	err = resolve_new(&resolver, store, cfg, log, opts->offline);
+	/* the lookups on a second connection, on a thread of their own
+	 * (resolve_sink.lookup_store); without one (a database in memory)
+	 * one batch after the other on this one */
+	if (store_open_sibling(store, cfg->store.busy_timeout, &lookups))
+		lookups = NULL;
+	err = resolve_new(&resolver, lookups ? lookups : store, cfg, log,
+			  opts->offline);
 	for (; !err && i < opts->nextra_sources; i++)
 		err = resolve_add_source(resolver, &opts->extra_sources[i]);
 	/* sources not handed over are still ours to free */
@@ -60,7 +67,7 @@ static enum rk_err run_resolve(struct rk_store *store,
 		struct tickets_pass *pass = NULL;
 		struct resolve_sink sink = {NULL, STORE_EVENT_TICKETED,
 					    sink_take, sink_committed,
-					    sink_rolled_back};
+					    sink_rolled_back, lookups};
 
 		memset(&counts, 0, sizeof(counts));
 		/* the bar's total only: counted when a bar is drawn */
@@ -82,6 +89,7 @@ static enum rk_err run_resolve(struct rk_store *store,
 	}
 done:
 	resolve_free(resolver);
+	store_close(lookups);
 	return err;
 }
 

@@ -8,8 +8,12 @@
  * event states written, in one short transaction.  A concurrent
  * `renraku ingest` therefore never waits for a registry.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "private.h"
 
@@ -38,6 +42,10 @@ struct subject {
 	struct resolve_chain chain;
 	enum rk_err err;
 	int64_t chain_id;
+	/* the chain as stored (resolve_chain_encode), owned; made where
+	 * the batch is looked up, for a subject no earlier batch of the
+	 * pass had (NULL: the writer encodes it should it need to) */
+	char *text;
 };
 
 /* The chains this pass stored, by subject: events of one subject in
@@ -124,6 +132,7 @@ static void batch_release(struct batch *b)
 {
 	for (size_t i = 0; i < b->nsubjects; i++) {
 		free(b->subjects[i].key);
+		free(b->subjects[i].text);
 		resolve_chain_release(&b->subjects[i].chain);
 	}
 	free(b->subjects);
@@ -313,10 +322,12 @@ static enum rk_err batch_write(struct rk_store *store, const struct rk_config *c
 		if ((s->chain_id = memo_get(memo, s->key)))
 			continue; /* stored by an earlier batch of this pass */
 		rk_buf_reset(&text);
-		if (!(err = resolve_chain_encode(&s->chain, &text)) &&
+		if (!s->text && !(err = resolve_chain_encode(&s->chain, &text)))
+			err = text.data ? RK_OK : RK_ERR_NOMEM;
+		if (!err &&
 		    !(err = store_chain_add(store, s->key, s->chain.entry[0].email,
-					    text.data, s->chain.country,
-					    &s->chain_id)))
+					    s->text ? s->text : text.data,
+					    s->chain.country, &s->chain_id)))
 			err = memo_put(memo, s->key, s->chain_id);
 	}
 	rk_buf_release(&text);
@@ -425,6 +436,289 @@ enum rk_err resolve_pending_progress(struct rk_store *store,
 	return resolve_pending_sink(store, r, cfg, log, now, stats, p, NULL);
 }
 
+/* One looked-up batch written in its own transaction (nothing of it if
+ * the contact set changed meanwhile: *stop then). */
+static enum rk_err batch_commit(struct rk_store *store,
+				const struct resolver *r,
+				const struct rk_config *cfg,
+				const struct rk_log *log,
+				const struct store_event *rows, size_t n,
+				struct batch *b, struct memo *memo, int64_t now,
+				const struct resolve_sink *sink,
+				struct resolve_stats *stats, bool *stop)
+{
+	bool same = false;
+	enum rk_err err;
+
+	stats->subjects += (long long)b->nsubjects;
+	if ((err = store_begin(store)))
+		return err;
+	if ((err = contacts_unchanged(store, r, &same))) {
+		store_rollback(store);
+		return err;
+	}
+	if (same) {
+		/* a failed batch ends the pass, memo and all: no later
+		 * batch uses an id it rolled back */
+		err = batch_write(store, cfg, log, rows, n, b, memo, now, sink,
+				  stats);
+		if (!err)
+			err = store_commit(store);
+		if (err)
+			store_rollback(store);
+		if (sink && err && sink->rolled_back)
+			sink->rolled_back(sink->self);
+		else if (sink && !err && sink->committed)
+			sink->committed(sink->self);
+		return err;
+	}
+	store_rollback(store);
+	stats->stale += (long long)n;
+	rk_log_info(log, "the contacts changed while %zu events were looked up: "
+			 "they are looked up again with the new contacts at the next run",
+		    n);
+	*stop = true;
+	return RK_OK;
+}
+
+/* The batches to look up, in order: the new events, then the unresolved
+ * ones due again.  *n == 0: no more. */
+struct cursor {
+	int64_t after;
+	bool unresolved;
+	size_t limit;
+	/* the subjects whose chain an earlier batch encoded (id 1): the
+	 * writer's memo has them unless that batch failed, which ends the
+	 * pass */
+	struct memo seen;
+};
+
+/* The stored text of each subject found that no earlier batch had. */
+static enum rk_err batch_encode(struct batch *b, struct memo *seen)
+{
+	struct rk_buf text;
+	enum rk_err err = RK_OK;
+
+	rk_buf_init(&text, 1 << 20);
+	for (size_t i = 0; !err && i < b->nsubjects; i++) {
+		struct subject *s = &b->subjects[i];
+
+		if (s->err || s->chain.count == 0 || memo_get(seen, s->key))
+			continue;
+		rk_buf_reset(&text);
+		if ((err = resolve_chain_encode(&s->chain, &text)))
+			break;
+		if (!(s->text = rk_strdup(text.data ? text.data : "")))
+			err = RK_ERR_NOMEM;
+		else
+			err = memo_put(seen, s->key, 1);
+	}
+	rk_buf_release(&text);
+	return err;
+}
+
+/* The next batch of the cursor: read and, unless empty, looked up.
+ * *phase_end (may be NULL): called once the new events are all read,
+ * before the first unresolved one is (the lookahead waits there until
+ * every batch before is written, so that the unresolved events are read
+ * as one batch after the other reads them). */
+static enum rk_err cursor_next(struct cursor *c, struct rk_store *store,
+			       struct resolver *r, int64_t now,
+			       struct store_event **rows, size_t *n,
+			       struct batch *b,
+			       void (*phase_end)(void *), void *self)
+{
+	enum rk_err err;
+
+	memset(b, 0, sizeof(*b));
+	for (;;) {
+		if ((err = store_events_to_resolve(store, now, c->unresolved,
+						   c->after, c->limit, rows, n)))
+			return err;
+		if (*n > 0 || c->unresolved)
+			break;
+		c->unresolved = true;
+		c->after = 0;
+		if (phase_end)
+			phase_end(self);
+	}
+	if (*n == 0)
+		return RK_OK;
+	c->after = (*rows)[*n - 1].id;
+	if ((err = batch_build(r, *rows, *n, now, b)) ||
+	    (err = batch_lookup(r, b)))
+		return err;
+	return batch_encode(b, &c->seen);
+}
+
+/* ------------------------------------------------------------ lookahead
+ *
+ * With a second connection (sink->lookup_store), one thread reads and
+ * looks up batch k+1 while the caller's writes batch k: the two halves
+ * of a batch's cost on two cores.  One slot between them (so at most
+ * two batches ahead of the writer: one waiting, one being looked up). */
+struct ahead_item {
+	struct store_event *rows; /* owned */
+	size_t n;                 /* 0 with err == RK_OK: the end */
+	struct batch b;           /* owned */
+	enum rk_err err;
+};
+
+struct lookahead {
+	struct rk_store *store; /* the lookup connection, borrowed */
+	struct resolver *r;
+	int64_t now;
+	struct cursor cur;
+	pthread_t tid;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ahead_item slot;
+	bool full;      /* slot holds an item */
+	bool stop;      /* the writer wants no more */
+	size_t handed;  /* items the writer took */
+	size_t written; /* of which it is done with */
+};
+
+static void ahead_wait_written(void *self)
+{
+	struct lookahead *la = self;
+
+	pthread_mutex_lock(&la->mu);
+	while (!la->stop && (la->full || la->written < la->handed))
+		pthread_cond_wait(&la->cv, &la->mu);
+	pthread_mutex_unlock(&la->mu);
+}
+
+static void *ahead_main(void *arg)
+{
+	struct lookahead *la = arg;
+
+	for (bool last = false; !last;) {
+		struct ahead_item it;
+
+		memset(&it, 0, sizeof(it));
+		it.err = cursor_next(&la->cur, la->store, la->r, la->now,
+				     &it.rows, &it.n, &it.b, ahead_wait_written,
+				     la);
+		last = it.err || it.n == 0;
+		pthread_mutex_lock(&la->mu);
+		while (la->full && !la->stop)
+			pthread_cond_wait(&la->cv, &la->mu);
+		if (la->stop) {
+			pthread_mutex_unlock(&la->mu);
+			batch_release(&it.b);
+			store_events_free(it.rows, it.n);
+			break;
+		}
+		la->slot = it;
+		la->full = true;
+		pthread_cond_broadcast(&la->cv);
+		pthread_mutex_unlock(&la->mu);
+	}
+	return NULL;
+}
+
+/* The next item, waited for (the writer's side). */
+static void ahead_take(struct lookahead *la, struct ahead_item *it)
+{
+	pthread_mutex_lock(&la->mu);
+	while (!la->full)
+		pthread_cond_wait(&la->cv, &la->mu);
+	*it = la->slot;
+	la->full = false;
+	la->handed++;
+	pthread_cond_broadcast(&la->cv);
+	pthread_mutex_unlock(&la->mu);
+}
+
+/* The writer is done with the item it took; stop: it wants no more. */
+static void ahead_done(struct lookahead *la, bool stop)
+{
+	pthread_mutex_lock(&la->mu);
+	la->written++;
+	if (stop)
+		la->stop = true;
+	pthread_cond_broadcast(&la->cv);
+	pthread_mutex_unlock(&la->mu);
+}
+
+static enum rk_err ahead_start(struct lookahead *la, struct rk_store *store,
+			       struct resolver *r, int64_t now, size_t limit)
+{
+	memset(la, 0, sizeof(*la));
+	la->store = store;
+	la->r = r;
+	la->now = now;
+	la->cur.limit = limit;
+	if (pthread_mutex_init(&la->mu, NULL))
+		return RK_ERR_NOMEM;
+	if (pthread_cond_init(&la->cv, NULL)) {
+		pthread_mutex_destroy(&la->mu);
+		return RK_ERR_NOMEM;
+	}
+	if (pthread_create(&la->tid, NULL, ahead_main, la)) {
+		pthread_cond_destroy(&la->cv);
+		pthread_mutex_destroy(&la->mu);
+		return RK_ERR_NOMEM;
+	}
+	return RK_OK;
+}
+
+/* Stop the thread, join it and free what it left in the slot. */
+static void ahead_finish(struct lookahead *la)
+{
+	pthread_mutex_lock(&la->mu);
+	la->stop = true;
+	pthread_cond_broadcast(&la->cv);
+	pthread_mutex_unlock(&la->mu);
+	pthread_join(la->tid, NULL);
+	if (la->full) {
+		batch_release(&la->slot.b);
+		store_events_free(la->slot.rows, la->slot.n);
+	}
+	pthread_cond_destroy(&la->cv);
+	pthread_mutex_destroy(&la->mu);
+}
+
+/* Every batch through the lookahead; the writes here. */
+static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
+				 const struct rk_config *cfg,
+				 const struct rk_log *log, int64_t now,
+				 struct resolve_stats *stats,
+				 struct rk_progress *p,
+				 const struct resolve_sink *sink,
+				 struct memo *memo)
+{
+	struct lookahead la;
+	enum rk_err err;
+
+	if ((err = ahead_start(&la, sink->lookup_store, r, now,
+			       RESOLVE_BATCH_SINK)))
+		return rk_fail(log, err, "resolve: cannot start the lookup thread");
+	for (bool stop = false; !err && !stop;) {
+		struct ahead_item it;
+
+		ahead_take(&la, &it);
+		if (!(err = it.err) && it.n > 0)
+			err = batch_commit(store, r, cfg, log, it.rows, it.n,
+					   &it.b, memo, now, sink, stats, &stop);
+		stop = stop || it.n == 0;
+		batch_release(&it.b);
+		store_events_free(it.rows, it.n);
+		ahead_done(&la, err || stop);
+		rk_progress_show(p, stats->seen, false);
+	}
+	ahead_finish(&la);
+	memo_release(&la.cur.seen);
+#ifdef __GLIBC__
+	/* what the thread allocated lies in an arena of its own, free now
+	 * but kept by glibc: given back, or the later stages' peak comes
+	 * on top of it */
+	malloc_trim(0);
+#endif
+	return err;
+}
+
 enum rk_err resolve_pending_sink(struct rk_store *store, struct resolver *r,
 				 const struct rk_config *cfg,
 				 const struct rk_log *log, int64_t now,
@@ -432,10 +726,9 @@ enum rk_err resolve_pending_sink(struct rk_store *store, struct resolver *r,
 				 struct rk_progress *p,
 				 const struct resolve_sink *sink)
 {
-	struct store_event *rows = NULL;
 	struct memo memo = {NULL, 0, 0};
-	int64_t after = 0;
-	size_t n = 0;
+	struct cursor cur = {0, false, sink ? RESOLVE_BATCH_SINK : RESOLVE_BATCH,
+			     {NULL, 0, 0}};
 	enum rk_err err;
 
 	if (sink && !sink->take)
@@ -444,62 +737,29 @@ enum rk_err resolve_pending_sink(struct rk_store *store, struct resolver *r,
 	 * (store_check_references); back on when the pass ends */
 	if (sink && (err = store_check_references(store, false)))
 		return err;
-	/* first the new events, then the unresolved ones due again */
-	for (bool stop = false, unresolved = false;;) {
-		struct batch b;
+	if (sink && sink->lookup_store && sink->lookup_store != store) {
+		err = pending_ahead(store, r, cfg, log, now, stats, p, sink,
+				    &memo);
+	} else {
+		for (bool stop = false; !stop;) {
+			struct store_event *rows = NULL;
+			size_t n = 0;
+			struct batch b;
 
-		memset(&b, 0, sizeof(b));
-		if ((err = store_events_to_resolve(store, now, unresolved, after,
-						   sink ? RESOLVE_BATCH_SINK
-							: RESOLVE_BATCH,
-						   &rows, &n)))
-			break;
-		if (n == 0 && !unresolved) {
-			unresolved = true;
-			after = 0;
-			continue;
+			err = cursor_next(&cur, store, r, now, &rows, &n, &b,
+					  NULL, NULL);
+			if (!err && n > 0)
+				err = batch_commit(store, r, cfg, log, rows, n,
+						   &b, &memo, now, sink, stats,
+						   &stop);
+			stop = stop || err || n == 0;
+			batch_release(&b);
+			store_events_free(rows, n);
+			rk_progress_show(p, stats->seen, false);
 		}
-		if (n == 0)
-			break;
-		after = rows[n - 1].id;
-		if (!(err = batch_build(r, rows, n, now, &b)) &&
-		    !(err = batch_lookup(r, &b))) {
-			bool same = false;
-
-			stats->subjects += (long long)b.nsubjects;
-			if (!(err = store_begin(store)) &&
-			    !(err = contacts_unchanged(store, r, &same)) && !same) {
-				store_rollback(store);
-				stats->stale += (long long)n;
-				rk_log_info(log, "the contacts changed while %zu events were looked up: "
-						 "they are looked up again with the new contacts at the next run",
-					    n);
-				stop = true;
-			} else if (!err) {
-				/* a failed batch ends the pass, memo and all:
-				 * no later batch uses an id it rolled back */
-				err = batch_write(store, cfg, log, rows, n, &b,
-						  &memo, now, sink, stats);
-				if (!err)
-					err = store_commit(store);
-				if (err)
-					store_rollback(store);
-				if (sink && err && sink->rolled_back)
-					sink->rolled_back(sink->self);
-				else if (sink && sink->committed)
-					sink->committed(sink->self);
-			} else {
-				store_rollback(store);
-			}
-		}
-		batch_release(&b);
-		store_events_free(rows, n);
-		rows = NULL;
-		rk_progress_show(p, stats->seen, false);
-		if (err || stop)
-			break;
 	}
 	memo_release(&memo);
+	memo_release(&cur.seen);
 	if (sink) {
 		enum rk_err on = store_check_references(store, true);
 

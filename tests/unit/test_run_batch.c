@@ -163,6 +163,10 @@ static void ingest_events(struct env *e, int first, int count)
 struct test_sink {
 	struct tickets_pass *pass;
 	int calls, fail_on; /* fail_on: the call that fails, 0 = none */
+	/* given: the contacts replaced through it once the first batch
+	 * is committed (an import between two batches) */
+	struct rk_store *importer;
+	int commits;
 };
 
 static enum rk_err take(void *self, const struct store_event *ev, size_t n)
@@ -176,7 +180,18 @@ static enum rk_err take(void *self, const struct store_event *ev, size_t n)
 
 static void committed(void *self)
 {
-	tickets_pass_committed(((struct test_sink *)self)->pass);
+	struct test_sink *s = self;
+	struct store_contact c = {
+		.kind = STORE_CONTACT_CONSTITUENCY, .org = "Net A",
+		.match = "192.0.2.0/24", .email = "noc@a.example",
+		.source = "constituency.csv:2",
+	};
+
+	tickets_pass_committed(s->pass);
+	if (++s->commits == 1 && s->importer)
+		assert_int_equal(store_contacts_replace(s->importer, &c, 1,
+							NULL, 0),
+				 RK_OK);
 }
 
 static void rolled_back(void *self)
@@ -199,18 +214,29 @@ static void two_stage(struct env *e, struct resolve_stats *rs,
 			 RK_OK);
 }
 
-/* One pass as the run stage does it: fused, then the leftovers. */
-static enum rk_err fused(struct env *e, int fail_on, struct resolve_stats *rs,
-			 struct tickets_stats *ts)
+/* One pass as the run stage does it: fused, then the leftovers; the
+ * lookups on a second connection and a thread of their own
+ * (lookup_store), as the run stage does, or on the writer's connection
+ * one batch after the other. */
+static enum rk_err fused_with(struct env *e, int fail_on, bool ahead,
+			      struct rk_store *importer,
+			      struct resolve_stats *rs,
+			      struct tickets_stats *ts)
 {
-	struct test_sink s = {NULL, 0, fail_on};
+	struct test_sink s = {NULL, 0, fail_on, importer, 0};
 	struct resolve_sink sink = {&s, STORE_EVENT_TICKETED, take, committed,
-				    rolled_back};
+				    rolled_back, NULL};
 	struct resolver *r = NULL;
 	enum rk_err err;
 
 	store_set_now(e->store, T0);
-	assert_int_equal(resolve_new(&r, e->store, &e->cfg, &e->log, true), RK_OK);
+	if (ahead)
+		assert_int_equal(store_open_sibling(e->store, 5000,
+						    &sink.lookup_store),
+				 RK_OK);
+	assert_int_equal(resolve_new(&r, ahead ? sink.lookup_store : e->store,
+				     &e->cfg, &e->log, true),
+			 RK_OK);
 	assert_int_equal(tickets_pass_open(e->store, &e->cfg, &e->log, T0, ts,
 					   &s.pass),
 			 RK_OK);
@@ -218,9 +244,16 @@ static enum rk_err fused(struct env *e, int fail_on, struct resolve_stats *rs,
 				   &sink);
 	tickets_pass_close(s.pass);
 	resolve_free(r);
+	store_close(sink.lookup_store);
 	if (!err)
 		err = tickets_aggregate(e->store, &e->cfg, &e->log, T0, ts);
 	return err;
+}
+
+static enum rk_err fused(struct env *e, int fail_on, struct resolve_stats *rs,
+			 struct tickets_stats *ts)
+{
+	return fused_with(e, fail_on, true, NULL, rs, ts);
 }
 
 /* Every row of sql in e's database, as text. */
@@ -289,9 +322,8 @@ static long long count(struct env *e, const char *sql)
 /* Two passes each way: the second's events join the first's open
  * tickets, fill them (max_events) and start new ones across the fused
  * batch boundary (10,000 events). */
-static void test_same_rows(void **state)
+static void same_rows(struct env **pair, bool ahead)
 {
-	struct env **pair = *state;
 	struct resolve_stats rs[2];
 	struct tickets_stats ts[2];
 
@@ -302,7 +334,8 @@ static void test_same_rows(void **state)
 		if (side == 0)
 			two_stage(pair[side], &rs[side], &ts[side]);
 		else
-			assert_int_equal(fused(pair[side], 0, &rs[side], &ts[side]),
+			assert_int_equal(fused_with(pair[side], 0, ahead, NULL,
+						    &rs[side], &ts[side]),
 					 RK_OK);
 	}
 	assert_true(ts[0].ticketed > 2000);
@@ -317,7 +350,8 @@ static void test_same_rows(void **state)
 		if (side == 0)
 			two_stage(pair[side], &rs[side], &ts[side]);
 		else
-			assert_int_equal(fused(pair[side], 0, &rs[side], &ts[side]),
+			assert_int_equal(fused_with(pair[side], 0, ahead, NULL,
+						    &rs[side], &ts[side]),
 					 RK_OK);
 	}
 	assert_int_equal(rs[1].seen, 11100);
@@ -344,6 +378,54 @@ static void test_same_rows(void **state)
 	assert_int_equal(count(pair[1], "SELECT count(*) FROM"
 					" pragma_foreign_key_check"),
 			 0);
+	assert_same_rows(pair[0], pair[1]);
+}
+
+/* The lookups on a thread and connection of their own (as the run
+ * stage does them), then on the writer's one batch after the other. */
+static void test_same_rows(void **state)
+{
+	same_rows(*state, true);
+}
+
+static void test_same_rows_serial(void **state)
+{
+	same_rows(*state, false);
+}
+
+/* A contacts import committed between the first and the second batch:
+ * the second was looked up with the old set (ahead of time, or after
+ * the import by a resolver made before it), so nothing of it is
+ * written and the pass ends there; the same either way. */
+static void test_import_between_batches(void **state)
+{
+	struct env **pair = *state;
+	struct resolve_stats rs[2];
+	struct tickets_stats ts[2];
+
+	for (int side = 0; side < 2; side++) {
+		struct rk_store *importer = NULL;
+
+		ingest_events(pair[side], 0, 25000);
+		memset(&rs[side], 0, sizeof(rs[side]));
+		memset(&ts[side], 0, sizeof(ts[side]));
+		assert_int_equal(store_open_sibling(pair[side]->store, 5000,
+						    &importer),
+				 RK_OK);
+		assert_int_equal(fused_with(pair[side], 0, side == 1, importer,
+					    &rs[side], &ts[side]),
+				 RK_OK);
+		store_close(importer);
+		assert_int_equal(rs[side].seen, 10000);
+		assert_int_equal(rs[side].stale, 10000);
+		assert_int_equal(count(pair[side], "SELECT count(*) FROM events"
+						   " WHERE state = 'new' AND id <= 10000"),
+				 0);
+		assert_int_equal(count(pair[side], "SELECT count(*) FROM events"
+						   " WHERE state = 'new'"),
+				 count(pair[side], "SELECT count(*) FROM events")
+					 - 10000);
+	}
 	assert_same_rows(pair[0], pair[1]);
 }
 
@@ -528,6 +610,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_same_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_rows_serial, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_import_between_batches,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rolled_back_batch, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_failed, setup,
