@@ -15,7 +15,11 @@
  * file order, each once) and its columns appended to its ticket's staging
  * buffer, which goes to the file as one chunk when full; (4) a ticket's
  * chunks read back when it is taken, decoded into struct store_event and
- * sorted as store_ticket_events sorts them (time_source, id).
+ * sorted as store_ticket_events sorts them (time_source, id).  A large
+ * spool's step (3) runs on two threads, each half of the sorted ids on a
+ * connection of its own with its own staging; the chunks of both go to
+ * the one file under a mutex, in whatever order (the sort at take makes
+ * the order of a ticket's records).
  *
  * The file is opened O_TMPFILE beside the database (or created and
  * unlinked at once): nothing remains of it after a crash.  Memory: 16 bytes an event covered while
@@ -23,9 +27,13 @@
  * chunk list a ticket. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "private.h"
 
@@ -48,18 +56,25 @@ struct spool_chunk {
 	size_t len;
 };
 
+/* Records of one ticket not yet in the file, and how many records the
+ * ticket has (in the file and here). */
+struct spool_stage {
+	unsigned char *buf; /* owned, lazily */
+	size_t n;
+	size_t nevents;
+};
+
 struct spool_ticket {
 	char *id;                   /* owned */
-	struct spool_chunk *chunks; /* owned */
+	struct spool_chunk *chunks; /* owned; under mu while built */
 	size_t nchunks, capchunks;
-	unsigned char *stage;       /* owned, lazily */
-	size_t nstage;
-	size_t nevents;
+	struct spool_stage st;      /* the building thread's */
 };
 
 struct store_event_spool {
 	const struct rk_log *log;
 	int fd;
+	pthread_mutex_t mu; /* end and the chunk lists, while built */
 	off_t end;
 	size_t stage_cap;
 	struct spool_ticket *t; /* owned, n of them */
@@ -146,32 +161,38 @@ static enum rk_err file_io(struct store_event_spool *sp, bool out,
 	return RK_OK;
 }
 
-/* Bytes p[0..len) of ticket t to the end of the file, as a chunk. */
+/* Bytes p[0..len) of ticket t to the end of the file, as a chunk (the
+ * building threads one at a time). */
 static enum rk_err chunk_out(struct store_event_spool *sp,
 			     struct spool_ticket *t, const unsigned char *p,
 			     size_t len)
 {
-	enum rk_err err;
+	enum rk_err err = RK_OK;
 
 	if (len == 0)
 		return RK_OK;
+	pthread_mutex_lock(&sp->mu);
 	if (t->nchunks == t->capchunks) {
 		size_t cap = t->capchunks ? 2 * t->capchunks : 8;
 		struct spool_chunk *grown =
 			realloc(t->chunks, cap * sizeof(*grown));
 
 		if (!grown)
-			return RK_ERR_NOMEM;
-		t->chunks = grown;
-		t->capchunks = cap;
+			err = RK_ERR_NOMEM;
+		else {
+			t->chunks = grown;
+			t->capchunks = cap;
+		}
 	}
-	if ((err = file_io(sp, true, (unsigned char *)p, len, sp->end)))
-		return err;
-	t->chunks[t->nchunks].off = sp->end;
-	t->chunks[t->nchunks].len = len;
-	t->nchunks++;
-	sp->end += (off_t)len;
-	return RK_OK;
+	if (!err &&
+	    !(err = file_io(sp, true, (unsigned char *)p, len, sp->end))) {
+		t->chunks[t->nchunks].off = sp->end;
+		t->chunks[t->nchunks].len = len;
+		t->nchunks++;
+		sp->end += (off_t)len;
+	}
+	pthread_mutex_unlock(&sp->mu);
+	return err;
 }
 
 /* One record: for each column a tag (0 NULL, 1 integer: 8 bytes, 2 text:
@@ -210,28 +231,30 @@ static enum rk_err encode_row(sqlite3_stmt *stmt, struct rk_buf *rec)
 	return err;
 }
 
+/* One record of ticket t, staged in st (the building thread's). */
 static enum rk_err stage_add(struct store_event_spool *sp,
-			     struct spool_ticket *t, const struct rk_buf *rec)
+			     struct spool_ticket *t, struct spool_stage *st,
+			     const struct rk_buf *rec)
 {
 	enum rk_err err;
 
-	if (t->nstage + rec->len > sp->stage_cap) {
-		if ((err = chunk_out(sp, t, t->stage, t->nstage)))
+	if (st->n + rec->len > sp->stage_cap) {
+		if ((err = chunk_out(sp, t, st->buf, st->n)))
 			return err;
-		t->nstage = 0;
+		st->n = 0;
 	}
 	if (rec->len > sp->stage_cap)
 		err = chunk_out(sp, t, (const unsigned char *)rec->data,
 				rec->len);
-	else if (!t->stage && !(t->stage = malloc(sp->stage_cap)))
+	else if (!st->buf && !(st->buf = malloc(sp->stage_cap)))
 		err = RK_ERR_NOMEM;
 	else {
-		memcpy(t->stage + t->nstage, rec->data, rec->len);
-		t->nstage += rec->len;
+		memcpy(st->buf + st->n, rec->data, rec->len);
+		st->n += rec->len;
 		err = RK_OK;
 	}
 	if (!err)
-		t->nevents++;
+		st->nevents++;
 	return err;
 }
 
@@ -296,15 +319,17 @@ static enum rk_err collect_pairs(struct rk_store *store,
 	return RK_OK;
 }
 
-/* Phases 2 and 3: the events in id order, each to its ticket.  Ids
- * closer than RUN_GAP go in one range scan (the rows between read and
- * passed over: at most RUN_GAP - 1 of them a wanted one), the others on
- * their own; every page comes in file order. */
+/* Phase 3 for pairs[0..npairs) (sorted): the events in id order, each
+ * to its ticket, staged in stages[ticket] (NULL: the tickets' own).
+ * Ids closer than RUN_GAP go in one range scan (the rows between read
+ * and passed over: at most RUN_GAP - 1 of them a wanted one), the
+ * others on their own; every page comes in file order. */
 enum { RUN_GAP = 8 };
 
-static enum rk_err spool_events(struct rk_store *store,
-				struct store_event_spool *sp,
-				struct spool_pair *pairs, size_t npairs)
+static enum rk_err spool_range(struct rk_store *store,
+			       struct store_event_spool *sp,
+			       const struct spool_pair *pairs, size_t npairs,
+			       struct spool_stage *stages)
 {
 	static const char sql[] =
 		"SELECT " STORE_EVENT_COLS " FROM events e"
@@ -313,7 +338,6 @@ static enum rk_err spool_events(struct rk_store *store,
 	struct rk_buf rec;
 	enum rk_err err = RK_OK;
 
-	qsort(pairs, npairs, sizeof(*pairs), pair_cmp);
 	rk_buf_init(&rec, (size_t)1 << 30);
 	for (size_t k = 0, m; !err && k < npairs; k = m) {
 		sqlite3_stmt *stmt;
@@ -340,14 +364,104 @@ static enum rk_err spool_events(struct rk_store *store,
 				continue;
 			err = encode_row(stmt, &rec);
 			/* the same event in several tickets: one record each */
-			for (; !err && j < m && pairs[j].event_id == id; j++)
-				err = stage_add(sp, &sp->t[pairs[j].ticket], &rec);
+			for (; !err && j < m && pairs[j].event_id == id; j++) {
+				struct spool_ticket *t = &sp->t[pairs[j].ticket];
+
+				err = stage_add(sp, t,
+						stages ? &stages[pairs[j].ticket]
+						       : &t->st,
+						&rec);
+			}
 		}
 		if (!err && j < m && rc != SQLITE_DONE && rc != SQLITE_ROW)
 			err = store_fail(store, "read the events for the spool");
 		store_done(stmt);
 	}
 	rk_buf_release(&rec);
+	return err;
+}
+
+/* Spools this large are read on two connections at once, each half of
+ * the ids (a second connection costs a few milliseconds to open). */
+#define SPOOL_SPLIT_MIN 20000
+#define SPOOL_SIBLING_BUSY_MS 5000
+
+/* The second half, on a thread of its own with its own connection and
+ * read transaction, and its own staging. */
+struct spool_half {
+	struct rk_store *store; /* the sibling, owned by the caller */
+	struct store_event_spool *sp;
+	const struct spool_pair *pairs;
+	size_t npairs;
+	struct spool_stage *stages; /* sp->n of them, owned by the caller */
+	enum rk_err err;
+};
+
+static void *spool_half_main(void *arg)
+{
+	struct spool_half *h = arg;
+
+	if (!(h->err = store_read_begin(h->store))) {
+		h->err = spool_range(h->store, h->sp, h->pairs, h->npairs,
+				     h->stages);
+		store_read_end(h->store);
+	}
+	return NULL;
+}
+
+/* Phases 2 and 3: the pairs sorted by event id, and their events read;
+ * large spools on two threads (the events of one moment either way for
+ * what notify reads: nothing but a purge changes an event row, and a
+ * purged one is left out as it would be on one connection). */
+static enum rk_err spool_events(struct rk_store *store,
+				struct store_event_spool *sp,
+				struct spool_pair *pairs, size_t npairs)
+{
+	struct spool_half h;
+	pthread_t tid;
+	size_t mid = npairs / 2;
+	enum rk_err err;
+
+	qsort(pairs, npairs, sizeof(*pairs), pair_cmp);
+	memset(&h, 0, sizeof(h));
+	if (npairs < SPOOL_SPLIT_MIN ||
+	    store_open_sibling(store, SPOOL_SIBLING_BUSY_MS, &h.store))
+		return spool_range(store, sp, pairs, npairs, NULL);
+	/* it reads each page once, in file order: a small cache will do */
+	if (store_step_once(h.store, "PRAGMA cache_size = -2048",
+			    "size the spool reader's page cache")) {
+		store_close(h.store);
+		return spool_range(store, sp, pairs, npairs, NULL);
+	}
+	h.sp = sp;
+	h.pairs = pairs + mid;
+	h.npairs = npairs - mid;
+	if (!(h.stages = calloc(sp->n, sizeof(*h.stages))) ||
+	    pthread_create(&tid, NULL, spool_half_main, &h)) {
+		free(h.stages);
+		store_close(h.store);
+		return spool_range(store, sp, pairs, npairs, NULL);
+	}
+	err = spool_range(store, sp, pairs, mid, NULL);
+	pthread_join(tid, NULL);
+	if (!err)
+		err = h.err;
+	/* the second half's staged records to the file, its counts to
+	 * the tickets */
+	for (size_t i = 0; i < sp->n; i++) {
+		if (!err)
+			err = chunk_out(sp, &sp->t[i], h.stages[i].buf,
+					h.stages[i].n);
+		sp->t[i].st.nevents += h.stages[i].nevents;
+		free(h.stages[i].buf);
+	}
+	free(h.stages);
+	store_close(h.store);
+#ifdef __GLIBC__
+	/* the thread's arena holds its staging and page cache, free now
+	 * but kept by glibc: given back before notify's peak */
+	malloc_trim(0);
+#endif
 	return err;
 }
 
@@ -371,10 +485,16 @@ enum rk_err store_event_spool_open(struct rk_store *store,
 		return RK_ERR_NOMEM;
 	}
 	sp->log = store->log;
+	if (pthread_mutex_init(&sp->mu, NULL)) {
+		free(sp->t);
+		free(sp);
+		return RK_ERR_NOMEM;
+	}
 	if ((sp->fd = open_tmp(store)) < 0) {
 		err = rk_fail(store->log, RK_ERR_IO,
 			      "event spool: cannot create a temporary file: %s",
 			      strerror(errno));
+		pthread_mutex_destroy(&sp->mu);
 		free(sp->t);
 		free(sp);
 		return err;
@@ -385,7 +505,9 @@ enum rk_err store_event_spool_open(struct rk_store *store,
 		goto fail;
 	err = collect_pairs(store, sp, tickets, n, max_events, &pairs, &npairs);
 	if (!err) {
-		sp->stage_cap = STAGE_BUDGET / sp->n;
+		/* the budget shared by the two halves' staging when split */
+		sp->stage_cap = STAGE_BUDGET / sp->n /
+				(npairs < SPOOL_SPLIT_MIN ? 1 : 2);
 		if (sp->stage_cap < STAGE_MIN)
 			sp->stage_cap = STAGE_MIN;
 		if (sp->stage_cap > STAGE_MAX)
@@ -496,11 +618,11 @@ enum rk_err store_event_spool_take(struct store_event_spool *sp, size_t i,
 	t = &sp->t[i];
 	for (size_t c = 0; c < t->nchunks; c++)
 		len += t->chunks[c].len;
-	len += t->nstage;
-	if (t->nevents == 0)
+	len += t->st.n;
+	if (t->st.nevents == 0)
 		goto done;
 	if (!(buf = malloc(len)) ||
-	    !(out = calloc(t->nevents, sizeof(*out)))) {
+	    !(out = calloc(t->st.nevents, sizeof(*out)))) {
 		err = RK_ERR_NOMEM;
 		goto done;
 	}
@@ -512,16 +634,16 @@ enum rk_err store_event_spool_take(struct store_event_spool *sp, size_t i,
 	}
 	if (err)
 		goto done;
-	if (t->nstage)
-		memcpy(buf + len, t->stage, t->nstage);
-	len += t->nstage;
+	if (t->st.n)
+		memcpy(buf + len, t->st.buf, t->st.n);
+	len += t->st.n;
 	p = buf;
 	end = buf + len;
-	while (!err && count < t->nevents && p < end) {
+	while (!err && count < t->st.nevents && p < end) {
 		if (!(err = decode_row(&p, end, &out[count])))
 			count++;
 	}
-	if (!err && (count != t->nevents || p != end))
+	if (!err && (count != t->st.nevents || p != end))
 		err = RK_ERR_PARSE;
 	if (err == RK_ERR_PARSE)
 		err = rk_fail(sp->log, RK_ERR_IO,
@@ -533,10 +655,10 @@ done:
 	free(buf);
 	/* taken once: its memory goes back now */
 	free(t->chunks);
-	free(t->stage);
+	free(t->st.buf);
 	t->chunks = NULL;
-	t->stage = NULL;
-	t->nchunks = t->capchunks = t->nstage = t->nevents = 0;
+	t->nchunks = t->capchunks = 0;
+	memset(&t->st, 0, sizeof(t->st));
 	if (err) {
 		store_events_free(out, count);
 		return err;
@@ -553,10 +675,11 @@ void store_event_spool_close(struct store_event_spool *sp)
 	for (size_t i = 0; i < sp->n; i++) {
 		free(sp->t[i].id);
 		free(sp->t[i].chunks);
-		free(sp->t[i].stage);
+		free(sp->t[i].st.buf);
 	}
 	free(sp->t);
 	if (sp->fd >= 0)
 		close(sp->fd);
+	pthread_mutex_destroy(&sp->mu);
 	free(sp);
 }

@@ -433,94 +433,21 @@ static void assert_event_equal(const struct store_event *a,
  * close together, NULL and empty fields, data larger than a staging
  * buffer, an event in two tickets, events already notified, a ticket
  * without events, and a cap that leaves tickets to the next spool. */
-static void test_event_spool(void **state)
+enum { SPOOL_NT = 7 };
+
+/* Spools over t[0..NT) opened as notify opens them, from the first
+ * ticket the last did not cover (cap: their events at most); each gives
+ * every ticket exactly what store_ticket_events gives. */
+static void check_spools(struct fixture *f, const struct store_ticket *t,
+			 size_t cap)
 {
-	struct fixture *f = *state;
-	enum { NT = 7, NE = 600 };
-	struct store_ticket t[NT];
+	enum { NT = SPOOL_NT };
 	struct store_event_spool *sp = NULL;
-	char *big = malloc(200001);
-	int64_t ids[NE], notified[8];
-	size_t nnotified = 0, covered = 0;
-	struct store_message m;
-	int64_t message_row = 0;
+	size_t covered = 0;
 
-	assert_non_null(big);
-	memset(big, 'x', 200000);
-	big[0] = '"';
-	big[199999] = '"';
-	big[200000] = '\0';
-	assert_int_equal(store_begin(f->store), RK_OK);
-	for (int i = 0; i < NE; i++) {
-		char ip[64], key[64];
-		struct store_event ev = make_event(f->report_id, ip, 0);
-		bool dup = false;
-
-		snprintf(ip, sizeof(ip), "198.51.100.%d", i % 250);
-		snprintf(key, sizeof(key), "spool-%d", i);
-		ev.dedup_key = key;
-		/* times out of id order, some equal: sorted by (time, id) */
-		ev.time_source = 1795169700 + (i * 7919) % 97;
-		ev.source_ip = ip;
-		if (i % 5 == 0) {
-			ev.identifier = NULL;
-			ev.source_cc = NULL;
-			ev.source_fqdn = "host.example";
-			ev.category = "scan";
-		}
-		if (i % 11 == 0)
-			ev.feed_name = "";
-		if (i == 17 || i == 401)
-			ev.data = big;
-		assert_int_equal(store_event_add(f->store, &ev, &ids[i], &dup),
-				 RK_OK);
-		assert_false(dup);
-	}
-	for (int k = 0; k < NT; k++) {
-		memset(&t[k], 0, sizeof(t[k]));
-		t[k].contact = "abuse@example.net";
-		t[k].template_name = "scanner";
-		t[k].lang = "en";
-		t[k].tlp = RK_TLP_GREEN;
-		t[k].created_at = 1795169700;
-		t[k].send_after = 1795169700;
-		assert_int_equal(store_ticket_create(f->store, &t[k]), RK_OK);
-	}
-	/* tickets 0-4 take the events in turns, in runs and alone; 5 has
-	 * none; 6 takes every 50th, which 2 also has */
-	for (int i = 0; i < NE; i++) {
-		int k = (i / 3 + i * i) % 5;
-		struct store_event ev = {.id = ids[i]};
-
-		assert_int_equal(store_ticket_add_event(f->store, t[k].id, &ev,
-							NULL),
-				 RK_OK);
-		if (i % 50 == 0 && k != 2) {
-			assert_int_equal(store_ticket_add_event(f->store, t[2].id,
-								&ev, NULL),
-					 RK_OK);
-		}
-		if (i % 50 == 0)
-			assert_int_equal(store_ticket_add_event(f->store, t[6].id,
-								&ev, NULL),
-					 RK_OK);
-		if (k == 1 && nnotified < 8)
-			notified[nnotified++] = ids[i];
-	}
-	memset(&m, 0, sizeof(m));
-	m.ticket_id = t[1].id;
-	m.message_id = "<spool.1@example.org>";
-	assert_int_equal(store_message_add(f->store, &m, &message_row), RK_OK);
-	assert_int_equal(store_ticket_events_mark(f->store, t[1].id, message_row,
-						  notified, nnotified),
-			 RK_OK);
-	assert_int_equal(store_commit(f->store), RK_OK);
-
-	/* a cap of 150 events: the tickets in several spools, each from
-	 * the first ticket it does not cover, as notify opens them */
 	for (size_t base = 0; base < NT; base += covered) {
 		assert_int_equal(store_event_spool_open(f->store, t + base,
-							NT - base, 150, &sp),
+							NT - base, cap, &sp),
 				 RK_OK);
 		covered = store_event_spool_count(sp);
 		assert_true(covered >= 1 && covered <= NT - base);
@@ -571,14 +498,111 @@ static void test_event_spool(void **state)
 		store_event_spool_close(sp);
 		sp = NULL;
 	}
-	/* no cap to speak of: one spool for all */
-	assert_int_equal(store_event_spool_open(f->store, t, NT, 1000000, &sp),
+}
+
+/* ne events (a spool of more than 20,000 is read on two connections at
+ * once: 24,000 takes that path, 600 the single one) */
+static void event_spool_case(struct fixture *f, int ne)
+{
+	enum { NT = SPOOL_NT };
+	struct store_ticket t[NT];
+	char *big = malloc(200001);
+	int64_t *ids = calloc((size_t)ne, sizeof(*ids)), notified[8];
+	size_t nnotified = 0;
+	struct store_message m;
+	int64_t message_row = 0;
+
+	assert_non_null(big);
+	assert_non_null(ids);
+	memset(big, 'x', 200000);
+	big[0] = '"';
+	big[199999] = '"';
+	big[200000] = '\0';
+	assert_int_equal(store_begin(f->store), RK_OK);
+	for (int i = 0; i < ne; i++) {
+		char ip[64], key[64];
+		struct store_event ev = make_event(f->report_id, ip, 0);
+		bool dup = false;
+
+		snprintf(ip, sizeof(ip), "198.51.100.%d", i % 250);
+		snprintf(key, sizeof(key), "spool-%d", i);
+		ev.dedup_key = key;
+		/* times out of id order, some equal: sorted by (time, id) */
+		ev.time_source = 1795169700 + (i * 7919) % 97;
+		ev.source_ip = ip;
+		if (i % 5 == 0) {
+			ev.identifier = NULL;
+			ev.source_cc = NULL;
+			ev.source_fqdn = "host.example";
+			ev.category = "scan";
+		}
+		if (i % 11 == 0)
+			ev.feed_name = "";
+		if (i == 17 || i == 401)
+			ev.data = big;
+		assert_int_equal(store_event_add(f->store, &ev, &ids[i], &dup),
+				 RK_OK);
+		assert_false(dup);
+	}
+	for (int k = 0; k < NT; k++) {
+		memset(&t[k], 0, sizeof(t[k]));
+		t[k].contact = "abuse@example.net";
+		t[k].template_name = "scanner";
+		t[k].lang = "en";
+		t[k].tlp = RK_TLP_GREEN;
+		t[k].created_at = 1795169700;
+		t[k].send_after = 1795169700;
+		assert_int_equal(store_ticket_create(f->store, &t[k]), RK_OK);
+	}
+	/* tickets 0-4 take the events in turns, in runs and alone; 5 has
+	 * none; 6 takes every 50th, which 2 also has */
+	for (int i = 0; i < ne; i++) {
+		int k = (i / 3 + i * i) % 5;
+		struct store_event ev = {.id = ids[i]};
+
+		assert_int_equal(store_ticket_add_event(f->store, t[k].id, &ev,
+							NULL),
+				 RK_OK);
+		if (i % 50 == 0 && k != 2) {
+			assert_int_equal(store_ticket_add_event(f->store, t[2].id,
+								&ev, NULL),
+					 RK_OK);
+		}
+		if (i % 50 == 0)
+			assert_int_equal(store_ticket_add_event(f->store, t[6].id,
+								&ev, NULL),
+					 RK_OK);
+		if (k == 1 && nnotified < 8)
+			notified[nnotified++] = ids[i];
+	}
+	memset(&m, 0, sizeof(m));
+	m.ticket_id = t[1].id;
+	m.message_id = "<spool.1@example.org>";
+	assert_int_equal(store_message_add(f->store, &m, &message_row), RK_OK);
+	assert_int_equal(store_ticket_events_mark(f->store, t[1].id, message_row,
+						  notified, nnotified),
 			 RK_OK);
-	assert_int_equal(store_event_spool_count(sp), NT);
-	store_event_spool_close(sp);
+	assert_int_equal(store_commit(f->store), RK_OK);
+
+	/* a cap of 150 events: the tickets in several spools; then one
+	 * spool for all */
+	check_spools(f, t, 150);
+	check_spools(f, t, 1000000);
 	store_event_spool_close(NULL);
 	free(big);
+	free(ids);
 }
+
+static void test_event_spool(void **state)
+{
+	event_spool_case(*state, 600);
+}
+
+static void test_event_spool_split(void **state)
+{
+	event_spool_case(*state, 24000);
+}
+
 
 int main(void)
 {
@@ -596,6 +620,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_drops_events,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_spool_split, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_event_spool, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_mark_exact, setup,
