@@ -687,14 +687,17 @@ static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 				 struct resolve_stats *stats,
 				 struct rk_progress *p,
 				 const struct resolve_sink *sink,
-				 struct memo *memo)
+				 struct memo *memo, bool *started)
 {
 	struct lookahead la;
-	enum rk_err err;
+	enum rk_err err = RK_OK;
 
-	if ((err = ahead_start(&la, sink->lookup_store, r, now,
-			       RESOLVE_BATCH_SINK)))
-		return rk_fail(log, err, "resolve: cannot start the lookup thread");
+	if (!(*started = ahead_start(&la, sink->lookup_store, r, now,
+				     RESOLVE_BATCH_SINK) == RK_OK)) {
+		rk_log_warn(log, "resolve: cannot start the lookup thread; "
+				 "one batch after the other");
+		return RK_OK;
+	}
 	for (bool stop = false; !err && !stop;) {
 		struct ahead_item it;
 
@@ -729,6 +732,7 @@ enum rk_err resolve_pending_sink(struct rk_store *store, struct resolver *r,
 	struct memo memo = {NULL, 0, 0};
 	struct cursor cur = {0, false, sink ? RESOLVE_BATCH_SINK : RESOLVE_BATCH,
 			     {NULL, 0, 0}};
+	bool ahead = false;
 	enum rk_err err;
 
 	if (sink && !sink->take)
@@ -737,10 +741,10 @@ enum rk_err resolve_pending_sink(struct rk_store *store, struct resolver *r,
 	 * (store_check_references); back on when the pass ends */
 	if (sink && (err = store_check_references(store, false)))
 		return err;
-	if (sink && sink->lookup_store && sink->lookup_store != store) {
+	if (sink && sink->lookup_store && sink->lookup_store != store)
 		err = pending_ahead(store, r, cfg, log, now, stats, p, sink,
-				    &memo);
-	} else {
+				    &memo, &ahead);
+	if (!ahead) {
 		for (bool stop = false; !stop;) {
 			struct store_event *rows = NULL;
 			size_t n = 0;
