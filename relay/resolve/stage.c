@@ -574,6 +574,11 @@ struct lookahead {
 	pthread_cond_t cv;
 	struct ahead_item slot;
 	bool full;      /* slot holds an item */
+	/* an item the writer is done with, freed by the thread (its
+	 * memory came from the thread's arena, and the writer's pace sets
+	 * the stage's) */
+	struct ahead_item spent;
+	bool has_spent;
 	bool stop;      /* the writer wants no more */
 	size_t handed;  /* items the writer took */
 	size_t written; /* of which it is done with */
@@ -589,6 +594,28 @@ static void ahead_wait_written(void *self)
 	pthread_mutex_unlock(&la->mu);
 }
 
+static void ahead_item_release(struct ahead_item *it)
+{
+	batch_release(&it->b);
+	store_events_free(it->rows, it->n);
+	memset(it, 0, sizeof(*it));
+}
+
+/* The thread frees what the writer left it. */
+static void ahead_free_spent(struct lookahead *la)
+{
+	struct ahead_item it;
+	bool has;
+
+	pthread_mutex_lock(&la->mu);
+	it = la->spent;
+	has = la->has_spent;
+	la->has_spent = false;
+	pthread_mutex_unlock(&la->mu);
+	if (has)
+		ahead_item_release(&it);
+}
+
 static void *ahead_main(void *arg)
 {
 	struct lookahead *la = arg;
@@ -596,6 +623,7 @@ static void *ahead_main(void *arg)
 	for (bool last = false; !last;) {
 		struct ahead_item it;
 
+		ahead_free_spent(la);
 		memset(&it, 0, sizeof(it));
 		it.err = cursor_next(&la->cur, la->store, la->r, la->now,
 				     &it.rows, &it.n, &it.b, ahead_wait_written,
@@ -606,8 +634,7 @@ static void *ahead_main(void *arg)
 			pthread_cond_wait(&la->cv, &la->mu);
 		if (la->stop) {
 			pthread_mutex_unlock(&la->mu);
-			batch_release(&it.b);
-			store_events_free(it.rows, it.n);
+			ahead_item_release(&it);
 			break;
 		}
 		la->slot = it;
@@ -631,15 +658,26 @@ static void ahead_take(struct lookahead *la, struct ahead_item *it)
 	pthread_mutex_unlock(&la->mu);
 }
 
-/* The writer is done with the item it took; stop: it wants no more. */
-static void ahead_done(struct lookahead *la, bool stop)
+/* The writer is done with the item it took (left to the thread to
+ * free, or freed here if the thread has not yet freed the last one);
+ * stop: it wants no more. */
+static void ahead_done(struct lookahead *la, struct ahead_item *it, bool stop)
 {
+	bool mine;
+
 	pthread_mutex_lock(&la->mu);
 	la->written++;
 	if (stop)
 		la->stop = true;
+	mine = la->has_spent || stop;
+	if (!mine) {
+		la->spent = *it;
+		la->has_spent = true;
+	}
 	pthread_cond_broadcast(&la->cv);
 	pthread_mutex_unlock(&la->mu);
+	if (mine)
+		ahead_item_release(it);
 }
 
 static enum rk_err ahead_start(struct lookahead *la, struct rk_store *store,
@@ -672,10 +710,10 @@ static void ahead_finish(struct lookahead *la)
 	pthread_cond_broadcast(&la->cv);
 	pthread_mutex_unlock(&la->mu);
 	pthread_join(la->tid, NULL);
-	if (la->full) {
-		batch_release(&la->slot.b);
-		store_events_free(la->slot.rows, la->slot.n);
-	}
+	if (la->full)
+		ahead_item_release(&la->slot);
+	if (la->has_spent)
+		ahead_item_release(&la->spent);
 	pthread_cond_destroy(&la->cv);
 	pthread_mutex_destroy(&la->mu);
 }
@@ -706,9 +744,7 @@ static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 			err = batch_commit(store, r, cfg, log, it.rows, it.n,
 					   &it.b, memo, now, sink, stats, &stop);
 		stop = stop || it.n == 0;
-		batch_release(&it.b);
-		store_events_free(it.rows, it.n);
-		ahead_done(&la, err || stop);
+		ahead_done(&la, &it, err || stop);
 		rk_progress_show(p, stats->seen, false);
 	}
 	ahead_finish(&la);
