@@ -518,6 +518,20 @@ static const char *const migrations[] = {
 	"DROP TABLE ticket_events;"
 	"ALTER TABLE ticket_events_v13 RENAME TO ticket_events;"
 	"CREATE INDEX ticket_events_by_event ON ticket_events(event_id);",
+	/* 14: run-stage speed.  events_by_state held every event, and an
+	 * event's move from 'new' to 'ticketed' took its entry out of the
+	 * front of the index and put one in at the back of the 'ticketed'
+	 * range, which nothing ever reads by state: half the cost of the
+	 * resolve stage's UPDATE (measured on a million events: 4.8 s of a
+	 * set-based UPDATE, 2.4 s without).  The index now holds only the
+	 * states the stages queue by; suppressed and withheld events have
+	 * events_held (version 11).  The queries read it with these terms
+	 * written as literals ('new', never ?1), which is how SQLite's
+	 * planner knows that a partial index covers them. */
+	"DROP INDEX events_by_state;"
+	"CREATE INDEX events_by_state ON events(state, id)"
+	" WHERE state = 'new' OR state = 'resolved' OR state = 'unresolved'"
+	" OR state = 'failed';",
 };
 
 int store_schema_version(void)

@@ -480,7 +480,7 @@ enum rk_err store_events_new(struct rk_store *store, int64_t after_id,
 {
 	static const char sql[] =
 		"SELECT " STORE_EVENT_COLS " FROM events e" STORE_EVENT_DATA_JOIN
-		" WHERE e.state = ?1 AND e.id > ?2 ORDER BY e.id LIMIT ?3";
+		" WHERE e.state = 'new' AND e.id > ?1 ORDER BY e.id LIMIT ?2";
 	sqlite3_stmt *stmt;
 
 	*rows = NULL;
@@ -488,9 +488,8 @@ enum rk_err store_events_new(struct rk_store *store, int64_t after_id,
 	stmt = store_stmt(store, sql);
 	if (!stmt)
 		return RK_ERR_DB;
-	bind_static(stmt, 1, STORE_EVENT_NEW);
-	sqlite3_bind_int64(stmt, 2, after_id);
-	sqlite3_bind_int64(stmt, 3,
+	sqlite3_bind_int64(stmt, 1, after_id);
+	sqlite3_bind_int64(stmt, 2,
 			   limit > (size_t)INT64_MAX ? INT64_MAX
 						     : (sqlite3_int64)limit);
 	return read_events(store, stmt, "list new events", rows, n);
@@ -550,41 +549,76 @@ enum rk_err store_ticket_events(struct rk_store *store,
 enum rk_err store_event_counts(struct rk_store *store,
 			       struct store_event_counts *out)
 {
-	static const char sql[] =
-		"SELECT state, count(*) FROM events GROUP BY state";
+	/* events_by_state holds the queued states (schema version 14, the
+	 * same terms as its WHERE: so the planner reads that index),
+	 * events_held the suppressed and withheld ones; 'ticketed', the
+	 * rest, is the total less both */
+	static const char sql_queued[] =
+		"SELECT state, count(*) FROM events"
+		" WHERE state = 'new' OR state = 'resolved' OR state = 'unresolved'"
+		" OR state = 'failed' GROUP BY state";
+	static const char sql_held[] =
+		"SELECT state, count(*) FROM events"
+		" WHERE state IN ('suppressed', 'withheld') GROUP BY state";
+	static const char sql_total[] = "SELECT count(*) FROM events";
 	static const char *const states[] = {
-		STORE_EVENT_NEW, STORE_EVENT_RESOLVED, STORE_EVENT_TICKETED,
-		STORE_EVENT_SUPPRESSED, STORE_EVENT_WITHHELD,
-		STORE_EVENT_UNRESOLVED, STORE_EVENT_FAILED,
+		STORE_EVENT_NEW, STORE_EVENT_RESOLVED, STORE_EVENT_SUPPRESSED,
+		STORE_EVENT_WITHHELD, STORE_EVENT_UNRESOLVED, STORE_EVENT_FAILED,
 	};
 	long long *const slots[RK_ARRAY_LEN(states)] = {
-		&out->pending, &out->resolved, &out->ticketed,
-		&out->suppressed, &out->withheld, &out->unresolved,
-		&out->failed,
+		&out->pending, &out->resolved, &out->suppressed,
+		&out->withheld, &out->unresolved, &out->failed,
 	};
-	sqlite3_stmt *stmt;
+	const char *const queries[] = { sql_queued, sql_held };
+	long long counted = 0;
+	/* one snapshot for the three counts, or the caller's */
+	bool own_read = !store->in_tx;
 	enum rk_err err = RK_OK;
-	int rc;
 
 	memset(out, 0, sizeof(*out));
-	stmt = store_stmt(store, sql);
-	if (!stmt)
-		return RK_ERR_DB;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *state = (const char *)sqlite3_column_text(stmt, 0);
-		long long count = sqlite3_column_int64(stmt, 1);
+	if (own_read && (err = store_read_begin(store)))
+		return err;
+	for (size_t q = 0; !err && q < RK_ARRAY_LEN(queries); q++) {
+		sqlite3_stmt *stmt = store_stmt(store, queries[q]);
+		int rc;
 
-		out->total += count;
-		for (size_t i = 0; state && i < RK_ARRAY_LEN(states); i++) {
-			if (strcmp(state, states[i]) == 0) {
-				*slots[i] += count;
-				break;
+		if (!stmt) {
+			err = RK_ERR_DB;
+			break;
+		}
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			const char *state =
+				(const char *)sqlite3_column_text(stmt, 0);
+			long long count = sqlite3_column_int64(stmt, 1);
+
+			for (size_t i = 0; state && i < RK_ARRAY_LEN(states); i++) {
+				if (strcmp(state, states[i]) == 0) {
+					*slots[i] += count;
+					counted += count;
+					break;
+				}
 			}
 		}
+		if (rc != SQLITE_DONE)
+			err = store_fail(store, "count events");
+		store_done(stmt);
 	}
-	if (rc != SQLITE_DONE)
-		err = store_fail(store, "count events");
-	store_done(stmt);
+	if (!err) {
+		sqlite3_stmt *stmt = store_stmt(store, sql_total);
+
+		if (!stmt)
+			err = RK_ERR_DB;
+		else if (sqlite3_step(stmt) != SQLITE_ROW)
+			err = store_fail(store, "count events");
+		else
+			out->total = sqlite3_column_int64(stmt, 0);
+		if (stmt)
+			store_done(stmt);
+	}
+	if (own_read)
+		store_read_end(store);
+	if (!err)
+		out->ticketed = out->total - counted;
 	return err;
 }
 
@@ -916,17 +950,26 @@ enum rk_err store_chain_text(struct rk_store *store, int64_t chain_id,
 enum rk_err store_events_retry(struct rk_store *store, const char *state,
 			       int64_t since, long long *count)
 {
-	static const char sql[] =
+	/* the state a literal: events_by_state is partial (version 14) */
+	static const char sql_unresolved[] =
 		"UPDATE events SET state = 'new', retry_at = 0,"
 		" state_reason = NULL, chain_id = NULL"
-		" WHERE state = ?1 AND created_at >= ?2";
+		" WHERE state = 'unresolved' AND created_at >= ?1";
+	static const char sql_failed[] =
+		"UPDATE events SET state = 'new', retry_at = 0,"
+		" state_reason = NULL, chain_id = NULL"
+		" WHERE state = 'failed' AND created_at >= ?1";
 	sqlite3_stmt *stmt;
+	const char *sql;
 	enum rk_err err;
 	int rc;
 
 	*count = 0;
-	if (!state || (strcmp(state, STORE_EVENT_UNRESOLVED) != 0 &&
-		       strcmp(state, STORE_EVENT_FAILED) != 0))
+	if (state && strcmp(state, STORE_EVENT_UNRESOLVED) == 0)
+		sql = sql_unresolved;
+	else if (state && strcmp(state, STORE_EVENT_FAILED) == 0)
+		sql = sql_failed;
+	else
 		return rk_fail(store->log, RK_ERR_INVAL,
 			       "only unresolved or failed events can be retried");
 	if ((err = store_begin(store)))
@@ -935,8 +978,7 @@ enum rk_err store_events_retry(struct rk_store *store, const char *state,
 		store_rollback(store);
 		return RK_ERR_DB;
 	}
-	bind_static(stmt, 1, state);
-	sqlite3_bind_int64(stmt, 2, since);
+	sqlite3_bind_int64(stmt, 1, since);
 	rc = sqlite3_step(stmt);
 	store_done(stmt);
 	if (rc != SQLITE_DONE) {

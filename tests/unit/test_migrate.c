@@ -282,6 +282,25 @@ static void check_dedup_across_upgrade(const char *path,
 	free(taxonomy);
 }
 
+/* Whether the query plan of sql names index. */
+static bool plan_uses(sqlite3 *db, const char *sql, const char *index)
+{
+	char q[512];
+	sqlite3_stmt *st;
+	bool found = false;
+
+	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *detail = (const char *)sqlite3_column_text(st, 3);
+
+		if (detail && strstr(detail, index))
+			found = true;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
 /* Load a shipped fixture (tests/fixtures/schema/NAME.sql) into a fresh
  * database, migrate it to the current version and check that every row of
  * every column it had is kept.  Returns the database path (caller frees;
@@ -327,6 +346,20 @@ static char *fixture_migrated(const char *name, size_t min_tables, char **dir)
 					"'ticket_events' AND sql LIKE "
 					"'%WITHOUT ROWID%'"),
 			 1);
+	/* version 14: events_by_state holds the queued states only, and
+	 * the stages' queue reads (their state a literal) still use it */
+	assert_int_equal(count_rows(db, "sqlite_master WHERE name = "
+					"'events_by_state' AND sql LIKE "
+					"'%WHERE state = ''new''%'"),
+			 1);
+	assert_true(plan_uses(db, "SELECT e.id FROM events e WHERE"
+				  " e.state = 'new' AND e.id > 0"
+				  " ORDER BY e.id LIMIT 10",
+			      "events_by_state"));
+	assert_true(plan_uses(db, "SELECT e.id FROM events e WHERE"
+				  " e.state = 'unresolved' AND e.id > 0"
+				  " AND e.retry_at <= 5 ORDER BY e.id LIMIT 10",
+			      "events_by_state"));
 	sqlite3_close(db);
 	free(sql);
 	free(fixture);

@@ -176,10 +176,11 @@ static void test_set_state_and_counts(void **state)
 {
 	struct fixture *f = *state;
 	struct store_event_counts counts;
-	int64_t ids[6];
+	int64_t ids[8];
+	long long retried = 0;
 	char ip[32];
 
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 8; i++) {
 		snprintf(ip, sizeof(ip), "198.51.100.%d", i + 1);
 		ids[i] = add(f, ip, 1795169700, NULL);
 	}
@@ -198,17 +199,46 @@ static void test_set_state_and_counts(void **state)
 					       STORE_EVENT_UNRESOLVED,
 					       "no contact"),
 			 RK_OK);
+	assert_int_equal(store_event_set_state(f->store, ids[4],
+					       STORE_EVENT_RESOLVED, NULL),
+			 RK_OK);
+	assert_int_equal(store_event_set_state(f->store, ids[5],
+					       STORE_EVENT_FAILED, "template"),
+			 RK_OK);
 	assert_int_equal(store_event_set_state(f->store, 999999,
 					       STORE_EVENT_TICKETED, NULL),
 			 RK_ERR_NOTFOUND);
-	assert_int_equal(store_commit(f->store), RK_OK);
+	/* inside the caller's transaction: its snapshot */
 	assert_int_equal(store_event_counts(f->store, &counts), RK_OK);
-	assert_int_equal(counts.total, 6);
+	assert_int_equal(counts.ticketed, 1);
+	assert_int_equal(store_commit(f->store), RK_OK);
+	/* every state counted, 'ticketed' (outside events_by_state since
+	 * version 14) as the rest */
+	assert_int_equal(store_event_counts(f->store, &counts), RK_OK);
+	assert_int_equal(counts.total, 8);
 	assert_int_equal(counts.pending, 2);
+	assert_int_equal(counts.resolved, 1);
 	assert_int_equal(counts.ticketed, 1);
 	assert_int_equal(counts.suppressed, 1);
 	assert_int_equal(counts.withheld, 1);
 	assert_int_equal(counts.unresolved, 1);
+	assert_int_equal(counts.failed, 1);
+	/* a failed event is put back, then an unresolved one */
+	assert_int_equal(store_events_retry(f->store, STORE_EVENT_FAILED, 0,
+					    &retried),
+			 RK_OK);
+	assert_int_equal(retried, 1);
+	assert_int_equal(store_events_retry(f->store, STORE_EVENT_UNRESOLVED,
+					    0, &retried),
+			 RK_OK);
+	assert_int_equal(retried, 1);
+	assert_int_equal(store_events_retry(f->store, STORE_EVENT_TICKETED, 0,
+					    &retried),
+			 RK_ERR_INVAL);
+	assert_int_equal(store_event_counts(f->store, &counts), RK_OK);
+	assert_int_equal(counts.pending, 4);
+	assert_int_equal(counts.failed, 0);
+	assert_int_equal(counts.unresolved, 0);
 }
 
 static void test_empty_counts(void **state)
