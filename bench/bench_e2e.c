@@ -353,6 +353,9 @@ int main(void)
 	long long nnet = bench_env_ll("RK_BENCH_E2E_NETWORKS", 1000);
 	long long wide = bench_env_ll("RK_BENCH_E2E_WIDE_NETWORKS", 0);
 	const char *renraku = getenv("RENRAKU");
+	/* as the program does (relay/main.c): the floors and the
+	 * measured paths run with the same SQLite settings */
+	store_library_init();
 
 	if (!renraku || !*renraku)
 		renraku = RK_BENCH_RENRAKU;

@@ -48,6 +48,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "bench.h"
+#include "renraku/store.h"
 #include "renraku/ingest.h"
 
 struct input {
@@ -336,6 +337,9 @@ int main(void)
 	char *dir = bench_tmpdir(), *db = bench_join(dir, "ingest.db");
 	char *db2 = bench_join(dir, "floor.db");
 	char *paths[RK_ARRAY_LEN(inputs)];
+	/* as the program does (relay/main.c): the floors and the
+	 * measured paths run with the same SQLite settings */
+	store_library_init();
 
 	if (runs < 1)
 		runs = 1;

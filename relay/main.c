@@ -383,6 +383,7 @@ int main(int argc, char **argv)
 	FILE *log_stream;
 	int c, rc;
 
+	store_library_init();
 	memset(&app, 0, sizeof(app));
 	app.argv0 = argv[0];
 	app.now = rk_now(); /* once: every stage below is handed this */

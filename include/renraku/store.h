@@ -30,6 +30,12 @@ struct rk_store;
 /* The schema version this program writes (PRAGMA user_version). */
 int store_schema_version(void);
 
+/* Once, at the start of main, before any other store call: SQLite's
+ * process-wide settings (no memory statistics: each of its allocations
+ * otherwise takes a global mutex, and nothing here reads them).  A
+ * program that skips it works the same, a little slower. */
+void store_library_init(void);
+
 /* Open (creating when missing) and migrate.  A database newer than this
  * program is refused with RK_ERR_DB_NEWER.  busy_timeout_ms applies to
  * every lock wait.  log is borrowed for the life of the store. */

@@ -534,6 +534,13 @@ static const char *const migrations[] = {
 	" OR state = 'failed';",
 };
 
+void store_library_init(void)
+{
+	/* refused (SQLITE_MISUSE) once the library is initialized: then
+	 * the statistics simply stay on */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_schema_version(void)
 {
 	return (int)RK_ARRAY_LEN(migrations);
