@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -736,10 +737,20 @@ static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 				 "one batch after the other");
 		return RK_OK;
 	}
+	double waited = 0; /* seconds the writer had nothing to write */
+	struct timespec cpu0, cpu1;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
+
 	for (bool stop = false; !err && !stop;) {
 		struct ahead_item it;
+		struct timespec t0, t1;
 
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ahead_take(&la, &it);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		waited += (double)(t1.tv_sec - t0.tv_sec) +
+			  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		if (!(err = it.err) && it.n > 0)
 			err = batch_commit(store, r, cfg, log, it.rows, it.n,
 					   &it.b, memo, now, sink, stats, &stop);
@@ -747,8 +758,15 @@ static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 		ahead_done(&la, &it, err || stop);
 		rk_progress_show(p, stats->seen, false);
 	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
 	ahead_finish(&la);
 	memo_release(&la.cur.seen);
+	/* which of the two threads set the pace, and the writer's cost */
+	rk_log_debug(log, "resolve: the writer waited %.3f s for lookups and "
+			  "wrote on %.3f s of CPU",
+		     waited,
+		     (double)(cpu1.tv_sec - cpu0.tv_sec) +
+			     (double)(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9);
 #ifdef __GLIBC__
 	/* what the thread allocated lies in an arena of its own, free now
 	 * but kept by glibc: given back, or the later stages' peak comes
