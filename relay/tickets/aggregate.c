@@ -96,20 +96,25 @@ static enum rk_err cached_chain(struct rk_store *store, struct agg_cache *c,
 }
 
 /* The template a type uses, looked up once per run.  Caller frees *out. */
+/* The template for type: *out borrowed from the cache when it has the
+ * type, else made (owned, *owned_out = *out; the caller frees it). */
 static enum rk_err cached_template(struct agg_cache *c, const char *templates_dir,
-				   const char *type, char **out)
+				   const char *type, const char **out,
+				   char **owned_out)
 {
 	enum rk_err err;
 
+	*owned_out = NULL;
 	for (size_t i = 0; type && i < c->ntypes; i++)
 		if (strcmp(c->types[i].type, type) == 0) {
-			*out = rk_strdup(c->types[i].tmpl);
-			return *out ? RK_OK : RK_ERR_NOMEM;
+			*out = c->types[i].tmpl;
+			return RK_OK;
 		}
-	if ((err = notify_template_for_type(templates_dir, type, out)))
+	if ((err = notify_template_for_type(templates_dir, type, owned_out)))
 		return err;
+	*out = *owned_out;
 	if (type && c->ntypes < TYPE_SLOTS) {
-		char *t = rk_strdup(type), *m = rk_strdup(*out);
+		char *t = rk_strdup(type), *m = rk_strdup(*owned_out);
 
 		if (!t || !m) {
 			free(t);
@@ -249,6 +254,7 @@ struct agg {
 	 * already 'ticketed' when they come), not marked by flush */
 	bool premarked;
 	char *templates_owned; /* templates_dir, owned */
+	struct rk_buf key;     /* the event's group key, reused */
 };
 
 /* Every group's key freed (the slots themselves left as they are). */
@@ -506,21 +512,27 @@ static enum rk_err ticket_for_event(struct agg *a, const struct store_event *ev)
 {
 	const struct rk_config *cfg = a->cfg;
 	bool restricted = ev->tlp >= RK_TLP_AMBER, is_new = false;
-	char *tmpl = NULL;
+	const char *tmpl = NULL;
+	char *tmpl_owned = NULL;
 	struct group *g;
-	struct rk_buf key;
+	/* "contact US template US 0|1", in the pass's buffer (reset here:
+	 * no allocation an event) */
+	struct rk_buf *key = &a->key;
 	struct pending *p;
 	enum rk_err err;
 
-	rk_buf_init(&key, 4096);
+	rk_buf_reset(key);
 	if (!ev->chain_contact || !*ev->chain_contact) {
 		err = RK_ERR_PARSE;
 		goto cleanup;
 	}
-	if ((err = cached_template(a->cache, a->templates_dir, ev->type, &tmpl)) ||
-	    (err = rk_buf_addf(&key, "%s\x1f%s\x1f%d", ev->chain_contact, tmpl,
-			       restricted ? 1 : 0)) ||
-	    (err = group_get(a, key.data, &g, &is_new)) ||
+	if ((err = cached_template(a->cache, a->templates_dir, ev->type, &tmpl,
+				   &tmpl_owned)) ||
+	    (err = rk_buf_adds(key, ev->chain_contact)) ||
+	    (err = rk_buf_addc(key, '\x1f')) ||
+	    (err = rk_buf_adds(key, tmpl)) ||
+	    (err = rk_buf_adds(key, restricted ? "\x1f" "1" : "\x1f" "0")) ||
+	    (err = group_get(a, key->data, &g, &is_new)) ||
 	    (err = pending_room(a)))
 		goto cleanup;
 	if (g->valid &&
@@ -575,8 +587,7 @@ static enum rk_err ticket_for_event(struct agg *a, const struct store_event *ev)
 		memcpy(a->due[a->ndue++], g->slot.id, sizeof(a->due[0]));
 	a->stats->ticketed++;
 cleanup:
-	rk_buf_release(&key);
-	free(tmpl);
+	free(tmpl_owned);
 	return err;
 }
 
@@ -665,6 +676,7 @@ static enum rk_err pass_open(struct agg *a, struct rk_store *store,
 	    !(a->groups = calloc(GROUP_SLOTS, sizeof(*a->groups))))
 		return RK_ERR_NOMEM;
 	a->gcap = GROUP_SLOTS;
+	rk_buf_init(&a->key, 4096);
 	return RK_OK;
 }
 
@@ -678,6 +690,7 @@ static void pass_release(struct agg *a)
 	free(a->due);
 	cache_release(a->cache);
 	free(a->templates_owned);
+	rk_buf_release(&a->key);
 	memset(a, 0, sizeof(*a));
 }
 
