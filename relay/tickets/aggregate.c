@@ -95,9 +95,9 @@ static enum rk_err cached_chain(struct rk_store *store, struct agg_cache *c,
 	return RK_OK;
 }
 
-/* The template a type uses, looked up once per run.  Caller frees *out. */
-/* The template for type: *out borrowed from the cache when it has the
- * type, else made (owned, *owned_out = *out; the caller frees it). */
+/* The template a type uses, looked up once per run: *out borrowed from
+ * the cache when it has the type, else made (owned: *owned_out = *out,
+ * the caller frees it; NULL when borrowed). */
 static enum rk_err cached_template(struct agg_cache *c, const char *templates_dir,
 				   const char *type, const char **out,
 				   char **owned_out)
