@@ -741,7 +741,6 @@ static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 	struct timespec cpu0, cpu1;
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
-
 	for (bool stop = false; !err && !stop;) {
 		struct ahead_item it;
 		struct timespec t0, t1;
@@ -749,8 +748,7 @@ static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ahead_take(&la, &it);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		waited += (double)(t1.tv_sec - t0.tv_sec) +
-			  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		waited += rk_seconds_between(&t0, &t1);
 		if (!(err = it.err) && it.n > 0)
 			err = batch_commit(store, r, cfg, log, it.rows, it.n,
 					   &it.b, memo, now, sink, stats, &stop);
@@ -764,9 +762,7 @@ static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 	/* which of the two threads set the pace, and the writer's cost */
 	rk_log_debug(log, "resolve: the writer waited %.3f s for lookups and "
 			  "wrote on %.3f s of CPU",
-		     waited,
-		     (double)(cpu1.tv_sec - cpu0.tv_sec) +
-			     (double)(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9);
+		     waited, rk_seconds_between(&cpu0, &cpu1));
 #ifdef __GLIBC__
 	/* what the thread allocated lies in an arena of its own, free now
 	 * but kept by glibc: given back, or the later stages' peak comes

@@ -549,18 +549,18 @@ enum rk_err store_ticket_events(struct rk_store *store,
 enum rk_err store_event_counts(struct rk_store *store,
 			       struct store_event_counts *out)
 {
-	/* events_by_state holds the queued states (schema version 14, the
-	 * same terms as its WHERE: so the planner reads that index),
-	 * events_held the suppressed and withheld ones; 'ticketed', the
-	 * rest, is the total less both */
-	static const char sql_queued[] =
+	/* one statement, so one snapshot: events_by_state holds the queued
+	 * states (schema version 14; the same terms as its WHERE, so the
+	 * planner reads that index), events_held the suppressed and
+	 * withheld ones, and the row with a NULL state is the total;
+	 * 'ticketed' is the total less the rest */
+	static const char sql[] =
 		"SELECT state, count(*) FROM events"
 		" WHERE state = 'new' OR state = 'resolved' OR state = 'unresolved'"
-		" OR state = 'failed' GROUP BY state";
-	static const char sql_held[] =
-		"SELECT state, count(*) FROM events"
-		" WHERE state IN ('suppressed', 'withheld') GROUP BY state";
-	static const char sql_total[] = "SELECT count(*) FROM events";
+		" OR state = 'failed' GROUP BY state"
+		" UNION ALL SELECT state, count(*) FROM events"
+		" WHERE state IN ('suppressed', 'withheld') GROUP BY state"
+		" UNION ALL SELECT NULL, count(*) FROM events";
 	static const char *const states[] = {
 		STORE_EVENT_NEW, STORE_EVENT_RESOLVED, STORE_EVENT_SUPPRESSED,
 		STORE_EVENT_WITHHELD, STORE_EVENT_UNRESOLVED, STORE_EVENT_FAILED,
@@ -569,54 +569,34 @@ enum rk_err store_event_counts(struct rk_store *store,
 		&out->pending, &out->resolved, &out->suppressed,
 		&out->withheld, &out->unresolved, &out->failed,
 	};
-	const char *const queries[] = { sql_queued, sql_held };
 	long long counted = 0;
-	/* one snapshot for the three counts, or the caller's */
-	bool own_read = !store->in_tx;
+	sqlite3_stmt *stmt;
 	enum rk_err err = RK_OK;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (own_read && (err = store_read_begin(store)))
-		return err;
-	for (size_t q = 0; !err && q < RK_ARRAY_LEN(queries); q++) {
-		sqlite3_stmt *stmt = store_stmt(store, queries[q]);
-		int rc;
+	stmt = store_stmt(store, sql);
+	if (!stmt)
+		return RK_ERR_DB;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(stmt, 0);
+		long long count = sqlite3_column_int64(stmt, 1);
 
-		if (!stmt) {
-			err = RK_ERR_DB;
-			break;
+		if (!state) {
+			out->total = count;
+			continue;
 		}
-		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-			const char *state =
-				(const char *)sqlite3_column_text(stmt, 0);
-			long long count = sqlite3_column_int64(stmt, 1);
-
-			for (size_t i = 0; state && i < RK_ARRAY_LEN(states); i++) {
-				if (strcmp(state, states[i]) == 0) {
-					*slots[i] += count;
-					counted += count;
-					break;
-				}
+		for (size_t i = 0; i < RK_ARRAY_LEN(states); i++) {
+			if (strcmp(state, states[i]) == 0) {
+				*slots[i] += count;
+				counted += count;
+				break;
 			}
 		}
-		if (rc != SQLITE_DONE)
-			err = store_fail(store, "count events");
-		store_done(stmt);
 	}
-	if (!err) {
-		sqlite3_stmt *stmt = store_stmt(store, sql_total);
-
-		if (!stmt)
-			err = RK_ERR_DB;
-		else if (sqlite3_step(stmt) != SQLITE_ROW)
-			err = store_fail(store, "count events");
-		else
-			out->total = sqlite3_column_int64(stmt, 0);
-		if (stmt)
-			store_done(stmt);
-	}
-	if (own_read)
-		store_read_end(store);
+	if (rc != SQLITE_DONE)
+		err = store_fail(store, "count events");
+	store_done(stmt);
 	if (!err)
 		out->ticketed = out->total - counted;
 	return err;
