@@ -17,14 +17,16 @@
  * chunks read back when it is taken, decoded into struct store_event and
  * sorted as store_ticket_events sorts them (time_source, id).  A large
  * spool's step (3) runs on two threads, each half of the sorted ids on a
- * connection of its own with its own staging; the chunks of both go to
- * the one file under a mutex, in whatever order (the sort at take makes
- * the order of a ticket's records).
+ * connection of its own with its own staging and a file of its own (a
+ * ticket's chunk list, shared, under a mutex); the sort at take makes
+ * the order of a ticket's records.  Each thread writes its file through
+ * a buffer of OUT_BUF bytes, whole and aligned (struct spool_out).
  *
- * The file is opened O_TMPFILE beside the database (or created and
- * unlinked at once): nothing remains of it after a crash.  Memory: 16 bytes an event covered while
- * it is built, then the staging buffers (at most STAGE_BUDGET) and one
- * chunk list a ticket. */
+ * The files are opened O_TMPFILE beside the database (or created and
+ * unlinked at once): nothing remains of them after a crash.  Memory: 16
+ * bytes an event covered while it is built, the staging buffers (at
+ * most STAGE_BUDGET) and OUT_BUF a thread, then one chunk list a
+ * ticket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -41,6 +43,8 @@ enum {
 	STAGE_BUDGET = 16 << 20, /* all staging buffers together */
 	STAGE_MIN = 2048,
 	STAGE_MAX = 64 << 10,
+	OUT_BUF = 1 << 20, /* a writer's buffer: a multiple of any page */
+	NOUT = 2,          /* writers: the spool's two building threads */
 	NCOLS = 22, /* STORE_EVENT_COLS */
 };
 
@@ -54,6 +58,21 @@ static const bool col_is_text[NCOLS] = {
 struct spool_chunk {
 	off_t off;
 	size_t len;
+	unsigned file; /* which of the spool's files: its writer's */
+};
+
+/* One building thread's file, and the bytes not yet written to it.
+ * Chunks are appended to `buf` and the file is written OUT_BUF bytes
+ * at a time at OUT_BUF-aligned offsets, so that every write covers
+ * whole pages: ext4 zeroes the rest of each new page a write covers
+ * in part, which with 16 KiB chunks at any offset was a third of the
+ * kernel's share of building the spool (perf, 1M events).  A thread
+ * of its own per file: no lock around the writes. */
+struct spool_out {
+	int fd;          /* owned; -1 until opened */
+	off_t flushed;   /* bytes in the file */
+	unsigned char *buf; /* owned, OUT_BUF bytes, lazily */
+	size_t n;        /* bytes in buf, after `flushed` */
 };
 
 /* Records of one ticket not yet in the file, and how many records the
@@ -73,9 +92,8 @@ struct spool_ticket {
 
 struct store_event_spool {
 	const struct rk_log *log;
-	int fd;
-	pthread_mutex_t mu; /* end and the chunk lists, while built */
-	off_t end;
+	struct spool_out out[NOUT];
+	pthread_mutex_t mu; /* the chunk lists, while built */
 	size_t stage_cap;
 	struct spool_ticket *t; /* owned, n of them */
 	size_t n;
@@ -139,12 +157,12 @@ static int open_tmp(struct rk_store *store)
 }
 
 /* All of p[0..len) at off, written (out) or read back. */
-static enum rk_err file_io(struct store_event_spool *sp, bool out,
-			   unsigned char *p, size_t len, off_t off)
+static enum rk_err file_io(const struct store_event_spool *sp, int fd,
+			   bool out, unsigned char *p, size_t len, off_t off)
 {
 	while (len > 0) {
-		ssize_t r = out ? pwrite(sp->fd, p, len, off)
-				: pread(sp->fd, p, len, off);
+		ssize_t r = out ? pwrite(fd, p, len, off)
+				: pread(fd, p, len, off);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -161,16 +179,46 @@ static enum rk_err file_io(struct store_event_spool *sp, bool out,
 	return RK_OK;
 }
 
-/* Bytes p[0..len) of ticket t to the end of the file, as a chunk (the
- * building threads one at a time). */
-static enum rk_err chunk_out(struct store_event_spool *sp,
+/* Writer w's buffered bytes to its file (a whole buffer, or the rest
+ * at the end of the build). */
+static enum rk_err out_flush(struct store_event_spool *sp, unsigned w)
+{
+	struct spool_out *o = &sp->out[w];
+	enum rk_err err;
+
+	if (o->n == 0)
+		return RK_OK;
+	if ((err = file_io(sp, o->fd, true, o->buf, o->n, o->flushed)))
+		return err;
+	o->flushed += (off_t)o->n;
+	o->n = 0;
+	return RK_OK;
+}
+
+/* Bytes p[0..len) of ticket t to the end of writer w's file, as a
+ * chunk (each writer on one thread; the chunk lists under mu). */
+static enum rk_err chunk_out(struct store_event_spool *sp, unsigned w,
 			     struct spool_ticket *t, const unsigned char *p,
 			     size_t len)
 {
+	struct spool_out *o = &sp->out[w];
+	struct spool_chunk c = {o->flushed + (off_t)o->n, len, w};
 	enum rk_err err = RK_OK;
 
 	if (len == 0)
 		return RK_OK;
+	if (!o->buf && !(o->buf = malloc(OUT_BUF)))
+		return RK_ERR_NOMEM;
+	while (len > 0) {
+		size_t k = OUT_BUF - o->n < len ? OUT_BUF - o->n : len;
+
+		memcpy(o->buf + o->n, p, k);
+		o->n += k;
+		p += k;
+		len -= k;
+		if (o->n == OUT_BUF && (err = out_flush(sp, w)))
+			return err;
+	}
 	pthread_mutex_lock(&sp->mu);
 	if (t->nchunks == t->capchunks) {
 		size_t cap = t->capchunks ? 2 * t->capchunks : 8;
@@ -184,13 +232,8 @@ static enum rk_err chunk_out(struct store_event_spool *sp,
 			t->capchunks = cap;
 		}
 	}
-	if (!err &&
-	    !(err = file_io(sp, true, (unsigned char *)p, len, sp->end))) {
-		t->chunks[t->nchunks].off = sp->end;
-		t->chunks[t->nchunks].len = len;
-		t->nchunks++;
-		sp->end += (off_t)len;
-	}
+	if (!err)
+		t->chunks[t->nchunks++] = c;
 	pthread_mutex_unlock(&sp->mu);
 	return err;
 }
@@ -232,19 +275,19 @@ static enum rk_err encode_row(sqlite3_stmt *stmt, struct rk_buf *rec)
 }
 
 /* One record of ticket t, staged in st (the building thread's). */
-static enum rk_err stage_add(struct store_event_spool *sp,
+static enum rk_err stage_add(struct store_event_spool *sp, unsigned w,
 			     struct spool_ticket *t, struct spool_stage *st,
 			     const struct rk_buf *rec)
 {
 	enum rk_err err;
 
 	if (st->n + rec->len > sp->stage_cap) {
-		if ((err = chunk_out(sp, t, st->buf, st->n)))
+		if ((err = chunk_out(sp, w, t, st->buf, st->n)))
 			return err;
 		st->n = 0;
 	}
 	if (rec->len > sp->stage_cap)
-		err = chunk_out(sp, t, (const unsigned char *)rec->data,
+		err = chunk_out(sp, w, t, (const unsigned char *)rec->data,
 				rec->len);
 	else if (!st->buf && !(st->buf = malloc(sp->stage_cap)))
 		err = RK_ERR_NOMEM;
@@ -320,7 +363,8 @@ static enum rk_err collect_pairs(struct rk_store *store,
 }
 
 /* Phase 3 for pairs[0..npairs) (sorted): the events in id order, each
- * to its ticket, staged in stages[ticket] (NULL: the tickets' own).
+ * to its ticket, staged in stages[ticket] (NULL: the tickets' own) and
+ * written by writer w.
  * Ids closer than RUN_GAP go in one range scan (the rows between read
  * and passed over: at most RUN_GAP - 1 of them a wanted one), the
  * others on their own; every page comes in file order. */
@@ -329,7 +373,7 @@ enum { RUN_GAP = 8 };
 static enum rk_err spool_range(struct rk_store *store,
 			       struct store_event_spool *sp,
 			       const struct spool_pair *pairs, size_t npairs,
-			       struct spool_stage *stages)
+			       struct spool_stage *stages, unsigned w)
 {
 	static const char sql[] =
 		"SELECT " STORE_EVENT_COLS " FROM events e"
@@ -367,7 +411,7 @@ static enum rk_err spool_range(struct rk_store *store,
 			for (; !err && j < m && pairs[j].event_id == id; j++) {
 				struct spool_ticket *t = &sp->t[pairs[j].ticket];
 
-				err = stage_add(sp, t,
+				err = stage_add(sp, w, t,
 						stages ? &stages[pairs[j].ticket]
 						       : &t->st,
 						&rec);
@@ -403,7 +447,7 @@ static void *spool_half_main(void *arg)
 
 	if (!(h->err = store_read_begin(h->store))) {
 		h->err = spool_range(h->store, h->sp, h->pairs, h->npairs,
-				     h->stages);
+				     h->stages, 1);
 		store_read_end(h->store);
 	}
 	return NULL;
@@ -425,13 +469,14 @@ static enum rk_err spool_events(struct rk_store *store,
 	qsort(pairs, npairs, sizeof(*pairs), pair_cmp);
 	memset(&h, 0, sizeof(h));
 	if (npairs < SPOOL_SPLIT_MIN ||
+	    (sp->out[1].fd = open_tmp(store)) < 0 ||
 	    store_open_sibling(store, SPOOL_SIBLING_BUSY_MS, &h.store))
-		return spool_range(store, sp, pairs, npairs, NULL);
+		return spool_range(store, sp, pairs, npairs, NULL, 0);
 	/* it reads each page once, in file order: a small cache will do */
 	if (store_step_once(h.store, "PRAGMA cache_size = -2048",
 			    "size the spool reader's page cache")) {
 		store_close(h.store);
-		return spool_range(store, sp, pairs, npairs, NULL);
+		return spool_range(store, sp, pairs, npairs, NULL, 0);
 	}
 	h.sp = sp;
 	h.pairs = pairs + mid;
@@ -440,9 +485,9 @@ static enum rk_err spool_events(struct rk_store *store,
 	    pthread_create(&tid, NULL, spool_half_main, &h)) {
 		free(h.stages);
 		store_close(h.store);
-		return spool_range(store, sp, pairs, npairs, NULL);
+		return spool_range(store, sp, pairs, npairs, NULL, 0);
 	}
-	err = spool_range(store, sp, pairs, mid, NULL);
+	err = spool_range(store, sp, pairs, mid, NULL, 0);
 	pthread_join(tid, NULL);
 	if (!err)
 		err = h.err;
@@ -450,7 +495,7 @@ static enum rk_err spool_events(struct rk_store *store,
 	 * the tickets */
 	for (size_t i = 0; i < sp->n; i++) {
 		if (!err)
-			err = chunk_out(sp, &sp->t[i], h.stages[i].buf,
+			err = chunk_out(sp, 1, &sp->t[i], h.stages[i].buf,
 					h.stages[i].n);
 		sp->t[i].st.nevents += h.stages[i].nevents;
 		free(h.stages[i].buf);
@@ -485,12 +530,14 @@ enum rk_err store_event_spool_open(struct rk_store *store,
 		return RK_ERR_NOMEM;
 	}
 	sp->log = store->log;
+	for (unsigned w = 0; w < NOUT; w++)
+		sp->out[w].fd = -1;
 	if (pthread_mutex_init(&sp->mu, NULL)) {
 		free(sp->t);
 		free(sp);
 		return RK_ERR_NOMEM;
 	}
-	if ((sp->fd = open_tmp(store)) < 0) {
+	if ((sp->out[0].fd = open_tmp(store)) < 0) {
 		err = rk_fail(store->log, RK_ERR_IO,
 			      "event spool: cannot create a temporary file: %s",
 			      strerror(errno));
@@ -513,6 +560,13 @@ enum rk_err store_event_spool_open(struct rk_store *store,
 		if (sp->stage_cap > STAGE_MAX)
 			sp->stage_cap = STAGE_MAX;
 		err = spool_events(store, sp, pairs, npairs);
+	}
+	/* what the writers still hold to their files: taking reads them */
+	for (unsigned w = 0; !err && w < NOUT; w++)
+		err = out_flush(sp, w);
+	for (unsigned w = 0; w < NOUT; w++) {
+		free(sp->out[w].buf);
+		sp->out[w].buf = NULL;
 	}
 	free(pairs);
 	store_read_end(store);
@@ -628,8 +682,8 @@ enum rk_err store_event_spool_take(struct store_event_spool *sp, size_t i,
 	}
 	len = 0;
 	for (size_t c = 0; !err && c < t->nchunks; c++) {
-		err = file_io(sp, false, buf + len, t->chunks[c].len,
-			      t->chunks[c].off);
+		err = file_io(sp, sp->out[t->chunks[c].file].fd, false,
+			      buf + len, t->chunks[c].len, t->chunks[c].off);
 		len += t->chunks[c].len;
 	}
 	if (err)
@@ -678,8 +732,11 @@ void store_event_spool_close(struct store_event_spool *sp)
 		free(sp->t[i].st.buf);
 	}
 	free(sp->t);
-	if (sp->fd >= 0)
-		close(sp->fd);
+	for (unsigned w = 0; w < NOUT; w++) {
+		if (sp->out[w].fd >= 0)
+			close(sp->out[w].fd);
+		free(sp->out[w].buf);
+	}
 	pthread_mutex_destroy(&sp->mu);
 	free(sp);
 }
