@@ -171,7 +171,11 @@ enum rk_err store_event_add(struct rk_store *store,
  * checkpoints, no foreign key check: the events' report_id is the report
  * the same run added), store_ingest_end puts back what store_open set.
  * Both are no-ops inside a transaction for the parts SQLite ignores
- * there; call end on every path once start succeeded. */
+ * there; call end on every path once start succeeded.  They nest: a
+ * command ingesting many files brackets them all, and only the
+ * outermost pair changes anything, so that the page cache and the
+ * checkpoint thread carry over from one file to the next instead of
+ * being given up (and the checkpoint waited for) after each. */
 enum rk_err store_ingest_start(struct rk_store *store);
 void store_ingest_end(struct rk_store *store);
 /* The statements store_ingest_start runs (static text), for a bench that

@@ -154,6 +154,12 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 		goto cleanup;
 	}
 
+	/* every file in one bulk-insert run (the page cache and the
+	 * checkpoint thread carry over); each file still commits its own */
+	if ((err = store_ingest_start(store))) {
+		rc = json ? app_json_error(app, err, NULL) : (int)rk_exit_code(err);
+		goto cleanup;
+	}
 	for (int i = optind; i < argc; i++) {
 		err = ingest_file(store, &app->cfg, &app->log, &opts, argv[i],
 				  &res);
@@ -162,6 +168,7 @@ int cmd_ingest(struct app *app, int argc, char **argv)
 		else if (err && !failure)
 			failure = err;
 	}
+	store_ingest_end(store);
 
 	if (json) {
 		if (ingest_result_json(&res, &doc)) {

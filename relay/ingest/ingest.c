@@ -659,8 +659,13 @@ static enum rk_err pump_serial(struct ingest_run *run,
 	return err;
 }
 
-/* Items between the reading thread and the storing one. */
-#define QUEUE_SLOTS 512
+/* Items between the reading thread and the storing one: enough for the
+ * reading thread to go on normalizing while the storing one commits a
+ * batch (with 512 the reader waited out every commit and each side
+ * idled a fifth of a 1M-event ingest: perf sched).  A slot keeps its
+ * buffer, about one event's packed text: 2,048 of them add ~2 MB for
+ * the bench's lines, ~6 MB for 2 KB wide events. */
+#define QUEUE_SLOTS 2048
 /* Items change hands a block at a time: the reading thread fills up to
  * QUEUE_BLOCK slots past the published ones without the lock, then
  * publishes them together; the storing thread takes every published

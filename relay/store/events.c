@@ -264,6 +264,8 @@ fail:
 
 enum rk_err store_ingest_start(struct rk_store *store)
 {
+	if (store->ingest_depth++ > 0)
+		return RK_OK;
 	if (store->in_tx)
 		RK_BUG("store_ingest_start inside a transaction");
 	if (sqlite3_exec(store->db, ingest_pragmas, NULL, NULL, NULL) !=
@@ -279,6 +281,10 @@ enum rk_err store_ingest_start(struct rk_store *store)
 
 void store_ingest_end(struct rk_store *store)
 {
+	if (store->ingest_depth == 0)
+		RK_BUG("store_ingest_end without store_ingest_start");
+	if (--store->ingest_depth > 0)
+		return;
 	if (store->ckpt) {
 		/* the hook goes (the restore below puts SQLite's own back),
 		 * then the thread, having finished its checkpoint */

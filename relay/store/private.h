@@ -24,6 +24,7 @@ struct rk_store {
 	size_t nstmts, capstmts;
 	struct store_checkpointer *ckpt; /* between store_ingest_start and
 					    _end (events.c); owned */
+	unsigned ingest_depth; /* store_ingest_start calls not yet ended */
 };
 
 /* The prepared statement for sql (a string literal: its address is the
