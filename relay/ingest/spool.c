@@ -171,6 +171,9 @@ enum rk_err ingest_spool(struct rk_store *store, const struct rk_config *cfg,
 	opts.format = INGEST_FORMAT_AUTO;
 	opts.reporter = "spool";
 	opts.now = now;
+	/* the files in one bulk-insert run, as renraku ingest does */
+	if (n > 1 && (err = store_ingest_start(store)))
+		goto cleanup;
 	for (size_t i = 0; i < n && !err; i++) {
 		struct ingest_result res;
 		char *path = NULL, *moved = NULL;
@@ -213,6 +216,8 @@ enum rk_err ingest_spool(struct rk_store *store, const struct rk_config *cfg,
 		free(moved);
 		ingest_result_release(&res);
 	}
+	if (n > 1)
+		store_ingest_end(store);
 cleanup:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);

@@ -279,6 +279,32 @@ static void test_rollback_drops_events(void **state)
 	assert_int_equal(counts.total, 0);
 }
 
+/* store_ingest_start/_end nest: only the outermost pair changes the
+ * connection's settings.  Seen through the one that shows: ingest turns
+ * the foreign key check off (an event naming no report goes in), and
+ * only the last end turns it back on. */
+static void test_ingest_nesting(void **state)
+{
+	struct fixture *f = *state;
+	struct store_event ev = make_event(f->report_id + 1000, "192.0.2.10", 2);
+	struct store_event ev2 = make_event(f->report_id + 1000, "192.0.2.11", 3);
+	struct store_event_counts counts;
+
+	assert_int_equal(store_ingest_start(f->store), RK_OK);
+	assert_int_equal(store_ingest_start(f->store), RK_OK);
+	store_ingest_end(f->store);
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_equal(store_event_add(f->store, &ev, NULL, NULL), RK_OK);
+	store_rollback(f->store);
+	store_ingest_end(f->store);
+	assert_int_equal(store_begin(f->store), RK_OK);
+	assert_int_not_equal(store_event_add(f->store, &ev2, NULL, NULL),
+			     RK_OK);
+	store_rollback(f->store);
+	assert_int_equal(store_event_counts(f->store, &counts), RK_OK);
+	assert_int_equal(counts.total, 0);
+}
+
 /* Begins a transaction and creates ticket t with events ids[0..n-1]. */
 static void open_ticket(struct fixture *f, struct store_ticket *t,
 			const int64_t *ids, size_t n)
@@ -650,6 +676,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_drops_events,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ingest_nesting, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_event_spool_split, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_event_spool, setup,
