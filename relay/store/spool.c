@@ -65,7 +65,7 @@ struct spool_chunk {
  * Chunks are appended to `buf` and the file is written OUT_BUF bytes
  * at a time at OUT_BUF-aligned offsets, so that every write covers
  * whole pages: ext4 zeroes the rest of each new page a write covers
- * in part, which with 16 KiB chunks at any offset was a third of the
+ * in part, which with 16 KiB chunks at any offset was a quarter of the
  * kernel's share of building the spool (perf, 1M events).  A thread
  * of its own per file: no lock around the writes. */
 struct spool_out {
