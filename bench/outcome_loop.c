@@ -15,11 +15,11 @@
 
 #define LOOP_BATCH 10000
 
-static void die(sqlite3 *db, const char *what)
+/* bench_die with SQLite's message */
+RK_NORETURN static void die(sqlite3 *db, const char *what)
 {
-	fprintf(stderr, "outcome_loop: %s: %s\n", what,
-		db ? sqlite3_errmsg(db) : "failed");
-	exit(1);
+	bench_die("outcome_loop: %s: %s", what,
+		  db ? sqlite3_errmsg(db) : "failed");
 }
 
 int main(int argc, char **argv)
