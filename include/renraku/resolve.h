@@ -244,6 +244,14 @@ struct resolve_sink {
 	 * the writes overlap, with the same rows as one batch after the
 	 * other.  Nothing else may use it during the call. */
 	struct rk_store *lookup_store;
+	/* With lookup_store: the writer keeps its transaction open across
+	 * batches until it holds this many events (each commit rewrites
+	 * the pages of every ticket it touched, so fewer commits write
+	 * less), but commits before it would wait for a lookup, so that a
+	 * slow registry never holds the write lock.  0: a transaction a
+	 * batch.  A failure rolls back the whole transaction; the next
+	 * pass does its events again. */
+	size_t tx_events;
 };
 
 /* resolve_pending_progress with a sink (NULL: as without). */

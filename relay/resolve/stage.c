@@ -437,8 +437,40 @@ enum rk_err resolve_pending_progress(struct rk_store *store,
 	return resolve_pending_sink(store, r, cfg, log, now, stats, p, NULL);
 }
 
-/* One looked-up batch written in its own transaction (nothing of it if
- * the contact set changed meanwhile: *stop then). */
+/* The writer's transaction, which may span several batches (the
+ * lookahead's writer: see pending_ahead). */
+struct wtx {
+	bool open;
+	size_t events; /* written in it so far */
+};
+
+/* The open transaction ended: committed (ok) or rolled back, and the
+ * sink told which.  Nothing open: RK_OK. */
+static enum rk_err wtx_end(struct rk_store *store, struct wtx *tx,
+			   const struct resolve_sink *sink, bool ok)
+{
+	enum rk_err err = RK_OK;
+
+	if (!tx->open)
+		return RK_OK;
+	tx->open = false;
+	tx->events = 0;
+	if (ok && (err = store_commit(store)) == RK_OK) {
+		if (sink && sink->committed)
+			sink->committed(sink->self);
+		return RK_OK;
+	}
+	store_rollback(store);
+	if (sink && sink->rolled_back)
+		sink->rolled_back(sink->self);
+	return err;
+}
+
+/* One looked-up batch written into the writer's transaction, which is
+ * begun here if none is open (nothing of it if the contact set changed
+ * meanwhile: *stop then).  An error rolls the whole transaction back.
+ * The contacts are compared once a transaction: it holds the write
+ * lock (BEGIN IMMEDIATE), so they cannot change while it is open. */
 static enum rk_err batch_commit(struct rk_store *store,
 				const struct resolver *r,
 				const struct rk_config *cfg,
@@ -446,39 +478,41 @@ static enum rk_err batch_commit(struct rk_store *store,
 				const struct store_event *rows, size_t n,
 				struct batch *b, struct memo *memo, int64_t now,
 				const struct resolve_sink *sink,
-				struct resolve_stats *stats, bool *stop)
+				struct resolve_stats *stats, struct wtx *tx,
+				bool *stop)
 {
 	bool same = false;
 	enum rk_err err;
 
 	stats->subjects += (long long)b->nsubjects;
-	if ((err = store_begin(store)))
-		return err;
-	if ((err = contacts_unchanged(store, r, &same))) {
-		store_rollback(store);
-		return err;
-	}
-	if (same) {
-		/* a failed batch ends the pass, memo and all: no later
-		 * batch uses an id it rolled back */
-		err = batch_write(store, cfg, log, rows, n, b, memo, now, sink,
-				  stats);
-		if (!err)
-			err = store_commit(store);
-		if (err)
+	if (!tx->open) {
+		if ((err = store_begin(store)))
+			return err;
+		if ((err = contacts_unchanged(store, r, &same))) {
 			store_rollback(store);
-		if (sink && err && sink->rolled_back)
-			sink->rolled_back(sink->self);
-		else if (sink && !err && sink->committed)
-			sink->committed(sink->self);
+			return err;
+		}
+		if (!same) {
+			store_rollback(store);
+			stats->stale += (long long)n;
+			rk_log_info(log, "the contacts changed while %zu events "
+					 "were looked up: they are looked up "
+					 "again with the new contacts at the "
+					 "next run",
+				    n);
+			*stop = true;
+			return RK_OK;
+		}
+		tx->open = true;
+	}
+	/* a failed batch ends the pass, memo and all: no later batch uses
+	 * an id it rolled back */
+	if ((err = batch_write(store, cfg, log, rows, n, b, memo, now, sink,
+			       stats))) {
+		wtx_end(store, tx, sink, false);
 		return err;
 	}
-	store_rollback(store);
-	stats->stale += (long long)n;
-	rk_log_info(log, "the contacts changed while %zu events were looked up: "
-			 "they are looked up again with the new contacts at the next run",
-		    n);
-	*stop = true;
+	tx->events += n;
 	return RK_OK;
 }
 
@@ -582,7 +616,9 @@ struct lookahead {
 	bool has_spent;
 	bool stop;      /* the writer wants no more */
 	size_t handed;  /* items the writer took */
-	size_t written; /* of which it is done with */
+	/* of which the writes are settled: committed or rolled back (the
+	 * writer's transaction may span several items) */
+	size_t written;
 };
 
 static void ahead_wait_written(void *self)
@@ -646,6 +682,28 @@ static void *ahead_main(void *arg)
 	return NULL;
 }
 
+/* Whether an item waits in the slot (the writer's side). */
+static bool ahead_ready(struct lookahead *la)
+{
+	bool full;
+
+	pthread_mutex_lock(&la->mu);
+	full = la->full;
+	pthread_mutex_unlock(&la->mu);
+	return full;
+}
+
+/* k more of the items taken are settled (ahead_wait_written). */
+static void ahead_settle(struct lookahead *la, size_t k)
+{
+	if (!k)
+		return;
+	pthread_mutex_lock(&la->mu);
+	la->written += k;
+	pthread_cond_broadcast(&la->cv);
+	pthread_mutex_unlock(&la->mu);
+}
+
 /* The next item, waited for (the writer's side). */
 static void ahead_take(struct lookahead *la, struct ahead_item *it)
 {
@@ -667,7 +725,6 @@ static void ahead_done(struct lookahead *la, struct ahead_item *it, bool stop)
 	bool mine;
 
 	pthread_mutex_lock(&la->mu);
-	la->written++;
 	if (stop)
 		la->stop = true;
 	mine = la->has_spent || stop;
@@ -739,30 +796,58 @@ static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 	}
 	double waited = 0; /* seconds the writer had nothing to write */
 	struct timespec cpu0, cpu1;
+	struct wtx tx = {false, 0};
+	size_t intx = 0;   /* items taken since the last settled */
+	long long ntx = 0; /* transactions committed */
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
 	for (bool stop = false; !err && !stop;) {
 		struct ahead_item it;
 		struct timespec t0, t1;
 
+		/* committed before the writer would wait (a slow lookup
+		 * never holds the write lock) or once it holds enough */
+		if (tx.open &&
+		    (tx.events >= sink->tx_events || !ahead_ready(&la))) {
+			err = wtx_end(store, &tx, sink, true);
+			ntx += !err;
+			ahead_settle(&la, intx);
+			intx = 0;
+			if (err)
+				break;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ahead_take(&la, &it);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		waited += rk_seconds_between(&t0, &t1);
+		intx++;
 		if (!(err = it.err) && it.n > 0)
 			err = batch_commit(store, r, cfg, log, it.rows, it.n,
-					   &it.b, memo, now, sink, stats, &stop);
+					   &it.b, memo, now, sink, stats, &tx,
+					   &stop);
 		stop = stop || it.n == 0;
+		if (!tx.open) {
+			ahead_settle(&la, intx);
+			intx = 0;
+		}
 		ahead_done(&la, &it, err || stop);
 		rk_progress_show(p, stats->seen, false);
+	}
+	/* the batches written before the end, or before a lookup failed */
+	if (tx.open) {
+		enum rk_err end = wtx_end(store, &tx, sink, true);
+
+		ntx += !end;
+		if (!err)
+			err = end;
 	}
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
 	ahead_finish(&la);
 	memo_release(&la.cur.seen);
 	/* which of the two threads set the pace, and the writer's cost */
 	rk_log_debug(log, "resolve: the writer waited %.3f s for lookups and "
-			  "wrote on %.3f s of CPU",
-		     waited, rk_seconds_between(&cpu0, &cpu1));
+			  "wrote on %.3f s of CPU, in %lld transactions",
+		     waited, rk_seconds_between(&cpu0, &cpu1), ntx);
 #ifdef __GLIBC__
 	/* what the thread allocated lies in an arena of its own, free now
 	 * but kept by glibc: given back, or the later stages' peak comes
@@ -802,10 +887,17 @@ enum rk_err resolve_pending_sink(struct rk_store *store, struct resolver *r,
 
 			err = cursor_next(&cur, store, r, now, &rows, &n, &b,
 					  NULL, NULL);
-			if (!err && n > 0)
+			if (!err && n > 0) {
+				struct wtx tx = {false, 0};
+
+				/* each batch in its own transaction: the
+				 * lookups happen between them, on this thread */
 				err = batch_commit(store, r, cfg, log, rows, n,
 						   &b, &memo, now, sink, stats,
-						   &stop);
+						   &tx, &stop);
+				if (!err)
+					err = wtx_end(store, &tx, sink, true);
+			}
 			stop = stop || err || n == 0;
 			batch_release(&b);
 			store_events_free(rows, n);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "renraku/contacts.h"
 #include "renraku/ingest.h"
@@ -167,13 +168,22 @@ struct test_sink {
 	 * is committed (an import between two batches) */
 	struct rk_store *importer;
 	int commits;
+	/* the first batch taken slowly: by the time it is written, the
+	 * lookups of the next are ready (the writer's transaction then
+	 * holds both, given tx_events) */
+	bool slow;
 };
 
 static enum rk_err take(void *self, const struct store_event *ev, size_t n)
 {
 	struct test_sink *s = self;
 
-	if (++s->calls == s->fail_on)
+	if (++s->calls == 1 && s->slow) {
+		struct timespec t = {0, 500 * 1000000L};
+
+		nanosleep(&t, NULL);
+	}
+	if (s->calls == s->fail_on)
 		return RK_ERR_DB;
 	return tickets_pass_take(s->pass, ev, n);
 }
@@ -219,13 +229,13 @@ static void two_stage(struct env *e, struct resolve_stats *rs,
  * (lookup_store), as the run stage does, or on the writer's connection
  * one batch after the other. */
 static enum rk_err fused_with(struct env *e, int fail_on, bool ahead,
-			      struct rk_store *importer,
+			      size_t tx_events, struct rk_store *importer,
 			      struct resolve_stats *rs,
 			      struct tickets_stats *ts)
 {
-	struct test_sink s = {NULL, 0, fail_on, importer, 0};
+	struct test_sink s = {NULL, 0, fail_on, importer, 0, tx_events > 0};
 	struct resolve_sink sink = {&s, STORE_EVENT_TICKETED, take, committed,
-				    rolled_back, NULL};
+				    rolled_back, NULL, tx_events};
 	struct resolver *r = NULL;
 	enum rk_err err;
 
@@ -253,7 +263,7 @@ static enum rk_err fused_with(struct env *e, int fail_on, bool ahead,
 static enum rk_err fused(struct env *e, int fail_on, struct resolve_stats *rs,
 			 struct tickets_stats *ts)
 {
-	return fused_with(e, fail_on, true, NULL, rs, ts);
+	return fused_with(e, fail_on, true, 0, NULL, rs, ts);
 }
 
 /* Every row of sql in e's database, as text. */
@@ -322,7 +332,7 @@ static long long count(struct env *e, const char *sql)
 /* Two passes each way: the second's events join the first's open
  * tickets, fill them (max_events) and start new ones across the fused
  * batch boundary (10,000 events). */
-static void same_rows(struct env **pair, bool ahead)
+static void same_rows(struct env **pair, bool ahead, size_t tx_events)
 {
 	struct resolve_stats rs[2];
 	struct tickets_stats ts[2];
@@ -334,8 +344,9 @@ static void same_rows(struct env **pair, bool ahead)
 		if (side == 0)
 			two_stage(pair[side], &rs[side], &ts[side]);
 		else
-			assert_int_equal(fused_with(pair[side], 0, ahead, NULL,
-						    &rs[side], &ts[side]),
+			assert_int_equal(fused_with(pair[side], 0, ahead,
+						    tx_events, NULL, &rs[side],
+						    &ts[side]),
 					 RK_OK);
 	}
 	assert_true(ts[0].ticketed > 2000);
@@ -350,8 +361,9 @@ static void same_rows(struct env **pair, bool ahead)
 		if (side == 0)
 			two_stage(pair[side], &rs[side], &ts[side]);
 		else
-			assert_int_equal(fused_with(pair[side], 0, ahead, NULL,
-						    &rs[side], &ts[side]),
+			assert_int_equal(fused_with(pair[side], 0, ahead,
+						    tx_events, NULL, &rs[side],
+						    &ts[side]),
 					 RK_OK);
 	}
 	assert_int_equal(rs[1].seen, 11100);
@@ -385,12 +397,20 @@ static void same_rows(struct env **pair, bool ahead)
  * stage does them), then on the writer's one batch after the other. */
 static void test_same_rows(void **state)
 {
-	same_rows(*state, true);
+	same_rows(*state, true, 0);
 }
 
 static void test_same_rows_serial(void **state)
 {
-	same_rows(*state, false);
+	same_rows(*state, false, 0);
+}
+
+/* The writer's transaction held across batches for as long as the
+ * lookups keep up (as the run stage does, up to RUN_TX_EVENTS): the
+ * same rows. */
+static void test_same_rows_one_tx(void **state)
+{
+	same_rows(*state, true, SIZE_MAX);
 }
 
 /* A contacts import committed between the first and the second batch:
@@ -412,7 +432,7 @@ static void test_import_between_batches(void **state)
 		assert_int_equal(store_open_sibling(pair[side]->store, 5000,
 						    &importer),
 				 RK_OK);
-		assert_int_equal(fused_with(pair[side], 0, side == 1, importer,
+		assert_int_equal(fused_with(pair[side], 0, side == 1, 0, importer,
 					    &rs[side], &ts[side]),
 				 RK_OK);
 		store_close(importer);
@@ -431,12 +451,13 @@ static void test_import_between_batches(void **state)
 
 /* A batch that fails after its outcomes were written is rolled back
  * whole: its events are new again, in no ticket; the batches before it
- * stay.  The next pass finishes: the same rows as one clean pass. */
-static void test_rolled_back_batch(void **state)
+ * stay, unless they shared its transaction (tx_events).  The next pass
+ * finishes: the same rows as one clean pass. */
+static void rolled_back_batch(struct env **pair, size_t tx_events)
 {
-	struct env **pair = *state;
 	struct resolve_stats rs;
 	struct tickets_stats ts;
+	long long fresh;
 
 	for (int side = 0; side < 2; side++)
 		ingest_events(pair[side], 0, 21000);
@@ -445,12 +466,20 @@ static void test_rolled_back_batch(void **state)
 	two_stage(pair[0], &rs, &ts);
 	memset(&rs, 0, sizeof(rs));
 	memset(&ts, 0, sizeof(ts));
-	assert_int_equal(fused(pair[1], 2, &rs, &ts), RK_ERR_DB);
-	assert_int_equal(count(pair[1], "SELECT count(*) FROM events"
-					" WHERE state = 'new' AND id <= 10000"),
-			 0);
-	assert_true(count(pair[1], "SELECT count(*) FROM events"
-				   " WHERE state = 'new'") > 10000);
+	assert_int_equal(fused_with(pair[1], 2, true, tx_events, NULL, &rs, &ts),
+			 RK_ERR_DB);
+	fresh = count(pair[1], "SELECT count(*) FROM events WHERE state = 'new'");
+	if (tx_events == 0) {
+		assert_int_equal(count(pair[1], "SELECT count(*) FROM events"
+						" WHERE state = 'new' AND id <= 10000"),
+				 0);
+		assert_true(fresh > 10000);
+	} else {
+		/* the first batch was in the second's transaction (its
+		 * lookups were ready, see test_sink.slow): rolled back
+		 * with it */
+		assert_int_equal(fresh, count(pair[1], "SELECT count(*) FROM events"));
+	}
 	assert_int_equal(count(pair[1], "SELECT count(*) FROM ticket_events te"
 					" JOIN events e ON e.id = te.event_id"
 					" WHERE e.state != 'ticketed'"),
@@ -484,6 +513,18 @@ static void test_rolled_back_batch(void **state)
 		free(x);
 		free(y);
 	}
+}
+
+static void test_rolled_back_batch(void **state)
+{
+	rolled_back_batch(*state, 0);
+}
+
+/* The same with the transaction held across batches: whatever it held
+ * is rolled back, and the next pass finishes alike. */
+static void test_rolled_back_tx(void **state)
+{
+	rolled_back_batch(*state, SIZE_MAX);
 }
 
 /* Resolved events left by an earlier version (resolve done, tickets
@@ -610,6 +651,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_same_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_rows_one_tx, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rolled_back_tx, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_same_rows_serial, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_between_batches,
