@@ -776,6 +776,18 @@ static void ahead_finish(struct lookahead *la)
 	pthread_mutex_destroy(&la->mu);
 }
 
+/* The longer of `longest` and the time since *opened (the debug line's
+ * longest transaction). */
+static double held_longest(const struct timespec *opened, double longest)
+{
+	struct timespec now;
+	double d;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	d = rk_seconds_between(opened, &now);
+	return d > longest ? d : longest;
+}
+
 /* Every batch through the lookahead; the writes here. */
 static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 				 const struct rk_config *cfg,
@@ -799,6 +811,8 @@ static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 	struct wtx tx = {false, 0};
 	size_t intx = 0;   /* items taken since the last settled */
 	long long ntx = 0; /* transactions committed */
+	double longest = 0; /* seconds the longest of them held the lock */
+	struct timespec opened = {0, 0};
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
 	for (bool stop = false; !err && !stop;) {
@@ -811,6 +825,7 @@ static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 		    (tx.events >= sink->tx_events || !ahead_ready(&la))) {
 			err = wtx_end(store, &tx, sink, true);
 			ntx += !err;
+			longest = held_longest(&opened, longest);
 			ahead_settle(&la, intx);
 			intx = 0;
 			if (err)
@@ -821,6 +836,8 @@ static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		waited += rk_seconds_between(&t0, &t1);
 		intx++;
+		if (!tx.open)
+			opened = t1;
 		if (!(err = it.err) && it.n > 0)
 			err = batch_commit(store, r, cfg, log, it.rows, it.n,
 					   &it.b, memo, now, sink, stats, &tx,
@@ -838,6 +855,7 @@ static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 		enum rk_err end = wtx_end(store, &tx, sink, true);
 
 		ntx += !end;
+		longest = held_longest(&opened, longest);
 		if (!err)
 			err = end;
 	}
@@ -846,8 +864,9 @@ static enum rk_err pending_ahead(struct rk_store *store, struct resolver *r,
 	memo_release(&la.cur.seen);
 	/* which of the two threads set the pace, and the writer's cost */
 	rk_log_debug(log, "resolve: the writer waited %.3f s for lookups and "
-			  "wrote on %.3f s of CPU, in %lld transactions",
-		     waited, rk_seconds_between(&cpu0, &cpu1), ntx);
+			  "wrote on %.3f s of CPU, in %lld transactions (the "
+			  "longest %.3f s)",
+		     waited, rk_seconds_between(&cpu0, &cpu1), ntx, longest);
 #ifdef __GLIBC__
 	/* what the thread allocated lies in an arena of its own, free now
 	 * but kept by glibc: given back, or the later stages' peak comes
