@@ -168,9 +168,10 @@ struct test_sink {
 	 * is committed (an import between two batches) */
 	struct rk_store *importer;
 	int commits;
-	/* the first batch taken slowly: by the time it is written, the
-	 * lookups of the next are ready (the writer's transaction then
-	 * holds both, given tx_events) */
+	/* the first batch taken slowly (a second): by the time it is
+	 * written, the lookups of the next are ready, even under ASan on
+	 * a loaded machine (the writer's transaction then holds both,
+	 * given tx_events) */
 	bool slow;
 };
 
@@ -179,7 +180,7 @@ static enum rk_err take(void *self, const struct store_event *ev, size_t n)
 	struct test_sink *s = self;
 
 	if (++s->calls == 1 && s->slow) {
-		struct timespec t = {0, 500 * 1000000L};
+		struct timespec t = {1, 0};
 
 		nanosleep(&t, NULL);
 	}
