@@ -7,7 +7,8 @@
  * it, in cur/ ("renraku-KEY.HOST.eml:2,S"), and does not make a second.
  * The file is written to tmp/, fsynced, hard-linked into new/ (link()
  * refuses to replace an existing name, as qmail does it), unlinked from
- * tmp/, and new/ is fsynced.  The ".eml" suffix lets reviewers open a file
+ * tmp/, and new/ is fsynced (once a session of many messages, before
+ * any of them is recorded as delivered).  The ".eml" suffix lets reviewers open a file
  * in a mail program directly; maildir readers ignore it.
  */
 #include <dirent.h>
@@ -120,10 +121,14 @@ static int fsync_dir(const char *path)
 	return rc;
 }
 
-static enum rk_err maildir_send(void *self, const struct deliver_msg *msg,
-				struct deliver_result *res)
+/* msg into new/ (written to tmp/, fsynced, linked, unlinked from tmp/).
+ * With sync, new/ is fsynced too; without, *linked says whether a name
+ * was added to new/ that a later fsync of new/ must make durable before
+ * the message counts as delivered. */
+static enum rk_err maildir_put(struct maildir *md, const struct deliver_msg *msg,
+			       struct deliver_result *res, bool sync,
+			       bool *linked)
 {
-	struct maildir *md = self;
 	struct rk_buf name;
 	char *final = NULL, *tmp = NULL, *found = NULL, rnd[17];
 	enum rk_err err;
@@ -153,6 +158,9 @@ static enum rk_err maildir_send(void *self, const struct deliver_msg *msg,
 		goto cleanup;
 	}
 	if (found) {
+		/* a run that died before syncing new/ may have left it:
+		 * a session syncs new/ before recording it */
+		*linked = true;
 		result(res, found, "already delivered to maildir");
 		goto cleanup;
 	}
@@ -198,6 +206,7 @@ static enum rk_err maildir_send(void *self, const struct deliver_msg *msg,
 		} else {
 			unlink(tmp);
 			if (saved == EEXIST) {
+				*linked = true;
 				result(res, final, "already delivered to maildir");
 				err = RK_OK;
 			} else {
@@ -211,7 +220,8 @@ static enum rk_err maildir_send(void *self, const struct deliver_msg *msg,
 	} else {
 		unlink(tmp);
 	}
-	if (fsync_dir(md->new_dir) != 0) {
+	*linked = true;
+	if (sync && fsync_dir(md->new_dir) != 0) {
 		result(res, NULL, "maildir: cannot sync '%s': %s", md->new_dir,
 		       strerror(errno));
 		err = RK_ERR_TEMPFAIL;
@@ -224,6 +234,79 @@ cleanup:
 	free(tmp);
 	free(found);
 	rk_buf_release(&name);
+	return err;
+}
+
+static enum rk_err maildir_send(void *self, const struct deliver_msg *msg,
+				struct deliver_result *res)
+{
+	bool linked = false;
+
+	return maildir_put(self, msg, res, true, &linked);
+}
+
+/* A session: every message written and linked into new/ as maildir_send
+ * does it, then one fsync of new/ for all of them (a durable name each,
+ * as before, for one directory sync a session instead of one a
+ * message), and only then each message's outcome.  A crash before the
+ * outcomes leaves the session's messages "sending": the next run finds
+ * each copy by its name and makes no second one. */
+static enum rk_err maildir_send_batch(void *self,
+				      const struct deliver_msg *msgs, size_t n,
+				      struct deliver_result *res,
+				      const struct deliver_session_ops *ops,
+				      char *reason)
+{
+	struct maildir *md = self;
+	enum rk_err *sent;
+	bool *begun, *linked, any = false;
+	enum rk_err err = RK_OK;
+
+	sent = calloc(n ? n : 1, sizeof(*sent));
+	begun = calloc(n ? n : 1, sizeof(*begun));
+	linked = calloc(n ? n : 1, sizeof(*linked));
+	if (!sent || !begun || !linked) {
+		snprintf(reason, DELIVER_REPLY_MAX, "out of memory");
+		err = RK_ERR_NOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ops->begin(ops->ctx, i))
+			continue; /* not to be sent (given up, logged) */
+		begun[i] = true;
+		if (msgs[i].nrcpts == 0) {
+			sent[i] = RK_OK; /* nothing to send: the store says why */
+		} else if (!msgs[i].data || msgs[i].len == 0) {
+			snprintf(res[i].reply, sizeof(res[i].reply),
+				 "no message data");
+			sent[i] = RK_ERR_TRANSPORT;
+		} else {
+			sent[i] = maildir_put(md, &msgs[i], &res[i], false,
+					      &linked[i]);
+			any = any || linked[i];
+		}
+	}
+	if (any && fsync_dir(md->new_dir) != 0) {
+		int saved = errno;
+
+		/* the names may not last: none of them counts as delivered */
+		for (size_t i = 0; i < n; i++)
+			if (linked[i] && sent[i] == RK_OK) {
+				result(&res[i], NULL, "maildir: cannot sync '%s': %s",
+				       md->new_dir, strerror(saved));
+				res[i].location[0] = '\0';
+				sent[i] = RK_ERR_TEMPFAIL;
+			}
+	}
+	for (size_t i = 0; i < n && !err; i++)
+		if (begun[i] && (err = ops->finish(ops->ctx, i, sent[i], &res[i])))
+			snprintf(reason, DELIVER_REPLY_MAX,
+				 "maildir: recording an outcome: %s",
+				 rk_strerror(err));
+cleanup:
+	free(sent);
+	free(begun);
+	free(linked);
 	return err;
 }
 
@@ -257,6 +340,7 @@ enum rk_err deliver_maildir_open(struct deliver_transport **out,
 	}
 	t->name = "maildir";
 	t->send = maildir_send;
+	t->send_batch = maildir_send_batch;
 	t->free = maildir_free;
 	t->self = md;
 	md = NULL;

@@ -450,6 +450,120 @@ static void test_pending(void **state)
 	fclose(devnull);
 }
 
+/* A maildir session writes every message and syncs new/ once before it
+ * records any outcome.  When recording stops it (here the second
+ * outcome fails), the messages not recorded wait for a retry, and the
+ * retry records them from the copies it finds, without a second file
+ * (a crash leaves them "sending": the same path, test_crash). */
+struct stopping {
+	struct deliver_transport *md; /* the real maildir transport */
+	const struct deliver_session_ops *ops;
+	size_t finished;
+};
+
+static enum rk_err stop_finish(void *ctx, size_t i, enum rk_err sent,
+			       struct deliver_result *res)
+{
+	struct stopping *s = ctx;
+
+	if (i == 1)
+		return RK_ERR_DB;
+	s->finished++;
+	return s->ops->finish(s->ops->ctx, i, sent, res);
+}
+
+static enum rk_err stop_begin(void *ctx, size_t i)
+{
+	struct stopping *s = ctx;
+
+	return s->ops->begin(s->ops->ctx, i);
+}
+
+static enum rk_err stop_send_batch(void *self, const struct deliver_msg *msgs,
+				   size_t n, struct deliver_result *res,
+				   const struct deliver_session_ops *ops,
+				   char *reason)
+{
+	struct stopping *s = self;
+	struct deliver_session_ops mine = {stop_begin, stop_finish, s};
+
+	s->ops = ops;
+	return s->md->send_batch(s->md->self, msgs, n, res, &mine, reason);
+}
+
+static void test_session_stopped(void **state)
+{
+	struct rk_log log;
+	struct rk_store *store;
+	struct deliver_transport *t = NULL;
+	struct deliver_stats stats = {0, 0, 0};
+	struct store_message *rows = NULL;
+	char *dir = rk_test_tmpdir(), *md = sub(dir, "Maildir");
+	char *newd = sub(md, "new"), *tmpd = sub(md, "tmp");
+	int64_t id[3];
+	size_t n;
+	FILE *devnull;
+
+	(void)state;
+	store = quiet_store(dir, &log, &devnull);
+	add_message(store, "<s1@example.org>", "a@example.net", &id[0]);
+	add_message(store, "<s2@example.org>", "b@example.net", &id[1]);
+	add_message(store, "<s3@example.org>", "c@example.net", &id[2]);
+	assert_int_equal(deliver_maildir_open(&t, md, &log), RK_OK);
+	assert_non_null(t->send_batch);
+	{
+		struct stopping s = {t, NULL, 0};
+		struct deliver_transport st = {"stopping", NULL, NULL, &s,
+					       stop_send_batch};
+
+		assert_int_not_equal(deliver_pending(store, &st, &log, POLICY(24),
+						     1795170000, &stats),
+				     RK_OK);
+		assert_int_equal(s.finished, 1);
+	}
+	/* all three written and linked, none left in tmp/ */
+	assert_int_equal(list_dir(newd, NULL), 3);
+	assert_int_equal(list_dir(tmpd, NULL), 0);
+	assert_int_equal(store_messages_pending(store, 1795170001, 10, &rows, &n),
+			 RK_OK);
+	assert_int_equal(n, 0);
+	store_messages_free(rows, n);
+	/* the session's unrecorded messages wait for the first retry */
+	assert_int_equal(store_messages_pending(store, 1795170300, 10, &rows, &n),
+			 RK_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(rows[0].id, id[1]);
+	assert_string_equal(rows[0].state, STORE_MSG_DEFERRED);
+	assert_int_equal(rows[1].id, id[2]);
+	store_messages_free(rows, n);
+	memset(&stats, 0, sizeof(stats));
+	assert_int_equal(deliver_pending(store, t, &log, POLICY(24), 1795170300,
+					 &stats), RK_OK);
+	assert_int_equal(stats.sent, 2);
+	assert_int_equal(list_dir(newd, NULL), 3);
+	assert_int_equal(store_messages_pending(store, 0, 10, &rows, &n), RK_OK);
+	assert_int_equal(n, 0);
+	store_messages_free(rows, n);
+	{
+		struct store_delivery *dl = NULL;
+
+		deliveries(store, id[2], &dl, &n);
+		assert_int_equal(n, 1);
+		assert_string_equal(dl[0].state, STORE_DLV_SENT);
+		assert_string_equal(dl[0].reply, "already delivered to maildir");
+		assert_int_equal(dl[0].attempts, 1); /* the stopped one uncounted */
+		store_deliveries_free(dl, n);
+	}
+	deliver_close(t);
+	store_close(store);
+	rk_test_rmtree(dir);
+	free(tmpd);
+	free(newd);
+	free(md);
+	free(dir);
+	fclose(devnull);
+}
+
 /* Outcomes per recipient: a rejected one bounces and is not tried again, a
  * deferred one is the only one the retry goes to, and the message is sent
  * once every recipient is final with one accepted. */
@@ -1006,6 +1120,7 @@ int main(void)
 		cmocka_unit_test(test_maildir_delivery),
 		cmocka_unit_test(test_deliver_open),
 		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_session_stopped),
 		cmocka_unit_test(test_per_recipient),
 		cmocka_unit_test(test_max_attempts),
 		cmocka_unit_test(test_legacy_and_limits),
