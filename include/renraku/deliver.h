@@ -44,6 +44,8 @@ enum deliver_status {
 };
 
 #define DELIVER_REPLY_MAX 512
+/* Messages a session carries at most when the policy sets none. */
+#define DELIVER_SESSION_MAX 100
 
 struct deliver_rcpt_result {
 	enum deliver_status status;
@@ -162,6 +164,8 @@ struct deliver_policy {
 				      domain, 0 = unlimited */
 	long long rate_total;      /* messages per minute, 0 = unlimited */
 	size_t session_max;        /* messages per session, 0 = 100 */
+	size_t pass_max;           /* messages a pass takes at most (the
+				      oldest first), 0 = all that are due */
 };
 
 /* The policy [transport] asks for (retry_initial, give_up_after,

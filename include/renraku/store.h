@@ -691,6 +691,11 @@ enum rk_err store_messages_pending_after(struct rk_store *store, int64_t now,
 					 int64_t after_id, size_t limit,
 					 struct store_message **rows,
 					 size_t *n);
+/* How many outbound messages are queued (never tried), counted up to
+ * limit: a cheap look, through messages_by_state, at whether a session's
+ * worth is waiting. */
+enum rk_err store_messages_queued(struct rk_store *store, size_t limit,
+				  size_t *n);
 enum rk_err store_messages_pending(struct rk_store *store, int64_t now,
 				   size_t limit, struct store_message **rows,
 				   size_t *n);

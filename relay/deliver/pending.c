@@ -22,7 +22,6 @@
 #include "renraku/store.h"
 
 #define DELIVER_READ_BATCH 256
-#define DELIVER_SESSION_MAX 100
 
 /* FNV-1a: not a secret, only to tell two databases' row 42 apart. */
 static uint64_t fnv1a64(const char *s)
@@ -565,6 +564,8 @@ enum rk_err deliver_pending(struct rk_store *store, struct deliver_transport *t,
 					    ? policy->session_max
 					    : DELIVER_SESSION_MAX;
 	int64_t after = 0;
+	size_t taken = 0; /* messages picked so far (policy->pass_max) */
+	bool full = false;
 	enum rk_err err, first = RK_OK;
 
 	if ((err = rate_load(store, policy, now, &rate)))
@@ -585,6 +586,12 @@ enum rk_err deliver_pending(struct rk_store *store, struct deliver_transport *t,
 		after = rows[n - 1].id;
 		for (size_t i = 0; i < n && !err; i++) {
 			bool ok;
+
+			if (policy->pass_max &&
+			    taken + npick >= policy->pass_max) {
+				full = true; /* the rest for a later pass */
+				break;
+			}
 
 			if ((err = rate_take(&rate, rows[i].rcpt, &ok)))
 				break;
@@ -615,7 +622,8 @@ enum rk_err deliver_pending(struct rk_store *store, struct deliver_transport *t,
 		store_messages_free(rows, n);
 		rows = NULL;
 		n = 0;
-		if (err)
+		taken += npick;
+		if (err || full)
 			break;
 	}
 	store_messages_free(rows, n);

@@ -1,4 +1,6 @@
 /* One pass of every stage, in order, as of one injected `now`. */
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -171,6 +173,158 @@ static enum rk_err run_deliver(struct rk_store *store,
 	return err;
 }
 
+/* ------------------------------------------------------------ delivery
+ * alongside the notify stage
+ *
+ * While the notify stage builds a long run's notices, a thread of its own
+ * with a second connection delivers those already committed, a whole
+ * session at a time (100 messages by default): the first notices go out
+ * while the
+ * last are signed, and delivery's waits (fsync, the SMTP server) overlap
+ * the stage's CPU.  A shorter run queues fewer and delivers them all
+ * afterwards, as before; the delivery stage after notify always runs
+ * and sends whatever is left. */
+enum { ALONGSIDE_POLL_MS = 100 };
+
+struct alongside {
+	pthread_t tid;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;                  /* under mu */
+	struct rk_store *store;     /* the sibling connection, owned */
+	struct deliver_transport *transport; /* owned */
+	struct deliver_policy policy;
+	const struct rk_log *log;
+	int64_t now;
+	struct deliver_stats dstats;
+	long long passes;
+	enum rk_err err;
+};
+
+/* Wait up to ALONGSIDE_POLL_MS for stop; true when stopped. */
+static bool alongside_nap(struct alongside *a)
+{
+	struct timespec until;
+	bool stop;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)ALONGSIDE_POLL_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&a->mu);
+	while (!a->stop &&
+	       pthread_cond_timedwait(&a->cv, &a->mu, &until) != ETIMEDOUT)
+		;
+	stop = a->stop;
+	pthread_mutex_unlock(&a->mu);
+	return stop;
+}
+
+static void *alongside_main(void *arg)
+{
+	struct alongside *a = arg;
+
+	size_t session = a->policy.session_max ? a->policy.session_max
+					       : DELIVER_SESSION_MAX;
+
+	/* one whole session a pass: the sessions are as many, and as
+	 * full, as when the stage after notify sends them all */
+	a->policy.pass_max = session;
+
+	while (!alongside_nap(a)) {
+		struct deliver_stats d;
+		size_t queued = 0;
+		enum rk_err err;
+
+		if ((err = store_messages_queued(a->store, session, &queued)) ||
+		    queued < session)
+			goto next;
+		memset(&d, 0, sizeof(d));
+		err = deliver_pending(a->store, a->transport, a->log, &a->policy,
+				      a->now, &d);
+		a->passes++;
+		a->dstats.sent += d.sent;
+		a->dstats.deferred += d.deferred;
+		a->dstats.failed += d.failed;
+		a->dstats.bounced += d.bounced;
+		/* rate-limited messages stay queued: counted by the
+		 * delivery stage after notify, which meets them last */
+		if (!err && d.sent + d.deferred + d.failed == 0)
+			break; /* what is queued waits for the rate limits */
+next:
+		if (err) {
+			/* said once; the delivery stage after notify
+			 * tries again and reports its own */
+			a->err = err;
+			rk_log_warn(a->log, "deliver: stopped alongside the "
+				    "notices: %s", rk_strerror(err));
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Start delivering alongside; false (and nothing started) when the
+ * database cannot have a second connection or the transport cannot open
+ * (the delivery stage then says why). */
+static bool alongside_start(struct rk_store *store, const struct rk_config *cfg,
+			    const struct rk_log *log, int64_t now,
+			    struct alongside *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->log = log;
+	a->now = now;
+	if (deliver_policy_from_config(cfg, &a->policy) ||
+	    store_open_sibling(store, cfg->store.busy_timeout, &a->store))
+		return false;
+	store_set_now(a->store, now);
+	if (deliver_open(&a->transport, cfg->transport.url, cfg, log) ||
+	    pthread_mutex_init(&a->mu, NULL)) {
+		deliver_close(a->transport);
+		store_close(a->store);
+		return false;
+	}
+	if (pthread_cond_init(&a->cv, NULL)) {
+		pthread_mutex_destroy(&a->mu);
+		deliver_close(a->transport);
+		store_close(a->store);
+		return false;
+	}
+	if (pthread_create(&a->tid, NULL, alongside_main, a)) {
+		pthread_cond_destroy(&a->cv);
+		pthread_mutex_destroy(&a->mu);
+		deliver_close(a->transport);
+		store_close(a->store);
+		return false;
+	}
+	return true;
+}
+
+/* Stop (what it is sending finishes first), join, count what it did
+ * into stats; its error, when it stopped on one, returned. */
+static enum rk_err alongside_stop(struct alongside *a,
+				  struct pipeline_stats *stats)
+{
+	pthread_mutex_lock(&a->mu);
+	a->stop = true;
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	pthread_join(a->tid, NULL);
+	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->mu);
+	deliver_close(a->transport);
+	store_close(a->store);
+	stats->sent += a->dstats.sent;
+	stats->deferred += a->dstats.deferred;
+	stats->failed += a->dstats.failed;
+	stats->bounced += a->dstats.bounced;
+	rk_log_debug(a->log, "deliver: %lld messages alongside the notices "
+		     "(%lld sessions)", a->dstats.sent, a->passes);
+	return a->err;
+}
+
 /* Seconds on the monotonic clock (how long a stage took: for the debug
  * log, never for what a stage decides). */
 static double elapsed_since(const struct timespec *t0)
@@ -201,7 +355,7 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 	struct mail_signer *signer = NULL;
 	struct timespec t0;
 	double cpu0;
-	enum rk_err err, first = RK_OK, pass_err = RK_OK;
+	enum rk_err err, first = RK_OK, pass_err = RK_OK, along_err = RK_OK;
 
 	if ((err = store_runner_lock(store, false))) {
 		for (size_t i = 0; i < opts->nextra_sources; i++)
@@ -252,6 +406,8 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 		/* the notify stage reports no progress of its own: the bar
 		 * shows its start and its end */
 		struct rk_progress bar;
+		struct alongside a;
+		bool along = alongside_start(store, cfg, log, opts->now, &a);
 
 		rk_progress_start(&bar, opts->progress, "notices", "notices",
 				  0);
@@ -259,6 +415,8 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 		stats->stage_err[PIPELINE_NOTIFY] = notify_due_tickets(
 			store, cfg, log, &signer, opts->now, &stats->notify);
 		rk_progress_show(&bar, stats->notify.built, true);
+		if (along)
+			along_err = alongside_stop(&a, stats);
 	}
 	mail_signer_close(signer);
 	signer = NULL;
@@ -267,6 +425,10 @@ enum rk_err pipeline_run_once(struct rk_store *store,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	stats->stage_err[PIPELINE_DELIVER] =
 		run_deliver(store, cfg, log, opts->now, stats);
+	/* what stopped delivery alongside (a server that refused every
+	 * connection deferred its messages: the stage after finds none) */
+	if (!stats->stage_err[PIPELINE_DELIVER])
+		stats->stage_err[PIPELINE_DELIVER] = along_err;
 	rk_log_debug(log, "deliver: %lld messages in %.3f s", stats->sent,
 		     elapsed_since(&t0));
 	/* Inbound mail after delivery: bounces, auto-replies and replies

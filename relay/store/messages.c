@@ -272,6 +272,31 @@ enum rk_err store_messages_pending_after(struct rk_store *store, int64_t now,
 			     (void **)rows, n);
 }
 
+enum rk_err store_messages_queued(struct rk_store *store, size_t limit,
+				  size_t *n)
+{
+	/* the literal 'queued' lets the planner take messages_by_state */
+	static const char sql[] =
+		"SELECT count(*) FROM (SELECT 1 FROM messages "
+		"WHERE state = 'queued' AND direction = 'out' LIMIT ?1)";
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*n = 0;
+	if (!(stmt = store_stmt(store, sql)))
+		return RK_ERR_DB;
+	sqlite3_bind_int64(stmt, 1, limit > (size_t)INT64_MAX
+					    ? INT64_MAX
+					    : (sqlite3_int64)limit);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*n = (size_t)sqlite3_column_int64(stmt, 0);
+	store_done(stmt);
+	if (rc != SQLITE_ROW)
+		return store_fail(store, "count queued messages");
+	return RK_OK;
+}
+
 /* ------------------------------------------------------------ deliveries */
 
 #define DELIVERY_COLS                                                       \
