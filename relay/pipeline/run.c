@@ -192,7 +192,9 @@ struct alongside {
 	pthread_cond_t cv;
 	bool stop;                  /* under mu */
 	struct rk_store *store;     /* the sibling connection, owned */
-	struct deliver_transport *transport; /* owned */
+	const struct rk_config *cfg;
+	struct deliver_transport *transport; /* owned; opened when first
+						needed */
 	struct deliver_policy policy;
 	const struct rk_log *log;
 	int64_t now;
@@ -225,7 +227,6 @@ static bool alongside_nap(struct alongside *a)
 static void *alongside_main(void *arg)
 {
 	struct alongside *a = arg;
-
 	size_t session = a->policy.session_max ? a->policy.session_max
 					       : DELIVER_SESSION_MAX;
 
@@ -240,6 +241,11 @@ static void *alongside_main(void *arg)
 
 		if ((err = store_messages_queued(a->store, session, &queued)) ||
 		    queued < session)
+			goto next;
+		/* a run that never queues a session's worth opens nothing */
+		if (!a->transport &&
+		    (err = deliver_open(&a->transport, a->cfg->transport.url,
+					a->cfg, a->log)))
 			goto next;
 		memset(&d, 0, sizeof(d));
 		err = deliver_pending(a->store, a->transport, a->log, &a->policy,
@@ -267,35 +273,32 @@ next:
 }
 
 /* Start delivering alongside; false (and nothing started) when the
- * database cannot have a second connection or the transport cannot open
- * (the delivery stage then says why). */
+ * database cannot have a second connection (in memory) or a thread
+ * cannot be had. */
 static bool alongside_start(struct rk_store *store, const struct rk_config *cfg,
 			    const struct rk_log *log, int64_t now,
 			    struct alongside *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->log = log;
+	a->cfg = cfg;
 	a->now = now;
 	if (deliver_policy_from_config(cfg, &a->policy) ||
 	    store_open_sibling(store, cfg->store.busy_timeout, &a->store))
 		return false;
 	store_set_now(a->store, now);
-	if (deliver_open(&a->transport, cfg->transport.url, cfg, log) ||
-	    pthread_mutex_init(&a->mu, NULL)) {
-		deliver_close(a->transport);
+	if (pthread_mutex_init(&a->mu, NULL)) {
 		store_close(a->store);
 		return false;
 	}
 	if (pthread_cond_init(&a->cv, NULL)) {
 		pthread_mutex_destroy(&a->mu);
-		deliver_close(a->transport);
 		store_close(a->store);
 		return false;
 	}
 	if (pthread_create(&a->tid, NULL, alongside_main, a)) {
 		pthread_cond_destroy(&a->cv);
 		pthread_mutex_destroy(&a->mu);
-		deliver_close(a->transport);
 		store_close(a->store);
 		return false;
 	}
@@ -320,8 +323,10 @@ static enum rk_err alongside_stop(struct alongside *a,
 	stats->deferred += a->dstats.deferred;
 	stats->failed += a->dstats.failed;
 	stats->bounced += a->dstats.bounced;
-	rk_log_debug(a->log, "deliver: %lld messages alongside the notices "
-		     "(%lld sessions)", a->dstats.sent, a->passes);
+	if (a->passes)
+		rk_log_debug(a->log, "deliver: %lld messages alongside the "
+			     "notices (%lld sessions)", a->dstats.sent,
+			     a->passes);
 	return a->err;
 }
 
