@@ -54,4 +54,35 @@ check "sampled notices verify with gpg" "$PY" "$(dirname "$0")/verify_mail.py" \
 R run --once --offline >"$WORK/run2.out" 2>&1
 check "a second run sends nothing" \
 	grep -qx "delivery: 0 sent, 0 deferred, 0 failed" "$WORK/run2.out"
+
+# The same run against an SMTP server that is not there: delivery
+# alongside meets the refused connection first, defers its session
+# uncounted and stops; the stage after notify meets it again.  Nothing is
+# sent, nothing is lost, and the run says the deliver stage failed (exit
+# 75: try again later).
+port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+dir=$WORK/down
+mkdir -p "$dir"
+contacts_with "$dir/contacts" "${rows[@]}"
+relay_conf "$dir/renraku.conf" '[transport]' "url = smtp://127.0.0.1:$port" \
+	'starttls = off' 'timeout = 2000'
+R init --gen-key >/dev/null 2>&1
+R contacts import contacts >/dev/null 2>&1
+R -q ingest "$WORK/ev.jsonl"
+rc=0
+R -v run --once --offline >"$WORK/down.out" 2>"$WORK/down.err" || rc=$?
+check "run --once exits 75, a temporary failure (rc $rc)" test "$rc" -eq 75
+check "it says the deliver stage failed" \
+	grep -q "run: the deliver stage failed" "$WORK/down.err"
+check "delivery alongside stopped on the refused connection" \
+	grep -q "deliver: stopped alongside the notices" "$WORK/down.err"
+db=$dir/renraku.db
+check "every notice built" \
+	test "$(sqlite3 "$db" "SELECT count(*) FROM messages WHERE direction = 'out'")" -eq "$n"
+check "none sent" \
+	test "$(sqlite3 "$db" "SELECT count(*) FROM messages WHERE state = 'sent'")" -eq 0
+check "a session or more deferred, none of them counted as an attempt" \
+	test "$(sqlite3 "$db" "SELECT count(*) FROM messages WHERE state = 'deferred' AND attempts = 0")" -ge 100
+check "the rest still queued or deferred (none failed)" \
+	test "$(sqlite3 "$db" "SELECT count(*) FROM messages WHERE state IN ('queued', 'deferred')")" -eq "$n"
 finish
