@@ -8,8 +8,9 @@
  * The file is written to tmp/, fsynced, hard-linked into new/ (link()
  * refuses to replace an existing name, as qmail does it), unlinked from
  * tmp/, and new/ is fsynced (once a session of many messages, before
- * any of them is recorded as delivered).  The ".eml" suffix lets reviewers open a file
- * in a mail program directly; maildir readers ignore it.
+ * any of them is recorded as delivered).  The ".eml" suffix lets
+ * reviewers open a file in a mail program directly; maildir readers
+ * ignore it.
  */
 #include <dirent.h>
 #include <stdarg.h>

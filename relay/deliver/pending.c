@@ -577,9 +577,14 @@ enum rk_err deliver_pending(struct rk_store *store, struct deliver_transport *t,
 	for (;;) {
 		size_t npick = 0;
 
+		/* with pass_max, no more rows (and their raw bytes) in
+		 * memory than the pass may take */
+		size_t want = DELIVER_READ_BATCH;
+
+		if (policy->pass_max && policy->pass_max - taken < want)
+			want = policy->pass_max - taken;
 		if ((err = store_messages_pending_after(store, now, after,
-							DELIVER_READ_BATCH,
-							&rows, &n)))
+							want, &rows, &n)))
 			break;
 		if (n == 0)
 			break;

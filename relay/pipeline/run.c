@@ -179,11 +179,10 @@ static enum rk_err run_deliver(struct rk_store *store,
  * While the notify stage builds a long run's notices, a thread of its own
  * with a second connection delivers those already committed, a whole
  * session at a time (100 messages by default): the first notices go out
- * while the
- * last are signed, and delivery's waits (fsync, the SMTP server) overlap
- * the stage's CPU.  A shorter run queues fewer and delivers them all
- * afterwards, as before; the delivery stage after notify always runs
- * and sends whatever is left. */
+ * while the last are signed, and delivery's waits (fsync, the SMTP
+ * server) overlap the stage's CPU.  A shorter run queues fewer and
+ * delivers them all afterwards, as before; the delivery stage after
+ * notify always runs and sends whatever is left. */
 enum { ALONGSIDE_POLL_MS = 100 };
 
 struct alongside {

@@ -564,6 +564,60 @@ static void test_session_stopped(void **state)
 	fclose(devnull);
 }
 
+/* deliver_policy.pass_max: a pass takes at most that many messages, the
+ * oldest first, and the next pass the rest (delivery alongside the
+ * notify stage takes one session a pass). */
+static void test_pass_max(void **state)
+{
+	struct rk_log log;
+	struct rk_store *store;
+	struct deliver_transport *t = NULL;
+	struct deliver_stats stats = {0, 0, 0};
+	struct deliver_policy policy = {store_retry_attempts(24), 0, 0, 0, 2};
+	struct store_message *rows = NULL;
+	char *dir = rk_test_tmpdir(), *md = sub(dir, "Maildir");
+	char *newd = sub(md, "new");
+	int64_t id[3];
+	size_t n, queued = 0;
+	FILE *devnull;
+
+	(void)state;
+	store = quiet_store(dir, &log, &devnull);
+	add_message(store, "<p1@example.org>", "a@example.net", &id[0]);
+	add_message(store, "<p2@example.org>", "b@example.net", &id[1]);
+	add_message(store, "<p3@example.org>", "c@example.net", &id[2]);
+	assert_int_equal(store_messages_queued(store, 10, &queued), RK_OK);
+	assert_int_equal(queued, 3);
+	assert_int_equal(store_messages_queued(store, 2, &queued), RK_OK);
+	assert_int_equal(queued, 2); /* counted up to the limit */
+	assert_int_equal(deliver_maildir_open(&t, md, &log), RK_OK);
+	assert_int_equal(deliver_pending(store, t, &log, &policy, 1795170000,
+					 &stats), RK_OK);
+	assert_int_equal(stats.sent, 2);
+	assert_int_equal(list_dir(newd, NULL), 2);
+	assert_int_equal(store_messages_pending(store, 1795170000, 10, &rows, &n),
+			 RK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, id[2]); /* the newest waits */
+	store_messages_free(rows, n);
+	assert_int_equal(store_messages_queued(store, 10, &queued), RK_OK);
+	assert_int_equal(queued, 1);
+	memset(&stats, 0, sizeof(stats));
+	assert_int_equal(deliver_pending(store, t, &log, &policy, 1795170001,
+					 &stats), RK_OK);
+	assert_int_equal(stats.sent, 1);
+	assert_int_equal(list_dir(newd, NULL), 3);
+	assert_int_equal(store_messages_queued(store, 10, &queued), RK_OK);
+	assert_int_equal(queued, 0);
+	deliver_close(t);
+	store_close(store);
+	rk_test_rmtree(dir);
+	free(newd);
+	free(md);
+	free(dir);
+	fclose(devnull);
+}
+
 /* Outcomes per recipient: a rejected one bounces and is not tried again, a
  * deferred one is the only one the retry goes to, and the message is sent
  * once every recipient is final with one accepted. */
@@ -1121,6 +1175,7 @@ int main(void)
 		cmocka_unit_test(test_deliver_open),
 		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_session_stopped),
+		cmocka_unit_test(test_pass_max),
 		cmocka_unit_test(test_per_recipient),
 		cmocka_unit_test(test_max_attempts),
 		cmocka_unit_test(test_legacy_and_limits),
