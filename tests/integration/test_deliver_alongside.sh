@@ -17,15 +17,21 @@ for i in $(seq 1 $n); do
 	events+=("$(event_line "10.$b.$c.7" GREEN)")
 done
 now=2026-11-30T12:00:00Z
-dir=$WORK/relay
-mkdir -p "$dir"
-contacts_with "$dir/contacts" "${rows[@]}"
 printf '%s\n' "${events[@]}" >"$WORK/ev.jsonl"
-relay_conf "$dir/renraku.conf"
 R() { (cd "$dir" && "$RENRAKU" --config renraku.conf --now $now "$@"); }
-R init --gen-key >/dev/null 2>&1
-R contacts import contacts >/dev/null 2>&1
-R -q ingest "$WORK/ev.jsonl"
+# make_relay DIR [CONF LINE...]: a relay home in DIR (then $dir) with the
+# contacts, a signing key and the events ingested
+make_relay() {
+	dir=$1
+	shift
+	mkdir -p "$dir"
+	contacts_with "$dir/contacts" "${rows[@]}"
+	relay_conf "$dir/renraku.conf" "$@"
+	R init --gen-key >/dev/null 2>&1
+	R contacts import contacts >/dev/null 2>&1
+	R -q ingest "$WORK/ev.jsonl"
+}
+make_relay "$WORK/relay"
 
 rc=0
 R -v run --once --offline >"$WORK/run.out" 2>"$WORK/run.err" || rc=$?
@@ -61,14 +67,8 @@ check "a second run sends nothing" \
 # sent, nothing is lost, and the run says the deliver stage failed (exit
 # 75: try again later).
 port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-dir=$WORK/down
-mkdir -p "$dir"
-contacts_with "$dir/contacts" "${rows[@]}"
-relay_conf "$dir/renraku.conf" '[transport]' "url = smtp://127.0.0.1:$port" \
+make_relay "$WORK/down" '[transport]' "url = smtp://127.0.0.1:$port" \
 	'starttls = off' 'timeout = 2000'
-R init --gen-key >/dev/null 2>&1
-R contacts import contacts >/dev/null 2>&1
-R -q ingest "$WORK/ev.jsonl"
 rc=0
 R -v run --once --offline >"$WORK/down.out" 2>"$WORK/down.err" || rc=$?
 check "run --once exits 75, a temporary failure (rc $rc)" test "$rc" -eq 75
