@@ -31,7 +31,9 @@ make_relay() {
 	R contacts import contacts >/dev/null 2>&1
 	R -q ingest "$WORK/ev.jsonl"
 }
-make_relay "$WORK/relay"
+# two signing threads whatever the machine: 300 notices then take long
+# enough (a gpg process each) for 100 to be committed while notify runs
+make_relay "$WORK/relay" '[gpg]' 'threads = 2'
 
 rc=0
 R -v run --once --offline >"$WORK/run.out" 2>"$WORK/run.err" || rc=$?
@@ -67,8 +69,8 @@ check "a second run sends nothing" \
 # sent, nothing is lost, and the run says the deliver stage failed (exit
 # 75: try again later).
 port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-make_relay "$WORK/down" '[transport]' "url = smtp://127.0.0.1:$port" \
-	'starttls = off' 'timeout = 2000'
+make_relay "$WORK/down" '[gpg]' 'threads = 2' '[transport]' \
+	"url = smtp://127.0.0.1:$port" 'starttls = off' 'timeout = 2000'
 rc=0
 R -v run --once --offline >"$WORK/down.out" 2>"$WORK/down.err" || rc=$?
 check "run --once exits 75, a temporary failure (rc $rc)" test "$rc" -eq 75
