@@ -114,6 +114,13 @@ struct deliver_transport {
 				  char *reason);
 };
 
+/* A message a transport must not hand on as it is: true, with *sent,
+ * when msg has no recipients (RK_OK: nothing to send, the store says why)
+ * or no data (RK_ERR_TRANSPORT, res->reply says so); false when it is to
+ * be sent. */
+bool deliver_msg_unsendable(const struct deliver_msg *msg,
+			    struct deliver_result *res, enum rk_err *sent);
+
 /* The outcome of recipient i in res: rcpts[i].status when it is not
  * accepted, else res->status (rcpts NULL or i out of range:
  * res->status). */

@@ -275,17 +275,10 @@ static enum rk_err maildir_send_batch(void *self,
 		if (ops->begin(ops->ctx, i))
 			continue; /* not to be sent (given up, logged) */
 		begun[i] = true;
-		if (msgs[i].nrcpts == 0) {
-			sent[i] = RK_OK; /* nothing to send: the store says why */
-		} else if (!msgs[i].data || msgs[i].len == 0) {
-			snprintf(res[i].reply, sizeof(res[i].reply),
-				 "no message data");
-			sent[i] = RK_ERR_TRANSPORT;
-		} else {
-			sent[i] = maildir_put(md, &msgs[i], &res[i], false,
-					      &linked[i]);
-			any = any || linked[i];
-		}
+		if (deliver_msg_unsendable(&msgs[i], &res[i], &sent[i]))
+			continue;
+		sent[i] = maildir_put(md, &msgs[i], &res[i], false, &linked[i]);
+		any = any || linked[i];
 	}
 	if (any && fsync_dir(md->new_dir) != 0) {
 		int saved = errno;

@@ -452,6 +452,21 @@ static enum rk_err session_finish(void *ctx, size_t i, enum rk_err sent,
 	return RK_OK;
 }
 
+bool deliver_msg_unsendable(const struct deliver_msg *msg,
+			    struct deliver_result *res, enum rk_err *sent)
+{
+	if (msg->nrcpts == 0) {
+		*sent = RK_OK;
+		return true;
+	}
+	if (!msg->data || msg->len == 0) {
+		snprintf(res->reply, sizeof(res->reply), "no message data");
+		*sent = RK_ERR_TRANSPORT;
+		return true;
+	}
+	return false;
+}
+
 /* A transport without sessions: one send() per message. */
 static enum rk_err send_each(struct deliver_transport *t,
 			     const struct deliver_msg *msgs, size_t n,
@@ -465,15 +480,8 @@ static enum rk_err send_each(struct deliver_transport *t,
 
 		if (ops->begin(ops->ctx, i))
 			continue; /* not to be sent (given up, logged) */
-		if (msgs[i].nrcpts == 0) {
-			sent = RK_OK; /* nothing to send: the store says why */
-		} else if (!msgs[i].data || msgs[i].len == 0) {
-			snprintf(res[i].reply, sizeof(res[i].reply),
-				 "no message data");
-			sent = RK_ERR_TRANSPORT;
-		} else {
+		if (!deliver_msg_unsendable(&msgs[i], &res[i], &sent))
 			sent = t->send(t->self, &msgs[i], &res[i]);
-		}
 		if ((err = ops->finish(ops->ctx, i, sent, &res[i])))
 			return err;
 	}

@@ -148,6 +148,17 @@ static enum rk_err run_track(struct rk_store *store,
 	return err;
 }
 
+/* A delivery pass's counts added to the run's. */
+static void count_delivery(struct pipeline_stats *stats,
+			   const struct deliver_stats *d)
+{
+	stats->sent += d->sent;
+	stats->deferred += d->deferred;
+	stats->failed += d->failed;
+	stats->bounced += d->bounced;
+	stats->rate_limited += d->rate_limited;
+}
+
 static enum rk_err run_deliver(struct rk_store *store,
 			       const struct rk_config *cfg,
 			       const struct rk_log *log, int64_t now,
@@ -164,11 +175,7 @@ static enum rk_err run_deliver(struct rk_store *store,
 	if ((err = deliver_open(&transport, cfg->transport.url, cfg, log)))
 		return err;
 	err = deliver_pending(store, transport, log, &policy, now, &dstats);
-	stats->sent += dstats.sent;
-	stats->deferred += dstats.deferred;
-	stats->failed += dstats.failed;
-	stats->bounced += dstats.bounced;
-	stats->rate_limited += dstats.rate_limited;
+	count_delivery(stats, &dstats);
 	deliver_close(transport);
 	return err;
 }
@@ -197,8 +204,7 @@ struct alongside {
 	struct deliver_policy policy;
 	const struct rk_log *log;
 	int64_t now;
-	struct deliver_stats dstats;
-	long long passes;
+	struct deliver_stats dstats; /* its passes', rate_limited left out */
 	enum rk_err err;
 };
 
@@ -249,11 +255,11 @@ static void *alongside_main(void *arg)
 		memset(&d, 0, sizeof(d));
 		err = deliver_pending(a->store, a->transport, a->log, &a->policy,
 				      a->now, &d);
-		a->passes++;
 		a->dstats.sent += d.sent;
 		a->dstats.deferred += d.deferred;
 		a->dstats.failed += d.failed;
 		a->dstats.bounced += d.bounced;
+		a->dstats.sessions += d.sessions;
 		/* rate-limited messages stay queued: counted by the
 		 * delivery stage after notify, which meets them last */
 		if (!err && d.sent + d.deferred + d.failed == 0)
@@ -318,14 +324,11 @@ static enum rk_err alongside_stop(struct alongside *a,
 	pthread_mutex_destroy(&a->mu);
 	deliver_close(a->transport);
 	store_close(a->store);
-	stats->sent += a->dstats.sent;
-	stats->deferred += a->dstats.deferred;
-	stats->failed += a->dstats.failed;
-	stats->bounced += a->dstats.bounced;
-	if (a->passes)
+	count_delivery(stats, &a->dstats);
+	if (a->dstats.sessions)
 		rk_log_debug(a->log, "deliver: %lld messages alongside the "
 			     "notices (%lld sessions)", a->dstats.sent,
-			     a->passes);
+			     a->dstats.sessions);
 	return a->err;
 }
 
